@@ -1,0 +1,108 @@
+#include "collectors/snmp/snmp_metrics.h"
+
+#include "collectors/snmp/field_types.h"
+#include "exporter/metric_builder.h"
+
+namespace netobs {
+
+void append_mib_families(const std::vector<MibEntry>& entries,
+                         std::vector<prometheus::MetricFamily>& out) {
+  FamilyBuilder counters(std::string(kSnmpCounterMetric),
+                         "Linux SNMP MIB counters from /proc/net/snmp, /proc/net/netstat and "
+                         "/proc/net/snmp6, by group (e.g. Tcp, TcpExt, Ip6) and field (e.g. "
+                         "RetransSegs); units differ per field.",
+                         prometheus::MetricType::Counter);
+  FamilyBuilder gauges(std::string(kSnmpGaugeMetric),
+                       "Linux SNMP MIB fields that are settings or current levels, not "
+                       "counters (e.g. Tcp CurrEstab, Tcp MaxConn = -1 for no limit).",
+                       prometheus::MetricType::Gauge);
+  for (const MibEntry& entry : entries) {
+    Labels labels{{"group", entry.group}, {"field", entry.field}};
+    if (mib_field_type(entry.group, entry.field) == MibType::kGauge) {
+      gauges.gauge(labels, entry.value.as_double());
+    } else if (!entry.value.negative) {
+      counters.counter(labels, entry.value.as_double());
+    }
+  }
+  if (!counters.empty()) std::move(counters).append_to(out);
+  if (!gauges.empty()) std::move(gauges).append_to(out);
+}
+
+void append_parse_error_family(const std::array<uint64_t, 3>& totals,
+                               std::vector<prometheus::MetricFamily>& out) {
+  FamilyBuilder errors(std::string(kSnmpParseErrorsMetric),
+                       "Lines of /proc/net/{snmp,netstat,snmp6} that could not be parsed "
+                       "(or a file that could not be read); the rest is still exported.",
+                       prometheus::MetricType::Counter);
+  for (ProcNetFile file : kProcNetFiles) {
+    errors.counter({{"file", std::string(proc_net_file_name(file))}},
+                   static_cast<double>(totals[static_cast<size_t>(file)]));
+  }
+  std::move(errors).append_to(out);
+}
+
+void append_history_families(const SnmpHistoryView& view,
+                             std::vector<prometheus::MetricFamily>& out) {
+  FamilyBuilder rates(std::string(kSnmpRateMetric),
+                      "Per-second increase of key SNMP counters over each window, computed by "
+                      "the exporter's own sampler (counter resets count from zero).",
+                      prometheus::MetricType::Gauge);
+  FamilyBuilder ratios(std::string(kSnmpRatioMetric),
+                       "Derived ratios of counter increases over each window (e.g. "
+                       "retransmission = RetransSegs / OutSegs); absent when the denominator "
+                       "did not move.",
+                       prometheus::MetricType::Gauge);
+  FamilyBuilder covered(std::string(kSnmpWindowMetric),
+                        "Seconds of sampler history each window actually spans (less than the "
+                        "window until the exporter has run that long).",
+                        prometheus::MetricType::Gauge);
+  FamilyBuilder verdicts(std::string(kSnmpVerdictMetric),
+                         "Seed-004 health checks on the shortest window: 0 ok, 1 warning, "
+                         "2 critical.",
+                         prometheus::MetricType::Gauge);
+  FamilyBuilder thresholds(std::string(kSnmpThresholdMetric),
+                           "Configured verdict thresholds, in the unit of the check (ratio "
+                           "0-1, or per second for listen_drops).",
+                           prometheus::MetricType::Gauge);
+
+  const RateHistory* history = view.history;
+  const WindowSummary* verdict_summary = nullptr;
+  for (size_t w = 0; w < view.windows_seconds.size() && w < view.summaries.size(); ++w) {
+    if (!view.summaries[w] || history == nullptr) continue;
+    const WindowSummary& summary = *view.summaries[w];
+    std::string window = window_label(view.windows_seconds[w]);
+    covered.gauge({{"window", window}}, summary.covered_seconds);
+    for (const MibKey& key : view.rate_keys) {
+      std::optional<size_t> index = history->index_of(key);
+      if (!index) continue;
+      std::optional<double> rate = summary.rate(*index);
+      if (!rate) continue;
+      rates.gauge({{"group", key.group}, {"field", key.field}, {"window", window}}, *rate);
+    }
+    for (const RatioDefinition& definition : ratio_definitions()) {
+      std::optional<double> ratio = history->ratio(summary, definition);
+      if (ratio) ratios.gauge({{"ratio", std::string(definition.name)}, {"window", window}}, *ratio);
+    }
+    if (view.windows_seconds[w] == view.verdict_window_seconds) verdict_summary = &summary;
+  }
+  if (verdict_summary != nullptr) {
+    for (const CheckResult& check : history->checks(*verdict_summary, view.thresholds)) {
+      verdicts.gauge({{"check", std::string(check.check)}},
+                     static_cast<double>(static_cast<int>(check.verdict)));
+    }
+  }
+  const SnmpThresholds& t = view.thresholds;
+  thresholds.gauge({{"check", "retransmission_ratio"}, {"level", "warning"}}, t.retrans_ratio_warning)
+      .gauge({{"check", "retransmission_ratio"}, {"level", "critical"}}, t.retrans_ratio_critical)
+      .gauge({{"check", "tlp_share"}, {"level", "warning"}}, t.tlp_share_warning)
+      .gauge({{"check", "tlp_share"}, {"level", "critical"}}, t.tlp_share_critical)
+      .gauge({{"check", "listen_drops"}, {"level", "warning"}}, t.listen_drops_per_second_warning)
+      .gauge({{"check", "listen_drops"}, {"level", "critical"}},
+             t.listen_drops_per_second_critical);
+
+  for (FamilyBuilder* family : {&rates, &ratios, &covered, &verdicts, &thresholds}) {
+    if (!family->empty()) std::move(*family).append_to(out);
+  }
+}
+
+}  // namespace netobs

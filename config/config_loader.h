@@ -1,0 +1,47 @@
+// Loads and validates the netobs YAML config (config/netobs.yaml is the
+// reference). Pure functions, no logging: errors and warnings are returned.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/config.h"
+
+namespace netobs {
+
+// One problem found in a config file, with its 1-based position and the key
+// path as written by the user (e.g. "agent.network.tcp.sample_rate").
+struct ConfigError {
+  std::string file;
+  int line = 0;    // 1-based; 0 when there is no position (unreadable file)
+  int column = 0;  // 1-based
+  std::string key_path;
+  std::string message;
+
+  // "file:line:column: key.path: message"; parts that are empty are left out.
+  std::string to_string() const;
+};
+
+// The outcome of a load: the config (defaults where a value was bad), every
+// error found, and warnings (e.g. keys accepted but ignored).
+struct ConfigLoadResult {
+  Config config;
+  std::vector<ConfigError> errors;
+  std::vector<std::string> warnings;
+
+  bool ok() const { return errors.empty(); }
+  // One line per error, "\n"-separated, no trailing newline.
+  std::string format_errors() const;
+};
+
+// Parses and validates `yaml`; `source_name` is used as the file in errors.
+ConfigLoadResult load_config_string(std::string_view yaml, std::string_view source_name);
+// Reads `path`; a missing or unreadable file is one error naming the path.
+ConfigLoadResult load_config_file(const std::string& path);
+// The compiled-in config/netobs.yaml, with source "<built-in>".
+ConfigLoadResult load_default_config();
+// The text of config/netobs.yaml as compiled in (generated default_config.cc).
+std::string_view default_config_yaml();
+
+}  // namespace netobs

@@ -1,0 +1,65 @@
+// RAII owners for libbpf objects: generated skeletons, bpf_objects, bpf_links
+// and plain kernel fds. Whoever holds the pointer owns the kernel object;
+// destroying it detaches/unloads. Not thread-safe by themselves.
+#pragma once
+
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <memory>
+#include <utility>
+
+namespace netobs {
+
+// Skeletons from `bpftool gen skeleton` (v7+) carry C++ static members
+// `open()` and `destroy()`; the deleter uses the latter.
+template <typename Skel>
+struct SkeletonDeleter {
+  void operator()(Skel* skel) const { Skel::destroy(skel); }
+};
+template <typename Skel>
+using SkeletonPtr = std::unique_ptr<Skel, SkeletonDeleter<Skel>>;
+
+// Opens a fresh skeleton (not loaded); null with errno set on failure.
+template <typename Skel>
+SkeletonPtr<Skel> open_skeleton(const bpf_object_open_opts* opts = nullptr) {
+  return SkeletonPtr<Skel>(Skel::open(opts));
+}
+
+struct LinkDeleter {
+  void operator()(bpf_link* link) const { bpf_link__destroy(link); }
+};
+using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
+
+struct ObjectDeleter {
+  void operator()(bpf_object* object) const { bpf_object__close(object); }
+};
+using ObjectPtr = std::unique_ptr<bpf_object, ObjectDeleter>;
+
+// A file descriptor closed on destruction (probe programs, stats fds).
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace netobs

@@ -1,0 +1,109 @@
+#include "exporter/cli_check.h"
+
+#include "config/config_loader.h"
+#include "exporter/bpf/attach_ladder.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/collector_registry.h"
+
+namespace netobs {
+namespace {
+
+constexpr const char* kUsage =
+    "usage: netobs check [--config.file FILE]\n"
+    "\n"
+    "Validates the config (the built-in one without --config.file) and reports, for\n"
+    "each collector, whether it can run on this machine, which attach type each of\n"
+    "its BPF programs would use, and what is missing with the fix. Changes nothing.\n"
+    "Exit code: 0 when every enabled collector can run, 1 when one cannot, 2 for an\n"
+    "invalid config or usage error.\n";
+
+std::string yes_no(bool value) { return value ? "yes" : "no"; }
+
+std::string format_preflight(const PreflightReport& r) {
+  std::string out;
+  auto line = [&out](const std::string& key, const std::string& value) {
+    out += "  " + key + std::string(key.size() < 22 ? 22 - key.size() : 1, ' ') + value + "\n";
+  };
+  line("kernel", r.kernel_release.empty() ? "unknown" : r.kernel_release);
+  line("BTF", r.btf_present ? "yes (" + r.btf_path + ")" : "NO (" + r.btf_path + " missing)");
+  line("BPF privileges", r.has_bpf_privileges()
+                             ? std::string("yes") + (r.cap_bpf ? " (CAP_BPF, CAP_PERFMON)" : "") +
+                                   (r.cap_sys_admin ? " (CAP_SYS_ADMIN)" : "")
+                             : "NO (needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN)");
+  line("CAP_NET_ADMIN", yes_no(r.cap_net_admin));
+  line("tracefs", r.tracefs_mounted ? "mounted at " + r.tracefs_path
+                                    : "not mounted (the exporter mounts it at " + r.tracefs_path +
+                                          " when it has CAP_SYS_ADMIN)");
+  line("cgroup v2", r.cgroup2_mounted ? r.cgroup2_path : "not mounted");
+  line("kprobes", yes_no(r.kprobes_available));
+  line("BPF run-time stats", r.bpf_stats_possible ? "possible"
+                                                  : "not possible (needs CAP_SYS_ADMIN "
+                                                    "or kernel.bpf_stats_enabled=1)");
+  return out;
+}
+
+}  // namespace
+
+int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  std::optional<std::string> config_file;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "-h" || arg == "--help") {
+      out << kUsage;
+      return 0;
+    }
+    if (arg.rfind("--config.file=", 0) == 0) {
+      config_file = arg.substr(14);
+    } else if (arg == "--config.file" && i + 1 < args.size()) {
+      config_file = args[++i];
+    } else {
+      err << "netobs check: unknown argument " << arg << "\n\n" << kUsage;
+      return 2;
+    }
+  }
+
+  ConfigLoadResult loaded = config_file ? load_config_file(*config_file) : load_default_config();
+  out << "config: " << loaded.config.source;
+  if (!loaded.ok()) {
+    out << ": INVALID\n";
+    for (const auto& e : loaded.errors) out << "  " << e.to_string() << "\n";
+    return 2;
+  }
+  out << ": ok\n";
+  for (const auto& w : loaded.warnings) out << "  warning: " << w << "\n";
+
+  PreflightOptions options;
+  options.allow_mount = false;  // check changes nothing on the machine
+  PreflightReport preflight = run_preflight(options);
+  out << "\nmachine:\n" << format_preflight(preflight);
+
+  CollectorRegistry registry;
+  register_builtin_collectors(registry);
+  bool all_can_run = true;
+  out << "\ncollectors:\n";
+  for (const auto& d : registry.all()) {
+    const CollectorCommon* common = loaded.config.collector_common(d.name);
+    const bool enabled = common != nullptr && common->enabled;
+    std::vector<std::string> missing = missing_requirements(preflight, d.needs);
+    const bool can_run = missing.empty();
+    if (enabled && !can_run) all_can_run = false;
+    out << "  " << d.name << ": " << (enabled ? "enabled" : "disabled") << ", "
+        << (can_run ? "can run here" : "CANNOT run here") << "\n";
+    for (const auto& line : missing) out << "    missing: " << line << "\n";
+    for (const auto& ladder : d.ladders) {
+      std::string reasons;
+      Result<size_t> chosen = probe_ladder(ladder, preflight, &reasons);
+      if (chosen) {
+        out << "    program " << ladder.name << ": " << attach_kind_name(ladder.rungs[*chosen].kind)
+            << "\n";
+      } else {
+        out << "    program " << ladder.name << ": no usable attach type (" << chosen.message()
+            << ")\n";
+      }
+      if (!reasons.empty()) out << "      " << reasons << "\n";
+    }
+  }
+  return all_can_run ? 0 : 1;
+}
+
+}  // namespace netobs

@@ -1,0 +1,80 @@
+// CollectorManager: owns the running collectors and is the
+// prometheus::Collectable the HTTP server scrapes. Created and started on the
+// main thread; collect() runs on HTTP worker threads; reload() on the main
+// thread (SIGHUP). One collector failing or overrunning never breaks the
+// scrape of the others.
+#pragma once
+
+#include <prometheus/collectable.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "exporter/collector.h"
+#include "exporter/collector_registry.h"
+#include "exporter/status.h"
+
+namespace netobs {
+
+struct PreflightReport;
+
+// What the landing page and `netobs check` show per collector.
+struct CollectorSummary {
+  std::string name;
+  std::string description;
+  bool enabled = false;
+  std::string state;  // collector_state_name(), or "disabled"
+  std::string last_error;
+  BpfStatus bpf;
+};
+
+class CollectorManager : public prometheus::Collectable {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  CollectorManager(const CollectorRegistry& registry, const PreflightReport& preflight);
+  ~CollectorManager() override;
+
+  // Starts every enabled collector. A collector that cannot start is logged
+  // once and reports success 0; an error is returned only when one marked
+  // `required` fails.
+  Status start(const Config& config);
+  // Applies a new, already validated config: restarts only the collectors
+  // whose settings changed, starts newly enabled ones, stops disabled ones.
+  Status reload(const Config& config);
+  // Stops every collector (detaches all BPF programs).
+  void stop_all();
+
+  // prometheus::Collectable: a scrape with the configured default timeout.
+  std::vector<prometheus::MetricFamily> Collect() const override;
+  // A scrape that gives up on collectors still running at `deadline`.
+  std::vector<prometheus::MetricFamily> collect_until(Clock::time_point deadline) const;
+
+  std::vector<CollectorSummary> summaries() const;
+  Config config() const;
+  void record_reload(bool success);
+
+ private:
+  struct Entry;
+  struct ScrapeResult;
+
+  Status start_entry(Entry& entry, const Config& config);
+  std::vector<prometheus::MetricFamily> self_metrics(
+      const std::vector<std::shared_ptr<Entry>>& entries,
+      const std::vector<ScrapeResult>& results) const;
+
+  const CollectorRegistry& registry_;
+  const PreflightReport& preflight_;
+  mutable std::mutex mutex_;  // guards entries_ and config_
+  std::vector<std::shared_ptr<Entry>> entries_;
+  Config config_;
+  std::atomic<bool> last_reload_ok_{true};
+  std::atomic<double> last_reload_time_{0};
+};
+
+}  // namespace netobs

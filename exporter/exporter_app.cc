@@ -1,0 +1,171 @@
+#include "exporter/exporter_app.h"
+
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "config/config_loader.h"
+#include "exporter/bpf/bpf_stats.h"
+#include "exporter/bpf/libbpf_logging.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/collector_manager.h"
+#include "exporter/collector_registry.h"
+#include "exporter/flags.h"
+#include "exporter/http_server.h"
+#include "exporter/log.h"
+#include "exporter/version.h"
+
+namespace netobs {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitRuntime = 1;
+
+std::vector<std::string> collector_names(const CollectorRegistry& registry) {
+  std::vector<std::string> names;
+  for (const auto& d : registry.all()) names.push_back(d.name);
+  return names;
+}
+
+// Loads the file (or the built-in config), applies the flags and reports
+// every problem; nullopt when the config cannot be used.
+std::optional<Config> load_effective_config(const Flags& flags) {
+  ConfigLoadResult loaded =
+      flags.config_file ? load_config_file(*flags.config_file) : load_default_config();
+  for (const auto& warning : loaded.warnings) log_warn("config", {{"warning", warning}});
+  if (!loaded.ok()) {
+    for (const auto& error : loaded.errors)
+      log_error("invalid config", {{"err", error.to_string()}});
+    return std::nullopt;
+  }
+  Status applied = apply_flags(flags, loaded.config);
+  if (!applied.is_ok()) {
+    log_error("invalid flag", {{"err", applied.message()}});
+    return std::nullopt;
+  }
+  return loaded.config;
+}
+
+bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& config) {
+  for (const auto& d : registry.all()) {
+    const CollectorCommon* common = config.collector_common(d.name);
+    if (common == nullptr || !common->enabled) continue;
+    for (Requirement r : d.needs) {
+      if (r == Requirement::kBpfPrivileges) return true;
+    }
+  }
+  return false;
+}
+
+void handle_reload(const Flags& flags, CollectorManager& manager) {
+  log_info("SIGHUP: reloading config", {{"file", flags.config_file.value_or("<built-in>")}});
+  std::optional<Config> config = load_effective_config(flags);
+  if (!config) {
+    log_error("config reload failed; keeping the running config");
+    manager.record_reload(false);
+    return;
+  }
+  const Config running = manager.config();
+  if (config->exporter.listen_address != running.exporter.listen_address ||
+      config->exporter.telemetry_path != running.exporter.telemetry_path ||
+      config->exporter.max_requests != running.exporter.max_requests) {
+    log_warn("web settings changed in the config; they take effect after a restart");
+  }
+  if (auto level = parse_log_level(config->exporter.log_level)) set_log_level(*level);
+  Status status = manager.reload(*config);
+  manager.record_reload(status.is_ok());
+  if (!status.is_ok()) {
+    log_error("config reload failed", {{"err", status.message()}});
+  } else {
+    log_info("config reloaded");
+  }
+}
+
+}  // namespace
+
+int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorRegistry&)) {
+  CollectorRegistry registry;
+  register_collectors(registry);
+  const std::vector<std::string> names = collector_names(registry);
+
+  Result<Flags> flags = parse_exporter_flags({argv + 1, argv + argc}, names);
+  if (!flags) {
+    std::cerr << "netobs_exporter: " << flags.message() << "\n\n" << exporter_usage(names);
+    return kExitUsage;
+  }
+  if (flags->show_help) {
+    std::cout << exporter_usage(names);
+    return 0;
+  }
+  if (flags->show_version) {
+    std::cout << "netobs_exporter version " << kVersion << " (revision " << kRevision << ")\n";
+    return 0;
+  }
+
+  // Signals are handled by sigwait in this thread only: block them before any
+  // other thread (civetweb, collector samplers) exists so they inherit the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, sig);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::optional<Config> config = load_effective_config(*flags);
+  if (!config) return kExitUsage;
+  set_log_level(*parse_log_level(config->exporter.log_level));
+  install_libbpf_logger();
+  log_info("starting netobs_exporter",
+           {{"version", kVersion}, {"revision", kRevision}, {"config", config->source}});
+
+  PreflightReport preflight = run_preflight();
+  log_preflight(preflight);
+
+  // Held for the exporter's lifetime: the kernel keeps run-time stats on
+  // while the fd is open and turns them off when we exit.
+  std::optional<BpfStatsEnabler> bpf_stats;
+  if (config->exporter.bpf_stats && any_bpf_collector_enabled(registry, *config)) {
+    Result<BpfStatsEnabler> enabled = BpfStatsEnabler::enable();
+    if (enabled) {
+      bpf_stats.emplace(std::move(*enabled));
+    } else {
+      log_warn("BPF run-time stats unavailable; run_time/run_count metrics stay absent",
+               {{"err", enabled.message()}});
+    }
+  }
+
+  CollectorManager manager(registry, preflight);
+  Status started = manager.start(*config);
+  manager.record_reload(started.is_ok());
+  if (!started.is_ok()) {
+    log_error("startup failed", {{"err", started.message()}});
+    manager.stop_all();
+    return kExitRuntime;
+  }
+
+  HttpServer server(manager);
+  HttpOptions http{config->exporter.listen_address, config->exporter.telemetry_path,
+                   config->exporter.max_requests};
+  Status listening = server.start(http);
+  if (!listening.is_ok()) {
+    log_error("startup failed", {{"err", listening.message()}});
+    manager.stop_all();
+    return kExitRuntime;
+  }
+
+  while (true) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      handle_reload(*flags, manager);
+      continue;
+    }
+    log_info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    server.stop();
+    manager.stop_all();
+    log_info("stopped; every BPF program detached");
+    return 0;
+  }
+}
+
+}  // namespace netobs

@@ -1,0 +1,7 @@
+// netobs_exporter: loads the config, starts the collectors and serves
+// /metrics until SIGTERM/SIGINT; SIGHUP reloads the config.
+#include "exporter/exporter_app.h"
+
+int main(int argc, char** argv) {
+  return netobs::run_exporter(argc, argv, netobs::register_builtin_collectors);
+}

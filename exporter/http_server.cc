@@ -1,0 +1,260 @@
+#include "exporter/http_server.h"
+
+#include <civetweb.h>
+#include <prometheus/text_serializer.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdlib>
+#include <mutex>
+#include <sstream>
+
+#include "exporter/log.h"
+#include "exporter/version.h"
+
+namespace netobs {
+namespace {
+
+Result<int> parse_port(std::string_view text, const std::string& address) {
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (text.empty() || ec != std::errc() || ptr != text.data() + text.size() || port < 0 ||
+      port > 65535) {
+    return Status::error("listen address \"" + address +
+                         "\" has no valid port: use host:port, :port or [v6]:port with a port "
+                         "from 0 to 65535");
+  }
+  return port;
+}
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+int send_text(mg_connection* conn, int status, const char* status_text, const std::string& type,
+              const std::string& body, bool head_only) {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
+            status, status_text, type.c_str(), body.size());
+  if (!head_only) mg_write(conn, body.data(), body.size());
+  return status;
+}
+
+int log_civetweb_message(const mg_connection*, const char* message) {
+  std::string text = message;
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  log_warn("http server", {{"err", text}});
+  return 1;
+}
+
+}  // namespace
+
+Result<std::string> civetweb_listening_ports(const std::string& address) {
+  if (address.empty()) {
+    return Status::error("listen address is empty: use host:port or :port, e.g. :9723");
+  }
+  if (address[0] == '[') {
+    auto close = address.find("]:");
+    if (close == std::string::npos) {
+      return Status::error("listen address \"" + address + "\" is not [v6]:port");
+    }
+    Result<int> port = parse_port(std::string_view(address).substr(close + 2), address);
+    if (!port) return port.status();
+    return address;
+  }
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::error("listen address \"" + address +
+                         "\" has no port: use host:port or :port, e.g. :9723");
+  }
+  std::string host = address.substr(0, colon);
+  Result<int> port = parse_port(std::string_view(address).substr(colon + 1), address);
+  if (!port) return port.status();
+  if (host.empty()) return "+" + std::to_string(*port);  // IPv4 and IPv6, all addresses
+  if (host == "localhost") host = "127.0.0.1";
+  return host + ":" + std::to_string(*port);
+}
+
+double scrape_budget_seconds(const char* timeout_header, double fallback_seconds) {
+  double seconds = fallback_seconds;
+  if (timeout_header != nullptr) {
+    char* end = nullptr;
+    double parsed = std::strtod(timeout_header, &end);
+    if (end != timeout_header && parsed > 0 && parsed < 3600) seconds = parsed;
+  }
+  // Leave time to serialize and send: 10 % of the budget, at most half a second.
+  return seconds - std::min(0.5, seconds * 0.1);
+}
+
+std::string render_landing_page(const std::vector<CollectorSummary>& collectors,
+                                const std::string& telemetry_path) {
+  std::ostringstream html;
+  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>netobs</title>"
+          "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+          "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+          ".active{color:#070}.error{color:#b00}.disabled{color:#888}</style></head><body>\n"
+       << "<h1>netobs</h1>\n<p>Linux network observability exporter, version "
+       << html_escape(kVersion) << " (revision " << html_escape(kRevision) << ").</p>\n"
+       << "<p><a href=\"" << html_escape(telemetry_path) << "\">Metrics</a> &middot; "
+       << "<a href=\"/healthz\">Health</a></p>\n"
+       << "<h2>Collectors</h2>\n<table><tr><th>collector</th><th>state</th><th>programs "
+          "(attach type)</th><th>last error</th><th>description</th></tr>\n";
+  for (const auto& c : collectors) {
+    std::string programs;
+    for (const auto& p : c.bpf.programs) {
+      programs += (programs.empty() ? "" : ", ") + p.program + " (" +
+                  (p.attached ? p.attach : "not attached") + ")";
+    }
+    html << "<tr><td>" << html_escape(c.name) << "</td><td class=\"" << html_escape(c.state)
+         << "\">" << html_escape(c.state) << "</td><td>"
+         << (programs.empty() ? "-" : html_escape(programs)) << "</td><td>"
+         << html_escape(c.last_error) << "</td><td>" << html_escape(c.description)
+         << "</td></tr>\n";
+  }
+  html << "</table>\n</body></html>\n";
+  return html.str();
+}
+
+HttpServer::HttpServer(CollectorManager& manager) : manager_(manager) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+Status HttpServer::start(const HttpOptions& options) {
+  static std::once_flag init_once;
+  std::call_once(init_once, [] { mg_init_library(0); });
+  options_ = options;
+  Result<std::string> ports = civetweb_listening_ports(options.listen_address);
+  if (!ports) return ports.status();
+  // Scrapes beyond max_requests get a 503 from our handler, so civetweb needs
+  // a few threads more than that to answer them (and / and /healthz).
+  const std::string threads = std::to_string(std::clamp(options.max_requests + 4, 4, 1004));
+  mg_callbacks callbacks{};
+  callbacks.log_message = log_civetweb_message;
+
+  auto try_start = [&](const std::string& listening) -> Status {
+    const char* config[] = {"listening_ports",
+                            listening.c_str(),
+                            "num_threads",
+                            threads.c_str(),
+                            "request_timeout_ms",
+                            "30000",
+                            "enable_keep_alive",
+                            "no",
+                            nullptr};
+    char error_text[256] = "";
+    unsigned error_code = 0;
+    mg_error_data error{&error_code, error_text, sizeof(error_text)};
+    mg_init_data init{&callbacks, this, config};
+    context_ = mg_start2(&init, &error);
+    if (context_ == nullptr) {
+      return Status::error("cannot listen on " + options.listen_address + ": " + error_text +
+                           " (is the port in use? pick another with --web.listen-address)");
+    }
+    return Status::ok();
+  };
+  Status status = try_start(*ports);
+  if (!status.is_ok() && (*ports)[0] == '+') {
+    // No IPv6 on this host: listen on IPv4 only.
+    status = try_start(ports->substr(1));
+  }
+  if (!status.is_ok()) return status;
+  mg_set_request_handler(context_, "/", &HttpServer::handle_request, this);
+  log_info("listening",
+           {{"address", options.listen_address}, {"telemetry_path", options.telemetry_path}});
+  return Status::ok();
+}
+
+void HttpServer::stop() {
+  if (context_ != nullptr) {
+    mg_stop(context_);
+    context_ = nullptr;
+  }
+}
+
+std::vector<int> HttpServer::listening_ports() const {
+  std::vector<int> out;
+  if (context_ == nullptr) return out;
+  mg_server_port ports[8]{};
+  int n = mg_get_server_ports(context_, 8, ports);
+  for (int i = 0; i < n; ++i) out.push_back(ports[i].port);
+  return out;
+}
+
+int HttpServer::handle_request(mg_connection* conn, void* self_ptr) {
+  auto* self = static_cast<HttpServer*>(self_ptr);
+  const mg_request_info* request = mg_get_request_info(conn);
+  const std::string method = request->request_method ? request->request_method : "";
+  const std::string path = request->local_uri ? request->local_uri : "";
+  const bool head = method == "HEAD";
+  if (method != "GET" && !head) {
+    return send_text(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8",
+                     "only GET and HEAD are supported\n", false);
+  }
+  if (path == self->options_.telemetry_path) return self->serve_metrics(conn);
+  if (path == "/healthz") {
+    return send_text(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n", head);
+  }
+  if (path == "/" || path == "/index.html") {
+    return send_text(conn, 200, "OK", "text/html; charset=utf-8",
+                     render_landing_page(self->manager_.summaries(), self->options_.telemetry_path),
+                     head);
+  }
+  return send_text(conn, 404, "Not Found", "text/plain; charset=utf-8",
+                   "not found: metrics are at " + self->options_.telemetry_path + "\n", head);
+}
+
+int HttpServer::serve_metrics(mg_connection* conn) {
+  const bool head = std::string(mg_get_request_info(conn)->request_method) == "HEAD";
+  struct InFlight {
+    std::atomic<int>& count;
+    int value;
+    explicit InFlight(std::atomic<int>& c) : count(c), value(++c) {}
+    ~InFlight() { --count; }
+  } in_flight(in_flight_);
+  if (in_flight.value > options_.max_requests) {
+    return send_text(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
+                     "too many concurrent scrapes (limit " + std::to_string(options_.max_requests) +
+                         ", see --web.max-requests)\n",
+                     head);
+  }
+  const double budget =
+      scrape_budget_seconds(mg_get_header(conn, "X-Prometheus-Scrape-Timeout-Seconds"),
+                            manager_.config().exporter.scrape_timeout_seconds);
+  const auto deadline = CollectorManager::Clock::now() +
+                        std::chrono::duration_cast<CollectorManager::Clock::duration>(
+                            std::chrono::duration<double>(budget));
+  std::vector<prometheus::MetricFamily> families = manager_.collect_until(deadline);
+  // Families without series would render as HELP/TYPE lines alone.
+  std::erase_if(families, [](const prometheus::MetricFamily& f) { return f.metric.empty(); });
+  std::string body;
+  try {
+    body = prometheus::TextSerializer().Serialize(families);
+  } catch (const std::exception& e) {
+    log_error("serializing metrics failed", {{"err", e.what()}});
+    return send_text(conn, 500, "Internal Server Error", "text/plain; charset=utf-8",
+                     "serializing metrics failed\n", head);
+  }
+  return send_text(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head);
+}
+
+}  // namespace netobs

@@ -1,0 +1,151 @@
+// The exporter daemon's BPF lifecycle on the real kernel (root): a BPF
+// collector attached through the ladder counts this test's own bytes, its
+// programs are gone after SIGTERM, and without CAP_BPF it reports success 0
+// while the exporter keeps serving. Uses the testbed exporter, which adds the
+// test-only bpf_selftest collector to the production ones.
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "tests/support/test_support.h"
+
+namespace netobs {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string testbed_binary() {
+  return testing::binary_dir() + "/tests/testbed/netobs_exporter_testbed";
+}
+
+// Sends exactly `total` bytes over a loopback TCP connection from this process.
+void send_loopback_bytes(size_t total) {
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  socklen_t len = sizeof(addr);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  ASSERT_EQ(listen(listener, 1), 0);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int server = accept(listener, nullptr, nullptr);
+  std::vector<char> chunk(1000, 'x');
+  size_t sent = 0;
+  while (sent < total) {
+    ssize_t n = send(client, chunk.data(), std::min(chunk.size(), total - sent), 0);
+    ASSERT_GT(n, 0);
+    sent += static_cast<size_t>(n);
+    char sink[4096];
+    while (recv(server, sink, sizeof(sink), MSG_DONTWAIT) > 0) {
+    }
+  }
+  close(client);
+  close(server);
+  close(listener);
+}
+
+// BPF program ids the process holds open, from /proc/<pid>/fdinfo.
+std::set<int> bpf_prog_ids_of(pid_t pid) {
+  std::set<int> ids;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo";
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("prog_id:", 0) == 0) ids.insert(std::stoi(line.substr(8)));
+    }
+  }
+  return ids;
+}
+
+std::string scrape(int port) {
+  auto response = testing::http_request("127.0.0.1", port, "/metrics");
+  return response ? response->body : std::string();
+}
+
+TEST(ExporterLifecycleTest, AttachesThroughLadderCountsTrafficAndDetachesOnSigterm) {
+  NETOBS_REQUIRE_ROOT();
+  const int port = testing::free_tcp_port();
+  setenv("NETOBS_SELFTEST_TGID", std::to_string(getpid()).c_str(), 1);
+  testing::Subprocess exporter({testbed_binary(), "--collector.disable-defaults",
+                                "--collector.snmp",
+                                "--web.listen-address=127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(testing::wait_for_http(port, "/healthz", 30)) << exporter.output();
+
+  std::string before = scrape(port);
+  EXPECT_EQ(testing::metric_value(before, "netobs_scrape_collector_success",
+                                  "collector=\"bpf_selftest\""),
+            1)
+      << before << exporter.output();
+  EXPECT_EQ(
+      testing::metric_value(before, "netobs_bpf_program_attached",
+                            "attach=\"tp_btf\",collector=\"bpf_selftest\",program=\"sock_send\""),
+      1)
+      << before;
+  const double bytes_before =
+      testing::metric_value(before, "netobs_selftest_sent_bytes_total").value_or(-1);
+
+  const size_t kBytes = 123457;
+  send_loopback_bytes(kBytes);
+  std::string after = scrape(port);
+  EXPECT_EQ(testing::metric_value(after, "netobs_selftest_sent_bytes_total"), bytes_before + kBytes)
+      << after;
+  // BPF run-time stats were enabled by the exporter: the program has run.
+  EXPECT_GT(testing::metric_value(after, "netobs_bpf_program_run_count_total",
+                                  "collector=\"bpf_selftest\",program=\"sock_send\"")
+                .value_or(0),
+            0)
+      << after;
+  EXPECT_EQ(testing::metric_value(after, "netobs_bpf_map_capacity",
+                                  "collector=\"bpf_selftest\",map=\"send_totals\""),
+            2);
+  auto landing = testing::http_request("127.0.0.1", port, "/");
+  ASSERT_TRUE(landing);
+  EXPECT_THAT(landing->body, HasSubstr("sock_send (tp_btf)"));
+
+  const std::set<int> ids = bpf_prog_ids_of(exporter.pid());
+  ASSERT_FALSE(ids.empty());
+  exporter.signal(SIGTERM);
+  ASSERT_EQ(exporter.wait(30), 0) << exporter.output();
+  // Every program the exporter held is gone from the kernel.
+  for (int id : ids) {
+    auto show = testing::run_command({"bpftool", "prog", "show", "id", std::to_string(id)}, 20);
+    EXPECT_NE(show.exit_code, 0) << "program " << id << " still loaded: " << show.output;
+  }
+}
+
+TEST(ExporterLifecycleTest, WithoutCapBpfTheBpfCollectorReportsZeroAndOthersServe) {
+  NETOBS_REQUIRE_ROOT();
+  const int port = testing::free_tcp_port();
+  // Drop the capabilities BPF needs from the bounding set: the exporter runs
+  // as root but without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN.
+  testing::Subprocess exporter(
+      {"capsh", "--drop=cap_bpf,cap_perfmon,cap_sys_admin", "--", "-c",
+       "exec " + testbed_binary() + " --web.listen-address=127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(testing::wait_for_http(port, "/healthz", 30)) << exporter.output();
+  std::string text = scrape(port);
+  EXPECT_EQ(
+      testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"bpf_selftest\""),
+      0)
+      << text;
+  EXPECT_EQ(testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"snmp\""), 1)
+      << text;
+  EXPECT_THAT(exporter.output(), HasSubstr("collector=bpf_selftest"));
+  EXPECT_THAT(exporter.output(), HasSubstr("CAP_BPF"));
+  exporter.signal(SIGTERM);
+  EXPECT_EQ(exporter.wait(30), 0) << exporter.output();
+}
+
+}  // namespace
+}  // namespace netobs

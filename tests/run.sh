@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds netobs and runs the whole test suite: unit tests (also under
+# ASan/UBSan), the libFuzzer targets for a bounded time, then unit,
+# privileged (root, real kernel) and end-to-end tests (real Prometheus).
+# CI runs exactly this (`.ci/run`); with CI=true a privileged test that cannot
+# run fails instead of skipping.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+packaging/install-deps.sh test
+jobs=$(nproc)
+
+echo "== clang-format"
+git ls-files -- '*.cc' '*.h' '*.bpf.c' ':!bpf/vmlinux/*' | xargs clang-format --dry-run --Werror
+
+echo "== ASan/UBSan build of the unit tests"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNETOBS_SANITIZE=ON >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest -L '^unit$' --output-on-failure -j"$jobs")
+
+echo "== fuzz targets (bounded time)"
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DNETOBS_FUZZ=ON -DNETOBS_BUILD_TESTS=ON \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-fuzz -j"$jobs" --target netobs_fuzzers
+(cd build-fuzz && ctest -L '^fuzz$' --output-on-failure)
+
+echo "== full suite: unit, privileged, e2e"
+cmake -S . -B build-tests -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-tests -j"$jobs"
+cd build-tests
+ctest -LE '^fuzz$' --output-on-failure --timeout 600

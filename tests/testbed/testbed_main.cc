@@ -1,0 +1,24 @@
+// The exporter with the test-only bpf_selftest collector added.
+#include "exporter/exporter_app.h"
+#include "exporter/log.h"
+#include "tests/testbed/bpf_selftest_collector.h"
+
+namespace {
+
+void register_testbed_collectors(netobs::CollectorRegistry& registry) {
+  netobs::register_builtin_collectors(registry);
+  netobs::Status status = registry.add(
+      {.name = std::string(netobs::BpfSelftestCollector::kName),
+       .description = "test-only: bytes sent by one process, through the attach ladder",
+       .needs = {netobs::Requirement::kBtf, netobs::Requirement::kBpfPrivileges},
+       .ladders = {},
+       .factory = [] { return std::make_unique<netobs::BpfSelftestCollector>(); }});
+  if (!status.is_ok())
+    netobs::log_error("testbed registration failed", {{"err", status.message()}});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return netobs::run_exporter(argc, argv, register_testbed_collectors);
+}

@@ -1,0 +1,52 @@
+// FamilyBuilder output, checked as the serialized exposition text.
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include "exporter/metric_builder.h"
+
+namespace netobs {
+namespace {
+
+std::string render(prometheus::MetricFamily family) {
+  return prometheus::TextSerializer().Serialize({std::move(family)});
+}
+
+TEST(MetricBuilderTest, CounterWithSortedLabels) {
+  auto family = FamilyBuilder("netobs_x_total", "Help text.", prometheus::MetricType::Counter)
+                    .counter({{"b", "2"}, {"a", "1"}}, 7)
+                    .build();
+  EXPECT_EQ(render(std::move(family)),
+            "# HELP netobs_x_total Help text.\n"
+            "# TYPE netobs_x_total counter\n"
+            "netobs_x_total{a=\"1\",b=\"2\"} 7\n");
+}
+
+TEST(MetricBuilderTest, HistogramBucketsAreCumulativeWithInf) {
+  // log2 slots in nanoseconds -> seconds: slot 0 [0,1ns), slot 1 [1,2ns), slot 2 [2,4ns).
+  std::vector<double> bounds = log2_upper_bounds(3, 1e-9);
+  ASSERT_EQ(bounds.size(), 3u);
+  EXPECT_DOUBLE_EQ(bounds[0], 1e-9);
+  EXPECT_DOUBLE_EQ(bounds[2], 4e-9);
+  auto family = FamilyBuilder("netobs_y_seconds", "Latency.", prometheus::MetricType::Histogram)
+                    .histogram({{"op", "send"}}, {0.5, 1, 2}, {1, 0, 3, 2}, 9.5)
+                    .build();
+  EXPECT_EQ(render(std::move(family)),
+            "# HELP netobs_y_seconds Latency.\n"
+            "# TYPE netobs_y_seconds histogram\n"
+            "netobs_y_seconds_count{op=\"send\"} 6\n"
+            "netobs_y_seconds_sum{op=\"send\"} 9.5\n"
+            "netobs_y_seconds_bucket{op=\"send\",le=\"0.5\"} 1\n"
+            "netobs_y_seconds_bucket{op=\"send\",le=\"1\"} 1\n"
+            "netobs_y_seconds_bucket{op=\"send\",le=\"2\"} 4\n"
+            "netobs_y_seconds_bucket{op=\"send\",le=\"+Inf\"} 6\n");
+}
+
+TEST(MetricBuilderTest, GaugeWithoutLabels) {
+  auto family =
+      FamilyBuilder("netobs_z", "Gauge.", prometheus::MetricType::Gauge).gauge({}, -1).build();
+  EXPECT_EQ(render(std::move(family)),
+            "# HELP netobs_z Gauge.\n# TYPE netobs_z gauge\nnetobs_z -1\n");
+}
+
+}  // namespace
+}  // namespace netobs
