@@ -37,12 +37,6 @@ bool collector_settings_changed(std::string_view name, const Config& a, const Co
   return !(a == b);
 }
 
-// A collector without a config section (only test collectors) is always on.
-bool is_enabled(const Config& config, std::string_view name) {
-  const CollectorCommon* common = config.collector_common(name);
-  return common == nullptr || common->enabled;
-}
-
 bool is_required(const Config& config, std::string_view name) {
   const CollectorCommon* common = config.collector_common(name);
   return common != nullptr && common->required;
@@ -90,7 +84,7 @@ Status CollectorManager::start(const Config& config) {
   for (const auto& descriptor : registry_.all()) {
     auto entry = std::make_shared<Entry>();
     entry->descriptor = &descriptor;
-    entry->enabled = is_enabled(config, descriptor.name);
+    entry->enabled = collector_enabled(config, descriptor.name);
     if (entry->enabled) {
       Status status = start_entry(*entry, config);
       if (!status.is_ok()) {
@@ -107,7 +101,7 @@ Status CollectorManager::reload(const Config& config) {
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& entry : entries_) {
     const std::string& name = entry->descriptor->name;
-    const bool want = is_enabled(config, name);
+    const bool want = collector_enabled(config, name);
     const bool changed = collector_settings_changed(name, config_, config);
     if (entry->enabled && (!want || changed)) {
       if (entry->collector) entry->collector->stop();

@@ -1,5 +1,7 @@
 #include "exporter/collector_registry.h"
 
+#include "config/config.h"
+
 namespace netobs {
 
 Status CollectorRegistry::add(CollectorDescriptor descriptor) {
@@ -19,6 +21,11 @@ const CollectorDescriptor* CollectorRegistry::find(std::string_view name) const 
     if (descriptor.name == name) return &descriptor;
   }
   return nullptr;
+}
+
+bool collector_enabled(const Config& config, std::string_view name) {
+  const CollectorCommon* common = config.collector_common(name);
+  return common == nullptr || common->enabled;
 }
 
 }  // namespace netobs

@@ -34,6 +34,11 @@ class CollectorRegistry {
   std::vector<CollectorDescriptor> descriptors_;
 };
 
+struct Config;
+// Whether the config enables collector `name`; a collector without a config
+// section (test collectors) is always enabled.
+bool collector_enabled(const Config& config, std::string_view name);
+
 // The one place where production collectors are registered.
 void register_builtin_collectors(CollectorRegistry& registry);
 

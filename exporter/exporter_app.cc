@@ -49,8 +49,7 @@ std::optional<Config> load_effective_config(const Flags& flags) {
 
 bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& config) {
   for (const auto& d : registry.all()) {
-    const CollectorCommon* common = config.collector_common(d.name);
-    if (common == nullptr || !common->enabled) continue;
+    if (!collector_enabled(config, d.name)) continue;
     for (Requirement r : d.needs) {
       if (r == Requirement::kBpfPrivileges) return true;
     }

@@ -108,6 +108,10 @@ std::string json_escape(std::string_view text) {
 
 std::string json_number(double value) {
   if (!std::isfinite(value)) return "null";
+  // Whole numbers as integers ("1000000", not "1e+06") while exact in a double.
+  if (value == std::trunc(value) && std::fabs(value) < 9007199254740992.0) {
+    return std::to_string(static_cast<long long>(value));
+  }
   char buffer[64];
   auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
   if (ec != std::errc()) return "null";
@@ -390,7 +394,7 @@ std::string change_text(const BaselineChange& change) {
 std::string relative_text(const BaselineChange& change) {
   if (!change.before) return "new field";
   if (std::isinf(change.relative)) return "from 0";
-  return signed_percent(change.relative, 3);
+  return printf_string("%+.3g %%", change.relative * 100);
 }
 
 }  // namespace

@@ -41,7 +41,8 @@ struct HookRung {
 };
 
 // All the ways to hook one event, best first. name is the stable `prog`
-// label of the self-metrics, whichever rung ends up attached.
+// label of the self-metrics, whichever rung ends up attached. A program
+// serves one rung of one ladder only (autoload is per program).
 struct HookLadder {
   std::string name;
   std::vector<HookRung> rungs;
@@ -49,7 +50,8 @@ struct HookLadder {
 };
 
 // Whether a rung can work here, decided without loading the real program
-// (tiny probe programs, BTF and tracefs lookups; kernel probes are cached).
+// (tiny probe programs, BTF and tracefs lookups; kernel probes are cached;
+// the raw_tp probe attaches a no-op program for a moment).
 // The error says why not, naming the kernel feature that is missing.
 Status probe_rung(const HookRung& rung, const PreflightReport& preflight);
 
