@@ -26,9 +26,14 @@ std::string format_preflight(const PreflightReport& r) {
   };
   line("kernel", r.kernel_release.empty() ? "unknown" : r.kernel_release);
   line("BTF", r.btf_present ? "yes (" + r.btf_path + ")" : "NO (" + r.btf_path + " missing)");
+  std::string caps;
+  for (const auto& [held, name] :
+       {std::pair{r.cap_bpf, "CAP_BPF"}, std::pair{r.cap_perfmon, "CAP_PERFMON"},
+        std::pair{r.cap_sys_admin, "CAP_SYS_ADMIN"}}) {
+    if (held) caps += (caps.empty() ? "" : ", ") + std::string(name);
+  }
   line("BPF privileges", r.has_bpf_privileges()
-                             ? std::string("yes") + (r.cap_bpf ? " (CAP_BPF, CAP_PERFMON)" : "") +
-                                   (r.cap_sys_admin ? " (CAP_SYS_ADMIN)" : "")
+                             ? "yes (" + caps + ")"
                              : "NO (needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN)");
   line("CAP_NET_ADMIN", yes_no(r.cap_net_admin));
   line("tracefs", r.tracefs_mounted ? "mounted at " + r.tracefs_path

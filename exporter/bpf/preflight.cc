@@ -239,14 +239,15 @@ std::vector<std::string> missing_requirements(const PreflightReport& report,
         if (!report.cap_perfmon) caps += caps.empty() ? "CAP_PERFMON" : " and CAP_PERFMON";
         const bool both = !report.cap_bpf && !report.cap_perfmon;
         missing.push_back("missing " + caps + " (or CAP_SYS_ADMIN): run as root or grant " +
-                          (both ? "them" : "it") + ", see packaging/netobs.service");
+                          (both ? "them" : "it") +
+                          " (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON)");
         break;
       }
       case Requirement::kNetAdmin:
         if (!report.cap_net_admin) {
           missing.push_back(
               "missing CAP_NET_ADMIN (XDP and socket filters need it): run as root or grant "
-              "it, see packaging/netobs.service");
+              "it (systemd: AmbientCapabilities=CAP_NET_ADMIN)");
         }
         break;
       case Requirement::kTracefs:

@@ -213,10 +213,10 @@ TEST(MissingRequirements, NamesEveryMissingPieceAndItsFix) {
   report.mounts_path = "/proc/mounts";
   std::vector<std::string> expected = {
       "kernel BTF not found at /sys/kernel/btf/vmlinux: needs CONFIG_DEBUG_INFO_BTF=y",
-      "missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): run as root or grant them, see "
-      "packaging/netobs.service",
-      "missing CAP_NET_ADMIN (XDP and socket filters need it): run as root or grant it, see "
-      "packaging/netobs.service",
+      "missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): run as root or grant them (systemd: "
+      "AmbientCapabilities=CAP_BPF CAP_PERFMON)",
+      "missing CAP_NET_ADMIN (XDP and socket filters need it): run as root or grant it (systemd: "
+      "AmbientCapabilities=CAP_NET_ADMIN)",
       "tracefs not mounted at /sys/kernel/tracing: mount it with `mount -t tracefs tracefs "
       "/sys/kernel/tracing` or run with CAP_SYS_ADMIN so netobs mounts it (not mounted, and "
       "mounting it needs CAP_SYS_ADMIN)",
@@ -231,14 +231,16 @@ TEST(MissingRequirements, NamesEveryMissingPieceAndItsFix) {
 TEST(MissingRequirements, NamesTheOneMissingBpfCapability) {
   PreflightReport report;
   report.cap_bpf = true;
-  EXPECT_EQ(missing_requirements(report, {Requirement::kBpfPrivileges}),
-            std::vector<std::string>{"missing CAP_PERFMON (or CAP_SYS_ADMIN): run as root or "
-                                     "grant it, see packaging/netobs.service"});
+  EXPECT_EQ(
+      missing_requirements(report, {Requirement::kBpfPrivileges}),
+      std::vector<std::string>{"missing CAP_PERFMON (or CAP_SYS_ADMIN): run as root or "
+                               "grant it (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON)"});
   report.cap_bpf = false;
   report.cap_perfmon = true;
-  EXPECT_EQ(missing_requirements(report, {Requirement::kBpfPrivileges}),
-            std::vector<std::string>{"missing CAP_BPF (or CAP_SYS_ADMIN): run as root or "
-                                     "grant it, see packaging/netobs.service"});
+  EXPECT_EQ(
+      missing_requirements(report, {Requirement::kBpfPrivileges}),
+      std::vector<std::string>{"missing CAP_BPF (or CAP_SYS_ADMIN): run as root or "
+                               "grant it (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON)"});
 }
 
 TEST(MissingRequirements, EmptyWhenEverythingIsThere) {
