@@ -114,6 +114,14 @@ struct TcpConfig {
   bool retransmits = true;
   bool connection_tracking = true;
   uint32_t sample_rate = 1;  // 1-in-N connections
+  // Optional labels on RTT and retransmissions:
+  // none | local_port | remote_port | remote_cidr.
+  std::string group_by = "none";
+  uint32_t max_groups = 64;                     // series per metric; the rest fold into "other"
+  std::vector<std::string> port_names;          // "PORT=NAME", e.g. "5432=postgres"
+  std::vector<std::string> remote_cidr_groups;  // "NAME=CIDR", e.g. "office=10.0.0.0/8"
+  std::string network_namespace;  // only this namespace (a path like /run/netns/x); "": all
+  uint32_t max_tracked_connections = 65536;  // connections timed at once (duration histogram)
 
   bool operator==(const TcpConfig&) const = default;
 };
@@ -123,8 +131,13 @@ struct DnsConfig {
   bool capture_queries = true;
   bool capture_responses = true;
   bool capture_content = false;
-  std::vector<uint16_t> ports = {53};
+  std::vector<uint16_t> ports = {53};  // at most 8
   double timeout_seconds = 5;
+  uint32_t max_outstanding_queries = 16384;  // size of the in-kernel correlation map
+  bool server_labels = false;                // per-server series, capped at max_servers
+  uint32_t max_servers = 32;
+  uint32_t top_domains = 0;           // 0: off; else the most queried names exported
+  uint32_t domain_sample_rate = 100;  // 1-in-N queries parsed for top_domains
 
   bool operator==(const DnsConfig&) const = default;
 };
@@ -134,8 +147,9 @@ struct XdpConfig {
   uint32_t sample_rate = 1000;  // 1-in-N packets; the seed's 0 ("every packet") is stored as 1
   std::vector<std::string> interfaces;  // names or globs; empty: all but excluded
   std::string mode = "auto";            // auto | native | generic
-  std::vector<uint16_t> filter_ports;
+  std::vector<uint16_t> filter_ports;  // at most 64, each with its own counters
   std::vector<std::string> filter_protocols;
+  uint32_t top_talkers = 10;  // 0: off; else the busiest (src, dst, protocol, port) exported
 
   bool operator==(const XdpConfig&) const = default;
 };

@@ -545,6 +545,52 @@ SchemaPtr port() { return integer(1, 65535, "port"); }
 SchemaPtr cidr() { return with_check(text(), check_cidr); }
 SchemaPtr interface_glob() { return with_check(text(), check_interface_glob); }
 
+// tcp collector: "PORT=NAME" entries of port_names and "NAME=CIDR" entries of
+// remote_cidr_groups. Names become label values: keep them short and plain.
+std::string check_tcp_label_name(const std::string& name, const std::string& entry) {
+  const bool plain = !name.empty() && name.size() <= 64 &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+                              c == '-' || c == '.';
+                     });
+  if (plain) return "";
+  return "invalid name in " + quote(entry) +
+         ": use 1..64 letters, digits, '_', '-' or '.' (it becomes a label value)";
+}
+
+std::string check_tcp_port_name(const Value& v) {
+  const size_t eq = v.text.find('=');
+  const std::string port_text = v.text.substr(0, eq);
+  const bool digits = !port_text.empty() && port_text.size() <= 5 &&
+                      std::all_of(port_text.begin(), port_text.end(),
+                                  [](char c) { return c >= '0' && c <= '9'; });
+  if (eq == std::string::npos || !digits || std::stoi(port_text) < 1 ||
+      std::stoi(port_text) > 65535) {
+    return "invalid port name " + quote(v.text) + ": write \"PORT=NAME\", e.g. \"5432=postgres\"";
+  }
+  return check_tcp_label_name(v.text.substr(eq + 1), v.text);
+}
+
+std::string check_tcp_cidr_group(const Value& v) {
+  const size_t eq = v.text.find('=');
+  if (eq == std::string::npos) {
+    return "invalid CIDR group " + quote(v.text) +
+           ": write \"NAME=CIDR\", e.g. \"office=10.1.0.0/16\" (repeat a name for more networks)";
+  }
+  if (std::string message = check_tcp_label_name(v.text.substr(0, eq), v.text); !message.empty()) {
+    return message;
+  }
+  Value cidr_value = v;
+  cidr_value.text = v.text.substr(eq + 1);
+  return check_cidr(cidr_value);
+}
+
+std::string check_netns_path(const Value& v) {
+  if (v.text.empty() || v.text[0] == '/') return "";
+  return "network_namespace must be an absolute path such as \"/run/netns/NAME\" or "
+         "\"/proc/PID/ns/net\" (empty: every namespace)";
+}
+
 // ---------------------------------------------------------------------------
 // The schema of netobs.yaml, plus the seed-003 `agent:` layout aliased onto it.
 
@@ -657,6 +703,17 @@ SchemaPtr build_schema() {
           {"retransmits", bind_to(boolean(), NETOBS_FIELD(tcp.retransmits))},
           {"connection_tracking", bind_to(boolean(), NETOBS_FIELD(tcp.connection_tracking))},
           {"sample_rate", bind_to(integer(1, 1000000), NETOBS_FIELD(tcp.sample_rate))},
+          {"group_by", bind_to(one_of({"none", "local_port", "remote_port", "remote_cidr"}),
+                               NETOBS_FIELD(tcp.group_by))},
+          {"max_groups", bind_to(integer(1, 4096, "max_groups"), NETOBS_FIELD(tcp.max_groups))},
+          {"port_names", bind_to(list_of(with_check(text(), check_tcp_port_name)),
+                                 NETOBS_FIELD(tcp.port_names))},
+          {"remote_cidr_groups", bind_to(list_of(with_check(text(), check_tcp_cidr_group)),
+                                         NETOBS_FIELD(tcp.remote_cidr_groups))},
+          {"network_namespace",
+           bind_to(with_check(text(), check_netns_path), NETOBS_FIELD(tcp.network_namespace))},
+          {"max_tracked_connections", bind_to(integer(1024, 4194304, "max_tracked_connections"),
+                                              NETOBS_FIELD(tcp.max_tracked_connections))},
       }));
 
   SchemaPtr dns = section(collector_fields(
@@ -665,9 +722,22 @@ SchemaPtr build_schema() {
           {"capture_queries", bind_to(boolean(), NETOBS_FIELD(dns.capture_queries))},
           {"capture_responses", bind_to(boolean(), NETOBS_FIELD(dns.capture_responses))},
           {"capture_content", bind_to(boolean(), NETOBS_FIELD(dns.capture_content))},
-          {"ports", bind_to(list_of(port(), "list at least one port (DNS uses 53)"),
+          {"ports", bind_to(with_check(list_of(port(), "list at least one port (DNS uses 53)"),
+                                       [](const Value& v) -> std::string {
+                                         // The BPF filter compares against a fixed array.
+                                         if (v.items.size() <= 8) return "";
+                                         return "at most 8 DNS ports (got " +
+                                                std::to_string(v.items.size()) + ")";
+                                       }),
                             NETOBS_FIELD(dns.ports))},
           {"timeout", bind_to(duration(0.001, 300), NETOBS_FIELD(dns.timeout_seconds))},
+          {"max_outstanding_queries", bind_to(integer(64, 1 << 22, "max_outstanding_queries"),
+                                              NETOBS_FIELD(dns.max_outstanding_queries))},
+          {"server_labels", bind_to(boolean(), NETOBS_FIELD(dns.server_labels))},
+          {"max_servers", bind_to(integer(1, 4096, "max_servers"), NETOBS_FIELD(dns.max_servers))},
+          {"top_domains", bind_to(integer(0, 10000, "top_domains"), NETOBS_FIELD(dns.top_domains))},
+          {"domain_sample_rate", bind_to(integer(1, 1000000, "domain_sample_rate"),
+                                         NETOBS_FIELD(dns.domain_sample_rate))},
       }));
 
   // Seed 003: sample_rate 0 and 1 both mean every packet; store 1.
@@ -682,10 +752,20 @@ SchemaPtr build_schema() {
           {"interfaces", bind_to(list_of(interface_glob()), NETOBS_FIELD(xdp.interfaces))},
           {"mode", bind_to(one_of({"auto", "native", "generic"}), NETOBS_FIELD(xdp.mode))},
           {"filters", section({
-                          {"ports", bind_to(list_of(port()), NETOBS_FIELD(xdp.filter_ports))},
+                          {"ports", bind_to(with_check(list_of(port()),
+                                                       [](const Value& v) -> std::string {
+                                                         // One counter slot per port in BPF.
+                                                         if (v.items.size() <= 64) return "";
+                                                         return "at most 64 ports (got " +
+                                                                std::to_string(v.items.size()) +
+                                                                ")";
+                                                       }),
+                                            NETOBS_FIELD(xdp.filter_ports))},
                           {"protocols", bind_to(list_of(one_of({"tcp", "udp", "icmp", "icmpv6"})),
                                                 NETOBS_FIELD(xdp.filter_protocols))},
                       })},
+          {"top_talkers",
+           bind_to(integer(0, 1000, "top_talkers"), NETOBS_FIELD(xdp.top_talkers))},
       }));
 
   SchemaPtr root = section({
@@ -779,6 +859,7 @@ class Walker {
   void check_thresholds(const std::string& name, double warning, double critical);
   void check_disjoint(const std::string& include_target, const std::string& exclude_target,
                       const std::string& what);
+  void check_tcp_grouping();
 
   std::string file_;
   ConfigLoadResult& result_;
@@ -1090,6 +1171,46 @@ void Walker::check_cross_fields() {
   check_disjoint("network.include_ports", "network.exclude_ports", "port");
   check_disjoint("network.interfaces", "network.exclude_interfaces", "interface");
   check_disjoint("network.include_cidrs", "network.exclude_cidrs", "CIDR");
+  check_tcp_grouping();
+}
+
+// tcp grouping: one name per port, remote_cidr needs groups, and the groups
+// (plus "unmatched") must fit under max_groups and the 256-entry LPM map.
+void Walker::check_tcp_grouping() {
+  const TcpConfig& tcp = result_.config.tcp;
+  if (const Origin* names = origin("collectors.tcp.port_names")) {
+    std::map<std::string, size_t> seen;
+    for (size_t i = 0; i < tcp.port_names.size() && i < names->item_marks.size(); ++i) {
+      const std::string port = tcp.port_names[i].substr(0, tcp.port_names[i].find('='));
+      if (auto [it, inserted] = seen.emplace(port, i); !inserted) {
+        error(names->item_marks[i], names->path + "[" + std::to_string(i) + "]",
+              "port " + port + " is already named at " + position(names->item_marks[it->second]) +
+                  "; give each port one name");
+      }
+    }
+  }
+  const Origin* groups = origin("collectors.tcp.remote_cidr_groups");
+  std::set<std::string> group_names;
+  for (const std::string& entry : tcp.remote_cidr_groups) {
+    group_names.insert(entry.substr(0, entry.find('=')));
+  }
+  if (groups && tcp.remote_cidr_groups.size() > 256) {
+    error(groups->mark, groups->path,
+          "at most 256 networks (got " + std::to_string(tcp.remote_cidr_groups.size()) + ")");
+  }
+  if (groups && group_names.size() + 1 > tcp.max_groups) {
+    error(groups->mark, groups->path,
+          std::to_string(group_names.size()) + " group names plus \"unmatched\" exceed max_groups " +
+              std::to_string(tcp.max_groups) + "; raise collectors.tcp.max_groups");
+  }
+  if (tcp.group_by == "remote_cidr" && tcp.remote_cidr_groups.empty() &&
+      failed_targets_.count("collectors.tcp.remote_cidr_groups") == 0) {
+    const Origin* group_by = origin("collectors.tcp.group_by");
+    error(group_by ? group_by->mark : YAML::Mark::null_mark(),
+          group_by ? group_by->path : "collectors.tcp.group_by",
+          "group_by remote_cidr needs collectors.tcp.remote_cidr_groups, e.g. "
+          "[\"office=10.1.0.0/16\"]");
+  }
 }
 
 // Windowed rates are sums of whole samples, so each window must hold a whole

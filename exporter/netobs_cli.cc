@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "collectors/snmp/stats_command.h"
+#include "collectors/socket/trace_command.h"
 #include "exporter/cli_check.h"
 #include "exporter/version.h"
 
@@ -20,6 +21,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"check", "validate a config and report what this machine supports", run_check_command},
     {"stats", "system TCP/UDP/IP counters with deltas, rates and ratios", run_stats_command},
+    {"trace", "stream every TCP/UDP send and receive as CSV or JSON events", run_trace_command},
 };
 
 void print_usage(std::ostream& out) {

@@ -94,7 +94,8 @@ int connect_any(const Url& url, Clock::time_point deadline, std::string& error) 
   }
   int connected = -1;
   for (addrinfo* ai = result; ai != nullptr && connected < 0; ai = ai->ai_next) {
-    int fd = ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    int fd =
+        ::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
     if (fd < 0) continue;
     if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
       connected = fd;
@@ -157,7 +158,8 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
                         "\r\nAccept: text/plain\r\nConnection: close\r\n\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
-    if (!wait_for(fd.get(), POLLOUT, deadline)) return Status::error("GET " + url_text + ": timed out");
+    if (!wait_for(fd.get(), POLLOUT, deadline))
+      return Status::error("GET " + url_text + ": timed out");
     ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
       return Status::error("GET " + url_text + ": " + std::strerror(errno));
@@ -168,7 +170,8 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
   constexpr size_t kMaxResponse = 64 << 20;
   char buffer[65536];
   while (true) {
-    if (!wait_for(fd.get(), POLLIN, deadline)) return Status::error("GET " + url_text + ": timed out");
+    if (!wait_for(fd.get(), POLLIN, deadline))
+      return Status::error("GET " + url_text + ": timed out");
     ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
     if (n == 0) break;
     if (n < 0) {
@@ -176,7 +179,8 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
       return Status::error("GET " + url_text + ": " + std::strerror(errno));
     }
     response.append(buffer, static_cast<size_t>(n));
-    if (response.size() > kMaxResponse) return Status::error("GET " + url_text + ": response too large");
+    if (response.size() > kMaxResponse)
+      return Status::error("GET " + url_text + ": response too large");
   }
   size_t header_end = response.find("\r\n\r\n");
   if (response.rfind("HTTP/", 0) != 0 || header_end == std::string::npos) {
@@ -191,7 +195,8 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
   std::string headers = response.substr(0, header_end);
   std::string body = response.substr(header_end + 4);
   std::string lower = headers;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (lower.find("transfer-encoding: chunked") != std::string::npos) body = dechunk(body);
   return body;
 }

@@ -44,15 +44,15 @@ struct MibEntry {
 };
 
 enum class ParseErrorKind {
-  kUnreadable,        // the file is missing or cannot be read
-  kMalformedLine,     // no "Group:" prefix, or not "key value" in snmp6
-  kMissingValues,     // a header line not followed by its value line (truncated file)
-  kCountMismatch,     // header and value lines have different numbers of fields
-  kInvalidNumber,     // a value that is not a decimal integer
-  kOutOfRange,        // a value that does not fit in 64 bits
-  kInvalidName,       // a group or field name with characters outside [A-Za-z0-9_]
-  kDuplicate,         // the same group and field seen twice
-  kNegativeCounter,   // a negative value for a field typed as a counter
+  kUnreadable,       // the file is missing or cannot be read
+  kMalformedLine,    // no "Group:" prefix, or not "key value" in snmp6
+  kMissingValues,    // a header line not followed by its value line (truncated file)
+  kCountMismatch,    // header and value lines have different numbers of fields
+  kInvalidNumber,    // a value that is not a decimal integer
+  kOutOfRange,       // a value that does not fit in 64 bits
+  kInvalidName,      // a group or field name with characters outside [A-Za-z0-9_]
+  kDuplicate,        // the same group and field seen twice
+  kNegativeCounter,  // a negative value for a field typed as a counter
 };
 inline constexpr size_t kParseErrorKindCount = 9;
 std::string_view parse_error_kind_name(ParseErrorKind kind);
@@ -105,8 +105,8 @@ struct MibSnapshot {
 };
 MibSnapshot read_mib_snapshot(const std::string& procfs);
 // Parses three texts as if read from a procfs (fuzzing, tests, benchmarks).
-MibSnapshot parse_mib_texts(std::string_view snmp, std::string_view netstat,
-                            std::string_view snmp6, bool snmp6_present = true);
+MibSnapshot parse_mib_texts(std::string_view snmp, std::string_view netstat, std::string_view snmp6,
+                            bool snmp6_present = true);
 
 // Reads a whole small file; false when it cannot be opened or read.
 bool read_small_file(const std::string& path, std::string& contents);

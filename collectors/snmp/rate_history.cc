@@ -61,22 +61,35 @@ std::optional<double> parse_window(std::string_view text) {
 
 const std::vector<RatioDefinition>& ratio_definitions() {
   static const std::vector<RatioDefinition> kRatios = {
-      {"retransmission", "retransmission ratio (RetransSegs / OutSegs)",
-       {"Tcp", "RetransSegs"}, {{"Tcp", "OutSegs"}}},
-      {"tlp_share", "TLP share of retransmissions (TCPLossProbes / RetransSegs)",
-       {"TcpExt", "TCPLossProbes"}, {{"Tcp", "RetransSegs"}}},
-      {"fast_retransmit_share", "fast-retransmit share of retransmissions",
-       {"TcpExt", "TCPFastRetrans"}, {{"Tcp", "RetransSegs"}}},
-      {"rto_share", "RTO (timeout) share of retransmissions", {"TcpExt", "TCPTimeouts"},
+      {"retransmission",
+       "retransmission ratio (RetransSegs / OutSegs)",
+       {"Tcp", "RetransSegs"},
+       {{"Tcp", "OutSegs"}}},
+      {"tlp_share",
+       "TLP share of retransmissions (TCPLossProbes / RetransSegs)",
+       {"TcpExt", "TCPLossProbes"},
        {{"Tcp", "RetransSegs"}}},
-      {"syn_retransmit_share", "SYN-retransmit share of retransmissions",
-       {"TcpExt", "TCPSynRetrans"}, {{"Tcp", "RetransSegs"}}},
-      {"tcp_input_error", "TCP input error ratio (InErrs / InSegs)", {"Tcp", "InErrs"},
+      {"fast_retransmit_share",
+       "fast-retransmit share of retransmissions",
+       {"TcpExt", "TCPFastRetrans"},
+       {{"Tcp", "RetransSegs"}}},
+      {"rto_share",
+       "RTO (timeout) share of retransmissions",
+       {"TcpExt", "TCPTimeouts"},
+       {{"Tcp", "RetransSegs"}}},
+      {"syn_retransmit_share",
+       "SYN-retransmit share of retransmissions",
+       {"TcpExt", "TCPSynRetrans"},
+       {{"Tcp", "RetransSegs"}}},
+      {"tcp_input_error",
+       "TCP input error ratio (InErrs / InSegs)",
+       {"Tcp", "InErrs"},
        {{"Tcp", "InSegs"}}},
       // InDatagrams counts only delivered datagrams; adding the drops keeps it 0..1.
       {"udp_receive_buffer_error",
        "UDP receive-buffer error ratio (RcvbufErrors / (InDatagrams + RcvbufErrors))",
-       {"Udp", "RcvbufErrors"}, {{"Udp", "InDatagrams"}, {"Udp", "RcvbufErrors"}}},
+       {"Udp", "RcvbufErrors"},
+       {{"Udp", "InDatagrams"}, {"Udp", "RcvbufErrors"}}},
   };
   return kRatios;
 }
@@ -151,10 +164,11 @@ std::vector<CheckResult> evaluate_checks(const IncreaseLookup& increase, double 
                                          const SnmpThresholds& thresholds) {
   std::vector<CheckResult> results;
   {
-    CheckResult check{"retransmission_ratio", compute_ratio(ratio_named("retransmission"), increase)};
+    CheckResult check{"retransmission_ratio",
+                      compute_ratio(ratio_named("retransmission"), increase)};
     if (check.value) {
-      check.verdict = grade(*check.value, thresholds.retrans_ratio_warning,
-                            thresholds.retrans_ratio_critical);
+      check.verdict =
+          grade(*check.value, thresholds.retrans_ratio_warning, thresholds.retrans_ratio_critical);
     }
     if (check.verdict != Verdict::kOk) check.advice = "packet loss or congestion on the path";
     results.push_back(check);
@@ -177,8 +191,9 @@ std::vector<CheckResult> evaluate_checks(const IncreaseLookup& increase, double 
                             thresholds.listen_drops_per_second_critical);
     }
     if (check.verdict != Verdict::kOk) {
-      check.advice = "accept queue overflowing: the application accepts too slowly or the "
-                     "listen backlog (net.core.somaxconn) is too small";
+      check.advice =
+          "accept queue overflowing: the application accepts too slowly or the "
+          "listen backlog (net.core.somaxconn) is too small";
     }
     results.push_back(check);
   }
@@ -264,8 +279,7 @@ std::optional<uint64_t> RateHistory::increase_of(const WindowSummary& summary,
 
 std::optional<double> RateHistory::ratio(const WindowSummary& summary,
                                          const RatioDefinition& definition) const {
-  return compute_ratio(definition,
-                       [&](const MibKey& key) { return increase_of(summary, key); });
+  return compute_ratio(definition, [&](const MibKey& key) { return increase_of(summary, key); });
 }
 
 std::vector<CheckResult> RateHistory::checks(const WindowSummary& summary,

@@ -65,7 +65,7 @@ std::string_view verdict_name(Verdict verdict);
 
 // One seed-004 check evaluated on one window.
 struct CheckResult {
-  std::string_view check;  // "retransmission_ratio", "tlp_share", "listen_drops"
+  std::string_view check;       // "retransmission_ratio", "tlp_share", "listen_drops"
   std::optional<double> value;  // the ratio or rate checked; nullopt: no data (verdict ok)
   Verdict verdict = Verdict::kOk;
   std::string_view advice;  // what a non-ok verdict usually means; empty when ok

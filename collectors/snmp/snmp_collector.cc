@@ -22,8 +22,7 @@ SnmpCollector::~SnmpCollector() {
 
 double SnmpCollector::now() const {
   if (hooks_.clock) return hooks_.clock();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 Status SnmpCollector::start_impl(const CollectorContext& context) {
@@ -109,15 +108,17 @@ void SnmpCollector::sample_now() {
   note_errors(snapshot, /*count=*/false);
   if (!checked_rate_keys_.exchange(true)) warn_missing_rate_keys(snapshot);
   std::lock_guard<std::mutex> lock(history_mutex_);
-  if (history_) history_->add(time, snapshot.parsed.entries);
+  if (!history_) return;
+  history_->add(time, snapshot.parsed.entries);
+  summaries_.clear();
+  for (double window : config_.windows_seconds) summaries_.push_back(history_->summarize(window));
 }
 
 void SnmpCollector::warn_missing_rate_keys(const MibSnapshot& snapshot) {
   for (const MibKey& key : rate_keys_) {
-    bool found = std::any_of(snapshot.parsed.entries.begin(), snapshot.parsed.entries.end(),
-                             [&](const MibEntry& e) {
-                               return e.group == key.group && e.field == key.field;
-                             });
+    bool found = std::any_of(
+        snapshot.parsed.entries.begin(), snapshot.parsed.entries.end(),
+        [&](const MibEntry& e) { return e.group == key.group && e.field == key.field; });
     if (!found) {
       log_warn("rate counter not found in /proc/net files (typo, or not in this kernel)",
                {{"collector", "snmp"}, {"counter", key.to_string()}});
@@ -167,9 +168,7 @@ Status SnmpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   }
   std::lock_guard<std::mutex> lock(history_mutex_);
   view.history = history_.get();
-  if (history_) {
-    for (double window : config_.windows_seconds) view.summaries.push_back(history_->summarize(window));
-  }
+  view.summaries = summaries_;
   append_history_families(view, out);
   return Status::ok();
 }

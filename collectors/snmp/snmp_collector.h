@@ -62,6 +62,8 @@ class SnmpCollector final : public Collector {
 
   mutable std::mutex history_mutex_;
   std::unique_ptr<RateHistory> history_;  // guarded by history_mutex_
+  // One per configured window, recomputed after each sample (not per scrape).
+  std::vector<std::optional<WindowSummary>> summaries_;  // guarded by history_mutex_
 
   std::array<std::atomic<uint64_t>, 3> parse_errors_{};  // by ProcNetFile, scrapes only
   std::mutex logged_mutex_;

@@ -43,7 +43,7 @@ struct SnmpHistoryView {
   std::vector<MibKey> rate_keys;  // exported rates, in config order
   std::vector<double> windows_seconds;
   std::vector<std::optional<WindowSummary>> summaries;  // parallel to windows_seconds
-  double verdict_window_seconds = 0;  // the window the checks are graded on
+  double verdict_window_seconds = 0;                    // the window the checks are graded on
   SnmpThresholds thresholds;
 };
 

@@ -152,7 +152,12 @@ class StatsRun {
  public:
   StatsRun(const StatsOptions& options, const SnmpConfig& snmp, std::string procfs,
            std::ostream& out, std::ostream& err, StatsEnvironment& env)
-      : options_(options), snmp_(snmp), procfs_(std::move(procfs)), out_(out), err_(err), env_(env) {
+      : options_(options),
+        snmp_(snmp),
+        procfs_(std::move(procfs)),
+        out_(out),
+        err_(err),
+        env_(env) {
     filter_.include_zero = options.zero;
   }
 
@@ -275,7 +280,8 @@ class StatsRun {
   int save() {
     std::optional<MibSnapshot> snapshot = read();
     if (!snapshot) return 1;
-    Status status = env_.write_file(*options_.save, format_baseline(*snapshot, env_.unix_seconds()));
+    Status status =
+        env_.write_file(*options_.save, format_baseline(*snapshot, env_.unix_seconds()));
     if (!status) {
       err_ << "netobs stats: " << status.message() << "\n";
       return 1;
@@ -393,8 +399,9 @@ class StatsRun {
       std::vector<std::optional<WindowSummary>> summaries;
       for (double window : windows) {
         summaries.push_back(history.summarize(window));
-        table.covered_seconds.push_back(summaries.back() ? std::optional<double>(summaries.back()->covered_seconds)
-                                                         : std::nullopt);
+        table.covered_seconds.push_back(
+            summaries.back() ? std::optional<double>(summaries.back()->covered_seconds)
+                             : std::nullopt);
       }
       for (size_t k = 0; k < keys.size(); ++k) {
         std::vector<std::optional<double>> rates;
@@ -470,13 +477,11 @@ MibSnapshot SystemStatsEnvironment::read(const std::string& procfs) {
 }
 
 double SystemStatsEnvironment::monotonic_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 double SystemStatsEnvironment::unix_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void SystemStatsEnvironment::sleep_for(double seconds) {

@@ -45,8 +45,8 @@ constexpr RatioWords kRatioWords[] = {
     {"fast_retransmit_share", "fast-retransmit share", " of retransmissions", 1,
      "no retransmissions", ""},
     {"rto_share", "RTO share", " of retransmissions", 1, "no retransmissions", ""},
-    {"syn_retransmit_share", "SYN-retransmit share", " of retransmissions", 1,
-     "no retransmissions", ""},
+    {"syn_retransmit_share", "SYN-retransmit share", " of retransmissions", 1, "no retransmissions",
+     ""},
     {"tcp_input_error", "TCP input error ratio", "", 2, "no segments received", ""},
     {"udp_receive_buffer_error", "UDP receive-buffer error ratio", "", 2, "no datagrams received",
      ""},
@@ -120,7 +120,8 @@ std::string json_number(double value) {
 
 bool RowFilter::matches(const StatsRow& row) const {
   if (!pattern) return true;
-  return std::regex_search(row.name(), *pattern) || std::regex_search(row.group + row.field, *pattern);
+  return std::regex_search(row.name(), *pattern) ||
+         std::regex_search(row.group + row.field, *pattern);
 }
 
 std::vector<StatsRow> delta_rows(const MibSnapshot& before, const MibSnapshot& after) {
@@ -151,7 +152,8 @@ std::vector<StatsRow> absolute_rows(const MibSnapshot& snapshot) {
   std::vector<StatsRow> rows;
   rows.reserve(snapshot.parsed.entries.size());
   for (const MibEntry& entry : snapshot.parsed.entries) {
-    rows.push_back({entry.group, entry.field, mib_field_type(entry.group, entry.field), entry.value});
+    rows.push_back(
+        {entry.group, entry.field, mib_field_type(entry.group, entry.field), entry.value});
   }
   return rows;
 }
@@ -212,8 +214,8 @@ void print_rows_json(const std::vector<StatsRow>& rows, std::optional<double> se
                         : row.value.bits == 0;
     if (!filter.include_zero && zero) continue;
     out << (first ? "" : ",") << "{\"name\":\"" << json_escape(row.name()) << "\",\"group\":\""
-        << json_escape(row.group) << "\",\"field\":\"" << json_escape(row.field)
-        << "\",\"type\":\"" << (row.type == MibType::kGauge ? "gauge" : "counter")
+        << json_escape(row.group) << "\",\"field\":\"" << json_escape(row.field) << "\",\"type\":\""
+        << (row.type == MibType::kGauge ? "gauge" : "counter")
         << "\",\"value\":" << row.value.to_string();
     if (seconds && row.type == MibType::kCounter) {
       out << ",\"increase\":" << row.increase << ",\"per_second\":"
@@ -414,16 +416,15 @@ void print_baseline_changes(const std::vector<BaselineChange>& changes, std::str
   }
 }
 
-void print_baseline_changes_json(const std::vector<BaselineChange>& changes,
-                                 double elapsed_seconds, const RowFilter& filter,
-                                 std::ostream& out) {
+void print_baseline_changes_json(const std::vector<BaselineChange>& changes, double elapsed_seconds,
+                                 const RowFilter& filter, std::ostream& out) {
   out << "{\"elapsed_seconds\":" << json_number(elapsed_seconds) << ",\"changes\":[";
   bool first = true;
   for (const BaselineChange& change : changes) {
     if (!change_matches(change, filter)) continue;
     out << (first ? "" : ",") << "{\"name\":\"" << json_escape(change.name) << "\",\"type\":\""
-        << (change.type == MibType::kGauge ? "gauge" : "counter") << "\",\"baseline\":"
-        << (change.before ? change.before->to_string() : "null")
+        << (change.type == MibType::kGauge ? "gauge" : "counter")
+        << "\",\"baseline\":" << (change.before ? change.before->to_string() : "null")
         << ",\"now\":" << change.after.to_string() << ",\"change\":" << json_number(change.change)
         << ",\"relative\":" << json_number(change.relative)
         << (change.reset ? ",\"reset\":true" : "") << "}";
@@ -581,7 +582,8 @@ Result<TrendTable> trend_from_exposition(std::string_view text, std::string sour
     }
     if (sample.name != kRate) continue;
     MibKey key{sample.labels["group"], sample.labels["field"]};
-    auto it = std::find_if(rates.begin(), rates.end(), [&](const auto& r) { return r.first == key; });
+    auto it =
+        std::find_if(rates.begin(), rates.end(), [&](const auto& r) { return r.first == key; });
     if (it == rates.end()) {
       rates.push_back({key, {}});
       it = rates.end() - 1;

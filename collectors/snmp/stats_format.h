@@ -59,8 +59,7 @@ void print_rows_json(const std::vector<StatsRow>& rows, std::optional<double> se
 // Ratios and checks in words ("retransmission ratio 0.03 % — ok"). `seconds`
 // is the span the increases cover (uptime in absolute mode; nullopt if unknown).
 void print_ratios(const IncreaseLookup& increase, std::optional<double> seconds,
-                  std::string_view span_words, const SnmpThresholds& thresholds,
-                  std::ostream& out);
+                  std::string_view span_words, const SnmpThresholds& thresholds, std::ostream& out);
 void print_ratios_json(const IncreaseLookup& increase, std::optional<double> seconds,
                        const SnmpThresholds& thresholds, std::ostream& out);
 
@@ -79,8 +78,8 @@ struct BaselineChange {
   MibType type = MibType::kCounter;
   std::optional<MibValue> before;  // nullopt: a field the baseline did not have
   MibValue after;
-  double change = 0;      // counters: increase (reset-aware); gauges: signed difference
-  double relative = 0;    // change / |before|; +inf when before is 0 or missing
+  double change = 0;    // counters: increase (reset-aware); gauges: signed difference
+  double relative = 0;  // change / |before|; +inf when before is 0 or missing
   bool reset = false;
 };
 // Changes sorted biggest relative change first (then biggest change, then name).
@@ -88,9 +87,8 @@ std::vector<BaselineChange> baseline_changes(const Baseline& baseline, const Mib
                                              bool include_unchanged);
 void print_baseline_changes(const std::vector<BaselineChange>& changes, std::string_view source,
                             double elapsed_seconds, const RowFilter& filter, std::ostream& out);
-void print_baseline_changes_json(const std::vector<BaselineChange>& changes,
-                                 double elapsed_seconds, const RowFilter& filter,
-                                 std::ostream& out);
+void print_baseline_changes_json(const std::vector<BaselineChange>& changes, double elapsed_seconds,
+                                 const RowFilter& filter, std::ostream& out);
 
 // Key rates over several windows; `rates[key][i]` is for windows_seconds[i].
 struct TrendTable {

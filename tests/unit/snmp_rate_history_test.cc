@@ -198,7 +198,7 @@ TEST(SnmpRateHistory, GradeIsStrictlyAbove) {
   EXPECT_EQ(grade(0.0100001, 0.01, 0.05), Verdict::kWarning);
   EXPECT_EQ(grade(0.05, 0.01, 0.05), Verdict::kWarning);
   EXPECT_EQ(grade(0.06, 0.01, 0.05), Verdict::kCritical);
-  EXPECT_EQ(grade(0, 0, 1), Verdict::kOk);      // no listen drops
+  EXPECT_EQ(grade(0, 0, 1), Verdict::kOk);         // no listen drops
   EXPECT_EQ(grade(0.2, 0, 1), Verdict::kWarning);  // any listen drop
 }
 

@@ -94,11 +94,13 @@ TEST(SnmpStatsCommand, IncrementsAndRatesLikeNstat) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   // The seed's worked example: +362 then +241 in 5 s = 72.4/s then 48.2/s.
-  EXPECT_NE(r.out.find("Tcp.RetransSegs                                       362           72.4\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("Tcp.RetransSegs                                       362           72.4\n"),
+      std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("Tcp.RetransSegs                                       241           48.2\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("Tcp.RetransSegs                                       241           48.2\n"),
+      std::string::npos)
       << r.out;
   EXPECT_EQ(env.elapsed, 10);
   expect_golden(r.out, "stats_increments.txt");
@@ -110,8 +112,9 @@ TEST(SnmpStatsCommand, DefaultIsOneReportOverOneSecond) {
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(env.elapsed, 1);
   EXPECT_NE(r.out.find("# increments over 1.0 s"), std::string::npos);
-  EXPECT_NE(r.out.find("Tcp.RetransSegs                                       362          362.0\n"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find("Tcp.RetransSegs                                       362          362.0\n"),
+      std::string::npos)
       << r.out;
   EXPECT_EQ(env.procfs_seen, "/proc");
 }
@@ -136,7 +139,8 @@ TEST(SnmpStatsCommand, AbsoluteWithFilterAndZero) {
   EXPECT_EQ(r.out.find("InCsumErrors"), std::string::npos);  // zero, hidden
 
   FakeEnvironment env_zero(kSeed);
-  CommandRun z = run({"--absolute", "--zero", "--filter", "TcpInCsum"}, env_zero);  // nstat-style name
+  CommandRun z =
+      run({"--absolute", "--zero", "--filter", "TcpInCsum"}, env_zero);  // nstat-style name
   ASSERT_EQ(z.code, 0) << z.err;
   EXPECT_EQ(z.out,
             "# totals since boot                                     value\n"
@@ -257,8 +261,8 @@ TEST(SnmpStatsCommand, TrendFromExporter) {
 TEST(SnmpStatsCommand, TrendFromOwnSamples) {
   FakeEnvironment env(kSeed);  // no exporter answers on 127.0.0.1:9723
   CommandRun r = run({"--trend", "--sample-interval", "5", "--windows", "5s,10s", "--interval", "5",
-               "--count", "2"},
-              env);
+                      "--count", "2"},
+                     env);
   ASSERT_EQ(r.code, 0) << r.err;
   ASSERT_EQ(env.urls.size(), 1u);
   EXPECT_EQ(env.urls[0], "http://127.0.0.1:9723/metrics");
@@ -272,8 +276,8 @@ TEST(SnmpStatsCommand, TrendFromOwnSamples) {
   // --from self never asks the network.
   FakeEnvironment self(kSeed);
   CommandRun s = run({"--trend", "--from", "self", "--sample-interval", "5", "--windows", "5s",
-               "--interval", "5", "--count", "1"},
-              self);
+                      "--interval", "5", "--count", "1"},
+                     self);
   ASSERT_EQ(s.code, 0) << s.err;
   EXPECT_TRUE(self.urls.empty());
 

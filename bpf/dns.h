@@ -1,0 +1,154 @@
+/* Structs and constants shared by bpf/dns.bpf.c and collectors/dns/: the one
+ * definition of everything that crosses the kernel/user boundary of the dns
+ * collector. Plain __u8/__u16/__u32/__u64 with explicit padding; compiles as
+ * C (clang -target bpf, after vmlinux.h) and as C++ (after <linux/types.h>).
+ */
+#ifndef NETOBS_BPF_DNS_H_
+#define NETOBS_BPF_DNS_H_
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Most ports treated as DNS (collectors.dns.ports). */
+#define DNS_MAX_PORTS 8
+
+/* Latency histogram: upper bounds in nanoseconds, 10 us .. 10 s in 1-2.5-5
+ * steps; bucket DNS_LATENCY_BOUNDS holds everything above the last bound
+ * (+Inf). User space divides by 1e9 for the `le` labels in seconds. */
+#define DNS_LATENCY_BOUNDS 19
+#define DNS_LATENCY_BUCKETS (DNS_LATENCY_BOUNDS + 1)
+#define DNS_LATENCY_BOUNDS_NS                                                              \
+  {                                                                                        \
+    10000ULL, 25000ULL, 50000ULL, 100000ULL, 250000ULL, 500000ULL, 1000000ULL, 2500000ULL, \
+        5000000ULL, 10000000ULL, 25000000ULL, 50000000ULL, 100000000ULL, 250000000ULL,     \
+        500000000ULL, 1000000000ULL, 2500000000ULL, 5000000000ULL, 10000000000ULL          \
+  }
+
+/* Bytes of a DNS message copied into a ring-buffer record (names and answers
+ * are decoded in user space from these; longer messages are cut). */
+#define DNS_CAPTURE_BYTES 1024
+
+/* transport */
+#define DNS_TRANSPORT_UDP 0
+#define DNS_TRANSPORT_TCP 1
+#define DNS_TRANSPORTS 2
+
+/* family: addresses are stored in 16 bytes; IPv4 uses the first 4. */
+#define DNS_FAMILY_IPV4 4
+#define DNS_FAMILY_IPV6 6
+
+/* Kinds of entries in the `dns_stats` map. */
+#define DNS_STAT_QUERY 0
+#define DNS_STAT_RESPONSE 1
+
+/* Why a packet on a DNS port was not a DNS message netobs could read. */
+enum dns_malformed_reason {
+  DNS_MALFORMED_SHORT_HEADER = 0, /* fewer than 12 bytes after UDP/TCP (+2-byte length) */
+  DNS_MALFORMED_TCP_LENGTH = 1,   /* TCP length prefix smaller than a DNS header */
+  DNS_MALFORMED_NO_QUESTION = 2,  /* a query with QDCOUNT 0 */
+  DNS_MALFORMED_BAD_NAME = 3,     /* label type 0x40/0x80, or name longer than 255 bytes */
+  DNS_MALFORMED_TRUNCATED = 4,    /* question runs past the end of the packet */
+  DNS_MALFORMED_REASONS = 5,
+};
+
+/* Indexes of the per-CPU `dns_counters` array. Per-transport counters use
+ * index + transport. */
+enum dns_counter {
+  DNS_C_MALFORMED = 0, /* + reason * DNS_TRANSPORTS + transport */
+  DNS_C_TRUNCATED = DNS_C_MALFORMED + DNS_MALFORMED_REASONS * DNS_TRANSPORTS, /* + transport */
+  DNS_C_UNMATCHED_RESPONSES = DNS_C_TRUNCATED + DNS_TRANSPORTS,               /* + transport */
+  DNS_C_RETRANSMITTED_QUERIES = DNS_C_UNMATCHED_RESPONSES + DNS_TRANSPORTS,   /* + transport */
+  DNS_C_CORR_INSERTS = DNS_C_RETRANSMITTED_QUERIES + DNS_TRANSPORTS,          /* entries added */
+  DNS_C_CORR_MATCHED,        /* entries removed by a response */
+  DNS_C_CORR_INSERT_ERRORS,  /* update failed (not EEXIST): query not tracked */
+  DNS_C_STATS_UPDATE_ERRORS, /* dns_stats full: that count was dropped */
+  DNS_C_SERVERS_OVERFLOW,    /* dns_servers full: query counted as `other` */
+  DNS_C_EVENTS_LOST,         /* ring buffer full */
+  DNS_C_LOOPBACK_DUPLICATES, /* second copy of a loopback packet, skipped */
+  DNS_C_OTHERHOST,           /* promiscuous copies of other hosts' packets, skipped */
+  DNS_C_IPV6_EXT_TOO_DEEP,   /* more extension headers than walked: skipped */
+  DNS_C_PROC_UPDATES,        /* process attributions recorded (sock_send_length) */
+  DNS_COUNTERS,
+};
+
+/* Key of the query/response correlation map: the query's client and server
+ * ends (a response has them swapped) and the DNS ID. 40 bytes. */
+struct dns_flow_key {
+  __u8 client[16];
+  __u8 server[16];
+  __u16 client_port; /* host byte order */
+  __u16 server_port;
+  __u16 id;
+  __u8 transport;
+  __u8 family;
+};
+
+/* A query waiting for its response. */
+struct dns_pending {
+  __u64 ts_ns;  /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when the query was seen */
+  __u64 cookie; /* socket cookie of the sender when it is a local socket, else 0 */
+  __u16 qtype;
+  __u16 pad0;
+  __u32 pad1;
+};
+
+struct dns_stats_key {
+  __u16 qtype;
+  __u8 rcode; /* 0 for queries */
+  __u8 transport;
+  __u8 kind; /* DNS_STAT_* */
+  __u8 pad[3];
+};
+
+/* Per CPU. Queries use `count` only. */
+struct dns_stats_value {
+  __u64 count;
+  __u64 sum_ns;
+  __u64 buckets[DNS_LATENCY_BUCKETS];
+};
+
+/* Opt-in per-server counts (collectors.dns.server_labels). */
+struct dns_server_key {
+  __u8 addr[16];
+  __u8 family;
+  __u8 pad[7];
+};
+
+struct dns_server_value {
+  __u64 queries;
+  __u64 responses;
+};
+
+/* Process that sent on a socket, keyed by socket cookie (dns_procs map). */
+struct dns_proc {
+  __u32 tgid;
+  __u32 pad;
+  char comm[16];
+};
+
+/* Ring-buffer record kinds. */
+#define DNS_EVENT_EXCHANGE 1     /* a response matched to its query */
+#define DNS_EVENT_QUERY_SAMPLE 2 /* 1-in-N query for the top-domains metric */
+
+struct dns_event {
+  __u32 kind;
+  __u32 tgid; /* 0 when unknown */
+  __u64 ts_ns;
+  __u64 latency_ns; /* exchanges only */
+  char comm[16];
+  __u8 client[16];
+  __u8 server[16];
+  __u16 client_port;
+  __u16 server_port;
+  __u16 id;
+  __u16 qtype; /* from the query */
+  __u16 flags; /* DNS header flags of the captured message */
+  __u8 transport;
+  __u8 family;
+  __u16 msg_len;   /* bytes in msg (<= DNS_CAPTURE_BYTES) */
+  __u16 msg_total; /* length of the whole DNS message */
+  __u8 msg[DNS_CAPTURE_BYTES];
+};
+
+#endif /* NETOBS_BPF_DNS_H_ */

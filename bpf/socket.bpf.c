@@ -1,0 +1,780 @@
+// SPDX-License-Identifier: GPL-2.0
+/* socket collector: every send and receive on TCP and UDP sockets (IPv4 and
+ * IPv6), aggregated in per-CPU maps, and optionally streamed as events.
+ *
+ * Hooks (each a rung of an attach ladder, see collectors/socket/):
+ *   sock:sock_send_length / sock:sock_recv_length (Linux 6.3+): tp_btf ->
+ *     raw_tp -> classic tracepoint. They fire once per protocol sendmsg /
+ *     recvmsg with its return value (bytes or -errno); recv also gets flags.
+ *   syscalls:sys_{enter,exit}_{sendto,sendmsg,sendmmsg,recvfrom,recvmsg,
+ *     recvmmsg}: classic tracepoints only. They record per thread the MSG_*
+ *     flags the caller passed and the start time, which the sock_* handlers
+ *     read for flags and latency. raw_tp sys_enter would also work without
+ *     tracefs, but it runs for every syscall of every process (and needs a
+ *     syscall-number filter on each); the per-syscall tracepoints run only
+ *     for these six, which is what keeps the collector cheap.
+ *   Fallback for kernels without sock_*_length: tcp_sendmsg, tcp_recvmsg,
+ *     udp_sendmsg, udp_recvmsg, udpv6_sendmsg, udpv6_recvmsg via
+ *     fentry/fexit, else kprobe/kretprobe.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "lib/log2_slot.h"
+#include "socket.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* MSG_* values of linux/socket.h. Seed 002's table prints wrong hex for
+ * four of them (DONTWAIT 0x20, NOSIGNAL 0x40, MORE 0x4000, ZEROCOPY
+ * 0x8000000 are MSG_TRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_SPLICE_PAGES);
+ * the names are what matters, so the kernel's values are used. */
+#define MSG_OOB 0x01
+#define MSG_PEEK 0x02
+#define MSG_DONTROUTE 0x04
+#define MSG_DONTWAIT 0x40
+#define MSG_WAITALL 0x100
+#define MSG_NOSIGNAL 0x4000
+#define MSG_MORE 0x8000
+#define MSG_ZEROCOPY 0x4000000
+
+/* ---- configuration (skel->rodata, set before load) ---- */
+
+const volatile __u8 protocol_mask = (1 << SOCKET_PROTO_TCP) | (1 << SOCKET_PROTO_UDP);
+const volatile bool filter_pids = false;
+const volatile bool filter_comms = false;
+const volatile bool filter_include_ports = false;
+const volatile bool filter_exclude_ports = false;
+const volatile bool per_process = true;
+const volatile __u32 max_processes = 64; /* slot max_processes is "other" */
+const volatile bool events_enabled = false;
+const volatile __u32 sample_rate = 1; /* events: keep 1 in N */
+
+/* Set by user space once the filter maps are filled: until then nothing is
+ * counted, so no operation slips past a filter that is still empty. */
+bool filters_ready = false;
+
+/* Where claim_slot starts looking; slots are never reused. */
+__u32 next_comm_slot = 0;
+
+/* ---- maps ---- */
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, (64 + 1) * SOCKET_STATS_PER_SLOT); /* resized from max_processes */
+  __type(key, __u32);
+  __type(value, struct socket_stats);
+} stats SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct socket_error_key);
+  __type(value, __u64);
+} errors SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, SOCKET_CTR_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} counters SEC(".maps");
+
+/* comm -> slot in `stats`; capacity max_processes (resized before load). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, struct socket_comm);
+  __type(value, __u32);
+} comm_slots SEC(".maps");
+
+/* slot -> the comm that claimed it (the allocator, see claim_slot). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 64);
+  __type(key, __u32);
+  __type(value, struct socket_comm);
+} slot_owners SEC(".maps");
+
+/* comms already counted as folded (LRU: beyond its size a comm may count twice). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct socket_comm);
+  __type(value, __u8);
+} folded_comms SEC(".maps");
+
+/* Filters; sized and filled by user space when the matching flag is set. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u8);
+} pid_filter SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __type(key, struct socket_comm);
+  __type(value, __u8);
+} comm_filter SEC(".maps");
+
+/* port -> bit 0 included, bit 1 excluded. An array: the lookup is inlined. */
+#define PORT_INCLUDED 1
+#define PORT_EXCLUDED 2
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 65536);
+  __type(key, __u32);
+  __type(value, __u8);
+} port_filter SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 4096); /* resized from events.ring_buffer_size */
+} events SEC(".maps");
+
+/* A socket syscall in progress on a thread (sys_enter -> sys_exit). */
+#define UADDR_NONE 0
+#define UADDR_SOCKADDR 1 /* uaddr is a struct sockaddr * (sendto) */
+#define UADDR_MSGHDR 2   /* uaddr is a struct user_msghdr * (sendmsg) */
+struct thread_op {
+  __u64 start_ns;
+  __u64 uaddr; /* user pointer naming the destination of an unconnected send */
+  __u32 flags;
+  __u8 direction;
+  __u8 uaddr_kind;
+  __u8 pad[2];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32); /* tid */
+  __type(value, struct thread_op);
+} thread_ops SEC(".maps");
+
+/* Receive events waiting for sys_exit to learn the sender (unconnected UDP). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, __u32); /* tid */
+  __type(value, struct socket_event);
+} pending_events SEC(".maps");
+
+/* Fallback (kprobe/fentry) state: the entry's arguments, keyed by
+ * tid << 8 | function, so udpv6_sendmsg -> udp_sendmsg nesting keeps both. */
+struct fallback_call {
+  struct sock* sk;
+  __u64 start_ns;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64);
+  __type(value, struct fallback_call);
+} fallback_calls SEC(".maps");
+
+/* ---- helpers ---- */
+
+static __always_inline void count(__u32 counter, __u64 delta) {
+  __u64* value = bpf_map_lookup_elem(&counters, &counter);
+
+  if (value) *value += delta;
+}
+
+static __always_inline bool comm_passes(const struct socket_comm* comm) {
+  return !filter_comms || bpf_map_lookup_elem(&comm_filter, comm) != NULL;
+}
+
+static __always_inline bool pid_passes(__u32 tgid) {
+  return !filter_pids || bpf_map_lookup_elem(&pid_filter, &tgid) != NULL;
+}
+
+/* Claims a free slot for `comm`. Slots are handed out without a fetching
+ * atomic (that needs -mcpu=v3 and Linux 5.12): a CPU claims slot n by
+ * inserting n into slot_owners with BPF_NOEXIST, which at most one CPU can
+ * do; next_comm_slot is only a hint where to start. Bounded retries. */
+#define SLOT_CLAIM_TRIES 4
+static __always_inline bool claim_slot(const struct socket_comm* comm, __u32* slot) {
+  __u32 n = next_comm_slot;
+
+  for (int i = 0; i < SLOT_CLAIM_TRIES; i++, n++) {
+    if (n >= max_processes) return false;
+    if (bpf_map_update_elem(&slot_owners, &n, comm, BPF_NOEXIST) == 0) {
+      __sync_fetch_and_add(&next_comm_slot, 1); /* a hint; races only cost a retry */
+      *slot = n;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* The slot of a comm in `stats`: looked up, else claimed while slots
+ * remain, else the "other" slot (max_processes), counted as folded. */
+static __always_inline __u32 comm_slot(const struct socket_comm* comm) {
+  __u32 *found, slot;
+
+  if (!per_process) return 0;
+  found = bpf_map_lookup_elem(&comm_slots, comm);
+  if (found) return *found;
+  if (claim_slot(comm, &slot)) {
+    /* NOEXIST: another CPU may have added this comm meanwhile; then its
+     * slot wins and ours stays unused (owned, never counted into). */
+    if (bpf_map_update_elem(&comm_slots, comm, &slot, BPF_NOEXIST) == 0) return slot;
+    found = bpf_map_lookup_elem(&comm_slots, comm);
+    if (found) return *found;
+  }
+  count(SOCKET_CTR_FOLDED_OPS, 1);
+  if (!bpf_map_lookup_elem(&folded_comms, comm)) {
+    __u8 one = 1;
+
+    bpf_map_update_elem(&folded_comms, comm, &one, BPF_ANY);
+    count(SOCKET_CTR_FOLDED_COMMS, 1);
+  }
+  return max_processes;
+}
+
+static __always_inline bool is_v4_mapped(const __u32* a) {
+  return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
+}
+
+static __always_inline bool is_unspecified(const __u32* a) {
+  return (a[0] | a[1] | a[2] | a[3]) == 0;
+}
+
+/* Endpoint addresses of one operation, in the order of struct socket_event:
+ * src/dst as the data flows. */
+struct endpoints {
+  __u32 local[4];
+  __u32 remote[4];
+  __u16 lport;
+  __u16 rport;
+  __u8 ipver; /* 4 or 6 */
+};
+
+/* A user-space sockaddr (sendto's dest_addr or sendmsg's msg_name) as the
+ * remote end of an unconnected UDP send. False when unreadable or not IP. */
+static __always_inline bool read_user_remote(const struct thread_op* op, struct endpoints* ep) {
+  struct sockaddr_in6 sa = {};
+  void* uaddr = (void*)op->uaddr;
+
+  if (op->uaddr_kind == UADDR_MSGHDR) {
+    struct user_msghdr* msg = uaddr;
+
+    if (bpf_probe_read_user(&uaddr, sizeof(uaddr), &msg->msg_name) != 0) return false;
+  }
+  if (!uaddr || bpf_probe_read_user(&sa, sizeof(sa), uaddr) != 0) return false;
+  if (sa.sin6_family == AF_INET) {
+    struct sockaddr_in* in = (struct sockaddr_in*)&sa;
+
+    ep->remote[0] = in->sin_addr.s_addr;
+    ep->rport = bpf_ntohs(in->sin_port);
+    return true;
+  }
+  if (sa.sin6_family != AF_INET6) return false;
+  __builtin_memcpy(ep->remote, &sa.sin6_addr, sizeof(ep->remote));
+  ep->rport = bpf_ntohs(sa.sin6_port);
+  return true;
+}
+
+/* Reads a struct sock field: `direct` (tp_btf, fexit: BTF-typed pointer)
+ * dereferences it, which the verifier turns into a fault-safe load; raw_tp,
+ * tracepoint and kprobe get an untyped pointer and must use
+ * bpf_probe_read_kernel. Both are CO-RE relocated. `direct` is a constant
+ * at every call site, so the compiler drops the other branch and the
+ * verifier never sees a direct load in an untyped program. */
+#define SK_READ(direct, sk, ...) \
+  ((direct) ? __builtin_preserve_access_index((sk)->__VA_ARGS__) : BPF_CORE_READ(sk, __VA_ARGS__))
+
+/* Fills `ep` from the socket (and, for unconnected sockets, the caller's
+ * destination). Addresses are only read when `want_addrs`; the IPv4-mapped
+ * check always is (it decides the ip_version label). */
+static __always_inline void read_endpoints(struct sock* sk, bool direct, __u16 family,
+                                           const struct thread_op* op, bool want_addrs,
+                                           bool want_ports, struct endpoints* ep) {
+  if (want_ports || want_addrs) {
+    /* inet_sport, not skc_num: a TCP socket that went to CLOSE (a reset
+     * arrived during this very send or receive) has released its port and
+     * skc_num is 0, while the header's source port stays in inet_sport. */
+    struct inet_sock* inet = (struct inet_sock*)sk;
+
+    ep->lport = bpf_ntohs(SK_READ(direct, inet, inet_sport));
+    if (!ep->lport) ep->lport = SK_READ(direct, sk, __sk_common.skc_num);
+    ep->rport = bpf_ntohs(SK_READ(direct, sk, __sk_common.skc_dport));
+  }
+  if (family == AF_INET) {
+    ep->ipver = 4;
+    if (want_addrs) {
+      ep->local[0] = SK_READ(direct, sk, __sk_common.skc_rcv_saddr);
+      ep->remote[0] = SK_READ(direct, sk, __sk_common.skc_daddr);
+    }
+  } else {
+    if (direct) {
+      __builtin_memcpy(ep->remote, &sk->__sk_common.skc_v6_daddr, sizeof(ep->remote));
+      __builtin_memcpy(ep->local, &sk->__sk_common.skc_v6_rcv_saddr, sizeof(ep->local));
+    } else {
+      BPF_CORE_READ_INTO(&ep->remote, sk, __sk_common.skc_v6_daddr);
+      BPF_CORE_READ_INTO(&ep->local, sk, __sk_common.skc_v6_rcv_saddr);
+    }
+    ep->ipver = 6;
+    if (is_unspecified(ep->remote) && op && op->direction == SOCKET_DIR_SEND &&
+        op->uaddr_kind != UADDR_NONE && (want_addrs || want_ports || is_unspecified(ep->local))) {
+      /* Unconnected send: the destination is in the caller's arguments. */
+      __u32 port_before = ep->rport;
+
+      if (!read_user_remote(op, ep)) ep->rport = port_before;
+    }
+    if (is_v4_mapped(ep->remote) || (is_unspecified(ep->remote) && is_v4_mapped(ep->local))) {
+      ep->ipver = 4;
+      ep->local[0] = ep->local[3];
+      ep->remote[0] = ep->remote[3];
+      ep->local[1] = ep->local[2] = ep->local[3] = 0;
+      ep->remote[1] = ep->remote[2] = ep->remote[3] = 0;
+    }
+    return;
+  }
+  if (ep->remote[0] == 0 && op && op->direction == SOCKET_DIR_SEND &&
+      op->uaddr_kind != UADDR_NONE && (want_addrs || want_ports)) {
+    /* Unconnected IPv4 send. */
+    if (!read_user_remote(op, ep)) ep->remote[0] = 0;
+  }
+}
+
+static __always_inline bool ports_pass(const struct endpoints* ep) {
+  __u32 lport = ep->lport, rport = ep->rport;
+  __u8 *l, *r, bits = 0;
+
+  l = bpf_map_lookup_elem(&port_filter, &lport);
+  r = bpf_map_lookup_elem(&port_filter, &rport);
+  if (l) bits |= *l;
+  if (r) bits |= *r;
+  if (filter_exclude_ports && (bits & PORT_EXCLUDED)) return false;
+  if (filter_include_ports && !(bits & PORT_INCLUDED)) return false;
+  return true;
+}
+
+static __always_inline void count_flags(struct socket_stats* s, __u32 flags) {
+  /* Same order as kSocketFlags in collectors/socket/socket_format.cc. */
+  if (flags & MSG_OOB) s->flags[0]++;
+  if (flags & MSG_PEEK) s->flags[1]++;
+  if (flags & MSG_DONTROUTE) s->flags[2]++;
+  if (flags & MSG_DONTWAIT) s->flags[3]++;
+  if (flags & MSG_NOSIGNAL) s->flags[4]++;
+  if (flags & MSG_WAITALL) s->flags[5]++;
+  if (flags & MSG_MORE) s->flags[6]++;
+  if (flags & MSG_ZEROCOPY) s->flags[7]++;
+}
+
+/* Latency slot: (2^(k+9), 2^(k+10)] ns -> k, clamped to the table. */
+static __always_inline __u32 latency_slot(__u64 ns) {
+  __u32 slot = netobs_log2_slot(ns ? ns - 1 : 0, 64);
+
+  slot = slot > SOCKET_LAT_FIRST_SHIFT ? slot - SOCKET_LAT_FIRST_SHIFT : 0;
+  if (slot >= SOCKET_LAT_SLOTS) slot = SOCKET_LAT_SLOTS - 1;
+  return slot;
+}
+
+/* Whether the event may be emitted under events.sample_rate (1-in-N, per CPU). */
+static __always_inline bool sampled_in(void) {
+  __u32 key = SOCKET_CTR_SAMPLE;
+  __u64* seen;
+
+  if (sample_rate <= 1) return true;
+  seen = bpf_map_lookup_elem(&counters, &key);
+  if (!seen) return false;
+  if ((*seen)++ % sample_rate == 0) return true;
+  count(SOCKET_CTR_EVENTS_SAMPLED, 1);
+  return false;
+}
+
+static __always_inline void fill_event(struct socket_event* e, const struct endpoints* ep,
+                                       const struct socket_comm* comm, __u64 pid_tgid, __u64 now,
+                                       __u64 latency, int ret, __u32 flags, __u32 proto,
+                                       __u32 direction) {
+  e->ts_ns = now;
+  e->latency_ns = latency;
+  e->pid = pid_tgid >> 32;
+  e->tid = (__u32)pid_tgid;
+  e->size = ret > 0 ? (__u32)ret : 0;
+  e->err = ret < 0 ? (__u32)-ret : 0;
+  e->flags = flags;
+  if (direction == SOCKET_DIR_SEND) {
+    e->sport = ep->lport;
+    e->dport = ep->rport;
+    __builtin_memcpy(e->saddr, ep->local, 16);
+    __builtin_memcpy(e->daddr, ep->remote, 16);
+  } else {
+    e->sport = ep->rport;
+    e->dport = ep->lport;
+    __builtin_memcpy(e->saddr, ep->remote, 16);
+    __builtin_memcpy(e->daddr, ep->local, 16);
+  }
+  __builtin_memcpy(e->comm, comm->comm, SOCKET_COMM_LEN);
+  e->protocol = proto == SOCKET_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+  e->ip_version = ep->ipver;
+  e->direction = direction;
+  __builtin_memset(e->pad, 0, sizeof(e->pad));
+}
+
+/* Copies an event into the ring buffer. Full: drop and count, never wait
+ * (this runs inside the workload's syscall). */
+static __always_inline void submit_event(const struct socket_event* event) {
+  struct socket_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+  if (!e) {
+    count(SOCKET_CTR_EVENTS_LOST, 1);
+    return;
+  }
+  __builtin_memcpy(e, event, sizeof(*e));
+  bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void emit_event(const struct endpoints* ep, const struct socket_comm* comm,
+                                       __u64 pid_tgid, __u64 now, __u64 latency, int ret,
+                                       __u32 flags, __u32 proto, __u32 direction, bool defer) {
+  struct socket_event* e;
+
+  if (!sampled_in()) return;
+  if (defer) {
+    /* The sender's address is written to the caller's buffer only after
+     * this hook: finish the event at sys_exit (see finish_pending). */
+    struct socket_event pending = {};
+    __u32 tid = (__u32)pid_tgid;
+
+    fill_event(&pending, ep, comm, pid_tgid, now, latency, ret, flags, proto, direction);
+    if (bpf_map_update_elem(&pending_events, &tid, &pending, BPF_ANY) != 0) submit_event(&pending);
+    return;
+  }
+  e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(SOCKET_CTR_EVENTS_LOST, 1);
+    return;
+  }
+  fill_event(e, ep, comm, pid_tgid, now, latency, ret, flags, proto, direction);
+  bpf_ringbuf_submit(e, 0);
+}
+
+/* One send or receive: `ret` is bytes or -errno, `tp_flags` the flags the
+ * hook saw (recv only), `fallback_start` the kernel-function entry time in
+ * the fallback (0 on tracepoints). */
+static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, __u32 direction,
+                                     bool direct, __u64 fallback_start) {
+  struct socket_comm comm = {};
+  struct endpoints ep = {};
+  struct thread_op* op;
+  struct socket_stats* s;
+  __u64 pid_tgid, now, latency = 0;
+  __u32 tid, proto, flags, index, slot;
+  __u16 family, protocol;
+
+  if (!sk || !filters_ready) return 0;
+  family = SK_READ(direct, sk, __sk_common.skc_family);
+  if (family != AF_INET && family != AF_INET6) return 0;
+  protocol = SK_READ(direct, sk, sk_protocol);
+  if (protocol == IPPROTO_TCP)
+    proto = SOCKET_PROTO_TCP;
+  else if (protocol == IPPROTO_UDP)
+    proto = SOCKET_PROTO_UDP;
+  else
+    return 0;
+  if (!(protocol_mask & (1 << proto))) return 0;
+
+  pid_tgid = bpf_get_current_pid_tgid();
+  if (!pid_passes(pid_tgid >> 32)) return 0;
+  if (per_process || filter_comms || events_enabled)
+    bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+  if (!comm_passes(&comm)) return 0;
+
+  tid = (__u32)pid_tgid;
+  op = bpf_map_lookup_elem(&thread_ops, &tid);
+  if (op && op->direction != direction) op = NULL;
+
+  read_endpoints(sk, direct, family, op, events_enabled,
+                 filter_include_ports || filter_exclude_ports, &ep);
+  if ((filter_include_ports || filter_exclude_ports) && !ports_pass(&ep)) return 0;
+
+  now = bpf_ktime_get_ns();
+  if (op) {
+    flags = op->flags;
+    latency = now - op->start_ns;
+  } else {
+    /* read()/write(), sendfile, io_uring...: no syscall flags seen; a
+     * receive still has the ones the kernel passed down. */
+    flags = direction == SOCKET_DIR_RECV ? tp_flags : 0;
+    if (fallback_start) latency = now - fallback_start;
+  }
+
+  slot = comm_slot(&comm);
+  index = slot * SOCKET_STATS_PER_SLOT + proto * SOCKET_DIR_COUNT + direction;
+  s = bpf_map_lookup_elem(&stats, &index);
+  if (s) {
+    __u32 v = ep.ipver == 4 ? SOCKET_IPV4 : SOCKET_IPV6;
+
+    s->calls[v & 1]++;
+    if (ret >= 0) {
+      /* MSG_PEEK leaves the data queued: a later receive moves those bytes. */
+      if (!(flags & MSG_PEEK)) s->bytes[v & 1] += (__u64)ret;
+      s->size_sum += (__u64)ret;
+      /* Shifted by one so slot k is (2^(k-1), 2^k]: Prometheus le = 2^k is exact. */
+      s->size_slots[netobs_log2_slot(ret ? (__u64)ret - 1 : 0, SOCKET_SIZE_SLOTS)]++;
+    }
+    if (latency) {
+      s->lat_slots[latency_slot(latency)]++;
+      s->lat_sum_ns += latency;
+    }
+    count_flags(s, flags);
+  }
+  if (ret < 0) {
+    struct socket_error_key key = {
+        .comm_slot = slot, .proto = proto, .direction = direction, .err = (__u16)-ret};
+    __u64 one = 1, *n = bpf_map_lookup_elem(&errors, &key);
+
+    if (n)
+      *n += 1;
+    else if (bpf_map_update_elem(&errors, &key, &one, BPF_NOEXIST) != 0 &&
+             (n = bpf_map_lookup_elem(&errors, &key)) != NULL)
+      *n += 1; /* lost a race to another CPU's insert */
+    else if (!n && bpf_map_lookup_elem(&errors, &key) == NULL)
+      count(SOCKET_CTR_ERRORS_FULL, 1);
+  }
+  if (events_enabled) {
+    /* An unconnected receive names its sender only in the caller's buffer. */
+    bool defer = direction == SOCKET_DIR_RECV && ret >= 0 && ep.rport == 0 && op &&
+                 op->uaddr_kind != UADDR_NONE;
+
+    emit_event(&ep, &comm, pid_tgid, now, latency, ret, flags, proto, direction, defer);
+  }
+  return 0;
+}
+
+/* ---- sock:sock_send_length / sock:sock_recv_length ----
+ * TP_PROTO(struct sock *sk, int ret, int flags); send passes flags = 0. */
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_send_btf, struct sock* sk, int ret, int flags) {
+  return handle_op(sk, ret, 0, SOCKET_DIR_SEND, true, 0);
+}
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_recv_btf, struct sock* sk, int ret, int flags) {
+  return handle_op(sk, ret, (__u32)flags, SOCKET_DIR_RECV, true, 0);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(on_send_raw, struct sock* sk, int ret, int flags) {
+  return handle_op(sk, ret, 0, SOCKET_DIR_SEND, false, 0);
+}
+
+SEC("raw_tp/sock_recv_length")
+int BPF_PROG(on_recv_raw, struct sock* sk, int ret, int flags) {
+  return handle_op(sk, ret, (__u32)flags, SOCKET_DIR_RECV, false, 0);
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int on_send_tp(struct trace_event_raw_sock_msg_length* ctx) {
+  return handle_op((struct sock*)ctx->sk, ctx->ret, 0, SOCKET_DIR_SEND, false, 0);
+}
+
+SEC("tracepoint/sock/sock_recv_length")
+int on_recv_tp(struct trace_event_raw_sock_msg_length* ctx) {
+  return handle_op((struct sock*)ctx->sk, ctx->ret, (__u32)ctx->flags, SOCKET_DIR_RECV, false, 0);
+}
+
+/* Baseline for the cost benchmark: the same hook doing nothing. */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_send_empty, struct sock* sk, int ret, int flags) { return 0; }
+
+/* ---- syscalls: flags and start time per thread ----
+ * Classic tracepoint layout: args[] in syscall order, each widened to 8 bytes.
+ *   sendto(fd, buf, len, flags, dest_addr, addrlen)
+ *   sendmsg(fd, msg, flags)          recvmsg(fd, msg, flags)
+ *   sendmmsg(fd, msgvec, vlen, flags) recvmmsg(fd, msgvec, vlen, flags, timeout)
+ *   recvfrom(fd, buf, len, flags, src_addr, addrlen) */
+
+static __always_inline int syscall_enter(__u32 direction, __u64 flags, __u64 uaddr,
+                                         __u8 uaddr_kind) {
+  __u64 pid_tgid = bpf_get_current_pid_tgid();
+  struct thread_op op = {};
+  __u32 tid = (__u32)pid_tgid;
+
+  if (!filters_ready || !pid_passes(pid_tgid >> 32)) return 0;
+  if (filter_comms) {
+    struct socket_comm comm = {};
+
+    bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+    if (!comm_passes(&comm)) return 0;
+  }
+  op.start_ns = bpf_ktime_get_ns();
+  op.flags = (__u32)flags;
+  op.direction = direction;
+  op.uaddr = uaddr;
+  op.uaddr_kind = uaddr ? uaddr_kind : UADDR_NONE;
+  if (bpf_map_update_elem(&thread_ops, &tid, &op, BPF_ANY) != 0)
+    count(SOCKET_CTR_THREAD_OPS_FULL, 1);
+  return 0;
+}
+
+/* Completes a deferred receive event with the sender the kernel wrote to
+ * the caller's src_addr / msg_name, and submits it. */
+static __always_inline void finish_pending(__u32 tid) {
+  struct socket_event* pending = bpf_map_lookup_elem(&pending_events, &tid);
+  struct endpoints ep = {};
+  struct thread_op* op;
+
+  if (!pending) return;
+  op = bpf_map_lookup_elem(&thread_ops, &tid);
+  if (op && read_user_remote(op, &ep)) {
+    if (is_v4_mapped(ep.remote)) ep.remote[0] = ep.remote[3];
+    if (is_v4_mapped(ep.remote) || pending->ip_version == 4) {
+      ep.remote[1] = ep.remote[2] = ep.remote[3] = 0;
+    }
+    __builtin_memcpy(pending->saddr, ep.remote, 16);
+    pending->sport = ep.rport;
+  }
+  submit_event(pending);
+  bpf_map_delete_elem(&pending_events, &tid);
+}
+
+static __always_inline int syscall_exit(bool may_have_pending) {
+  __u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+  if (events_enabled && may_have_pending) finish_pending(tid);
+  bpf_map_delete_elem(&thread_ops, &tid);
+  return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int on_enter_sendto(struct trace_event_raw_sys_enter* ctx) {
+  return syscall_enter(SOCKET_DIR_SEND, ctx->args[3], ctx->args[4], UADDR_SOCKADDR);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int on_enter_sendmsg(struct trace_event_raw_sys_enter* ctx) {
+  return syscall_enter(SOCKET_DIR_SEND, ctx->args[2], ctx->args[1], UADDR_MSGHDR);
+}
+
+/* sendmmsg: the first message's name stands for all (mmsghdr starts with msg_hdr). */
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int on_enter_sendmmsg(struct trace_event_raw_sys_enter* ctx) {
+  return syscall_enter(SOCKET_DIR_SEND, ctx->args[3], ctx->args[1], UADDR_MSGHDR);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvfrom")
+int on_enter_recvfrom(struct trace_event_raw_sys_enter* ctx) {
+  return syscall_enter(SOCKET_DIR_RECV, ctx->args[3], ctx->args[4], UADDR_SOCKADDR);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmsg")
+int on_enter_recvmsg(struct trace_event_raw_sys_enter* ctx) {
+  return syscall_enter(SOCKET_DIR_RECV, ctx->args[2], ctx->args[1], UADDR_MSGHDR);
+}
+
+SEC("tracepoint/syscalls/sys_enter_recvmmsg")
+int on_enter_recvmmsg(struct trace_event_raw_sys_enter* ctx) {
+  return syscall_enter(SOCKET_DIR_RECV, ctx->args[3], 0, UADDR_NONE);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int on_exit_sendto(void* ctx) { return syscall_exit(false); }
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int on_exit_sendmsg(void* ctx) { return syscall_exit(false); }
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int on_exit_sendmmsg(void* ctx) { return syscall_exit(false); }
+
+SEC("tracepoint/syscalls/sys_exit_recvfrom")
+int on_exit_recvfrom(void* ctx) { return syscall_exit(true); }
+
+SEC("tracepoint/syscalls/sys_exit_recvmsg")
+int on_exit_recvmsg(void* ctx) { return syscall_exit(true); }
+
+SEC("tracepoint/syscalls/sys_exit_recvmmsg")
+int on_exit_recvmmsg(void* ctx) { return syscall_exit(false); }
+
+/* ---- fallback: protocol functions (kernels before sock_*_length) ----
+ * Flags come from the syscall tracepoints only: the recvmsg functions lost
+ * their `nonblock` argument in 5.19, so the flags argument moves. The fexit
+ * receive handlers read the return value with bpf_get_func_ret (5.17+) for
+ * the same reason; older kernels use the kretprobe rung. */
+
+enum fallback_fn {
+  FN_TCP_SENDMSG = 1,
+  FN_TCP_RECVMSG,
+  FN_UDP_SENDMSG,
+  FN_UDP_RECVMSG,
+  FN_UDPV6_SENDMSG,
+  FN_UDPV6_RECVMSG,
+};
+
+static __always_inline int fallback_entry(struct sock* sk, __u32 fn) {
+  __u64 key = (bpf_get_current_pid_tgid() << 8) | fn;
+  struct fallback_call call = {.sk = sk, .start_ns = bpf_ktime_get_ns()};
+
+  bpf_map_update_elem(&fallback_calls, &key, &call, BPF_ANY);
+  return 0;
+}
+
+/* `direct`: called with a BTF-typed sk (fexit) rather than a saved pointer. */
+static __always_inline int fallback_exit(struct sock* sk, int ret, __u32 fn, __u32 direction,
+                                         bool direct) {
+  __u64 key = (bpf_get_current_pid_tgid() << 8) | fn;
+  struct fallback_call* call = bpf_map_lookup_elem(&fallback_calls, &key);
+  __u64 start = 0;
+
+  if (call) {
+    start = call->start_ns;
+    if (!direct) sk = call->sk;
+    bpf_map_delete_elem(&fallback_calls, &key);
+  }
+  if (!direct && !call) return 0;
+  /* udpv6_sendmsg hands IPv4-mapped destinations to udp_sendmsg: count once. */
+  if (fn == FN_UDP_SENDMSG && SK_READ(direct, sk, __sk_common.skc_family) == AF_INET6) return 0;
+  return handle_op(sk, ret, 0, direction, direct, start);
+}
+
+#define FALLBACK_SEND(name, fn)                                                               \
+  SEC("fentry/" #name)                                                                        \
+  int BPF_PROG(on_##name##_fentry, struct sock* sk) { return fallback_entry(sk, fn); }        \
+  SEC("fexit/" #name)                                                                         \
+  int BPF_PROG(on_##name##_fexit, struct sock* sk, struct msghdr* msg, size_t len, int ret) { \
+    return fallback_exit(sk, ret, fn, SOCKET_DIR_SEND, true);                                 \
+  }                                                                                           \
+  SEC("kprobe/" #name)                                                                        \
+  int BPF_KPROBE(on_##name##_kprobe, struct sock* sk) { return fallback_entry(sk, fn); }      \
+  SEC("kretprobe/" #name)                                                                     \
+  int BPF_KRETPROBE(on_##name##_kretprobe, int ret) {                                         \
+    return fallback_exit(NULL, ret, fn, SOCKET_DIR_SEND, false);                              \
+  }
+
+#define FALLBACK_RECV(name, fn)                                                          \
+  SEC("fentry/" #name)                                                                   \
+  int BPF_PROG(on_##name##_fentry, struct sock* sk) { return fallback_entry(sk, fn); }   \
+  SEC("fexit/" #name)                                                                    \
+  int BPF_PROG(on_##name##_fexit, struct sock* sk) {                                     \
+    __u64 ret = 0;                                                                       \
+                                                                                         \
+    bpf_get_func_ret(ctx, &ret);                                                         \
+    return fallback_exit(sk, (int)ret, fn, SOCKET_DIR_RECV, true);                       \
+  }                                                                                      \
+  SEC("kprobe/" #name)                                                                   \
+  int BPF_KPROBE(on_##name##_kprobe, struct sock* sk) { return fallback_entry(sk, fn); } \
+  SEC("kretprobe/" #name)                                                                \
+  int BPF_KRETPROBE(on_##name##_kretprobe, int ret) {                                    \
+    return fallback_exit(NULL, ret, fn, SOCKET_DIR_RECV, false);                         \
+  }
+
+FALLBACK_SEND(tcp_sendmsg, FN_TCP_SENDMSG)
+FALLBACK_RECV(tcp_recvmsg, FN_TCP_RECVMSG)
+FALLBACK_SEND(udp_sendmsg, FN_UDP_SENDMSG)
+FALLBACK_RECV(udp_recvmsg, FN_UDP_RECVMSG)
+FALLBACK_SEND(udpv6_sendmsg, FN_UDPV6_SENDMSG)
+FALLBACK_RECV(udpv6_recvmsg, FN_UDPV6_RECVMSG)
+
+char LICENSE[] SEC("license") = "GPL";

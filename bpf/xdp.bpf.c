@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xdp collector: an observer at the NIC. Every packet gets XDP_PASS.
+ *
+ * Per ingress interface (per-CPU hash keyed by ifindex) it keeps exact
+ * counters: packets and bytes by ethertype x L4 protocol, TCP SYN / SYN-ACK /
+ * RST / FIN, packets and bytes per configured port (filters.ports), a frame
+ * size histogram, malformed packets by layer, fragments. Packets that pass
+ * filters.protocols / filters.ports are sampled 1 in N into a ring buffer
+ * (first 128 bytes plus the parse results) for user space's top talkers.
+ *
+ * Two entry points share one body: xdp_observe (SEC "xdp.frags", Linux 5.18+:
+ * multi-buffer frames, so jumbo-MTU interfaces accept it, and
+ * bpf_xdp_get_buff_len / bpf_xdp_load_bytes) and xdp_observe_linear (plain
+ * "xdp", older kernels: frame = the linear buffer). User space loads the
+ * first and falls back to the second when the kernel rejects it.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "xdp.h"
+#include "lib/xdp_parse.h"
+
+/* Set through skel->rodata before load. */
+/* Sample when bpf_get_prandom_u32() < sample_threshold: 2^32 / sample_rate
+ * (2^32 for "every packet", hence 64 bits). */
+const volatile __u64 sample_threshold = 1ULL << 32;
+/* Bit (1 << netobs_xdp_l4_class) per protocol of filters.protocols; 0: all. */
+const volatile __u32 sample_l4_mask = 0;
+/* 1 when filters.ports is set: only packets from/to those ports are sampled. */
+const volatile __u32 sample_ports_only = 0;
+
+/* filters.ports: port -> slot + 1 in netobs_xdp_counters.ports, 0 for ports
+ * not configured. A .bss global rather than a map: indexing it with a __u16
+ * is provably in bounds and costs no helper call. Written before load. */
+__u8 port_slot[65536];
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, NETOBS_XDP_MAX_INTERFACES);
+  __type(key, __u32);
+  __type(value, struct netobs_xdp_counters);
+} xdp_counters SEC(".maps");
+
+/* A zeroed value to create xdp_counters entries from: the struct is larger
+ * than the 512-byte BPF stack. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct netobs_xdp_counters);
+} xdp_zero SEC(".maps");
+
+/* [0]: packets not counted because xdp_counters was full. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} xdp_errors SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 2 * 1024 * 1024); /* bytes; ~12k samples of 176 bytes */
+} xdp_samples SEC(".maps");
+
+static __always_inline struct netobs_xdp_counters* counters_of(__u32 ifindex) {
+  struct netobs_xdp_counters* c = bpf_map_lookup_elem(&xdp_counters, &ifindex);
+  __u32 zero = 0;
+
+  if (c) return c;
+  /* User space creates the entry when it attaches; this covers the gap
+   * before that and BPF_PROG_TEST_RUN. */
+  c = bpf_map_lookup_elem(&xdp_zero, &zero);
+  if (c) bpf_map_update_elem(&xdp_counters, &ifindex, c, BPF_NOEXIST);
+  c = bpf_map_lookup_elem(&xdp_counters, &ifindex);
+  if (!c) {
+    __u64* errors = bpf_map_lookup_elem(&xdp_errors, &zero);
+
+    if (errors) *errors += 1;
+  }
+  return c;
+}
+
+static __always_inline __u32 size_slot(__u64 len) {
+  if (len <= 512) {
+    if (len <= 64) return 0;
+    if (len <= 128) return 1;
+    if (len <= 256) return 2;
+    return 3;
+  }
+  if (len <= 1024) return 4;
+  if (len <= 1518) return 5;
+  if (len <= 2048) return 6;
+  if (len <= 4096) return 7;
+  if (len <= 9216) return 8;
+  return 9;
+}
+
+/* Counts one port if it is configured; returns whether it was. */
+static __always_inline int count_port(struct netobs_xdp_counters* c, __u16 port, __u64 len) {
+  __u32 slot = port_slot[port];
+
+  if (slot == 0) return 0;
+  /* The verifier cannot know what user space stored: mask the index
+   * (user space stores 1..NETOBS_XDP_MAX_PORTS, a power of two). */
+  slot = (slot - 1) & (NETOBS_XDP_MAX_PORTS - 1);
+  c->ports[slot].packets += 1;
+  c->ports[slot].bytes += len;
+  return 1;
+}
+
+static __always_inline void copy_head(struct xdp_md* ctx, const __u8* data, const __u8* end,
+                                      __u64 len, struct netobs_xdp_sample* rec, const int frags) {
+  /* 64-bit: a 32-bit value gets zero-extended into a copy before checks. */
+  __u64 cap = len < NETOBS_XDP_SAMPLE_BYTES ? len : NETOBS_XDP_SAMPLE_BYTES;
+
+  if (frags) {
+    /* Copies across fragment boundaries too (Linux 5.18+). The empty asm
+     * pins cap to one register: otherwise clang range-checks a copy and
+     * passes the unchecked original, which the verifier rejects as a
+     * possibly zero-sized read. */
+    asm volatile("" : "+r"(cap));
+    if (cap == 0 || cap > NETOBS_XDP_SAMPLE_BYTES ||
+        bpf_xdp_load_bytes(ctx, 0, rec->data, cap) != 0)
+      cap = 0;
+    rec->cap_len = (__u16)cap;
+    return;
+  }
+  /* Without bpf_xdp_load_bytes: constant-size copies guarded by packet
+   * bounds checks, largest chunk first, so each is provably inside both the
+   * packet and data[] (at most 64+32+16+8+4+2+1 = 127 bytes when the
+   * frame is shorter than 128). */
+  if (data + NETOBS_XDP_SAMPLE_BYTES <= end) {
+    __builtin_memcpy(rec->data, data, NETOBS_XDP_SAMPLE_BYTES);
+    rec->cap_len = NETOBS_XDP_SAMPLE_BYTES;
+    return;
+  }
+  {
+    __u32 done = 0;
+    const __u8* p = data;
+
+#define NETOBS_COPY_CHUNK(n)                    \
+  if (p + (n) <= end && done + (n) <= 127) {    \
+    __builtin_memcpy(rec->data + done, p, (n)); \
+    p += (n);                                   \
+    done += (n);                                \
+  }
+    NETOBS_COPY_CHUNK(64)
+    NETOBS_COPY_CHUNK(32)
+    NETOBS_COPY_CHUNK(16)
+    NETOBS_COPY_CHUNK(8)
+    NETOBS_COPY_CHUNK(4)
+    NETOBS_COPY_CHUNK(2)
+    NETOBS_COPY_CHUNK(1)
+#undef NETOBS_COPY_CHUNK
+    rec->cap_len = (__u16)done;
+  }
+}
+
+/* A global (non-static, noinline) function: the verifier checks it once,
+ * on its own (Linux 5.6+), instead of once per path into it. Inlined, the
+ * parser's many exits each carried a distinct packet-pointer state through
+ * the rest of the program and verification exceeded 1M instructions. The
+ * caller sees *out as unknown scalars, hence the clamps in observe(). */
+__noinline int netobs_xdp_parse_frame(struct xdp_md* ctx, __u64 pkt_len,
+                                      struct netobs_xdp_parsed* out) {
+  if (!out) return 0;
+  return netobs_xdp_parse((const __u8*)(long)ctx->data, (const __u8*)(long)ctx->data_end, pkt_len,
+                          out);
+}
+
+static __always_inline int observe(struct xdp_md* ctx, const int frags) {
+  const __u8* data = (const __u8*)(long)ctx->data;
+  const __u8* end = (const __u8*)(long)ctx->data_end;
+  __u64 len = frags ? (__u64)bpf_xdp_get_buff_len(ctx) : (__u64)(end - data);
+  struct netobs_xdp_counters* c = counters_of(ctx->ingress_ifindex);
+  struct netobs_xdp_parsed pkt;
+  __u32 eth, l4, malformed, port_hit = 0;
+
+  if (!c) return XDP_PASS;
+  netobs_xdp_parse_frame(ctx, len, &pkt);
+
+  /* The parser is a global function: its results are unknown scalars to
+   * the verifier. Masks (not compares, which clang rewrites into range
+   * checks on a copy) bound the indexes; the parser never exceeds them. */
+  eth = pkt.eth_class & (NETOBS_XDP_ETH_SLOTS - 1);
+  l4 = pkt.l4_class & (NETOBS_XDP_L4_SLOTS - 1);
+  c->proto[eth][l4].packets += 1;
+  c->proto[eth][l4].bytes += len;
+  c->size_slots[size_slot(len)] += 1;
+  c->size_bytes_sum += len;
+
+  malformed = pkt.malformed & (NETOBS_XDP_MALFORMED_SLOTS - 1);
+  if (malformed) c->malformed[malformed] += 1;
+  if (pkt.fragment == NETOBS_XDP_FRAG_FIRST) c->fragments[NETOBS_XDP_FRAG_FIRST] += 1;
+  if (pkt.fragment == NETOBS_XDP_FRAG_NON_FIRST) c->fragments[NETOBS_XDP_FRAG_NON_FIRST] += 1;
+
+  /* Ports and flags need an L4 header that was parsed in full. */
+  if (pkt.l4_offset != 0 && (l4 == NETOBS_XDP_L4_TCP || l4 == NETOBS_XDP_L4_UDP)) {
+    if (l4 == NETOBS_XDP_L4_TCP) {
+      __u8 flags = pkt.tcp_flags; /* FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10 */
+
+      if (flags & 0x02)
+        c->tcp_flags[(flags & 0x10) ? NETOBS_XDP_FLAG_SYNACK : NETOBS_XDP_FLAG_SYN] += 1;
+      if (flags & 0x04) c->tcp_flags[NETOBS_XDP_FLAG_RST] += 1;
+      if (flags & 0x01) c->tcp_flags[NETOBS_XDP_FLAG_FIN] += 1;
+    }
+    port_hit = count_port(c, pkt.sport, len);
+    if (pkt.dport != pkt.sport) port_hit |= count_port(c, pkt.dport, len);
+  }
+
+  /* Sampling, after the filters. */
+  if (sample_l4_mask && !(sample_l4_mask & (1U << l4))) return XDP_PASS;
+  if (sample_ports_only && !port_hit) return XDP_PASS;
+  c->sample_candidates += 1;
+  if (sample_threshold <= 0xFFFFFFFFULL && (__u64)bpf_get_prandom_u32() >= sample_threshold)
+    return XDP_PASS;
+
+  struct netobs_xdp_sample* rec = bpf_ringbuf_reserve(&xdp_samples, sizeof(*rec), 0);
+
+  if (!rec) {
+    c->sample_drops += 1;
+    return XDP_PASS;
+  }
+  rec->timestamp_ns = bpf_ktime_get_ns();
+  rec->ifindex = ctx->ingress_ifindex;
+  rec->pkt_len = (__u32)len;
+  rec->l3_offset = (__u16)pkt.l3_offset;
+  rec->l4_offset = (__u16)pkt.l4_offset;
+  rec->sport = pkt.sport;
+  rec->dport = pkt.dport;
+  rec->eth_class = pkt.eth_class;
+  rec->l4_class = pkt.l4_class;
+  rec->ip_proto = pkt.ip_proto;
+  rec->tcp_flags = pkt.tcp_flags;
+  rec->malformed = pkt.malformed;
+  rec->fragment = pkt.fragment;
+  rec->vlan_depth = pkt.vlan_depth;
+  __builtin_memset(rec->pad, 0, sizeof(rec->pad));
+  copy_head(ctx, data, end, len, rec, frags);
+  bpf_ringbuf_submit(rec, 0);
+  c->samples += 1;
+  return XDP_PASS;
+}
+
+SEC("xdp.frags")
+int xdp_observe(struct xdp_md* ctx) { return observe(ctx, 1); }
+
+SEC("xdp")
+int xdp_observe_linear(struct xdp_md* ctx) { return observe(ctx, 0); }
+
+/* Baseline for cost measurements (never attached by the collector). */
+SEC("xdp.frags")
+int xdp_empty(struct xdp_md* ctx) { return XDP_PASS; }
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,507 @@
+#include "collectors/dns/dns_collector.h"
+
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+#include <span>
+
+#include "collectors/dns/dns_protocol.h"
+#include "dns.skel.h"
+#include "exporter/bpf/skeleton.h"
+#include "exporter/events/event_sink.h"
+#include "exporter/events/ring_buffer_reader.h"
+#include "exporter/log.h"
+
+namespace netobs {
+namespace {
+
+constexpr size_t kSamplingRingBytes = 256 * 1024;
+constexpr uint32_t kMinRingBytes = 4096;
+
+uint64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int64_t unix_minus_monotonic_ns() {
+  timespec mono{}, real{};
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  clock_gettime(CLOCK_REALTIME, &real);
+  const int64_t m = static_cast<int64_t>(mono.tv_sec) * 1000000000LL + mono.tv_nsec;
+  const int64_t r = static_cast<int64_t>(real.tv_sec) * 1000000000LL + real.tv_nsec;
+  return r - m;
+}
+
+size_t percpu_stride(size_t value_size) { return (value_size + 7) / 8 * 8; }
+
+// Sums a per-CPU dns_stats value.
+DnsStatsEntry sum_stats(const dns_stats_key& key, const std::vector<uint8_t>& raw, int cpus) {
+  DnsStatsEntry e;
+  e.qtype = key.qtype;
+  e.rcode = key.rcode;
+  e.transport = key.transport;
+  e.kind = key.kind;
+  const size_t stride = percpu_stride(sizeof(dns_stats_value));
+  for (int cpu = 0; cpu < cpus; ++cpu) {
+    dns_stats_value v;
+    std::memcpy(&v, raw.data() + static_cast<size_t>(cpu) * stride, sizeof(v));
+    e.count += v.count;
+    e.sum_ns += v.sum_ns;
+    for (size_t i = 0; i < DNS_LATENCY_BUCKETS; ++i) e.buckets[i] += v.buckets[i];
+  }
+  return e;
+}
+
+const HookLadder kProcessLadder{"dns_process",
+                                {{AttachKind::kTpBtf, "dns_proc_btf", "sock/sock_send_length"},
+                                 {AttachKind::kRawTp, "dns_proc_raw", "sock/sock_send_length"},
+                                 {AttachKind::kTracepoint, "dns_proc_tp", "sock/sock_send_length"}},
+                                /*required=*/false};
+
+// The key the BPF program counts servers beyond max_servers under.
+const dns_server_key kOtherServerKey{};
+
+}  // namespace
+
+struct DnsCollector::Loaded {
+  LoadedSkeleton<dns_bpf> skeleton;
+  UniqueFd packet_socket;
+  bool ring_used = false;
+  bool servers = false;
+};
+
+const HookLadder& DnsCollector::process_ladder() { return kProcessLadder; }
+
+DnsCollector::DnsCollector() : DnsCollector(Options{}) {}
+DnsCollector::DnsCollector(Options options)
+    : Collector(std::string(kName)), options_(std::move(options)) {}
+DnsCollector::~DnsCollector() { stop(); }
+
+Status DnsCollector::open_event_sink(const Config& config) {
+  Result<EventFormat> format = parse_event_format(config.events.format);
+  if (!format) return format.status();
+  Result<std::string> dir =
+      event_run_directory(config.events.output_dir, "dns", std::time(nullptr));
+  if (!dir) return dir.status();
+  RotatingFileEventSink::Options sink_options;
+  sink_options.directory = *dir;
+  sink_options.format = *format;
+  sink_options.rotate_bytes = config.events.rotate_bytes;
+  auto sink = RotatingFileEventSink::open(sink_options, dns_event_schema());
+  if (!sink) return sink.status();
+  sink_ = std::move(*sink);
+  log_info("dns events", {{"collector", "dns"}, {"dir", *dir}});
+  return Status::ok();
+}
+
+Status DnsCollector::start_impl(const CollectorContext& context) {
+  config_ = context.config.dns;
+  event_options_ = dns_event_options(config_);
+  if (config_.ports.empty() || config_.ports.size() > DNS_MAX_PORTS) {
+    return Status::error("collectors.dns.ports: list 1 to " + std::to_string(DNS_MAX_PORTS) +
+                         " ports");
+  }
+  const bool capture = config_.capture_queries || config_.capture_responses;
+  events_on_ = capture && (options_.on_exchange || options_.event_sink ||
+                           !context.config.events.output_dir.empty());
+  if (options_.event_sink) sink_ = options_.event_sink;
+  if (events_on_ && !options_.on_exchange && !sink_) {
+    Status sink = open_event_sink(context.config);
+    if (!sink) return Status::error("dns events: " + sink.message());
+  }
+  const bool sampling = config_.top_domains > 0;
+  const bool servers = config_.server_labels;
+  uint32_t ring_bytes = kMinRingBytes;
+  if (events_on_) {
+    ring_bytes = static_cast<uint32_t>(context.config.events.ring_buffer_size);
+  } else if (sampling) {
+    ring_bytes = kSamplingRingBytes;
+  }
+  unix_offset_ns_ = unix_minus_monotonic_ns();
+
+  std::vector<HookLadder> ladders;
+  if (events_on_) ladders.push_back(kProcessLadder);
+  LadderLoadOptions load_options;
+  load_options.collector = name();
+  const DnsConfig cfg = config_;
+  const bool events = events_on_;
+  const Options& opts = options_;
+  auto loaded = load_skeleton_with_ladders<dns_bpf>(
+      ladders, context.preflight, load_options,
+      [&cfg, &opts, events, sampling, servers, ring_bytes](dns_bpf& skel) -> Status {
+        for (size_t i = 0; i < cfg.ports.size(); ++i) skel.rodata->dns_ports[i] = cfg.ports[i];
+        skel.rodata->dns_port_count = static_cast<__u32>(cfg.ports.size());
+        skel.rodata->emit_exchanges = events ? 1 : 0;
+        skel.rodata->track_procs = events ? 1 : 0;
+        skel.rodata->track_servers = servers ? 1 : 0;
+        skel.rodata->query_sample_every = sampling ? cfg.domain_sample_rate : 0;
+        if (!opts.loopback_dedupe) skel.rodata->loopback_ifindex = 0;
+        bpf_map__set_max_entries(skel.maps.dns_pending, cfg.max_outstanding_queries);
+        bpf_map__set_max_entries(skel.maps.dns_servers, servers ? cfg.max_servers + 1 : 1);
+        bpf_map__set_max_entries(skel.maps.dns_procs, events ? 4096 : 1);
+        bpf_map__set_max_entries(skel.maps.dns_events, ring_bytes);
+        // The empty baseline exists for benchmarks only; the process
+        // programs are loaded through their ladder when events are on.
+        bpf_program__set_autoload(skel.progs.dns_empty, opts.load_baseline);
+        if (!events) {
+          bpf_program__set_autoload(skel.progs.dns_proc_btf, false);
+          bpf_program__set_autoload(skel.progs.dns_proc_raw, false);
+          bpf_program__set_autoload(skel.progs.dns_proc_tp, false);
+        }
+        return Status::ok();
+      });
+  if (!loaded) return loaded.status();
+  loaded_ = std::make_unique<Loaded>(Loaded{std::move(*loaded), UniqueFd(), false, servers});
+  loaded_->ring_used = events_on_ || sampling;
+
+  if (servers) {
+    const dns_server_value zero{};
+    const int cpus = libbpf_num_possible_cpus();
+    std::vector<uint8_t> values(
+        static_cast<size_t>(std::max(cpus, 1)) * percpu_stride(sizeof(zero)), 0);
+    if (bpf_map_update_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_servers), &kOtherServerKey,
+                            values.data(), BPF_ANY) != 0) {
+      return Status::error("dns: creating the server=\"other\" entry failed: " +
+                           errno_message(errno));
+    }
+  }
+  if (loaded_->ring_used) {
+    reader_ = std::make_unique<RingBufferReader>();
+    Status started = reader_->start(
+        bpf_map__fd(loaded_->skeleton.skel->maps.dns_events), "dns_events",
+        [this](const void* data, size_t size) { on_record(data, size); },
+        [this] {
+          if (sink_) {
+            Status flushed = sink_->flush(false);
+            if (!flushed) sink_errors_.fetch_add(1, std::memory_order_relaxed);
+          }
+        });
+    if (!started) return started;
+  }
+  if (options_.attach_socket) {
+    Status attached = attach_packet_socket();
+    if (!attached) return attached;
+  }
+  if (!options_.manual_sweep) {
+    sweeper_ = std::jthread([this](std::stop_token stop) { sweeper_loop(stop); });
+  }
+  return Status::ok();
+}
+
+// The socket is opened with protocol 0 (it receives nothing), gets the
+// filter, and only then is bound to ETH_P_ALL: no packet is ever queued to
+// it unfiltered. SOCK_DGRAM makes the kernel hand the filter every packet
+// from its network header, whatever the link layer.
+Status DnsCollector::attach_packet_socket() {
+  UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) {
+    return Status::error("dns: opening an AF_PACKET socket failed: " + errno_message(errno) +
+                         " (needs CAP_NET_RAW)");
+  }
+  const int prog = bpf_program__fd(loaded_->skeleton.skel->progs.dns_filter);
+  if (::setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_BPF, &prog, sizeof(prog)) != 0) {
+    return Status::error("dns: attaching the socket filter failed: " + errno_message(errno));
+  }
+  sockaddr_ll addr{};
+  addr.sll_family = AF_PACKET;
+  addr.sll_protocol = htons(ETH_P_ALL);
+  addr.sll_ifindex = 0;  // every interface of this network namespace
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return Status::error("dns: binding the packet socket failed: " + errno_message(errno));
+  }
+  loaded_->packet_socket = std::move(fd);
+  return Status::ok();
+}
+
+void DnsCollector::sweeper_loop(std::stop_token stop) {
+  // A quarter of the timeout keeps the reporting delay small next to it.
+  const double interval = std::clamp(config_.timeout_seconds / 4, 0.01, 1.0);
+  const auto period = std::chrono::duration<double>(interval);
+  while (!stop.stop_requested()) {
+    {
+      std::unique_lock<std::mutex> lock(wake_mutex_);
+      wake_.wait_for(lock, stop, period, [] { return false; });
+    }
+    if (stop.stop_requested()) break;
+    sweep_now();
+  }
+}
+
+std::string DnsCollector::server_label(uint8_t family, const uint8_t* address) const {
+  if (!loaded_ || !loaded_->servers) return "";
+  dns_server_key key{};
+  std::memcpy(key.addr, address, 16);
+  key.family = family;
+  const int cpus = std::max(libbpf_num_possible_cpus(), 1);
+  std::vector<uint8_t> values(static_cast<size_t>(cpus) * percpu_stride(sizeof(dns_server_value)));
+  if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_servers), &key,
+                          values.data()) == 0) {
+    return dns_address_text(family, address);
+  }
+  return "other";
+}
+
+void DnsCollector::sweep_now(uint64_t now_ns) {
+  if (!loaded_) return;
+  std::lock_guard<std::mutex> sweep_lock(sweep_mutex_);
+  if (now_ns == 0) now_ns = monotonic_ns();
+  const uint64_t timeout_ns = static_cast<uint64_t>(config_.timeout_seconds * 1e9);
+  const int fd = bpf_map__fd(loaded_->skeleton.skel->maps.dns_pending);
+  const uint32_t capacity = bpf_map__max_entries(loaded_->skeleton.skel->maps.dns_pending);
+
+  // Inserts are read before the walk and matches after it, so a race with
+  // the BPF program can only make this sweep's eviction estimate too low;
+  // the exported count is the largest estimate so far (monotonic, and exact
+  // once traffic pauses).
+  const uint64_t inserts = read_counter(DNS_C_CORR_INSERTS);
+  std::vector<std::pair<dns_flow_key, dns_pending>> expired;
+  uint64_t live = 0;
+  dns_flow_key key{}, next{};
+  const void* prev = nullptr;
+  for (uint64_t steps = 0; steps < 2ULL * capacity + 16; ++steps) {
+    if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
+    key = next;
+    prev = &key;
+    dns_pending value{};
+    if (bpf_map_lookup_elem(fd, &key, &value) != 0) continue;  // answered meanwhile
+    ++live;
+    if (value.ts_ns + timeout_ns <= now_ns) expired.emplace_back(key, value);
+  }
+
+  std::vector<DnsExchange> events;
+  uint64_t removed = 0;
+  {
+    std::lock_guard<std::mutex> lock(counts_mutex_);
+    for (const auto& [k, v] : expired) {
+      // The delete decides ownership: a response racing it counts as
+      // unmatched in BPF when we win, and we skip the entry when it wins.
+      if (bpf_map_delete_elem(fd, &k) != 0) continue;
+      ++removed;
+      ++expired_;
+      ++unanswered_[{k.transport, v.qtype}];
+      if (loaded_->servers) ++server_unanswered_[server_label(k.family, k.server)];
+      if (events_on_) {
+        DnsExchange e;
+        e.kind = DnsExchange::Kind::kUnanswered;
+        e.unix_ns = static_cast<uint64_t>(static_cast<int64_t>(now_ns) + unix_offset_ns_);
+        e.transport = k.transport;
+        e.id = k.id;
+        e.qtype = v.qtype;
+        e.client_ip = dns_address_text(k.family, k.client);
+        e.client_port = k.client_port;
+        e.server_ip = dns_address_text(k.family, k.server);
+        e.server_port = k.server_port;
+        if (v.cookie != 0) {
+          dns_proc proc{};
+          if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_procs), &v.cookie,
+                                  &proc) == 0) {
+            e.pid = proc.tgid;
+            e.comm.assign(proc.comm, strnlen(proc.comm, sizeof(proc.comm)));
+          }
+        }
+        events.push_back(std::move(e));
+      }
+    }
+    outstanding_ = live >= removed ? live - removed : 0;
+    const uint64_t matched = read_counter(DNS_C_CORR_MATCHED);
+    const uint64_t accounted = matched + expired_ + outstanding_;
+    if (inserts > accounted && inserts - accounted > evictions_) evictions_ = inserts - accounted;
+  }
+  for (const DnsExchange& e : events) deliver(e);
+}
+
+void DnsCollector::deliver(const DnsExchange& exchange) {
+  if (!dns_event_wanted(exchange, event_options_)) return;
+  std::lock_guard<std::mutex> lock(deliver_mutex_);
+  if (options_.on_exchange) {
+    options_.on_exchange(exchange);
+  } else if (sink_) {
+    Status written = sink_->write(dns_event_row(exchange, event_options_));
+    if (!written) {
+      if (sink_errors_.fetch_add(1, std::memory_order_relaxed) == 0) {
+        log_warn("writing a dns event failed", {{"collector", "dns"}, {"err", written.message()}});
+      }
+    }
+  }
+}
+
+void DnsCollector::count_domain(const std::string& raw) {
+  std::string name = raw;
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::lock_guard<std::mutex> lock(counts_mutex_);
+  auto it = domains_.find(name);
+  if (it != domains_.end() && name != "other") {
+    ++it->second;
+    return;
+  }
+  // The first top_domains distinct names keep their series (counters must
+  // not move between series); later names fold into "other".
+  const size_t named = domains_.size() - (domains_.count("other") ? 1 : 0);
+  if (named < config_.top_domains && name != "other") {
+    domains_[name] = 1;
+  } else {
+    ++domains_["other"];
+    ++domains_folded_;
+  }
+}
+
+void DnsCollector::on_record(const void* data, size_t size) {
+  if (size < sizeof(dns_event)) return;
+  dns_event record;
+  std::memcpy(&record, data, sizeof(record));
+  if (record.kind == DNS_EVENT_QUERY_SAMPLE) {
+    const size_t len = std::min<size_t>(record.msg_len, sizeof(record.msg));
+    std::optional<dns::Message> m = dns::parse_message(std::span<const uint8_t>(record.msg, len));
+    if (!m || !m->has_question) {
+      std::lock_guard<std::mutex> lock(counts_mutex_);
+      ++samples_undecodable_;
+      return;
+    }
+    count_domain(m->qname);
+    return;
+  }
+  if (record.kind == DNS_EVENT_EXCHANGE) deliver(exchange_from_record(record, unix_offset_ns_));
+}
+
+uint64_t DnsCollector::read_counter(uint32_t index) const {
+  if (!loaded_) return 0;
+  const int cpus = std::max(libbpf_num_possible_cpus(), 1);
+  std::vector<uint64_t> values(static_cast<size_t>(cpus), 0);
+  if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_counters), &index,
+                          values.data()) != 0) {
+    return 0;
+  }
+  uint64_t sum = 0;
+  for (uint64_t v : values) sum += v;
+  return sum;
+}
+
+DnsSnapshot DnsCollector::snapshot() const {
+  DnsSnapshot s;
+  if (!loaded_) return s;
+  const dns_bpf& skel = *loaded_->skeleton.skel;
+  const int cpus = std::max(libbpf_num_possible_cpus(), 1);
+
+  for (uint32_t i = 0; i < DNS_COUNTERS; ++i) s.counters[i] = read_counter(i);
+
+  const int stats_fd = bpf_map__fd(skel.maps.dns_stats);
+  const uint32_t stats_capacity = bpf_map__max_entries(skel.maps.dns_stats);
+  std::vector<uint8_t> raw(static_cast<size_t>(cpus) * percpu_stride(sizeof(dns_stats_value)));
+  dns_stats_key key{}, next{};
+  const void* prev = nullptr;
+  for (uint32_t steps = 0; steps < 2 * stats_capacity + 16; ++steps) {
+    if (bpf_map_get_next_key(stats_fd, prev, &next) != 0) break;
+    key = next;
+    prev = &key;
+    if (bpf_map_lookup_elem(stats_fd, &key, raw.data()) != 0) continue;
+    s.stats.push_back(sum_stats(key, raw, cpus));
+  }
+
+  s.server_labels = loaded_->servers;
+  if (loaded_->servers) {
+    const int fd = bpf_map__fd(skel.maps.dns_servers);
+    const size_t stride = percpu_stride(sizeof(dns_server_value));
+    std::vector<uint8_t> values(static_cast<size_t>(cpus) * stride);
+    dns_server_key skey{}, snext{};
+    const void* sprev = nullptr;
+    for (uint32_t steps = 0; steps < 2 * config_.max_servers + 16; ++steps) {
+      if (bpf_map_get_next_key(fd, sprev, &snext) != 0) break;
+      skey = snext;
+      sprev = &skey;
+      if (bpf_map_lookup_elem(fd, &skey, values.data()) != 0) continue;
+      const std::string label =
+          skey.family == 0 ? "other" : dns_address_text(skey.family, skey.addr);
+      DnsServerCounts& c = s.servers[label];
+      for (int cpu = 0; cpu < cpus; ++cpu) {
+        dns_server_value v;
+        std::memcpy(&v, values.data() + static_cast<size_t>(cpu) * stride, sizeof(v));
+        c.queries += v.queries;
+        c.responses += v.responses;
+      }
+    }
+    s.servers["other"].queries += 0;
+    s.servers_folded = s.counters[DNS_C_SERVERS_OVERFLOW];
+  }
+
+  std::lock_guard<std::mutex> lock(counts_mutex_);
+  s.unanswered = unanswered_;
+  s.evictions = evictions_;
+  s.outstanding = outstanding_;
+  if (loaded_->servers) {
+    for (const auto& [server, n] : server_unanswered_) s.servers[server].unanswered += n;
+  }
+  s.domains_enabled = config_.top_domains > 0;
+  s.domain_sample_rate = config_.domain_sample_rate;
+  s.domains = domains_;
+  s.domains_folded = domains_folded_;
+  s.samples_undecodable = samples_undecodable_;
+  return s;
+}
+
+Status DnsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
+  append_dns_metrics(snapshot(), out);
+  return Status::ok();
+}
+
+void DnsCollector::stop_impl() {
+  if (sweeper_.joinable()) {
+    sweeper_.request_stop();
+    wake_.notify_all();
+    sweeper_.join();
+  }
+  if (loaded_) loaded_->packet_socket.reset();  // no new packets past this point
+  if (reader_) reader_->stop();
+  if (sink_) {
+    Status flushed = sink_->flush(true);
+    if (!flushed) log_warn("flushing dns events failed", {{"err", flushed.message()}});
+  }
+  reader_.reset();
+  loaded_.reset();
+  sink_.reset();
+}
+
+int DnsCollector::filter_prog_fd() const {
+  return loaded_ ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_filter) : -1;
+}
+
+int DnsCollector::baseline_prog_fd() const {
+  return loaded_ && options_.load_baseline
+             ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_empty)
+             : -1;
+}
+
+uint64_t DnsCollector::ring_records() const { return reader_ ? reader_->records() : 0; }
+
+BpfStatus DnsCollector::bpf_status_impl() const {
+  BpfStatus status;
+  if (!loaded_) return status;
+  const dns_bpf& skel = *loaded_->skeleton.skel;
+  status.programs = loaded_->skeleton.attachment.programs;
+  status.programs.push_back({"dns_filter", "socket_filter", loaded_->packet_socket.valid(),
+                             bpf_program__fd(skel.progs.dns_filter)});
+  auto map = [&status](const char* name, const bpf_map* m, uint64_t errors) {
+    status.maps.push_back({name, bpf_map__fd(m), bpf_map__max_entries(m), errors});
+  };
+  map("dns_pending", skel.maps.dns_pending, read_counter(DNS_C_CORR_INSERT_ERRORS));
+  map("dns_stats", skel.maps.dns_stats, read_counter(DNS_C_STATS_UPDATE_ERRORS));
+  if (loaded_->servers) {
+    map("dns_servers", skel.maps.dns_servers, read_counter(DNS_C_SERVERS_OVERFLOW));
+  }
+  if (events_on_) map("dns_procs", skel.maps.dns_procs, 0);
+  status.has_event_stream = events_on_;
+  status.events_lost = read_counter(DNS_C_EVENTS_LOST);
+  return status;
+}
+
+}  // namespace netobs

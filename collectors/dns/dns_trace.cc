@@ -1,0 +1,36 @@
+#include "collectors/dns/dns_trace.h"
+
+#include <string>
+#include <utility>
+
+#include "bpf/dns.h"
+#include "collectors/dns/dns_collector.h"
+#include "collectors/dns/dns_events.h"
+
+namespace netobs {
+
+const EventSchema& dns_trace_schema() { return dns_event_schema(); }
+
+Status configure_dns_trace(Config& config, const std::vector<uint16_t>& ports) {
+  if (ports.size() > DNS_MAX_PORTS) {
+    return Status::error("--port: the dns collector watches at most " +
+                         std::to_string(DNS_MAX_PORTS) + " ports (got " +
+                         std::to_string(ports.size()) + ")");
+  }
+  for (uint16_t port : ports) {
+    if (port == 0) return Status::error("--port: 0 is not a port (use 1..65535)");
+  }
+  config.dns.common.enabled = true;
+  if (!ports.empty()) config.dns.ports = ports;
+  config.dns.server_labels = false;
+  config.dns.top_domains = 0;
+  return Status::ok();
+}
+
+std::unique_ptr<Collector> make_dns_trace_collector(std::shared_ptr<EventSink> sink) {
+  DnsCollector::Options options;
+  options.event_sink = std::move(sink);
+  return std::make_unique<DnsCollector>(std::move(options));
+}
+
+}  // namespace netobs

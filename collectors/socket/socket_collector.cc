@@ -1,0 +1,456 @@
+#include "collectors/socket/socket_collector.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "collectors/socket/socket_format.h"
+#include "exporter/events/ring_buffer_reader.h"
+#include "exporter/log.h"
+#include "socket.skel.h"
+
+namespace netobs {
+
+namespace {
+
+constexpr char kSendTarget[] = "sock/sock_send_length";
+constexpr char kRecvTarget[] = "sock/sock_recv_length";
+constexpr const char* kSyscalls[] = {"sendto",   "sendmsg", "sendmmsg",
+                                     "recvfrom", "recvmsg", "recvmmsg"};
+constexpr const char* kFallbackFunctions[] = {"tcp_sendmsg", "tcp_recvmsg",   "udp_sendmsg",
+                                              "udp_recvmsg", "udpv6_sendmsg", "udpv6_recvmsg"};
+
+std::vector<HookLadder> syscall_ladders() {
+  std::vector<HookLadder> ladders;
+  // Classic tracepoints only (see bpf/socket.bpf.c): without tracefs the
+  // collector still counts bytes/calls/errors, without flags and latency.
+  for (const char* phase : {"enter", "exit"}) {
+    for (const char* syscall : kSyscalls) {
+      const std::string event = std::string("sys_") + phase + "_" + syscall;
+      ladders.push_back({event,
+                         {{AttachKind::kTracepoint, std::string("on_") + phase + "_" + syscall,
+                           "syscalls/" + event}},
+                         /*required=*/false});
+    }
+  }
+  return ladders;
+}
+
+// Sum over CPUs of a per-CPU u64 value.
+uint64_t sum_u64(const std::vector<uint64_t>& values) {
+  uint64_t total = 0;
+  for (uint64_t v : values) total += v;
+  return total;
+}
+
+void add_stats(socket_stats& into, const socket_stats& from) {
+  for (int v = 0; v < SOCKET_IPVER_COUNT; ++v) {
+    into.calls[v] += from.calls[v];
+    into.bytes[v] += from.bytes[v];
+  }
+  into.size_sum += from.size_sum;
+  for (int i = 0; i < SOCKET_SIZE_SLOTS; ++i) into.size_slots[i] += from.size_slots[i];
+  for (int i = 0; i < SOCKET_LAT_SLOTS; ++i) into.lat_slots[i] += from.lat_slots[i];
+  into.lat_sum_ns += from.lat_sum_ns;
+  for (int i = 0; i < SOCKET_FLAG_COUNT; ++i) into.flags[i] += from.flags[i];
+}
+
+std::string comm_string(const char (&comm)[SOCKET_COMM_LEN]) {
+  return std::string(comm, strnlen(comm, SOCKET_COMM_LEN));
+}
+
+// realtime - monotonic, in ns: converts bpf_ktime_get_ns() to Unix time.
+int64_t monotonic_to_unix_ns() {
+  timespec real{}, mono{};
+  clock_gettime(CLOCK_REALTIME, &real);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  return (static_cast<int64_t>(real.tv_sec) - mono.tv_sec) * 1000000000LL +
+         (static_cast<int64_t>(real.tv_nsec) - mono.tv_nsec);
+}
+
+}  // namespace
+
+struct SocketCollector::Loaded {
+  LoadedSkeleton<socket_bpf> skeleton;
+  bool fallback = false;
+  uint32_t stats_slots = 1;  // comm slots incl. "other"
+  RingBufferReader reader;
+};
+
+const std::vector<HookLadder>& SocketCollector::tracepoint_ladders() {
+  static const std::vector<HookLadder> kLadders = [] {
+    std::vector<HookLadder> ladders = {
+        {"sock_send_length",
+         {{AttachKind::kTpBtf, "on_send_btf", kSendTarget},
+          {AttachKind::kRawTp, "on_send_raw", kSendTarget},
+          {AttachKind::kTracepoint, "on_send_tp", kSendTarget}}},
+        {"sock_recv_length",
+         {{AttachKind::kTpBtf, "on_recv_btf", kRecvTarget},
+          {AttachKind::kRawTp, "on_recv_raw", kRecvTarget},
+          {AttachKind::kTracepoint, "on_recv_tp", kRecvTarget}}},
+    };
+    for (auto& ladder : syscall_ladders()) ladders.push_back(std::move(ladder));
+    return ladders;
+  }();
+  return kLadders;
+}
+
+const std::vector<HookLadder>& SocketCollector::fallback_ladders() {
+  static const std::vector<HookLadder> kLadders = [] {
+    std::vector<HookLadder> ladders;
+    for (const char* fn : kFallbackFunctions) {
+      // udpv6_* are missing when IPv6 is disabled or a module not loaded.
+      const bool required = std::string_view(fn).substr(0, 5) != "udpv6";
+      const std::string prefix = std::string("on_") + fn;
+      ladders.push_back({std::string(fn) + "_entry",
+                         {{AttachKind::kFentry, prefix + "_fentry", fn},
+                          {AttachKind::kKprobe, prefix + "_kprobe", fn}},
+                         required});
+      ladders.push_back({std::string(fn) + "_exit",
+                         {{AttachKind::kFexit, prefix + "_fexit", fn},
+                          {AttachKind::kKretprobe, prefix + "_kretprobe", fn}},
+                         required});
+    }
+    for (auto& ladder : syscall_ladders()) ladders.push_back(std::move(ladder));
+    return ladders;
+  }();
+  return kLadders;
+}
+
+SocketCollector::SocketCollector() : SocketCollector(Options{}) {}
+SocketCollector::SocketCollector(Options options)
+    : Collector(std::string(kName)), options_(std::move(options)) {}
+SocketCollector::~SocketCollector() { stop(); }
+
+Status SocketCollector::start_impl(const CollectorContext& context) {
+  const Config& config = context.config;
+  config_ = config.socket;
+  events_enabled_ = options_.event_sink != nullptr || !config.events.output_dir.empty();
+  if (!config.network.include_cidrs.empty() || !config.network.exclude_cidrs.empty()) {
+    log_warn("network.include_cidrs/exclude_cidrs are not applied by this collector",
+             {{"collector", name()}});
+  }
+
+  Status loaded;
+  if (options_.hooks != Options::Hooks::kFallback) {
+    loaded = load(context, tracepoint_ladders(), false);
+    if (!loaded && options_.hooks == Options::Hooks::kAuto) {
+      log_warn("sock_*_length tracepoints unusable; trying the tcp/udp function fallback",
+               {{"collector", name()}, {"err", loaded.message()}});
+    }
+  }
+  if (options_.hooks == Options::Hooks::kFallback ||
+      (!loaded && options_.hooks == Options::Hooks::kAuto)) {
+    Status fallback = load(context, fallback_ladders(), true);
+    if (!fallback) {
+      return options_.hooks == Options::Hooks::kFallback
+                 ? fallback
+                 : Status::error(loaded.message() + "; fallback: " + fallback.message());
+    }
+  } else if (!loaded) {
+    return loaded;
+  }
+  Status filters = fill_filters(config);
+  if (!filters) return filters;
+  if (events_enabled_) {
+    Status events = start_events(config);
+    if (!events) return events;
+  }
+  // Nothing is counted until the filters are in place (see filters_ready).
+  return open_gate();
+}
+
+Status SocketCollector::load(const CollectorContext& context,
+                             const std::vector<HookLadder>& ladders, bool fallback) {
+  const Config& config = context.config;
+  const bool per_process = config_.per_process;
+  const uint32_t max_processes = per_process ? config_.max_processes : 0;
+  const uint32_t slots = max_processes + 1;
+  uint8_t protocol_mask = 0;
+  for (const auto& p : config_.protocols) {
+    if (p == "tcp") protocol_mask |= 1u << SOCKET_PROTO_TCP;
+    if (p == "udp") protocol_mask |= 1u << SOCKET_PROTO_UDP;
+  }
+  const bool events = events_enabled_;
+  const uint64_t ring_size = config.events.ring_buffer_size;
+  const uint32_t sample_rate = std::max<uint32_t>(1, config.events.sample_rate);
+  const size_t pid_count = config_.pids.size();
+  const size_t comm_count = config_.comms.size();
+  std::set<std::string> in_ladders;
+  for (const auto& ladder : ladders) {
+    for (const auto& rung : ladder.rungs) in_ladders.insert(rung.program);
+  }
+
+  auto configure = [&](socket_bpf& skel) -> Status {
+    skel.rodata->protocol_mask = protocol_mask;
+    skel.rodata->filter_pids = pid_count > 0;
+    skel.rodata->filter_comms = comm_count > 0;
+    skel.rodata->filter_include_ports = !config.network.include_ports.empty();
+    skel.rodata->filter_exclude_ports = !config.network.exclude_ports.empty();
+    skel.rodata->per_process = per_process;
+    skel.rodata->max_processes = max_processes;
+    skel.rodata->events_enabled = events;
+    skel.rodata->sample_rate = sample_rate;
+    bpf_map__set_max_entries(skel.maps.stats, slots * SOCKET_STATS_PER_SLOT);
+    bpf_map__set_max_entries(skel.maps.comm_slots, std::max<uint32_t>(1, max_processes));
+    bpf_map__set_max_entries(skel.maps.slot_owners, std::max<uint32_t>(1, max_processes));
+    bpf_map__set_max_entries(skel.maps.pid_filter, std::max<uint32_t>(1, pid_count));
+    bpf_map__set_max_entries(skel.maps.comm_filter, std::max<uint32_t>(1, comm_count));
+    if (events) bpf_map__set_max_entries(skel.maps.events, static_cast<uint32_t>(ring_size));
+    // Programs of the other hook set and the benchmark baseline stay unloaded.
+    bpf_program* prog = nullptr;
+    bpf_object__for_each_program(prog, skel.obj) {
+      if (in_ladders.count(bpf_program__name(prog)) == 0) bpf_program__set_autoload(prog, false);
+    }
+    return Status::ok();
+  };
+  LadderLoadOptions options;
+  options.collector = name();
+  auto result = load_skeleton_with_ladders<socket_bpf>(
+      ladders, context.preflight, options, std::function<Status(socket_bpf&)>(configure));
+  if (!result) return result.status();
+  loaded_ = std::make_unique<Loaded>();
+  loaded_->skeleton = std::move(*result);
+  loaded_->fallback = fallback;
+  loaded_->stats_slots = slots;
+  for (size_t i = 0; i < ladders.size(); ++i) {
+    if (loaded_->skeleton.attachment.rungs[i] == kNoRung) {
+      log_warn("hook not attached: MSG_* flags and latency of this syscall are not recorded",
+               {{"collector", name()}, {"prog", ladders[i].name}});
+    }
+  }
+  log_info("socket hooks attached",
+           {{"collector", name()},
+            {"hooks", fallback ? "protocol functions (fallback)" : "sock_*_length tracepoints"},
+            {"send", loaded_->skeleton.attachment.programs[0].attach}});
+  return Status::ok();
+}
+
+Status SocketCollector::fill_filters(const Config& config) {
+  socket_bpf& skel = *loaded_->skeleton.skel;
+  const __u8 one = 1;
+  for (uint32_t pid : config_.pids) {
+    if (bpf_map__update_elem(skel.maps.pid_filter, &pid, sizeof(pid), &one, sizeof(one), 0) != 0) {
+      return Status::error("filling the pid filter map failed: " + errno_message(errno));
+    }
+  }
+  for (const auto& comm : config_.comms) {
+    socket_comm key{};
+    std::memcpy(key.comm, comm.data(), std::min(comm.size(), sizeof(key.comm) - 1));
+    if (bpf_map__update_elem(skel.maps.comm_filter, &key, sizeof(key), &one, sizeof(one), 0) != 0) {
+      return Status::error("filling the comm filter map failed: " + errno_message(errno));
+    }
+  }
+  std::map<uint32_t, __u8> ports;
+  for (uint16_t port : config.network.include_ports) ports[port] |= 1;
+  for (uint16_t port : config.network.exclude_ports) ports[port] |= 2;
+  for (const auto& [port, bits] : ports) {
+    if (bpf_map__update_elem(skel.maps.port_filter, &port, sizeof(port), &bits, sizeof(bits), 0) !=
+        0) {
+      return Status::error("filling the port filter map failed: " + errno_message(errno));
+    }
+  }
+  return Status::ok();
+}
+
+// skel->bss is libbpf's local copy here: the ladder loads with
+// bpf_object__load, which does not mmap global data into the skeleton. So
+// the kernel's .bss is read, changed and written back through the map; BPF
+// leaves it alone until filters_ready is set.
+Status SocketCollector::open_gate() {
+  socket_bpf& skel = *loaded_->skeleton.skel;
+  const bpf_map* bss = skel.maps.bss;
+  const size_t size = bpf_map__value_size(bss);
+  if (size != sizeof(*skel.bss)) return Status::error("socket .bss map has an unexpected size");
+  std::vector<char> value(size);
+  const uint32_t zero = 0;
+  if (bpf_map__lookup_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {
+    return Status::error("reading the socket .bss map failed: " + errno_message(errno));
+  }
+  auto* data = reinterpret_cast<decltype(skel.bss)>(value.data());
+  data->filters_ready = true;
+  if (bpf_map__update_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {
+    return Status::error("enabling the socket BPF programs failed: " + errno_message(errno));
+  }
+  return Status::ok();
+}
+
+Status SocketCollector::start_events(const Config& config) {
+  sink_ = options_.event_sink;
+  if (!sink_) {
+    Result<EventFormat> format = parse_event_format(config.events.format);
+    if (!format) return format.status();
+    Result<std::string> dir = event_run_directory(config.events.output_dir,
+                                                  socket_event_schema().kind, std::time(nullptr));
+    if (!dir) return dir.status();
+    auto sink = RotatingFileEventSink::open(
+        {.directory = *dir, .format = *format, .rotate_bytes = config.events.rotate_bytes},
+        socket_event_schema());
+    if (!sink) return sink.status();
+    log_info("writing socket events", {{"collector", name()}, {"dir", *dir}});
+    sink_ = std::move(*sink);
+  }
+  const int fd = bpf_map__fd(loaded_->skeleton.skel->maps.events);
+  std::shared_ptr<EventSink> sink = sink_;
+  return loaded_->reader.start(
+      fd, "socket events", [this](const void* data, size_t size) { on_event(data, size); },
+      [sink] { (void)sink->flush(false); });
+}
+
+void SocketCollector::on_event(const void* data, size_t size) {
+  if (size < sizeof(socket_event)) return;
+  socket_event event;
+  std::memcpy(&event, data, sizeof(event));
+  Status status = sink_->write(format_socket_event(event, monotonic_to_unix_ns()));
+  if (status) {
+    events_written_.fetch_add(1);
+    return;
+  }
+  event_write_errors_.fetch_add(1);
+  if (!write_error_logged_.exchange(true)) {
+    log_error(
+        "writing socket events failed (logged once; counted in "
+        "netobs_socket_event_write_errors_total)",
+        {{"collector", name()}, {"err", status.message()}});
+  }
+}
+
+void SocketCollector::stop_impl() {
+  if (!loaded_) return;
+  // Detach first so no new events arrive, then deliver what the ring
+  // buffer still holds, then make the rows durable (SIGTERM loses none).
+  loaded_->skeleton.attachment.links.clear();
+  loaded_->reader.stop();
+  if (sink_) {
+    Status flushed = sink_->flush(true);
+    if (!flushed) log_error("flushing socket events failed", {{"err", flushed.message()}});
+  }
+  loaded_.reset();
+}
+
+Result<SocketSnapshot> SocketCollector::snapshot() const {
+  socket_bpf& skel = *loaded_->skeleton.skel;
+  const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
+  SocketSnapshot snap;
+  snap.per_process = config_.per_process;
+  snap.protocol_mask = 0;
+  for (const auto& p : config_.protocols) {
+    snap.protocol_mask |= 1u << (p == "tcp" ? SOCKET_PROTO_TCP : SOCKET_PROTO_UDP);
+  }
+  snap.events_enabled = events_enabled_;
+  snap.events_written = events_written_.load();
+  snap.event_write_errors = event_write_errors_.load();
+
+  std::vector<uint64_t> counter_values(cpus);
+  for (uint32_t c = 0; c < SOCKET_CTR_COUNT; ++c) {
+    if (bpf_map__lookup_elem(skel.maps.counters, &c, sizeof(c), counter_values.data(),
+                             counter_values.size() * sizeof(uint64_t), 0) != 0) {
+      return Status::error("reading map counters failed: " + errno_message(errno));
+    }
+    snap.counters[c] = sum_u64(counter_values);
+  }
+
+  // Which comm owns which slot.
+  std::map<uint32_t, std::string> slot_comm;
+  if (config_.per_process) {
+    socket_comm key{}, next{};
+    socket_comm* previous = nullptr;
+    // Bounded: the map holds at most max_processes keys.
+    for (uint32_t n = 0; n <= config_.max_processes; ++n) {
+      if (bpf_map__get_next_key(skel.maps.comm_slots, previous, &next, sizeof(next)) != 0) break;
+      uint32_t slot = 0;
+      if (bpf_map__lookup_elem(skel.maps.comm_slots, &next, sizeof(next), &slot, sizeof(slot), 0) ==
+          0) {
+        slot_comm[slot] = comm_string(next.comm);
+      }
+      key = next;
+      previous = &key;
+    }
+    slot_comm[config_.max_processes] = "other";
+  } else {
+    slot_comm[0] = "";
+  }
+
+  std::vector<socket_stats> values(cpus);
+  for (const auto& [slot, comm] : slot_comm) {
+    SocketSnapshot::Process process;
+    process.comm = comm;
+    bool used = false;
+    for (uint32_t i = 0; i < SOCKET_STATS_PER_SLOT; ++i) {
+      uint32_t index = slot * SOCKET_STATS_PER_SLOT + i;
+      if (bpf_map__lookup_elem(skel.maps.stats, &index, sizeof(index), values.data(),
+                               values.size() * sizeof(socket_stats), 0) != 0) {
+        return Status::error("reading map stats failed: " + errno_message(errno));
+      }
+      for (const auto& v : values) add_stats(process.stats[i], v);
+      used = used || process.stats[i].calls[0] + process.stats[i].calls[1] > 0;
+    }
+    // "other" appears once something folded into it.
+    if (config_.per_process && slot == config_.max_processes && !used) continue;
+    snap.processes.push_back(std::move(process));
+  }
+
+  socket_error_key key{}, next{};
+  socket_error_key* previous = nullptr;
+  std::vector<uint64_t> error_values(cpus);
+  const uint32_t error_capacity = bpf_map__max_entries(skel.maps.errors);
+  for (uint32_t n = 0; n < error_capacity; ++n) {
+    if (bpf_map__get_next_key(skel.maps.errors, previous, &next, sizeof(next)) != 0) break;
+    if (bpf_map__lookup_elem(skel.maps.errors, &next, sizeof(next), error_values.data(),
+                             error_values.size() * sizeof(uint64_t), 0) == 0) {
+      auto comm = slot_comm.find(next.comm_slot);
+      snap.errors.push_back({comm != slot_comm.end() ? comm->second : "other", next.proto,
+                             next.direction, next.err, sum_u64(error_values)});
+    }
+    key = next;
+    previous = &key;
+  }
+  return snap;
+}
+
+Status SocketCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
+  if (!loaded_) return Status::error("socket collector is not loaded");
+  Result<SocketSnapshot> snap = snapshot();
+  if (!snap) return snap.status();
+  append_socket_metrics(*snap, out);
+  return Status::ok();
+}
+
+BpfStatus SocketCollector::bpf_status_impl() const {
+  BpfStatus status;
+  if (!loaded_) return status;
+  status.programs = loaded_->skeleton.attachment.programs;
+  socket_bpf& skel = *loaded_->skeleton.skel;
+  std::vector<uint64_t> values(static_cast<size_t>(libbpf_num_possible_cpus()));
+  auto counter = [&](uint32_t index) -> uint64_t {
+    if (bpf_map__lookup_elem(skel.maps.counters, &index, sizeof(index), values.data(),
+                             values.size() * sizeof(uint64_t), 0) != 0) {
+      return 0;
+    }
+    return sum_u64(values);
+  };
+  auto map_status = [](const char* map_name, const bpf_map* map, uint64_t errors) {
+    return BpfMapStatus{map_name, bpf_map__fd(map), bpf_map__max_entries(map), errors};
+  };
+  status.maps.push_back(map_status("stats", skel.maps.stats, 0));
+  status.maps.push_back(map_status("errors", skel.maps.errors, counter(SOCKET_CTR_ERRORS_FULL)));
+  status.maps.push_back(
+      map_status("thread_ops", skel.maps.thread_ops, counter(SOCKET_CTR_THREAD_OPS_FULL)));
+  if (config_.per_process) {
+    status.maps.push_back(map_status("comm_slots", skel.maps.comm_slots, 0));
+  }
+  if (loaded_->fallback) {
+    status.maps.push_back(map_status("fallback_calls", skel.maps.fallback_calls, 0));
+  }
+  status.has_event_stream = events_enabled_;
+  if (events_enabled_) status.events_lost = counter(SOCKET_CTR_EVENTS_LOST);
+  return status;
+}
+
+}  // namespace netobs

@@ -1,0 +1,35 @@
+// `netobs trace`: streams the socket collector's send/receive events
+// (seed 002's 14 fields) to stdout or to a directory, without the HTTP
+// server. Runs on the CLI's main thread until SIGINT/SIGTERM or --duration.
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "exporter/status.h"
+
+namespace netobs {
+
+struct TraceOptions {
+  std::string format = "csv";  // csv | json
+  std::string output_dir;      // empty: stdout
+  std::vector<uint32_t> pids;
+  std::vector<std::string> comms;
+  std::vector<uint16_t> ports;
+  std::vector<std::string> protocols;
+  std::optional<std::string> config_file;
+  double duration_seconds = 0;  // 0: until a signal
+  bool help = false;
+};
+
+std::string trace_usage();
+
+// Parses the arguments after `trace`; the error names the bad flag and why.
+Result<TraceOptions> parse_trace_args(const std::vector<std::string>& args);
+
+// Exit code: 0 ok, 1 runtime failure (cannot load BPF, cannot write), 2 usage error.
+int run_trace_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+}  // namespace netobs

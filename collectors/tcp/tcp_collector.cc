@@ -1,0 +1,313 @@
+#include "collectors/tcp/tcp_collector.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "config/config.h"
+#include "exporter/log.h"
+#include "tcp.skel.h"
+
+namespace netobs {
+
+struct TcpCollector::Loaded {
+  LoadedSkeleton<tcp_bpf> skeleton;
+  int cpus = 1;
+  std::atomic<uint64_t> track_errors{0};
+  std::atomic<bool> warned_diag{false};
+};
+
+namespace {
+
+HookLadder ladder(const char* name, const char* btf, const char* raw, const char* tp,
+                  const char* target, bool required) {
+  return HookLadder{name,
+                    {{AttachKind::kTpBtf, btf, target},
+                     {AttachKind::kRawTp, raw, target},
+                     {AttachKind::kTracepoint, tp, target}},
+                    required};
+}
+
+// Per-CPU values of one key; empty on error. Per-CPU map values are copied
+// out with each CPU's slot rounded up to 8 bytes; every value here is a
+// multiple of 8 bytes already.
+template <typename V>
+std::vector<V> lookup_percpu(int fd, const void* key, int cpus) {
+  static_assert(sizeof(V) % 8 == 0);
+  std::vector<V> values(static_cast<size_t>(cpus));
+  if (bpf_map_lookup_elem(fd, key, values.data()) != 0) return {};
+  return values;
+}
+
+// All keys of a hash map (bounded by its capacity: a walk racing deletions
+// may restart, the bound keeps it finite).
+template <typename K>
+std::vector<K> hash_keys(int fd, uint32_t capacity) {
+  std::vector<K> keys;
+  K key{};
+  K next{};
+  const void* previous = nullptr;
+  while (keys.size() <= capacity && bpf_map_get_next_key(fd, previous, &next) == 0) {
+    keys.push_back(next);
+    key = next;
+    previous = &key;
+  }
+  return keys;
+}
+
+Status map_error(const char* map, int err) {
+  return Status::error(std::string("reading BPF map ") + map + " failed: " + std::strerror(err));
+}
+
+}  // namespace
+
+const std::vector<HookLadder>& TcpCollector::ladders() {
+  static const std::vector<HookLadder> kLadders = {
+      ladder("tcp_probe", "tcp_probe_btf", "tcp_probe_raw", "tcp_probe_tp", "tcp/tcp_probe", true),
+      ladder("tcp_retransmit_skb", "tcp_retransmit_btf", "tcp_retransmit_raw", "tcp_retransmit_tp",
+             "tcp/tcp_retransmit_skb", true),
+      ladder("tcp_retransmit_synack", "tcp_retransmit_synack_btf", "tcp_retransmit_synack_raw",
+             "tcp_retransmit_synack_tp", "tcp/tcp_retransmit_synack", false),
+      ladder("inet_sock_set_state", "inet_sock_set_state_btf", "inet_sock_set_state_raw",
+             "inet_sock_set_state_tp", "sock/inet_sock_set_state", true),
+      ladder("tcp_send_reset", "tcp_send_reset_btf", "tcp_send_reset_raw", "tcp_send_reset_tp",
+             "tcp/tcp_send_reset", false),
+      ladder("tcp_receive_reset", "tcp_receive_reset_btf", "tcp_receive_reset_raw",
+             "tcp_receive_reset_tp", "tcp/tcp_receive_reset", false),
+  };
+  return kLadders;
+}
+
+TcpCollector::TcpCollector() : Collector(std::string(kName)) {}
+TcpCollector::~TcpCollector() { stop(); }
+
+Status TcpCollector::start_impl(const CollectorContext& context) {
+  const TcpConfig& config = context.config.tcp;
+  Result<TcpGrouping> grouping = parse_tcp_grouping(config);
+  if (!grouping) return grouping.status();
+  options_ = TcpMetricOptions{*grouping, config.rtt, config.retransmits, config.connection_tracking,
+                              config.sample_rate};
+
+  uint32_t netns_inode = 0;
+  if (!config.network_namespace.empty()) {
+    Result<uint32_t> inode = namespace_inode(config.network_namespace);
+    if (!inode) return inode.status();
+    netns_inode = *inode;
+  }
+  if (config.connection_tracking) {
+    Result<SockDiagSocket> diag = config.network_namespace.empty()
+                                      ? SockDiagSocket::open()
+                                      : SockDiagSocket::open_in_namespace(config.network_namespace);
+    if (!diag) return diag.status();
+    diag_.emplace(std::move(*diag));
+  }
+
+  // Hooks of switched-off features are neither loaded nor attached.
+  std::vector<HookLadder> wanted;
+  std::vector<std::string> unwanted_programs = {std::string(kEmptyProbeProgram)};
+  for (const HookLadder& l : ladders()) {
+    const bool on = l.name == "tcp_probe" ? config.rtt
+                    : l.name == "tcp_retransmit_skb" || l.name == "tcp_retransmit_synack"
+                        ? config.retransmits
+                        : config.connection_tracking;
+    if (on) {
+      wanted.push_back(l);
+    } else {
+      for (const HookRung& rung : l.rungs) unwanted_programs.push_back(rung.program);
+    }
+  }
+  if (wanted.empty()) {
+    return Status::error(
+        "collectors.tcp: rtt, retransmits and connection_tracking are all false; enable one or "
+        "disable the collector");
+  }
+
+  const TcpGrouping& groups = options_.grouping;
+  const bool grouped = groups.by != TcpGroupBy::kNone;
+  const uint32_t group_entries = grouped ? groups.max_groups + 1 : 1;  // + `other`
+  LadderLoadOptions load_options;
+  load_options.collector = name();
+  auto loaded = load_skeleton_with_ladders<tcp_bpf>(
+      wanted, context.preflight, load_options, [&](tcp_bpf& skel) -> Status {
+        skel.rodata->target_netns = netns_inode;
+        skel.rodata->sample_rate = config.sample_rate;
+        skel.rodata->group_by = bpf_group_by(groups.by);
+        bpf_map__set_max_entries(skel.maps.rtt_by_group, group_entries);
+        bpf_map__set_max_entries(skel.maps.retrans_by_group,
+                                 group_entries * NETOBS_TCP_RETRANS_KIND_COUNT);
+        bpf_map__set_max_entries(skel.maps.conn_start, config.max_tracked_connections);
+        for (const std::string& program : unwanted_programs) {
+          bpf_program* prog = bpf_object__find_program_by_name(skel.obj, program.c_str());
+          if (prog != nullptr) bpf_program__set_autoload(prog, false);
+        }
+        return Status::ok();
+      });
+  if (!loaded) return loaded.status();
+  loaded_ = std::make_unique<Loaded>();
+  loaded_->skeleton = std::move(*loaded);
+  loaded_->cpus = libbpf_num_possible_cpus();
+  if (loaded_->cpus <= 0) return Status::error("cannot count possible CPUs for per-CPU maps");
+
+  tcp_bpf& skel = *loaded_->skeleton.skel;
+  for (const TcpCidrEntry& cidr : groups.cidrs) {
+    if (bpf_map_update_elem(bpf_map__fd(skel.maps.cidr_groups), &cidr.key, &cidr.group, BPF_ANY) !=
+        0) {
+      return Status::error(std::string("filling BPF map cidr_groups failed: ") +
+                           std::strerror(errno));
+    }
+  }
+  if (grouped) {
+    // The `other` entries exist from the start, so folding never fails and
+    // the series are exported from the first scrape.
+    const uint32_t other = NETOBS_TCP_GROUP_OTHER;
+    std::vector<netobs_tcp_hist> zero_hists(static_cast<size_t>(loaded_->cpus));
+    std::vector<uint64_t> zeros(static_cast<size_t>(loaded_->cpus));
+    if (bpf_map_update_elem(bpf_map__fd(skel.maps.rtt_by_group), &other, zero_hists.data(),
+                            BPF_ANY) != 0) {
+      return Status::error(std::string("initializing BPF map rtt_by_group failed: ") +
+                           std::strerror(errno));
+    }
+    for (uint32_t kind = 0; kind < NETOBS_TCP_RETRANS_KIND_COUNT; ++kind) {
+      netobs_tcp_retrans_key key{other, kind};
+      if (bpf_map_update_elem(bpf_map__fd(skel.maps.retrans_by_group), &key, zeros.data(),
+                              BPF_ANY) != 0) {
+        return Status::error(std::string("initializing BPF map retrans_by_group failed: ") +
+                             std::strerror(errno));
+      }
+    }
+  }
+  log_info("tcp collector started",
+           {{"collector", name()},
+            {"netns", config.network_namespace.empty() ? "all" : config.network_namespace},
+            {"sample_rate", std::to_string(config.sample_rate)},
+            {"group_by", config.group_by}});
+  return Status::ok();
+}
+
+Result<TcpSnapshot> TcpCollector::snapshot() {
+  if (!loaded_) return Status::error("tcp collector is not running");
+  tcp_bpf& skel = *loaded_->skeleton.skel;
+  const int cpus = loaded_->cpus;
+  TcpSnapshot snap;
+
+  const int counters_fd = bpf_map__fd(skel.maps.counters);
+  for (uint32_t i = 0; i < NETOBS_TCP_COUNTER_COUNT; ++i) {
+    auto values = lookup_percpu<uint64_t>(counters_fd, &i, cpus);
+    if (values.empty()) return map_error("counters", errno);
+    for (uint64_t v : values) snap.counters[i] += v;
+  }
+  loaded_->track_errors = snap.counters[NETOBS_TCP_TRACK_ERRORS];
+
+  const int retrans_fd = bpf_map__fd(skel.maps.retrans);
+  for (uint32_t kind = 0; kind < NETOBS_TCP_RETRANS_KIND_COUNT; ++kind) {
+    auto values = lookup_percpu<uint64_t>(retrans_fd, &kind, cpus);
+    if (values.empty()) return map_error("retrans", errno);
+    for (uint64_t v : values) snap.retrans[kind] += v;
+  }
+
+  const uint32_t zero = 0;
+  auto rtt = lookup_percpu<netobs_tcp_hist>(bpf_map__fd(skel.maps.rtt), &zero, cpus);
+  if (rtt.empty()) return map_error("rtt", errno);
+  for (const netobs_tcp_hist& h : rtt) snap.rtt.add(h);
+
+  const int hists_fd = bpf_map__fd(skel.maps.conn_hists);
+  for (uint32_t i = 0; i < NETOBS_TCP_CONN_HIST_COUNT; ++i) {
+    auto values = lookup_percpu<netobs_tcp_hist>(hists_fd, &i, cpus);
+    if (values.empty()) return map_error("conn_hists", errno);
+    for (const netobs_tcp_hist& h : values) snap.conn_hists[i].add(h);
+  }
+
+  // One lookup for the whole errno array: 160 keys would be 160 syscalls.
+  {
+    const int fd = bpf_map__fd(skel.maps.connect_errors);
+    std::vector<uint32_t> keys(NETOBS_TCP_ERRNO_SLOTS);
+    std::vector<uint64_t> values(keys.size() * static_cast<size_t>(cpus));
+    uint32_t count = static_cast<uint32_t>(keys.size());
+    uint32_t out_batch = 0;
+    const int err =
+        bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr);
+    if ((err == 0 || errno == ENOENT) && count == keys.size()) {
+      for (uint32_t i = 0; i < count; ++i) {
+        const uint32_t slot = keys[i];
+        if (slot >= NETOBS_TCP_ERRNO_SLOTS) continue;
+        for (int cpu = 0; cpu < cpus; ++cpu) {
+          snap.connect_errors[slot] += values[i * static_cast<size_t>(cpus) + cpu];
+        }
+      }
+    } else {
+      for (uint32_t slot = 0; slot < NETOBS_TCP_ERRNO_SLOTS; ++slot) {
+        auto per_cpu = lookup_percpu<uint64_t>(fd, &slot, cpus);
+        if (per_cpu.empty()) return map_error("connect_errors", errno);
+        for (uint64_t v : per_cpu) snap.connect_errors[slot] += v;
+      }
+    }
+  }
+
+  if (options_.grouping.by != TcpGroupBy::kNone) {
+    const int rtt_fd = bpf_map__fd(skel.maps.rtt_by_group);
+    for (uint32_t group :
+         hash_keys<uint32_t>(rtt_fd, bpf_map__max_entries(skel.maps.rtt_by_group))) {
+      auto values = lookup_percpu<netobs_tcp_hist>(rtt_fd, &group, cpus);
+      if (values.empty()) continue;  // deleted meanwhile: nothing deletes, but be safe
+      for (const netobs_tcp_hist& h : values) snap.rtt_by_group[group].add(h);
+    }
+    const int group_fd = bpf_map__fd(skel.maps.retrans_by_group);
+    for (const netobs_tcp_retrans_key& key : hash_keys<netobs_tcp_retrans_key>(
+             group_fd, bpf_map__max_entries(skel.maps.retrans_by_group))) {
+      auto values = lookup_percpu<uint64_t>(group_fd, &key, cpus);
+      if (values.empty() || key.kind >= NETOBS_TCP_RETRANS_KIND_COUNT) continue;
+      auto& kinds = snap.retrans_by_group[key.group];
+      for (uint64_t v : values) kinds[key.kind] += v;
+    }
+  }
+
+  if (diag_) {
+    Result<TcpStateCounts> states = diag_->count_states();
+    if (states) {
+      snap.states = *states;
+    } else if (!loaded_->warned_diag.exchange(true)) {
+      log_warn("sock_diag dump failed; netobs_tcp_connections omitted",
+               {{"collector", name()}, {"err", states.message()}});
+    }
+  }
+  return snap;
+}
+
+Status TcpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
+  Result<TcpSnapshot> snap = snapshot();
+  if (!snap) return snap.status();
+  append_tcp_families(*snap, options_, out);
+  return Status::ok();
+}
+
+void TcpCollector::stop_impl() {
+  loaded_.reset();
+  diag_.reset();
+}
+
+BpfStatus TcpCollector::bpf_status_impl() const {
+  BpfStatus status;
+  if (!loaded_) return status;
+  status.programs = loaded_->skeleton.attachment.programs;
+  const tcp_bpf& skel = *loaded_->skeleton.skel;
+  auto add = [&status](const char* name, const bpf_map* map, uint64_t update_errors = 0) {
+    status.maps.push_back({name, bpf_map__fd(map), bpf_map__max_entries(map), update_errors});
+  };
+  add("counters", skel.maps.counters);
+  add("retrans", skel.maps.retrans);
+  add("rtt", skel.maps.rtt);
+  add("conn_hists", skel.maps.conn_hists);
+  add("connect_errors", skel.maps.connect_errors);
+  add("conn_start", skel.maps.conn_start, loaded_->track_errors.load());
+  if (options_.grouping.by != TcpGroupBy::kNone) {
+    add("rtt_by_group", skel.maps.rtt_by_group);
+    add("retrans_by_group", skel.maps.retrans_by_group);
+  }
+  if (options_.grouping.by == TcpGroupBy::kRemoteCidr) add("cidr_groups", skel.maps.cidr_groups);
+  return status;
+}
+
+}  // namespace netobs

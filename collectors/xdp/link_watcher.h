@@ -1,0 +1,36 @@
+// LinkWatcher: a thread that calls `on_change` whenever a network interface
+// appears, disappears or changes (rtnetlink RTMGRP_LINK), and every
+// `resync_seconds` in case a notification was lost. Owned by the xdp
+// collector; start/stop on the main thread, on_change on the watcher thread.
+#pragma once
+
+#include <functional>
+#include <thread>
+
+#include "exporter/bpf/skeleton.h"
+#include "exporter/status.h"
+
+namespace netobs {
+
+class LinkWatcher {
+ public:
+  LinkWatcher() = default;
+  ~LinkWatcher();
+  LinkWatcher(const LinkWatcher&) = delete;
+  LinkWatcher& operator=(const LinkWatcher&) = delete;
+
+  Status start(std::function<void()> on_change, double resync_seconds);
+  // Wakes the thread and joins it; on_change is not called after this returns.
+  void stop();
+
+ private:
+  void run();
+
+  std::function<void()> on_change_;
+  double resync_seconds_ = 30;
+  UniqueFd netlink_;
+  UniqueFd wakeup_;  // eventfd: stop() writes it
+  std::thread thread_;
+};
+
+}  // namespace netobs

@@ -1,0 +1,35 @@
+// XdpCollector (`xdp`, issue 7, seed 003): one XDP program that only
+// observes (XDP_PASS), attached through bpf_links to every interface the
+// config selects, re-evaluated when interfaces come and go (rtnetlink). An
+// interface that already has someone else's XDP program is refused, never
+// replaced. Owned by the CollectorManager; start/stop on the main thread,
+// collect on scrape threads; a link-watcher thread attaches and detaches, a
+// ring-buffer thread decodes samples into per-interface top talkers.
+#pragma once
+
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "exporter/collector.h"
+
+namespace netobs {
+
+class XdpCollector final : public Collector {
+ public:
+  static constexpr std::string_view kName = "xdp";
+  XdpCollector();
+  ~XdpCollector() override;
+
+ protected:
+  Status start_impl(const CollectorContext& context) override;
+  Status collect_impl(std::vector<prometheus::MetricFamily>& out) override;
+  void stop_impl() override;
+  BpfStatus bpf_status_impl() const override;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace netobs

@@ -1,0 +1,71 @@
+#include "collectors/xdp/xdp_program.h"
+
+#include <cerrno>
+
+#include "bpf/xdp.h"
+#include "exporter/bpf/attach_ladder.h"
+
+namespace netobs {
+
+uint64_t xdp_sample_threshold(uint32_t sample_rate) {
+  constexpr uint64_t kAll = uint64_t{1} << 32;
+  return sample_rate <= 1 ? kAll : kAll / sample_rate;
+}
+
+Result<uint32_t> xdp_protocol_mask(const std::vector<std::string>& protocols) {
+  uint32_t mask = 0;
+  for (const std::string& name : protocols) {
+    if (name == "tcp") {
+      mask |= 1u << NETOBS_XDP_L4_TCP;
+    } else if (name == "udp") {
+      mask |= 1u << NETOBS_XDP_L4_UDP;
+    } else if (name == "icmp") {
+      mask |= 1u << NETOBS_XDP_L4_ICMP;
+    } else if (name == "icmpv6") {
+      mask |= 1u << NETOBS_XDP_L4_ICMPV6;
+    } else {
+      return Status::error("unknown protocol \"" + name +
+                           "\" in xdp filters.protocols: use tcp, udp, icmp or icmpv6");
+    }
+  }
+  return mask;
+}
+
+std::string_view xdp_variant_program(XdpVariant variant) {
+  return variant == XdpVariant::kFrags ? "xdp_observe" : "xdp_observe_linear";
+}
+
+bpf_program* xdp_observer(xdp_bpf& skel, XdpVariant variant) {
+  return variant == XdpVariant::kFrags ? skel.progs.xdp_observe : skel.progs.xdp_observe_linear;
+}
+
+Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options) {
+  if (options.ports.size() > NETOBS_XDP_MAX_PORTS) {
+    return Status::error("xdp filters.ports has " + std::to_string(options.ports.size()) +
+                         " ports; at most " + std::to_string(NETOBS_XDP_MAX_PORTS) +
+                         " get counters");
+  }
+  Result<uint32_t> mask = xdp_protocol_mask(options.protocols);
+  if (!mask) return mask.status();
+  SkeletonPtr<xdp_bpf> skel = open_skeleton<xdp_bpf>();
+  if (!skel) return Status::error("opening the xdp BPF skeleton failed: " + errno_message(errno));
+  skel->rodata->sample_threshold = xdp_sample_threshold(options.sample_rate);
+  skel->rodata->sample_l4_mask = *mask;
+  skel->rodata->sample_ports_only = options.ports.empty() ? 0 : 1;
+  for (size_t slot = 0; slot < options.ports.size(); ++slot) {
+    skel->bss->port_slot[options.ports[slot]] = static_cast<__u8>(slot + 1);
+  }
+  bpf_program__set_autoload(skel->progs.xdp_observe, options.variant == XdpVariant::kFrags);
+  bpf_program__set_autoload(skel->progs.xdp_observe_linear, options.variant == XdpVariant::kLinear);
+  bpf_program__set_autoload(skel->progs.xdp_empty, options.load_empty);
+  if (xdp_bpf::load(skel.get()) != 0) {
+    return Status::error(
+        "loading BPF program " + std::string(xdp_variant_program(options.variant)) +
+        " failed: " + errno_message(errno) +
+        (options.variant == XdpVariant::kFrags ? " (multi-buffer XDP needs Linux 5.18+)"
+                                               : " (needs Linux 5.8+ for the BPF ring buffer)"));
+  }
+  return skel;
+}
+
+}  // namespace netobs

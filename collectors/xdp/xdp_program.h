@@ -1,0 +1,42 @@
+// Loading bpf/xdp.bpf.c with the collector's settings, shared by the
+// collector, the BPF_PROG_TEST_RUN tests and the benchmark so all of them
+// run exactly what production runs. Main thread (or a test thread).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "exporter/bpf/skeleton.h"
+#include "exporter/status.h"
+#include "xdp.skel.h"
+
+namespace netobs {
+
+enum class XdpVariant {
+  kFrags,   // xdp_observe: SEC("xdp.frags"), multi-buffer frames (Linux 5.18+)
+  kLinear,  // xdp_observe_linear: SEC("xdp"), the linear buffer only
+};
+
+struct XdpProgramOptions {
+  uint32_t sample_rate = 1000;         // 1-in-N; 0 and 1: every candidate packet
+  std::vector<uint16_t> ports;         // filters.ports, at most NETOBS_XDP_MAX_PORTS
+  std::vector<std::string> protocols;  // filters.protocols: tcp, udp, icmp, icmpv6
+  XdpVariant variant = XdpVariant::kFrags;
+  bool load_empty = false;  // also load xdp_empty (benchmarks, tests)
+};
+
+// 2^32 / rate: sample when bpf_get_prandom_u32() is below it (2^32: always).
+uint64_t xdp_sample_threshold(uint32_t sample_rate);
+// Bit (1 << class) per protocol name; unknown names are an error.
+Result<uint32_t> xdp_protocol_mask(const std::vector<std::string>& protocols);
+
+std::string_view xdp_variant_program(XdpVariant variant);  // the BPF function name
+
+// Opens, configures (rodata filters, .bss port slots, autoload) and loads.
+Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options);
+
+// The loaded observer program of `variant`.
+bpf_program* xdp_observer(xdp_bpf& skel, XdpVariant variant);
+
+}  // namespace netobs

@@ -1,0 +1,133 @@
+// Cost of the snmp collector's hot paths: parsing the three /proc/net files,
+// rendering every field to Prometheus text, and a whole collector scrape.
+#include <benchmark/benchmark.h>
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+#include <string>
+
+#include "collectors/snmp/proc_net_parser.h"
+#include "collectors/snmp/snmp_collector.h"
+#include "collectors/snmp/snmp_metrics.h"
+#include "config/config.h"
+#include "exporter/bpf/preflight.h"
+
+namespace netobs {
+namespace {
+
+struct Texts {
+  std::string snmp, netstat, snmp6;
+};
+
+const Texts& fixture_texts() {
+  static const Texts texts = [] {
+    Texts t;
+    std::string base = std::string(NETOBS_SOURCE_DIR) + "/tests/fixtures/snmp/real/net/";
+    read_small_file(base + "snmp", t.snmp);
+    read_small_file(base + "netstat", t.netstat);
+    read_small_file(base + "snmp6", t.snmp6);
+    return t;
+  }();
+  return texts;
+}
+
+// Parsing only, from text already in memory (this machine's files, 6.18).
+void BM_ParseAllThree(benchmark::State& state) {
+  const Texts& t = fixture_texts();
+  size_t fields = 0;
+  for (auto _ : state) {
+    MibSnapshot snapshot = parse_mib_texts(t.snmp, t.netstat, t.snmp6);
+    fields = snapshot.parsed.entries.size();
+    benchmark::DoNotOptimize(snapshot);
+  }
+  state.counters["fields"] = static_cast<double>(fields);
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
+                          static_cast<int64_t>(t.snmp.size() + t.netstat.size() + t.snmp6.size()));
+}
+BENCHMARK(BM_ParseAllThree);
+
+// Reading the live files (three open/read/close on procfs) and parsing them.
+void BM_ReadAndParseProc(benchmark::State& state) {
+  for (auto _ : state) {
+    MibSnapshot snapshot = read_mib_snapshot("/proc");
+    benchmark::DoNotOptimize(snapshot);
+  }
+}
+BENCHMARK(BM_ReadAndParseProc);
+
+// Parse + render every field to Prometheus text: the headline figure.
+void BM_ParseAndRenderText(benchmark::State& state) {
+  const Texts& t = fixture_texts();
+  size_t bytes = 0;
+  for (auto _ : state) {
+    MibSnapshot snapshot = parse_mib_texts(t.snmp, t.netstat, t.snmp6);
+    std::vector<prometheus::MetricFamily> families;
+    append_mib_families(snapshot.parsed.entries, families);
+    append_parse_error_family(snapshot.errors_per_file, families);
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, families);
+    bytes = out.str().size();
+    benchmark::DoNotOptimize(bytes);
+  }
+  state.counters["text_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_ParseAndRenderText);
+
+// The two halves of the above: building the families, and prometheus-cpp's
+// TextSerializer (which the exporter's HTTP handler runs on them).
+void BM_BuildFamiliesOnly(benchmark::State& state) {
+  const Texts& t = fixture_texts();
+  MibSnapshot snapshot = parse_mib_texts(t.snmp, t.netstat, t.snmp6);
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> families;
+    append_mib_families(snapshot.parsed.entries, families);
+    append_parse_error_family(snapshot.errors_per_file, families);
+    benchmark::DoNotOptimize(families);
+  }
+}
+BENCHMARK(BM_BuildFamiliesOnly);
+
+void BM_SerializeOnly(benchmark::State& state) {
+  const Texts& t = fixture_texts();
+  MibSnapshot snapshot = parse_mib_texts(t.snmp, t.netstat, t.snmp6);
+  std::vector<prometheus::MetricFamily> families;
+  append_mib_families(snapshot.parsed.entries, families);
+  append_parse_error_family(snapshot.errors_per_file, families);
+  for (auto _ : state) {
+    std::string text = prometheus::TextSerializer().Serialize(families);
+    benchmark::DoNotOptimize(text);
+  }
+}
+BENCHMARK(BM_SerializeOnly);
+
+// A whole collector scrape on the live /proc with a full 15-minute history
+// (rates for 23 counters x 3 windows, 21 ratios, verdicts), serialized.
+void BM_CollectorScrape(benchmark::State& state) {
+  Config config;
+  config.exporter.procfs = "/proc";
+  PreflightReport preflight;
+  double clock = 0;
+  SnmpCollector collector(SnmpCollector::TestHooks{[&clock] { return clock; }, false});
+  if (!collector.start({config, preflight}).is_ok()) {
+    state.SkipWithError("collector did not start");
+    return;
+  }
+  for (int i = 0; i <= 180; ++i) {
+    clock = i * 5.0;
+    collector.sample_now();
+  }
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> families;
+    if (!collector.collect(families).is_ok()) state.SkipWithError("collect failed");
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, families);
+    benchmark::DoNotOptimize(out);
+  }
+  collector.stop();
+}
+BENCHMARK(BM_CollectorScrape);
+
+}  // namespace
+}  // namespace netobs
+
+BENCHMARK_MAIN();

@@ -1,0 +1,205 @@
+// socket.bpf.c on the real kernel (root), below the collector: each rung of
+// the sock_*_length ladders (tp_btf, raw_tp, classic tracepoint) attached
+// on its own counts this process's loopback TCP traffic exactly, and the
+// fallback programs for kernels without those tracepoints (kprobe/
+// kretprobe on tcp/udp/udpv6 sendmsg/recvmsg) pass the verifier. fentry/
+// fexit cannot load here (EPERM from the trampoline, not the verifier).
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "bpf/socket.h"
+#include "collectors/socket/socket_collector.h"
+#include "exporter/bpf/attach_ladder.h"
+#include "exporter/bpf/libbpf_logging.h"
+#include "exporter/bpf/preflight.h"
+#include "socket.skel.h"
+#include "tests/support/test_support.h"
+
+namespace netobs {
+namespace {
+
+using ::testing::HasSubstr;
+
+// The ladders whose programs start with `prefix`-named rungs, e.g. the two
+// sock_*_length ladders or the fallback entry ladders.
+std::vector<HookLadder> ladders_named(const std::vector<HookLadder>& all,
+                                      const std::string& suffix) {
+  std::vector<HookLadder> out;
+  for (const auto& ladder : all) {
+    if (ladder.name.size() >= suffix.size() &&
+        ladder.name.compare(ladder.name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      out.push_back(ladder);
+    }
+  }
+  return out;
+}
+
+// Counts only this process, one slot, no events; everything else unloaded.
+Status configure_for_this_process(socket_bpf& skel) {
+  skel.rodata->filter_pids = true;
+  skel.rodata->per_process = false;
+  skel.rodata->max_processes = 0;
+  bpf_map__set_max_entries(skel.maps.stats, SOCKET_STATS_PER_SLOT);
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel.obj) bpf_program__set_autoload(prog, false);
+  return Status::ok();
+}
+
+Result<LoadedSkeleton<socket_bpf>> load(const std::vector<HookLadder>& ladders, AttachKind kind,
+                                        bool attach) {
+  static const PreflightReport preflight = run_preflight();
+  LadderLoadOptions options;
+  options.collector = "socket_test";
+  options.force_kind = kind;
+  options.attach = attach;
+  return load_skeleton_with_ladders<socket_bpf>(ladders, preflight, options,
+                                                configure_for_this_process);
+}
+
+// Lets this process through the pid filter and opens the filters_ready gate.
+void admit_this_process(socket_bpf& skel) {
+  const uint32_t pid = static_cast<uint32_t>(getpid());
+  const uint8_t one = 1;
+  ASSERT_EQ(bpf_map__update_elem(skel.maps.pid_filter, &pid, sizeof(pid), &one, 1, 0), 0);
+  std::vector<char> bss(bpf_map__value_size(skel.maps.bss));
+  const uint32_t zero = 0;
+  ASSERT_EQ(bpf_map__lookup_elem(skel.maps.bss, &zero, 4, bss.data(), bss.size(), 0), 0);
+  reinterpret_cast<decltype(skel.bss)>(bss.data())->filters_ready = true;
+  ASSERT_EQ(bpf_map__update_elem(skel.maps.bss, &zero, 4, bss.data(), bss.size(), 0), 0);
+}
+
+socket_stats read_stats(socket_bpf& skel, uint32_t index) {
+  const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
+  std::vector<socket_stats> values(cpus);
+  socket_stats total{};
+  EXPECT_EQ(bpf_map__lookup_elem(skel.maps.stats, &index, sizeof(index), values.data(),
+                                 values.size() * sizeof(socket_stats), 0),
+            0);
+  for (const auto& v : values) {
+    for (int i = 0; i < 2; ++i) {
+      total.calls[i] += v.calls[i];
+      total.bytes[i] += v.bytes[i];
+    }
+  }
+  return total;
+}
+
+struct Traffic {
+  uint64_t sends = 0, sent = 0, recvs = 0, received = 0;
+};
+
+// `count` sends of `size` bytes over loopback TCP, each read back in full.
+Traffic tcp_traffic(int count, size_t size) {
+  Traffic t;
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  EXPECT_EQ(listen(listener, 1), 0);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  EXPECT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  int server = accept(listener, nullptr, nullptr);
+  std::vector<char> buf(size, 'b');
+  for (int i = 0; i < count; ++i) {
+    ssize_t n = send(client, buf.data(), size, 0);
+    ++t.sends;
+    if (n > 0) t.sent += static_cast<uint64_t>(n);
+    for (size_t got = 0; got < static_cast<size_t>(n);) {
+      ssize_t r = recv(server, buf.data(), size - got, 0);
+      ++t.recvs;
+      if (r <= 0) break;
+      got += static_cast<size_t>(r);
+      t.received += static_cast<uint64_t>(r);
+    }
+  }
+  close(client);
+  close(server);
+  close(listener);
+  return t;
+}
+
+class SocketBpfRungTest : public ::testing::TestWithParam<AttachKind> {};
+
+TEST_P(SocketBpfRungTest, CountsThisProcessExactly) {
+  NETOBS_REQUIRE_ROOT();
+  install_libbpf_logger();
+  auto loaded = load(ladders_named(SocketCollector::tracepoint_ladders(), "_length"), GetParam(),
+                     true);
+  ASSERT_TRUE(loaded) << loaded.message();
+  socket_bpf& skel = *loaded->skel;
+  admit_this_process(skel);
+  const Traffic t = tcp_traffic(5, 3000);
+  const socket_stats send =
+      read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_SEND);
+  const socket_stats recv =
+      read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_RECV);
+  EXPECT_EQ(send.calls[SOCKET_IPV4], t.sends);
+  EXPECT_EQ(send.bytes[SOCKET_IPV4], t.sent);
+  EXPECT_EQ(recv.calls[SOCKET_IPV4], t.recvs);
+  EXPECT_EQ(recv.bytes[SOCKET_IPV4], t.received);
+  EXPECT_EQ(send.calls[SOCKET_IPV6] + recv.calls[SOCKET_IPV6], 0u);
+  EXPECT_EQ(loaded->attachment.programs[0].attach, attach_kind_name(GetParam()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Rungs, SocketBpfRungTest,
+                         ::testing::Values(AttachKind::kTpBtf, AttachKind::kRawTp,
+                                           AttachKind::kTracepoint),
+                         [](const auto& info) {
+                           return std::string(attach_kind_name(info.param));
+                         });
+
+// Fallback programs: loaded, not attached (kprobes cannot attach here).
+TEST(SocketBpfFallbackTest, KprobeEntryProgramsPassTheVerifier) {
+  NETOBS_REQUIRE_ROOT();
+  auto ladders = ladders_named(SocketCollector::fallback_ladders(), "_entry");
+  ASSERT_EQ(ladders.size(), 6u);
+  auto loaded = load(ladders, AttachKind::kKprobe, false);
+  ASSERT_TRUE(loaded) << loaded.message();
+  for (const auto& program : loaded->attachment.programs) {
+    EXPECT_GE(program.prog_fd, 0) << program.program;
+  }
+}
+
+TEST(SocketBpfFallbackTest, KretprobeExitProgramsPassTheVerifier) {
+  NETOBS_REQUIRE_ROOT();
+  auto ladders = ladders_named(SocketCollector::fallback_ladders(), "_exit");
+  // The syscall exit ladders end in _exit too; keep the function ones.
+  std::erase_if(ladders, [](const HookLadder& l) { return l.name.rfind("sys_", 0) == 0; });
+  ASSERT_EQ(ladders.size(), 6u);
+  auto loaded = load(ladders, AttachKind::kKretprobe, false);
+  ASSERT_TRUE(loaded) << loaded.message();
+  for (const auto& program : loaded->attachment.programs) {
+    EXPECT_GE(program.prog_fd, 0) << program.program;
+  }
+}
+
+// fentry/fexit need BPF trampolines, which this kernel refuses (EPERM):
+// a verifier rejection would be EACCES/EINVAL instead. Where trampolines
+// work, the programs must load.
+TEST(SocketBpfFallbackTest, FentryFexitProgramsFailOnlyForLackOfTrampolines) {
+  NETOBS_REQUIRE_ROOT();
+  for (AttachKind kind : {AttachKind::kFentry, AttachKind::kFexit}) {
+    auto ladders = ladders_named(SocketCollector::fallback_ladders(),
+                                 kind == AttachKind::kFentry ? "_entry" : "_exit");
+    std::erase_if(ladders, [](const HookLadder& l) { return l.name.rfind("sys_", 0) == 0; });
+    for (const auto& ladder : ladders) {
+      auto loaded = load({ladder}, kind, false);
+      if (!loaded) EXPECT_THAT(loaded.message(), HasSubstr("EPERM")) << ladder.name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace netobs
