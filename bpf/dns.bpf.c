@@ -10,7 +10,7 @@
  * Optional pieces, switched on through rodata before load:
  *   emit_exchanges       one ring-buffer record per matched response (events)
  *   query_sample_every   1-in-N query copies for the top-domains metric
- *   track_procs          socket cookie -> {tgid, comm} via sock_send_length
+ *   track_procs          local port -> {tgid, comm} via sock_send_length
  *   track_servers        per-server query/response counts
  *
  * Packet reads use LD_ABS/LD_IND (load_byte/half/word): the verifier inlines
@@ -20,7 +20,10 @@
  * are checked against the packet length first so that truncation is counted.
  * LD_ABS/IND may not run while a ring-buffer reservation is held (the
  * verifier refuses: the implicit exit would leak it), so every packet read
- * happens before bpf_ringbuf_reserve.
+ * happens before bpf_ringbuf_reserve. Offsets are from skb->data, which is
+ * the network header here (LD_ABS uses the same base); bpf_skb_load_bytes
+ * also reads paged data (TCP on loopback), which the _relative variant
+ * does not.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -88,6 +91,13 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, DNS_FAST_ENTRIES);
+  __type(key, __u32);
+  __type(value, struct dns_stats_value);
+} dns_stats_fast SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, DNS_COUNTERS);
   __type(key, __u32);
   __type(value, __u64);
@@ -100,13 +110,15 @@ struct {
   __type(value, struct dns_server_value);
 } dns_servers SEC(".maps");
 
-/* Socket cookie -> sending process. The socket filter adds an empty entry for
- * each local socket that sends a query; the sock_send_length program, which
- * runs in the sender's context, fills in tgid and comm. */
+/* Local port -> sending process. The socket filter cannot tell: the packet
+ * tap hands it a clone without the socket (skb->sk is NULL), possibly in
+ * softirq context. So it adds an empty entry for the local port of each
+ * query sent from this host, and the sock_send_length program, which runs
+ * in the sender's context with the socket, fills in tgid and comm. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 4096);
-  __type(key, __u64);
+  __type(key, __u32);
   __type(value, struct dns_proc);
 } dns_procs SEC(".maps");
 
@@ -148,7 +160,24 @@ static __always_inline __u32 latency_bucket(__u64 ns) {
   return DNS_LATENCY_BOUNDS;
 }
 
+/* Slot of a common query type in dns_stats_fast, or DNS_FAST_QTYPES. */
+static __always_inline __u32 fast_slot(__u16 qtype) {
+  const __u16 types[DNS_FAST_QTYPES] = DNS_FAST_QTYPE_LIST;
+
+#pragma clang loop unroll(full)
+  for (__u32 i = 0; i < DNS_FAST_QTYPES; i++) {
+    if (qtype == types[i]) return i;
+  }
+  return DNS_FAST_QTYPES;
+}
+
 static __always_inline struct dns_stats_value* stats_entry(struct dns_stats_key* key) {
+  __u32 slot = fast_slot(key->qtype);
+  if (slot < DNS_FAST_QTYPES) {
+    __u32 column = key->kind == DNS_STAT_QUERY ? DNS_FAST_QUERY_COLUMN : (key->rcode & 0xF);
+    __u32 index = ((key->transport & 1) * DNS_FAST_QTYPES + slot) * DNS_FAST_COLUMNS + column;
+    return bpf_map_lookup_elem(&dns_stats_fast, &index);
+  }
   struct dns_stats_value* value = bpf_map_lookup_elem(&dns_stats, key);
 
   if (value) return value;
@@ -186,12 +215,23 @@ struct dns_where {
   __u32 off;   /* first byte of the DNS header */
   __u32 end;   /* one past the last byte of the message in this packet */
   __u32 total; /* length of the whole message (TCP: from the length prefix) */
-  __u32 saddr_off;
-  __u32 daddr_off;
   __u16 sport;
   __u16 dport;
   __u8 transport;
   __u8 family;
+  __u16 pad;
+  __u8 saddr[16]; /* IPv4: first 4 bytes, rest zero */
+  __u8 daddr[16];
+};
+
+/* The DNS header fields the filter uses, in network byte order. */
+struct dns_wire_header {
+  __be16 id;
+  __be16 flags;
+  __be16 qdcount;
+  __be16 ancount;
+  __be16 nscount;
+  __be16 arcount;
 };
 
 static __always_inline void malformed(__u32 reason, __u8 transport) {
@@ -229,17 +269,14 @@ static __always_inline long question_type(struct __sk_buff* skb, const struct dn
   return load_half(skb, (__u32)after);
 }
 
-static __always_inline void load_addresses(struct __sk_buff* skb, const struct dns_where* w,
-                                           int response, struct dns_flow_key* key) {
-  __u32 client_off = response ? w->daddr_off : w->saddr_off;
-  __u32 server_off = response ? w->saddr_off : w->daddr_off;
-
-  if (w->family == DNS_FAMILY_IPV4) {
-    bpf_skb_load_bytes_relative(skb, client_off, key->client, 4, BPF_HDR_START_NET);
-    bpf_skb_load_bytes_relative(skb, server_off, key->server, 4, BPF_HDR_START_NET);
+static __always_inline void load_addresses(const struct dns_where* w, int response,
+                                           struct dns_flow_key* key) {
+  if (response) {
+    __builtin_memcpy(key->client, w->daddr, 16);
+    __builtin_memcpy(key->server, w->saddr, 16);
   } else {
-    bpf_skb_load_bytes_relative(skb, client_off, key->client, 16, BPF_HDR_START_NET);
-    bpf_skb_load_bytes_relative(skb, server_off, key->server, 16, BPF_HDR_START_NET);
+    __builtin_memcpy(key->client, w->saddr, 16);
+    __builtin_memcpy(key->server, w->daddr, 16);
   }
 }
 
@@ -257,15 +294,14 @@ static __always_inline void capture_message(struct __sk_buff* skb, const struct 
    * redundant (DNS_CAPTURE_BYTES is a power of two). */
   asm volatile("" : "+r"(len));
   len = ((len - 1) & (DNS_CAPTURE_BYTES - 1)) + 1;
-  if (bpf_skb_load_bytes_relative(skb, w->off, event->msg, len, BPF_HDR_START_NET) == 0)
-    event->msg_len = len;
+  if (bpf_skb_load_bytes(skb, w->off, event->msg, len) == 0) event->msg_len = len;
 }
 
-static __always_inline void fill_proc(__u64 cookie, struct dns_event* event) {
+static __always_inline void fill_proc(__u32 proc_key, struct dns_event* event) {
   event->tgid = 0;
   event->comm[0] = 0;
-  if (!track_procs || cookie == 0) return;
-  struct dns_proc* proc = bpf_map_lookup_elem(&dns_procs, &cookie);
+  if (!track_procs || proc_key == 0) return;
+  struct dns_proc* proc = bpf_map_lookup_elem(&dns_procs, &proc_key);
   if (!proc) return;
   event->tgid = proc->tgid;
   __builtin_memcpy(event->comm, proc->comm, sizeof(event->comm));
@@ -283,7 +319,7 @@ static __always_inline void fill_flow(struct dns_event* event, const struct dns_
 
 static __always_inline void sample_query(struct __sk_buff* skb, const struct dns_where* w,
                                          const struct dns_flow_key* key, __u16 qtype, __u16 flags,
-                                         __u64 cookie, __u64 now) {
+                                         __u32 proc_key, __u64 now) {
   __u32 zero = 0;
   __u64* tick = bpf_map_lookup_elem(&dns_sample_tick, &zero);
 
@@ -302,7 +338,7 @@ static __always_inline void sample_query(struct __sk_buff* skb, const struct dns
   event->qtype = qtype;
   event->flags = flags;
   fill_flow(event, key);
-  fill_proc(cookie, event);
+  fill_proc(proc_key, event);
   capture_message(skb, w, event);
   bpf_ringbuf_submit(event, 0);
 }
@@ -318,12 +354,13 @@ static __always_inline int handle_query(struct __sk_buff* skb, const struct dns_
     malformed((__u32)(-qtype - 1), w->transport);
     return 0;
   }
-  load_addresses(skb, w, 0, key);
+  load_addresses(w, 0, key);
 
   __u64 now = bpf_ktime_get_ns();
   struct dns_pending pending = {.ts_ns = now, .qtype = (__u16)qtype};
-  /* Only local senders have a socket here; cookie 0 means none. */
-  if (track_procs && skb->pkt_type == PACKET_OUTGOING) pending.cookie = bpf_get_socket_cookie(skb);
+  /* Only queries leaving this host come from a local process. */
+  if (track_procs && skb->pkt_type == PACKET_OUTGOING)
+    pending.proc_key = dns_proc_key(key->client_port, w->transport);
 
   long err = bpf_map_update_elem(&dns_pending, key, &pending, BPF_NOEXIST);
   if (err == -17 /* EEXIST */) {
@@ -342,18 +379,18 @@ static __always_inline int handle_query(struct __sk_buff* skb, const struct dns_
   struct dns_stats_value* stats = stats_entry(&skey);
   if (stats) stats->count += 1;
   if (track_servers) count_server(key, 0);
-  if (track_procs && pending.cookie) {
+  if (pending.proc_key) {
     struct dns_proc empty = {};
-    bpf_map_update_elem(&dns_procs, &pending.cookie, &empty, BPF_NOEXIST);
+    bpf_map_update_elem(&dns_procs, &pending.proc_key, &empty, BPF_NOEXIST);
   }
-  if (query_sample_every) sample_query(skb, w, key, (__u16)qtype, flags, pending.cookie, now);
+  if (query_sample_every) sample_query(skb, w, key, (__u16)qtype, flags, pending.proc_key, now);
   return 0;
 }
 
 static __always_inline int handle_response(struct __sk_buff* skb, const struct dns_where* w,
                                            struct dns_flow_key* key, __u16 flags) {
   if (flags & 0x0200) count(DNS_C_TRUNCATED + w->transport); /* TC bit */
-  load_addresses(skb, w, 1, key);
+  load_addresses(w, 1, key);
 
   struct dns_pending* found = bpf_map_lookup_elem(&dns_pending, key);
   if (!found) {
@@ -397,7 +434,7 @@ static __always_inline int handle_response(struct __sk_buff* skb, const struct d
   event->qtype = pending.qtype;
   event->flags = flags;
   fill_flow(event, key);
-  fill_proc(pending.cookie, event);
+  fill_proc(pending.proc_key, event);
   capture_message(skb, w, event);
   bpf_ringbuf_submit(event, 0);
   return 0;
@@ -415,9 +452,20 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
     count(DNS_C_LOOPBACK_DUPLICATES);
     return 0;
   }
+  struct dns_wire_header h;
   if (w->transport == DNS_TRANSPORT_UDP) {
     if (l4_off + 8 > l4_end) return 0; /* not even a UDP header */
-    __u32 udp_len = load_half(skb, l4_off + 4);
+    if (l4_off + 8 + DNS_HEADER_LEN > l4_end) {
+      malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_UDP);
+      return 0;
+    }
+    /* UDP header and DNS header in one helper call. */
+    struct {
+      __be16 sport, dport, len, check;
+      struct dns_wire_header dns;
+    } u;
+    if (bpf_skb_load_bytes(skb, l4_off, &u, sizeof(u)) < 0) return 0;
+    __u32 udp_len = bpf_ntohs(u.len);
     if (udp_len >= 8 && l4_off + udp_len < l4_end) l4_end = l4_off + udp_len;
     w->off = l4_off + 8;
     w->end = l4_end;
@@ -426,6 +474,7 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
       return 0;
     }
     w->total = w->end - w->off;
+    h = u.dns;
   } else {
     if (l4_off + 20 > l4_end) return 0;
     __u32 payload = l4_off + ((load_byte(skb, l4_off + 12) >> 4) << 2);
@@ -437,7 +486,12 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
       malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_TCP);
       return 0;
     }
-    __u32 msg_len = load_half(skb, payload);
+    struct {
+      __be16 len;
+      struct dns_wire_header dns;
+    } __attribute__((packed)) t;
+    if (bpf_skb_load_bytes(skb, payload, &t, sizeof(t)) < 0) return 0;
+    __u32 msg_len = bpf_ntohs(t.len);
     if (msg_len < DNS_HEADER_LEN) {
       malformed(DNS_MALFORMED_TCP_LENGTH, DNS_TRANSPORT_TCP);
       return 0;
@@ -445,15 +499,15 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
     w->off = payload + 2;
     w->end = w->off + msg_len < l4_end ? w->off + msg_len : l4_end;
     w->total = msg_len;
+    h = t.dns;
   }
 
   struct dns_flow_key key = {};
-  __u16 id = load_half(skb, w->off);
-  __u16 flags = load_half(skb, w->off + 2);
-  __u16 qdcount = load_half(skb, w->off + 4);
+  __u16 flags = bpf_ntohs(h.flags);
+  __u16 qdcount = bpf_ntohs(h.qdcount);
   int response = flags >> 15;
 
-  key.id = id;
+  key.id = bpf_ntohs(h.id);
   key.transport = w->transport;
   key.family = w->family;
   key.client_port = response ? w->dport : w->sport;
@@ -463,28 +517,51 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
 }
 
 /* Fills `w` for a TCP/UDP packet on a DNS port and returns 1; 0 for
- * everything else. */
+ * everything else. The common case costs one helper call: the IPv4 header
+ * and the ports are read in one bpf_skb_load_bytes (LD_ABS would be one
+ * call per field: the verifier turns each into a helper call). */
 static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* w) {
-  __u32 proto = load_byte(skb, 9);
+  struct {
+    __u8 vihl;
+    __u8 tos;
+    __be16 tot_len;
+    __be16 id;
+    __be16 frag;
+    __u8 ttl;
+    __u8 protocol;
+    __be16 check;
+    __u8 saddr[4];
+    __u8 daddr[4];
+    __be16 sport;
+    __be16 dport;
+  } h;
 
-  if (proto != IPPROTO_UDP && proto != IPPROTO_TCP) return 0;
-  if (load_half(skb, 6) & 0x1FFF) return 0; /* not the first fragment: no ports */
-  __u32 vihl = load_byte(skb, 0);
-  __u32 l4_off = (vihl & 0xF) << 2;
-  __u32 ports = load_word(skb, l4_off);
-  __u32 sport = ports >> 16, dport = ports & 0xFFFF;
+  /* Shorter than an IPv4 header plus ports: nothing for us. */
+  if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) < 0) return 0;
+  if (h.protocol != IPPROTO_UDP && h.protocol != IPPROTO_TCP) return 0;
+  if (h.frag & bpf_htons(0x1FFF)) return 0; /* not the first fragment: no ports */
+  __u32 l4_off = (h.vihl & 0xF) << 2;
+  __u32 sport = bpf_ntohs(h.sport), dport = bpf_ntohs(h.dport);
+  if (l4_off != 20) {
+    if (l4_off < 20) return 0;
+    __u32 ports = load_word(skb, l4_off); /* IP options: ports further on */
+    sport = ports >> 16;
+    dport = ports & 0xFFFF;
+  }
   if (!is_dns_port(sport) && !is_dns_port(dport)) return 0;
 
-  if ((vihl >> 4) != 4 || l4_off < 20) return 0;
+  if ((h.vihl >> 4) != 4) return 0;
   /* tot_len is 0 for IPv4 BIG TCP GSO packets: the skb length rules then.
    * Either way never past skb->len (Ethernet padding is not payload). */
-  __u32 l4_end = load_half(skb, 2);
+  __u32 l4_end = bpf_ntohs(h.tot_len);
   if (l4_end == 0 || l4_end > skb->len) l4_end = skb->len;
-  w->saddr_off = 12;
-  w->daddr_off = 16;
+  __builtin_memset(w->saddr, 0, sizeof(w->saddr));
+  __builtin_memset(w->daddr, 0, sizeof(w->daddr));
+  __builtin_memcpy(w->saddr, h.saddr, 4);
+  __builtin_memcpy(w->daddr, h.daddr, 4);
   w->sport = sport;
   w->dport = dport;
-  w->transport = proto == IPPROTO_TCP ? DNS_TRANSPORT_TCP : DNS_TRANSPORT_UDP;
+  w->transport = h.protocol == IPPROTO_TCP ? DNS_TRANSPORT_TCP : DNS_TRANSPORT_UDP;
   w->family = DNS_FAMILY_IPV4;
   w->off = l4_off; /* handle_dns moves these to the DNS message */
   w->end = l4_end;
@@ -492,8 +569,21 @@ static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* 
 }
 
 static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* w) {
-  __u32 next = load_byte(skb, 6);
+  struct {
+    __be32 version_class_flow;
+    __be16 payload_len;
+    __u8 next;
+    __u8 hop_limit;
+    __u8 saddr[16];
+    __u8 daddr[16];
+    __be16 sport;
+    __be16 dport;
+  } h;
+
+  if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) < 0) return 0;
+  __u32 next = h.next;
   __u32 l4_off = 40;
+  __u32 sport = bpf_ntohs(h.sport), dport = bpf_ntohs(h.dport);
 
   if (next != IPPROTO_UDP && next != IPPROTO_TCP) {
     /* Walk extension headers (bounded). */
@@ -517,17 +607,18 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
       if (i == DNS_IPV6_EXT_MAX) count(DNS_C_IPV6_EXT_TOO_DEEP);
       return 0;
     }
+    __u32 ports = load_word(skb, l4_off);
+    sport = ports >> 16;
+    dport = ports & 0xFFFF;
   }
-  __u32 ports = load_word(skb, l4_off);
-  __u32 sport = ports >> 16, dport = ports & 0xFFFF;
   if (!is_dns_port(sport) && !is_dns_port(dport)) return 0;
 
-  if ((load_byte(skb, 0) >> 4) != 6) return 0;
+  if ((bpf_ntohl(h.version_class_flow) >> 28) != 6) return 0;
   /* payload_len is 0 for jumbograms and IPv6 BIG TCP: use the skb length. */
-  __u32 l4_end = load_half(skb, 4) + 40;
+  __u32 l4_end = bpf_ntohs(h.payload_len) + 40;
   if (l4_end == 40 || l4_end > skb->len) l4_end = skb->len;
-  w->saddr_off = 8;
-  w->daddr_off = 24;
+  __builtin_memcpy(w->saddr, h.saddr, 16);
+  __builtin_memcpy(w->daddr, h.daddr, 16);
   w->sport = sport;
   w->dport = dport;
   w->transport = next == IPPROTO_TCP ? DNS_TRANSPORT_TCP : DNS_TRANSPORT_UDP;
@@ -559,17 +650,24 @@ SEC("socket")
 int dns_empty(struct __sk_buff* skb) { return 0; }
 
 /* Process attribution: runs in the context of the task that sent on `sk`.
- * skc_cookie is read, not generated (bpf_get_socket_cookie would assign a
- * cookie to every socket that sends anything); it is non-zero for sockets
- * the socket filter saw, which generated it. */
+ * Only ports the socket filter saw a query leave from are in dns_procs, so
+ * other sends cost one lookup. sk_protocol is a bitfield before Linux 5.6:
+ * the PROBED bitfield read handles both layouts. */
 static __always_inline int note_sender(struct sock* sk) {
   if (!track_procs || !sk) return 0;
-  __u64 cookie = (__u64)BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-  if (cookie == 0) return 0;
-  struct dns_proc* proc = bpf_map_lookup_elem(&dns_procs, &cookie);
+  __u16 port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  __u32 protocol = (__u32)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+  if (protocol != IPPROTO_UDP && protocol != IPPROTO_TCP) return 0;
+  __u32 key = dns_proc_key(port, protocol == IPPROTO_TCP ? DNS_TRANSPORT_TCP : DNS_TRANSPORT_UDP);
+  struct dns_proc* proc = bpf_map_lookup_elem(&dns_procs, &key);
   if (!proc) return 0;
   proc->tgid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-  bpf_get_current_comm(proc->comm, sizeof(proc->comm));
+  /* The process name, not the sending thread's (dig sends from
+   * "isc-net-0000"): the group leader's comm. */
+  struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+  struct task_struct* leader = BPF_CORE_READ(task, group_leader);
+  if (bpf_probe_read_kernel_str(proc->comm, sizeof(proc->comm), &leader->comm) < 0)
+    bpf_get_current_comm(proc->comm, sizeof(proc->comm));
   count(DNS_C_PROC_UPDATES);
   return 0;
 }

@@ -86,12 +86,29 @@ struct dns_flow_key {
 
 /* A query waiting for its response. */
 struct dns_pending {
-  __u64 ts_ns;  /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when the query was seen */
-  __u64 cookie; /* socket cookie of the sender when it is a local socket, else 0 */
+  __u64 ts_ns;    /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when the query was seen */
+  __u32 proc_key; /* dns_procs key when a local socket sent it (see dns_proc_key), else 0 */
   __u16 qtype;
-  __u16 pad0;
-  __u32 pad1;
+  __u16 pad;
 };
+
+/* Key of the dns_procs map: the sending socket's local port and transport.
+ * Ephemeral client ports identify the socket on this host; 0 is never a key. */
+static inline __u32 dns_proc_key(__u16 local_port, __u8 transport) {
+  return (__u32)local_port | ((__u32)transport << 16) | (1U << 24);
+}
+
+/* Common query types get fixed slots in the per-CPU array `dns_stats_fast`
+ * (an array lookup is inlined by the verifier; a hash lookup is a call and
+ * a hash of the key); every other type goes to the `dns_stats` hash.
+ * Index: ((transport * DNS_FAST_QTYPES + slot) * DNS_FAST_COLUMNS) + column,
+ * column = rcode (0..15) for responses, DNS_FAST_QUERY_COLUMN for queries. */
+#define DNS_FAST_QTYPES 16
+#define DNS_FAST_QTYPE_LIST \
+  { 1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43, 48, 64, 65, 255, 257 }
+#define DNS_FAST_QUERY_COLUMN 16
+#define DNS_FAST_COLUMNS 17
+#define DNS_FAST_ENTRIES (DNS_TRANSPORTS * DNS_FAST_QTYPES * DNS_FAST_COLUMNS)
 
 struct dns_stats_key {
   __u16 qtype;
@@ -120,7 +137,7 @@ struct dns_server_value {
   __u64 responses;
 };
 
-/* Process that sent on a socket, keyed by socket cookie (dns_procs map). */
+/* Process that last sent on a local port (dns_procs map, key dns_proc_key). */
 struct dns_proc {
   __u32 tgid;
   __u32 pad;

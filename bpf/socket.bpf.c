@@ -53,6 +53,8 @@ const volatile bool per_process = true;
 const volatile __u32 max_processes = 64; /* slot max_processes is "other" */
 const volatile bool events_enabled = false;
 const volatile __u32 sample_rate = 1; /* events: keep 1 in N */
+/* Wake the event reader once this much is queued (see submit_flags). */
+const volatile __u64 wakeup_bytes = 0;
 
 /* Set by user space once the filter maps are filled: until then nothing is
  * counted, so no operation slips past a filter that is still empty. */
@@ -91,6 +93,24 @@ struct {
   __type(key, struct socket_comm);
   __type(value, __u32);
 } comm_slots SEC(".maps");
+
+/* The last task seen on this CPU and its slot: the same thread usually
+ * sends and receives many times in a row, and this saves the comm_slots
+ * hash lookup (16-byte key) on each. "other" is never cached, so folded
+ * operations are still counted one by one. */
+struct comm_cache {
+  __u64 pid_tgid;
+  struct socket_comm comm;
+  __u32 slot;
+  __u32 pad;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct comm_cache);
+} comm_cache SEC(".maps");
 
 /* slot -> the comm that claimed it (the allocator, see claim_slot). */
 struct {
@@ -148,8 +168,23 @@ struct thread_op {
   __u32 flags;
   __u8 direction;
   __u8 uaddr_kind;
-  __u8 pad[2];
+  __u8 active; /* task storage outlives the syscall: cleared at sys_exit */
+  __u8 pad;
 };
+
+/* Where thread_op lives. Task local storage (Linux 5.12+ for tracing
+ * programs) is found through a per-task cache: about 40 ns per event
+ * cheaper than hashing the tid, and freed with the task. Older kernels get
+ * the hash; user space creates only the map in use, and the verifier skips
+ * the other branch because use_task_storage is a known constant. */
+const volatile bool use_task_storage = true;
+
+struct {
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, struct thread_op);
+} task_ops SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
@@ -157,6 +192,23 @@ struct {
   __type(key, __u32); /* tid */
   __type(value, struct thread_op);
 } thread_ops SEC(".maps");
+
+/* The current thread's syscall record; `create` makes one (sys_enter). */
+static __always_inline struct thread_op* current_op(bool create) {
+  __u32 tid;
+
+  if (use_task_storage) {
+    return bpf_task_storage_get(&task_ops, bpf_get_current_task_btf(), 0,
+                                create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+  }
+  tid = (__u32)bpf_get_current_pid_tgid();
+  if (create) {
+    struct thread_op zero = {};
+
+    bpf_map_update_elem(&thread_ops, &tid, &zero, BPF_ANY);
+  }
+  return bpf_map_lookup_elem(&thread_ops, &tid);
+}
 
 /* Receive events waiting for sys_exit to learn the sender (unconnected UDP). */
 struct {
@@ -240,6 +292,29 @@ static __always_inline __u32 comm_slot(const struct socket_comm* comm) {
   return max_processes;
 }
 
+static __always_inline bool comm_equal(const struct socket_comm* a, const struct socket_comm* b) {
+  const __u64 *x = (const __u64*)a->comm, *y = (const __u64*)b->comm;
+
+  return x[0] == y[0] && x[1] == y[1];
+}
+
+static __always_inline __u32 cached_comm_slot(__u64 pid_tgid, const struct socket_comm* comm) {
+  __u32 zero = 0, slot;
+  struct comm_cache* cache;
+
+  if (!per_process) return 0;
+  cache = bpf_map_lookup_elem(&comm_cache, &zero);
+  /* The comm is compared too: prctl(PR_SET_NAME) and exec rename a task. */
+  if (cache && cache->pid_tgid == pid_tgid && comm_equal(&cache->comm, comm)) return cache->slot;
+  slot = comm_slot(comm);
+  if (cache && slot != max_processes) {
+    cache->pid_tgid = pid_tgid;
+    cache->comm = *comm;
+    cache->slot = slot;
+  }
+  return slot;
+}
+
 static __always_inline bool is_v4_mapped(const __u32* a) {
   return a[0] == 0 && a[1] == 0 && a[2] == bpf_htonl(0x0000ffff);
 }
@@ -302,9 +377,11 @@ static __always_inline void read_endpoints(struct sock* sk, bool direct, __u16 f
     /* inet_sport, not skc_num: a TCP socket that went to CLOSE (a reset
      * arrived during this very send or receive) has released its port and
      * skc_num is 0, while the header's source port stays in inet_sport. */
+    /* Always a probe read: inet_sport lies beyond struct sock, and the
+     * verifier bounds direct loads by the BTF type it knows (struct sock). */
     struct inet_sock* inet = (struct inet_sock*)sk;
 
-    ep->lport = bpf_ntohs(SK_READ(direct, inet, inet_sport));
+    ep->lport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
     if (!ep->lport) ep->lport = SK_READ(direct, sk, __sk_common.skc_num);
     ep->rport = bpf_ntohs(SK_READ(direct, sk, __sk_common.skc_dport));
   }
@@ -422,6 +499,14 @@ static __always_inline void fill_event(struct socket_event* e, const struct endp
   __builtin_memset(e->pad, 0, sizeof(e->pad));
 }
 
+/* Wakes the reader only once wakeup_bytes are queued: a wakeup per event
+ * (an irq_work each) costs more than the event itself. The reader also
+ * polls on a timer, so a quiet trickle still arrives within its period. */
+static __always_inline __u64 submit_flags(void) {
+  return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                       : BPF_RB_NO_WAKEUP;
+}
+
 /* Copies an event into the ring buffer. Full: drop and count, never wait
  * (this runs inside the workload's syscall). */
 static __always_inline void submit_event(const struct socket_event* event) {
@@ -432,7 +517,7 @@ static __always_inline void submit_event(const struct socket_event* event) {
     return;
   }
   __builtin_memcpy(e, event, sizeof(*e));
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, submit_flags());
 }
 
 static __always_inline void emit_event(const struct endpoints* ep, const struct socket_comm* comm,
@@ -457,7 +542,7 @@ static __always_inline void emit_event(const struct endpoints* ep, const struct 
     return;
   }
   fill_event(e, ep, comm, pid_tgid, now, latency, ret, flags, proto, direction);
-  bpf_ringbuf_submit(e, 0);
+  bpf_ringbuf_submit(e, submit_flags());
 }
 
 /* One send or receive: `ret` is bytes or -errno, `tp_flags` the flags the
@@ -470,7 +555,7 @@ static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, _
   struct thread_op* op;
   struct socket_stats* s;
   __u64 pid_tgid, now, latency = 0;
-  __u32 tid, proto, flags, index, slot;
+  __u32 proto, flags, index, slot;
   __u16 family, protocol;
 
   if (!sk || !filters_ready) return 0;
@@ -491,15 +576,15 @@ static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, _
     bpf_get_current_comm(comm.comm, sizeof(comm.comm));
   if (!comm_passes(&comm)) return 0;
 
-  tid = (__u32)pid_tgid;
-  op = bpf_map_lookup_elem(&thread_ops, &tid);
-  if (op && op->direction != direction) op = NULL;
+  op = current_op(false);
+  if (op && (!op->active || op->direction != direction)) op = NULL;
 
   read_endpoints(sk, direct, family, op, events_enabled,
                  filter_include_ports || filter_exclude_ports, &ep);
   if ((filter_include_ports || filter_exclude_ports) && !ports_pass(&ep)) return 0;
 
-  now = bpf_ktime_get_ns();
+  /* The clock is read only when something uses it (a helper call each). */
+  now = op || fallback_start || events_enabled ? bpf_ktime_get_ns() : 0;
   if (op) {
     flags = op->flags;
     latency = now - op->start_ns;
@@ -510,7 +595,7 @@ static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, _
     if (fallback_start) latency = now - fallback_start;
   }
 
-  slot = comm_slot(&comm);
+  slot = cached_comm_slot(pid_tgid, &comm);
   index = slot * SOCKET_STATS_PER_SLOT + proto * SOCKET_DIR_COUNT + direction;
   s = bpf_map_lookup_elem(&stats, &index);
   if (s) {
@@ -600,8 +685,7 @@ int BPF_PROG(on_send_empty, struct sock* sk, int ret, int flags) { return 0; }
 static __always_inline int syscall_enter(__u32 direction, __u64 flags, __u64 uaddr,
                                          __u8 uaddr_kind) {
   __u64 pid_tgid = bpf_get_current_pid_tgid();
-  struct thread_op op = {};
-  __u32 tid = (__u32)pid_tgid;
+  struct thread_op* op;
 
   if (!filters_ready || !pid_passes(pid_tgid >> 32)) return 0;
   if (filter_comms) {
@@ -610,13 +694,17 @@ static __always_inline int syscall_enter(__u32 direction, __u64 flags, __u64 uad
     bpf_get_current_comm(comm.comm, sizeof(comm.comm));
     if (!comm_passes(&comm)) return 0;
   }
-  op.start_ns = bpf_ktime_get_ns();
-  op.flags = (__u32)flags;
-  op.direction = direction;
-  op.uaddr = uaddr;
-  op.uaddr_kind = uaddr ? uaddr_kind : UADDR_NONE;
-  if (bpf_map_update_elem(&thread_ops, &tid, &op, BPF_ANY) != 0)
+  op = current_op(true);
+  if (!op) {
     count(SOCKET_CTR_THREAD_OPS_FULL, 1);
+    return 0;
+  }
+  op->start_ns = bpf_ktime_get_ns();
+  op->flags = (__u32)flags;
+  op->direction = direction;
+  op->uaddr = uaddr;
+  op->uaddr_kind = uaddr ? uaddr_kind : UADDR_NONE;
+  op->active = 1;
   return 0;
 }
 
@@ -628,8 +716,8 @@ static __always_inline void finish_pending(__u32 tid) {
   struct thread_op* op;
 
   if (!pending) return;
-  op = bpf_map_lookup_elem(&thread_ops, &tid);
-  if (op && read_user_remote(op, &ep)) {
+  op = current_op(false);
+  if (op && op->active && read_user_remote(op, &ep)) {
     if (is_v4_mapped(ep.remote)) ep.remote[0] = ep.remote[3];
     if (is_v4_mapped(ep.remote) || pending->ip_version == 4) {
       ep.remote[1] = ep.remote[2] = ep.remote[3] = 0;
@@ -643,9 +731,15 @@ static __always_inline void finish_pending(__u32 tid) {
 
 static __always_inline int syscall_exit(bool may_have_pending) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
+  struct thread_op* op;
 
   if (events_enabled && may_have_pending) finish_pending(tid);
-  bpf_map_delete_elem(&thread_ops, &tid);
+  if (use_task_storage) {
+    op = current_op(false);
+    if (op) op->active = 0;
+  } else {
+    bpf_map_delete_elem(&thread_ops, &tid);
+  }
   return 0;
 }
 

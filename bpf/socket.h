@@ -74,7 +74,7 @@ enum socket_counter {
 
 /* comm_slots / comm_filter / folded_comms key. */
 struct socket_comm {
-  char comm[SOCKET_COMM_LEN];
+  char comm[SOCKET_COMM_LEN] __attribute__((aligned(8))); /* compared as two __u64 */
 };
 
 /* One send or receive, as the ring buffer carries it. Addresses are in

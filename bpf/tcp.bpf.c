@@ -234,7 +234,17 @@ static __always_inline int on_probe(const struct sock* sk, bool btf) {
     __u32 zero = 0;
     hist = bpf_map_lookup_elem(&rtt, &zero);
   } else {
-    hist = rtt_group_hist(group_of(skc));
+    __u32 group;
+
+    /* Ports by direct load on the tp_btf rung (this runs per segment). */
+    if (btf && group_by == NETOBS_TCP_GROUP_LOCAL_PORT) {
+      group = skc->skc_num;
+    } else if (btf && group_by == NETOBS_TCP_GROUP_REMOTE_PORT) {
+      group = bpf_ntohs(skc->skc_dport);
+    } else {
+      group = group_of(skc);
+    }
+    hist = rtt_group_hist(group);
   }
   if (hist) hist_add(hist, srtt_us, NETOBS_TCP_RTT_SLOTS);
   return 0;
@@ -255,9 +265,28 @@ int tcp_probe_tp(struct trace_event_raw_tcp_probe* ctx) {
   return on_probe((const struct sock*)ctx->skaddr, false);
 }
 
-/* Baseline for the per-event cost ratio: the same hook doing nothing. */
+/* Baselines for the per-event cost ratios: each hook doing nothing (never
+ * loaded by the collector; the benchmark attaches them next to the real
+ * programs). */
 SEC("tp_btf/tcp_probe")
 int BPF_PROG(tcp_probe_empty, struct sock* sk, const struct sk_buff* skb) { return 0; }
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_empty, const struct sock* sk, const struct sk_buff* skb, int err) {
+  return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state_empty, const struct sock* sk, const int oldstate,
+             const int newstate) {
+  return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tcp_send_reset_empty, const struct sock* sk, const struct sk_buff* skb) { return 0; }
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tcp_receive_reset_empty, struct sock* sk) { return 0; }
 
 /* ---- Retransmissions. */
 

@@ -79,8 +79,11 @@ enum netobs_xdp_fragment {
 
 /* filters.ports: at most this many, each with its own packet/byte counter. */
 #define NETOBS_XDP_MAX_PORTS 64
-/* Interfaces (ingress ifindex) with counters at the same time. */
-#define NETOBS_XDP_MAX_INTERFACES 1024
+/* Counter slots (per-CPU array entries): user space sizes the map at load
+ * time between these bounds; slot 0 collects packets of interfaces without a
+ * slot (only BPF_PROG_TEST_RUN sees those). */
+#define NETOBS_XDP_MIN_SLOTS 32
+#define NETOBS_XDP_MAX_SLOTS 1024
 /* IPv6 extension headers parsed before the packet counts as malformed. */
 #define NETOBS_XDP_MAX_EXT_HEADERS 8
 /* Leading bytes of a sampled packet copied into its record. */
@@ -91,8 +94,9 @@ struct netobs_xdp_volume {
   __u64 bytes;
 };
 
-/* Value of the per-CPU hash `xdp_counters`, key: ingress ifindex (__u32).
- * User space sums the per-CPU copies. */
+/* Value of the per-CPU array `xdp_counters`, indexed by the interface's
+ * slot (ifindex_slot[ifindex & 0xFFFF], assigned by user space). User space
+ * sums the per-CPU copies. */
 struct netobs_xdp_counters {
   struct netobs_xdp_volume proto[NETOBS_XDP_ETH_SLOTS][NETOBS_XDP_L4_SLOTS];
   __u64 tcp_flags[NETOBS_XDP_TCP_FLAGS];

@@ -529,6 +529,15 @@ std::string check_comm(const Value& v) {
   return "";
 }
 
+// The socket collector keeps a per-CPU stats row per process name (~2 KiB
+// each, times the CPU count), preallocated: more than 1024 costs too much.
+std::string check_socket_max_processes(const Value& v) {
+  if (v.integer <= 1024) return "";
+  return "max_processes " + std::to_string(v.integer) +
+         " is too large: the socket collector preallocates about 2 KiB per process name and "
+         "CPU; use at most 1024, or per_process: false";
+}
+
 // libbpf's BPF_MAP_TYPE_RINGBUF needs a power of two that is a page multiple.
 std::string check_ring_buffer_size(const Value& v) {
   const auto size = static_cast<uint64_t>(v.integer);
@@ -548,11 +557,10 @@ SchemaPtr interface_glob() { return with_check(text(), check_interface_glob); }
 // tcp collector: "PORT=NAME" entries of port_names and "NAME=CIDR" entries of
 // remote_cidr_groups. Names become label values: keep them short and plain.
 std::string check_tcp_label_name(const std::string& name, const std::string& entry) {
-  const bool plain = !name.empty() && name.size() <= 64 &&
-                     std::all_of(name.begin(), name.end(), [](char c) {
-                       return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-                              c == '-' || c == '.';
-                     });
+  const bool plain =
+      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      });
   if (plain) return "";
   return "invalid name in " + quote(entry) +
          ": use 1..64 letters, digits, '_', '-' or '.' (it becomes a label value)";
@@ -561,9 +569,9 @@ std::string check_tcp_label_name(const std::string& name, const std::string& ent
 std::string check_tcp_port_name(const Value& v) {
   const size_t eq = v.text.find('=');
   const std::string port_text = v.text.substr(0, eq);
-  const bool digits = !port_text.empty() && port_text.size() <= 5 &&
-                      std::all_of(port_text.begin(), port_text.end(),
-                                  [](char c) { return c >= '0' && c <= '9'; });
+  const bool digits =
+      !port_text.empty() && port_text.size() <= 5 &&
+      std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; });
   if (eq == std::string::npos || !digits || std::stoi(port_text) < 1 ||
       std::stoi(port_text) > 65535) {
     return "invalid port name " + quote(v.text) + ": write \"PORT=NAME\", e.g. \"5432=postgres\"";
@@ -693,7 +701,8 @@ SchemaPtr build_schema() {
           {"pids", bind_to(list_of(integer(1, 4194304, "pid")), NETOBS_FIELD(socket.pids))},
           {"comms", bind_to(list_of(with_check(text(), check_comm)), NETOBS_FIELD(socket.comms))},
           {"per_process", bind_to(boolean(), NETOBS_FIELD(socket.per_process))},
-          {"max_processes", bind_to(integer(1, 65536), NETOBS_FIELD(socket.max_processes))},
+          {"max_processes", bind_to(with_check(integer(1, 65536), check_socket_max_processes),
+                                    NETOBS_FIELD(socket.max_processes))},
       }));
 
   SchemaPtr tcp = section(collector_fields(
@@ -706,8 +715,8 @@ SchemaPtr build_schema() {
           {"group_by", bind_to(one_of({"none", "local_port", "remote_port", "remote_cidr"}),
                                NETOBS_FIELD(tcp.group_by))},
           {"max_groups", bind_to(integer(1, 4096, "max_groups"), NETOBS_FIELD(tcp.max_groups))},
-          {"port_names", bind_to(list_of(with_check(text(), check_tcp_port_name)),
-                                 NETOBS_FIELD(tcp.port_names))},
+          {"port_names",
+           bind_to(list_of(with_check(text(), check_tcp_port_name)), NETOBS_FIELD(tcp.port_names))},
           {"remote_cidr_groups", bind_to(list_of(with_check(text(), check_tcp_cidr_group)),
                                          NETOBS_FIELD(tcp.remote_cidr_groups))},
           {"network_namespace",
@@ -722,13 +731,7 @@ SchemaPtr build_schema() {
           {"capture_queries", bind_to(boolean(), NETOBS_FIELD(dns.capture_queries))},
           {"capture_responses", bind_to(boolean(), NETOBS_FIELD(dns.capture_responses))},
           {"capture_content", bind_to(boolean(), NETOBS_FIELD(dns.capture_content))},
-          {"ports", bind_to(with_check(list_of(port(), "list at least one port (DNS uses 53)"),
-                                       [](const Value& v) -> std::string {
-                                         // The BPF filter compares against a fixed array.
-                                         if (v.items.size() <= 8) return "";
-                                         return "at most 8 DNS ports (got " +
-                                                std::to_string(v.items.size()) + ")";
-                                       }),
+          {"ports", bind_to(list_of(port(), "list at least one port (DNS uses 53)"),
                             NETOBS_FIELD(dns.ports))},
           {"timeout", bind_to(duration(0.001, 300), NETOBS_FIELD(dns.timeout_seconds))},
           {"max_outstanding_queries", bind_to(integer(64, 1 << 22, "max_outstanding_queries"),
@@ -752,20 +755,11 @@ SchemaPtr build_schema() {
           {"interfaces", bind_to(list_of(interface_glob()), NETOBS_FIELD(xdp.interfaces))},
           {"mode", bind_to(one_of({"auto", "native", "generic"}), NETOBS_FIELD(xdp.mode))},
           {"filters", section({
-                          {"ports", bind_to(with_check(list_of(port()),
-                                                       [](const Value& v) -> std::string {
-                                                         // One counter slot per port in BPF.
-                                                         if (v.items.size() <= 64) return "";
-                                                         return "at most 64 ports (got " +
-                                                                std::to_string(v.items.size()) +
-                                                                ")";
-                                                       }),
-                                            NETOBS_FIELD(xdp.filter_ports))},
+                          {"ports", bind_to(list_of(port()), NETOBS_FIELD(xdp.filter_ports))},
                           {"protocols", bind_to(list_of(one_of({"tcp", "udp", "icmp", "icmpv6"})),
                                                 NETOBS_FIELD(xdp.filter_protocols))},
                       })},
-          {"top_talkers",
-           bind_to(integer(0, 1000, "top_talkers"), NETOBS_FIELD(xdp.top_talkers))},
+          {"top_talkers", bind_to(integer(0, 1000, "top_talkers"), NETOBS_FIELD(xdp.top_talkers))},
       }));
 
   SchemaPtr root = section({
@@ -860,6 +854,8 @@ class Walker {
   void check_disjoint(const std::string& include_target, const std::string& exclude_target,
                       const std::string& what);
   void check_tcp_grouping();
+  void check_dns_ports();
+  void check_xdp_ports();
 
   std::string file_;
   ConfigLoadResult& result_;
@@ -1172,6 +1168,26 @@ void Walker::check_cross_fields() {
   check_disjoint("network.interfaces", "network.exclude_interfaces", "interface");
   check_disjoint("network.include_cidrs", "network.exclude_cidrs", "CIDR");
   check_tcp_grouping();
+  check_dns_ports();
+  check_xdp_ports();
+}
+
+// The dns BPF filter compares ports against a fixed array of 8.
+void Walker::check_dns_ports() {
+  const Origin* ports = origin("collectors.dns.ports");
+  if (!ports || result_.config.dns.ports.size() <= 8) return;
+  error(ports->mark, ports->path,
+        "at most 8 DNS ports (got " + std::to_string(result_.config.dns.ports.size()) +
+            "); drop some");
+}
+
+// The xdp BPF program keeps one counter slot per filters.ports entry, 64 in all.
+void Walker::check_xdp_ports() {
+  const Origin* ports = origin("collectors.xdp.filters.ports");
+  if (!ports || result_.config.xdp.filter_ports.size() <= 64) return;
+  error(ports->mark, ports->path,
+        "at most 64 ports (got " + std::to_string(result_.config.xdp.filter_ports.size()) +
+            "); each gets its own counters in the XDP program: drop some");
 }
 
 // tcp grouping: one name per port, remote_cidr needs groups, and the groups
@@ -1200,7 +1216,8 @@ void Walker::check_tcp_grouping() {
   }
   if (groups && group_names.size() + 1 > tcp.max_groups) {
     error(groups->mark, groups->path,
-          std::to_string(group_names.size()) + " group names plus \"unmatched\" exceed max_groups " +
+          std::to_string(group_names.size()) +
+              " group names plus \"unmatched\" exceed max_groups " +
               std::to_string(tcp.max_groups) + "; raise collectors.tcp.max_groups");
   }
   if (tcp.group_by == "remote_cidr" && tcp.remote_cidr_groups.empty() &&

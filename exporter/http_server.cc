@@ -1,7 +1,6 @@
 #include "exporter/http_server.h"
 
 #include <civetweb.h>
-#include <prometheus/text_serializer.h>
 
 #include <algorithm>
 #include <charconv>
@@ -10,6 +9,7 @@
 #include <sstream>
 
 #include "exporter/log.h"
+#include "exporter/text_format.h"
 #include "exporter/version.h"
 
 namespace netobs {
@@ -244,15 +244,20 @@ int HttpServer::serve_metrics(mg_connection* conn) {
                         std::chrono::duration_cast<CollectorManager::Clock::duration>(
                             std::chrono::duration<double>(budget));
   std::vector<prometheus::MetricFamily> families = manager_.collect_until(deadline);
-  // Families without series would render as HELP/TYPE lines alone.
-  std::erase_if(families, [](const prometheus::MetricFamily& f) { return f.metric.empty(); });
-  std::string body;
-  try {
-    body = prometheus::TextSerializer().Serialize(families);
-  } catch (const std::exception& e) {
-    log_error("serializing metrics failed", {{"err", e.what()}});
-    return send_text(conn, 500, "Internal Server Error", "text/plain; charset=utf-8",
-                     "serializing metrics failed\n", head);
+  std::string body = render_text_format(families);
+  const char* accept_encoding = mg_get_header(conn, "Accept-Encoding");
+  if (accept_encoding != nullptr &&
+      std::string_view(accept_encoding).find("gzip") != std::string_view::npos) {
+    std::string compressed = gzip_compress(body);
+    if (!compressed.empty()) {
+      mg_printf(conn,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+                "Content-Encoding: gzip\r\nContent-Length: %zu\r\nCache-Control: no-store\r\n"
+                "Connection: close\r\n\r\n",
+                compressed.size());
+      if (!head) mg_write(conn, compressed.data(), compressed.size());
+      return 200;
+    }
   }
   return send_text(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head);
 }

@@ -6,6 +6,7 @@
 
 #include "collectors/snmp/stats_command.h"
 #include "collectors/socket/trace_command.h"
+#include "collectors/tcp/conns_command.h"
 #include "exporter/cli_check.h"
 #include "exporter/version.h"
 
@@ -21,6 +22,7 @@ struct Command {
 constexpr Command kCommands[] = {
     {"check", "validate a config and report what this machine supports", run_check_command},
     {"stats", "system TCP/UDP/IP counters with deltas, rates and ratios", run_stats_command},
+    {"conns", "TCP connections with tcp_info, filters, deltas and --explain", run_conns_command},
     {"trace", "stream every TCP/UDP send and receive as CSV or JSON events", run_trace_command},
 };
 

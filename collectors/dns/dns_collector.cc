@@ -301,9 +301,9 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
         e.client_port = k.client_port;
         e.server_ip = dns_address_text(k.family, k.server);
         e.server_port = k.server_port;
-        if (v.cookie != 0) {
+        if (v.proc_key != 0) {
           dns_proc proc{};
-          if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_procs), &v.cookie,
+          if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_procs), &v.proc_key,
                                   &proc) == 0) {
             e.pid = proc.tgid;
             e.comm.assign(proc.comm, strnlen(proc.comm, sizeof(proc.comm)));
@@ -406,6 +406,22 @@ DnsSnapshot DnsCollector::snapshot() const {
     prev = &key;
     if (bpf_map_lookup_elem(stats_fd, &key, raw.data()) != 0) continue;
     s.stats.push_back(sum_stats(key, raw, cpus));
+  }
+
+  // The common query types live in an array (see DNS_FAST_QTYPE_LIST).
+  constexpr uint16_t kFastTypes[DNS_FAST_QTYPES] = DNS_FAST_QTYPE_LIST;
+  const int fast_fd = bpf_map__fd(skel.maps.dns_stats_fast);
+  for (uint32_t index = 0; index < DNS_FAST_ENTRIES; ++index) {
+    if (bpf_map_lookup_elem(fast_fd, &index, raw.data()) != 0) continue;
+    const uint32_t column = index % DNS_FAST_COLUMNS;
+    const uint32_t row = index / DNS_FAST_COLUMNS;
+    dns_stats_key fast_key{};
+    fast_key.qtype = kFastTypes[row % DNS_FAST_QTYPES];
+    fast_key.transport = static_cast<uint8_t>(row / DNS_FAST_QTYPES);
+    fast_key.kind = column == DNS_FAST_QUERY_COLUMN ? DNS_STAT_QUERY : DNS_STAT_RESPONSE;
+    fast_key.rcode = column == DNS_FAST_QUERY_COLUMN ? 0 : static_cast<uint8_t>(column);
+    DnsStatsEntry entry = sum_stats(fast_key, raw, cpus);
+    if (entry.count != 0) s.stats.push_back(entry);
   }
 
   s.server_labels = loaded_->servers;

@@ -42,6 +42,15 @@ std::vector<HookLadder> syscall_ladders() {
   return ladders;
 }
 
+// Task local storage from tracing programs: Linux 5.12+.
+bool task_storage_usable() {
+  return libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, nullptr) == 1 &&
+         libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_task_storage_get, nullptr) ==
+             1 &&
+         libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
+                                 nullptr) == 1;
+}
+
 // Sum over CPUs of a per-CPU u64 value.
 uint64_t sum_u64(const std::vector<uint64_t>& values) {
   uint64_t total = 0;
@@ -182,6 +191,7 @@ Status SocketCollector::load(const CollectorContext& context,
   const uint32_t sample_rate = std::max<uint32_t>(1, config.events.sample_rate);
   const size_t pid_count = config_.pids.size();
   const size_t comm_count = config_.comms.size();
+  const bool task_storage = task_storage_usable();
   std::set<std::string> in_ladders;
   for (const auto& ladder : ladders) {
     for (const auto& rung : ladder.rungs) in_ladders.insert(rung.program);
@@ -197,11 +207,16 @@ Status SocketCollector::load(const CollectorContext& context,
     skel.rodata->max_processes = max_processes;
     skel.rodata->events_enabled = events;
     skel.rodata->sample_rate = sample_rate;
+    // A sixteenth of the ring: wakeups in batches, long before it fills.
+    skel.rodata->wakeup_bytes = events ? ring_size / 16 : 0;
     bpf_map__set_max_entries(skel.maps.stats, slots * SOCKET_STATS_PER_SLOT);
     bpf_map__set_max_entries(skel.maps.comm_slots, std::max<uint32_t>(1, max_processes));
     bpf_map__set_max_entries(skel.maps.slot_owners, std::max<uint32_t>(1, max_processes));
     bpf_map__set_max_entries(skel.maps.pid_filter, std::max<uint32_t>(1, pid_count));
     bpf_map__set_max_entries(skel.maps.comm_filter, std::max<uint32_t>(1, comm_count));
+    skel.rodata->use_task_storage = task_storage;
+    bpf_map__set_autocreate(skel.maps.task_ops, task_storage);
+    bpf_map__set_autocreate(skel.maps.thread_ops, !task_storage);
     if (events) bpf_map__set_max_entries(skel.maps.events, static_cast<uint32_t>(ring_size));
     // Programs of the other hook set and the benchmark baseline stay unloaded.
     bpf_program* prog = nullptr;
@@ -440,8 +455,10 @@ BpfStatus SocketCollector::bpf_status_impl() const {
   };
   status.maps.push_back(map_status("stats", skel.maps.stats, 0));
   status.maps.push_back(map_status("errors", skel.maps.errors, counter(SOCKET_CTR_ERRORS_FULL)));
-  status.maps.push_back(
-      map_status("thread_ops", skel.maps.thread_ops, counter(SOCKET_CTR_THREAD_OPS_FULL)));
+  if (bpf_map__fd(skel.maps.thread_ops) >= 0) {
+    status.maps.push_back(
+        map_status("thread_ops", skel.maps.thread_ops, counter(SOCKET_CTR_THREAD_OPS_FULL)));
+  }
   if (config_.per_process) {
     status.maps.push_back(map_status("comm_slots", skel.maps.comm_slots, 0));
   }

@@ -27,7 +27,40 @@ Result<uint64_t> parse_number(const std::string& flag, const std::string& text, 
   return value;
 }
 
+std::vector<TraceSource>& extra_sources() {
+  static std::vector<TraceSource> sources;
+  return sources;
+}
+
+TraceSource socket_source() {
+  return {"socket", []() -> const EventSchema& { return socket_event_schema(); },
+          [](Config& config, const TraceOptions& options) {
+            // Metrics are not served: one slot, no per-process table.
+            config.socket.common.enabled = true;
+            config.socket.per_process = false;
+            if (!options.pids.empty()) config.socket.pids = options.pids;
+            if (!options.comms.empty()) config.socket.comms = options.comms;
+            if (!options.protocols.empty()) config.socket.protocols = options.protocols;
+            if (!options.ports.empty()) config.network.include_ports = options.ports;
+            return Status::ok();
+          },
+          [](std::shared_ptr<EventSink> sink) -> std::unique_ptr<Collector> {
+            return std::make_unique<SocketCollector>(
+                SocketCollector::Options{.event_sink = std::move(sink)});
+          }};
+}
+
+std::optional<TraceSource> find_source(const std::string& name) {
+  if (name == "socket") return socket_source();
+  for (const auto& source : extra_sources()) {
+    if (source.name == name) return source;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+void register_trace_source(TraceSource source) { extra_sources().push_back(std::move(source)); }
 
 std::string trace_usage() {
   return R"(usage: netobs trace [options]
@@ -38,6 +71,8 @@ direction, latency, error, MSG_* flags) until Ctrl-C. Needs root (or CAP_BPF
 and CAP_PERFMON).
 
 options:
+  --collector NAME     what to trace: socket (default) or another collector
+                       with events (dns)
   --format csv|json    output format (default csv; json is JSON lines)
   --output DIR         write files under DIR/<machine-id>/<start time>/nw/
                        (rotated by events.rotate_bytes) instead of stdout
@@ -72,7 +107,10 @@ Result<TraceOptions> parse_trace_args(const std::vector<std::string>& args) {
       return args[++i];
     };
     Result<std::string> v = std::string();
-    if (flag == "--format") {
+    if (flag == "--collector") {
+      if (!(v = take())) return v.status();
+      options.collector = *v;
+    } else if (flag == "--format") {
       if (!(v = take())) return v.status();
       if (*v != "csv" && *v != "json") {
         return Status::error("--format must be csv or json, got \"" + *v + "\"");
@@ -140,14 +178,21 @@ int run_trace_command(const std::vector<std::string>& args, std::ostream& out, s
     err << "netobs trace: invalid config:\n" << loaded.format_errors() << "\n";
     return 2;
   }
+  std::optional<TraceSource> source = find_source(options.collector);
+  if (!source) {
+    std::string known = "socket";
+    for (const auto& s : extra_sources()) known += ", " + s.name;
+    err << "netobs trace: --collector \"" << options.collector << "\" has no events to trace ("
+        << known << " do)\n";
+    return 2;
+  }
   Config config = loaded.config;
-  // Metrics are not served: one slot, no per-process table.
-  config.socket.per_process = false;
-  if (!options.pids.empty()) config.socket.pids = options.pids;
-  if (!options.comms.empty()) config.socket.comms = options.comms;
-  if (!options.protocols.empty()) config.socket.protocols = options.protocols;
-  if (!options.ports.empty()) config.network.include_ports = options.ports;
   config.events.format = options.format;
+  if (Status configured = source->configure(config, options); !configured) {
+    err << "netobs trace: " << configured.message() << "\n";
+    return 2;
+  }
+  const EventSchema& schema = source->schema();
 
   Result<EventFormat> format = parse_event_format(options.format);
   if (!format) {
@@ -156,17 +201,16 @@ int run_trace_command(const std::vector<std::string>& args, std::ostream& out, s
   }
   std::shared_ptr<EventSink> sink;
   if (options.output_dir.empty()) {
-    sink = std::make_shared<StreamEventSink>(out, *format, socket_event_schema());
+    sink = std::make_shared<StreamEventSink>(out, *format, schema);
   } else {
     Result<std::string> dir =
-        event_run_directory(options.output_dir, socket_event_schema().kind, std::time(nullptr));
+        event_run_directory(options.output_dir, schema.kind, std::time(nullptr));
     if (!dir) {
       err << "netobs trace: " << dir.message() << "\n";
       return 1;
     }
     auto file_sink = RotatingFileEventSink::open(
-        {.directory = *dir, .format = *format, .rotate_bytes = config.events.rotate_bytes},
-        socket_event_schema());
+        {.directory = *dir, .format = *format, .rotate_bytes = config.events.rotate_bytes}, schema);
     if (!file_sink) {
       err << "netobs trace: " << file_sink.message() << "\n";
       return 1;
@@ -186,8 +230,8 @@ int run_trace_command(const std::vector<std::string>& args, std::ostream& out, s
 
   install_libbpf_logger();
   PreflightReport preflight = run_preflight();
-  SocketCollector collector(SocketCollector::Options{.event_sink = sink});
-  Status started = collector.start({config, preflight});
+  std::unique_ptr<Collector> collector = source->make(sink);
+  Status started = collector->start({config, preflight});
   if (!started) {
     err << "netobs trace: cannot start: " << started.message() << "\n";
     return 1;
@@ -212,8 +256,8 @@ int run_trace_command(const std::vector<std::string>& args, std::ostream& out, s
     }
     if (sigtimedwait(&signals, nullptr, &wait) > 0) break;
   }
-  const BpfStatus bpf = collector.bpf_status();
-  collector.stop();
+  const BpfStatus bpf = collector->bpf_status();
+  collector->stop();
   err << "netobs trace: " << sink->rows_written() << " events written, " << bpf.events_lost
       << " lost (ring buffer full)\n";
   return 0;

@@ -3,18 +3,24 @@
 // server. Runs on the CLI's main thread until SIGINT/SIGTERM or --duration.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "config/config.h"
+#include "exporter/collector.h"
+#include "exporter/events/event_sink.h"
 #include "exporter/status.h"
 
 namespace netobs {
 
 struct TraceOptions {
-  std::string format = "csv";  // csv | json
-  std::string output_dir;      // empty: stdout
+  std::string collector = "socket";  // which trace source (--collector)
+  std::string format = "csv";        // csv | json
+  std::string output_dir;            // empty: stdout
   std::vector<uint32_t> pids;
   std::vector<std::string> comms;
   std::vector<uint16_t> ports;
@@ -23,6 +29,19 @@ struct TraceOptions {
   double duration_seconds = 0;  // 0: until a signal
   bool help = false;
 };
+
+// Something `netobs trace` can stream: the socket collector is built in;
+// other collectors with events (dns) register theirs before the command runs
+// (netobs_cli.cc). Called on the CLI's main thread only.
+struct TraceSource {
+  std::string name;  // the --collector value
+  std::function<const EventSchema&()> schema;
+  // Applies the command's filters to the loaded config; the error names the flag.
+  std::function<Status(Config&, const TraceOptions&)> configure;
+  // A collector that writes every event to the sink; stop() flushes it.
+  std::function<std::unique_ptr<Collector>(std::shared_ptr<EventSink>)> make;
+};
+void register_trace_source(TraceSource source);
 
 std::string trace_usage();
 

@@ -81,6 +81,13 @@ const std::vector<HookLadder>& TcpCollector::ladders() {
   return kLadders;
 }
 
+const std::vector<std::string>& TcpCollector::empty_programs() {
+  static const std::vector<std::string> kEmpty = {
+      "tcp_probe_empty", "tcp_retransmit_empty", "inet_sock_set_state_empty",
+      "tcp_send_reset_empty", "tcp_receive_reset_empty"};
+  return kEmpty;
+}
+
 TcpCollector::TcpCollector() : Collector(std::string(kName)) {}
 TcpCollector::~TcpCollector() { stop(); }
 
@@ -98,16 +105,14 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
     netns_inode = *inode;
   }
   if (config.connection_tracking) {
-    Result<SockDiagSocket> diag = config.network_namespace.empty()
-                                      ? SockDiagSocket::open()
-                                      : SockDiagSocket::open_in_namespace(config.network_namespace);
-    if (!diag) return diag.status();
-    diag_.emplace(std::move(*diag));
+    Result<TcpStateCounter> states = TcpStateCounter::open(config.network_namespace);
+    if (!states) return states.status();
+    states_.emplace(std::move(*states));
   }
 
   // Hooks of switched-off features are neither loaded nor attached.
   std::vector<HookLadder> wanted;
-  std::vector<std::string> unwanted_programs = {std::string(kEmptyProbeProgram)};
+  std::vector<std::string> unwanted_programs = empty_programs();
   for (const HookLadder& l : ladders()) {
     const bool on = l.name == "tcp_probe" ? config.rtt
                     : l.name == "tcp_retransmit_skb" || l.name == "tcp_retransmit_synack"
@@ -183,7 +188,8 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
            {{"collector", name()},
             {"netns", config.network_namespace.empty() ? "all" : config.network_namespace},
             {"sample_rate", std::to_string(config.sample_rate)},
-            {"group_by", config.group_by}});
+            {"group_by", config.group_by},
+            {"states", states_ ? std::string(states_->method()) : "off"}});
   return Status::ok();
 }
 
@@ -264,12 +270,12 @@ Result<TcpSnapshot> TcpCollector::snapshot() {
     }
   }
 
-  if (diag_) {
-    Result<TcpStateCounts> states = diag_->count_states();
+  if (states_) {
+    Result<TcpStateCounts> states = states_->count();
     if (states) {
       snap.states = *states;
     } else if (!loaded_->warned_diag.exchange(true)) {
-      log_warn("sock_diag dump failed; netobs_tcp_connections omitted",
+      log_warn("counting TCP sockets by state failed; netobs_tcp_connections omitted",
                {{"collector", name()}, {"err", states.message()}});
     }
   }
@@ -285,7 +291,7 @@ Status TcpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
 
 void TcpCollector::stop_impl() {
   loaded_.reset();
-  diag_.reset();
+  states_.reset();
 }
 
 BpfStatus TcpCollector::bpf_status_impl() const {
@@ -307,6 +313,10 @@ BpfStatus TcpCollector::bpf_status_impl() const {
     add("retrans_by_group", skel.maps.retrans_by_group);
   }
   if (options_.grouping.by == TcpGroupBy::kRemoteCidr) add("cidr_groups", skel.maps.cidr_groups);
+  if (states_) {
+    if (auto program = states_->program_status()) status.programs.push_back(*program);
+    if (auto map = states_->map_status()) status.maps.push_back(*map);
+  }
   return status;
 }
 

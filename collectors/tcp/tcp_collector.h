@@ -1,7 +1,7 @@
 // TcpCollector: RTT, retransmissions by kind, connection life cycle and
 // resets from BPF tracepoints aggregated in kernel maps, plus the
-// netobs_tcp_connections{state} gauge from a NETLINK_SOCK_DIAG dump at
-// scrape time. Owned by the CollectorManager; start/stop on the main thread,
+// netobs_tcp_connections{state} gauge counted at scrape time (BPF iterator,
+// or a NETLINK_SOCK_DIAG dump). Owned by the CollectorManager; start/stop on the main thread,
 // collect on HTTP workers (serialized by the Collector base).
 #pragma once
 
@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "collectors/tcp/sock_diag.h"
+#include "collectors/tcp/tcp_state_counter.h"
 #include "collectors/tcp/tcp_metrics.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
@@ -22,8 +23,9 @@ class TcpCollector final : public Collector {
   static constexpr std::string_view kName = "tcp";
   // Every hook, best rung first (also shown by `netobs check`).
   static const std::vector<HookLadder>& ladders();
-  // The baseline program for cost ratios (tp_btf on tcp:tcp_probe doing nothing).
-  static constexpr std::string_view kEmptyProbeProgram = "tcp_probe_empty";
+  // Baseline programs for cost ratios (tp_btf, doing nothing), never loaded
+  // by the collector.
+  static const std::vector<std::string>& empty_programs();
 
   TcpCollector();
   ~TcpCollector() override;
@@ -42,7 +44,7 @@ class TcpCollector final : public Collector {
   struct Loaded;
   std::unique_ptr<Loaded> loaded_;
   TcpMetricOptions options_;
-  std::optional<SockDiagSocket> diag_;
+  std::optional<TcpStateCounter> states_;
 };
 
 }  // namespace netobs

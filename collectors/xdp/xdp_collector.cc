@@ -86,6 +86,7 @@ struct XdpCollector::State {
     bool attached = false;
     std::string mode;    // native | generic, when attached
     std::string reason;  // why not attached (last logged)
+    uint32_t slot = 0;   // in xdp_counters, while attached
     UniqueFd link;       // closing it detaches exactly our program
   };
 
@@ -97,11 +98,12 @@ struct XdpCollector::State {
   int prog_fd = -1;
   uint32_t prog_id = 0;
   int counters_fd = -1;
-  int errors_fd = -1;
   int cpus = 1;
+  uint32_t slots = 0;
 
-  mutable std::mutex mu;  // interfaces, retired_drops
+  mutable std::mutex mu;  // interfaces, free_slots, ifindex_slot, retired_drops
   std::map<int, Interface> interfaces;
+  std::vector<uint32_t> free_slots;  // of xdp_counters; slot 0 is never handed out
   uint64_t retired_drops = 0;  // sample drops of interfaces gone (keeps events_lost monotonic)
 
   std::mutex talkers_mu;
@@ -120,7 +122,10 @@ struct XdpCollector::State {
   void try_attach(int ifindex, Interface& iface);
   void release(int ifindex, Interface& iface, bool vanished);
   std::string foreign_program(int ifindex) const;
-  std::vector<netobs_xdp_counters> read_counters(int ifindex) const;
+  std::vector<netobs_xdp_counters> read_counters(uint32_t slot) const;
+  void zero_counters(uint32_t slot) const;
+  // The .bss table the program maps ingress ifindex to slots with.
+  __u16& ifindex_slot(int ifindex) const { return skel->bss->ifindex_slot[ifindex & 0xFFFF]; }
 
   // --- samples (ring-buffer thread) ---
   void on_sample(const void* data, size_t size);
@@ -145,8 +150,24 @@ std::string XdpCollector::State::foreign_program(int ifindex) const {
 void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
   std::string reason;
   const std::string foreign = foreign_program(ifindex);
-  if (foreign.empty()) {
+  if (!foreign.empty()) {
+    reason = foreign;
+  } else if (free_slots.empty()) {
+    reason = "no counter slot left for interface " + iface.name + ": all " +
+             std::to_string(slots - 1) +
+             " are in use (sized at start from the interfaces selected then); restart netobs to "
+             "size for more";
+  } else if (ifindex_slot(ifindex) != 0) {
+    reason = "interface " + iface.name + " (ifindex " + std::to_string(ifindex) +
+             ") shares the low 16 bits of its ifindex with an attached interface; detach that "
+             "one or exclude one of them";
+  } else {
     std::string errors;
+    // The slot is in place before the first packet can arrive.
+    const uint32_t slot = free_slots.back();
+    free_slots.pop_back();
+    zero_counters(slot);
+    __atomic_store_n(&ifindex_slot(ifindex), static_cast<__u16>(slot), __ATOMIC_RELEASE);
     for (const XdpMode& mode : modes) {
       LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode.flag);
       const int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
@@ -155,12 +176,7 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
         iface.attached = true;
         iface.mode = std::string(mode.name);
         iface.reason.clear();
-        // Start the interface's counters at zero (the program would create
-        // them at the first packet; creating them now makes the series
-        // exist from the first scrape).
-        std::vector<netobs_xdp_counters> zeros(static_cast<size_t>(cpus));
-        const __u32 key = static_cast<__u32>(ifindex);
-        bpf_map_update_elem(counters_fd, &key, zeros.data(), BPF_NOEXIST);
+        iface.slot = slot;
         log_info("attached XDP program", {{"collector", "xdp"},
                                           {"interface", iface.name},
                                           {"ifindex", std::to_string(ifindex)},
@@ -179,13 +195,13 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
         errors += " (XDP through bpf_link needs Linux 5.9+)";
       }
     }
+    __atomic_store_n(&ifindex_slot(ifindex), __u16{0}, __ATOMIC_RELEASE);
+    free_slots.push_back(slot);
     if (reason.empty()) {
       reason = "attaching XDP to interface " + iface.name + " failed: " + errors;
     }
-  } else {
-    reason = foreign;
   }
-  if (reason.rfind("attaching", 0) != 0) {
+  if (reason.rfind("XDP program id", 0) == 0 || reason.rfind("another XDP", 0) == 0) {
     reason = "interface " + iface.name + " already has " + reason +
              "; netobs never replaces another XDP program: remove it (ip link set dev " +
              iface.name + " xdp off) or add " + iface.name + " to network.exclude_interfaces";
@@ -197,19 +213,24 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
   }
 }
 
-std::vector<netobs_xdp_counters> XdpCollector::State::read_counters(int ifindex) const {
+std::vector<netobs_xdp_counters> XdpCollector::State::read_counters(uint32_t slot) const {
   std::vector<netobs_xdp_counters> per_cpu(static_cast<size_t>(cpus));
-  const __u32 key = static_cast<__u32>(ifindex);
-  if (bpf_map_lookup_elem(counters_fd, &key, per_cpu.data()) != 0) per_cpu.clear();
+  if (bpf_map_lookup_elem(counters_fd, &slot, per_cpu.data()) != 0) per_cpu.clear();
   return per_cpu;
+}
+
+void XdpCollector::State::zero_counters(uint32_t slot) const {
+  std::vector<netobs_xdp_counters> zeros(static_cast<size_t>(cpus));
+  bpf_map_update_elem(counters_fd, &slot, zeros.data(), BPF_ANY);
 }
 
 void XdpCollector::State::release(int ifindex, Interface& iface, bool vanished) {
   if (iface.attached) {
-    retired_drops += sum_xdp_counters(read_counters(ifindex)).sample_drops;
-    const __u32 key = static_cast<__u32>(ifindex);
-    bpf_map_delete_elem(counters_fd, &key);
     iface.link.reset();  // detaches our program, and only ours
+    __atomic_store_n(&ifindex_slot(ifindex), __u16{0}, __ATOMIC_RELEASE);
+    retired_drops += sum_xdp_counters(read_counters(iface.slot)).sample_drops;
+    free_slots.push_back(iface.slot);
+    iface.slot = 0;
     log_info(vanished ? "interface removed" : "detached XDP program",
              {{"collector", "xdp"}, {"interface", iface.name}});
   }
@@ -278,6 +299,9 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
   options.sample_rate = state->config.sample_rate;
   options.ports = state->config.filter_ports;
   options.protocols = state->config.filter_protocols;
+  size_t selected = 0;
+  for (const auto& [ifindex, name] : list_interfaces()) selected += state->selector.matches(name);
+  options.slots = xdp_slots_for(selected);
   Status last = Status::ok();
   for (XdpVariant variant : {XdpVariant::kFrags, XdpVariant::kLinear}) {
     options.variant = variant;
@@ -297,7 +321,8 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
   state->prog_fd = bpf_program__fd(xdp_observer(*state->skel, state->variant));
   state->prog_id = program_id(state->prog_fd);
   state->counters_fd = bpf_map__fd(state->skel->maps.xdp_counters);
-  state->errors_fd = bpf_map__fd(state->skel->maps.xdp_errors);
+  state->slots = options.slots;
+  for (uint32_t slot = options.slots - 1; slot >= 1; --slot) state->free_slots.push_back(slot);
 
   State* raw = state.get();
   state->ring.reset(ring_buffer__new(
@@ -352,7 +377,7 @@ Status XdpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
       if (!iface.attached) continue;
       XdpInterfaceSnapshot entry;
       entry.name = iface.name;
-      entry.counters = sum_xdp_counters(s.read_counters(ifindex));
+      entry.counters = sum_xdp_counters(s.read_counters(iface.slot));
       positions.emplace_back(ifindex, snapshot.interfaces.size());
       snapshot.interfaces.push_back(std::move(entry));
     }
@@ -401,7 +426,7 @@ BpfStatus XdpCollector::bpf_status_impl() const {
       // reported once, on the program's own entry.
       per_interface.push_back({std::string(xdp_variant_program(s.variant)) + "@" + iface.name,
                                iface.attached ? "xdp_" + iface.mode : "xdp", iface.attached, -1});
-      if (iface.attached) drops += sum_xdp_counters(s.read_counters(ifindex)).sample_drops;
+      if (iface.attached) drops += sum_xdp_counters(s.read_counters(iface.slot)).sample_drops;
     }
   }
   status.programs.push_back(
@@ -409,15 +434,9 @@ BpfStatus XdpCollector::bpf_status_impl() const {
   status.programs.insert(status.programs.end(), per_interface.begin(), per_interface.end());
   status.events_lost = drops;
 
-  uint64_t full = 0;
-  std::vector<__u64> per_cpu(static_cast<size_t>(s.cpus));
-  const __u32 zero = 0;
-  if (bpf_map_lookup_elem(s.errors_fd, &zero, per_cpu.data()) == 0) {
-    for (__u64 v : per_cpu) full += v;
-  }
-  const bpf_map* counters = s.skel->maps.xdp_counters;
-  status.maps.push_back(
-      {"xdp_counters", bpf_map__fd(counters), bpf_map__max_entries(counters), full});
+  // An array: every slot always "exists", so no fd (entries would only
+  // repeat the capacity); interfaces beyond it are refused and logged.
+  status.maps.push_back({"xdp_counters", -1, s.slots - 1, 0});
   return status;
 }
 

@@ -7,6 +7,12 @@
 
 namespace netobs {
 
+uint32_t xdp_slots_for(size_t interfaces) {
+  uint32_t slots = NETOBS_XDP_MIN_SLOTS;
+  while (slots < NETOBS_XDP_MAX_SLOTS && slots < 2 * interfaces + 16) slots *= 2;
+  return slots;
+}
+
 uint64_t xdp_sample_threshold(uint32_t sample_rate) {
   constexpr uint64_t kAll = uint64_t{1} << 32;
   return sample_rate <= 1 ? kAll : kAll / sample_rate;
@@ -54,6 +60,13 @@ Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options) 
   skel->rodata->sample_ports_only = options.ports.empty() ? 0 : 1;
   for (size_t slot = 0; slot < options.ports.size(); ++slot) {
     skel->bss->port_slot[options.ports[slot]] = static_cast<__u8>(slot + 1);
+  }
+  if (options.slots < 2 || options.slots > NETOBS_XDP_MAX_SLOTS) {
+    return Status::error("xdp counter slots " + std::to_string(options.slots) + " out of [2, " +
+                         std::to_string(NETOBS_XDP_MAX_SLOTS) + "]");
+  }
+  if (bpf_map__set_max_entries(skel->maps.xdp_counters, options.slots) != 0) {
+    return Status::error("sizing map xdp_counters failed: " + errno_message(errno));
   }
   bpf_program__set_autoload(skel->progs.xdp_observe, options.variant == XdpVariant::kFrags);
   bpf_program__set_autoload(skel->progs.xdp_observe_linear, options.variant == XdpVariant::kLinear);

@@ -23,8 +23,13 @@ struct XdpProgramOptions {
   std::vector<uint16_t> ports;         // filters.ports, at most NETOBS_XDP_MAX_PORTS
   std::vector<std::string> protocols;  // filters.protocols: tcp, udp, icmp, icmpv6
   XdpVariant variant = XdpVariant::kFrags;
+  uint32_t slots = 32;      // entries of xdp_counters: slot 0 (unassigned) + one per interface
   bool load_empty = false;  // also load xdp_empty (benchmarks, tests)
 };
+
+// Counter slots for `interfaces` selected at start: room to grow (hot-plug),
+// a power of two in [NETOBS_XDP_MIN_SLOTS, NETOBS_XDP_MAX_SLOTS].
+uint32_t xdp_slots_for(size_t interfaces);
 
 // 2^32 / rate: sample when bpf_get_prandom_u32() is below it (2^32: always).
 uint64_t xdp_sample_threshold(uint32_t sample_rate);

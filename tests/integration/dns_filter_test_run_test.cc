@@ -307,7 +307,10 @@ TEST_F(DnsFilterTestRun, TruncatedAtEveryByte) {
   const auto full = udp4(query(41, "cut.example.test", testing::kDnsA), false);
   constexpr size_t kEth = 14, kIp = 20, kUdp = 8;
   const size_t question_end = full.size();
-  for (size_t cut = kEth; cut < question_end; ++cut) {
+  // BPF_PROG_TEST_RUN refuses (EINVAL) IPv4 packets shorter than an IPv4
+  // header, so the cuts start there; LD_ABS past the end is covered by the
+  // cuts inside the UDP header.
+  for (size_t cut = kEth + kIp; cut < question_end; ++cut) {
     std::vector<uint8_t> packet(full.begin(), full.begin() + static_cast<long>(cut));
     const size_t ip_bytes = cut - kEth;
     Effects expected;

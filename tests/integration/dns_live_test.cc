@@ -19,6 +19,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <string>
 #include <thread>
@@ -143,8 +144,8 @@ class Dnsmasq {
                   "--port=" + std::to_string(port), "--listen-address=127.0.0.1",
                   "--listen-address=::1", "--bind-interfaces", "--no-resolv", "--no-hosts",
                   "--no-negcache", "--cache-size=1000", "--dns-forward-max=1000",
-                  "--address=/a.test/10.1.2.3", "--address=/a.test/fd00::123",
-                  "--cname=web.test,a.test", "--txt-record=t.test,hello", "--address=/nx.test/",
+                  "--host-record=a.test,10.1.2.3,fd00::123", "--cname=web.test,a.test",
+                  "--txt-record=t.test,hello", "--address=/nx.test/",
                   "--server=/fail.test/127.0.0.1#" + std::to_string(servfail_port)}) {}
 
   // Polls until dnsmasq answers (before the collector starts: not counted).
@@ -384,6 +385,65 @@ TEST_F(DnsLiveTest, UnansweredQueriesAfterTimeout) {
   EXPECT_EQ(s.outstanding, 0u);
   EXPECT_EQ(s.evictions, 0u);
   collector->stop();
+}
+
+TEST_F(DnsLiveTest, EventsCarryNamesAnswersAndProcess) {
+  ConfigLoadResult loaded = load_config_string("{}\n", "test");
+  Config config = loaded.config;
+  config.dns.ports = {static_cast<uint16_t>(port_)};
+  config.dns.capture_content = true;
+  config.dns.top_domains = 2;
+  config.dns.domain_sample_rate = 1;
+  preflight_ = run_preflight({.allow_mount = false});
+  std::mutex mutex;
+  std::vector<DnsExchange> seen;
+  DnsCollector::Options options;
+  options.on_exchange = [&](const DnsExchange& e) {
+    std::lock_guard<std::mutex> lock(mutex);
+    seen.push_back(e);
+  };
+  DnsCollector collector(options);
+  Status started = collector.start({config, preflight_});
+  ASSERT_TRUE(started.is_ok()) << started.message();
+  ASSERT_EQ(dig("127.0.0.1", port_, false, "web.test", "A").status, "NOERROR");
+  ASSERT_EQ(dig("::1", port_, true, "a.test", "AAAA").status, "NOERROR");
+  ASSERT_EQ(dig("127.0.0.1", port_, false, "nx.test", "A").status, "NXDOMAIN");
+  ASSERT_EQ(dig("127.0.0.1", port_, true, "t.test", "TXT").status, "NOERROR");
+  for (int i = 0; i < 50; ++i) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (seen.size() >= 4) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const DnsSnapshot s = collector.snapshot();
+  collector.stop();
+  ASSERT_EQ(seen.size(), 4u);
+  EXPECT_EQ(seen[0].qname, "web.test");
+  EXPECT_EQ(seen[0].answers, (std::vector<std::string>{"a.test", "10.1.2.3"}));
+  EXPECT_EQ(seen[0].server_ip, "127.0.0.1");
+  EXPECT_EQ(seen[0].server_port, port_);
+  EXPECT_EQ(seen[1].qname, "a.test");
+  EXPECT_EQ(seen[1].answers, (std::vector<std::string>{"fd00::123"}));
+  EXPECT_EQ(seen[1].server_ip, "::1");
+  EXPECT_EQ(seen[1].transport, DNS_TRANSPORT_TCP);
+  EXPECT_EQ(seen[2].qname, "nx.test");
+  EXPECT_EQ(seen[2].rcode, std::optional<uint8_t>(3));
+  EXPECT_TRUE(seen[2].answers.empty());
+  EXPECT_EQ(seen[3].qname, "t.test");
+  for (const DnsExchange& e : seen) {
+    EXPECT_EQ(e.comm, "dig") << e.qname;
+    EXPECT_GT(e.pid, 0u) << e.qname;
+    EXPECT_TRUE(e.decode_error.empty()) << e.qname << ": " << e.decode_error;
+    ASSERT_TRUE(e.latency_ns);
+    EXPECT_GT(*e.latency_ns, 0u);
+  }
+  // Sampled names (1 in 1): the first two distinct names, then "other".
+  EXPECT_EQ(s.samples_undecodable, 0u);
+  EXPECT_EQ(s.domains.at("web.test"), 1u);
+  EXPECT_EQ(s.domains.at("a.test"), 1u);
+  EXPECT_EQ(s.domains.at("other"), 2u);
+  EXPECT_EQ(s.domains_folded, 2u);
 }
 
 // dnsperf's summary: "Queries sent: N", "Queries completed: N (...)",

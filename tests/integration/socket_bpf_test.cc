@@ -55,14 +55,19 @@ Status configure_for_this_process(socket_bpf& skel) {
 }
 
 Result<LoadedSkeleton<socket_bpf>> load(const std::vector<HookLadder>& ladders, AttachKind kind,
-                                        bool attach) {
+                                        bool attach, bool task_storage = true) {
   static const PreflightReport preflight = run_preflight();
   LadderLoadOptions options;
   options.collector = "socket_test";
   options.force_kind = kind;
   options.attach = attach;
-  return load_skeleton_with_ladders<socket_bpf>(ladders, preflight, options,
-                                                configure_for_this_process);
+  return load_skeleton_with_ladders<socket_bpf>(
+      ladders, preflight, options, [task_storage](socket_bpf& skel) {
+        skel.rodata->use_task_storage = task_storage;
+        bpf_map__set_autocreate(skel.maps.task_ops, task_storage);
+        bpf_map__set_autocreate(skel.maps.thread_ops, !task_storage);
+        return configure_for_this_process(skel);
+      });
 }
 
 // Lets this process through the pid filter and opens the filters_ready gate.
@@ -97,9 +102,7 @@ struct Traffic {
   uint64_t sends = 0, sent = 0, recvs = 0, received = 0;
 };
 
-// `count` sends of `size` bytes over loopback TCP, each read back in full.
-Traffic tcp_traffic(int count, size_t size) {
-  Traffic t;
+int tcp_listener(uint16_t* port) {
   int listener = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -107,6 +110,18 @@ Traffic tcp_traffic(int count, size_t size) {
   socklen_t len = sizeof(addr);
   EXPECT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
   EXPECT_EQ(listen(listener, 1), 0);
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  *port = ntohs(addr.sin_port);
+  return listener;
+}
+
+// `count` sends of `size` bytes over loopback TCP, each read back in full.
+Traffic tcp_traffic(int count, size_t size, int listener = -1) {
+  Traffic t;
+  uint16_t port = 0;
+  if (listener < 0) listener = tcp_listener(&port);
+  sockaddr_in addr{};
+  socklen_t len = sizeof(addr);
   getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
   int client = socket(AF_INET, SOCK_STREAM, 0);
   EXPECT_EQ(connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
@@ -126,7 +141,7 @@ Traffic tcp_traffic(int count, size_t size) {
   }
   close(client);
   close(server);
-  close(listener);
+  if (port != 0) close(listener);
   return t;
 }
 
@@ -135,16 +150,14 @@ class SocketBpfRungTest : public ::testing::TestWithParam<AttachKind> {};
 TEST_P(SocketBpfRungTest, CountsThisProcessExactly) {
   NETOBS_REQUIRE_ROOT();
   install_libbpf_logger();
-  auto loaded = load(ladders_named(SocketCollector::tracepoint_ladders(), "_length"), GetParam(),
-                     true);
+  auto loaded =
+      load(ladders_named(SocketCollector::tracepoint_ladders(), "_length"), GetParam(), true);
   ASSERT_TRUE(loaded) << loaded.message();
   socket_bpf& skel = *loaded->skel;
   admit_this_process(skel);
   const Traffic t = tcp_traffic(5, 3000);
-  const socket_stats send =
-      read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_SEND);
-  const socket_stats recv =
-      read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_RECV);
+  const socket_stats send = read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_SEND);
+  const socket_stats recv = read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_RECV);
   EXPECT_EQ(send.calls[SOCKET_IPV4], t.sends);
   EXPECT_EQ(send.bytes[SOCKET_IPV4], t.sent);
   EXPECT_EQ(recv.calls[SOCKET_IPV4], t.recvs);
@@ -160,15 +173,90 @@ INSTANTIATE_TEST_SUITE_P(Rungs, SocketBpfRungTest,
                            return std::string(attach_kind_name(info.param));
                          });
 
+// include_ports in the kernel: traffic on the listed port counts, other
+// ports do not; the remote port matches as well as the local one.
+TEST(SocketBpfFilterTest, IncludePortsKeepsOnlyListedPorts) {
+  NETOBS_REQUIRE_ROOT();
+  uint16_t wanted_port = 0, other_port = 0;
+  int wanted = tcp_listener(&wanted_port);
+  int other = tcp_listener(&other_port);
+  static const PreflightReport preflight = run_preflight();
+  LadderLoadOptions options;
+  options.collector = "socket_test";
+  options.force_kind = AttachKind::kTpBtf;
+  auto loaded = load_skeleton_with_ladders<socket_bpf>(
+      ladders_named(SocketCollector::tracepoint_ladders(), "_length"), preflight, options,
+      [](socket_bpf& skel) {
+        skel.rodata->filter_include_ports = true;
+        return configure_for_this_process(skel);
+      });
+  ASSERT_TRUE(loaded) << loaded.message();
+  socket_bpf& skel = *loaded->skel;
+  const uint32_t key = wanted_port;
+  const uint8_t included = 1;
+  ASSERT_EQ(bpf_map__update_elem(skel.maps.port_filter, &key, 4, &included, 1, 0), 0);
+  admit_this_process(skel);
+  const Traffic counted = tcp_traffic(3, 100, wanted);
+  tcp_traffic(4, 100, other);
+  const socket_stats send = read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_SEND);
+  EXPECT_EQ(send.calls[SOCKET_IPV4], counted.sends);
+  EXPECT_EQ(send.bytes[SOCKET_IPV4], counted.sent);
+  close(wanted);
+  close(other);
+}
+
+// Kernels before 5.12 keep the per-thread syscall record in a hash map
+// instead of task storage: same counts, and the flags of send() still land.
+TEST(SocketBpfFilterTest, HashThreadRecordsWithoutTaskStorage) {
+  NETOBS_REQUIRE_ROOT();
+  static const PreflightReport preflight = run_preflight();
+  LadderLoadOptions options;
+  options.collector = "socket_test";
+  std::vector<HookLadder> ladders = ladders_named(SocketCollector::tracepoint_ladders(), "_length");
+  for (const auto& ladder : SocketCollector::tracepoint_ladders()) {
+    if (ladder.name == "sys_enter_sendto" || ladder.name == "sys_exit_sendto") {
+      ladders.push_back(ladder);
+    }
+  }
+  auto loaded =
+      load_skeleton_with_ladders<socket_bpf>(ladders, preflight, options, [](socket_bpf& skel) {
+        skel.rodata->use_task_storage = false;
+        bpf_map__set_autocreate(skel.maps.task_ops, false);
+        return configure_for_this_process(skel);
+      });
+  ASSERT_TRUE(loaded) << loaded.message();
+  socket_bpf& skel = *loaded->skel;
+  admit_this_process(skel);
+  const Traffic t = tcp_traffic(4, 500);
+  const socket_stats send = read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_SEND);
+  EXPECT_EQ(send.calls[SOCKET_IPV4], t.sends);
+  EXPECT_EQ(send.bytes[SOCKET_IPV4], t.sent);
+  // tcp_traffic sends with send(), i.e. sendto: every send has a start time.
+  uint64_t timed = 0;
+  const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
+  std::vector<socket_stats> values(cpus);
+  const uint32_t index = SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_SEND;
+  ASSERT_EQ(bpf_map__lookup_elem(skel.maps.stats, &index, sizeof(index), values.data(),
+                                 values.size() * sizeof(socket_stats), 0),
+            0);
+  for (const auto& v : values) {
+    for (uint64_t n : v.lat_slots) timed += n;
+  }
+  EXPECT_EQ(timed, t.sends);
+}
+
 // Fallback programs: loaded, not attached (kprobes cannot attach here).
 TEST(SocketBpfFallbackTest, KprobeEntryProgramsPassTheVerifier) {
   NETOBS_REQUIRE_ROOT();
   auto ladders = ladders_named(SocketCollector::fallback_ladders(), "_entry");
   ASSERT_EQ(ladders.size(), 6u);
-  auto loaded = load(ladders, AttachKind::kKprobe, false);
-  ASSERT_TRUE(loaded) << loaded.message();
-  for (const auto& program : loaded->attachment.programs) {
-    EXPECT_GE(program.prog_fd, 0) << program.program;
+  // Both homes of the per-thread record: task storage and the old kernels' hash.
+  for (bool task_storage : {true, false}) {
+    auto loaded = load(ladders, AttachKind::kKprobe, false, task_storage);
+    ASSERT_TRUE(loaded) << loaded.message();
+    for (const auto& program : loaded->attachment.programs) {
+      EXPECT_GE(program.prog_fd, 0) << program.program;
+    }
   }
 }
 
@@ -178,10 +266,13 @@ TEST(SocketBpfFallbackTest, KretprobeExitProgramsPassTheVerifier) {
   // The syscall exit ladders end in _exit too; keep the function ones.
   std::erase_if(ladders, [](const HookLadder& l) { return l.name.rfind("sys_", 0) == 0; });
   ASSERT_EQ(ladders.size(), 6u);
-  auto loaded = load(ladders, AttachKind::kKretprobe, false);
-  ASSERT_TRUE(loaded) << loaded.message();
-  for (const auto& program : loaded->attachment.programs) {
-    EXPECT_GE(program.prog_fd, 0) << program.program;
+  // Both homes of the per-thread record: task storage and the old kernels' hash.
+  for (bool task_storage : {true, false}) {
+    auto loaded = load(ladders, AttachKind::kKretprobe, false, task_storage);
+    ASSERT_TRUE(loaded) << loaded.message();
+    for (const auto& program : loaded->attachment.programs) {
+      EXPECT_GE(program.prog_fd, 0) << program.program;
+    }
   }
 }
 
@@ -196,7 +287,9 @@ TEST(SocketBpfFallbackTest, FentryFexitProgramsFailOnlyForLackOfTrampolines) {
     std::erase_if(ladders, [](const HookLadder& l) { return l.name.rfind("sys_", 0) == 0; });
     for (const auto& ladder : ladders) {
       auto loaded = load({ladder}, kind, false);
-      if (!loaded) EXPECT_THAT(loaded.message(), HasSubstr("EPERM")) << ladder.name;
+      if (!loaded) {
+        EXPECT_THAT(loaded.message(), HasSubstr("EPERM")) << ladder.name;
+      }
     }
   }
 }

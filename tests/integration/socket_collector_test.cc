@@ -69,9 +69,18 @@ ScriptRun run_script(const std::vector<std::string>& args = {}) {
   while (std::getline(in, line)) {
     std::vector<std::string> f = split(line, '\t');
     if (f.size() == 2 && f[0] == "pid") run.pid = f[1];
-    if (f.size() != 13 || f[0] != "op") continue;
-    ScriptOp op{f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9] == "1",
-                f[10] == "-" ? "" : f[10], static_cast<uint32_t>(std::stoul(f[11]))};
+    if (f.size() != 12 || f[0] != "op") continue;
+    ScriptOp op{f[1],
+                f[2],
+                f[3],
+                f[4],
+                f[5],
+                f[6],
+                f[7],
+                f[8],
+                f[9] == "1",
+                f[10] == "-" ? "" : f[10],
+                static_cast<uint32_t>(std::stoul(f[11]))};
     run.ops.push_back(op);
   }
   return run;
@@ -166,7 +175,7 @@ TEST(SocketCollectorTest, ScriptTrafficGivesExactMetricsAndCsvRows) {
   const auto started = std::chrono::system_clock::now();
   ScriptRun run = run_script();
   ASSERT_FALSE(run.pid.empty()) << run.output;
-  ASSERT_GE(run.ops.size(), 60u) << run.output;
+  ASSERT_GE(run.ops.size(), 50u) << run.output;
   const std::string text = exporter.scrape_settled();
   ASSERT_EQ(exporter.terminate(), 0) << exporter.log();
 
@@ -204,8 +213,7 @@ TEST(SocketCollectorTest, ScriptTrafficGivesExactMetricsAndCsvRows) {
       }
     }
     for (const char* direction : {"send", "receive"}) {
-      const std::string pd =
-          comm + ",direction=\"" + direction + "\",protocol=\"" + proto + "\"";
+      const std::string pd = comm + ",direction=\"" + direction + "\",protocol=\"" + proto + "\"";
       EXPECT_EQ(testing::metric_value(text, "netobs_socket_message_size_bytes_count", pd),
                 (sizes[{proto, direction}]))
           << pd;
@@ -236,8 +244,8 @@ TEST(SocketCollectorTest, ScriptTrafficGivesExactMetricsAndCsvRows) {
           << labels;
     }
   }
-  for (const char* flag : {"MSG_DONTWAIT", "MSG_NOSIGNAL", "MSG_MORE", "MSG_PEEK", "MSG_WAITALL",
-                           "MSG_OOB"}) {
+  for (const char* flag :
+       {"MSG_DONTWAIT", "MSG_NOSIGNAL", "MSG_MORE", "MSG_PEEK", "MSG_WAITALL", "MSG_OOB"}) {
     EXPECT_GT((flags[{"send", flag}] + flags[{"receive", flag}]), 0) << flag;
   }
   EXPECT_EQ(testing::metric_value(text, "netobs_events_lost_total", "collector=\"socket\""), 0);
@@ -249,13 +257,12 @@ TEST(SocketCollectorTest, ScriptTrafficGivesExactMetricsAndCsvRows) {
   }
   ASSERT_EQ(rows.size(), run.ops.size());
   const std::regex timestamp(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6})");
-  const auto started_s = std::chrono::duration_cast<std::chrono::seconds>(
-                             started.time_since_epoch())
-                             .count();
+  const auto started_s =
+      std::chrono::duration_cast<std::chrono::seconds>(started.time_since_epoch()).count();
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     const auto& op = run.ops[i];
-    SCOPED_TRACE("row " + std::to_string(i) + ": " + testing::PrintToString(row));
+    SCOPED_TRACE("row " + std::to_string(i) + ": " + ::testing::PrintToString(row));
     EXPECT_TRUE(std::regex_match(row[0], timestamp));
     std::tm tm{};
     ASSERT_NE(strptime(row[0].c_str(), "%Y-%m-%d %H:%M:%S", &tm), nullptr);
@@ -272,7 +279,9 @@ TEST(SocketCollectorTest, ScriptTrafficGivesExactMetricsAndCsvRows) {
     EXPECT_EQ(row[9], op.size);
     EXPECT_EQ(row[10], op.direction);
     EXPECT_EQ(!row[11].empty(), op.syscall) << "latency is empty exactly when unknown";
-    if (!row[11].empty()) EXPECT_GT(std::stoull(row[11]), 0u);
+    if (!row[11].empty()) {
+      EXPECT_GT(std::stoull(row[11]), 0u);
+    }
     EXPECT_EQ(row[12], op.error);
     EXPECT_EQ(row[13], format_msg_flags(op.flags));
   }
@@ -319,9 +328,9 @@ TEST(SocketCollectorTest, ProcessesBeyondTheCapFoldIntoOther) {
   EXPECT_EQ(testing::metric_value(text, "netobs_socket_calls_total", "comm=\"nobs_fold_a\"" + rest),
             1);
   EXPECT_EQ(testing::metric_value(text, "netobs_socket_calls_total", "comm=\"other\"" + rest), 3);
-  EXPECT_FALSE(testing::metric_value(text, "netobs_socket_calls_total",
-                                     "comm=\"nobs_fold_b\"" + rest)
-                   .has_value());
+  EXPECT_FALSE(
+      testing::metric_value(text, "netobs_socket_calls_total", "comm=\"nobs_fold_b\"" + rest)
+          .has_value());
   EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total",
                                   "collector=\"socket\",metric=\"comm\""),
             2);
@@ -331,7 +340,7 @@ TEST(SocketCollectorTest, ProcessesBeyondTheCapFoldIntoOther) {
 TEST(SocketCollectorTest, TraceStreamsFilteredJsonLines) {
   NETOBS_REQUIRE_ROOT();
   testing::Subprocess trace({testing::cli_binary(), "trace", "--format", "json", "--comm", kComm,
-                             "--protocol", "udp", "--duration", "8"});
+                             "--protocol", "udp", "--duration", "6"});
   // The trace says on stderr when its programs are attached.
   for (int i = 0; i < 300 && trace.output().find("tracing") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -359,10 +368,13 @@ TEST(SocketCollectorTest, TraceRejectsBadFlagsWithTheReason) {
   auto bad = testing::run_command({testing::cli_binary(), "trace", "--port", "70000"}, 10);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.output, HasSubstr("--port needs a whole number from 1 to 65535"));
-  auto comm = testing::run_command(
-      {testing::cli_binary(), "trace", "--comm", "a_name_longer_than_15"}, 10);
+  auto comm =
+      testing::run_command({testing::cli_binary(), "trace", "--comm", "a_name_longer_than_15"}, 10);
   EXPECT_EQ(comm.exit_code, 2);
   EXPECT_THAT(comm.output, HasSubstr("1 to 15 characters"));
+  auto source = testing::run_command({testing::cli_binary(), "trace", "--collector", "snmp"}, 10);
+  EXPECT_EQ(source.exit_code, 2);
+  EXPECT_THAT(source.output, HasSubstr("--collector \"snmp\" has no events to trace"));
 }
 
 }  // namespace

@@ -5,11 +5,17 @@
 // machine, and the scrapes themselves, cannot change the exact counts) and
 // the connection-state gauge is read from it.
 #include <gtest/gtest.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 
 #include <chrono>
+#include <atomic>
 #include <cmath>
+#include <deque>
+#include <tuple>
 #include <thread>
 
 #include "bpf/lib/log2_slot.h"
@@ -228,9 +234,10 @@ TEST(TcpCollectorLive, PreExistingConnectionsCountedFromFirstScrape) {
 // - fast + other == TcpExt TCPFastRetrans: tcp_xmit_retransmit_queue adds
 //   pcount there for every retransmission outside the Loss state, and
 //   netobs's fast/other are exactly the non-Loss, non-TLP, non-SYN ones.
-// - rto == TcpExt TCPSlowStartRetrans + TCPTimeouts - syn: in Loss, the
-//   timer resends the head once per timeout (TCPTimeouts, SYN timeouts
-//   included), the rest of the window is TCPSlowStartRetrans.
+// - rto == TcpExt TCPSlowStartRetrans + TCPTimeouts - syn - (SYN-ACKs resent
+//   on the timer): in Loss the timer resends the head once per timeout
+//   (TCPTimeouts, which counts SYN and SYN-ACK timeouts too), the rest of
+//   the window is TCPSlowStartRetrans.
 // - tlp <= TcpExt TCPLossProbes: a probe sends new data when it can, which is
 //   not a retransmission.
 TEST(TcpCollectorLive, RetransmissionsAgreeWithNamespaceCounters) {
@@ -238,6 +245,7 @@ TEST(TcpCollectorLive, RetransmissionsAgreeWithNamespaceCounters) {
   NETOBS_SETUP_NETNS(ns);
   constexpr uint16_t kPort = 5002;
   constexpr uint16_t kSynPort = 5003;
+  constexpr uint16_t kSynAckPort = 5006;
   // Ethernet-sized segments on lo, so a burst is many segments (GSO still
   // batches them: a dropped super-packet is several segments, which is what
   // per-segment counting is about).
@@ -256,6 +264,9 @@ TEST(TcpCollectorLive, RetransmissionsAgreeWithNamespaceCounters) {
                    "    tcp dport " +
                    std::to_string(kSynPort) +
                    " tcp flags & (syn | ack) == syn drop comment \"synblock\"\n"
+                   "    tcp sport " +
+                   std::to_string(kSynAckPort) +
+                   " tcp flags & (syn | ack) == syn | ack drop comment \"synackblock\"\n"
                    "  }\n"
                    "}\n"),
             "");
@@ -301,18 +312,27 @@ TEST(TcpCollectorLive, RetransmissionsAgreeWithNamespaceCounters) {
     for (auto& t : threads) t.join();
     if (failures > 0) return Outcome{"transfer failed", {}, {}};
     // One SYN retransmission: the first SYN is dropped, the rule goes, the
-    // retransmitted SYN (after the 1 s initial RTO) gets through.
+    // retransmitted SYN (after the 1 s initial RTO) gets through. Likewise a
+    // dropped SYN-ACK: the server resends it (on its timer, or on the
+    // client's resent SYN), and the client resends its SYN too.
     int syn_listener = listen_on(kLocal, kSynPort);
+    int synack_listener = listen_on(kLocal, kSynAckPort);
     std::thread unblock([&] {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       testing::run_command(
           {"ip", "netns", "exec", ns.name(), "nft", "flush", "table", "inet", "loss"}, 30);
     });
+    int synack_client = -1;
+    std::thread synack_connect([&] { synack_client = connect_to(kLocal, kSynAckPort); });
     int client = connect_to(kLocal, kSynPort);
+    synack_connect.join();
     unblock.join();
-    if (client < 0) return Outcome{"connect after the SYN drop failed", {}, {}};
+    if (client < 0 || synack_client < 0)
+      return Outcome{"connect after the SYN drop failed", {}, {}};
     close(client);
+    close(synack_client);
     close(syn_listener);
+    close(synack_listener);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     o.after = read_counters();
     close(listener);
@@ -344,17 +364,19 @@ TEST(TcpCollectorLive, RetransmissionsAgreeWithNamespaceCounters) {
   EXPECT_GT(d("Tcp.RetransSegs"), 10) << "the drop rule should force retransmissions";
   EXPECT_EQ(rto + fast + tlp + syn + synack + other, d("Tcp.RetransSegs"));
   EXPECT_EQ(syn + synack, d("TcpExt.TCPSynRetrans"));
-  EXPECT_EQ(syn, 1);
+  EXPECT_GE(syn, 1);
+  EXPECT_GE(synack, 1);
   EXPECT_EQ(fast + other, d("TcpExt.TCPFastRetrans"));
   // The retransmission timer resends the head once per event (TCPTimeouts,
-  // which also counts SYN timeouts); the rest of the window in Loss is
-  // TCPSlowStartRetrans. Exact while no retransmission failed.
+  // which also counts SYN and SYN-ACK timeouts); the rest of the window in
+  // Loss is TCPSlowStartRetrans. Exact up to the SYN-ACKs resent on the
+  // timer rather than on a duplicate SYN, while no retransmission failed.
   const double errors =
       testing::metric_value(text, "netobs_tcp_retransmit_errors_total").value_or(-1);
-  EXPECT_GE(rto, d("TcpExt.TCPSlowStartRetrans"));
-  if (errors == 0) {
-    EXPECT_EQ(rto, d("TcpExt.TCPSlowStartRetrans") + d("TcpExt.TCPTimeouts") - syn);
-  }
+  EXPECT_EQ(errors, 0);
+  const double timer_rto = d("TcpExt.TCPSlowStartRetrans") + d("TcpExt.TCPTimeouts") - syn;
+  EXPECT_LE(rto, timer_rto);
+  EXPECT_GE(rto, timer_rto - synack);
   EXPECT_LE(tlp, d("TcpExt.TCPLossProbes"));
   EXPECT_GT(tlp, 0);
   EXPECT_GT(fast, 0);
@@ -407,15 +429,20 @@ TEST(TcpCollectorLive, RttLandsInTheBucketOfTheSocketsRtt) {
               << " of " << total << "\n";
     EXPECT_GT(in_bucket, 0) << "no observation in the bucket of tcpi_rtt " << info.tcpi_rtt;
   }
-  // The srtt settles: most observations share the final RTT's bucket or a
-  // neighbour (log2 buckets, and loopback RTTs wander by a few us).
+  // Loopback RTTs are a few microseconds and wander across a log2 boundary
+  // now and then (and the handshake's first sample is larger), so not every
+  // observation can share one bucket: the final RTT's bucket must be the
+  // most common one and hold at least half of them. The 20 ms delay-line
+  // test below checks "all in one bucket" on a path where that is stable.
   const double le =
       std::ldexp(1.0, static_cast<int>(netobs_log2_slot(client_info.tcpi_rtt, 64))) * 1e-6;
-  double near = 0;
+  double in_bucket = 0, largest = 0;
   for (const auto& [bound, count] : counts) {
-    if (bound >= le / 2.001 && bound <= le * 2.001) near += count;
+    if (std::fabs(bound - le) < 1e-12) in_bucket = count;
+    largest = std::max(largest, count);
   }
-  EXPECT_GE(near, 0.9 * total);
+  EXPECT_EQ(in_bucket, largest);
+  EXPECT_GE(in_bucket, 0.5 * total);
 }
 
 // Grouping: by remote CIDR group (named in the config), and by local port
@@ -475,6 +502,247 @@ TEST(TcpCollectorLive, GroupingLabelsAndOverflow) {
             0);
 }
 
+// A delay line between two namespaces: a TUN device in each, and a thread
+// that moves every packet from one to the other after holding it for
+// `one_way` (10 ms each way, so the path RTT is 20 ms). The kernel's srtt
+// sees the delay because it is on the path, not in the application.
+class DelayLine {
+ public:
+  DelayLine(Netns& a, Netns& b, std::chrono::microseconds one_way) : one_way_(one_way) {
+    const std::string base = "nobt" + std::to_string(getpid() % 100000);
+    names_[0] = base + "a";
+    names_[1] = base + "b";
+    fds_[0] = a.run([&] { return open_tun(names_[0]); });
+    fds_[1] = b.run([&] { return open_tun(names_[1]); });
+  }
+  ~DelayLine() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    for (int fd : fds_) {
+      if (fd >= 0) close(fd);  // the TUN devices go with their fds
+    }
+  }
+
+  bool ok() const { return fds_[0] >= 0 && fds_[1] >= 0; }
+  const std::string& name(int side) const { return names_[side]; }
+  void start() {
+    thread_ = std::thread([this] { forward(); });
+  }
+
+ private:
+  static int open_tun(const std::string& name) {
+    int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return -1;
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) != 0) {
+      close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  struct Held {
+    Clock::time_point due;
+    std::vector<char> packet;
+  };
+
+  // Bounded by the test: runs until the destructor sets stop_.
+  void forward() {
+    std::deque<Held> queues[2];  // queues[i]: read from side i, written to the other
+    std::vector<char> buffer(65536);
+    while (!stop_) {
+      int timeout_ms = 1;
+      pollfd fds[2] = {{fds_[0], POLLIN, 0}, {fds_[1], POLLIN, 0}};
+      ::poll(fds, 2, timeout_ms);
+      for (int side = 0; side < 2; ++side) {
+        while (true) {
+          ssize_t n = ::read(fds_[side], buffer.data(), buffer.size());
+          if (n <= 0) break;
+          queues[side].push_back(
+              {Clock::now() + one_way_, std::vector<char>(buffer.begin(), buffer.begin() + n)});
+        }
+      }
+      const auto now = Clock::now();
+      for (int side = 0; side < 2; ++side) {
+        while (!queues[side].empty() && queues[side].front().due <= now) {
+          const std::vector<char>& p = queues[side].front().packet;
+          (void)!::write(fds_[1 - side], p.data(), p.size());
+          queues[side].pop_front();
+        }
+      }
+    }
+  }
+
+  std::chrono::microseconds one_way_;
+  std::string names_[2];
+  int fds_[2] = {-1, -1};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Across a path with 20 ms of added round-trip delay, the RTT observations of
+// the test's connection land in the bucket containing 20 ms ((16.4, 32.8] ms).
+TEST(TcpCollectorLive, RttAcrossA20msDelayLine) {
+  Netns a("dla");
+  Netns b("dlb");
+  NETOBS_SETUP_NETNS(a);
+  ASSERT_EQ(b.create(), "");
+  DelayLine line(a, b, std::chrono::microseconds(10000));
+  ASSERT_TRUE(line.ok()) << "cannot create TUN devices (/dev/net/tun)";
+  for (const auto& [ns, dev, local, peer] :
+       {std::tuple<Netns*, std::string, std::string, std::string>{&a, line.name(0), "10.201.0.1",
+                                                                  "10.201.0.2"},
+        std::tuple<Netns*, std::string, std::string, std::string>{&b, line.name(1), "10.201.0.2",
+                                                                  "10.201.0.1"}}) {
+    ASSERT_EQ(testing::run_command(
+                  {"ip", "-n", ns->name(), "addr", "add", local, "peer", peer, "dev", dev})
+                  .exit_code,
+              0);
+    ASSERT_EQ(testing::run_command({"ip", "-n", ns->name(), "link", "set", dev, "up"}).exit_code,
+              0);
+  }
+  line.start();
+  Exporter exporter(a.path());
+  ASSERT_TRUE(exporter.ready()) << exporter.output();
+
+  constexpr int kRoundTrips = 25;
+  int listener = b.run([] { return listen_on("10.201.0.2", 5008); });
+  ASSERT_GE(listener, 0);
+  tcp_info info{};
+  std::string error = a.run([&]() -> std::string {
+    int client = connect_to("10.201.0.2", 5008);
+    if (client < 0) return std::string("connect across the delay line: ") + strerror(-client);
+    int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (server < 0) return "accept failed";
+    char buffer[100] = {};
+    for (int i = 0; i < kRoundTrips; ++i) {
+      if (!send_all(client, buffer, sizeof buffer) || !recv_all(server, buffer, sizeof buffer) ||
+          !send_all(server, buffer, sizeof buffer) || !recv_all(client, buffer, sizeof buffer)) {
+        return "ping-pong failed";
+      }
+    }
+    info = read_tcp_info(client);
+    close(client);
+    close(server);
+    return "";
+  });
+  close(listener);
+  ASSERT_EQ(error, "");
+  std::cout << "tcpi_rtt across the delay line: " << info.tcpi_rtt << " us\n";
+  EXPECT_GE(info.tcpi_rtt, 20000u);
+  EXPECT_LT(info.tcpi_rtt, 32768u);
+  auto counts = bucket_counts(histogram_buckets(exporter.scrape(), "netobs_tcp_rtt_seconds"));
+  double total = 0, in_20ms_bucket = 0;
+  for (const auto& [le, count] : counts) {
+    total += count;
+    if (std::fabs(le - 0.032768) < 1e-9) in_20ms_bucket = count;
+  }
+  // Only namespace A's client socket is watched: each reply is one observation.
+  EXPECT_GE(total, kRoundTrips);
+  EXPECT_EQ(in_20ms_bucket, total) << "observations outside (16.4, 32.8] ms";
+}
+
+// The number after "key": in a JSON text (no nesting needed for tcp_info).
+std::optional<double> json_number(const std::string& json, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  size_t at = json.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  return std::strtod(json.c_str() + at + needle.size(), nullptr);
+}
+
+// `netobs conns` shows for the test's own connection what the kernel's
+// tcp_info says when the test reads it from the socket at the same moment:
+// the connection is idle, so every field is read before and after the
+// command and the command's value must lie between them (rates, which the
+// kernel recomputes, within 10 %).
+TEST(TcpConnsLive, MatchesTheKernelsTcpInfo) {
+  Netns ns("conns");
+  NETOBS_SETUP_NETNS(ns);
+  constexpr uint16_t kPort = 5007;
+  int client = -1, server = -1, listener = -1;
+  std::string error = ns.run([&]() -> std::string {
+    listener = listen_on(kLocal, kPort);
+    client = connect_to(kLocal, kPort);
+    server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0 || server < 0) return "connect/accept failed";
+    std::vector<char> data(256 * 1024, 'z');
+    for (int i = 0; i < 4; ++i) {
+      if (!send_all(client, data.data(), data.size()) ||
+          !recv_all(server, data.data(), data.size()) || !send_all(server, data.data(), 1000) ||
+          !recv_all(client, data.data(), 1000)) {
+        return "transfer failed";
+      }
+    }
+    return "";
+  });
+  ASSERT_EQ(error, "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // delayed ACKs settle
+  sockaddr_in client_addr{};
+  socklen_t len = sizeof client_addr;
+  getsockname(client, reinterpret_cast<sockaddr*>(&client_addr), &len);
+  const uint16_t client_port = ntohs(client_addr.sin_port);
+
+  struct Side {
+    const char* name;
+    int fd;
+    std::vector<std::string> args;
+  };
+  for (const Side& side :
+       {Side{"client", client, {"--local-port", std::to_string(client_port), "--role", "client"}},
+        Side{"server",
+             server,
+             {"--remote-port", std::to_string(client_port), "--role", "server"}}}) {
+    const tcp_info before = read_tcp_info(side.fd);
+    std::vector<std::string> argv = {testing::cli_binary(), "conns", "--json", "--netns",
+                                     ns.path()};
+    argv.insert(argv.end(), side.args.begin(), side.args.end());
+    testing::CommandResult result = testing::run_command(argv, 30);
+    const tcp_info after = read_tcp_info(side.fd);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const std::string& json = result.output;
+    EXPECT_EQ(std::count(json.begin(), json.end(), '{') > 0, true);
+    EXPECT_NE(json.find("\"role\":\"" + std::string(side.name) + "\""), std::string::npos) << json;
+    EXPECT_NE(json.find("\"state\":\"established\""), std::string::npos) << json;
+    EXPECT_EQ(json_number(json, "pid"), getpid()) << json;
+    auto check = [&](const char* key, double b, double a, double tolerance) {
+      std::optional<double> shown = json_number(json, key);
+      ASSERT_TRUE(shown) << key << " missing in " << json;
+      const double low = std::min(a, b) * (1 - tolerance);
+      const double high = std::max(a, b) * (1 + tolerance);
+      EXPECT_GE(*shown, low) << side.name << " " << key;
+      EXPECT_LE(*shown, high) << side.name << " " << key;
+    };
+    check("rtt_us", before.tcpi_rtt, after.tcpi_rtt, 0);
+    check("rttvar_us", before.tcpi_rttvar, after.tcpi_rttvar, 0);
+    check("min_rtt_us", before.tcpi_min_rtt, after.tcpi_min_rtt, 0);
+    check("retrans", before.tcpi_retrans, after.tcpi_retrans, 0);
+    check("total_retrans", before.tcpi_total_retrans, after.tcpi_total_retrans, 0);
+    check("lost", before.tcpi_lost, after.tcpi_lost, 0);
+    check("snd_cwnd", before.tcpi_snd_cwnd, after.tcpi_snd_cwnd, 0);
+    check("snd_ssthresh", before.tcpi_snd_ssthresh, after.tcpi_snd_ssthresh, 0);
+    check("unacked", before.tcpi_unacked, after.tcpi_unacked, 0);
+    check("bytes_acked", before.tcpi_bytes_acked, after.tcpi_bytes_acked, 0);
+    check("bytes_received", before.tcpi_bytes_received, after.tcpi_bytes_received, 0);
+    check("segs_out", before.tcpi_segs_out, after.tcpi_segs_out, 0);
+    check("delivery_rate", before.tcpi_delivery_rate, after.tcpi_delivery_rate, 0.1);
+    check("pacing_rate", before.tcpi_pacing_rate, after.tcpi_pacing_rate, 0.1);
+  }
+  // --explain on the same connection: a healthy verdict and the system line.
+  testing::CommandResult explain =
+      testing::run_command({testing::cli_binary(), "conns", "--explain", "--netns", ns.path(),
+                            "--local-port", std::to_string(client_port)},
+                           30);
+  EXPECT_EQ(explain.exit_code, 0) << explain.output;
+  EXPECT_NE(explain.output.find("healthy: no retransmissions"), std::string::npos)
+      << explain.output;
+  EXPECT_NE(explain.output.find("system (since boot)"), std::string::npos) << explain.output;
+  close(client);
+  close(server);
+  close(listener);
+}
+
 // Every rung of every ladder passes the verifier on this kernel (the
 // exporter only ever loads the first that works).
 TEST(TcpCollectorLive, EveryRungLoads) {
@@ -487,7 +755,10 @@ TEST(TcpCollectorLive, EveryRungLoads) {
     options.force_kind = kind;
     auto loaded = load_skeleton_with_ladders<tcp_bpf>(
         TcpCollector::ladders(), preflight, options, [](tcp_bpf& skel) {
-          bpf_program__set_autoload(skel.progs.tcp_probe_empty, false);
+          for (const std::string& name : TcpCollector::empty_programs()) {
+            bpf_program__set_autoload(bpf_object__find_program_by_name(skel.obj, name.c_str()),
+                                      false);
+          }
           skel.rodata->sample_rate = 4;  // keep the sampling and grouping code in
           skel.rodata->group_by = NETOBS_TCP_GROUP_REMOTE_CIDR;
           skel.rodata->target_netns = 1;

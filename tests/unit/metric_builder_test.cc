@@ -1,14 +1,16 @@
 // FamilyBuilder output, checked as the serialized exposition text.
 #include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
+
+#include <limits>
 
 #include "exporter/metric_builder.h"
+#include "exporter/text_format.h"
 
 namespace netobs {
 namespace {
 
 std::string render(prometheus::MetricFamily family) {
-  return prometheus::TextSerializer().Serialize({std::move(family)});
+  return render_text_format({std::move(family)});
 }
 
 TEST(MetricBuilderTest, CounterWithSortedLabels) {
@@ -33,12 +35,12 @@ TEST(MetricBuilderTest, HistogramBucketsAreCumulativeWithInf) {
   EXPECT_EQ(render(std::move(family)),
             "# HELP netobs_y_seconds Latency.\n"
             "# TYPE netobs_y_seconds histogram\n"
-            "netobs_y_seconds_count{op=\"send\"} 6\n"
-            "netobs_y_seconds_sum{op=\"send\"} 9.5\n"
             "netobs_y_seconds_bucket{op=\"send\",le=\"0.5\"} 1\n"
             "netobs_y_seconds_bucket{op=\"send\",le=\"1\"} 1\n"
             "netobs_y_seconds_bucket{op=\"send\",le=\"2\"} 4\n"
-            "netobs_y_seconds_bucket{op=\"send\",le=\"+Inf\"} 6\n");
+            "netobs_y_seconds_bucket{op=\"send\",le=\"+Inf\"} 6\n"
+            "netobs_y_seconds_sum{op=\"send\"} 9.5\n"
+            "netobs_y_seconds_count{op=\"send\"} 6\n");
 }
 
 TEST(MetricBuilderTest, GaugeWithoutLabels) {
@@ -46,6 +48,31 @@ TEST(MetricBuilderTest, GaugeWithoutLabels) {
       FamilyBuilder("netobs_z", "Gauge.", prometheus::MetricType::Gauge).gauge({}, -1).build();
   EXPECT_EQ(render(std::move(family)),
             "# HELP netobs_z Gauge.\n# TYPE netobs_z gauge\nnetobs_z -1\n");
+}
+
+TEST(TextFormatTest, EscapesAndSpecialValues) {
+  std::vector<prometheus::MetricFamily> families;
+  FamilyBuilder("netobs_e", "Line one\nback\\slash.", prometheus::MetricType::Gauge)
+      .gauge({{"v", "a\"b\\c\nd"}}, std::numeric_limits<double>::infinity())
+      .gauge({{"v", "big"}}, 18446744073709551615.0)
+      .gauge({{"v", "small"}}, 1e-6)
+      .append_to(families);
+  FamilyBuilder("netobs_empty", "No series.", prometheus::MetricType::Gauge).append_to(families);
+  EXPECT_EQ(render_text_format(families),
+            "# HELP netobs_e Line one\\nback\\\\slash.\n"
+            "# TYPE netobs_e gauge\n"
+            "netobs_e{v=\"a\\\"b\\\\c\\nd\"} +Inf\n"
+            "netobs_e{v=\"big\"} 18446744073709551616\n"
+            "netobs_e{v=\"small\"} 1e-06\n");
+}
+
+TEST(TextFormatTest, GzipRoundTripsThroughGunzip) {
+  const std::string text(100000, 'x');
+  const std::string compressed = gzip_compress(text);
+  ASSERT_FALSE(compressed.empty());
+  EXPECT_LT(compressed.size(), text.size() / 50);
+  EXPECT_EQ(static_cast<unsigned char>(compressed[0]), 0x1f);  // gzip magic
+  EXPECT_EQ(static_cast<unsigned char>(compressed[1]), 0x8b);
 }
 
 }  // namespace

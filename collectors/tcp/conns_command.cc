@@ -1,0 +1,447 @@
+#include "collectors/tcp/conns_command.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <map>
+#include <thread>
+
+#include "collectors/snmp/rate_history.h"
+#include "collectors/tcp/conns.h"
+#include "config/config_loader.h"
+
+namespace netobs {
+namespace {
+
+struct ConnsOptions {
+  ConnsFilter filter;
+  ConnsSort sort = ConnsSort::kNone;
+  size_t top = 0;
+  std::optional<double> interval;
+  std::optional<long> count;
+  bool json = false;
+  bool explain = false;
+  bool processes = true;
+  std::optional<std::string> netns;
+  std::string procfs = "/proc";
+  std::optional<std::string> config_file;
+  bool help = false;
+};
+
+class UsageError {
+ public:
+  explicit UsageError(std::string message) : message(std::move(message)) {}
+  std::string message;
+};
+
+uint16_t parse_port(const std::string& flag, const std::string& text) {
+  unsigned value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > 65535) {
+    throw UsageError(flag + ": expected a port 1..65535, got \"" + text + "\"");
+  }
+  return static_cast<uint16_t>(value);
+}
+
+long parse_whole(const std::string& flag, const std::string& text) {
+  long value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1) {
+    throw UsageError(flag + ": expected a whole number >= 1, got \"" + text + "\"");
+  }
+  return value;
+}
+
+double parse_seconds(const std::string& flag, const std::string& text) {
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || !(value > 0) ||
+      !std::isfinite(value)) {
+    throw UsageError(flag + ": expected a positive number of seconds, got \"" + text + "\"");
+  }
+  return value;
+}
+
+// Normalizes an address as the kernel records print it ("::ffff:1.2.3.4"
+// is shown as "1.2.3.4").
+std::string parse_ip(const std::string& flag, const std::string& text) {
+  unsigned char bytes[16] = {};
+  char out[64] = {};
+  if (inet_pton(AF_INET, text.c_str(), bytes) == 1) {
+    inet_ntop(AF_INET, bytes, out, sizeof out);
+    return out;
+  }
+  if (inet_pton(AF_INET6, text.c_str(), bytes) == 1) {
+    static constexpr unsigned char kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (std::memcmp(bytes, kMapped, 12) == 0) {
+      inet_ntop(AF_INET, bytes + 12, out, sizeof out);
+    } else {
+      inet_ntop(AF_INET6, bytes, out, sizeof out);
+    }
+    return out;
+  }
+  throw UsageError(flag + ": \"" + text + "\" is not an IPv4 or IPv6 address");
+}
+
+std::set<uint8_t> parse_states(const std::string& text) {
+  std::set<uint8_t> states;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    std::string name =
+        text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (name == "all") {
+      for (uint8_t s = 1; s <= kTcpMaxState; ++s) states.insert(s);
+    } else if (std::optional<uint8_t> state = parse_tcp_state(name)) {
+      states.insert(*state);
+    } else {
+      throw UsageError("--state: unknown state \"" + name +
+                       "\"; use established, syn-sent, syn-recv, fin-wait-1, fin-wait-2, "
+                       "time-wait, close, close-wait, last-ack, listen, closing or all");
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return states;
+}
+
+ConnsOptions parse_options(const std::vector<std::string>& args) {
+  ConnsOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    std::optional<std::string> inline_value;
+    if (arg.rfind("--", 0) == 0) {
+      size_t eq = arg.find('=');
+      if (eq != std::string::npos) {
+        inline_value = arg.substr(eq + 1);
+        arg = arg.substr(0, eq);
+      }
+    }
+    auto value = [&]() -> std::string {
+      if (inline_value) return *inline_value;
+      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
+      return args[++i];
+    };
+    auto no_value = [&]() {
+      if (inline_value) throw UsageError(arg + " takes no value");
+    };
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+    } else if (arg == "--local-ip") {
+      options.filter.local_ip = parse_ip(arg, value());
+    } else if (arg == "--remote-ip") {
+      options.filter.remote_ip = parse_ip(arg, value());
+    } else if (arg == "--local-port") {
+      options.filter.local_port = parse_port(arg, value());
+    } else if (arg == "--remote-port") {
+      options.filter.remote_port = parse_port(arg, value());
+    } else if (arg == "--state") {
+      options.filter.states = parse_states(value());
+    } else if (arg == "--role") {
+      const std::string role = value();
+      if (role == "server") {
+        options.filter.role = ConnsRole::kServer;
+      } else if (role == "client") {
+        options.filter.role = ConnsRole::kClient;
+      } else {
+        throw UsageError("--role: expected server or client, got \"" + role + "\"");
+      }
+    } else if (arg == "--sort") {
+      const std::string key = value();
+      if (key == "rtt") {
+        options.sort = ConnsSort::kRtt;
+      } else if (key == "retrans") {
+        options.sort = ConnsSort::kRetrans;
+      } else if (key == "bytes") {
+        options.sort = ConnsSort::kBytes;
+      } else {
+        throw UsageError("--sort: expected rtt, retrans or bytes, got \"" + key + "\"");
+      }
+    } else if (arg == "--top") {
+      options.top = static_cast<size_t>(parse_whole(arg, value()));
+    } else if (arg == "--interval" || arg == "-i") {
+      options.interval = parse_seconds(arg, value());
+    } else if (arg == "--count" || arg == "-c") {
+      options.count = parse_whole(arg, value());
+    } else if (arg == "--json") {
+      no_value();
+      options.json = true;
+    } else if (arg == "--explain") {
+      no_value();
+      options.explain = true;
+    } else if (arg == "--no-process") {
+      no_value();
+      options.processes = false;
+    } else if (arg == "--netns") {
+      options.netns = value();
+    } else if (arg == "--path.procfs") {
+      options.procfs = value();
+    } else if (arg == "--config.file") {
+      options.config_file = value();
+    } else {
+      throw UsageError("unknown option \"" + args[i] + "\"");
+    }
+  }
+  if (options.count && !options.interval) {
+    throw UsageError("--count needs --interval (one refresh per interval)");
+  }
+  return options;
+}
+
+const RatioDefinition* ratio_named(std::string_view name) {
+  for (const RatioDefinition& d : ratio_definitions()) {
+    if (d.name == name) return &d;
+  }
+  return nullptr;
+}
+
+using MibValues = std::map<MibKey, uint64_t>;
+
+MibValues mib_values(const MibSnapshot& snapshot) {
+  MibValues values;
+  for (const MibEntry& e : snapshot.parsed.entries) {
+    if (!e.value.negative) values[{e.group, e.field}] = e.value.bits;
+  }
+  return values;
+}
+
+// Ratios over the increase from `before` (nullopt: since boot) to `now`.
+SystemRatios system_ratios(const MibValues& now, const std::optional<MibValues>& before,
+                           std::string span) {
+  IncreaseLookup increase = [&](const MibKey& key) -> std::optional<uint64_t> {
+    auto it = now.find(key);
+    if (it == now.end()) return std::nullopt;
+    if (!before) return it->second;
+    auto old = before->find(key);
+    return counter_increase(old == before->end() ? 0 : old->second, it->second);
+  };
+  SystemRatios ratios;
+  ratios.span = std::move(span);
+  auto compute = [&](std::string_view name) -> std::optional<double> {
+    const RatioDefinition* d = ratio_named(name);
+    return d ? compute_ratio(*d, increase) : std::nullopt;
+  };
+  ratios.retransmission = compute("retransmission");
+  ratios.tlp_share = compute("tlp_share");
+  ratios.fast_share = compute("fast_retransmit_share");
+  ratios.rto_share = compute("rto_share");
+  return ratios;
+}
+
+int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
+             ConnsSource& source) {
+  SnmpThresholds thresholds;
+  if (options.config_file) {
+    ConfigLoadResult loaded = load_config_file(*options.config_file);
+    if (!loaded.ok()) {
+      err << "netobs conns: " << loaded.format_errors() << "\n";
+      return 2;
+    }
+    thresholds = loaded.config.snmp.thresholds;
+  }
+  const long refreshes =
+      options.count.value_or(options.interval ? std::numeric_limits<long>::max() : 1);
+  std::optional<ConnHistory> history;
+  std::optional<MibValues> previous_counters;
+  const double start = source.monotonic_seconds();
+  for (long step = 0; step < refreshes; ++step) {
+    if (step > 0) {
+      const double due = start + static_cast<double>(step) * *options.interval;
+      const double now = source.monotonic_seconds();
+      if (due > now) source.sleep_for(due - now);
+    }
+    Result<std::vector<TcpSocketRecord>> records = source.dump();
+    if (!records) {
+      err << "netobs conns: " << records.message() << "\n";
+      return 1;
+    }
+    const std::set<uint16_t> listening = listening_ports(*records);
+    std::vector<ConnView> conns;
+    for (const TcpSocketRecord& r : *records) {
+      if (!conn_matches(r, options.filter, listening)) continue;
+      ConnView view;
+      view.record = r;
+      view.server = r.state != kTcpListen && listening.contains(r.local_port);
+      conns.push_back(std::move(view));
+    }
+    if (history) apply_deltas(conns, *history);
+    history = remember(*records);
+    sort_and_cut(conns, options.sort, options.top);
+    if (options.processes) {
+      std::unordered_set<uint32_t> inodes;
+      for (const ConnView& c : conns) {
+        if (c.record.inode != 0) inodes.insert(c.record.inode);
+      }
+      auto owners = source.owners(inodes);
+      for (ConnView& c : conns) {
+        auto it = owners.find(c.record.inode);
+        if (it != owners.end()) c.owners = it->second;
+      }
+    }
+
+    std::optional<SystemRatios> system;
+    std::vector<std::vector<std::string>> explanations;
+    if (options.explain) {
+      MibSnapshot snapshot = source.counters();
+      if (!snapshot.parsed.entries.empty()) {
+        MibValues now = mib_values(snapshot);
+        char span[48];
+        std::snprintf(span, sizeof span, "last %g s", options.interval.value_or(0));
+        SystemRatios ratios =
+            system_ratios(now, previous_counters, previous_counters ? span : "since boot");
+        // No retransmission in the interval: the since-boot view says more.
+        if (previous_counters && !ratios.tlp_share) {
+          ratios = system_ratios(now, std::nullopt, "since boot");
+        }
+        system = ratios;
+        previous_counters = std::move(now);
+      }
+      for (const ConnView& c : conns) {
+        explanations.push_back(explain_connection(
+            c, system, thresholds, history && step > 0 ? options.interval : std::nullopt));
+      }
+    }
+
+    if (options.json) {
+      out << format_conns_json(conns, explanations, system);
+    } else {
+      if (options.interval) out << "--- refresh " << step + 1 << " ---\n";
+      out << format_conns_table(conns, step > 0);
+      if (options.explain) {
+        out << "\n";
+        if (system) out << describe_system(*system) << "\n";
+        for (size_t i = 0; i < conns.size(); ++i) {
+          const TcpSocketRecord& r = conns[i].record;
+          out << endpoint(r.local_ip(), r.local_port) << " -> "
+              << endpoint(r.remote_ip(), r.remote_port) << " ("
+              << (conns[i].server ? "server" : "client") << ", " << tcp_state_name(r.state)
+              << ")\n";
+          for (const std::string& line : explanations[i]) out << "  - " << line << "\n";
+        }
+      }
+    }
+    out.flush();
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SystemConnsSource>> SystemConnsSource::open(std::string procfs) {
+  Result<SockDiagSocket> diag = SockDiagSocket::open();
+  if (!diag) return diag.status();
+  return std::unique_ptr<SystemConnsSource>(
+      new SystemConnsSource(std::move(*diag), std::move(procfs)));
+}
+
+Result<std::vector<TcpSocketRecord>> SystemConnsSource::dump() {
+  std::vector<TcpSocketRecord> records;
+  Status status = diag_.dump_all(kAllTcpStates, kDiagExtInfo | kDiagExtSkmem | kDiagExtCong,
+                                 [&records](const TcpSocketRecord& r) { records.push_back(r); });
+  if (!status) return status;
+  return records;
+}
+
+std::unordered_map<uint32_t, std::vector<SocketOwner>> SystemConnsSource::owners(
+    const std::unordered_set<uint32_t>& inodes) {
+  return find_socket_owners(procfs_, inodes);
+}
+
+MibSnapshot SystemConnsSource::counters() { return read_mib_snapshot(procfs_); }
+
+double SystemConnsSource::monotonic_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void SystemConnsSource::sleep_for(double seconds) {
+  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+std::string conns_usage() {
+  return "usage: netobs conns [flags]\n"
+         "\n"
+         "TCP connections with the kernel's tcp_info (RTT, retransmissions, cwnd, bytes,\n"
+         "delivery and pacing rate), socket memory, state and owning process, read over\n"
+         "NETLINK_SOCK_DIAG.\n"
+         "\n"
+         "selection:\n"
+         "  --local-ip IP        --remote-ip IP\n"
+         "  --local-port N       --remote-port N\n"
+         "  --state S[,S...]     established, syn-sent, ..., listen, or all\n"
+         "                       (default: every state but listen)\n"
+         "  --role server|client server: the local port is a listening port\n"
+         "view:\n"
+         "  --sort rtt|retrans|bytes  largest first\n"
+         "  --top N              only the first N after sorting\n"
+         "  --interval SEC       refresh every SEC seconds, with per-connection deltas\n"
+         "                       (+RETR: retransmissions since the last refresh)\n"
+         "  --count N            stop after N refreshes (with --interval)\n"
+         "  --json               JSON (one document per refresh)\n"
+         "  --explain            diagnosis per connection, with the system's TLP, fast\n"
+         "                       retransmit and timeout shares from /proc/net/netstat\n"
+         "  --no-process         do not look up owning processes (faster)\n"
+         "  --netns PATH         look into another network namespace\n"
+         "                       (/run/netns/NAME or /proc/PID/ns/net)\n"
+         "  --path.procfs DIR    procfs mount point (default /proc)\n"
+         "  --config.file FILE   take the verdict thresholds from this config\n";
+}
+
+int run_conns_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                      ConnsSource& source) {
+  ConnsOptions options;
+  try {
+    options = parse_options(args);
+  } catch (const UsageError& e) {
+    err << "netobs conns: " << e.message << "\n\n" << conns_usage();
+    return 2;
+  }
+  if (options.help) {
+    out << conns_usage();
+    return 0;
+  }
+  return run_with(options, out, err, source);
+}
+
+int run_conns_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  ConnsOptions options;
+  try {
+    options = parse_options(args);
+  } catch (const UsageError& e) {
+    err << "netobs conns: " << e.message << "\n\n" << conns_usage();
+    return 2;
+  }
+  if (options.help) {
+    out << conns_usage();
+    return 0;
+  }
+  if (options.netns) {
+    // The CLI is single-threaded here: joining the namespace moves the
+    // sock_diag socket and /proc/net (self) there.
+    int fd = ::open(options.netns->c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+      err << "netobs conns: cannot enter network namespace " << *options.netns << ": "
+          << std::strerror(errno)
+          << (errno == EPERM ? " (needs CAP_SYS_ADMIN)"
+                             : " (use /run/netns/NAME or /proc/PID/ns/net)")
+          << "\n";
+      if (fd >= 0) ::close(fd);
+      return 1;
+    }
+    ::close(fd);
+  }
+  auto source = SystemConnsSource::open(options.procfs);
+  if (!source) {
+    err << "netobs conns: " << source.message() << "\n";
+    return 1;
+  }
+  return run_with(options, out, err, **source);
+}
+
+}  // namespace netobs

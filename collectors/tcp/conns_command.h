@@ -1,0 +1,63 @@
+// `netobs conns`: TCP connections with the kernel's tcp_info, socket memory,
+// state and owning process, read over NETLINK_SOCK_DIAG (not by running ss);
+// filters, sorting, --interval deltas, --json, and --explain (seed 004's
+// per-connection diagnosis with the system ratios of the snmp collector).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "collectors/snmp/proc_net_parser.h"
+#include "collectors/tcp/process_owners.h"
+#include "collectors/tcp/sock_diag.h"
+#include "exporter/status.h"
+
+namespace netobs {
+
+// Where the command gets its data; tests substitute records and counters.
+// Called on the command's thread only.
+class ConnsSource {
+ public:
+  virtual ~ConnsSource() = default;
+  // Every TCP socket (both families, all states) with tcp_info and skmem.
+  virtual Result<std::vector<TcpSocketRecord>> dump() = 0;
+  virtual std::unordered_map<uint32_t, std::vector<SocketOwner>> owners(
+      const std::unordered_set<uint32_t>& inodes) = 0;
+  // /proc/net/snmp + netstat of the namespace looked at.
+  virtual MibSnapshot counters() = 0;
+  virtual double monotonic_seconds() = 0;
+  virtual void sleep_for(double seconds) = 0;
+};
+
+// The machine: a sock_diag socket in the current namespace, <procfs>.
+class SystemConnsSource final : public ConnsSource {
+ public:
+  static Result<std::unique_ptr<SystemConnsSource>> open(std::string procfs);
+  Result<std::vector<TcpSocketRecord>> dump() override;
+  std::unordered_map<uint32_t, std::vector<SocketOwner>> owners(
+      const std::unordered_set<uint32_t>& inodes) override;
+  MibSnapshot counters() override;
+  double monotonic_seconds() override;
+  void sleep_for(double seconds) override;
+
+ private:
+  SystemConnsSource(SockDiagSocket diag, std::string procfs)
+      : diag_(std::move(diag)), procfs_(std::move(procfs)) {}
+  SockDiagSocket diag_;
+  std::string procfs_;
+};
+
+std::string conns_usage();
+
+// `args` are the arguments after `conns`. Exit code: 0 ok, 1 runtime
+// failure (sock_diag refused, namespace not found), 2 usage error.
+int run_conns_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int run_conns_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
+                      ConnsSource& source);
+
+}  // namespace netobs

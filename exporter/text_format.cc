@@ -1,0 +1,174 @@
+#include "exporter/text_format.h"
+
+#include <zlib.h>
+
+#include <charconv>
+#include <cmath>
+
+namespace netobs {
+namespace {
+
+void append_escaped(std::string& out, const std::string& text, bool quote) {
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (quote && c == '"') {
+      out += "\\\"";
+    } else {
+      out += c;
+    }
+  }
+}
+
+void append_number(std::string& out, double value) {
+  if (std::isnan(value)) {
+    out += "NaN";
+  } else if (std::isinf(value)) {
+    out += value > 0 ? "+Inf" : "-Inf";
+  } else {
+    char buffer[32];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    out.append(buffer, end);
+  }
+}
+
+void append_uint(std::string& out, uint64_t value) {
+  char buffer[24];
+  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
+  out.append(buffer, end);
+}
+
+// name{labels[,extra_name="extra_value"]} — extra is the histogram's `le`.
+void append_series(std::string& out, const std::string& name, std::string_view suffix,
+                   const prometheus::ClientMetric& metric, const char* extra_name = nullptr,
+                   double extra_value = 0) {
+  out += name;
+  out += suffix;
+  if (!metric.label.empty() || extra_name != nullptr) {
+    out += '{';
+    bool first = true;
+    for (const auto& label : metric.label) {
+      if (!first) out += ',';
+      first = false;
+      out += label.name;
+      out += "=\"";
+      append_escaped(out, label.value, true);
+      out += '"';
+    }
+    if (extra_name != nullptr) {
+      if (!first) out += ',';
+      out += extra_name;
+      out += "=\"";
+      append_number(out, extra_value);
+      out += '"';
+    }
+    out += '}';
+  }
+  out += ' ';
+}
+
+std::string_view type_name(prometheus::MetricType type) {
+  switch (type) {
+    case prometheus::MetricType::Counter:
+      return "counter";
+    case prometheus::MetricType::Gauge:
+      return "gauge";
+    case prometheus::MetricType::Histogram:
+      return "histogram";
+    case prometheus::MetricType::Summary:
+      return "summary";
+    case prometheus::MetricType::Untyped:
+      return "untyped";
+  }
+  return "untyped";
+}
+
+void append_metric(std::string& out, const prometheus::MetricFamily& family,
+                   const prometheus::ClientMetric& metric) {
+  switch (family.type) {
+    case prometheus::MetricType::Counter:
+      append_series(out, family.name, "", metric);
+      append_number(out, metric.counter.value);
+      out += '\n';
+      break;
+    case prometheus::MetricType::Gauge:
+      append_series(out, family.name, "", metric);
+      append_number(out, metric.gauge.value);
+      out += '\n';
+      break;
+    case prometheus::MetricType::Untyped:
+      append_series(out, family.name, "", metric);
+      append_number(out, metric.untyped.value);
+      out += '\n';
+      break;
+    case prometheus::MetricType::Histogram:
+      for (const auto& bucket : metric.histogram.bucket) {
+        append_series(out, family.name, "_bucket", metric, "le", bucket.upper_bound);
+        append_uint(out, bucket.cumulative_count);
+        out += '\n';
+      }
+      append_series(out, family.name, "_sum", metric);
+      append_number(out, metric.histogram.sample_sum);
+      out += '\n';
+      append_series(out, family.name, "_count", metric);
+      append_uint(out, metric.histogram.sample_count);
+      out += '\n';
+      break;
+    case prometheus::MetricType::Summary:
+      for (const auto& quantile : metric.summary.quantile) {
+        append_series(out, family.name, "", metric, "quantile", quantile.quantile);
+        append_number(out, quantile.value);
+        out += '\n';
+      }
+      append_series(out, family.name, "_sum", metric);
+      append_number(out, metric.summary.sample_sum);
+      out += '\n';
+      append_series(out, family.name, "_count", metric);
+      append_uint(out, metric.summary.sample_count);
+      out += '\n';
+      break;
+  }
+}
+
+}  // namespace
+
+std::string render_text_format(const std::vector<prometheus::MetricFamily>& families) {
+  std::string out;
+  out.reserve(64 * 1024);
+  for (const auto& family : families) {
+    if (family.metric.empty()) continue;
+    out += "# HELP ";
+    out += family.name;
+    out += ' ';
+    append_escaped(out, family.help, false);
+    out += "\n# TYPE ";
+    out += family.name;
+    out += ' ';
+    out += type_name(family.type);
+    out += '\n';
+    for (const auto& metric : family.metric) append_metric(out, family, metric);
+  }
+  return out;
+}
+
+std::string gzip_compress(const std::string& data) {
+  z_stream stream{};
+  // windowBits 15 + 16: gzip header and trailer instead of zlib's.
+  if (deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return {};
+  }
+  std::string out(deflateBound(&stream, data.size()), '\0');
+  stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  stream.avail_in = static_cast<uInt>(data.size());
+  stream.next_out = reinterpret_cast<Bytef*>(out.data());
+  stream.avail_out = static_cast<uInt>(out.size());
+  const int result = deflate(&stream, Z_FINISH);
+  deflateEnd(&stream);
+  if (result != Z_STREAM_END) return {};
+  out.resize(stream.total_out);
+  return out;
+}
+
+}  // namespace netobs

@@ -1,0 +1,234 @@
+// Per-packet cost of the dns socket filter, as a ratio to an empty socket
+// filter, measured with BPF_PROG_TEST_RUN in the same run (needs root):
+//   build/tests/bench/dns_bpf_bench --benchmark_repetitions=5
+// ns_per_packet is the kernel's own average (test-run duration / repeat).
+// Non-DNS packets run with repeat = 1e5 per iteration. A correlated response
+// needs a fresh query before it, so each iteration runs one query (untimed)
+// and then times one response with repeat = 1; the empty program is timed
+// the same way (BM_Empty_Single) for the ratio.
+#include <benchmark/benchmark.h>
+#include <bpf/bpf.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "collectors/dns/dns_collector.h"
+#include "config/config_loader.h"
+#include "exporter/bpf/preflight.h"
+#include "tests/support/dns_message_builder.h"
+#include "tests/support/packet_builder.h"
+
+namespace netobs {
+namespace {
+
+using testing::DnsMessageBuilder;
+using testing::PacketBuilder;
+
+constexpr char kSrcMac[] = "00:00:00:00:00:01";
+constexpr char kDstMac[] = "00:00:00:00:00:00";  // PACKET_HOST on the test-run loopback
+constexpr int kRepeat = 100000;
+
+struct Fixture {
+  Config config;
+  PreflightReport preflight;
+  std::unique_ptr<DnsCollector> collector;
+};
+
+Fixture& fixture() {
+  static Fixture* f = [] {
+    auto* fx = new Fixture;
+    fx->config = load_config_string("{}\n", "bench").config;
+    fx->preflight = run_preflight({.allow_mount = false});
+    DnsCollector::Options options;
+    options.attach_socket = false;
+    options.manual_sweep = true;
+    options.loopback_dedupe = false;
+    options.load_baseline = true;
+    fx->collector = std::make_unique<DnsCollector>(options);
+    Status started = fx->collector->start({fx->config, fx->preflight});
+    if (!started) {
+      std::fprintf(stderr, "dns_bpf_bench: cannot load the dns programs (root?): %s\n",
+                   started.message().c_str());
+      std::exit(1);
+    }
+    return fx;
+  }();
+  return *f;
+}
+
+std::vector<uint8_t> udp(uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload) {
+  return PacketBuilder()
+      .eth(kSrcMac, kDstMac)
+      .ipv4("192.0.2.10", "192.0.2.53")
+      .udp(sport, dport)
+      .payload(payload)
+      .build();
+}
+
+std::vector<uint8_t> query(uint16_t id) {
+  return udp(40000, 53, DnsMessageBuilder().id(id).question("bench.example.com", 1).build());
+}
+
+std::vector<uint8_t> response(uint16_t id) {
+  return PacketBuilder()
+      .eth(kSrcMac, kDstMac)
+      .ipv4("192.0.2.53", "192.0.2.10")
+      .udp(53, 40000)
+      .payload(DnsMessageBuilder()
+                   .id(id)
+                   .response()
+                   .question("bench.example.com", 1)
+                   .answer_a("bench.example.com", "10.0.0.1")
+                   .compress()
+                   .build())
+      .build();
+}
+
+// One test run; returns the kernel's average ns per run.
+uint32_t test_run(int prog, const std::vector<uint8_t>& packet, int repeat) {
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
+              .data_size_in = static_cast<__u32>(packet.size()), .repeat = repeat);
+  if (bpf_prog_test_run_opts(prog, &opts) != 0) {
+    std::perror("BPF_PROG_TEST_RUN");
+    std::exit(1);
+  }
+  return opts.duration;
+}
+
+void run_repeated(benchmark::State& state, bool empty, const std::vector<uint8_t>& packet) {
+  Fixture& f = fixture();
+  const int prog = empty ? f.collector->baseline_prog_fd() : f.collector->filter_prog_fd();
+  double total = 0;
+  for (auto _ : state) {
+    const uint32_t ns = test_run(prog, packet, kRepeat);
+    state.SetIterationTime(static_cast<double>(ns) * kRepeat * 1e-9);
+    total += ns;
+  }
+  state.counters["ns_per_packet"] = total / static_cast<double>(state.iterations());
+}
+
+void BM_Empty_NonDns(benchmark::State& state) {
+  run_repeated(state, true, udp(40000, 443, std::vector<uint8_t>(64, 0xAB)));
+}
+void BM_Filter_NonDnsUdp(benchmark::State& state) {
+  run_repeated(state, false, udp(40000, 443, std::vector<uint8_t>(64, 0xAB)));
+}
+void BM_Filter_NonDnsTcp(benchmark::State& state) {
+  run_repeated(state, false,
+               PacketBuilder()
+                   .eth(kSrcMac, kDstMac)
+                   .ipv4("192.0.2.10", "192.0.2.80")
+                   .tcp(40000, 443)
+                   .payload(64)
+                   .build());
+}
+// A response nobody asked for: parse + one map miss.
+void BM_Filter_UnmatchedResponse(benchmark::State& state) {
+  run_repeated(state, false, response(9999));
+}
+
+void run_single(benchmark::State& state, bool empty) {
+  Fixture& f = fixture();
+  const int filter = f.collector->filter_prog_fd();
+  const int prog = empty ? f.collector->baseline_prog_fd() : filter;
+  uint16_t id = 0;
+  double total = 0;
+  for (auto _ : state) {
+    ++id;
+    const auto q = query(id);
+    const auto r = response(id);
+    test_run(filter, q, 1);  // the query the response correlates with (untimed)
+    const uint32_t ns = test_run(prog, r, 1);
+    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
+    total += ns;
+  }
+  state.counters["ns_per_packet"] = total / static_cast<double>(state.iterations());
+}
+
+void BM_Empty_Single(benchmark::State& state) { run_single(state, true); }
+// Header parse, LRU lookup + delete, latency histogram update.
+void BM_Filter_CorrelatedResponse(benchmark::State& state) { run_single(state, false); }
+
+// A query: header + name walk + LRU insert + per-CPU stats (timed alone).
+void BM_Filter_Query(benchmark::State& state) {
+  Fixture& f = fixture();
+  uint16_t id = 0;
+  double total = 0;
+  for (auto _ : state) {
+    ++id;
+    const uint32_t ns = test_run(f.collector->filter_prog_fd(), query(id), 1);
+    test_run(f.collector->filter_prog_fd(), response(id), 1);  // keep the map small (untimed)
+    state.SetIterationTime(static_cast<double>(ns) * 1e-9);
+    total += ns;
+  }
+  state.counters["ns_per_packet"] = total / static_cast<double>(state.iterations());
+}
+
+// Ratios measured interleaved (empty, filter, empty, filter, ...) so that
+// drift from other load on the machine hits both alike; the counter is the
+// median of the per-pair ratios.
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// bpf_stats_on: whether the kernel's BPF run-time stats were on during the
+// run (some other process holding bpf_enable_stats); they add two clock
+// reads to every run, the empty program's included, which lowers ratios.
+void BM_Ratio_NonDns(benchmark::State& state) {
+  Fixture& f = fixture();
+  const auto packet = udp(40000, 443, std::vector<uint8_t>(64, 0xAB));
+  std::vector<double> ratios;
+  bpf_prog_info before{};
+  __u32 len = sizeof(before);
+  bpf_prog_get_info_by_fd(f.collector->baseline_prog_fd(), &before, &len);
+  for (auto _ : state) {
+    const double empty = test_run(f.collector->baseline_prog_fd(), packet, kRepeat);
+    const double filter = test_run(f.collector->filter_prog_fd(), packet, kRepeat);
+    state.SetIterationTime(filter * kRepeat * 1e-9);
+    if (empty > 0) ratios.push_back(filter / empty);
+  }
+  state.counters["ratio_to_empty"] = median(ratios);
+  bpf_prog_info after{};
+  len = sizeof(after);
+  bpf_prog_get_info_by_fd(f.collector->baseline_prog_fd(), &after, &len);
+  state.counters["bpf_stats_on"] = after.run_cnt > before.run_cnt ? 1 : 0;
+}
+
+void BM_Ratio_CorrelatedResponse(benchmark::State& state) {
+  Fixture& f = fixture();
+  const int filter = f.collector->filter_prog_fd();
+  uint16_t id = 0;
+  std::vector<double> empties, filters;
+  for (auto _ : state) {
+    ++id;
+    const auto q = query(id);
+    const auto r = response(id);
+    test_run(filter, q, 1);
+    const double empty = test_run(f.collector->baseline_prog_fd(), r, 1);
+    const double ns = test_run(filter, r, 1);
+    state.SetIterationTime(ns * 1e-9);
+    empties.push_back(empty);
+    filters.push_back(ns);
+  }
+  // Single runs are too coarse for per-pair ratios: ratio of the medians.
+  state.counters["ratio_to_empty"] = median(filters) / std::max(1.0, median(empties));
+}
+
+BENCHMARK(BM_Ratio_NonDns)->UseManualTime()->Iterations(200);
+BENCHMARK(BM_Ratio_CorrelatedResponse)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_Empty_NonDns)->UseManualTime()->Iterations(50);
+BENCHMARK(BM_Filter_NonDnsUdp)->UseManualTime()->Iterations(50);
+BENCHMARK(BM_Filter_NonDnsTcp)->UseManualTime()->Iterations(50);
+BENCHMARK(BM_Filter_UnmatchedResponse)->UseManualTime()->Iterations(50);
+BENCHMARK(BM_Empty_Single)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_Filter_CorrelatedResponse)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_Filter_Query)->UseManualTime()->Iterations(20000);
+
+}  // namespace
+}  // namespace netobs
+
+BENCHMARK_MAIN();

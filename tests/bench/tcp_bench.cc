@@ -1,0 +1,442 @@
+// tcp collector benchmarks (root; run by hand, figures quoted in
+// collectors/tcp/README.md):
+// - per-event cost of each BPF program as a ratio to an empty tp_btf program
+//   on the same hook, both attached at once and measured in the same run
+//   with the kernel's BPF stats: tcp_probe under iperf3 load on loopback
+//   (default labels and group_by local_port), inet_sock_set_state and the
+//   reset hooks under connection churn, tcp_retransmit_skb under nftables
+//   loss;
+// - scrape cost (TcpCollector::collect) and `netobs conns` latency with 0 and
+//   10 000 established loopback connections made by the benchmark.
+// Everything runs inside a network namespace the benchmark creates (and
+// deletes at exit), so the connection counts are its own.
+//   build/tests/bench/tcp_bench --benchmark_repetitions=5
+#include <benchmark/benchmark.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "collectors/tcp/conns_command.h"
+#include "collectors/tcp/sock_diag.h"
+#include "collectors/tcp/tcp_collector.h"
+#include "collectors/tcp/tcp_state_counter.h"
+#include "config/config.h"
+#include "exporter/bpf/bpf_stats.h"
+#include "exporter/bpf/preflight.h"
+#include "tcp.skel.h"
+
+namespace netobs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int run(const std::string& command) { return std::system(command.c_str()); }
+
+// The benchmark's own namespace, entered by the whole process.
+class BenchNetns {
+ public:
+  BenchNetns() : name_("nobstcpbench" + std::to_string(getpid())) {
+    run("ip netns del " + name_ + " 2>/dev/null");
+    if (run("ip netns add " + name_) != 0) return;
+    int fd = ::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
+    ok_ = fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0 && run("ip link set lo up") == 0;
+    if (fd >= 0) ::close(fd);
+  }
+  ~BenchNetns() { run("ip netns del " + name_ + " 2>/dev/null"); }
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+BenchNetns& bench_netns() {
+  static BenchNetns netns;
+  return netns;
+}
+
+int listen_loopback(uint16_t port, int backlog) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, backlog) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int connect_loopback(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The real program and the empty one of a hook, attached side by side.
+struct HookPair {
+  std::string real;
+  std::string empty;
+};
+
+struct Rig {
+  SkeletonPtr<tcp_bpf> skel;
+  std::vector<LinkPtr> links;
+  std::vector<int> fds;  // per program in `pairs` order: real, empty, real, empty...
+};
+
+std::optional<Rig> load_rig(const std::vector<HookPair>& pairs, uint32_t group_by) {
+  Rig rig;
+  rig.skel = open_skeleton<tcp_bpf>();
+  if (!rig.skel) return std::nullopt;
+  rig.skel->rodata->group_by = group_by;
+  bpf_map__set_max_entries(rig.skel->maps.rtt_by_group, 65);
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, rig.skel->obj) { bpf_program__set_autoload(prog, false); }
+  for (const HookPair& pair : pairs) {
+    for (const std::string& name : {pair.real, pair.empty}) {
+      bpf_program__set_autoload(bpf_object__find_program_by_name(rig.skel->obj, name.c_str()),
+                                true);
+    }
+  }
+  if (tcp_bpf::load(rig.skel.get()) != 0) return std::nullopt;
+  if (group_by != NETOBS_TCP_GROUP_NONE) {
+    const uint32_t other = NETOBS_TCP_GROUP_OTHER;
+    std::vector<netobs_tcp_hist> zeros(static_cast<size_t>(libbpf_num_possible_cpus()));
+    bpf_map_update_elem(bpf_map__fd(rig.skel->maps.rtt_by_group), &other, zeros.data(), BPF_ANY);
+  }
+  for (const HookPair& pair : pairs) {
+    for (const std::string& name : {pair.real, pair.empty}) {
+      bpf_program* p = bpf_object__find_program_by_name(rig.skel->obj, name.c_str());
+      bpf_link* link = bpf_program__attach(p);
+      if (link == nullptr) return std::nullopt;
+      rig.links.emplace_back(link);
+      rig.fds.push_back(bpf_program__fd(p));
+    }
+  }
+  return rig;
+}
+
+std::vector<ProgramRuntime> runtimes(const Rig& rig) {
+  std::vector<ProgramRuntime> out;
+  for (int fd : rig.fds) {
+    Result<ProgramRuntime> r = read_program_runtime(fd);
+    out.push_back(r ? *r : ProgramRuntime{});
+  }
+  return out;
+}
+
+// Reports ns/event of each program and the ratio real/empty per hook.
+void report(benchmark::State& state, const std::vector<HookPair>& pairs,
+            const std::vector<ProgramRuntime>& before, const std::vector<ProgramRuntime>& after) {
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    double ns[2] = {0, 0};
+    double events = 0;
+    for (int k = 0; k < 2; ++k) {
+      const size_t at = 2 * i + static_cast<size_t>(k);
+      const double runs = static_cast<double>(after[at].run_cnt - before[at].run_cnt);
+      const double time = static_cast<double>(after[at].run_time_ns - before[at].run_time_ns);
+      ns[k] = runs > 0 ? time / runs : 0;
+      if (k == 0) events = runs;
+    }
+    state.counters[pairs[i].real + "_ns"] = ns[0];
+    state.counters[pairs[i].empty + "_ns"] = ns[1];
+    state.counters[pairs[i].real + "_ratio"] = ns[1] > 0 ? ns[0] / ns[1] : 0;
+    state.counters[pairs[i].real + "_events"] = events;
+  }
+}
+
+bool require_root(benchmark::State& state) {
+  if (geteuid() != 0) {
+    state.SkipWithError("needs root (BPF, network namespaces)");
+    return false;
+  }
+  if (!bench_netns().ok()) {
+    state.SkipWithError("cannot create the benchmark's network namespace");
+    return false;
+  }
+  return true;
+}
+
+// tcp_probe under iperf3 (2 s, loopback); arg: group_by.
+void BM_TcpProbeCost(benchmark::State& state) {
+  if (!require_root(state)) return;
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  const std::vector<HookPair> pairs = {{"tcp_probe_btf", "tcp_probe_empty"}};
+  std::optional<Rig> rig = load_rig(pairs, static_cast<uint32_t>(state.range(0)));
+  if (!rig) {
+    state.SkipWithError("loading tcp.bpf.o failed");
+    return;
+  }
+  for (auto _ : state) {
+    const std::string port = "5301";
+    pid_t server = fork();
+    if (server == 0) {
+      execlp("iperf3", "iperf3", "-s", "-1", "-p", port.c_str(), "-B", "127.0.0.1", nullptr);
+      _exit(127);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto before = runtimes(*rig);
+    // Small writes (-l 1400) and parallel streams: many segments per second.
+    int rc = run("iperf3 -c 127.0.0.1 -p " + port + " -t 2 -P 2 -l 1400 > /dev/null");
+    auto after = runtimes(*rig);
+    kill(server, SIGTERM);
+    waitpid(server, nullptr, 0);
+    if (rc != 0) {
+      state.SkipWithError("iperf3 failed (is it installed? Debian package iperf3)");
+      return;
+    }
+    report(state, pairs, before, after);
+  }
+}
+BENCHMARK(BM_TcpProbeCost)
+    ->Arg(NETOBS_TCP_GROUP_NONE)
+    ->Arg(NETOBS_TCP_GROUP_LOCAL_PORT)
+    ->Iterations(1)
+    ->Unit(benchmark::kSecond);
+
+// inet_sock_set_state and both reset hooks under connection churn: 3000
+// connections opened and aborted with SO_LINGER 0 (one reset each way).
+void BM_LifecycleCost(benchmark::State& state) {
+  if (!require_root(state)) return;
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  const std::vector<HookPair> pairs = {{"inet_sock_set_state_btf", "inet_sock_set_state_empty"},
+                                       {"tcp_send_reset_btf", "tcp_send_reset_empty"},
+                                       {"tcp_receive_reset_btf", "tcp_receive_reset_empty"}};
+  std::optional<Rig> rig = load_rig(pairs, NETOBS_TCP_GROUP_NONE);
+  if (!rig) {
+    state.SkipWithError("loading tcp.bpf.o failed");
+    return;
+  }
+  for (auto _ : state) {
+    int listener = listen_loopback(5302, 1024);
+    auto before = runtimes(*rig);
+    for (int i = 0; i < 3000; ++i) {
+      int client = connect_loopback(5302);
+      int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      linger abort{1, 0};
+      setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      close(client);
+      close(server);
+    }
+    auto after = runtimes(*rig);
+    close(listener);
+    report(state, pairs, before, after);
+  }
+}
+BENCHMARK(BM_LifecycleCost)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// tcp_retransmit_skb under 5 % loss (nftables input rule), 2 s of bursts.
+void BM_RetransmitCost(benchmark::State& state) {
+  if (!require_root(state)) return;
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  const std::vector<HookPair> pairs = {{"tcp_retransmit_btf", "tcp_retransmit_empty"}};
+  std::optional<Rig> rig = load_rig(pairs, NETOBS_TCP_GROUP_NONE);
+  if (!rig) {
+    state.SkipWithError("loading tcp.bpf.o failed");
+    return;
+  }
+  run("nft add table inet nobsbench && nft add chain inet nobsbench in '{ type filter hook input "
+      "priority 0; }' && nft add rule inet nobsbench in tcp dport 5303 numgen random mod 20 == 0 "
+      "drop");
+  for (auto _ : state) {
+    int listener = listen_loopback(5303, 16);
+    int client = connect_loopback(5303);
+    int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    std::thread reader([server] {
+      std::vector<char> buffer(1 << 16);
+      while (recv(server, buffer.data(), buffer.size(), 0) > 0) {
+      }
+    });
+    auto before = runtimes(*rig);
+    std::vector<char> data(1 << 16, 'r');
+    const auto deadline = Clock::now() + std::chrono::seconds(2);
+    while (Clock::now() < deadline) {
+      if (send(client, data.data(), data.size(), MSG_NOSIGNAL) <= 0) break;
+    }
+    auto after = runtimes(*rig);
+    shutdown(client, SHUT_WR);
+    reader.join();
+    close(client);
+    close(server);
+    close(listener);
+    report(state, pairs, before, after);
+  }
+  run("nft delete table inet nobsbench");
+}
+BENCHMARK(BM_RetransmitCost)->Iterations(1)->Unit(benchmark::kSecond);
+
+// 10 000 established loopback connections (20 000 sockets), made once: the
+// server ends live in a child process, so neither process needs more than
+// 10 000 descriptors (the hard RLIMIT_NOFILE here is 20 000 and raising it
+// needs CAP_SYS_RESOURCE).
+class Connections {
+ public:
+  static constexpr int kCount = 10000;
+  static Connections& get() {
+    static Connections connections;
+    return connections;
+  }
+  ~Connections() {
+    if (child_ > 0) {
+      kill(child_, SIGKILL);
+      waitpid(child_, nullptr, 0);
+    }
+    for (int fd : clients_) close(fd);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  Connections() {
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    limit.rlim_cur = limit.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &limit);
+    if (limit.rlim_cur < kCount + 100) return;
+    int listener = listen_loopback(5304, 4096);
+    if (listener < 0) return;
+    child_ = fork();
+    if (child_ == 0) {
+      std::vector<int> servers;
+      while (servers.size() < kCount) {
+        int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        if (fd < 0) _exit(1);
+        servers.push_back(fd);
+      }
+      pause();  // killed by the parent
+      _exit(0);
+    }
+    close(listener);
+    for (int i = 0; i < kCount; ++i) {
+      int client = connect_loopback(5304);
+      if (client < 0) return;
+      clients_.push_back(client);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the child catches up
+    ok_ = true;
+  }
+  pid_t child_ = -1;
+  std::vector<int> clients_;
+  bool ok_ = false;
+};
+
+struct RunningCollector {
+  Config config;
+  PreflightReport preflight;
+  TcpCollector collector;
+  Status status;
+  RunningCollector() {
+    preflight = run_preflight();
+    status = collector.start({config, preflight});
+  }
+};
+
+// Scrape cost: TcpCollector::collect with 0 or 10 000 connections (arg).
+void BM_Scrape(benchmark::State& state) {
+  if (!require_root(state)) return;
+  if (state.range(0) > 0 && !Connections::get().ok()) {
+    state.SkipWithError("making 10 000 loopback connections failed");
+    return;
+  }
+  static RunningCollector running;
+  if (!running.status) {
+    state.SkipWithError(running.status.message().c_str());
+    return;
+  }
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> families;
+    Status status = running.collector.collect(families);
+    benchmark::DoNotOptimize(families);
+    if (!status) state.SkipWithError(status.message().c_str());
+  }
+}
+BENCHMARK(BM_Scrape)->Arg(0)->Arg(10000)->Unit(benchmark::kMillisecond);
+
+// The state-counting part of a scrape alone, with 0 or 10 000 connections
+// (arg 0) by BPF iterator (arg 1 = 1) or sock_diag dump (arg 1 = 0).
+void BM_CountStates(benchmark::State& state) {
+  if (!require_root(state)) return;
+  if (state.range(0) > 0 && !Connections::get().ok()) {
+    state.SkipWithError("making 10 000 loopback connections failed");
+    return;
+  }
+  Result<TcpStateCounter> counter = TcpStateCounter::open("", state.range(1) == 1);
+  if (!counter) {
+    state.SkipWithError(counter.message().c_str());
+    return;
+  }
+  state.SetLabel(std::string(counter->method()));
+  for (auto _ : state) {
+    Result<TcpStateCounts> counts = counter->count();
+    if (!counts) state.SkipWithError(counts.message().c_str());
+    benchmark::DoNotOptimize(counts);
+  }
+}
+BENCHMARK(BM_CountStates)
+    ->Args({0, 1})
+    ->Args({0, 0})
+    ->Args({10000, 1})
+    ->Args({10000, 0})
+    ->Unit(benchmark::kMillisecond);
+
+// `netobs conns` end to end (dump with tcp_info, filter, owners, table) with
+// 10 000 connections; arg 1: with the owning-process lookup, 0: --no-process.
+void BM_Conns(benchmark::State& state) {
+  if (!require_root(state)) return;
+  if (!Connections::get().ok()) {
+    state.SkipWithError("making 10 000 loopback connections failed");
+    return;
+  }
+  std::vector<std::string> args = {"--top", "20", "--sort", "rtt"};
+  if (state.range(0) == 0) args.push_back("--no-process");
+  for (auto _ : state) {
+    std::ostringstream out, err;
+    int code = run_conns_command(args, out, err);
+    if (code != 0) state.SkipWithError(err.str().c_str());
+  }
+}
+BENCHMARK(BM_Conns)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace netobs
+
+BENCHMARK_MAIN();
