@@ -104,6 +104,10 @@ struct SocketConfig {
   std::vector<std::string> comms;
   bool per_process = true;
   uint32_t max_processes = 64;
+  // MSG_* flags of sends and operation latency, from the syscall
+  // tracepoints (which put every syscall of the machine on the kernel's
+  // slower traced path while attached).
+  bool syscall_details = true;
 
   bool operator==(const SocketConfig&) const = default;
 };

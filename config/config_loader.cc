@@ -703,6 +703,7 @@ SchemaPtr build_schema() {
           {"per_process", bind_to(boolean(), NETOBS_FIELD(socket.per_process))},
           {"max_processes", bind_to(with_check(integer(1, 65536), check_socket_max_processes),
                                     NETOBS_FIELD(socket.max_processes))},
+          {"syscall_details", bind_to(boolean(), NETOBS_FIELD(socket.syscall_details))},
       }));
 
   SchemaPtr tcp = section(collector_fields(

@@ -146,9 +146,17 @@ Status SocketCollector::start_impl(const CollectorContext& context) {
              {{"collector", name()}});
   }
 
+  // Without syscall_details the syscall ladders are left out (not loaded).
+  auto chosen = [this](const std::vector<HookLadder>& all) {
+    std::vector<HookLadder> ladders;
+    for (const auto& ladder : all) {
+      if (config_.syscall_details || ladder.name.rfind("sys_", 0) != 0) ladders.push_back(ladder);
+    }
+    return ladders;
+  };
   Status loaded;
   if (options_.hooks != Options::Hooks::kFallback) {
-    loaded = load(context, tracepoint_ladders(), false);
+    loaded = load(context, chosen(tracepoint_ladders()), false);
     if (!loaded && options_.hooks == Options::Hooks::kAuto) {
       log_warn("sock_*_length tracepoints unusable; trying the tcp/udp function fallback",
                {{"collector", name()}, {"err", loaded.message()}});
@@ -156,7 +164,7 @@ Status SocketCollector::start_impl(const CollectorContext& context) {
   }
   if (options_.hooks == Options::Hooks::kFallback ||
       (!loaded && options_.hooks == Options::Hooks::kAuto)) {
-    Status fallback = load(context, fallback_ladders(), true);
+    Status fallback = load(context, chosen(fallback_ladders()), true);
     if (!fallback) {
       return options_.hooks == Options::Hooks::kFallback
                  ? fallback

@@ -184,7 +184,7 @@ void BM_Ratio_NonDns(benchmark::State& state) {
   std::vector<double> ratios;
   bpf_prog_info before{};
   __u32 len = sizeof(before);
-  bpf_prog_get_info_by_fd(f.collector->baseline_prog_fd(), &before, &len);
+  bpf_obj_get_info_by_fd(f.collector->baseline_prog_fd(), &before, &len);
   for (auto _ : state) {
     const double empty = test_run(f.collector->baseline_prog_fd(), packet, kRepeat);
     const double filter = test_run(f.collector->filter_prog_fd(), packet, kRepeat);
@@ -194,7 +194,7 @@ void BM_Ratio_NonDns(benchmark::State& state) {
   state.counters["ratio_to_empty"] = median(ratios);
   bpf_prog_info after{};
   len = sizeof(after);
-  bpf_prog_get_info_by_fd(f.collector->baseline_prog_fd(), &after, &len);
+  bpf_obj_get_info_by_fd(f.collector->baseline_prog_fd(), &after, &len);
   state.counters["bpf_stats_on"] = after.run_cnt > before.run_cnt ? 1 : 0;
 }
 

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cmath>
 #include <deque>
+#include <set>
 #include <tuple>
 #include <thread>
 
@@ -391,6 +392,11 @@ TEST(TcpCollectorLive, RttLandsInTheBucketOfTheSocketsRtt) {
   ASSERT_TRUE(exporter.ready()) << exporter.output();
   constexpr int kRoundTrips = 300;
   tcp_info client_info{}, server_info{};
+  // Log2 slots of every tcpi_rtt the test read from its two sockets, after
+  // each round trip: a loopback RTT is a few microseconds and wanders across
+  // a bucket boundary now and then, so "the bucket of tcpi_rtt" is the set of
+  // buckets the socket's own RTT visited while the test ran.
+  std::set<uint32_t> seen_slots;
   std::string error = ns.run([&]() -> std::string {
     int listener = listen_on(kLocal, 5004);
     int client = connect_to(kLocal, 5004);
@@ -402,6 +408,8 @@ TEST(TcpCollectorLive, RttLandsInTheBucketOfTheSocketsRtt) {
           !send_all(server, buffer, sizeof buffer) || !recv_all(client, buffer, sizeof buffer)) {
         return "ping-pong failed";
       }
+      seen_slots.insert(netobs_log2_slot(read_tcp_info(client).tcpi_rtt, 64));
+      seen_slots.insert(netobs_log2_slot(read_tcp_info(server).tcpi_rtt, 64));
     }
     client_info = read_tcp_info(client);
     server_info = read_tcp_info(server);
@@ -414,11 +422,17 @@ TEST(TcpCollectorLive, RttLandsInTheBucketOfTheSocketsRtt) {
   const std::string text = exporter.scrape();
   auto counts = bucket_counts(histogram_buckets(text, "netobs_tcp_rtt_seconds"));
   ASSERT_FALSE(counts.empty());
-  double total = 0;
-  for (const auto& [le, count] : counts) total += count;
+  double total = 0, in_seen = 0;
+  for (const auto& [le, count] : counts) {
+    total += count;
+    for (uint32_t slot : seen_slots) {
+      if (std::fabs(le - std::ldexp(1.0, static_cast<int>(slot)) * 1e-6) < 1e-12) in_seen += count;
+    }
+  }
   // Every data segment and pure ACK each side received is one observation.
   EXPECT_GE(total, 2 * kRoundTrips);
-  // The bucket (le = 2^slot us) of the final smoothed RTT of each socket.
+  // The bucket (le = 2^slot us) of the final smoothed RTT of each socket has
+  // observations...
   for (const tcp_info& info : {client_info, server_info}) {
     const double le = std::ldexp(1.0, static_cast<int>(netobs_log2_slot(info.tcpi_rtt, 64))) * 1e-6;
     double in_bucket = 0;
@@ -426,23 +440,12 @@ TEST(TcpCollectorLive, RttLandsInTheBucketOfTheSocketsRtt) {
       if (std::fabs(bound - le) < 1e-12) in_bucket = count;
     }
     std::cout << "tcpi_rtt=" << info.tcpi_rtt << "us bucket le=" << le << " holds " << in_bucket
-              << " of " << total << "\n";
+              << " of " << total << "; buckets the test saw hold " << in_seen << "\n";
     EXPECT_GT(in_bucket, 0) << "no observation in the bucket of tcpi_rtt " << info.tcpi_rtt;
   }
-  // Loopback RTTs are a few microseconds and wander across a log2 boundary
-  // now and then (and the handshake's first sample is larger), so not every
-  // observation can share one bucket: the final RTT's bucket must be the
-  // most common one and hold at least half of them. The 20 ms delay-line
-  // test below checks "all in one bucket" on a path where that is stable.
-  const double le =
-      std::ldexp(1.0, static_cast<int>(netobs_log2_slot(client_info.tcpi_rtt, 64))) * 1e-6;
-  double in_bucket = 0, largest = 0;
-  for (const auto& [bound, count] : counts) {
-    if (std::fabs(bound - le) < 1e-12) in_bucket = count;
-    largest = std::max(largest, count);
-  }
-  EXPECT_EQ(in_bucket, largest);
-  EXPECT_GE(in_bucket, 0.5 * total);
+  // ...and all observations but the handshake's first samples (taken before
+  // the test's first read) are in buckets of RTTs the test read itself.
+  EXPECT_GE(in_seen, total - 8);
 }
 
 // Grouping: by remote CIDR group (named in the config), and by local port

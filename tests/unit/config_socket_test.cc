@@ -32,6 +32,7 @@ TEST(ConfigSocket, FieldsLand) {
       "    comms: [nginx, netobs_socket_s]\n"
       "    per_process: false\n"
       "    max_processes: 1024\n"
+      "    syscall_details: false\n"
       "events:\n"
       "  format: json\n"
       "  output_dir: /var/lib/netobs/trace\n"
@@ -44,6 +45,7 @@ TEST(ConfigSocket, FieldsLand) {
   EXPECT_EQ(socket.comms, (std::vector<std::string>{"nginx", "netobs_socket_s"}));
   EXPECT_FALSE(socket.per_process);
   EXPECT_EQ(socket.max_processes, 1024u);
+  EXPECT_FALSE(socket.syscall_details);
   EXPECT_EQ(result.config.events.format, "json");
   EXPECT_EQ(result.config.events.sample_rate, 10u);
 }
