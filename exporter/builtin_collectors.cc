@@ -23,8 +23,8 @@ void register_builtin_collectors(CollectorRegistry& registry) {
        .factory = [] { return std::make_unique<SnmpCollector>(); }});
   add({.name = std::string(DnsCollector::kName),
        .description = "DNS queries, responses, latency by type and response code, unanswered "
-                      "queries (BPF socket filter on AF_PACKET, needs CAP_NET_RAW), DNS events",
-       .needs = {Requirement::kBpfPrivileges},
+                      "queries (BPF socket filter on AF_PACKET), DNS events",
+       .needs = {Requirement::kBpfPrivileges, Requirement::kNetRaw},
        .ladders = {DnsCollector::process_ladder()},
        .factory = [] { return std::make_unique<DnsCollector>(); }});
   add({.name = std::string(SocketCollector::kName),

@@ -36,6 +36,7 @@ std::string format_preflight(const PreflightReport& r) {
                              ? "yes (" + caps + ")"
                              : "NO (needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN)");
   line("CAP_NET_ADMIN", yes_no(r.cap_net_admin));
+  line("CAP_NET_RAW", yes_no(r.cap_net_raw));
   line("tracefs", r.tracefs_mounted ? "mounted at " + r.tracefs_path
                                     : "not mounted (the exporter mounts it at " + r.tracefs_path +
                                           " when it has CAP_SYS_ADMIN)");

@@ -1,6 +1,7 @@
 #include "exporter/collector_manager.h"
 
 #include <condition_variable>
+#include <map>
 #include <thread>
 
 #include "exporter/bpf/preflight.h"
@@ -215,8 +216,21 @@ std::vector<prometheus::MetricFamily> CollectorManager::collect_until(
   }
 
   std::vector<prometheus::MetricFamily> families = self_metrics(entries, results);
+  // Families several collectors share (netobs_series_dropped_total, labelled
+  // by collector) are merged: one name must appear once in a scrape.
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < families.size(); ++i) index_of.emplace(families[i].name, i);
   for (auto& result : results) {
-    for (auto& family : result.families) families.push_back(std::move(family));
+    for (auto& family : result.families) {
+      auto [it, inserted] = index_of.emplace(family.name, families.size());
+      if (inserted) {
+        families.push_back(std::move(family));
+      } else {
+        auto& into = families[it->second].metric;
+        into.insert(into.end(), std::make_move_iterator(family.metric.begin()),
+                    std::make_move_iterator(family.metric.end()));
+      }
+    }
   }
   return families;
 }

@@ -3,6 +3,6 @@
 
 namespace netobs {
 
-enum class Requirement { kBtf, kBpfPrivileges, kNetAdmin, kTracefs, kCgroup2 };
+enum class Requirement { kBtf, kBpfPrivileges, kNetAdmin, kNetRaw, kTracefs, kCgroup2 };
 
 }  // namespace netobs

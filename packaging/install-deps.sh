@@ -10,7 +10,7 @@ build_packages=(
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
-  prometheus curl iproute2 nftables iperf3 dnsmasq-base bind9-dnsutils
+  prometheus curl iproute2 nftables iperf3 dnsmasq-base bind9-dnsutils dnsperf
   prometheus-node-exporter clang-format procps libcap2-bin
 )
 

@@ -183,6 +183,7 @@ void apply_capabilities(uint64_t cap_effective, PreflightReport& report) {
   report.cap_perfmon = has(kCapPerfmon);
   report.cap_sys_admin = has(kCapSysAdmin);
   report.cap_net_admin = has(kCapNetAdmin);
+  report.cap_net_raw = has(kCapNetRaw);
 }
 
 PreflightReport run_preflight(const PreflightOptions& options) {
@@ -250,6 +251,13 @@ std::vector<std::string> missing_requirements(const PreflightReport& report,
               "it (systemd: AmbientCapabilities=CAP_NET_ADMIN)");
         }
         break;
+      case Requirement::kNetRaw:
+        if (!report.cap_net_raw) {
+          missing.push_back(
+              "missing CAP_NET_RAW (packet sockets need it): run as root or grant it "
+              "(systemd: AmbientCapabilities=CAP_NET_RAW)");
+        }
+        break;
       case Requirement::kTracefs:
         if (!report.tracefs_mounted) {
           std::string line = "tracefs not mounted at " + report.tracefs_path +
@@ -278,6 +286,8 @@ std::string_view requirement_name(Requirement requirement) {
       return "bpf_privileges";
     case Requirement::kNetAdmin:
       return "net_admin";
+    case Requirement::kNetRaw:
+      return "net_raw";
     case Requirement::kTracefs:
       return "tracefs";
     case Requirement::kCgroup2:
@@ -293,6 +303,7 @@ void log_preflight(const PreflightReport& report) {
             {"btf", yes_no(report.btf_present)},
             {"bpf_privileges", yes_no(report.has_bpf_privileges())},
             {"net_admin", yes_no(report.cap_net_admin)},
+            {"net_raw", yes_no(report.cap_net_raw)},
             {"tracefs", report.tracefs_mounted ? report.tracefs_path : "no"},
             {"cgroup2", report.cgroup2_mounted ? report.cgroup2_path : "no"},
             {"kprobes", yes_no(report.kprobes_available)},
@@ -300,9 +311,9 @@ void log_preflight(const PreflightReport& report) {
   if (report.tracefs_mounted_by_us) {
     log_info("mounted tracefs for classic tracepoints", {{"path", report.tracefs_path}});
   }
-  const std::vector<Requirement> all = {Requirement::kBtf, Requirement::kBpfPrivileges,
-                                        Requirement::kNetAdmin, Requirement::kTracefs,
-                                        Requirement::kCgroup2};
+  const std::vector<Requirement> all = {Requirement::kBtf,      Requirement::kBpfPrivileges,
+                                        Requirement::kNetAdmin, Requirement::kNetRaw,
+                                        Requirement::kTracefs,  Requirement::kCgroup2};
   for (Requirement need : all) {
     for (const auto& line : missing_requirements(report, {need})) {
       log_warn(line,

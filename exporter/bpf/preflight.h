@@ -34,6 +34,7 @@ struct PreflightReport {
   bool cap_perfmon = false;
   bool cap_sys_admin = false;
   bool cap_net_admin = false;
+  bool cap_net_raw = false;
 
   // Where tracefs is mounted, or where netobs would mount it when it is not.
   std::string tracefs_path;
@@ -90,6 +91,7 @@ std::optional<uint64_t> parse_cap_eff(std::string_view status_text);
 
 // Capability bits (linux/capability.h numbering).
 inline constexpr int kCapNetAdmin = 12;
+inline constexpr int kCapNetRaw = 13;
 inline constexpr int kCapSysAdmin = 21;
 inline constexpr int kCapPerfmon = 38;
 inline constexpr int kCapBpf = 39;

@@ -201,9 +201,9 @@ TEST(RunPreflight, MissingFilesLeaveFieldsEmpty) {
   EXPECT_FALSE(report.btf_present);
 }
 
-const std::vector<Requirement> kAll = {Requirement::kBtf, Requirement::kBpfPrivileges,
-                                       Requirement::kNetAdmin, Requirement::kTracefs,
-                                       Requirement::kCgroup2};
+const std::vector<Requirement> kAll = {Requirement::kBtf,      Requirement::kBpfPrivileges,
+                                       Requirement::kNetAdmin, Requirement::kNetRaw,
+                                       Requirement::kTracefs,  Requirement::kCgroup2};
 
 TEST(MissingRequirements, NamesEveryMissingPieceAndItsFix) {
   PreflightReport report;
@@ -217,6 +217,8 @@ TEST(MissingRequirements, NamesEveryMissingPieceAndItsFix) {
       "AmbientCapabilities=CAP_BPF CAP_PERFMON)",
       "missing CAP_NET_ADMIN (XDP and socket filters need it): run as root or grant it (systemd: "
       "AmbientCapabilities=CAP_NET_ADMIN)",
+      "missing CAP_NET_RAW (packet sockets need it): run as root or grant it (systemd: "
+      "AmbientCapabilities=CAP_NET_RAW)",
       "tracefs not mounted at /sys/kernel/tracing: mount it with `mount -t tracefs tracefs "
       "/sys/kernel/tracing` or run with CAP_SYS_ADMIN so netobs mounts it (not mounted, and "
       "mounting it needs CAP_SYS_ADMIN)",
@@ -248,6 +250,7 @@ TEST(MissingRequirements, EmptyWhenEverythingIsThere) {
   report.btf_present = true;
   report.cap_sys_admin = true;
   report.cap_net_admin = true;
+  report.cap_net_raw = true;
   report.tracefs_mounted = true;
   report.cgroup2_mounted = true;
   EXPECT_TRUE(missing_requirements(report, kAll).empty());
@@ -261,7 +264,7 @@ TEST(LogPreflight, LogsSummaryAndEachMissingPieceOnce) {
   log_preflight(report);
   capture_log_for_test(nullptr);
   EXPECT_NE(text.find("level=info msg=preflight kernel=6.18.44-test btf=no bpf_privileges=no "
-                      "net_admin=no tracefs=no cgroup2=/sys/fs/cgroup/unified"),
+                      "net_admin=no net_raw=no tracefs=no cgroup2=/sys/fs/cgroup/unified"),
             std::string::npos)
       << text;
   auto count = [&](const std::string& needle) {
@@ -272,7 +275,7 @@ TEST(LogPreflight, LogsSummaryAndEachMissingPieceOnce) {
     }
     return n;
   };
-  EXPECT_EQ(count("level=warn"), 4u) << text;  // btf, bpf caps, net_admin, tracefs
+  EXPECT_EQ(count("level=warn"), 5u) << text;  // btf, bpf caps, net_admin, net_raw, tracefs
   EXPECT_EQ(count("requirement=btf"), 1u);
   EXPECT_EQ(count("requirement=tracefs"), 1u);
   EXPECT_EQ(count("requirement=cgroup2"), 0u);
