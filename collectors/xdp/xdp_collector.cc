@@ -177,6 +177,14 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
         iface.mode = std::string(mode.name);
         iface.reason.clear();
         iface.slot = slot;
+        if (config.top_talkers > 0) {
+          // Samples count only for attached interfaces: records still in the
+          // ring after a detach find no table and are dropped.
+          const size_t capacity =
+              std::max<size_t>(kMinTalkerTable, kTalkerTableFactor * config.top_talkers);
+          std::lock_guard<std::mutex> lock(talkers_mu);
+          talkers.insert_or_assign(static_cast<uint32_t>(ifindex), TopTalkers(capacity));
+        }
         log_info("attached XDP program", {{"collector", "xdp"},
                                           {"interface", iface.name},
                                           {"ifindex", std::to_string(ifindex)},
@@ -263,6 +271,7 @@ void XdpCollector::State::reconcile() {
 }
 
 void XdpCollector::State::on_sample(const void* data, size_t size) {
+  if (config.top_talkers == 0) return;  // samples only feed the top talkers
   Result<DecodedSample> sample = decode_xdp_sample(data, size);
   if (!sample) {
     decode_errors.fetch_add(1, std::memory_order_relaxed);
@@ -276,12 +285,7 @@ void XdpCollector::State::on_sample(const void* data, size_t size) {
   key.port = service_port(sample->sport, sample->dport, config.filter_ports);
   std::lock_guard<std::mutex> lock(talkers_mu);
   auto it = talkers.find(sample->ifindex);
-  if (it == talkers.end()) {
-    const size_t capacity =
-        std::max<size_t>(kMinTalkerTable, kTalkerTableFactor * config.top_talkers);
-    it = talkers.emplace(sample->ifindex, TopTalkers(capacity)).first;
-  }
-  it->second.add(key, sample->pkt_len);
+  if (it != talkers.end()) it->second.add(key, sample->pkt_len);
 }
 
 XdpCollector::XdpCollector() : Collector(std::string(kName)) {}
