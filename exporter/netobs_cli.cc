@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/dns/dns_trace.h"
 #include "collectors/snmp/stats_command.h"
 #include "collectors/socket/trace_command.h"
 #include "collectors/tcp/conns_command.h"
@@ -50,6 +51,12 @@ int run(int argc, char** argv) {
     std::cout << "netobs version " << kVersion << " (revision " << kRevision << ")\n";
     return 0;
   }
+  // `netobs trace --collector dns` streams DNS exchanges through the same sinks.
+  register_trace_source({"dns", dns_trace_schema,
+                         [](Config& config, const TraceOptions& options) {
+                           return configure_dns_trace(config, options.ports);
+                         },
+                         make_dns_trace_collector});
   for (const auto& c : kCommands) {
     if (command == c.name) return c.run({args.begin() + 1, args.end()}, std::cout, std::cerr);
   }

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -305,6 +306,8 @@ TEST(SocketCollectorTest, FullRingBufferCountsEveryDroppedEvent) {
   ASSERT_TRUE(lost.has_value()) << text;
   size_t rows = 0;
   for (auto& row : csv_rows(events)) rows += row.size() == 14 && row[2] == kComm ? 1 : 0;
+  std::cout << "burst of " << kBurst << " events: " << rows << " rows written, " << *lost
+            << " lost\n";
   EXPECT_GT(*lost, 0) << "the burst did not overflow the ring buffer";
   EXPECT_EQ(static_cast<double>(rows) + *lost, kBurst);
   // Metrics are not sampled or dropped: every send is counted.

@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -411,9 +412,22 @@ int main(int argc, char** argv) {
     long n = std::strtol(argv[2], nullptr, 10);
     int rx = -1;
     int tx = udp_sink_pair(&rx);
+    // sendmmsg batches: many events per syscall, faster than any reader.
     char byte = 'b';
+    constexpr int kBatch = 256;
+    std::vector<iovec> iov(kBatch, iovec{&byte, 1});
+    std::vector<mmsghdr> msgs(kBatch);
+    for (int i = 0; i < kBatch; ++i) {
+      msgs[i].msg_hdr.msg_iov = &iov[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
     long ok = 0;
-    for (long i = 0; i < n; ++i) ok += send(tx, &byte, 1, 0) == 1 ? 1 : 0;
+    while (ok < n) {
+      int sent =
+          sendmmsg(tx, msgs.data(), static_cast<unsigned>(std::min<long>(kBatch, n - ok)), 0);
+      if (sent <= 0) die("sendmmsg");
+      ok += sent;
+    }
     std::printf("burst\t%ld\t%ld\n", n, ok);
     close(tx);
     close(rx);
