@@ -22,7 +22,8 @@ std::string dns_address_text(uint8_t family, const uint8_t* address) {
 DnsExchange exchange_from_record(const dns_event& record, int64_t unix_offset_ns) {
   DnsExchange e;
   e.kind = DnsExchange::Kind::kAnswered;
-  e.unix_ns = static_cast<uint64_t>(static_cast<int64_t>(record.ts_ns) + unix_offset_ns);
+  // Unsigned arithmetic wraps instead of overflowing on a corrupt timestamp.
+  e.unix_ns = record.ts_ns + static_cast<uint64_t>(unix_offset_ns);
   e.transport = record.transport;
   e.id = record.id;
   e.qtype = record.qtype;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cstdio>
+#include <cstdint>
 #include <cstring>
 
 namespace netobs {
@@ -155,7 +156,13 @@ std::string format_event_address(const uint8_t (&address)[16], uint8_t ip_versio
 EventRow format_socket_event(const socket_event& event, int64_t monotonic_to_unix_ns) {
   char comm[SOCKET_COMM_LEN + 1] = {};
   std::memcpy(comm, event.comm, SOCKET_COMM_LEN);
-  const int64_t unix_ns = static_cast<int64_t>(event.ts_ns) + monotonic_to_unix_ns;
+  // ts_ns comes from the kernel (or a corrupt record): an out-of-range sum
+  // prints the epoch instead of overflowing.
+  int64_t unix_ns = 0;
+  if (event.ts_ns > static_cast<uint64_t>(INT64_MAX) ||
+      __builtin_add_overflow(static_cast<int64_t>(event.ts_ns), monotonic_to_unix_ns, &unix_ns)) {
+    unix_ns = 0;
+  }
   EventRow row;
   row.reserve(14);
   row.push_back(format_event_timestamp(unix_ns > 0 ? static_cast<uint64_t>(unix_ns) : 0));
