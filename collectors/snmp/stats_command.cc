@@ -1,4 +1,5 @@
 #include "collectors/snmp/stats_command.h"
+#include "exporter/cli_args.h"
 
 #include <algorithm>
 #include <charconv>
@@ -40,12 +41,6 @@ struct StatsOptions {
   bool help = false;
 };
 
-class UsageError {
- public:
-  explicit UsageError(std::string message) : message(std::move(message)) {}
-  std::string message;
-};
-
 double parse_positive(const std::string& flag, const std::string& text) {
   double value = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -80,24 +75,10 @@ std::vector<double> parse_windows(const std::string& text) {
 
 StatsOptions parse_options(const std::vector<std::string>& args) {
   StatsOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::optional<std::string> inline_value;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        inline_value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-      }
-    }
-    auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
-      return args[++i];
-    };
-    auto no_value = [&]() {
-      if (inline_value) throw UsageError(arg + " takes no value");
-    };
+  for (ArgCursor cursor(args); cursor.next();) {
+    const std::string arg = cursor.flag();
+    auto value = [&cursor] { return cursor.value(); };
+    auto no_value = [&cursor] { cursor.no_value(); };
     if (arg == "-h" || arg == "--help") {
       options.help = true;
     } else if (arg == "-a" || arg == "--absolute") {
@@ -136,7 +117,7 @@ StatsOptions parse_options(const std::vector<std::string>& args) {
     } else if (arg == "--windows") {
       options.windows = parse_windows(value());
     } else {
-      throw UsageError("unknown option \"" + args[i] + "\"");
+      throw UsageError("unknown option \"" + cursor.current() + "\"");
     }
   }
   int modes = (options.save ? 1 : 0) + (options.baseline ? 1 : 0) + (options.trend ? 1 : 0);

@@ -1,4 +1,5 @@
 #include "collectors/tcp/conns_command.h"
+#include "exporter/cli_args.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -33,12 +34,6 @@ struct ConnsOptions {
   std::string procfs = "/proc";
   std::optional<std::string> config_file;
   bool help = false;
-};
-
-class UsageError {
- public:
-  explicit UsageError(std::string message) : message(std::move(message)) {}
-  std::string message;
 };
 
 uint16_t parse_port(const std::string& flag, const std::string& text) {
@@ -114,24 +109,10 @@ std::set<uint8_t> parse_states(const std::string& text) {
 
 ConnsOptions parse_options(const std::vector<std::string>& args) {
   ConnsOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string arg = args[i];
-    std::optional<std::string> inline_value;
-    if (arg.rfind("--", 0) == 0) {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        inline_value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-      }
-    }
-    auto value = [&]() -> std::string {
-      if (inline_value) return *inline_value;
-      if (i + 1 >= args.size()) throw UsageError(arg + " needs a value");
-      return args[++i];
-    };
-    auto no_value = [&]() {
-      if (inline_value) throw UsageError(arg + " takes no value");
-    };
+  for (ArgCursor cursor(args); cursor.next();) {
+    const std::string arg = cursor.flag();
+    auto value = [&cursor] { return cursor.value(); };
+    auto no_value = [&cursor] { cursor.no_value(); };
     if (arg == "-h" || arg == "--help") {
       options.help = true;
     } else if (arg == "--local-ip") {
@@ -186,7 +167,7 @@ ConnsOptions parse_options(const std::vector<std::string>& args) {
     } else if (arg == "--config.file") {
       options.config_file = value();
     } else {
-      throw UsageError("unknown option \"" + args[i] + "\"");
+      throw UsageError("unknown option \"" + cursor.current() + "\"");
     }
   }
   if (options.count && !options.interval) {
