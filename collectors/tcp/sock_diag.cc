@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <thread>
 
@@ -164,7 +165,11 @@ DumpParseResult parse_tcp_dump(std::span<const uint8_t> data, uint32_t seq,
       nlmsgerr error{};
       std::memcpy(&error, payload.data(), std::min(payload.size(), sizeof(error)));
       result.progress = DumpProgress::kError;
-      result.error = error.error < 0 ? -error.error : (error.error == 0 ? EPROTO : error.error);
+      // The kernel sends -errno; anything else (0, INT_MIN from a corrupt
+      // message, which cannot be negated) is reported as a protocol error.
+      result.error = error.error < 0 && error.error != INT_MIN
+                         ? -error.error
+                         : (error.error > 0 ? error.error : EPROTO);
       return result;
     }
     if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
