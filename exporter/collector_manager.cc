@@ -1,7 +1,10 @@
 #include "exporter/collector_manager.h"
 
+#include <algorithm>
 #include <condition_variable>
+#include <functional>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "exporter/bpf/preflight.h"
@@ -10,18 +13,212 @@
 
 namespace netobs {
 
+namespace {
+
+// A persistent thread that runs one collector's collect() calls, so a scrape
+// does not start a thread per collector. The thread shares its state, so an
+// Entry (and this worker) can go away while a stuck collect() still runs: the
+// thread is then detached and exits when that call returns.
+class CollectWorker {
+ public:
+  CollectWorker() : state_(std::make_shared<State>()), thread_(&CollectWorker::run, state_) {}
+  ~CollectWorker() {
+    bool idle;
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      state_->stopping = true;
+      idle = !state_->running && !state_->job;
+    }
+    state_->wake.notify_one();
+    // Never wait for a stuck collector (or for ourselves, when the last
+    // reference to the entry was dropped by a job on this very thread).
+    if (idle && thread_.get_id() != std::this_thread::get_id()) {
+      thread_.join();
+    } else {
+      thread_.detach();
+    }
+  }
+  CollectWorker(const CollectWorker&) = delete;
+  CollectWorker& operator=(const CollectWorker&) = delete;
+
+  // Queues `job`; the caller guarantees one job at a time (Entry::busy).
+  void post(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      state_->job = std::move(job);
+    }
+    state_->wake.notify_one();
+  }
+
+ private:
+  struct State {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::function<void()> job;
+    bool running = false;
+    bool stopping = false;
+  };
+
+  static void run(std::shared_ptr<State> state) {
+    std::unique_lock<std::mutex> lock(state->mutex);
+    while (true) {
+      state->wake.wait(lock, [&] { return state->stopping || state->job; });
+      if (!state->job) return;
+      std::function<void()> job = std::move(state->job);
+      state->job = nullptr;
+      state->running = true;
+      lock.unlock();
+      job();
+      job = nullptr;  // its captures may hold the last reference to the entry
+      lock.lock();
+      state->running = false;
+    }
+  }
+
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
+}  // namespace
+
 struct CollectorManager::Entry {
   const CollectorDescriptor* descriptor = nullptr;
   bool enabled = false;
-  std::shared_ptr<Collector> collector;  // shared with in-flight collect threads
+  std::shared_ptr<Collector> collector;  // shared with in-flight scrapes
   std::string failure;                   // why it is not running, when it is not
   std::atomic<bool> busy{false};         // a collect is still running (overran a deadline)
+
+  // Created on first use: a scrape of one collector runs it inline and never
+  // needs a worker.
+  CollectWorker& worker() {
+    std::call_once(worker_once_, [this] { worker_ = std::make_unique<CollectWorker>(); });
+    return *worker_;
+  }
+
+ private:
+  std::once_flag worker_once_;
+  std::unique_ptr<CollectWorker> worker_;
 };
 
 struct CollectorManager::ScrapeResult {
   bool success = false;
   double seconds = 0;
   std::vector<prometheus::MetricFamily> families;
+};
+
+// One scrape in flight, shared by the scraping thread, the collector workers
+// and the watchdog (any of them may outlive the others).
+struct CollectorManager::ScrapeState {
+  std::vector<std::shared_ptr<Entry>> entries;
+  Clock::time_point start;
+  const Deliver* deliver = nullptr;  // valid until delivered is true
+
+  std::mutex mutex;
+  std::condition_variable changed;  // a result arrived, or delivery finished
+  std::vector<ScrapeResult> results;
+  std::vector<bool> done;
+  size_t pending = 0;                // collectors still running
+  bool claimed = false;              // someone builds and delivers the families
+  bool delivered = false;            // deliver() has returned
+  bool waiting_for_results = false;  // the scraping thread waits on `changed`
+  bool waiting_for_delivery = false;
+
+  // Runs entry i's collect() and records the result (any thread).
+  void run(size_t i) {
+    const std::shared_ptr<Entry>& entry = entries[i];
+    ScrapeResult result;
+    const auto begin = Clock::now();
+    Status status = entry->collector->collect(result.families);
+    result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+    result.success = status.is_ok();
+    if (!status.is_ok()) {
+      log_debug("collect failed",
+                {{"collector", entry->descriptor->name}, {"err", status.message()}});
+      result.families.clear();
+    }
+    entry->busy.store(false);
+    std::lock_guard<std::mutex> lock(mutex);
+    if (!claimed) results[i] = std::move(result);
+    done[i] = true;
+    --pending;
+    if (waiting_for_results) changed.notify_all();
+  }
+};
+
+// Delivers a scrape at its deadline when the scraping thread is stuck in a
+// collector. One thread per manager, started on first use. Arming a deadline
+// later than the one the thread already sleeps until does not wake it, so
+// back-to-back scrapes cost it no wake-ups at all.
+class CollectorManager::Watchdog {
+ public:
+  using Fire = std::function<void()>;
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  uint64_t arm(Clock::time_point deadline, Fire fire) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    const uint64_t id = ++last_id_;
+    armed_.push_back({id, deadline, std::move(fire)});
+    if (deadline < sleeping_until_) wake_.notify_one();
+    return id;
+  }
+
+  void cancel(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::erase_if(armed_, [id](const Armed& a) { return a.id == id; });
+  }
+
+ private:
+  struct Armed {
+    uint64_t id;
+    Clock::time_point deadline;
+    Fire fire;
+  };
+
+  void run() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stopping_) {
+      const auto now = Clock::now();
+      std::vector<Fire> due;
+      sleeping_until_ = Clock::time_point::max();
+      for (auto it = armed_.begin(); it != armed_.end();) {
+        if (it->deadline <= now) {
+          due.push_back(std::move(it->fire));
+          it = armed_.erase(it);
+        } else {
+          sleeping_until_ = std::min(sleeping_until_, it->deadline);
+          ++it;
+        }
+      }
+      if (!due.empty()) {
+        lock.unlock();
+        for (Fire& fire : due) fire();
+        due.clear();
+        lock.lock();
+        continue;
+      }
+      if (sleeping_until_ == Clock::time_point::max()) {
+        wake_.wait(lock);
+      } else {
+        wake_.wait_until(lock, sleeping_until_);
+      }
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<Armed> armed_;
+  Clock::time_point sleeping_until_ = Clock::time_point::min();  // not started yet: wake
+  uint64_t last_id_ = 0;
+  bool stopping_ = false;
+  std::thread thread_;
 };
 
 namespace {
@@ -47,7 +244,7 @@ bool is_required(const Config& config, std::string_view name) {
 
 CollectorManager::CollectorManager(const CollectorRegistry& registry,
                                    const PreflightReport& preflight)
-    : registry_(registry), preflight_(preflight) {}
+    : registry_(registry), preflight_(preflight), watchdog_(std::make_unique<Watchdog>()) {}
 
 CollectorManager::~CollectorManager() { stop_all(); }
 
@@ -82,6 +279,7 @@ Status CollectorManager::start_entry(Entry& entry, const Config& config) {
 Status CollectorManager::start(const Config& config) {
   std::lock_guard<std::mutex> lock(mutex_);
   config_ = config;
+  scrape_timeout_seconds_.store(config.exporter.scrape_timeout_seconds);
   for (const auto& descriptor : registry_.all()) {
     auto entry = std::make_shared<Entry>();
     entry->descriptor = &descriptor;
@@ -120,6 +318,7 @@ Status CollectorManager::reload(const Config& config) {
     }
   }
   config_ = config;
+  scrape_timeout_seconds_.store(config.exporter.scrape_timeout_seconds);
   return Status::ok();
 }
 
@@ -131,91 +330,125 @@ void CollectorManager::stop_all() {
 }
 
 std::vector<prometheus::MetricFamily> CollectorManager::Collect() const {
-  double timeout;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    timeout = config_.exporter.scrape_timeout_seconds;
-  }
   return collect_until(Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                          std::chrono::duration<double>(timeout)));
+                                          std::chrono::duration<double>(scrape_timeout_seconds())));
 }
 
 std::vector<prometheus::MetricFamily> CollectorManager::collect_until(
     Clock::time_point deadline) const {
-  std::vector<std::shared_ptr<Entry>> entries;
+  std::vector<prometheus::MetricFamily> out;
+  run_scrape(
+      deadline, /*run_one_here=*/false,
+      [&out](std::vector<prometheus::MetricFamily>&& families) { out = std::move(families); });
+  return out;
+}
+
+void CollectorManager::scrape(Clock::time_point deadline, const Deliver& deliver) const {
+  run_scrape(deadline, /*run_one_here=*/true, deliver);
+}
+
+void CollectorManager::run_scrape(Clock::time_point deadline, bool run_one_here,
+                                  const Deliver& deliver) const {
+  auto state = std::make_shared<ScrapeState>();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& entry : entries_) {
-      if (entry->enabled) entries.push_back(entry);
+      if (entry->enabled) state->entries.push_back(entry);
     }
   }
+  const size_t count = state->entries.size();
+  state->start = Clock::now();
+  state->deliver = &deliver;
+  state->results.resize(count);
+  state->done.assign(count, false);
 
-  // Each collector runs on its own short-lived thread so one that overruns
-  // the deadline can be abandoned (it finishes in the background, then its
-  // `busy` flag clears) while the others are served.
-  struct Shared {
-    std::mutex mutex;
-    std::condition_variable done_cv;
-    std::vector<ScrapeResult> results;
-    std::vector<bool> done;
-  };
-  auto shared = std::make_shared<Shared>();
-  shared->results.resize(entries.size());
-  shared->done.assign(entries.size(), false);
-  const auto scrape_start = Clock::now();
-
-  for (size_t i = 0; i < entries.size(); ++i) {
-    auto entry = entries[i];
-    if (!entry->collector || entry->collector->state() != CollectorState::kActive ||
-        entry->busy.exchange(true)) {
-      if (entry->busy.load() && entry->collector &&
-          entry->collector->state() == CollectorState::kActive) {
-        log_warn("collector still busy with an earlier scrape; reporting failure",
-                 {{"collector", entry->descriptor->name}});
-      }
-      shared->done[i] = true;
+  // Claim every collector that can run now; the others report failure.
+  std::vector<size_t> runnable;
+  for (size_t i = 0; i < count; ++i) {
+    Entry& entry = *state->entries[i];
+    const bool active = entry.collector && entry.collector->state() == CollectorState::kActive;
+    if (active && !entry.busy.exchange(true)) {
+      runnable.push_back(i);
       continue;
     }
-    std::thread([shared, entry, i] {
-      ScrapeResult result;
-      const auto start = Clock::now();
-      Status status = entry->collector->collect(result.families);
-      result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-      result.success = status.is_ok();
-      if (!status.is_ok()) {
-        log_debug("collect failed",
-                  {{"collector", entry->descriptor->name}, {"err", status.message()}});
-        result.families.clear();
-      }
-      entry->busy.store(false);
-      std::lock_guard<std::mutex> lock(shared->mutex);
-      shared->results[i] = std::move(result);
-      shared->done[i] = true;
-      shared->done_cv.notify_all();
-    }).detach();
+    if (active) {
+      log_warn("collector still busy with an earlier scrape; reporting failure",
+               {{"collector", entry.descriptor->name}});
+    }
+    state->done[i] = true;
+  }
+  state->pending = runnable.size();
+
+  // Keep the last one for this thread; the others run on their workers, in
+  // parallel with it.
+  std::optional<size_t> here;
+  if (run_one_here && !runnable.empty()) {
+    here = runnable.back();
+    runnable.pop_back();
+  }
+  for (size_t i : runnable) {
+    state->entries[i]->worker().post([state, i] { state->run(i); });
   }
 
-  std::vector<ScrapeResult> results(entries.size());
+  // Whoever claims the scrape first (this thread, or the watchdog at the
+  // deadline) builds and delivers the families; false when already claimed.
+  auto claim_and_deliver = [this](ScrapeState& s) {
+    std::optional<std::vector<prometheus::MetricFamily>> families = finish_scrape(s);
+    if (!families) return false;
+    (*s.deliver)(std::move(*families));
+    std::lock_guard<std::mutex> lock(s.mutex);
+    s.delivered = true;
+    if (s.waiting_for_delivery) s.changed.notify_all();
+    return true;
+  };
+
+  if (here) {
+    // Nothing can interrupt the collector on this thread: the watchdog answers
+    // the scrape at the deadline if it overruns.
+    uint64_t armed =
+        watchdog_->arm(deadline, [state, claim_and_deliver] { claim_and_deliver(*state); });
+    state->run(*here);
+    watchdog_->cancel(armed);
+  }
+
   {
-    std::unique_lock<std::mutex> lock(shared->mutex);
-    shared->done_cv.wait_until(lock, deadline, [&] {
-      for (bool d : shared->done) {
-        if (!d) return false;
-      }
-      return true;
-    });
-    for (size_t i = 0; i < entries.size(); ++i) {
-      if (shared->done[i]) {
-        results[i] = std::move(shared->results[i]);
-      } else {
-        results[i].seconds = std::chrono::duration<double>(Clock::now() - scrape_start).count();
-        log_warn("collector overran the scrape timeout; reporting failure",
-                 {{"collector", entries[i]->descriptor->name}});
-      }
+    std::unique_lock<std::mutex> lock(state->mutex);
+    if (state->pending > 0 && !state->claimed) {
+      state->waiting_for_results = true;
+      state->changed.wait_until(lock, deadline,
+                                [&] { return state->pending == 0 || state->claimed; });
+      state->waiting_for_results = false;
     }
   }
+  if (claim_and_deliver(*state)) return;
+  // The watchdog claimed it: return only when its delivery is complete (the
+  // caller's connection must stay valid until then).
+  std::unique_lock<std::mutex> lock(state->mutex);
+  state->waiting_for_delivery = true;
+  state->changed.wait(lock, [&] { return state->delivered; });
+}
 
-  std::vector<prometheus::MetricFamily> families = self_metrics(entries, results);
+std::optional<std::vector<prometheus::MetricFamily>> CollectorManager::finish_scrape(
+    ScrapeState& state) const {
+  std::vector<ScrapeResult> results(state.entries.size());
+  std::vector<bool> done;
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (state.claimed) return std::nullopt;
+    state.claimed = true;
+    done = state.done;
+    for (size_t i = 0; i < state.entries.size(); ++i) {
+      if (done[i]) results[i] = std::move(state.results[i]);
+    }
+  }
+  for (size_t i = 0; i < state.entries.size(); ++i) {
+    if (done[i]) continue;
+    results[i].seconds = std::chrono::duration<double>(Clock::now() - state.start).count();
+    log_warn("collector overran the scrape timeout; reporting failure",
+             {{"collector", state.entries[i]->descriptor->name}});
+  }
+
+  std::vector<prometheus::MetricFamily> families = self_metrics(state.entries, results);
   // Families several collectors share (netobs_series_dropped_total, labelled
   // by collector) are merged: one name must appear once in a scrape.
   std::map<std::string, size_t> index_of;
@@ -279,6 +512,8 @@ Config CollectorManager::config() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return config_;
 }
+
+double CollectorManager::scrape_timeout_seconds() const { return scrape_timeout_seconds_.load(); }
 
 void CollectorManager::record_reload(bool success) {
   last_reload_ok_.store(success);

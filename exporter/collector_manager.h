@@ -1,16 +1,19 @@
 // CollectorManager: owns the running collectors and is the
 // prometheus::Collectable the HTTP server scrapes. Created and started on the
-// main thread; collect() runs on HTTP worker threads; reload() on the main
-// thread (SIGHUP). One collector failing or overrunning never breaks the
-// scrape of the others.
+// main thread; scrapes run on HTTP worker threads, each collector on a
+// persistent worker thread of its own (or inline, see scrape()); reload() on
+// the main thread (SIGHUP). One collector failing or overrunning never breaks
+// the scrape of the others.
 #pragma once
 
 #include <prometheus/collectable.h>
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,18 +55,35 @@ class CollectorManager : public prometheus::Collectable {
 
   // prometheus::Collectable: a scrape with the configured default timeout.
   std::vector<prometheus::MetricFamily> Collect() const override;
-  // A scrape that gives up on collectors still running at `deadline`.
+  // A scrape that gives up on collectors still running at `deadline`. Every
+  // collector runs on its persistent worker thread; the caller only waits.
   std::vector<prometheus::MetricFamily> collect_until(Clock::time_point deadline) const;
+
+  // The scrape the HTTP server uses. One collector runs on the calling thread
+  // (no thread hand-off: that was a third of a small scrape's latency), the
+  // others on their workers. `deliver` gets the families exactly once: on the
+  // calling thread, or, if the collector running there overruns `deadline`,
+  // on the manager's watchdog thread at the deadline. scrape() returns once
+  // `deliver` has returned and the calling thread's collector has finished.
+  using Deliver = std::function<void(std::vector<prometheus::MetricFamily>&& families)>;
+  void scrape(Clock::time_point deadline, const Deliver& deliver) const;
 
   std::vector<CollectorSummary> summaries() const;
   Config config() const;
+  // exporter.scrape_timeout_seconds without copying the whole config.
+  double scrape_timeout_seconds() const;
   void record_reload(bool success);
 
  private:
   struct Entry;
   struct ScrapeResult;
+  struct ScrapeState;
+  class Watchdog;
 
   Status start_entry(Entry& entry, const Config& config);
+  void run_scrape(Clock::time_point deadline, bool run_one_here, const Deliver& deliver) const;
+  // Claims the scrape and builds its families; nullopt when already claimed.
+  std::optional<std::vector<prometheus::MetricFamily>> finish_scrape(ScrapeState& state) const;
   std::vector<prometheus::MetricFamily> self_metrics(
       const std::vector<std::shared_ptr<Entry>>& entries,
       const std::vector<ScrapeResult>& results) const;
@@ -75,6 +95,8 @@ class CollectorManager : public prometheus::Collectable {
   Config config_;
   std::atomic<bool> last_reload_ok_{true};
   std::atomic<double> last_reload_time_{0};
+  std::atomic<double> scrape_timeout_seconds_{0};
+  std::unique_ptr<Watchdog> watchdog_;  // answers scrapes whose inline collector overran
 };
 
 }  // namespace netobs

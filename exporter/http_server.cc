@@ -1,12 +1,20 @@
 #include "exporter/http_server.h"
 
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <sstream>
+#include <string_view>
+#include <thread>
+#include <utility>
 
 #include "exporter/log.h"
 #include "exporter/text_format.h"
@@ -52,20 +60,80 @@ std::string html_escape(std::string_view text) {
 
 // Writes status line, headers and body with one write: separate small writes
 // cost an extra round of the TCP stack per response.
-int send_response(mg_connection* conn, int status, const char* status_text, const std::string& type,
-                  const char* extra_headers, const std::string& body, bool head_only) {
-  std::string response = "HTTP/1.1 " + std::to_string(status) + " " + status_text +
-                         "\r\nContent-Type: " + type + "\r\n" + extra_headers +
-                         "Content-Length: " + std::to_string(body.size()) +
-                         "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+// `response` is scratch space (reused across scrapes by the caller).
+int send_response(mg_connection* conn, int status, const char* status_text, std::string_view type,
+                  const char* extra_headers, const std::string& body, bool head_only,
+                  std::string& response) {
+  char number[24];
+  response.clear();
+  response += "HTTP/1.1 ";
+  response.append(number, std::to_chars(number, number + sizeof number, status).ptr);
+  response += ' ';
+  response += status_text;
+  response += "\r\nContent-Type: ";
+  response += type;
+  response += "\r\n";
+  response += extra_headers;
+  response += "Content-Length: ";
+  response.append(number, std::to_chars(number, number + sizeof number, body.size()).ptr);
+  response += "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
   if (!head_only) response += body;
   mg_write(conn, response.data(), response.size());
   return status;
 }
 
-int send_text(mg_connection* conn, int status, const char* status_text, const std::string& type,
+int send_text(mg_connection* conn, int status, const char* status_text, std::string_view type,
               const std::string& body, bool head_only) {
-  return send_response(conn, status, status_text, type, "", body, head_only);
+  std::string response;
+  return send_response(conn, status, status_text, type, "", body, head_only, response);
+}
+
+std::string peer_address(const sockaddr_storage& address, int& port) {
+  char text[INET6_ADDRSTRLEN] = "";
+  if (address.ss_family == AF_INET) {
+    const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
+    inet_ntop(AF_INET, &v4.sin_addr, text, sizeof text);
+    port = ntohs(v4.sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
+    inet_ntop(AF_INET6, &v6.sin6_addr, text, sizeof text);
+    port = ntohs(v6.sin6_port);
+  } else {
+    port = -1;
+  }
+  return text;
+}
+
+// civetweb has no call to end a connection from another thread than its
+// handler's: find the socket by its addresses (the client's address and port
+// and our port identify it while the handler runs) and shut it down; civetweb
+// closes the descriptor when the handler returns. Only used when a collector
+// overran, so the scan of the descriptor table does not matter.
+void shut_down_client_socket(const mg_request_info& request) {
+  DIR* fds = opendir("/proc/self/fd");
+  if (fds == nullptr) return;
+  std::string_view remote = request.remote_addr;
+  while (dirent* entry = readdir(fds)) {
+    int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == dirfd(fds)) continue;
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    if (getpeername(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) continue;
+    int port = -1;
+    std::string peer = peer_address(address, port);
+    std::string_view peer_view = peer;
+    if (peer_view.starts_with("::ffff:") && !remote.starts_with("::ffff:")) {
+      peer_view.remove_prefix(7);  // IPv4-mapped on a dual-stack socket
+    }
+    if (port != request.remote_port || peer_view != remote) continue;
+    length = sizeof address;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) continue;
+    peer_address(address, port);
+    if (port != request.server_port) continue;
+    shutdown(fd, SHUT_RDWR);  // queued data is still sent before the FIN
+    break;
+  }
+  closedir(fds);
 }
 
 int log_civetweb_message(const mg_connection*, const char* message) {
@@ -193,9 +261,23 @@ Status HttpServer::start(const HttpOptions& options) {
 }
 
 void HttpServer::stop() {
-  if (context_ != nullptr) {
-    mg_stop(context_);
-    context_ = nullptr;
+  if (context_ == nullptr) return;
+  mg_context* context = std::exchange(context_, nullptr);
+  // mg_stop waits for every handler. A handler whose collector overran runs
+  // until that collector returns (its client was answered at the deadline);
+  // one stuck for good must not stop the exporter from exiting and detaching
+  // its BPF programs, so give up waiting after a while.
+  auto stopped = std::make_shared<std::promise<void>>();
+  std::future<void> done = stopped->get_future();
+  std::thread([context, stopped] {
+    mg_stop(context);
+    stopped->set_value();
+  }).detach();
+  if (done.wait_for(kStopWait) == std::future_status::timeout) {
+    log_warn(
+        "http server: a scrape handler is still inside a collector that overran; not waiting for "
+        "it",
+        {{"waited_seconds", std::to_string(kStopWait.count())}});
   }
 }
 
@@ -232,12 +314,19 @@ int HttpServer::handle_request(mg_connection* conn, void* self_ptr) {
 }
 
 int HttpServer::serve_metrics(mg_connection* conn) {
-  const bool head = std::string(mg_get_request_info(conn)->request_method) == "HEAD";
+  const bool head = std::string_view(mg_get_request_info(conn)->request_method) == "HEAD";
+  // Counted until the response is sent (on the watchdog thread when a
+  // collector overran), not until the handler returns.
   struct InFlight {
     std::atomic<int>& count;
     int value;
+    bool released = false;
     explicit InFlight(std::atomic<int>& c) : count(c), value(++c) {}
-    ~InFlight() { --count; }
+    void release() {
+      if (!released) --count;
+      released = true;
+    }
+    ~InFlight() { release(); }
   } in_flight(in_flight_);
   if (in_flight.value > options_.max_requests) {
     return send_text(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
@@ -247,22 +336,62 @@ int HttpServer::serve_metrics(mg_connection* conn) {
   }
   const double budget =
       scrape_budget_seconds(mg_get_header(conn, "X-Prometheus-Scrape-Timeout-Seconds"),
-                            manager_.config().exporter.scrape_timeout_seconds);
+                            manager_.scrape_timeout_seconds());
   const auto deadline = CollectorManager::Clock::now() +
                         std::chrono::duration_cast<CollectorManager::Clock::duration>(
                             std::chrono::duration<double>(budget));
-  std::vector<prometheus::MetricFamily> families = manager_.collect_until(deadline);
-  std::string body = render_text_format(families);
   const char* accept_encoding = mg_get_header(conn, "Accept-Encoding");
-  if (accept_encoding != nullptr &&
-      std::string_view(accept_encoding).find("gzip") != std::string_view::npos) {
-    std::string compressed = gzip_compress(body);
-    if (!compressed.empty()) {
-      return send_response(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
-                           "Content-Encoding: gzip\r\n", compressed, head);
+  const bool gzip = accept_encoding != nullptr &&
+                    std::string_view(accept_encoding).find("gzip") != std::string_view::npos;
+
+  const auto handler_thread = std::this_thread::get_id();
+  manager_.scrape(deadline, [&](std::vector<prometheus::MetricFamily>&& families) {
+    std::unique_ptr<ResponseBuffers> buffers = take_buffers();
+    buffers->body.clear();
+    render_text_format(families, buffers->body);
+    families.clear();  // free the series before the write, not after
+    const std::string* body = &buffers->body;
+    const char* extra_headers = "";
+    if (gzip && buffers->gzip.compress(buffers->body, buffers->compressed)) {
+      body = &buffers->compressed;
+      extra_headers = "Content-Encoding: gzip\r\n";
+    }
+    send_response(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", extra_headers, *body,
+                  head, buffers->response);
+    give_back_buffers(std::move(buffers));
+    // On the watchdog thread (a collector overran on the handler thread): the
+    // client has its answer, but civetweb closes the connection only when the
+    // handler returns. Clients reading to EOF must not wait for that.
+    if (std::this_thread::get_id() != handler_thread) {
+      shut_down_client_socket(*mg_get_request_info(conn));
+    }
+    in_flight.release();
+  });
+  return 200;
+}
+
+std::unique_ptr<HttpServer::ResponseBuffers> HttpServer::take_buffers() {
+  {
+    std::lock_guard<std::mutex> lock(buffers_mutex_);
+    if (!spare_buffers_.empty()) {
+      std::unique_ptr<ResponseBuffers> buffers = std::move(spare_buffers_.back());
+      spare_buffers_.pop_back();
+      return buffers;
     }
   }
-  return send_text(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head);
+  return std::make_unique<ResponseBuffers>();
+}
+
+void HttpServer::give_back_buffers(std::unique_ptr<ResponseBuffers> buffers) {
+  // Keep a few for concurrent scrapes; more would only hold memory.
+  constexpr size_t kMaxSpare = 2;
+  constexpr size_t kMaxKeptBytes = 4 << 20;
+  if (buffers->body.capacity() + buffers->compressed.capacity() + buffers->response.capacity() >
+      kMaxKeptBytes) {
+    return;
+  }
+  std::lock_guard<std::mutex> lock(buffers_mutex_);
+  if (spare_buffers_.size() < kMaxSpare) spare_buffers_.push_back(std::move(buffers));
 }
 
 }  // namespace netobs

@@ -5,11 +5,14 @@
 
 #include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "exporter/collector_manager.h"
 #include "exporter/status.h"
+#include "exporter/text_format.h"
 
 struct mg_context;
 struct mg_connection;
@@ -41,17 +44,32 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   Status start(const HttpOptions& options);
+  // Stops serving; waits at most kStopWait for scrapes in progress.
   void stop();
+  static constexpr std::chrono::seconds kStopWait{5};
   std::vector<int> listening_ports() const;
 
  private:
+  // Scratch memory of one scrape response, pooled so that a scrape does not
+  // allocate (and page-fault) ~100 KiB of buffers and zlib state each time.
+  struct ResponseBuffers {
+    std::string body;
+    std::string compressed;
+    std::string response;
+    GzipCompressor gzip;
+  };
+
   static int handle_request(mg_connection* conn, void* self);
   int serve_metrics(mg_connection* conn);
+  std::unique_ptr<ResponseBuffers> take_buffers();
+  void give_back_buffers(std::unique_ptr<ResponseBuffers> buffers);
 
   CollectorManager& manager_;
   HttpOptions options_;
   mg_context* context_ = nullptr;
   std::atomic<int> in_flight_{0};
+  std::mutex buffers_mutex_;
+  std::vector<std::unique_ptr<ResponseBuffers>> spare_buffers_;  // guarded by buffers_mutex_
 };
 
 }  // namespace netobs

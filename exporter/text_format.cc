@@ -137,6 +137,11 @@ void append_metric(std::string& out, const prometheus::MetricFamily& family,
 std::string render_text_format(const std::vector<prometheus::MetricFamily>& families) {
   std::string out;
   out.reserve(64 * 1024);
+  render_text_format(families, out);
+  return out;
+}
+
+void render_text_format(const std::vector<prometheus::MetricFamily>& families, std::string& out) {
   for (const auto& family : families) {
     if (family.metric.empty()) continue;
     out += "# HELP ";
@@ -150,24 +155,44 @@ std::string render_text_format(const std::vector<prometheus::MetricFamily>& fami
     out += '\n';
     for (const auto& metric : family.metric) append_metric(out, family, metric);
   }
-  return out;
 }
 
-std::string gzip_compress(const std::string& data) {
+struct GzipCompressor::State {
   z_stream stream{};
+  bool ready = false;
+};
+
+GzipCompressor::GzipCompressor() : state_(std::make_unique<State>()) {
   // windowBits 15 + 16: gzip header and trailer instead of zlib's.
-  if (deflateInit2(&stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return {};
-  }
-  std::string out(deflateBound(&stream, data.size()), '\0');
+  state_->ready = deflateInit2(&state_->stream, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8,
+                               Z_DEFAULT_STRATEGY) == Z_OK;
+}
+
+GzipCompressor::~GzipCompressor() {
+  if (state_->ready) deflateEnd(&state_->stream);
+}
+
+bool GzipCompressor::compress(std::string_view data, std::string& out) {
+  if (!state_->ready || deflateReset(&state_->stream) != Z_OK) return false;
+  z_stream& stream = state_->stream;
+  // resize() keeps the capacity, so a reused buffer is not reallocated.
+  out.resize(deflateBound(&stream, data.size()));
   stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
   stream.avail_in = static_cast<uInt>(data.size());
   stream.next_out = reinterpret_cast<Bytef*>(out.data());
   stream.avail_out = static_cast<uInt>(out.size());
-  const int result = deflate(&stream, Z_FINISH);
-  deflateEnd(&stream);
-  if (result != Z_STREAM_END) return {};
+  if (deflate(&stream, Z_FINISH) != Z_STREAM_END) {
+    out.clear();
+    return false;
+  }
   out.resize(stream.total_out);
+  return true;
+}
+
+std::string gzip_compress(const std::string& data) {
+  GzipCompressor compressor;
+  std::string out;
+  if (!compressor.compress(data, out)) return {};
   return out;
 }
 

@@ -6,15 +6,38 @@
 
 #include <prometheus/metric_family.h>
 
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace netobs {
 
 // Families without series are skipped (HELP/TYPE alone would be noise).
 std::string render_text_format(const std::vector<prometheus::MetricFamily>& families);
+// The same, appended to `out` (a buffer reused across scrapes keeps its capacity).
+void render_text_format(const std::vector<prometheus::MetricFamily>& families, std::string& out);
 
 // gzip (RFC 1952) of `data` at a fast level; empty on failure.
 std::string gzip_compress(const std::string& data);
+
+// A gzip compressor that keeps zlib's state (~270 KiB) between calls:
+// allocating and zeroing it cost as much as compressing a 36 KB scrape. Not
+// thread-safe: the HTTP server keeps a small pool, one in use per scrape.
+class GzipCompressor {
+ public:
+  GzipCompressor();
+  ~GzipCompressor();
+  GzipCompressor(const GzipCompressor&) = delete;
+  GzipCompressor& operator=(const GzipCompressor&) = delete;
+
+  // Replaces `out` with the gzip of `data` (out keeps its capacity); false on
+  // failure.
+  bool compress(std::string_view data, std::string& out);
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
 
 }  // namespace netobs

@@ -3,6 +3,8 @@
 #include "collectors/snmp/field_types.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -388,17 +390,65 @@ MibSnapshot parse_mib_texts(std::string_view snmp, std::string_view netstat, std
   return snapshot;
 }
 
-MibSnapshot read_mib_snapshot(const std::string& procfs) {
+MibSnapshot read_mib_snapshot(const std::string& procfs) { return ProcNetReader(procfs).read(); }
+
+ProcNetReader::ProcNetReader(std::string procfs) : procfs_(std::move(procfs)) {
+  buffer_.resize(16384);
+}
+
+ProcNetReader::~ProcNetReader() {
+  for (int fd : fds_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+bool ProcNetReader::read_file(ProcNetFile file, std::string_view& text) {
+  int& kept = fds_[static_cast<size_t>(file)];
+  int fd = kept;
+  if (fd < 0) {
+    const std::string path = procfs_ + "/net/" + std::string(proc_net_file_name(file));
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct statfs fs {};
+    if (::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC) kept = fd;
+  }
+  // procfs reports size 0: read from offset 0 into a buffer that grows until
+  // the text fits (a short read is the whole text). 16 MiB bounds a hostile file.
+  constexpr size_t kMaxSize = 16 << 20;
+  bool ok = true;
+  size_t size = 0;
+  while (true) {
+    ssize_t n = ::pread(fd, buffer_.data(), buffer_.size(), 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    size = static_cast<size_t>(n);
+    if (size < buffer_.size() || buffer_.size() >= kMaxSize) break;
+    buffer_.resize(buffer_.size() * 2);
+  }
+  const int saved_errno = errno;
+  if (!ok || fd != kept) {
+    ::close(fd);
+    if (fd == kept) kept = -1;  // reopen next time
+  }
+  errno = saved_errno;
+  text = std::string_view(buffer_.data(), size);
+  return ok;
+}
+
+MibSnapshot ProcNetReader::read() {
   MibSnapshot snapshot;
   snapshot.parsed.entries.reserve(512);
-  std::string text;
   for (ProcNetFile file : kProcNetFiles) {
-    std::string path = procfs + "/net/" + std::string(proc_net_file_name(file));
-    if (!read_small_file(path, text)) {
+    std::string_view text;
+    if (!read_file(file, text)) {
       int saved_errno = errno;
       if (file == ProcNetFile::kSnmp6 && saved_errno == ENOENT) continue;  // IPv6 disabled
-      snapshot.parsed.errors.push_back(
-          {file, ParseErrorKind::kUnreadable, 0, path + ": " + std::strerror(saved_errno)});
+      snapshot.parsed.errors.push_back({file, ParseErrorKind::kUnreadable, 0,
+                                        procfs_ + "/net/" + std::string(proc_net_file_name(file)) +
+                                            ": " + std::strerror(saved_errno)});
       continue;
     }
     if (file == ProcNetFile::kSnmp6) snapshot.snmp6_present = true;

@@ -71,6 +71,11 @@ Status SnmpCollector::start_impl(const CollectorContext& context) {
     return Status::error("cannot read " + snmp_path +
                          ": is --path.procfs pointing at a mounted procfs?");
   }
+  scrape_reader_ = std::make_unique<ProcNetReader>(procfs_);
+  {
+    std::lock_guard<std::mutex> lock(sample_mutex_);
+    sample_reader_ = std::make_unique<ProcNetReader>(procfs_);
+  }
   if (hooks_.run_sampler) {
     sampler_ = std::jthread([this](std::stop_token stop) { sampler_loop(std::move(stop)); });
   }
@@ -103,7 +108,11 @@ void SnmpCollector::sampler_loop(std::stop_token stop) {
 }
 
 void SnmpCollector::sample_now() {
-  MibSnapshot snapshot = read_mib_snapshot(procfs_);
+  MibSnapshot snapshot;
+  {
+    std::lock_guard<std::mutex> lock(sample_mutex_);
+    snapshot = sample_reader_ ? sample_reader_->read() : read_mib_snapshot(procfs_);
+  }
   double time = now();
   note_errors(snapshot, /*count=*/false);
   if (!checked_rate_keys_.exchange(true)) warn_missing_rate_keys(snapshot);
@@ -148,7 +157,7 @@ void SnmpCollector::note_errors(const MibSnapshot& snapshot, bool count) {
 
 Status SnmpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   // Fresh values on every scrape; the sampler only feeds the rates.
-  MibSnapshot snapshot = read_mib_snapshot(procfs_);
+  MibSnapshot snapshot = scrape_reader_->read();
   note_errors(snapshot, /*count=*/true);
   append_mib_families(snapshot.parsed.entries, out);
 

@@ -57,6 +57,11 @@ class SnmpCollector final : public Collector {
 
   TestHooks hooks_;
   std::string procfs_;
+  // Files kept open between reads (proc_net_parser.h): one reader for
+  // scrapes (serialized by Collector::collect), one for the sampler.
+  std::unique_ptr<ProcNetReader> scrape_reader_;
+  std::mutex sample_mutex_;
+  std::unique_ptr<ProcNetReader> sample_reader_;  // guarded by sample_mutex_
   SnmpConfig config_;
   std::vector<MibKey> rate_keys_;  // exported rates
 

@@ -12,9 +12,10 @@
 #     --collector.netstat.fields='.*' (every field, still untyped)
 # Each gets 20 warm-up scrapes, then SCRAPES (default 300, at least 200)
 # timed scrapes, one fresh TCP connection each, sent the way Prometheus asks
-# (Accept-Encoding: gzip) and, separately, uncompressed. Reports median and
-# p99 of curl's time_total, series and bytes per scrape, and VmRSS / VmHWM
-# after the scrapes. Needs curl and prometheus-node-exporter (Debian package).
+# (Accept-Encoding: gzip) and, separately, uncompressed; the three take turns
+# in 5 rounds so load changes during the run hit them alike. Reports median
+# and p99 of curl's time_total, series and bytes per scrape, VmRSS / VmHWM
+# after the scrapes, and the netobs / node_exporter ratios. Needs curl and prometheus-node-exporter (Debian package).
 # Figures depend on the machine and its load: run it on an idle machine and
 # compare the two columns of one run, not numbers across machines.
 set -euo pipefail
@@ -33,10 +34,16 @@ node=$(command -v prometheus-node-exporter || command -v node_exporter || true)
 command -v curl >/dev/null || { echo "curl not installed" >&2; exit 2; }
 
 work=$(mktemp -d)
-pids=()
+pid_netobs='' pid_node='' pid_node_all=''
+# start() runs in a command substitution (a subshell), so the pids are the
+# variables it is assigned to, not an array it could append to. Left running,
+# the exporters would also keep holding an inherited flock on the bench lock.
 cleanup() {
+  local pids=($pid_netobs $pid_node $pid_node_all)
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -55,13 +62,17 @@ wait_ready() {  # url
   return 1
 }
 
-# Prints "median_ms p99_ms" of SCRAPES scrapes of $1 with curl options $2...
-measure() {
-  local url=$1; shift
-  for _ in $(seq 1 20); do curl -s -o /dev/null "$@" "$url"; done
-  for _ in $(seq 1 "$scrapes"); do
+# Appends curl's time_total of N scrapes of $2 with curl options $3... to file $1.
+scrape_block() {
+  local out=$1 n=$2 url=$3; shift 3
+  for _ in $(seq 1 "$n"); do
     curl -s -o /dev/null -w '%{time_total}\n' "$@" "$url"
-  done | sort -g | awk '{ v[NR] = $1 } END {
+  done >>"$out"
+}
+
+# Prints "median_ms p99_ms" of the times in file $1.
+summarize() {
+  sort -g "$1" | awk '{ v[NR] = $1 } END {
       m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
       i = int(NR * 0.99 + 0.999999); if (i > NR) i = NR
       printf "%.3f %.3f\n", m * 1000, v[i] * 1000 }'
@@ -73,7 +84,6 @@ hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 start() {  # name port argv...
   local name=$1; shift
   "$@" >"$work/$name.log" 2>&1 &
-  pids+=($!)
   echo $!
 }
 
@@ -101,18 +111,32 @@ sleep 6  # let the netobs sampler fill its first rates
 series() { curl -s "$1" | grep -v '^#' | grep -c "$2" || true; }
 bytes() { curl -s -H 'Accept-Encoding: gzip' "$1" | wc -c; }
 
-declare -A med p99
-for target in netobs node node_all; do
+# The targets take turns in ROUNDS blocks (gzip then plain), so a change in
+# the machine's load during the run hits all of them alike.
+rounds=5
+per_round=$(( (scrapes + rounds - 1) / rounds ))
+targets=(netobs node node_all)
+for target in "${targets[@]}"; do
   url_var=u_$target
-  url=${!url_var}
-  read -r m p < <(measure "$url" -H 'Accept-Encoding: gzip')
-  med[$target,gzip]=$m; p99[$target,gzip]=$p
-  read -r m p < <(measure "$url")
-  med[$target,plain]=$m; p99[$target,plain]=$p
+  for _ in $(seq 1 20); do curl -s -o /dev/null -H 'Accept-Encoding: gzip' "${!url_var}"; done
+done
+for _ in $(seq 1 "$rounds"); do
+  for target in "${targets[@]}"; do
+    url_var=u_$target
+    scrape_block "$work/$target.gzip" "$per_round" "${!url_var}" -H 'Accept-Encoding: gzip'
+    scrape_block "$work/$target.plain" "$per_round" "${!url_var}"
+  done
+done
+declare -A med p99
+for target in "${targets[@]}"; do
+  for mode in gzip plain; do
+    read -r m p < <(summarize "$work/$target.$mode")
+    med[$target,$mode]=$m; p99[$target,$mode]=$p
+  done
 done
 
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)"
-echo "scrapes per target: $scrapes (after 20 warm-up), one TCP connection each"
+echo "scrapes per target and encoding: $((per_round * rounds)) in $rounds interleaved rounds (after 20 warm-up), one TCP connection each"
 printf '%-34s %12s %12s %12s %12s %9s %9s %10s %10s\n' target "gzip med ms" "gzip p99 ms" \
   "plain med ms" "plain p99 ms" series "gz bytes" "RSS KiB" "HWM KiB"
 row() {  # label target pid series_pattern
@@ -123,5 +147,6 @@ row() {  # label target pid series_pattern
 row "netobs snmp (all fields, typed)" netobs "$u_netobs" "$pid_netobs" '^netobs_snmp_mib_'
 row "node_exporter netstat (default)" node "$u_node" "$pid_node" '^node_netstat_'
 row "node_exporter netstat (fields=.*)" node_all "$u_node_all" "$pid_node_all" '^node_netstat_'
-awk -v a="${med[netobs,gzip]}" -v b="${med[node,gzip]}" -v c="${med[node_all,gzip]}" 'BEGIN {
-  printf "netobs median / node_exporter median (gzip): %.2f (default fields), %.2f (all fields)\n", a / b, a / c }'
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+echo "netobs / node_exporter (default fields): median $(ratio "${med[netobs,gzip]}" "${med[node,gzip]}") gzip, $(ratio "${med[netobs,plain]}" "${med[node,plain]}") plain; p99 $(ratio "${p99[netobs,gzip]}" "${p99[node,gzip]}") gzip, $(ratio "${p99[netobs,plain]}" "${p99[node,plain]}") plain; RSS $(ratio "$(rss_kib "$pid_netobs")" "$(rss_kib "$pid_node")")"
+echo "netobs / node_exporter (fields=.*):      median $(ratio "${med[netobs,gzip]}" "${med[node_all,gzip]}") gzip, $(ratio "${med[netobs,plain]}" "${med[node_all,plain]}") plain; p99 $(ratio "${p99[netobs,gzip]}" "${p99[node_all,gzip]}") gzip, $(ratio "${p99[netobs,plain]}" "${p99[node_all,plain]}") plain"

@@ -5,6 +5,8 @@
 #include <prometheus/text_serializer.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "exporter/bpf/preflight.h"
@@ -25,6 +27,8 @@ class FakeCollector : public Collector {
   enum class Mode { kGood, kThrowOnCollect, kFailStart, kSlow };
   FakeCollector(std::string name, Mode mode) : Collector(std::move(name)), mode_(mode) {}
   std::atomic<int> stops{0};
+  std::mutex threads_mutex;
+  std::vector<std::thread::id> threads;  // the thread of each collect, in order
 
  protected:
   Status start_impl(const CollectorContext&) override {
@@ -32,6 +36,10 @@ class FakeCollector : public Collector {
     return Status::ok();
   }
   Status collect_impl(std::vector<prometheus::MetricFamily>& out) override {
+    {
+      std::lock_guard<std::mutex> lock(threads_mutex);
+      threads.push_back(std::this_thread::get_id());
+    }
     if (mode_ == Mode::kThrowOnCollect) throw std::runtime_error("boom");
     if (mode_ == Mode::kSlow) std::this_thread::sleep_for(std::chrono::milliseconds(600));
     FamilyBuilder("netobs_fake_" + name() + "_total", "Fake counter.",
@@ -46,12 +54,18 @@ class FakeCollector : public Collector {
   Mode mode_;
 };
 
-CollectorDescriptor fake(const std::string& name, FakeCollector::Mode mode) {
+// `made`, when given, receives the instance the manager creates.
+CollectorDescriptor fake(const std::string& name, FakeCollector::Mode mode,
+                         std::shared_ptr<FakeCollector*> made = nullptr) {
   return {.name = name,
           .description = "fake " + name,
           .needs = {},
           .ladders = {},
-          .factory = [name, mode] { return std::make_unique<FakeCollector>(name, mode); }};
+          .factory = [name, mode, made] {
+            auto collector = std::make_unique<FakeCollector>(name, mode);
+            if (made) *made = collector.get();
+            return collector;
+          }};
 }
 
 std::string render(const std::vector<prometheus::MetricFamily>& families) {
@@ -197,6 +211,132 @@ TEST_F(CollectorManagerTest, SelfMetricsHaveBuildInfoAndNoExposerMetrics) {
   EXPECT_THAT(text, HasSubstr("# TYPE netobs_build_info gauge"));
   EXPECT_THAT(text, HasSubstr("netobs_scrape_collector_duration_seconds{collector=\"good\"}"));
   EXPECT_THAT(text, Not(HasSubstr("exposer_")));
+}
+
+// Collectors of a scrape run on persistent workers (no thread per collector
+// per scrape); scrape() runs one of them on the calling thread.
+TEST_F(CollectorManagerTest, CollectorsRunOnPersistentWorkersAndOneInline) {
+  auto a = std::make_shared<FakeCollector*>(nullptr);
+  auto b = std::make_shared<FakeCollector*>(nullptr);
+  CollectorRegistry registry;
+  ASSERT_TRUE(registry.add(fake("a", FakeCollector::Mode::kGood, a)).is_ok());
+  ASSERT_TRUE(registry.add(fake("b", FakeCollector::Mode::kGood, b)).is_ok());
+  CollectorManager manager(registry, preflight_);
+  ASSERT_TRUE(manager.start(config_).is_ok());
+  for (int i = 0; i < 3; ++i) render(manager.Collect());
+  int deliveries = 0;
+  std::string text;
+  std::thread::id delivered_on;
+  for (int i = 0; i < 3; ++i) {
+    manager.scrape(std::chrono::steady_clock::now() + std::chrono::seconds(5),
+                   [&](std::vector<prometheus::MetricFamily>&& families) {
+                     ++deliveries;
+                     delivered_on = std::this_thread::get_id();
+                     text = render(families);
+                   });
+  }
+  EXPECT_EQ(deliveries, 3);
+  EXPECT_EQ(delivered_on, std::this_thread::get_id());
+  EXPECT_EQ(testing::metric_value(text, "netobs_fake_a_total", "kind=\"x\""), 42);
+  EXPECT_EQ(testing::metric_value(text, "netobs_fake_b_total", "kind=\"x\""), 42);
+  const auto here = std::this_thread::get_id();
+  ASSERT_EQ((*a)->threads.size(), 6u);
+  ASSERT_EQ((*b)->threads.size(), 6u);
+  // "a" always ran on one worker thread; "b" on its own worker for Collect()
+  // and on this thread for scrape().
+  EXPECT_EQ(std::set<std::thread::id>((*a)->threads.begin(), (*a)->threads.end()).size(), 1u);
+  EXPECT_NE((*a)->threads[0], here);
+  EXPECT_NE((*b)->threads[0], here);
+  EXPECT_NE((*b)->threads[0], (*a)->threads[0]);
+  EXPECT_EQ((*b)->threads[1], (*b)->threads[0]);
+  EXPECT_EQ((*b)->threads[3], here);
+  EXPECT_EQ((*b)->threads[5], here);
+}
+
+// The collector on the scraping thread overruns: the watchdog delivers at the
+// deadline (from its own thread), once; scrape() returns when the collector
+// is done; the next scrape while it still runs reports it failed at once.
+TEST_F(CollectorManagerTest, InlineCollectorOverrunIsDeliveredByTheWatchdog) {
+  CollectorRegistry registry;
+  ASSERT_TRUE(registry.add(fake("good", FakeCollector::Mode::kGood)).is_ok());
+  ASSERT_TRUE(registry.add(fake("slow", FakeCollector::Mode::kSlow)).is_ok());
+  CollectorManager manager(registry, preflight_);
+  ASSERT_TRUE(manager.start(config_).is_ok());
+
+  std::mutex mutex;
+  std::vector<std::string> texts;
+  std::vector<double> delivered_after;
+  std::vector<std::thread::id> delivered_on;
+  const auto start = std::chrono::steady_clock::now();
+  auto deliver = [&](std::vector<prometheus::MetricFamily>&& families) {
+    std::lock_guard<std::mutex> lock(mutex);
+    texts.push_back(render(families));
+    delivered_after.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    delivered_on.push_back(std::this_thread::get_id());
+  };
+  std::thread scraper([&] {
+    manager.scrape(start + std::chrono::milliseconds(150), deliver);
+    std::lock_guard<std::mutex> lock(mutex);
+    delivered_after.push_back(
+        -std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    ASSERT_EQ(texts.size(), 1u);  // delivered, while the scraper is still in "slow"
+    EXPECT_GE(delivered_after[0], 0.14);
+    EXPECT_LT(delivered_after[0], 0.29);
+    EXPECT_NE(delivered_on[0], scraper.get_id());
+    EXPECT_EQ(
+        testing::metric_value(texts[0], "netobs_scrape_collector_success", "collector=\"slow\""),
+        0);
+    EXPECT_EQ(testing::metric_value(texts[0], "netobs_fake_good_total", "kind=\"x\""), 42);
+  }
+  // A second scrape meanwhile: "slow" is still busy and fails without waiting.
+  std::string second =
+      render(manager.collect_until(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
+  EXPECT_EQ(testing::metric_value(second, "netobs_scrape_collector_success", "collector=\"slow\""),
+            0);
+  EXPECT_EQ(testing::metric_value(second, "netobs_scrape_collector_success", "collector=\"good\""),
+            1);
+  scraper.join();
+  ASSERT_EQ(texts.size(), 1u);  // never delivered twice
+  ASSERT_EQ(delivered_after.size(), 2u);
+  EXPECT_LE(delivered_after[1], -0.59);  // scrape() returned after the 600 ms collector
+  // Once it has finished, it is scraped again, inline.
+  manager.scrape(std::chrono::steady_clock::now() + std::chrono::seconds(5), deliver);
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(delivered_on[1], std::this_thread::get_id());
+  EXPECT_EQ(
+      testing::metric_value(texts[1], "netobs_scrape_collector_success", "collector=\"slow\""), 1);
+}
+
+// A collector on a worker overruns while the inline one is quick: the
+// scraping thread itself delivers at the deadline.
+TEST_F(CollectorManagerTest, WorkerCollectorOverrunIsDeliveredAtTheDeadline) {
+  CollectorRegistry registry;
+  ASSERT_TRUE(registry.add(fake("slow", FakeCollector::Mode::kSlow)).is_ok());
+  ASSERT_TRUE(registry.add(fake("good", FakeCollector::Mode::kGood)).is_ok());
+  CollectorManager manager(registry, preflight_);
+  ASSERT_TRUE(manager.start(config_).is_ok());
+  const auto start = std::chrono::steady_clock::now();
+  int deliveries = 0;
+  std::string text;
+  manager.scrape(start + std::chrono::milliseconds(150),
+                 [&](std::vector<prometheus::MetricFamily>&& families) {
+                   ++deliveries;
+                   text = render(families);
+                 });
+  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(deliveries, 1);
+  EXPECT_GE(elapsed, 0.14);
+  EXPECT_LT(elapsed, 0.5);
+  EXPECT_EQ(testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"slow\""),
+            0);
+  EXPECT_EQ(testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"good\""),
+            1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // let "slow" finish
 }
 
 }  // namespace
