@@ -49,7 +49,11 @@ const volatile bool filter_pids = false;
 const volatile bool filter_comms = false;
 const volatile bool filter_include_ports = false;
 const volatile bool filter_exclude_ports = false;
+const volatile bool filter_include_cidrs = false;
+const volatile bool filter_exclude_cidrs = false;
 const volatile bool per_process = true;
+/* The syscall tracepoints are attached (collectors.socket.syscall_details). */
+const volatile bool syscall_details = true;
 const volatile __u32 max_processes = 64; /* slot max_processes is "other" */
 const volatile bool events_enabled = false;
 const volatile __u32 sample_rate = 1; /* events: keep 1 in N */
@@ -94,17 +98,22 @@ struct {
   __type(value, __u32);
 } comm_slots SEC(".maps");
 
-/* The last task seen on this CPU and its slot: the same thread usually
- * sends and receives many times in a row, and this saves the comm_slots
- * hash lookup (16-byte key) on each. "other" is never cached, so folded
- * operations are still counted one by one. */
+/* The comm label of a task, resolved once: `tag` is the task's comm as it
+ * was (16 raw bytes of task->comm, two direct loads to revalidate), `slot`
+ * its row in `stats` ("other" included) and `pass` the comm filter's
+ * verdict. prctl(PR_SET_NAME), /proc/PID/comm writes and exec change
+ * task->comm in place, so a changed tag is seen on the next operation; the
+ * slot depends on the name only, so a reused entry stays right. */
 struct comm_cache {
-  __u64 pid_tgid;
-  struct socket_comm comm;
+  __u64 tag[2];
   __u32 slot;
-  __u32 pad;
+  __u8 valid;
+  __u8 pass;
+  __u16 pad;
 };
 
+/* Where the comm cache lives without task storage (kernels before 5.12):
+ * the last comm seen on this CPU. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
@@ -160,30 +169,42 @@ struct {
 
 /* A socket syscall in progress on a thread (sys_enter -> sys_exit). */
 #define UADDR_NONE 0
-#define UADDR_SOCKADDR 1 /* uaddr is a struct sockaddr * (sendto) */
-#define UADDR_MSGHDR 2   /* uaddr is a struct user_msghdr * (sendmsg) */
+#define UADDR_SOCKADDR 1 /* uaddr is a struct sockaddr * (sendto, recvfrom) */
+#define UADDR_MSGHDR 2   /* uaddr is a struct user_msghdr * (sendmsg, recvmsg) */
+#define UADDR_MMSGHDR 3  /* uaddr is a struct mmsghdr[] (sendmmsg, recvmmsg) */
 struct thread_op {
   __u64 start_ns;
-  __u64 uaddr; /* user pointer naming the destination of an unconnected send */
+  __u64 uaddr; /* user pointer naming the peer of an unconnected socket */
   __u32 flags;
+  __u16 msg_index; /* recvmmsg: messages received so far in this call */
   __u8 direction;
   __u8 uaddr_kind;
   __u8 active; /* task storage outlives the syscall: cleared at sys_exit */
-  __u8 pad;
+  __u8 pad[7];
 };
 
-/* Where thread_op lives. Task local storage (Linux 5.12+ for tracing
- * programs) is found through a per-task cache: about 40 ns per event
- * cheaper than hashing the tid, and freed with the task. Older kernels get
- * the hash; user space creates only the map in use, and the verifier skips
- * the other branch because use_task_storage is a known constant. */
+/* Everything kept per thread, so the hot path does one lookup: the syscall
+ * record and the comm label cache. */
+struct task_state {
+  struct thread_op op;
+  struct comm_cache comm;
+};
+
+/* Where task_state lives. Task local storage (Linux 5.12+ for tracing
+ * programs) is found through a per-task cache, about 40 ns per event
+ * cheaper than hashing the tid, and freed with the task; every thread that
+ * touches a socket gets one entry (BPF_F_NO_PREALLOC: allocated on first
+ * use). Older kernels get the tid hash for the syscall record (an entry per
+ * syscall in flight) and the per-CPU comm cache. User space creates only the
+ * map in use, and the verifier skips the other branch because
+ * use_task_storage is a known constant. */
 const volatile bool use_task_storage = true;
 
 struct {
   __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
   __uint(map_flags, BPF_F_NO_PREALLOC);
   __type(key, int);
-  __type(value, struct thread_op);
+  __type(value, struct task_state);
 } task_ops SEC(".maps");
 
 struct {
@@ -193,13 +214,20 @@ struct {
   __type(value, struct thread_op);
 } thread_ops SEC(".maps");
 
+/* The current thread's task_state (task storage only); created on first use. */
+static __always_inline struct task_state* current_state(struct task_struct* task) {
+  return bpf_task_storage_get(&task_ops, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+}
+
 /* The current thread's syscall record; `create` makes one (sys_enter). */
 static __always_inline struct thread_op* current_op(bool create) {
   __u32 tid;
 
   if (use_task_storage) {
-    return bpf_task_storage_get(&task_ops, bpf_get_current_task_btf(), 0,
-                                create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+    struct task_state* st = bpf_task_storage_get(&task_ops, bpf_get_current_task_btf(), 0,
+                                                 create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+
+    return st ? &st->op : NULL;
   }
   tid = (__u32)bpf_get_current_pid_tgid();
   if (create) {
@@ -210,13 +238,51 @@ static __always_inline struct thread_op* current_op(bool create) {
   return bpf_map_lookup_elem(&thread_ops, &tid);
 }
 
-/* Receive events waiting for sys_exit to learn the sender (unconnected UDP). */
+/* A receive on an unconnected socket waiting to learn its sender, which
+ * the kernel writes to the caller's buffer only after sock_recv_length:
+ * at sys_exit (recvfrom, recvmsg) or, for recvmmsg, before the next
+ * message (see finish_pending). `count`: the metrics still have to count it
+ * (deferred because a CIDR filter needs the sender); `emit`: an event. */
+struct pending_recv {
+  struct socket_event event;
+  __u32 slot;
+  __u16 msg_index; /* recvmmsg: which message of the vector */
+  __u8 count;
+  __u8 emit;
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 4096);
   __type(key, __u32); /* tid */
-  __type(value, struct socket_event);
+  __type(value, struct pending_recv);
 } pending_events SEC(".maps");
+
+/* network.include_cidrs / exclude_cidrs, matched against the peer address.
+ * IPv4 networks are stored IPv4-mapped (::ffff:a.b.c.d, prefix + 96), so
+ * one trie serves both families. Two tries, not one with verdict bits: an
+ * LPM lookup returns only the longest match, and an exclude must win even
+ * when a longer include matches too. Looked up only when configured. */
+struct cidr_key {
+  __u32 prefixlen;
+  __u32 addr[4];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1); /* resized from the config */
+  __type(key, struct cidr_key);
+  __type(value, __u8);
+} include_cidrs SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1);
+  __type(key, struct cidr_key);
+  __type(value, __u8);
+} exclude_cidrs SEC(".maps");
 
 /* Fallback (kprobe/fentry) state: the entry's arguments, keyed by
  * tid << 8 | function, so udpv6_sendmsg -> udp_sendmsg nesting keeps both. */
@@ -268,7 +334,8 @@ static __always_inline bool claim_slot(const struct socket_comm* comm, __u32* sl
 }
 
 /* The slot of a comm in `stats`: looked up, else claimed while slots
- * remain, else the "other" slot (max_processes), counted as folded. */
+ * remain, else the "other" slot (max_processes); a comm seen folding for
+ * the first time is counted once. Slots are never reused. */
 static __always_inline __u32 comm_slot(const struct socket_comm* comm) {
   __u32 *found, slot;
 
@@ -282,7 +349,6 @@ static __always_inline __u32 comm_slot(const struct socket_comm* comm) {
     found = bpf_map_lookup_elem(&comm_slots, comm);
     if (found) return *found;
   }
-  count(SOCKET_CTR_FOLDED_OPS, 1);
   if (!bpf_map_lookup_elem(&folded_comms, comm)) {
     __u8 one = 1;
 
@@ -292,27 +358,38 @@ static __always_inline __u32 comm_slot(const struct socket_comm* comm) {
   return max_processes;
 }
 
-static __always_inline bool comm_equal(const struct socket_comm* a, const struct socket_comm* b) {
-  const __u64 *x = (const __u64*)a->comm, *y = (const __u64*)b->comm;
+/* The current task's comm slot and comm-filter verdict (false: filtered
+ * out), through `cache` (NULL: resolved every time). The cache tag is read
+ * with two 8-byte loads from task->comm through the BTF pointer (the
+ * verifier allows a wider load inside a scalar array; the load is
+ * fault-safe), which is cheaper than the bpf_get_current_comm helper (a
+ * strscpy) that only a miss pays. A rename between the two reads only
+ * costs a miss on the next operation. */
+static __always_inline bool resolve_comm(struct comm_cache* cache, struct task_struct* task,
+                                         __u32* slot) {
+  struct socket_comm comm = {};
+  __u64 tag0, tag1;
+  bool pass;
 
-  return x[0] == y[0] && x[1] == y[1];
-}
-
-static __always_inline __u32 cached_comm_slot(__u64 pid_tgid, const struct socket_comm* comm) {
-  __u32 zero = 0, slot;
-  struct comm_cache* cache;
-
-  if (!per_process) return 0;
-  cache = bpf_map_lookup_elem(&comm_cache, &zero);
-  /* The comm is compared too: prctl(PR_SET_NAME) and exec rename a task. */
-  if (cache && cache->pid_tgid == pid_tgid && comm_equal(&cache->comm, comm)) return cache->slot;
-  slot = comm_slot(comm);
-  if (cache && slot != max_processes) {
-    cache->pid_tgid = pid_tgid;
-    cache->comm = *comm;
-    cache->slot = slot;
+  *slot = 0;
+  if (!per_process && !filter_comms) return true;
+  tag0 = *(__u64*)&task->comm[0];
+  tag1 = *(__u64*)&task->comm[8];
+  if (cache && cache->valid && cache->tag[0] == tag0 && cache->tag[1] == tag1) {
+    *slot = cache->slot;
+    return cache->pass;
   }
-  return slot;
+  bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+  pass = comm_passes(&comm);
+  if (pass) *slot = comm_slot(&comm);
+  if (cache) {
+    cache->tag[0] = tag0;
+    cache->tag[1] = tag1;
+    cache->slot = *slot;
+    cache->pass = pass;
+    cache->valid = 1;
+  }
+  return pass;
 }
 
 static __always_inline bool is_v4_mapped(const __u32* a) {
@@ -333,13 +410,20 @@ struct endpoints {
   __u8 ipver; /* 4 or 6 */
 };
 
-/* A user-space sockaddr (sendto's dest_addr or sendmsg's msg_name) as the
- * remote end of an unconnected UDP send. False when unreadable or not IP. */
-static __always_inline bool read_user_remote(const struct thread_op* op, struct endpoints* ep) {
+/* The peer the caller named (sendto's dest_addr, sendmsg's msg_name) or
+ * the kernel wrote back (recvfrom's src_addr, recvmsg's msg_name, msg_name
+ * of message `index` of recvmmsg), as the remote end. False when absent,
+ * unreadable or not IP. */
+static __always_inline bool read_user_remote(const struct thread_op* op, __u32 index,
+                                             struct endpoints* ep) {
   struct sockaddr_in6 sa = {};
   void* uaddr = (void*)op->uaddr;
 
-  if (op->uaddr_kind == UADDR_MSGHDR) {
+  if (op->uaddr_kind == UADDR_MMSGHDR) {
+    /* msg_hdr is the first member of struct mmsghdr (64 bytes on 64-bit). */
+    uaddr = (void*)((struct mmsghdr*)uaddr + (index & 1023)); /* UIO_MAXIOV */
+  }
+  if (op->uaddr_kind == UADDR_MSGHDR || op->uaddr_kind == UADDR_MMSGHDR) {
     struct user_msghdr* msg = uaddr;
 
     if (bpf_probe_read_user(&uaddr, sizeof(uaddr), &msg->msg_name) != 0) return false;
@@ -405,7 +489,7 @@ static __always_inline void read_endpoints(struct sock* sk, bool direct, __u16 f
       /* Unconnected send: the destination is in the caller's arguments. */
       __u32 port_before = ep->rport;
 
-      if (!read_user_remote(op, ep)) ep->rport = port_before;
+      if (!read_user_remote(op, 0, ep)) ep->rport = port_before;
     }
     if (is_v4_mapped(ep->remote) || (is_unspecified(ep->remote) && is_v4_mapped(ep->local))) {
       ep->ipver = 4;
@@ -419,7 +503,7 @@ static __always_inline void read_endpoints(struct sock* sk, bool direct, __u16 f
   if (ep->remote[0] == 0 && op && op->direction == SOCKET_DIR_SEND &&
       op->uaddr_kind != UADDR_NONE && (want_addrs || want_ports)) {
     /* Unconnected IPv4 send. */
-    if (!read_user_remote(op, ep)) ep->remote[0] = 0;
+    if (!read_user_remote(op, 0, ep)) ep->remote[0] = 0;
   }
 }
 
@@ -436,8 +520,31 @@ static __always_inline bool ports_pass(const struct endpoints* ep) {
   return true;
 }
 
+#define FILTER_CIDRS (filter_include_cidrs || filter_exclude_cidrs)
+
+/* The peer address against network.include_cidrs / exclude_cidrs. `remote`
+ * as in struct endpoints (IPv4 in remote[0]). A peer that is not known (an
+ * unconnected receive whose caller asked for no source address) is in no
+ * network: it fails include_cidrs and passes exclude_cidrs. */
+static __always_inline bool cidrs_pass(const __u32* remote, __u8 ipver, bool known) {
+  struct cidr_key key = {.prefixlen = 128};
+
+  if (!known) return !filter_include_cidrs;
+  if (ipver == 4) {
+    key.addr[2] = bpf_htonl(0x0000ffff);
+    key.addr[3] = remote[0];
+  } else {
+    __builtin_memcpy(key.addr, remote, sizeof(key.addr));
+  }
+  if (filter_exclude_cidrs && bpf_map_lookup_elem(&exclude_cidrs, &key)) return false;
+  if (filter_include_cidrs && !bpf_map_lookup_elem(&include_cidrs, &key)) return false;
+  return true;
+}
+
 static __always_inline void count_flags(struct socket_stats* s, __u32 flags) {
-  /* Same order as kSocketFlags in collectors/socket/socket_format.cc. */
+  /* Same order as kSocketFlags in collectors/socket/socket_format.cc. Most
+   * operations carry none: one test skips the eight. */
+  if (!flags) return;
   if (flags & MSG_OOB) s->flags[0]++;
   if (flags & MSG_PEEK) s->flags[1]++;
   if (flags & MSG_DONTROUTE) s->flags[2]++;
@@ -455,6 +562,46 @@ static __always_inline __u32 latency_slot(__u64 ns) {
   slot = slot > SOCKET_LAT_FIRST_SHIFT ? slot - SOCKET_LAT_FIRST_SHIFT : 0;
   if (slot >= SOCKET_LAT_SLOTS) slot = SOCKET_LAT_SLOTS - 1;
   return slot;
+}
+
+/* Counts one operation in the metrics maps. `ipver` is 4 or 6. */
+static __always_inline void account_op(__u32 slot, __u32 proto, __u32 direction, __u8 ipver,
+                                       int ret, __u32 flags, __u64 latency) {
+  __u32 index = slot * SOCKET_STATS_PER_SLOT + proto * SOCKET_DIR_COUNT + direction;
+  struct socket_stats* s;
+
+  if (per_process && slot == max_processes) count(SOCKET_CTR_FOLDED_OPS, 1);
+  s = bpf_map_lookup_elem(&stats, &index);
+  if (s) {
+    __u32 v = ipver == 4 ? SOCKET_IPV4 : SOCKET_IPV6;
+
+    s->calls[v & 1]++;
+    if (ret >= 0) {
+      /* MSG_PEEK leaves the data queued: a later receive moves those bytes. */
+      if (!(flags & MSG_PEEK)) s->bytes[v & 1] += (__u64)ret;
+      s->size_sum += (__u64)ret;
+      /* Shifted by one so slot k is (2^(k-1), 2^k]: Prometheus le = 2^k is exact. */
+      s->size_slots[netobs_log2_slot(ret ? (__u64)ret - 1 : 0, SOCKET_SIZE_SLOTS)]++;
+    }
+    if (latency) {
+      s->lat_slots[latency_slot(latency)]++;
+      s->lat_sum_ns += latency;
+    }
+    count_flags(s, flags);
+  }
+  if (ret < 0) {
+    struct socket_error_key key = {
+        .comm_slot = slot, .proto = proto, .direction = direction, .err = (__u16)-ret};
+    __u64 one = 1, *n = bpf_map_lookup_elem(&errors, &key);
+
+    if (n)
+      *n += 1;
+    else if (bpf_map_update_elem(&errors, &key, &one, BPF_NOEXIST) != 0 &&
+             (n = bpf_map_lookup_elem(&errors, &key)) != NULL)
+      *n += 1; /* lost a race to another CPU's insert */
+    else if (!n && bpf_map_lookup_elem(&errors, &key) == NULL)
+      count(SOCKET_CTR_ERRORS_FULL, 1);
+  }
 }
 
 /* Whether the event may be emitted under events.sample_rate (1-in-N, per CPU). */
@@ -520,43 +667,52 @@ static __always_inline void submit_event(const struct socket_event* event) {
   bpf_ringbuf_submit(e, submit_flags());
 }
 
-static __always_inline void emit_event(const struct endpoints* ep, const struct socket_comm* comm,
-                                       __u64 pid_tgid, __u64 now, __u64 latency, int ret,
-                                       __u32 flags, __u32 proto, __u32 direction, bool defer) {
-  struct socket_event* e;
+/* Completes the thread's receive waiting for its sender (struct
+ * pending_recv): reads the address the kernel wrote to the caller's buffer,
+ * applies the CIDR filters if they were waiting for it, counts and emits. */
+static __always_inline void finish_pending(__u32 tid, const struct thread_op* op) {
+  struct pending_recv* p = bpf_map_lookup_elem(&pending_events, &tid);
+  struct endpoints ep = {};
+  bool known;
 
-  if (!sampled_in()) return;
-  if (defer) {
-    /* The sender's address is written to the caller's buffer only after
-     * this hook: finish the event at sys_exit (see finish_pending). */
-    struct socket_event pending = {};
-    __u32 tid = (__u32)pid_tgid;
-
-    fill_event(&pending, ep, comm, pid_tgid, now, latency, ret, flags, proto, direction);
-    if (bpf_map_update_elem(&pending_events, &tid, &pending, BPF_ANY) != 0) submit_event(&pending);
-    return;
+  if (!p) return;
+  known = op && op->active && read_user_remote(op, p->msg_index, &ep);
+  if (known) {
+    if (is_v4_mapped(ep.remote)) ep.remote[0] = ep.remote[3];
+    if (is_v4_mapped(ep.remote) || p->event.ip_version == 4) {
+      ep.remote[1] = ep.remote[2] = ep.remote[3] = 0;
+    }
+    __builtin_memcpy(p->event.saddr, ep.remote, 16);
+    p->event.sport = ep.rport;
   }
-  e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-  if (!e) {
-    count(SOCKET_CTR_EVENTS_LOST, 1);
-    return;
+  if (!p->count || cidrs_pass(ep.remote, p->event.ip_version, known)) {
+    if (p->count) {
+      account_op(p->slot, p->event.protocol == IPPROTO_TCP ? SOCKET_PROTO_TCP : SOCKET_PROTO_UDP,
+                 SOCKET_DIR_RECV, p->event.ip_version, (int)p->event.size, p->event.flags,
+                 p->event.latency_ns);
+    }
+    if (p->emit) submit_event(&p->event);
   }
-  fill_event(e, ep, comm, pid_tgid, now, latency, ret, flags, proto, direction);
-  bpf_ringbuf_submit(e, submit_flags());
+  bpf_map_delete_elem(&pending_events, &tid);
 }
 
 /* One send or receive: `ret` is bytes or -errno, `tp_flags` the flags the
  * hook saw (recv only), `fallback_start` the kernel-function entry time in
- * the fallback (0 on tracepoints). */
+ * the fallback (0 on tracepoints). The default configuration's path: one
+ * task-storage lookup (syscall record and comm cache), two loads of
+ * task->comm, one per-CPU array update; no other helper unless a syscall
+ * record is active (the clock). */
 static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, __u32 direction,
                                      bool direct, __u64 fallback_start) {
   struct socket_comm comm = {};
   struct endpoints ep = {};
-  struct thread_op* op;
-  struct socket_stats* s;
-  __u64 pid_tgid, now, latency = 0;
-  __u32 proto, flags, index, slot;
+  struct comm_cache* cache = NULL;
+  struct thread_op* op = NULL;
+  struct task_struct* task;
+  __u64 pid_tgid = 0, now, latency = 0;
+  __u32 proto, flags, slot, zero = 0, msg_index = 0;
   __u16 family, protocol;
+  bool count_now = true, peer_known, defer;
 
   if (!sk || !filters_ready) return 0;
   family = SK_READ(direct, sk, __sk_common.skc_family);
@@ -570,18 +726,47 @@ static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, _
     return 0;
   if (!(protocol_mask & (1 << proto))) return 0;
 
-  pid_tgid = bpf_get_current_pid_tgid();
-  if (!pid_passes(pid_tgid >> 32)) return 0;
-  if (per_process || filter_comms || events_enabled)
-    bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-  if (!comm_passes(&comm)) return 0;
+  if (filter_pids || events_enabled) {
+    pid_tgid = bpf_get_current_pid_tgid();
+    if (!pid_passes(pid_tgid >> 32)) return 0;
+  }
+  /* With syscall details the syscall record and the comm cache come from
+   * one task-storage lookup; without, the comm cache is a per-CPU array
+   * (inlined lookup, no helper), enough as a thread usually runs many
+   * operations in a row. */
+  task = (use_task_storage && syscall_details) || per_process || filter_comms
+             ? bpf_get_current_task_btf()
+             : NULL;
+  if (use_task_storage && syscall_details) {
+    struct task_state* st = current_state(task);
 
-  op = current_op(false);
+    if (st) {
+      op = &st->op;
+      cache = &st->comm;
+    }
+  } else {
+    if (syscall_details) op = current_op(false);
+    if (per_process || filter_comms) cache = bpf_map_lookup_elem(&comm_cache, &zero);
+  }
+  if (!resolve_comm(cache, task, &slot)) return 0;
   if (op && (!op->active || op->direction != direction)) op = NULL;
 
-  read_endpoints(sk, direct, family, op, events_enabled,
-                 filter_include_ports || filter_exclude_ports, &ep);
+  read_endpoints(sk, direct, family, op, events_enabled || FILTER_CIDRS,
+                 filter_include_ports || filter_exclude_ports || events_enabled, &ep);
   if ((filter_include_ports || filter_exclude_ports) && !ports_pass(&ep)) return 0;
+
+  /* An unconnected receive names its sender only in the caller's buffer,
+   * after this hook: its event (and, with CIDR filters, its counting) waits
+   * for it when the caller passed a buffer. */
+  peer_known = !is_unspecified(ep.remote) || ep.rport != 0;
+  defer =
+      direction == SOCKET_DIR_RECV && ret >= 0 && !peer_known && op && op->uaddr_kind != UADDR_NONE;
+  if (FILTER_CIDRS) {
+    if (defer)
+      count_now = false;
+    else if (!cidrs_pass(ep.remote, ep.ipver, peer_known))
+      return 0;
+  }
 
   /* The clock is read only when something uses it (a helper call each). */
   now = op || fallback_start || events_enabled ? bpf_ktime_get_ns() : 0;
@@ -595,45 +780,43 @@ static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, _
     if (fallback_start) latency = now - fallback_start;
   }
 
-  slot = cached_comm_slot(pid_tgid, &comm);
-  index = slot * SOCKET_STATS_PER_SLOT + proto * SOCKET_DIR_COUNT + direction;
-  s = bpf_map_lookup_elem(&stats, &index);
-  if (s) {
-    __u32 v = ep.ipver == 4 ? SOCKET_IPV4 : SOCKET_IPV6;
+  if (count_now) account_op(slot, proto, direction, ep.ipver, ret, flags, latency);
+  if (!events_enabled && count_now) return 0;
 
-    s->calls[v & 1]++;
-    if (ret >= 0) {
-      /* MSG_PEEK leaves the data queued: a later receive moves those bytes. */
-      if (!(flags & MSG_PEEK)) s->bytes[v & 1] += (__u64)ret;
-      s->size_sum += (__u64)ret;
-      /* Shifted by one so slot k is (2^(k-1), 2^k]: Prometheus le = 2^k is exact. */
-      s->size_slots[netobs_log2_slot(ret ? (__u64)ret - 1 : 0, SOCKET_SIZE_SLOTS)]++;
-    }
-    if (latency) {
-      s->lat_slots[latency_slot(latency)]++;
-      s->lat_sum_ns += latency;
-    }
-    count_flags(s, flags);
+  if (events_enabled) bpf_get_current_comm(comm.comm, sizeof(comm.comm));
+  if (op && op->uaddr_kind == UADDR_MMSGHDR) {
+    /* recvmmsg: the previous message's sender is in place by now. */
+    finish_pending((__u32)bpf_get_current_pid_tgid(), op);
+    msg_index = op->msg_index++;
   }
-  if (ret < 0) {
-    struct socket_error_key key = {
-        .comm_slot = slot, .proto = proto, .direction = direction, .err = (__u16)-ret};
-    __u64 one = 1, *n = bpf_map_lookup_elem(&errors, &key);
+  if (defer) {
+    struct pending_recv pending = {};
+    __u32 tid;
 
-    if (n)
-      *n += 1;
-    else if (bpf_map_update_elem(&errors, &key, &one, BPF_NOEXIST) != 0 &&
-             (n = bpf_map_lookup_elem(&errors, &key)) != NULL)
-      *n += 1; /* lost a race to another CPU's insert */
-    else if (!n && bpf_map_lookup_elem(&errors, &key) == NULL)
-      count(SOCKET_CTR_ERRORS_FULL, 1);
+    pid_tgid = bpf_get_current_pid_tgid();
+    tid = (__u32)pid_tgid;
+    pending.emit = events_enabled && sampled_in();
+    pending.count = !count_now;
+    if (!pending.emit && !pending.count) return 0;
+    fill_event(&pending.event, &ep, &comm, pid_tgid, now, latency, ret, flags, proto, direction);
+    pending.slot = slot;
+    pending.msg_index = msg_index;
+    if (bpf_map_update_elem(&pending_events, &tid, &pending, BPF_ANY) != 0) {
+      /* No room to wait: count (unfiltered) and emit without the sender. */
+      if (pending.count) account_op(slot, proto, direction, ep.ipver, ret, flags, latency);
+      if (pending.emit) submit_event(&pending.event);
+    }
+    return 0;
   }
-  if (events_enabled) {
-    /* An unconnected receive names its sender only in the caller's buffer. */
-    bool defer = direction == SOCKET_DIR_RECV && ret >= 0 && ep.rport == 0 && op &&
-                 op->uaddr_kind != UADDR_NONE;
+  if (sampled_in()) {
+    struct socket_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 
-    emit_event(&ep, &comm, pid_tgid, now, latency, ret, flags, proto, direction, defer);
+    if (!e) {
+      count(SOCKET_CTR_EVENTS_LOST, 1);
+      return 0;
+    }
+    fill_event(e, &ep, &comm, pid_tgid, now, latency, ret, flags, proto, direction);
+    bpf_ringbuf_submit(e, submit_flags());
   }
   return 0;
 }
@@ -671,9 +854,24 @@ int on_recv_tp(struct trace_event_raw_sock_msg_length* ctx) {
   return handle_op((struct sock*)ctx->sk, ctx->ret, (__u32)ctx->flags, SOCKET_DIR_RECV, false, 0);
 }
 
-/* Baseline for the cost benchmark: the same hook doing nothing. */
+/* Baselines for the benchmarks (tests/bench/socket_*): the same hooks doing
+ * nothing. Never loaded by the collector. */
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_send_empty, struct sock* sk, int ret, int flags) { return 0; }
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_recv_empty, struct sock* sk, int ret, int flags) { return 0; }
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int on_syscall_empty(void* ctx) { return 0; }
+
+/* One program for every syscall, with the syscall-number filter a raw_tp
+ * design would need (the benchmark compares it with the per-syscall
+ * tracepoints). */
+SEC("raw_tp/sys_enter")
+int BPF_PROG(on_sys_enter_filter_empty, struct pt_regs* regs, long id) {
+  return id == 44 /* sendto */ ? 1 : 0;
+}
 
 /* ---- syscalls: flags and start time per thread ----
  * Classic tracepoint layout: args[] in syscall order, each widened to 8 bytes.
@@ -684,11 +882,13 @@ int BPF_PROG(on_send_empty, struct sock* sk, int ret, int flags) { return 0; }
 
 static __always_inline int syscall_enter(__u32 direction, __u64 flags, __u64 uaddr,
                                          __u8 uaddr_kind) {
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
   struct thread_op* op;
 
-  if (!filters_ready || !pid_passes(pid_tgid >> 32)) return 0;
+  if (!filters_ready) return 0;
+  if (filter_pids && !pid_passes(bpf_get_current_pid_tgid() >> 32)) return 0;
   if (filter_comms) {
+    /* Not through the comm cache: that would claim a label slot for a
+     * process whose sendmsg may be on a unix socket. */
     struct socket_comm comm = {};
 
     bpf_get_current_comm(comm.comm, sizeof(comm.comm));
@@ -704,38 +904,20 @@ static __always_inline int syscall_enter(__u32 direction, __u64 flags, __u64 uad
   op->direction = direction;
   op->uaddr = uaddr;
   op->uaddr_kind = uaddr ? uaddr_kind : UADDR_NONE;
+  op->msg_index = 0;
   op->active = 1;
   return 0;
 }
 
-/* Completes a deferred receive event with the sender the kernel wrote to
- * the caller's src_addr / msg_name, and submits it. */
-static __always_inline void finish_pending(__u32 tid) {
-  struct socket_event* pending = bpf_map_lookup_elem(&pending_events, &tid);
-  struct endpoints ep = {};
-  struct thread_op* op;
-
-  if (!pending) return;
-  op = current_op(false);
-  if (op && op->active && read_user_remote(op, &ep)) {
-    if (is_v4_mapped(ep.remote)) ep.remote[0] = ep.remote[3];
-    if (is_v4_mapped(ep.remote) || pending->ip_version == 4) {
-      ep.remote[1] = ep.remote[2] = ep.remote[3] = 0;
-    }
-    __builtin_memcpy(pending->saddr, ep.remote, 16);
-    pending->sport = ep.rport;
-  }
-  submit_event(pending);
-  bpf_map_delete_elem(&pending_events, &tid);
-}
-
 static __always_inline int syscall_exit(bool may_have_pending) {
   __u32 tid = (__u32)bpf_get_current_pid_tgid();
-  struct thread_op* op;
+  struct thread_op* op = NULL;
 
-  if (events_enabled && may_have_pending) finish_pending(tid);
-  if (use_task_storage) {
+  if (use_task_storage || ((events_enabled || FILTER_CIDRS) && may_have_pending)) {
     op = current_op(false);
+  }
+  if ((events_enabled || FILTER_CIDRS) && may_have_pending) finish_pending(tid, op);
+  if (use_task_storage) {
     if (op) op->active = 0;
   } else {
     bpf_map_delete_elem(&thread_ops, &tid);
@@ -769,9 +951,10 @@ int on_enter_recvmsg(struct trace_event_raw_sys_enter* ctx) {
   return syscall_enter(SOCKET_DIR_RECV, ctx->args[2], ctx->args[1], UADDR_MSGHDR);
 }
 
+/* recvmmsg: each message's sender is in its own msg_hdr.msg_name. */
 SEC("tracepoint/syscalls/sys_enter_recvmmsg")
 int on_enter_recvmmsg(struct trace_event_raw_sys_enter* ctx) {
-  return syscall_enter(SOCKET_DIR_RECV, ctx->args[3], 0, UADDR_NONE);
+  return syscall_enter(SOCKET_DIR_RECV, ctx->args[3], ctx->args[1], UADDR_MMSGHDR);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendto")
@@ -790,7 +973,7 @@ SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int on_exit_recvmsg(void* ctx) { return syscall_exit(true); }
 
 SEC("tracepoint/syscalls/sys_exit_recvmmsg")
-int on_exit_recvmmsg(void* ctx) { return syscall_exit(false); }
+int on_exit_recvmmsg(void* ctx) { return syscall_exit(true); }
 
 /* ---- fallback: protocol functions (kernels before sock_*_length) ----
  * Flags come from the syscall tracepoints only: the recvmsg functions lost

@@ -1,10 +1,12 @@
 #include "collectors/socket/socket_collector.h"
 
 #include <bpf/bpf.h>
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <time.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -49,6 +51,39 @@ bool task_storage_usable() {
              1 &&
          libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
                                  nullptr) == 1;
+}
+
+// "a.b.c.d/n" or "x::/n" as an LPM key of bpf/socket.bpf.c (IPv4
+// IPv4-mapped, prefix + 96). The config loader validated the text already;
+// the error here only guards against a caller that bypassed it.
+struct CidrKey {
+  uint32_t prefixlen = 0;
+  unsigned char addr[16] = {};
+};
+
+Result<CidrKey> parse_cidr_key(const std::string& cidr) {
+  const size_t slash = cidr.find('/');
+  const std::string address = cidr.substr(0, slash);
+  const std::string prefix = slash == std::string::npos ? "" : cidr.substr(slash + 1);
+  CidrKey key;
+  unsigned char v4[4] = {};
+  int max_prefix = 128, offset = 0;
+  if (inet_pton(AF_INET, address.c_str(), v4) == 1) {
+    key.addr[10] = key.addr[11] = 0xff;
+    std::memcpy(key.addr + 12, v4, 4);
+    max_prefix = 32;
+    offset = 96;
+  } else if (inet_pton(AF_INET6, address.c_str(), key.addr) != 1) {
+    return Status::error("invalid CIDR \"" + cidr + "\": not an IPv4 or IPv6 address");
+  }
+  char* end = nullptr;
+  const long bits = prefix.empty() ? -1 : std::strtol(prefix.c_str(), &end, 10);
+  if (bits < 0 || bits > max_prefix || *end != '\0') {
+    return Status::error("invalid CIDR \"" + cidr + "\": prefix length must be 0.." +
+                         std::to_string(max_prefix));
+  }
+  key.prefixlen = static_cast<uint32_t>(bits + offset);
+  return key;
 }
 
 // Sum over CPUs of a per-CPU u64 value.
@@ -141,10 +176,6 @@ Status SocketCollector::start_impl(const CollectorContext& context) {
   const Config& config = context.config;
   config_ = config.socket;
   events_enabled_ = options_.event_sink != nullptr || !config.events.output_dir.empty();
-  if (!config.network.include_cidrs.empty() || !config.network.exclude_cidrs.empty()) {
-    log_warn("network.include_cidrs/exclude_cidrs are not applied by this collector",
-             {{"collector", name()}});
-  }
 
   // Without syscall_details the syscall ladders are left out (not loaded).
   auto chosen = [this](const std::vector<HookLadder>& all) {
@@ -211,6 +242,13 @@ Status SocketCollector::load(const CollectorContext& context,
     skel.rodata->filter_comms = comm_count > 0;
     skel.rodata->filter_include_ports = !config.network.include_ports.empty();
     skel.rodata->filter_exclude_ports = !config.network.exclude_ports.empty();
+    skel.rodata->filter_include_cidrs = !config.network.include_cidrs.empty();
+    skel.rodata->filter_exclude_cidrs = !config.network.exclude_cidrs.empty();
+    skel.rodata->syscall_details = config_.syscall_details;
+    bpf_map__set_max_entries(skel.maps.include_cidrs, static_cast<uint32_t>(std::max<size_t>(
+                                                          1, config.network.include_cidrs.size())));
+    bpf_map__set_max_entries(skel.maps.exclude_cidrs, static_cast<uint32_t>(std::max<size_t>(
+                                                          1, config.network.exclude_cidrs.size())));
     skel.rodata->per_process = per_process;
     skel.rodata->max_processes = max_processes;
     skel.rodata->events_enabled = events;
@@ -277,6 +315,16 @@ Status SocketCollector::fill_filters(const Config& config) {
     if (bpf_map__update_elem(skel.maps.port_filter, &port, sizeof(port), &bits, sizeof(bits), 0) !=
         0) {
       return Status::error("filling the port filter map failed: " + errno_message(errno));
+    }
+  }
+  for (auto [list, map] : {std::pair{&config.network.include_cidrs, skel.maps.include_cidrs},
+                           std::pair{&config.network.exclude_cidrs, skel.maps.exclude_cidrs}}) {
+    for (const std::string& cidr : *list) {
+      Result<CidrKey> key = parse_cidr_key(cidr);
+      if (!key) return key.status();
+      if (bpf_map__update_elem(map, &*key, sizeof(*key), &one, sizeof(one), 0) != 0) {
+        return Status::error("filling the CIDR filter map failed: " + errno_message(errno));
+      }
     }
   }
   return Status::ok();

@@ -4,6 +4,8 @@
 // (bpf_enable_stats) give run_time_ns / run_cnt per program.
 //
 //   sudo build/tests/bench/socket_bpf_bench [rounds=5] [seconds=4]
+//   sudo build/tests/bench/socket_bpf_bench hold sock|syscalls|raw-sys-enter
+//   sudo build/tests/bench/socket_bpf_bench workload [rounds=10] [seconds=0.5]
 //
 // Each round runs the production SocketCollector twice, metrics only (all
 // default labels) and with events on (ring buffer to a discarding sink),
@@ -11,14 +13,22 @@
 // receive programs and of the empty baseline. Not run by ctest: needs root
 // and iperf3, and the figures are quoted, not asserted.
 #include <bpf/bpf.h>
+#include <arpa/inet.h>
 #include <bpf/libbpf.h>
+#include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +57,7 @@ class DiscardSink final : public EventSink {
 };
 
 pid_t spawn(const std::vector<std::string>& argv) {
+  std::fflush(stdout);  // else the child's exit flushes our buffered lines again
   pid_t pid = fork();
   if (pid == 0) {
     std::vector<char*> args;
@@ -75,8 +86,9 @@ struct Sample {
 };
 
 Sample run_once(const Config& base, const PreflightReport& preflight, int empty_fd, bool events,
-                int port, int seconds) {
+                bool syscall_details, int port, int seconds) {
   Config config = base;
+  config.socket.syscall_details = syscall_details;
   auto sink = std::make_shared<DiscardSink>();
   SocketCollector collector(
       SocketCollector::Options{.event_sink = events ? sink : std::shared_ptr<EventSink>()});
@@ -111,7 +123,236 @@ void summarize(const char* name, std::vector<double> ratios) {
               ratios.size());
 }
 
+// Empty programs attached as a stand-in for the collector, to split the
+// workload overhead by cause. WHAT: sock (empty tp_btf programs on
+// sock_send_length and sock_recv_length), syscalls (an empty program on the
+// 12 syscall tracepoints the collector uses), raw-sys-enter (an empty raw_tp
+// on sys_enter with a syscall-number test, the alternative design).
+struct EmptyPrograms {
+  SkeletonPtr<socket_bpf> skel;
+  std::vector<LinkPtr> links;
+};
+
+bool attach_empty(const std::string& what, EmptyPrograms& out) {
+  out.skel = open_skeleton<socket_bpf>();
+  socket_bpf* skel = out.skel.get();
+  bpf_program* prog = nullptr;
+  bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
+  std::vector<bpf_program*> wanted;
+  if (what == "sock") wanted = {skel->progs.on_send_empty, skel->progs.on_recv_empty};
+  if (what == "syscalls") wanted = {skel->progs.on_syscall_empty};
+  if (what == "raw-sys-enter") wanted = {skel->progs.on_sys_enter_filter_empty};
+  if (wanted.empty()) {
+    std::fprintf(stderr, "unknown empty set %s (sock | syscalls | raw-sys-enter)\n", what.c_str());
+    return false;
+  }
+  for (bpf_program* p : wanted) bpf_program__set_autoload(p, true);
+  if (socket_bpf::load(skel) != 0) {
+    std::fprintf(stderr, "loading the empty programs failed\n");
+    return false;
+  }
+  if (what == "syscalls") {
+    for (const char* phase : {"enter", "exit"}) {
+      for (const char* call :
+           {"sendto", "sendmsg", "sendmmsg", "recvfrom", "recvmsg", "recvmmsg"}) {
+        const std::string name = std::string("sys_") + phase + "_" + call;
+        out.links.emplace_back(
+            bpf_program__attach_tracepoint(skel->progs.on_syscall_empty, "syscalls", name.c_str()));
+      }
+    }
+  } else {
+    for (bpf_program* p : wanted) out.links.emplace_back(bpf_program__attach(p));
+  }
+  for (const auto& link : out.links) {
+    if (!link) {
+      std::fprintf(stderr, "attaching the empty programs failed\n");
+      return false;
+    }
+  }
+  return true;
+}
+
+// `hold WHAT`: attach_empty, then wait for SIGTERM/SIGINT (a stand-in for
+// the exporter in tests/bench/socket_overhead.sh).
+int hold(const std::string& what) {
+  install_libbpf_logger();
+  (void)run_preflight();  // mounts tracefs for the syscall tracepoints
+  EmptyPrograms empty;
+  if (!attach_empty(what, empty)) return 1;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return 0;
+}
+
+// ---- `workload`: the iperf3 workload's kernel path, measured in CPU time ----
+// One thread writes 1 KiB to a loopback TCP socket and reads it back from
+// the peer (write()/read() as iperf3 does; loopback runs the receive path in
+// the sender's softirq, in this thread), and calls getppid() for the cost
+// every other syscall pays. Thread CPU time per operation, pinned to one
+// CPU: other jobs on the machine change how long it takes, hardly how much
+// CPU it needs, so the comparison holds on a shared machine where iperf3's
+// throughput swings by 20 %. Each figure is the least of five samples.
+
+double thread_cpu_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+double wall_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+struct TcpPair {
+  int client = -1, server = -1;
+};
+
+TcpPair tcp_pair() {
+  TcpPair pair;
+  int listener = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      listen(listener, 1) != 0 ||
+      getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    std::perror("listener");
+    std::exit(1);
+  }
+  pair.client = socket(AF_INET, SOCK_STREAM, 0);
+  if (connect(pair.client, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    std::perror("connect");
+    std::exit(1);
+  }
+  pair.server = accept(listener, nullptr, nullptr);
+  close(listener);
+  return pair;
+}
+
+// CPU ns per KiB moved with 1 KiB write()s and 1 KiB read()s, over about
+// `seconds`. Writes go in runs of 8 before the reads, as a streaming
+// sender's do (TCP merges them into fewer segments, like iperf3's).
+double ns_per_kib(const TcpPair& pair, double seconds) {
+  constexpr int kRun = 8;
+  char buf[1024] = {};
+  const double end = wall_s() + seconds, t0 = thread_cpu_ns();
+  uint64_t n = 0;
+  while (wall_s() < end) {
+    for (int i = 0; i < 32; ++i, n += kRun) {
+      for (int w = 0; w < kRun; ++w) {
+        if (write(pair.client, buf, sizeof(buf)) != sizeof(buf)) std::exit(1);
+      }
+      for (size_t got = 0; got < kRun * sizeof(buf);) {
+        ssize_t r = read(pair.server, buf, sizeof(buf));
+        if (r <= 0) std::exit(1);
+        got += static_cast<size_t>(r);
+      }
+    }
+  }
+  return (thread_cpu_ns() - t0) / static_cast<double>(n);
+}
+
+// CPU ns per getppid(), over about `seconds`.
+double ns_per_syscall(double seconds) {
+  const double end = wall_s() + seconds, t0 = thread_cpu_ns();
+  uint64_t n = 0;
+  while (wall_s() < end) {
+    for (int i = 0; i < 1024; ++i, ++n) syscall(SYS_getppid);
+  }
+  return (thread_cpu_ns() - t0) / static_cast<double>(n);
+}
+
+int workload(int rounds, double seconds) {
+  install_libbpf_logger();
+  PreflightReport preflight = run_preflight();
+  Config config = load_default_config().config;
+  config.events.output_dir.clear();
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(0, &cpus);
+  sched_setaffinity(0, sizeof(cpus), &cpus);
+  setpriority(PRIO_PROCESS, 0, -20);
+  const TcpPair pair = tcp_pair();
+  // What runs during each measurement; "off" is the baseline.
+  const std::vector<std::string> variants = {
+      "off",       "empty:sock",      "empty:syscalls", "empty:raw-sys-enter",
+      "collector", "collector+stats", "nosys+stats"};
+  struct Figures {
+    std::vector<double> kib, syscall;
+  };
+  std::vector<Figures> figures(variants.size());
+  for (int r = 0; r < rounds; ++r) {
+    for (size_t i = 0; i < variants.size(); ++i) {
+      const size_t v = r % 2 == 0 ? i : variants.size() - 1 - i;
+      const std::string& name = variants[v];
+      EmptyPrograms empty;
+      std::optional<SocketCollector> collector;
+      std::optional<BpfStatsEnabler> stats;
+      if (name.rfind("empty:", 0) == 0 && !attach_empty(name.substr(6), empty)) return 1;
+      if (name.find("+stats") != std::string::npos) {
+        auto enabled = BpfStatsEnabler::enable();
+        if (!enabled) return 1;
+        stats.emplace(std::move(*enabled));
+      }
+      if (name.rfind("collector", 0) == 0 || name.rfind("nosys", 0) == 0) {
+        Config c = config;
+        c.socket.syscall_details = name.rfind("nosys", 0) != 0;
+        collector.emplace();
+        Status started = collector->start({c, preflight});
+        if (!started) {
+          std::fprintf(stderr, "start failed: %s\n", started.message().c_str());
+          return 1;
+        }
+      }
+      // The least of five short samples: other jobs only ever add time
+      // (cache and CPU contention), so the minimum is the steadiest figure.
+      double kib = 1e18, sys = 1e18;
+      for (int k = 0; k < 5; ++k) {
+        kib = std::min(kib, ns_per_kib(pair, seconds / 5));
+        sys = std::min(sys, ns_per_syscall(seconds / 20));
+      }
+      figures[v].kib.push_back(kib);
+      figures[v].syscall.push_back(sys);
+      if (collector) collector->stop();
+    }
+  }
+  auto median = [](std::vector<double> x) {
+    std::sort(x.begin(), x.end());
+    return x[x.size() / 2];
+  };
+  std::printf("%-22s %12s %22s %14s %22s\n", "variant", "ns/KiB", "vs off: median (range)",
+              "ns/getppid", "vs off: median (range)");
+  for (size_t v = 0; v < variants.size(); ++v) {
+    std::vector<double> kib_pct, sys_ns;
+    for (int r = 0; r < rounds; ++r) {
+      kib_pct.push_back(100.0 * (figures[v].kib[r] / figures[0].kib[r] - 1));
+      sys_ns.push_back(figures[v].syscall[r] - figures[0].syscall[r]);
+    }
+    std::printf("%-22s %12.0f %+7.1f%% (%+.1f..%+.1f) %14.1f %+8.1f ns (%+.1f..%+.1f)\n",
+                variants[v].c_str(), median(figures[v].kib), median(kib_pct),
+                *std::min_element(kib_pct.begin(), kib_pct.end()),
+                *std::max_element(kib_pct.begin(), kib_pct.end()), median(figures[v].syscall),
+                median(sys_ns), *std::min_element(sys_ns.begin(), sys_ns.end()),
+                *std::max_element(sys_ns.begin(), sys_ns.end()));
+  }
+  close(pair.client);
+  close(pair.server);
+  return 0;
+}
+
 int run(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[1]) == "hold") return hold(argv[2]);
+  if (argc > 1 && std::string(argv[1]) == "workload") {
+    return workload(argc > 2 ? std::atoi(argv[2]) : 10, argc > 3 ? std::atof(argv[3]) : 0.5);
+  }
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 4;
   install_libbpf_logger();
@@ -140,25 +381,37 @@ int run(int argc, char** argv) {
   const int port = 15201 + getpid() % 1000;
   pid_t server = spawn({"iperf3", "-s", "-p", std::to_string(port)});
   usleep(500000);
-  std::vector<double> metrics_send, metrics_recv, events_send, events_recv;
+  // Modes: the default configuration (metrics only), the same without the
+  // syscall tracepoints (syscall_details: false), and events on.
+  struct Mode {
+    const char* name;
+    bool events, syscall_details;
+    std::vector<double> send, recv;
+  };
+  std::vector<Mode> modes = {
+      {"metrics", false, true, {}, {}},
+      {"nosys", false, false, {}, {}},
+      {"events", true, true, {}, {}},
+  };
   std::printf("round mode     send_ns recv_ns empty_ns send/empty recv/empty events\n");
   for (int r = 0; r < rounds; ++r) {
-    for (bool events : {false, true}) {
-      Sample s = run_once(config, preflight, empty_fd, events, port, seconds);
+    for (Mode& mode : modes) {
+      Sample s =
+          run_once(config, preflight, empty_fd, mode.events, mode.syscall_details, port, seconds);
       const double send_ratio = s.send_ns / s.empty_ns, recv_ratio = s.recv_ns / s.empty_ns;
-      std::printf("%5d %-8s %7.1f %7.1f %8.1f %10.2f %10.2f %llu\n", r,
-                  events ? "events" : "metrics", s.send_ns, s.recv_ns, s.empty_ns, send_ratio,
-                  recv_ratio, static_cast<unsigned long long>(s.events));
-      (events ? events_send : metrics_send).push_back(send_ratio);
-      (events ? events_recv : metrics_recv).push_back(recv_ratio);
+      std::printf("%5d %-8s %7.1f %7.1f %8.1f %10.2f %10.2f %llu\n", r, mode.name, s.send_ns,
+                  s.recv_ns, s.empty_ns, send_ratio, recv_ratio,
+                  static_cast<unsigned long long>(s.events));
+      mode.send.push_back(send_ratio);
+      mode.recv.push_back(recv_ratio);
     }
   }
   kill(server, SIGTERM);
   waitpid(server, nullptr, 0);
-  summarize("metrics only, send/empty", metrics_send);
-  summarize("metrics only, recv/empty", metrics_recv);
-  summarize("events on, send/empty", events_send);
-  summarize("events on, recv/empty", events_recv);
+  for (const Mode& mode : modes) {
+    summarize((std::string(mode.name) + ", send/empty").c_str(), mode.send);
+    summarize((std::string(mode.name) + ", recv/empty").c_str(), mode.recv);
+  }
   return 0;
 }
 

@@ -94,6 +94,7 @@ socket_stats read_stats(socket_bpf& skel, uint32_t index) {
       total.calls[i] += v.calls[i];
       total.bytes[i] += v.bytes[i];
     }
+    for (int i = 0; i < SOCKET_LAT_SLOTS; ++i) total.lat_slots[i] += v.lat_slots[i];
   }
   return total;
 }
@@ -147,13 +148,34 @@ Traffic tcp_traffic(int count, size_t size, int listener = -1) {
 
 class SocketBpfRungTest : public ::testing::TestWithParam<AttachKind> {};
 
+// Each rung also reads the per-thread record from task storage: with the
+// sendto/recvfrom tracepoints attached beside it, every operation of this
+// process has a start time (latency) on every rung.
 TEST_P(SocketBpfRungTest, CountsThisProcessExactly) {
   NETOBS_REQUIRE_ROOT();
   install_libbpf_logger();
-  auto loaded =
-      load(ladders_named(SocketCollector::tracepoint_ladders(), "_length"), GetParam(), true);
+  static const PreflightReport preflight = run_preflight();
+  LadderLoadOptions options;
+  options.collector = "socket_test";
+  options.force_kind = GetParam();
+  auto loaded = load_skeleton_with_ladders<socket_bpf>(
+      ladders_named(SocketCollector::tracepoint_ladders(), "_length"), preflight, options,
+      [](socket_bpf& skel) {
+        Status status = configure_for_this_process(skel);
+        for (bpf_program* prog : {skel.progs.on_enter_sendto, skel.progs.on_exit_sendto,
+                                  skel.progs.on_enter_recvfrom, skel.progs.on_exit_recvfrom}) {
+          bpf_program__set_autoload(prog, true);
+        }
+        return status;
+      });
   ASSERT_TRUE(loaded) << loaded.message();
   socket_bpf& skel = *loaded->skel;
+  std::vector<LinkPtr> syscall_links;
+  for (bpf_program* prog : {skel.progs.on_enter_sendto, skel.progs.on_exit_sendto,
+                            skel.progs.on_enter_recvfrom, skel.progs.on_exit_recvfrom}) {
+    syscall_links.emplace_back(bpf_program__attach(prog));
+    ASSERT_TRUE(syscall_links.back()) << bpf_program__name(prog);
+  }
   admit_this_process(skel);
   const Traffic t = tcp_traffic(5, 3000);
   const socket_stats send = read_stats(skel, SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_SEND);
@@ -163,6 +185,14 @@ TEST_P(SocketBpfRungTest, CountsThisProcessExactly) {
   EXPECT_EQ(recv.calls[SOCKET_IPV4], t.recvs);
   EXPECT_EQ(recv.bytes[SOCKET_IPV4], t.received);
   EXPECT_EQ(send.calls[SOCKET_IPV6] + recv.calls[SOCKET_IPV6], 0u);
+  // send() and recv() are sendto and recvfrom: all timed.
+  uint64_t send_timed = 0, recv_timed = 0;
+  for (int i = 0; i < SOCKET_LAT_SLOTS; ++i) {
+    send_timed += send.lat_slots[i];
+    recv_timed += recv.lat_slots[i];
+  }
+  EXPECT_EQ(send_timed, t.sends);
+  EXPECT_EQ(recv_timed, t.recvs);
   EXPECT_EQ(loaded->attachment.programs[0].attach, attach_kind_name(GetParam()));
 }
 

@@ -291,6 +291,53 @@ TEST(SocketCollectorTest, ScriptTrafficGivesExactMetricsAndCsvRows) {
   }
 }
 
+// network.include_cidrs / exclude_cidrs, applied in the kernel to the
+// peer: the script's IPv4 traffic (127.0.0.1, IPv4-mapped included) is in
+// 127.0.0.0/8; its IPv6 traffic (::1) is in the included ::/0 but also in
+// the excluded ::1/128, and an exclude wins over a longer or shorter
+// include. Unconnected receives (recvfrom, recvmmsg) are counted once the
+// kernel wrote their sender: they are IPv4 and must all be there.
+TEST(SocketCollectorTest, CidrFiltersKeepOnlyMatchingPeers) {
+  NETOBS_REQUIRE_ROOT();
+  testing::TempDir dir;
+  Exporter exporter(dir, std::string("network:\n  include_cidrs: [\"127.0.0.0/8\", \"::/0\"]\n") +
+                             "  exclude_cidrs: [\"::1/128\"]\n" +
+                             "collectors:\n  socket:\n    comms: [" + kComm + "]\n");
+  ASSERT_TRUE(exporter.ready()) << exporter.log();
+  ScriptRun run = run_script();
+  ASSERT_GE(run.ops.size(), 50u) << run.output;
+  const std::string text = exporter.scrape();
+  ASSERT_EQ(exporter.terminate(), 0) << exporter.log();
+  std::map<std::pair<std::string, std::string>, double> calls, bytes;
+  size_t v6_ops = 0;
+  for (const auto& op : run.ops) {
+    if (op.ip_version != "4") {
+      ++v6_ops;
+      continue;
+    }
+    calls[{lower(op.protocol), op.direction}] += 1;
+    if (op.error.empty() && !(op.flags & MSG_PEEK)) {
+      bytes[{lower(op.protocol), op.direction}] += std::stod(op.size);
+    }
+  }
+  EXPECT_GT(v6_ops, 0u);
+  const std::string comm = std::string("comm=\"") + kComm + "\"";
+  for (const char* proto : {"tcp", "udp"}) {
+    for (const char* direction : {"send", "receive"}) {
+      const std::string labels = comm + ",direction=\"" + direction + "\",ip_version=\"";
+      const std::string rest = std::string("\",protocol=\"") + proto + "\"";
+      EXPECT_EQ(testing::metric_value(text, "netobs_socket_calls_total", labels + "4" + rest),
+                (calls[{proto, direction}]))
+          << labels << "4" << rest;
+      EXPECT_EQ(testing::metric_value(text, "netobs_socket_bytes_total", labels + "4" + rest),
+                (bytes[{proto, direction}]))
+          << labels << "4" << rest;
+      EXPECT_EQ(testing::metric_value(text, "netobs_socket_calls_total", labels + "6" + rest), 0)
+          << labels << "6" << rest;
+    }
+  }
+}
+
 TEST(SocketCollectorTest, FullRingBufferCountsEveryDroppedEvent) {
   NETOBS_REQUIRE_ROOT();
   testing::TempDir dir;

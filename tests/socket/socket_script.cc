@@ -378,6 +378,29 @@ void udp_unconnected() {
   socklen_t srclen = sizeof(src);
   long r = recvfrom(rx, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&src), &srclen);
   record("UDP", {to, from}, r, r < 0 ? errno : 0, "receive", true, 0);
+  // recvmmsg on the unconnected socket: each message names its own sender,
+  // written by the kernel after that message (two senders, so a mix-up
+  // between the messages of one call shows).
+  int tx2 = udp_bound(AF_INET);
+  for (int sender : {tx, tx2}) {
+    const long size = sender == tx ? 10 : 20;
+    s = sendto(sender, buf, size, 0, reinterpret_cast<sockaddr*>(&addr), len_of(AF_INET));
+    record("UDP", {local_of(sender), to}, s, s < 0 ? errno : 0, "send", true, 0);
+  }
+  char r1[64], r2[64];
+  iovec rv[2] = {{r1, sizeof(r1)}, {r2, sizeof(r2)}};
+  sockaddr_storage names[2] = {};
+  mmsghdr rm[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    rm[i].msg_hdr.msg_iov = &rv[i];
+    rm[i].msg_hdr.msg_iovlen = 1;
+    rm[i].msg_hdr.msg_name = &names[i];
+    rm[i].msg_hdr.msg_namelen = sizeof(names[i]);
+  }
+  if (recvmmsg(rx, rm, 2, 0, nullptr) != 2) die("recvmmsg (unconnected)");
+  record("UDP", {to, local_of(tx)}, rm[0].msg_len, 0, "receive", true, 0);
+  record("UDP", {to, local_of(tx2)}, rm[1].msg_len, 0, "receive", true, 0);
+  close(tx2);
   close(tx);
   close(rx);
 }
