@@ -100,6 +100,10 @@ bool conn_matches(const TcpSocketRecord& record, const ConnsFilter& filter,
 }
 
 void sort_and_cut(std::vector<ConnView>& conns, ConnsSort sort, size_t top) {
+  if (sort == ConnsSort::kNone) {
+    if (top > 0 && conns.size() > top) conns.resize(top);
+    return;
+  }
   auto key = [sort](const ConnView& c) -> uint64_t {
     switch (sort) {
       case ConnsSort::kRtt:
@@ -113,11 +117,21 @@ void sort_and_cut(std::vector<ConnView>& conns, ConnsSort sort, size_t top) {
     }
     return 0;
   };
-  if (sort != ConnsSort::kNone) {
-    std::stable_sort(conns.begin(), conns.end(),
-                     [&](const ConnView& a, const ConnView& b) { return key(a) > key(b); });
-  }
-  if (top > 0 && conns.size() > top) conns.resize(top);
+  // Sorts (key, position) pairs, not the views (~500 bytes each): with 20 000
+  // sockets moving views was a tenth of `netobs conns`. The position breaks
+  // ties, so the order is stable; with --top only the first N are ordered.
+  std::vector<std::pair<uint64_t, uint32_t>> order(conns.size());
+  for (size_t i = 0; i < conns.size(); ++i) order[i] = {key(conns[i]), static_cast<uint32_t>(i)};
+  auto before = [](const std::pair<uint64_t, uint32_t>& a, const std::pair<uint64_t, uint32_t>& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+  };
+  const size_t keep = top > 0 ? std::min(top, order.size()) : order.size();
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                    before);
+  std::vector<ConnView> sorted;
+  sorted.reserve(keep);
+  for (size_t i = 0; i < keep; ++i) sorted.push_back(std::move(conns[order[i].second]));
+  conns = std::move(sorted);
 }
 
 void apply_deltas(std::vector<ConnView>& conns, const ConnHistory& previous) {

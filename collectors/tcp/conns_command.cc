@@ -243,17 +243,21 @@ int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
       err << "netobs conns: " << records.message() << "\n";
       return 1;
     }
-    const std::set<uint16_t> listening = listening_ports(*records);
+    std::vector<TcpSocketRecord>& dumped = *records;
+    const std::set<uint16_t> listening = listening_ports(dumped);
+    // Deltas need the previous refresh: only remembered with --interval.
+    std::optional<ConnHistory> next_history;
+    if (options.interval) next_history = remember(dumped);
     std::vector<ConnView> conns;
-    for (const TcpSocketRecord& r : *records) {
+    conns.reserve(dumped.size());
+    for (TcpSocketRecord& r : dumped) {
       if (!conn_matches(r, options.filter, listening)) continue;
-      ConnView view;
-      view.record = r;
+      ConnView& view = conns.emplace_back();
       view.server = r.state != kTcpListen && listening.contains(r.local_port);
-      conns.push_back(std::move(view));
+      view.record = std::move(r);  // records are not used after this loop
     }
     if (history) apply_deltas(conns, *history);
-    history = remember(*records);
+    if (next_history) history = std::move(next_history);
     sort_and_cut(conns, options.sort, options.top);
     if (options.processes) {
       std::unordered_set<uint32_t> inodes;
@@ -324,8 +328,11 @@ Result<std::unique_ptr<SystemConnsSource>> SystemConnsSource::open(std::string p
 
 Result<std::vector<TcpSocketRecord>> SystemConnsSource::dump() {
   std::vector<TcpSocketRecord> records;
-  Status status = diag_.dump_all(kAllTcpStates, kDiagExtInfo | kDiagExtSkmem | kDiagExtCong,
+  records.reserve(last_count_ + last_count_ / 8 + 16);
+  const uint8_t extensions = kDiagExtInfo | kDiagExtSkmem | (congestion_ ? kDiagExtCong : 0);
+  Status status = diag_.dump_all(kAllTcpStates, extensions,
                                  [&records](const TcpSocketRecord& r) { records.push_back(r); });
+  last_count_ = records.size();
   if (!status) return status;
   return records;
 }
@@ -422,6 +429,9 @@ int run_conns_command(const std::vector<std::string>& args, std::ostream& out, s
     err << "netobs conns: " << source.message() << "\n";
     return 1;
   }
+  // The table does not show the congestion control algorithm: ask the kernel
+  // for it only for JSON.
+  (*source)->set_congestion(options.json);
   return run_with(options, out, err, **source);
 }
 

@@ -44,12 +44,16 @@ class SystemConnsSource final : public ConnsSource {
   MibSnapshot counters() override;
   double monotonic_seconds() override;
   void sleep_for(double seconds) override;
+  // Whether dump() asks for INET_DIAG_CONG (default: yes).
+  void set_congestion(bool on) { congestion_ = on; }
 
  private:
   SystemConnsSource(SockDiagSocket diag, std::string procfs)
       : diag_(std::move(diag)), procfs_(std::move(procfs)) {}
   SockDiagSocket diag_;
   std::string procfs_;
+  bool congestion_ = true;
+  size_t last_count_ = 0;  // sockets in the previous dump, to size the next
 };
 
 std::string conns_usage();

@@ -259,7 +259,10 @@ Status SockDiagSocket::dump_all(uint32_t states, uint8_t extensions,
 Result<TcpStateCounts> SockDiagSocket::count_states() {
   TcpStateCounts counts{};
   Status status = dump_all(kAllTcpStates, 0, [&counts](const TcpSocketRecord& record) {
-    if (record.state < counts.size()) ++counts[record.state];
+    // A timewait socket (timer 3) is time_wait whatever its substate, as in
+    // the tracked counts (see TcpStateCounter).
+    const uint8_t state = record.timer == kDiagTimerTimeWait ? kTcpTimeWait : record.state;
+    if (state < counts.size()) ++counts[state];
   });
   if (!status) return status;
   return counts;

@@ -31,6 +31,8 @@ inline constexpr uint8_t kTcpTimeWait = 6;
 inline constexpr uint8_t kTcpClose = 7;
 inline constexpr uint8_t kTcpListen = 10;
 inline constexpr uint8_t kTcpMaxState = 11;  // TCP_CLOSING
+// idiag_timer of a timewait socket (inet_twsk_diag_fill).
+inline constexpr uint8_t kDiagTimerTimeWait = 3;
 // Every state 1..11 (bit n = state n) plus NEW_SYN_RECV (12).
 inline constexpr uint32_t kAllTcpStates = 0x1FFE;
 
@@ -119,7 +121,8 @@ class SockDiagSocket {
   // Both families; `extensions` as above.
   Status dump_all(uint32_t states, uint8_t extensions,
                   const std::function<void(const TcpSocketRecord&)>& on_socket);
-  // Counts every TCP socket (both families) by state, no extensions.
+  // Counts every TCP socket (both families) by state, no extensions; timewait
+  // sockets count as TIME_WAIT whatever their substate.
   Result<TcpStateCounts> count_states();
 
  private:

@@ -314,8 +314,10 @@ BpfStatus TcpCollector::bpf_status_impl() const {
   }
   if (options_.grouping.by == TcpGroupBy::kRemoteCidr) add("cidr_groups", skel.maps.cidr_groups);
   if (states_) {
-    if (auto program = states_->program_status()) status.programs.push_back(*program);
-    if (auto map = states_->map_status()) status.maps.push_back(*map);
+    for (const BpfProgramStatus& program : states_->program_status()) {
+      status.programs.push_back(program);
+    }
+    for (const BpfMapStatus& map : states_->map_status()) status.maps.push_back(map);
   }
   return status;
 }

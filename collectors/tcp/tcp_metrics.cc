@@ -214,8 +214,10 @@ void append_lifecycle(const TcpSnapshot& snapshot, std::vector<prometheus::Metri
 void append_states(const TcpSnapshot& snapshot, std::vector<prometheus::MetricFamily>& out) {
   if (!snapshot.states) return;
   FamilyBuilder family("netobs_tcp_connections",
-                       "TCP sockets by state right now (NETLINK_SOCK_DIAG at scrape time; "
-                       "request sockets count as syn_recv).",
+                       "TCP sockets of the namespace by state right now (kept up to date in "
+                       "BPF from state changes, seeded at start; request sockets count as "
+                       "syn_recv; time_wait counts every timewait socket, as /proc/net/sockstat "
+                       "tw, including orphaned FIN_WAIT2 connections ss shows as FIN-WAIT-2).",
                        MetricType::Gauge);
   const TcpStateCounts& counts = *snapshot.states;
   for (uint8_t state = 1; state <= kTcpMaxState; ++state) {

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "bpf/lib/log2_slot.h"
+#include "collectors/tcp/sock_diag.h"
 #include "collectors/tcp/tcp_collector.h"
 #include "exporter/bpf/preflight.h"
 #include "tcp.skel.h"
@@ -221,6 +222,143 @@ TEST(TcpCollectorLive, PreExistingConnectionsCountedFromFirstScrape) {
   EXPECT_EQ(exporter.wait_for("netobs_tcp_connections_closed_total", "", 2 * kPairs), 2 * kPairs);
   EXPECT_EQ(exporter.value("netobs_tcp_connection_duration_unknown_total"), 2 * kPairs);
   EXPECT_EQ(exporter.value("netobs_tcp_connections_opened_total", "direction=\"active\""), 0);
+}
+
+// The connection-state gauge is kept up to date in BPF from state changes
+// and seeded once at start. Connections open and close in the namespace
+// while the exporter starts (so the seed walk races transitions) and after;
+// once the churn stops, every state equals a fresh sock_diag count of the
+// namespace (timewait sockets as time_wait whatever their substate; request
+// sockets as syn_recv).
+TEST(TcpCollectorLive, StateGaugeEqualsSockDiagAfterChurn) {
+  Netns ns("churn");
+  NETOBS_SETUP_NETNS(ns);
+  constexpr uint16_t kPort = 5008;
+  constexpr uint16_t kClosedPort = 5009;
+  // Before the start: a listener, 6 established pairs, 2 half-closed ones
+  // (client FIN_WAIT2, server CLOSE_WAIT).
+  std::vector<int> kept;
+  std::string error = ns.run([&]() -> std::string {
+    int listener = listen_on(kLocal, kPort);
+    if (listener < 0) return "listen failed";
+    kept.push_back(listener);
+    for (int i = 0; i < 8; ++i) {
+      int client = connect_to(kLocal, kPort);
+      int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0 || server < 0) return "connect/accept failed";
+      if (i >= 6) shutdown(client, SHUT_WR);
+      kept.push_back(client);
+      kept.push_back(server);
+    }
+    return "";
+  });
+  ASSERT_EQ(error, "");
+
+  // Churn on a thread inside the namespace: graceful closes (time_wait),
+  // resets, refused connects, half-closes, extra listeners opened and
+  // closed. Bounded in iterations and time.
+  std::atomic<bool> stop{false};
+  std::atomic<int> rounds{0};
+  std::vector<int> half_open;  // touched by the churn thread only until join
+  int fd = ::open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);
+  std::thread churn([&] {
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) return;
+    const int listener = kept[0];
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    for (int i = 0; i < 40000 && Clock::now() < deadline; ++i) {
+      if (stop && i % 4 == 0) break;
+      // Paced, so the churn spans the exporter's start (~1000 rounds/s).
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      int client = connect_to(kLocal, kPort);
+      int server = client >= 0 ? accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
+      if (client < 0 || server < 0) {
+        if (client >= 0) close(client);
+        continue;
+      }
+      switch (i % 4) {
+        case 0: {  // graceful, client first: client ends in TIME_WAIT
+          close(client);
+          char c;
+          recv(server, &c, 1, 0);
+          close(server);
+          break;
+        }
+        case 1: {  // reset
+          linger abort{1, 0};
+          setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+          close(client);
+          close(server);
+          break;
+        }
+        case 2:  // half-closed, kept (a few), else closed by the server first
+          if (half_open.size() < 20) {
+            shutdown(client, SHUT_WR);
+            half_open.push_back(client);
+            half_open.push_back(server);
+          } else {
+            close(server);
+            char c;
+            recv(client, &c, 1, 0);
+            close(client);
+          }
+          break;
+        default: {  // a refused connect and a short-lived listener
+          int refused = connect_to(kLocal, kClosedPort);
+          if (refused >= 0) close(refused);
+          int extra = listen_on(kLocal, static_cast<uint16_t>(kClosedPort + 1 + i % 7));
+          if (extra >= 0) close(extra);
+          close(client);
+          close(server);
+          break;
+        }
+      }
+      rounds = i + 1;
+    }
+  });
+  // Let the churn run before, during and after the exporter's start.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  Exporter exporter(ns.path());
+  const bool ready = exporter.ready();
+  const int at_start = rounds;
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  stop = true;
+  churn.join();
+  if (fd >= 0) close(fd);
+  ASSERT_TRUE(ready) << exporter.output();
+  EXPECT_GT(rounds.load(), at_start) << "the churn went on after the start";
+  // Closing pre-existing connections after the start is churn too.
+  for (size_t i = 1; i + 1 < 5; i += 2) {
+    close(kept[i]);
+    close(kept[i + 1]);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // handshakes finish
+
+  std::map<std::string, uint64_t> diag;
+  ns.run([&] {
+    Result<SockDiagSocket> socket = SockDiagSocket::open();
+    if (!socket) return;
+    Result<TcpStateCounts> counts = socket->count_states();
+    if (!counts) return;
+    for (uint8_t state = 1; state <= kTcpMaxState; ++state) {
+      uint64_t value = (*counts)[state];
+      if (state == kTcpSynRecv) value += (*counts)[12];
+      diag[std::string(tcp_state_name(state))] = value;
+    }
+  });
+  ASSERT_EQ(diag.size(), static_cast<size_t>(kTcpMaxState));
+  const std::string text = exporter.scrape();
+  for (const auto& [state, want] : diag) {
+    EXPECT_EQ(testing::metric_value(text, "netobs_tcp_connections", "state=\"" + state + "\""),
+              static_cast<double>(want))
+        << state << " after " << rounds << " rounds";
+  }
+  EXPECT_GT(diag["time_wait"], 0u);
+  EXPECT_GT(diag["established"], 0u);
+  EXPECT_GT(diag["fin_wait2"], 0u);
+  EXPECT_GT(diag["close_wait"], 0u);
+  for (size_t i = 5; i < kept.size(); ++i) close(kept[i]);
+  close(kept[0]);
+  for (int f : half_open) close(f);
 }
 
 // Loss from an nftables `numgen random` rule on the receive path: the

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "collectors/tcp/sock_diag.h"
+#include "collectors/tcp/tcp_state_counter.h"
 
 namespace netobs {
 namespace {
@@ -212,6 +213,25 @@ TEST(TcpSockDiag, DumpsOwnLoopbackSockets) {
   close(client);
   close(server);
   close(listener);
+}
+
+}  // namespace
+}  // namespace netobs
+
+namespace netobs {
+namespace {
+
+// The timewait count of the tracked state gauge comes from /proc/net/sockstat.
+TEST(SockstatTimewait, ReadsTheTcpLine) {
+  EXPECT_EQ(parse_sockstat_timewait("sockets: used 120\n"
+                                    "TCP: inuse 5 orphan 0 tw 37 alloc 9 mem 1\n"
+                                    "UDP: inuse 2 mem 0\n"),
+            37u);
+  EXPECT_EQ(parse_sockstat_timewait("TCP: inuse 0 orphan 0 tw 0 alloc 0 mem 0"), 0u);
+  EXPECT_EQ(parse_sockstat_timewait("UDP: inuse 2 mem 0\n"), std::nullopt);
+  EXPECT_EQ(parse_sockstat_timewait("TCP: inuse 5 orphan 0\nUDP: tw 3\n"), std::nullopt);
+  EXPECT_EQ(parse_sockstat_timewait("TCP: inuse 5 tw x"), std::nullopt);
+  EXPECT_EQ(parse_sockstat_timewait(""), std::nullopt);
 }
 
 }  // namespace
