@@ -13,9 +13,14 @@
  *   track_procs          local port -> {tgid, comm} via sock_send_length
  *   track_servers        per-server query/response counts
  *
- * Packet reads use LD_ABS/LD_IND (load_byte/half/word): the verifier inlines
- * them (a bounds check against the linear head and a load), which keeps the
- * non-DNS path at a few instructions. A LD_ABS/IND past the end of the packet
+ * A socket filter has no direct packet access: every packet read is a
+ * helper call (bpf_skb_load_bytes, or LD_ABS/LD_IND, which the verifier
+ * rewrites into a call of bpf_skb_load_helper_{8,16,32}). Calls dominate the
+ * cost, so the common paths read everything they need in ONE
+ * bpf_skb_load_bytes: the IP header, the UDP header and the DNS header (40
+ * bytes for IPv4, 60 for IPv6), falling back to IP header + ports for
+ * shorter packets. Rare paths (IP options, IPv6 extension headers, TCP, the
+ * question name) use LD_ABS/LD_IND. A LD_ABS/IND past the end of the packet
  * ends the program with 0, which is what we return anyway; DNS payload reads
  * are checked against the packet length first so that truncation is counted.
  * LD_ABS/IND may not run while a ring-buffer reservation is held (the
@@ -72,9 +77,11 @@ const volatile __u8 track_procs = 0;
 const volatile __u8 track_servers = 0;
 const volatile __u32 query_sample_every = 0; /* 0: no samples */
 
-/* Queries waiting for their response. LRU: under pressure the oldest entries
- * go first; user space derives the evictions (inserts - matched - expired -
- * live entries) so they are counted, not silent. max_entries set at load. */
+/* Queries waiting for their response, and answered ones until the next
+ * sweep removes them (see DNS_PENDING_* in dns.h). LRU: under pressure the
+ * least recently used entries go first; user space derives the evictions of
+ * waiting entries (inserts - matched - expired - live waiting entries) so
+ * they are counted, not silent. max_entries set at load. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 16384);
@@ -210,6 +217,16 @@ static __always_inline void count_server(const struct dns_flow_key* flow, int re
     value->queries += 1;
 }
 
+/* The DNS header fields the filter uses, in network byte order. */
+struct dns_wire_header {
+  __be16 id;
+  __be16 flags;
+  __be16 qdcount;
+  __be16 ancount;
+  __be16 nscount;
+  __be16 arcount;
+};
+
 /* Where the DNS message is in the packet, from the network header. */
 struct dns_where {
   __u32 off;   /* first byte of the DNS header */
@@ -222,16 +239,11 @@ struct dns_where {
   __u16 pad;
   __u8 saddr[16]; /* IPv4: first 4 bytes, rest zero */
   __u8 daddr[16];
-};
-
-/* The DNS header fields the filter uses, in network byte order. */
-struct dns_wire_header {
-  __be16 id;
-  __be16 flags;
-  __be16 qdcount;
-  __be16 ancount;
-  __be16 nscount;
-  __be16 arcount;
+  /* UDP without IP options/extension headers: the UDP length and DNS header
+   * came with the IP header (one helper call for the whole parse). */
+  __u32 preloaded;
+  __u32 udp_len; /* host byte order */
+  struct dns_wire_header dns;
 };
 
 static __always_inline void malformed(__u32 reason, __u8 transport) {
@@ -364,10 +376,16 @@ static __always_inline int handle_query(struct __sk_buff* skb, const struct dns_
 
   long err = bpf_map_update_elem(&dns_pending, key, &pending, BPF_NOEXIST);
   if (err == -17 /* EEXIST */) {
-    /* Same client, server and ID still outstanding: a retransmission of
-     * the same query, which keeps its first timestamp and counts once. */
-    count(DNS_C_RETRANSMITTED_QUERIES + w->transport);
-    return 0;
+    struct dns_pending* old = bpf_map_lookup_elem(&dns_pending, key);
+    if (old && old->state == DNS_PENDING_WAITING) {
+      /* Same client, server and ID still outstanding: a retransmission of
+       * the same query, which keeps its first timestamp and counts once. */
+      count(DNS_C_RETRANSMITTED_QUERIES + w->transport);
+      return 0;
+    }
+    /* An answered entry not swept yet (the client reused port and ID): a
+     * new query. (Gone meanwhile: insert again.) */
+    err = bpf_map_update_elem(&dns_pending, key, &pending, BPF_ANY);
   }
   if (err)
     count(DNS_C_CORR_INSERT_ERRORS);
@@ -398,10 +416,13 @@ static __always_inline int handle_response(struct __sk_buff* skb, const struct d
     return 0;
   }
   struct dns_pending pending = *found;
-  /* The delete decides who owns the entry: when the user-space timeout
-   * sweep removed it first, it counted the query as unanswered, and this
-   * late response must not count as well. */
-  if (bpf_map_delete_elem(&dns_pending, key) != 0) {
+  /* The compare-and-swap decides who owns the entry: when the timeout sweep
+   * claimed it first, it counted the query as unanswered, and this late
+   * response must not count as well; a duplicate response finds it
+   * ANSWERED. No delete here (a delete takes the bucket and LRU locks and
+   * is the most expensive step): the sweep removes answered entries. */
+  if (__sync_val_compare_and_swap(&found->state, DNS_PENDING_WAITING, DNS_PENDING_ANSWERED) !=
+      DNS_PENDING_WAITING) {
     count(DNS_C_UNMATCHED_RESPONSES + w->transport);
     return 0;
   }
@@ -459,13 +480,17 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
       malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_UDP);
       return 0;
     }
-    /* UDP header and DNS header in one helper call. */
-    struct {
-      __be16 sport, dport, len, check;
-      struct dns_wire_header dns;
-    } u;
-    if (bpf_skb_load_bytes(skb, l4_off, &u, sizeof(u)) < 0) return 0;
-    __u32 udp_len = bpf_ntohs(u.len);
+    if (!w->preloaded) {
+      /* UDP header and DNS header in one helper call. */
+      struct {
+        __be16 sport, dport, len, check;
+        struct dns_wire_header dns;
+      } u;
+      if (bpf_skb_load_bytes(skb, l4_off, &u, sizeof(u)) < 0) return 0;
+      w->udp_len = bpf_ntohs(u.len);
+      w->dns = u.dns;
+    }
+    __u32 udp_len = w->udp_len;
     if (udp_len >= 8 && l4_off + udp_len < l4_end) l4_end = l4_off + udp_len;
     w->off = l4_off + 8;
     w->end = l4_end;
@@ -474,7 +499,7 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
       return 0;
     }
     w->total = w->end - w->off;
-    h = u.dns;
+    h = w->dns;
   } else {
     if (l4_off + 20 > l4_end) return 0;
     __u32 payload = l4_off + ((load_byte(skb, l4_off + 12) >> 4) << 2);
@@ -517,9 +542,10 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
 }
 
 /* Fills `w` for a TCP/UDP packet on a DNS port and returns 1; 0 for
- * everything else. The common case costs one helper call: the IPv4 header
- * and the ports are read in one bpf_skb_load_bytes (LD_ABS would be one
- * call per field: the verifier turns each into a helper call). */
+ * everything else. The common case costs one helper call: the IPv4 header,
+ * the UDP header and the DNS header are read in one bpf_skb_load_bytes
+ * (LD_ABS would be one call per field: the verifier turns each into a
+ * helper call); packets shorter than that take a second, shorter read. */
 static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* w) {
   struct {
     __u8 vihl;
@@ -534,10 +560,15 @@ static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* 
     __u8 daddr[4];
     __be16 sport;
     __be16 dport;
+    __be16 udp_len;
+    __be16 udp_check;
+    struct dns_wire_header dns;
   } h;
+  const __u32 ports_end = 24; /* IPv4 header + ports */
 
   /* Shorter than an IPv4 header plus ports: nothing for us. */
-  if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) < 0) return 0;
+  int whole = bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) == 0;
+  if (!whole && bpf_skb_load_bytes(skb, 0, &h, ports_end) < 0) return 0;
   if (h.protocol != IPPROTO_UDP && h.protocol != IPPROTO_TCP) return 0;
   if (h.frag & bpf_htons(0x1FFF)) return 0; /* not the first fragment: no ports */
   __u32 l4_off = (h.vihl & 0xF) << 2;
@@ -565,6 +596,9 @@ static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* 
   w->family = DNS_FAMILY_IPV4;
   w->off = l4_off; /* handle_dns moves these to the DNS message */
   w->end = l4_end;
+  w->preloaded = whole && l4_off == 20 && h.protocol == IPPROTO_UDP;
+  w->udp_len = bpf_ntohs(h.udp_len);
+  w->dns = h.dns;
   return 1;
 }
 
@@ -578,9 +612,14 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
     __u8 daddr[16];
     __be16 sport;
     __be16 dport;
+    __be16 udp_len;
+    __be16 udp_check;
+    struct dns_wire_header dns;
   } h;
+  const __u32 ports_end = 44; /* IPv6 header + ports */
 
-  if (bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) < 0) return 0;
+  int whole = bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) == 0;
+  if (!whole && bpf_skb_load_bytes(skb, 0, &h, ports_end) < 0) return 0;
   __u32 next = h.next;
   __u32 l4_off = 40;
   __u32 sport = bpf_ntohs(h.sport), dport = bpf_ntohs(h.dport);
@@ -625,6 +664,9 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
   w->family = DNS_FAMILY_IPV6;
   w->off = l4_off;
   w->end = l4_end;
+  w->preloaded = whole && l4_off == 40 && next == IPPROTO_UDP;
+  w->udp_len = bpf_ntohs(h.udp_len);
+  w->dns = h.dns;
   return 1;
 }
 
@@ -645,9 +687,38 @@ int dns_filter(struct __sk_buff* skb) {
   return handle_dns(skb, &w);
 }
 
+/* The timeout sweep's claim on one entry (see DNS_PENDING_* in dns.h): run
+ * by user space through BPF_PROG_TEST_RUN with a 14-byte dummy Ethernet
+ * header and the struct dns_flow_key as the packet (skb->data is the key
+ * after eth_type_trans). Never attached. Returns DNS_CLAIM_*. */
+SEC("socket")
+int dns_claim_expired(struct __sk_buff* skb) {
+  struct dns_flow_key key;
+
+  if (bpf_skb_load_bytes(skb, 0, &key, sizeof(key)) < 0) return DNS_CLAIM_NOT_FOUND;
+  struct dns_pending* found = bpf_map_lookup_elem(&dns_pending, &key);
+  if (!found) return DNS_CLAIM_NOT_FOUND;
+  __u64 old = __sync_val_compare_and_swap(&found->state, DNS_PENDING_WAITING, DNS_PENDING_EXPIRED);
+  bpf_map_delete_elem(&dns_pending, &key);
+  return old == DNS_PENDING_WAITING ? DNS_CLAIM_EXPIRED : DNS_CLAIM_NOT_WAITING;
+}
+
 /* Baseline for cost measurements: the same program type doing nothing. */
 SEC("socket")
 int dns_empty(struct __sk_buff* skb) { return 0; }
+
+/* Floor for cost measurements (benchmarks only): the least any socket
+ * filter must do to see a packet's ports, the cheapest packet read there is
+ * (one LD_ABS word, which the verifier turns into a call of
+ * bpf_skb_load_helper_32: socket filters have no direct packet access) and a
+ * compare. Not a correct filter (it assumes no IP options and does not look
+ * at the protocol): a lower bound only. */
+SEC("socket")
+int dns_floor(struct __sk_buff* skb) {
+  if (skb->protocol != bpf_htons(ETH_P_IP)) return 0;
+  __u32 ports = load_word(skb, 20);
+  return (ports >> 16) == 53 || (ports & 0xFFFF) == 53;
+}
 
 /* Process attribution: runs in the context of the task that sent on `sk`.
  * Only ports the socket filter saw a query leave from are in dns_procs, so

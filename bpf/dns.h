@@ -60,7 +60,7 @@ enum dns_counter {
   DNS_C_UNMATCHED_RESPONSES = DNS_C_TRUNCATED + DNS_TRANSPORTS,               /* + transport */
   DNS_C_RETRANSMITTED_QUERIES = DNS_C_UNMATCHED_RESPONSES + DNS_TRANSPORTS,   /* + transport */
   DNS_C_CORR_INSERTS = DNS_C_RETRANSMITTED_QUERIES + DNS_TRANSPORTS,          /* entries added */
-  DNS_C_CORR_MATCHED,        /* entries removed by a response */
+  DNS_C_CORR_MATCHED,        /* entries claimed (WAITING -> ANSWERED) by a response */
   DNS_C_CORR_INSERT_ERRORS,  /* update failed (not EEXIST): query not tracked */
   DNS_C_STATS_UPDATE_ERRORS, /* dns_stats full: that count was dropped */
   DNS_C_SERVERS_OVERFLOW,    /* dns_servers full: query counted as `other` */
@@ -84,13 +84,30 @@ struct dns_flow_key {
   __u8 family;
 };
 
-/* A query waiting for its response. */
+/* dns_pending.state. An entry is claimed exactly once, by an atomic
+ * compare-and-swap from DNS_PENDING_WAITING: to ANSWERED by the response (in
+ * the socket filter), or to EXPIRED by the timeout sweep (user space runs
+ * dns_claim_expired through BPF_PROG_TEST_RUN, since it cannot do atomics on
+ * a hash map value itself). Answered entries stay in the map until the next
+ * sweep removes them (or LRU reclaims them): no delete on the response path. */
+#define DNS_PENDING_WAITING 0
+#define DNS_PENDING_ANSWERED 1
+#define DNS_PENDING_EXPIRED 2
+
+/* A query waiting for its response (or answered, until swept). */
 struct dns_pending {
   __u64 ts_ns;    /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) when the query was seen */
+  __u64 state;    /* DNS_PENDING_*; 64-bit: the only atomic size BPF v1-v2 ISA CPUs get */
   __u32 proc_key; /* dns_procs key when a local socket sent it (see dns_proc_key), else 0 */
   __u16 qtype;
   __u16 pad;
 };
+
+/* dns_claim_expired's input, after a 14-byte dummy Ethernet header (the
+ * BPF_PROG_TEST_RUN packet). Its return value is one of DNS_CLAIM_*. */
+#define DNS_CLAIM_NOT_FOUND 0
+#define DNS_CLAIM_EXPIRED 1     /* was waiting: now counted unanswered by the caller, removed */
+#define DNS_CLAIM_NOT_WAITING 2 /* answered (or claimed) meanwhile: removed, not counted */
 
 /* Key of the dns_procs map: the sending socket's local port and transport.
  * Ephemeral client ports identify the socket on this host; 0 is never a key. */

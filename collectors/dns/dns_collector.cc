@@ -71,6 +71,79 @@ const HookLadder kProcessLadder{"dns_process",
 // The key the BPF program counts servers beyond max_servers under.
 const dns_server_key kOtherServerKey{};
 
+// Calls `visit(key, value)` for every entry of the dns_pending map: batched
+// lookups (one syscall per kWalkChunk entries), or key by key where the
+// kernel has no batch operations for LRU hashes (before 5.6).
+template <typename Visit>
+void walk_pending(int fd, uint32_t capacity, Visit&& visit) {
+  constexpr uint32_t kWalkChunk = 1024;
+  std::vector<dns_flow_key> keys(kWalkChunk);
+  std::vector<dns_pending> values(kWalkChunk);
+  // The batch position is opaque (a bucket index for hash maps); a key-sized
+  // buffer is always large enough.
+  dns_flow_key in_batch{}, out_batch{};
+  bool first = true;
+  for (uint64_t steps = 0; steps < capacity / kWalkChunk + 1024; ++steps) {
+    __u32 count = kWalkChunk;
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
+                                         values.data(), &count, &opts);
+    const int saved = errno;
+    for (__u32 i = 0; i < count && i < kWalkChunk; ++i) visit(keys[i], values[i]);
+    if (err != 0) {
+      if (saved == ENOENT) return;  // the end of the map
+      if (first && count == 0 && (saved == EINVAL || saved == ENOTSUP || saved == EOPNOTSUPP)) {
+        break;  // no batch operations: walk key by key
+      }
+      log_warn("dns: walking the correlation map failed", {{"err", errno_message(saved)}});
+      return;
+    }
+    in_batch = out_batch;
+    first = false;
+  }
+  if (!first) return;
+  dns_flow_key key{}, next{};
+  const void* prev = nullptr;
+  for (uint64_t steps = 0; steps < 2ULL * capacity + 16; ++steps) {
+    if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
+    key = next;
+    prev = &key;
+    dns_pending value{};
+    if (bpf_map_lookup_elem(fd, &key, &value) == 0) visit(key, value);
+  }
+}
+
+// Deletes `keys` (batched; keys that vanished meanwhile are skipped).
+void delete_keys(int fd, const std::vector<dns_flow_key>& keys) {
+  size_t done = 0;
+  while (done < keys.size()) {
+    __u32 count = static_cast<__u32>(keys.size() - done);
+    LIBBPF_OPTS(bpf_map_batch_opts, opts);
+    if (bpf_map_delete_batch(fd, &keys[done], &count, &opts) == 0) return;
+    done += count;
+    if (done < keys.size()) {
+      // keys[done] failed (gone: LRU reclaimed it, or no batch support).
+      bpf_map_delete_elem(fd, &keys[done]);
+      ++done;
+    }
+  }
+}
+
+// Runs dns_claim_expired on `key` (see DNS_PENDING_* in bpf/dns.h):
+// DNS_CLAIM_EXPIRED when the query was still waiting and is now ours.
+int claim_expired(int prog_fd, const dns_flow_key& key) {
+  uint8_t packet[ETH_HLEN + sizeof(dns_flow_key)] = {};
+  packet[12] = 0x08;  // ETH_P_IP: any type; the program reads the key only
+  std::memcpy(packet + ETH_HLEN, &key, sizeof(key));
+  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet, .data_size_in = sizeof(packet),
+              .repeat = 1);
+  if (bpf_prog_test_run_opts(prog_fd, &opts) != 0) {
+    log_warn("dns: claiming an expired query failed", {{"err", errno_message(errno)}});
+    return DNS_CLAIM_NOT_FOUND;
+  }
+  return static_cast<int>(opts.retval);
+}
+
 }  // namespace
 
 struct DnsCollector::Loaded {
@@ -110,6 +183,15 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   if (config_.ports.empty() || config_.ports.size() > DNS_MAX_PORTS) {
     return Status::error("collectors.dns.ports: list 1 to " + std::to_string(DNS_MAX_PORTS) +
                          " ports");
+  }
+  // Not applied (see README, Limits): say so rather than filter silently wrong.
+  const NetworkFilters& net = context.config.network;
+  if (!net.interfaces.empty() || !net.exclude_interfaces.empty() || !net.include_cidrs.empty() ||
+      !net.exclude_cidrs.empty()) {
+    log_warn(
+        "network.interfaces/exclude_interfaces/include_cidrs/exclude_cidrs are not applied "
+        "by the dns collector: it counts DNS on every interface of its network namespace",
+        {{"collector", "dns"}});
   }
   const bool capture = config_.capture_queries || config_.capture_responses;
   events_on_ = capture && (options_.on_exchange || options_.event_sink ||
@@ -153,6 +235,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
         // The empty baseline exists for benchmarks only; the process
         // programs are loaded through their ladder when events are on.
         bpf_program__set_autoload(skel.progs.dns_empty, opts.load_baseline);
+        bpf_program__set_autoload(skel.progs.dns_floor, opts.load_baseline);
         if (!events) {
           bpf_program__set_autoload(skel.progs.dns_proc_btf, false);
           bpf_program__set_autoload(skel.progs.dns_proc_raw, false);
@@ -224,8 +307,9 @@ Status DnsCollector::attach_packet_socket() {
 }
 
 void DnsCollector::sweeper_loop(std::stop_token stop) {
-  // A quarter of the timeout keeps the reporting delay small next to it.
-  const double interval = std::clamp(config_.timeout_seconds / 4, 0.01, 1.0);
+  // A quarter of the timeout keeps the reporting delay small next to it; at
+  // most 0.5 s because answered entries hold map space until swept.
+  const double interval = std::clamp(config_.timeout_seconds / 4, 0.01, 0.5);
   const auto period = std::chrono::duration<double>(interval);
   while (!stop.stop_requested()) {
     {
@@ -258,6 +342,7 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
   const uint64_t timeout_ns = static_cast<uint64_t>(config_.timeout_seconds * 1e9);
   const int fd = bpf_map__fd(loaded_->skeleton.skel->maps.dns_pending);
   const uint32_t capacity = bpf_map__max_entries(loaded_->skeleton.skel->maps.dns_pending);
+  const int claim_fd = bpf_program__fd(loaded_->skeleton.skel->progs.dns_claim_expired);
 
   // Inserts are read before the walk and matches after it, so a race with
   // the BPF program can only make this sweep's eviction estimate too low;
@@ -265,28 +350,29 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
   // once traffic pauses).
   const uint64_t inserts = read_counter(DNS_C_CORR_INSERTS);
   std::vector<std::pair<dns_flow_key, dns_pending>> expired;
-  uint64_t live = 0;
-  dns_flow_key key{}, next{};
-  const void* prev = nullptr;
-  for (uint64_t steps = 0; steps < 2ULL * capacity + 16; ++steps) {
-    if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
-    key = next;
-    prev = &key;
-    dns_pending value{};
-    if (bpf_map_lookup_elem(fd, &key, &value) != 0) continue;  // answered meanwhile
-    ++live;
-    if (value.ts_ns + timeout_ns <= now_ns) expired.emplace_back(key, value);
-  }
+  std::vector<dns_flow_key> answered;  // claimed by their response: removed below
+  uint64_t waiting = 0;
+  auto classify = [&](const dns_flow_key& k, const dns_pending& v) {
+    if (v.state != DNS_PENDING_WAITING) {
+      answered.push_back(k);
+    } else if (v.ts_ns + timeout_ns <= now_ns) {
+      expired.emplace_back(k, v);
+    } else {
+      ++waiting;
+    }
+  };
+  walk_pending(fd, capacity, classify);
+  // Answered entries: their state is final, nobody else counts them.
+  delete_keys(fd, answered);
 
   std::vector<DnsExchange> events;
-  uint64_t removed = 0;
   {
     std::lock_guard<std::mutex> lock(counts_mutex_);
     for (const auto& [k, v] : expired) {
-      // The delete decides ownership: a response racing it counts as
-      // unmatched in BPF when we win, and we skip the entry when it wins.
-      if (bpf_map_delete_elem(fd, &k) != 0) continue;
-      ++removed;
+      // The claim decides ownership (an atomic compare-and-swap in BPF,
+      // against the response's): a response racing it counts as unmatched
+      // when we win, and we skip the entry when it wins.
+      if (claim_expired(claim_fd, k) != DNS_CLAIM_EXPIRED) continue;
       ++expired_;
       ++unanswered_[{k.transport, v.qtype}];
       if (loaded_->servers) ++server_unanswered_[server_label(k.family, k.server)];
@@ -312,7 +398,8 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
         events.push_back(std::move(e));
       }
     }
-    outstanding_ = live >= removed ? live - removed : 0;
+    // Expired entries we lost to their response are answered: not waiting.
+    outstanding_ = waiting;
     const uint64_t matched = read_counter(DNS_C_CORR_MATCHED);
     const uint64_t accounted = matched + expired_ + outstanding_;
     if (inserts > accounted && inserts - accounted > evictions_) evictions_ = inserts - accounted;
@@ -494,6 +581,16 @@ int DnsCollector::filter_prog_fd() const {
 int DnsCollector::baseline_prog_fd() const {
   return loaded_ && options_.load_baseline
              ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_empty)
+             : -1;
+}
+
+int DnsCollector::pending_map_fd() const {
+  return loaded_ ? bpf_map__fd(loaded_->skeleton.skel->maps.dns_pending) : -1;
+}
+
+int DnsCollector::floor_prog_fd() const {
+  return loaded_ && options_.load_baseline
+             ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_floor)
              : -1;
 }
 

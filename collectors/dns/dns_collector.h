@@ -57,7 +57,7 @@ class DnsCollector final : public Collector {
     // false: count both copies of loopback packets (BPF_PROG_TEST_RUN runs
     // packets on the loopback device as PACKET_HOST).
     bool loopback_dedupe = true;
-    // true: also load the empty baseline program (benchmarks).
+    // true: also load the empty baseline and floor programs (benchmarks).
     bool load_baseline = false;
   };
 
@@ -73,6 +73,10 @@ class DnsCollector final : public Collector {
   // Program fds for BPF_PROG_TEST_RUN (tests, benchmarks): -1 when not loaded.
   int filter_prog_fd() const;
   int baseline_prog_fd() const;
+  // One packet read and a compare (load_baseline only): the cost floor.
+  int floor_prog_fd() const;
+  // The correlation map (tests): -1 when not loaded.
+  int pending_map_fd() const;
   // Records delivered by the ring-buffer reader so far.
   uint64_t ring_records() const;
 

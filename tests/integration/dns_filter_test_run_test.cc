@@ -228,6 +228,33 @@ TEST_F(DnsFilterTestRun, RetransmissionCountsOnce) {
             (Effects{{"q udp A", 2}, {"inserts", 2}}));
 }
 
+// A response marks its entry answered in place (no delete on the response
+// path); the next sweep removes answered entries without counting them.
+TEST_F(DnsFilterTestRun, AnsweredEntriesStayUntilSweptAndCountOnce) {
+  const auto q = udp4(query(21, "in.test", testing::kDnsA), false);
+  const auto r = udp4(answer(21, "in.test", testing::kDnsA, 0), true);
+  EXPECT_EQ(run({q, r}),
+            (Effects{{"q udp A", 1}, {"r udp A NOERROR", 1}, {"inserts", 1}, {"matched", 1}}));
+  // A duplicate of the response finds the entry answered: unmatched.
+  EXPECT_EQ(run({r}), (Effects{{"unmatched udp", 1}}));
+  // The client reuses port and ID before the sweep: a new query, not a
+  // retransmission, answered again.
+  EXPECT_EQ(run({q, r}),
+            (Effects{{"q udp A", 1}, {"r udp A NOERROR", 1}, {"inserts", 1}, {"matched", 1}}));
+  // The sweep (even far past the timeout) removes the answered entry and
+  // counts nothing unanswered or evicted.
+  collector_->sweep_now(1ULL << 62);
+  DnsSnapshot s = collector_->snapshot();
+  EXPECT_EQ((s.unanswered[{DNS_TRANSPORT_UDP, testing::kDnsA}]), 0u);
+  EXPECT_EQ(s.outstanding, 0u);
+  EXPECT_EQ(s.evictions, 0u);
+  dns_flow_key next{};
+  EXPECT_NE(bpf_map_get_next_key(collector_->pending_map_fd(), nullptr, &next), 0)
+      << "correlation map not empty";
+  // After the sweep the same query is new again.
+  EXPECT_EQ(run({q}), (Effects{{"q udp A", 1}, {"inserts", 1}}));
+}
+
 TEST_F(DnsFilterTestRun, TruncatedResponseBit) {
   run({udp4(query(9, "big.test", testing::kDnsTxt), false)});
   auto tc = DnsMessageBuilder().id(9).response().truncated().question("big.test", testing::kDnsTxt);
