@@ -1,6 +1,6 @@
 /* The xdp collector's kernel/user boundary: the per-interface counters the
- * XDP program keeps (per-CPU hash keyed by ingress ifindex) and the sampled
- * packet record it writes to the ring buffer. The ONE definition of each;
+ * XDP and tc programs keep (per-CPU array, a slot per interface) and the
+ * sampled packet record they write to the ring buffer. The ONE definition of each;
  * included by bpf/xdp.bpf.c, bpf/lib/xdp_parse.h and the C++ collector.
  * Plain __u32/__u64 with explicit padding: no vmlinux.h here.
  */
@@ -115,7 +115,8 @@ struct netobs_xdp_counters {
 struct netobs_xdp_sample {
   __u64 timestamp_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
   __u32 ifindex;
-  __u32 pkt_len; /* whole frame, all fragments of a multi-buffer frame included */
+  __u32 pkt_len; /* whole frame, all fragments of a multi-buffer frame included; for a GSO
+                  * super-packet (tc) the bytes of all its wire packets */
   __u16 cap_len; /* bytes valid in data[] */
   __u16 l3_offset;
   __u16 l4_offset; /* 0: no L4 header parsed */
@@ -128,7 +129,9 @@ struct netobs_xdp_sample {
   __u8 malformed;
   __u8 fragment;
   __u8 vlan_depth;
-  __u8 pad[7];
+  __u8 pad1;
+  __u16 segs; /* wire packets this record stands for: GSO segments (tc), else 1 */
+  __u8 pad[4];
   __u8 data[NETOBS_XDP_SAMPLE_BYTES];
 };
 

@@ -150,7 +150,7 @@ struct XdpConfig {
   CollectorCommon common{.enabled = false};  // attaches to NICs: opt-in
   uint32_t sample_rate = 1000;  // 1-in-N packets; the seed's 0 ("every packet") is stored as 1
   std::vector<std::string> interfaces;  // names or globs; empty: all but excluded
-  std::string mode = "auto";            // auto | native | generic
+  std::string mode = "auto";            // auto | native | generic | tc
   std::vector<uint16_t> filter_ports;   // at most 64, each with its own counters
   std::vector<std::string> filter_protocols;
   uint32_t top_talkers = 10;  // 0: off; else the busiest (src, dst, protocol, port) exported

@@ -754,7 +754,7 @@ SchemaPtr build_schema() {
       {
           {"sample_rate", xdp_sample_rate},
           {"interfaces", bind_to(list_of(interface_glob()), NETOBS_FIELD(xdp.interfaces))},
-          {"mode", bind_to(one_of({"auto", "native", "generic"}), NETOBS_FIELD(xdp.mode))},
+          {"mode", bind_to(one_of({"auto", "native", "generic", "tc"}), NETOBS_FIELD(xdp.mode))},
           {"filters", section({
                           {"ports", bind_to(list_of(port()), NETOBS_FIELD(xdp.filter_ports))},
                           {"protocols", bind_to(list_of(one_of({"tcp", "udp", "icmp", "icmpv6"})),

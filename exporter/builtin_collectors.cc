@@ -41,8 +41,8 @@ void register_builtin_collectors(CollectorRegistry& registry) {
        .factory = [] { return std::make_unique<TcpCollector>(); }});
   add({.name = std::string(XdpCollector::kName),
        .description = "Packets and bytes by protocol, TCP flags, ports, sizes and malformed "
-                      "packets per interface (XDP observer, opt-in), top talkers from 1-in-N "
-                      "samples",
+                      "packets per interface (XDP or tc-ingress observer, opt-in), top talkers "
+                      "from 1-in-N samples",
        .needs = {Requirement::kBpfPrivileges, Requirement::kNetAdmin},
        .ladders = {},
        .factory = [] { return std::make_unique<XdpCollector>(); }});

@@ -1,5 +1,7 @@
-/* Packet header parser of the xdp collector, shared by the XDP program and
- * C++ (the sample decoder and the unit tests run the very same code).
+/* Packet header parser of the xdp collector, shared by the XDP program, the
+ * tc (SCHED_CLS) program and C++ (the sample decoder and the unit tests run
+ * the very same code). Both hooks give it [data, data_end): XDP's buffer, or
+ * the skb's linear part with direct packet access.
  *
  * Ethernet, up to two VLAN tags (802.1Q, 802.1ad/QinQ), IPv4 with options
  * and fragments, IPv6 with extension headers (hop-by-hop, routing,
@@ -35,6 +37,8 @@ struct netobs_xdp_parsed {
   __u8 fragment;  /* enum netobs_xdp_fragment */
   __u8 vlan_depth;
   __u8 is_ipv6;
+  __u8 l4_hdr_len; /* bytes of the parsed L4 header (TCP with options); 0: none */
+  __u8 pad[3];
 };
 
 NETOBS_XDP_PARSE_INLINE __u16 netobs_be16(const __u8* p) {
@@ -64,6 +68,7 @@ NETOBS_XDP_PARSE_INLINE void netobs_xdp_parse_l4(const __u8* p, const __u8* end,
     out->sport = netobs_be16(p);
     out->dport = netobs_be16(p + 2);
     out->tcp_flags = p[13];
+    out->l4_hdr_len = (__u8)((p[12] >> 4) * 4);
   } else if (l4 == NETOBS_XDP_L4_UDP) {
     if (p + 8 > end) {
       out->malformed = NETOBS_XDP_MALFORMED_UDP;
@@ -71,10 +76,13 @@ NETOBS_XDP_PARSE_INLINE void netobs_xdp_parse_l4(const __u8* p, const __u8* end,
     }
     out->sport = netobs_be16(p);
     out->dport = netobs_be16(p + 2);
+    out->l4_hdr_len = 8;
   } else if (p + 8 > end) { /* ICMP and ICMPv6: type, code, checksum, 4 more */
     out->malformed =
         l4 == NETOBS_XDP_L4_ICMP ? NETOBS_XDP_MALFORMED_ICMP : NETOBS_XDP_MALFORMED_ICMPV6;
     return;
+  } else {
+    out->l4_hdr_len = 8;
   }
   out->l4_offset = off;
 }
@@ -92,7 +100,11 @@ NETOBS_XDP_PARSE_INLINE void netobs_xdp_parse_ipv4(const __u8* p, const __u8* en
   /* Masked and scaled so the verifier knows ihl is in [0, 60]. */
   ihl = (__u32)(p[0] & 0x0F) * 4;
   total = netobs_be16(p + 2);
-  if (ihl < 20 || total < ihl || (__u64)total + off > pkt_len) goto malformed;
+  /* BIG TCP (Linux 6.3+, opt-in): a GSO super-packet beyond 64 KiB, seen
+   * only at tc, carries total length 0; its length is the skb's. */
+  if (ihl < 20 ||
+      (total == 0 ? pkt_len <= (__u64)off + 0xFFFF : (total < ihl || (__u64)total + off > pkt_len)))
+    goto malformed;
   frag = netobs_be16(p + 6);
   out->ip_proto = p[9];
   if (p + ihl > end) goto malformed; /* options cut short */

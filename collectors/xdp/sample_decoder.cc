@@ -64,6 +64,7 @@ Result<DecodedSample> decode_xdp_sample(const void* data, size_t size) {
   DecodedSample out;
   out.ifindex = rec.ifindex;
   out.pkt_len = rec.pkt_len;
+  out.segs = rec.segs == 0 ? 1 : rec.segs;  // 0: a record from an older build
   out.talker.protocol = std::string(xdp_protocol_name(rec.l4_class));
   if (rec.l4_offset != 0) {
     out.sport = rec.sport;

@@ -39,7 +39,8 @@ struct TalkerKeyHash {
 
 struct DecodedSample {
   uint32_t ifindex = 0;
-  uint32_t pkt_len = 0;
+  uint32_t pkt_len = 0;  // bytes on the wire of all `segs` packets
+  uint32_t segs = 1;     // wire packets the record stands for (a GSO super-packet: > 1)
   uint16_t sport = 0;
   uint16_t dport = 0;
   TalkerKey talker;  // port left 0: see service_port()

@@ -7,8 +7,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 
@@ -16,6 +19,7 @@
 #include "collectors/xdp/interface_selector.h"
 #include "collectors/xdp/link_watcher.h"
 #include "collectors/xdp/sample_decoder.h"
+#include "collectors/xdp/tc_attach.h"
 #include "collectors/xdp/top_talkers.h"
 #include "collectors/xdp/xdp_metrics.h"
 #include "collectors/xdp/xdp_program.h"
@@ -37,16 +41,27 @@ struct RingBufferDeleter {
   void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
 };
 
-// One XDP mode to try: the link flag and the label it gets.
-struct XdpMode {
-  uint32_t flag;
-  std::string_view name;
+// Debug and test override: attach tc through a clsact qdisc even where the
+// kernel has tcx (the path of kernels before 6.6).
+bool tc_legacy_forced() {
+  const char* value = std::getenv("NETOBS_XDP_TC_CLSACT");
+  return value != nullptr && std::string_view(value) == "1";
+}
+
+// One way of loading the object: which XDP variant and whether tc_observe.
+struct LoadPlan {
+  bool xdp;
+  XdpVariant variant;
+  bool tc;
 };
 
-std::vector<XdpMode> modes_for(const std::string& mode) {
-  if (mode == "native") return {{XDP_FLAGS_DRV_MODE, "native"}};
-  if (mode == "generic") return {{XDP_FLAGS_SKB_MODE, "generic"}};
-  return {{XDP_FLAGS_DRV_MODE, "native"}, {XDP_FLAGS_SKB_MODE, "generic"}};
+std::vector<LoadPlan> load_plans(const std::string& mode) {
+  const LoadPlan frags{true, XdpVariant::kFrags, false}, linear{true, XdpVariant::kLinear, false};
+  const LoadPlan tc{false, XdpVariant::kFrags, true};
+  if (mode == "native" || mode == "generic") return {frags, linear};
+  if (mode == "tc") return {tc};
+  // auto: both hooks; without what an old kernel cannot load.
+  return {{true, XdpVariant::kFrags, true}, {true, XdpVariant::kLinear, true}, frags, linear, tc};
 }
 
 // Name of the program with this id, "" when it cannot be read.
@@ -84,19 +99,24 @@ struct XdpCollector::State {
   struct Interface {
     std::string name;
     bool attached = false;
-    std::string mode;    // native | generic, when attached
-    std::string reason;  // why not attached (last logged)
-    uint32_t slot = 0;   // in xdp_counters, while attached
-    UniqueFd link;       // closing it detaches exactly our program
+    XdpHook hook = XdpHook::kNative;  // when attached
+    std::string attach;               // attach label: xdp_native xdp_generic tcx tc_clsact
+    std::string reason;               // why not attached (last logged)
+    uint32_t slot = 0;                // in xdp_counters, while attached
+    UniqueFd link;                    // XDP: closing it detaches exactly our program
+    TcAttachment tc;                  // tc: detaches exactly our program
   };
 
   XdpConfig config;
   InterfaceSelector selector;
-  std::vector<XdpMode> modes;
+  bool has_xdp = false;  // programs loaded
+  bool has_tc = false;
+  bool tc_legacy = false;
   XdpVariant variant = XdpVariant::kFrags;
   SkeletonPtr<xdp_bpf> skel;
-  int prog_fd = -1;
+  int prog_fd = -1;  // the XDP observer
   uint32_t prog_id = 0;
+  int tc_prog_fd = -1;
   int counters_fd = -1;
   int cpus = 1;
   uint32_t slots = 0;
@@ -120,6 +140,12 @@ struct XdpCollector::State {
 
   void reconcile();
   void try_attach(int ifindex, Interface& iface);
+  // One hook; "" on success, else why not. `foreign` is set when an XDP
+  // program of someone else is in the way.
+  std::string attach_hook(int ifindex, Interface& iface, XdpHook hook, std::string& foreign);
+  // The program and attach labels of an interface's series.
+  std::string program_label(const Interface& iface) const;
+  std::string attach_label(const Interface& iface) const;
   void release(int ifindex, Interface& iface, bool vanished);
   std::string foreign_program(int ifindex) const;
   std::vector<netobs_xdp_counters> read_counters(uint32_t slot) const;
@@ -147,12 +173,45 @@ std::string XdpCollector::State::foreign_program(int ifindex) const {
   return "";
 }
 
+std::string XdpCollector::State::attach_hook(int ifindex, Interface& iface, XdpHook hook,
+                                             std::string& foreign) {
+  if (hook == XdpHook::kTc) {
+    if (!has_tc) return "tc: tc_observe is not loaded";
+    Result<TcAttachment> tc = TcAttachment::attach(tc_prog_fd, ifindex, !tc_legacy);
+    if (!tc) return "tc: " + tc.message();
+    iface.tc = std::move(*tc);
+    iface.attach = std::string(iface.tc.kind());
+    return "";
+  }
+  const std::string_view name = xdp_hook_name(hook);
+  if (!has_xdp) return std::string(name) + ": no XDP program is loaded";
+  // Never replace: an XDP program of someone else is in the way of both
+  // XDP modes (one program per device).
+  foreign = foreign_program(ifindex);
+  if (!foreign.empty()) return std::string(name) + ": " + foreign;
+  LIBBPF_OPTS(bpf_link_create_opts, opts,
+              .flags = hook == XdpHook::kNative ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE);
+  const int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
+  if (fd >= 0) {
+    iface.link.reset(fd);
+    iface.attach = "xdp_" + std::string(name);
+    return "";
+  }
+  const int err = errno;
+  if (err == EBUSY || err == EEXIST) {
+    // Someone attached a program between our query and our attach.
+    foreign = foreign_program(ifindex);
+    if (foreign.empty()) foreign = "another XDP program (" + errno_message(err) + ")";
+    return std::string(name) + ": " + foreign;
+  }
+  std::string text = std::string(name) + ": " + errno_message(err);
+  if (err == EINVAL) text += " (XDP through bpf_link needs Linux 5.9+)";
+  return text;
+}
+
 void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
   std::string reason;
-  const std::string foreign = foreign_program(ifindex);
-  if (!foreign.empty()) {
-    reason = foreign;
-  } else if (free_slots.empty()) {
+  if (free_slots.empty()) {
     reason = "no counter slot left for interface " + iface.name + ": all " +
              std::to_string(slots - 1) +
              " are in use (sized at start from the interfaces selected then); restart netobs to "
@@ -162,19 +221,19 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
              ") shares the low 16 bits of its ifindex with an attached interface; detach that "
              "one or exclude one of them";
   } else {
-    std::string errors;
+    const std::optional<DriverInfo> driver = read_driver_info(iface.name);
+    const std::vector<XdpHook> hooks = hooks_for_mode(config.mode, driver);
+    std::string errors, foreign;
     // The slot is in place before the first packet can arrive.
     const uint32_t slot = free_slots.back();
     free_slots.pop_back();
     zero_counters(slot);
     __atomic_store_n(&ifindex_slot(ifindex), static_cast<__u16>(slot), __ATOMIC_RELEASE);
-    for (const XdpMode& mode : modes) {
-      LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = mode.flag);
-      const int fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
-      if (fd >= 0) {
-        iface.link.reset(fd);
+    for (XdpHook hook : hooks) {
+      std::string error = attach_hook(ifindex, iface, hook, foreign);
+      if (error.empty()) {
         iface.attached = true;
-        iface.mode = std::string(mode.name);
+        iface.hook = hook;
         iface.reason.clear();
         iface.slot = slot;
         if (config.top_talkers > 0) {
@@ -185,40 +244,45 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
           std::lock_guard<std::mutex> lock(talkers_mu);
           talkers.insert_or_assign(static_cast<uint32_t>(ifindex), TopTalkers(capacity));
         }
-        log_info("attached XDP program", {{"collector", "xdp"},
-                                          {"interface", iface.name},
-                                          {"ifindex", std::to_string(ifindex)},
-                                          {"mode", iface.mode}});
+        log_info(hook == XdpHook::kTc ? "attached tc program" : "attached XDP program",
+                 {{"collector", "xdp"},
+                  {"interface", iface.name},
+                  {"ifindex", std::to_string(ifindex)},
+                  {"attach", iface.attach},
+                  {"driver", driver ? driver->driver : "unknown"},
+                  {"skipped", errors.empty() ? "-" : errors}});
         return;
       }
-      const int err = errno;
-      if (err == EBUSY || err == EEXIST) {
-        // Someone attached a program between our query and our attach.
-        reason = foreign_program(ifindex);
-        if (reason.empty()) reason = "another XDP program (" + errno_message(err) + ")";
-        break;
-      }
-      errors += (errors.empty() ? "" : "; ") + std::string(mode.name) + ": " + errno_message(err);
-      if (err == EINVAL && mode.flag == modes.back().flag) {
-        errors += " (XDP through bpf_link needs Linux 5.9+)";
-      }
+      errors += (errors.empty() ? "" : "; ") + error;
     }
     __atomic_store_n(&ifindex_slot(ifindex), __u16{0}, __ATOMIC_RELEASE);
     free_slots.push_back(slot);
-    if (reason.empty()) {
-      reason = "attaching XDP to interface " + iface.name + " failed: " + errors;
+    if (!foreign.empty() && hooks.size() == 1) {
+      reason = "interface " + iface.name + " already has " + foreign +
+               "; netobs never replaces another XDP program: remove it (ip link set dev " +
+               iface.name + " xdp off), use xdp.mode tc or auto (tc runs beside it), or add " +
+               iface.name + " to network.exclude_interfaces";
+    } else {
+      reason = "attaching to interface " + iface.name + " (xdp.mode " + config.mode +
+               ") failed: " + errors;
     }
   }
-  if (reason.rfind("XDP program id", 0) == 0 || reason.rfind("another XDP", 0) == 0) {
-    reason = "interface " + iface.name + " already has " + reason +
-             "; netobs never replaces another XDP program: remove it (ip link set dev " +
-             iface.name + " xdp off) or add " + iface.name + " to network.exclude_interfaces";
-  }
   if (reason != iface.reason) {
-    log_warn("XDP not attached",
+    log_warn("xdp collector not attached",
              {{"collector", "xdp"}, {"interface", iface.name}, {"err", reason}});
     iface.reason = reason;
   }
+}
+
+std::string XdpCollector::State::program_label(const Interface& iface) const {
+  const bool tc = iface.attached ? iface.hook == XdpHook::kTc : !has_xdp;
+  return (tc ? std::string("tc_observe") : std::string(xdp_variant_program(variant))) + "@" +
+         iface.name;
+}
+
+std::string XdpCollector::State::attach_label(const Interface& iface) const {
+  if (iface.attached) return iface.attach;
+  return has_xdp ? "xdp" : "tc";
 }
 
 std::vector<netobs_xdp_counters> XdpCollector::State::read_counters(uint32_t slot) const {
@@ -235,11 +299,12 @@ void XdpCollector::State::zero_counters(uint32_t slot) const {
 void XdpCollector::State::release(int ifindex, Interface& iface, bool vanished) {
   if (iface.attached) {
     iface.link.reset();  // detaches our program, and only ours
+    iface.tc.detach();
     __atomic_store_n(&ifindex_slot(ifindex), __u16{0}, __ATOMIC_RELEASE);
     retired_drops += sum_xdp_counters(read_counters(iface.slot)).sample_drops;
     free_slots.push_back(iface.slot);
     iface.slot = 0;
-    log_info(vanished ? "interface removed" : "detached XDP program",
+    log_info(vanished ? "interface removed" : "detached",
              {{"collector", "xdp"}, {"interface", iface.name}});
   }
   iface.attached = false;
@@ -285,7 +350,9 @@ void XdpCollector::State::on_sample(const void* data, size_t size) {
   key.port = service_port(sample->sport, sample->dport, config.filter_ports);
   std::lock_guard<std::mutex> lock(talkers_mu);
   auto it = talkers.find(sample->ifindex);
-  if (it != talkers.end()) it->second.add(key, sample->pkt_len);
+  // A GSO super-packet of S wire packets is sampled with probability S / N
+  // (BPF): one record stands for one wire packet of the mean size.
+  if (it != talkers.end()) it->second.add(key, sample->pkt_len / sample->segs);
 }
 
 XdpCollector::XdpCollector() : Collector(std::string(kName)) {}
@@ -295,7 +362,7 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
   auto state = std::make_unique<State>();
   state->config = context.config.xdp;
   state->selector = InterfaceSelector::from_config(context.config);
-  state->modes = modes_for(state->config.mode);
+  state->tc_legacy = tc_legacy_forced();
   state->cpus = libbpf_num_possible_cpus();
   if (state->cpus <= 0) return Status::error("cannot count the possible CPUs");
 
@@ -307,23 +374,28 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
   for (const auto& [ifindex, name] : list_interfaces()) selected += state->selector.matches(name);
   options.slots = xdp_slots_for(selected);
   Status last = Status::ok();
-  for (XdpVariant variant : {XdpVariant::kFrags, XdpVariant::kLinear}) {
-    options.variant = variant;
+  for (const LoadPlan& plan : load_plans(state->config.mode)) {
+    options.variant = plan.variant;
+    options.xdp = plan.xdp;
+    options.tc = plan.tc;
     Result<SkeletonPtr<xdp_bpf>> skel = load_xdp_program(options);
     if (skel) {
       state->skel = std::move(*skel);
-      state->variant = variant;
+      state->variant = plan.variant;
+      state->has_xdp = plan.xdp;
+      state->has_tc = plan.tc;
       break;
     }
     last = skel.status();
-    log_warn("XDP program variant failed to load",
-             {{"collector", "xdp"},
-              {"prog", std::string(xdp_variant_program(variant))},
-              {"err", last.message()}});
+    log_warn("xdp collector programs failed to load",
+             {{"collector", "xdp"}, {"err", last.message()}});
   }
   if (!state->skel) return last;
-  state->prog_fd = bpf_program__fd(xdp_observer(*state->skel, state->variant));
-  state->prog_id = program_id(state->prog_fd);
+  if (state->has_xdp) {
+    state->prog_fd = bpf_program__fd(xdp_observer(*state->skel, state->variant));
+    state->prog_id = program_id(state->prog_fd);
+  }
+  if (state->has_tc) state->tc_prog_fd = bpf_program__fd(state->skel->progs.tc_observe);
   state->counters_fd = bpf_map__fd(state->skel->maps.xdp_counters);
   state->slots = options.slots;
   for (uint32_t slot = options.slots - 1; slot >= 1; --slot) state->free_slots.push_back(slot);
@@ -348,6 +420,9 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
                   {{"collector", "xdp"}, {"err", errno_message(-n)}});
         return;
       }
+      // The programs wake us only when the ring fills up (BPF_RB_NO_WAKEUP
+      // otherwise): drain what arrived without a wakeup.
+      ring_buffer__consume(raw->ring.get());
     }
   });
 
@@ -358,8 +433,11 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
   {
     std::lock_guard<std::mutex> lock(raw->mu);
     for (const auto& [ifindex, iface] : raw->interfaces) attached += iface.attached ? 1 : 0;
+    std::string progs = raw->has_xdp ? std::string(xdp_variant_program(raw->variant)) : "";
+    if (raw->has_tc) progs += progs.empty() ? "tc_observe" : ",tc_observe";
     log_info("xdp collector started", {{"collector", "xdp"},
-                                       {"prog", std::string(xdp_variant_program(raw->variant))},
+                                       {"mode", raw->config.mode},
+                                       {"prog", progs},
                                        {"interfaces", raw->selector.describe()},
                                        {"attached", std::to_string(attached)},
                                        {"selected", std::to_string(raw->interfaces.size())},
@@ -419,22 +497,25 @@ BpfStatus XdpCollector::bpf_status_impl() const {
   const State& s = *state_;
   status.has_event_stream = true;
   uint64_t drops = 0;
-  bool any_attached = false;
+  bool any_xdp = false, any_tc = false;
   std::vector<BpfProgramStatus> per_interface;
   {
     std::lock_guard<std::mutex> lock(s.mu);
     drops = s.retired_drops;
     for (const auto& [ifindex, iface] : s.interfaces) {
-      any_attached = any_attached || iface.attached;
+      any_xdp = any_xdp || (iface.attached && iface.hook != XdpHook::kTc);
+      any_tc = any_tc || (iface.attached && iface.hook == XdpHook::kTc);
       // One series per selected interface; no prog_fd, so run-time stats are
       // reported once, on the program's own entry.
-      per_interface.push_back({std::string(xdp_variant_program(s.variant)) + "@" + iface.name,
-                               iface.attached ? "xdp_" + iface.mode : "xdp", iface.attached, -1});
+      per_interface.push_back({s.program_label(iface), s.attach_label(iface), iface.attached, -1});
       if (iface.attached) drops += sum_xdp_counters(s.read_counters(iface.slot)).sample_drops;
     }
   }
-  status.programs.push_back(
-      {std::string(xdp_variant_program(s.variant)), "xdp", any_attached, s.prog_fd});
+  if (s.has_xdp) {
+    status.programs.push_back(
+        {std::string(xdp_variant_program(s.variant)), "xdp", any_xdp, s.prog_fd});
+  }
+  if (s.has_tc) status.programs.push_back({"tc_observe", "tc", any_tc, s.tc_prog_fd});
   status.programs.insert(status.programs.end(), per_interface.begin(), per_interface.end());
   status.events_lost = drops;
 

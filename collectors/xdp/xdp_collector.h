@@ -1,10 +1,11 @@
-// XdpCollector (`xdp`, issue 7, seed 003): one XDP program that only
-// observes (XDP_PASS), attached through bpf_links to every interface the
-// config selects, re-evaluated when interfaces come and go (rtnetlink). An
-// interface that already has someone else's XDP program is refused, never
-// replaced. Owned by the CollectorManager; start/stop on the main thread,
-// collect on scrape threads; a link-watcher thread attaches and detaches, a
-// ring-buffer thread decodes samples into per-interface top talkers.
+// XdpCollector (`xdp`, issue 7, seed 003): a packet observer (every packet
+// passes) on the receive side of every interface the config selects, as an
+// XDP program (bpf_link) or a tc-ingress program (tcx link, or a clsact
+// cls_bpf filter before Linux 6.6) per `xdp.mode`, re-evaluated when
+// interfaces come and go (rtnetlink). Someone else's XDP program is never
+// replaced; tc programs of others keep running beside ours. Owned by the CollectorManager;
+// start/stop on the main thread, collect on scrape threads; a link-watcher thread attaches and
+// detaches, a ring-buffer thread decodes samples into per-interface top talkers.
 #pragma once
 
 #include <memory>

@@ -68,15 +68,23 @@ Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options) 
   if (bpf_map__set_max_entries(skel->maps.xdp_counters, options.slots) != 0) {
     return Status::error("sizing map xdp_counters failed: " + errno_message(errno));
   }
-  bpf_program__set_autoload(skel->progs.xdp_observe, options.variant == XdpVariant::kFrags);
-  bpf_program__set_autoload(skel->progs.xdp_observe_linear, options.variant == XdpVariant::kLinear);
-  bpf_program__set_autoload(skel->progs.xdp_empty, options.load_empty);
+  if (!options.xdp && !options.tc) return Status::error("no xdp collector program to load");
+  const bool frags = options.xdp && options.variant == XdpVariant::kFrags;
+  const bool linear = options.xdp && options.variant == XdpVariant::kLinear;
+  bpf_program__set_autoload(skel->progs.xdp_observe, frags);
+  bpf_program__set_autoload(skel->progs.xdp_observe_linear, linear);
+  bpf_program__set_autoload(skel->progs.xdp_empty, options.xdp && options.load_empty);
+  bpf_program__set_autoload(skel->progs.tc_observe, options.tc);
+  bpf_program__set_autoload(skel->progs.tc_empty, options.tc && options.load_empty);
   if (xdp_bpf::load(skel.get()) != 0) {
+    std::string programs;
+    if (options.xdp) programs = std::string(xdp_variant_program(options.variant));
+    if (options.tc) programs += programs.empty() ? "tc_observe" : " and tc_observe";
     return Status::error(
-        "loading BPF program " + std::string(xdp_variant_program(options.variant)) +
-        " failed: " + errno_message(errno) +
-        (options.variant == XdpVariant::kFrags ? " (multi-buffer XDP needs Linux 5.18+)"
-                                               : " (needs Linux 5.8+ for the BPF ring buffer)"));
+        "loading BPF program " + programs + " failed: " + errno_message(errno) +
+        (frags ? " (multi-buffer XDP needs Linux 5.18+)"
+               : " (needs Linux 5.8+ for the BPF ring buffer" +
+                     std::string(options.tc ? ", 5.7+ for __sk_buff gso_size)" : ")")));
   }
   return skel;
 }

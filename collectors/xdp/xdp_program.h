@@ -1,6 +1,7 @@
-// Loading bpf/xdp.bpf.c with the collector's settings, shared by the
-// collector, the BPF_PROG_TEST_RUN tests and the benchmark so all of them
-// run exactly what production runs. Main thread (or a test thread).
+// Loading bpf/xdp.bpf.c (XDP and tc observers sharing maps) with the
+// collector's settings, shared by the collector, the BPF_PROG_TEST_RUN tests
+// and the benchmark so all of them run exactly what production runs. Main
+// thread (or a test thread).
 #pragma once
 
 #include <cstdint>
@@ -23,8 +24,10 @@ struct XdpProgramOptions {
   std::vector<uint16_t> ports;         // filters.ports, at most NETOBS_XDP_MAX_PORTS
   std::vector<std::string> protocols;  // filters.protocols: tcp, udp, icmp, icmpv6
   XdpVariant variant = XdpVariant::kFrags;
+  bool xdp = true;          // load the XDP observer of `variant`
+  bool tc = false;          // load tc_observe (SCHED_CLS, tc ingress)
   uint32_t slots = 32;      // entries of xdp_counters: slot 0 (unassigned) + one per interface
-  bool load_empty = false;  // also load xdp_empty (benchmarks, tests)
+  bool load_empty = false;  // also load xdp_empty / tc_empty, as xdp / tc (benchmarks, tests)
 };
 
 // Counter slots for `interfaces` selected at start: room to grow (hot-plug),
@@ -43,5 +46,8 @@ Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options);
 
 // The loaded observer program of `variant`.
 bpf_program* xdp_observer(xdp_bpf& skel, XdpVariant variant);
+
+// tc_observe's verdict: TCX_NEXT (== TC_ACT_UNSPEC), "no opinion".
+inline constexpr int kTcObserverVerdict = -1;
 
 }  // namespace netobs

@@ -1,17 +1,28 @@
-// Per-packet cost of the xdp collector's program through BPF_PROG_TEST_RUN
-// with repeat (the kernel times the runs), next to an empty XDP program in
-// the same process: quote the ratio, not the nanoseconds. Needs root.
-//   build/tests/bench/xdp_bpf_bench --benchmark_repetitions=5
+// Per-packet cost of the xdp collector's programs through BPF_PROG_TEST_RUN
+// with repeat (the kernel times the runs), next to an empty program of the
+// same type in the same process (xdp_empty for XDP, tc_empty for tc): quote
+// the ratio, not the nanoseconds. Needs root.
+//   build/tests/bench/xdp_bpf_bench --benchmark_filter=Ratio
 // Counter ns_per_packet is the kernel's average per run.
+//
+// Also a helper for tests/bench/xdp_iperf3.sh: `xdp_bpf_bench
+// --hold-empty-tc=IFNAME` attaches tc_empty to IFNAME's tcx ingress and
+// holds it until SIGTERM/SIGINT (the baseline "empty program on the hook").
 #include <benchmark/benchmark.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <net/if.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstring>
 #include <memory>
+#include <string_view>
 #include <vector>
 
+#include "collectors/xdp/tc_attach.h"
 #include "collectors/xdp/xdp_program.h"
 #include "tests/support/packet_builder.h"
 
@@ -85,20 +96,23 @@ void run(benchmark::State& state, const XdpProgramOptions& options, bool empty,
 // drifts (other builds share the cores), so each pair gives one ratio and
 // the counters report their median and spread.
 void ratio(benchmark::State& state, const XdpProgramOptions& options,
-           const std::vector<uint8_t>& frame) {
+           const std::vector<uint8_t>& frame, bool tc = false) {
   if (geteuid() != 0) {
     state.SkipWithError("needs root (BPF_PROG_TEST_RUN)");
     return;
   }
   XdpProgramOptions load = options;
   load.load_empty = true;
+  load.xdp = !tc;
+  load.tc = tc;
   Result<SkeletonPtr<xdp_bpf>> skel = load_xdp_program(load);
   if (!skel) {
     state.SkipWithError(skel.message().c_str());
     return;
   }
-  const int empty = bpf_program__fd((*skel)->progs.xdp_empty);
-  const int observe = bpf_program__fd(xdp_observer(**skel, options.variant));
+  const int empty = bpf_program__fd(tc ? (*skel)->progs.tc_empty : (*skel)->progs.xdp_empty);
+  const int observe =
+      bpf_program__fd(tc ? (*skel)->progs.tc_observe : xdp_observer(**skel, options.variant));
   std::unique_ptr<ring_buffer, RingDeleter> ring(ring_buffer__new(
       bpf_map__fd((*skel)->maps.xdp_samples), [](void*, void*, size_t) { return 0; }, nullptr,
       nullptr));
@@ -142,7 +156,16 @@ void BM_RatioTcpPortMatchSampled1000Linear(benchmark::State& state) {
 void BM_RatioIpv6ExtHeaders(benchmark::State& state) {
   ratio(state, {.sample_rate = 1000, .ports = {80}}, ipv6_ext_packet());
 }
+// The tc program against tc_empty (SCHED_CLS, the same skb each run).
+void BM_RatioTcTcpPortMatchSampled1000(benchmark::State& state) {
+  ratio(state, {.sample_rate = 1000, .ports = {80, 443, 53, 8080}}, tcp_packet(), true);
+}
+void BM_RatioTcIpv6ExtHeaders(benchmark::State& state) {
+  ratio(state, {.sample_rate = 1000, .ports = {80}}, ipv6_ext_packet(), true);
+}
 BENCHMARK(BM_RatioTcpPortMatchSampled1000)->UseManualTime()->Iterations(31);
+BENCHMARK(BM_RatioTcTcpPortMatchSampled1000)->UseManualTime()->Iterations(31);
+BENCHMARK(BM_RatioTcIpv6ExtHeaders)->UseManualTime()->Iterations(31);
 BENCHMARK(BM_RatioTcpPortMatchSampled1000Linear)->UseManualTime()->Iterations(31);
 BENCHMARK(BM_RatioIpv6ExtHeaders)->UseManualTime()->Iterations(31);
 
@@ -174,7 +197,46 @@ BENCHMARK(BM_XdpObserveTcpEveryPacketSampled)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_XdpObserveIpv6ExtHeaders)->UseManualTime()->Iterations(20);
 BENCHMARK(BM_XdpObserveLinearTcpPortMatchSampled1000)->UseManualTime()->Iterations(20);
 
+volatile sig_atomic_t g_stop = 0;
+
+// --hold-empty-tc=IFNAME: see the file comment.
+int hold_empty_tc(const char* ifname) {
+  const int ifindex = static_cast<int>(if_nametoindex(ifname));
+  if (ifindex == 0) {
+    std::fprintf(stderr, "no interface %s\n", ifname);
+    return 1;
+  }
+  Result<SkeletonPtr<xdp_bpf>> skel =
+      load_xdp_program({.xdp = false, .tc = true, .load_empty = true});
+  if (!skel) {
+    std::fprintf(stderr, "%s\n", skel.message().c_str());
+    return 1;
+  }
+  Result<TcAttachment> tc = TcAttachment::attach(bpf_program__fd((*skel)->progs.tc_empty), ifindex);
+  if (!tc) {
+    std::fprintf(stderr, "%s\n", tc.message().c_str());
+    return 1;
+  }
+  signal(SIGTERM, [](int) { g_stop = 1; });
+  signal(SIGINT, [](int) { g_stop = 1; });
+  std::printf("tc_empty attached to %s (%.*s)\n", ifname, static_cast<int>(tc->kind().size()),
+              tc->kind().data());
+  std::fflush(stdout);
+  while (!g_stop) pause();
+  return 0;
+}
+
 }  // namespace
 }  // namespace netobs
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  constexpr std::string_view kHold = "--hold-empty-tc=";
+  if (argc == 2 && std::string_view(argv[1]).substr(0, kHold.size()) == kHold) {
+    return netobs::hold_empty_tc(argv[1] + kHold.size());
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -4,7 +4,9 @@
 // namespace; the test sends known packets from the peer side and reads
 // /metrics. Covers exact counts, the sampling rate, interfaces created after
 // start, SIGTERM detaching everything, and a foreign XDP program being left
-// alone. Namespaces are nobsxdp<pid> and nobsxdp<pid>p, removed on exit.
+// alone, for the native XDP and tc modes (auto picks tc on a veth); GSO
+// super-packets counted as their wire packets (tc). Namespaces are
+// nobsxdp<pid> and nobsxdp<pid>p, removed on exit.
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -20,9 +22,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/tcp.h>
+
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <regex>
 #include <thread>
 
 #include "tests/support/test_support.h"
@@ -176,6 +181,50 @@ void send_udp(const TestNet& net, const std::string& ip, uint16_t port, int coun
   });
 }
 
+// BPF_TCX_INGRESS (Linux 6.6 uapi); Debian 12's headers predate it.
+constexpr int kTcxIngress = 46;
+
+// Programs on the tcx ingress of `ifname` in namespace `ns` (-1: query failed).
+int tcx_programs(const std::string& ns, const std::string& ifname) {
+  int count = -1;
+  in_netns(ns, [&] {
+    __u32 ids[16] = {};
+    __u32 n = 16;
+    __u32 flags = 0;
+    const int ifindex = static_cast<int>(if_nametoindex(ifname.c_str()));
+    if (ifindex > 0 && bpf_prog_query(ifindex, static_cast<bpf_attach_type>(kTcxIngress), 0, &flags,
+                                      ids, &n) == 0) {
+      count = static_cast<int>(n);
+    }
+  });
+  return count;
+}
+
+// The modes a test runs in, with the labels of an attached interface.
+struct Mode {
+  std::string name;     // xdp.mode
+  std::string program;  // before "@<interface>"
+  std::string attach;   // attach label when attached
+};
+const Mode kNative{"native", "xdp_observe", "xdp_native"};
+const Mode kTc{"tc", "tc_observe", "tcx"};
+
+std::string attached_labels(const Mode& mode, const std::string& iface) {
+  return "attach=\"" + mode.attach + "\",collector=\"xdp\",program=\"" + mode.program + "@" +
+         iface + "\"";
+}
+
+// Whether any netobs program is still attached to the agent namespace's links.
+void expect_nothing_attached(const TestNet& net, const std::string& iface) {
+  EXPECT_THAT(net.agent_links(), Not(HasSubstr("prog/xdp"))) << "an XDP program is still attached";
+  EXPECT_EQ(tcx_programs(net.agent(), iface), 0) << "a tcx program is still attached";
+  const auto filters =
+      testing::run_command({"tc", "-n", net.agent(), "filter", "show", "dev", iface, "ingress"});
+  EXPECT_THAT(filters.output, Not(HasSubstr("tc_observe")));
+}
+
+class XdpLiveModeTest : public ::testing::TestWithParam<Mode> {};
+
 double value(const std::string& text, const std::string& name, const std::string& labels) {
   return testing::metric_value(text, name, labels).value_or(-1);
 }
@@ -184,22 +233,22 @@ std::string udp_labels(const std::string& iface) {
   return "ethertype=\"ipv4\",interface=\"" + iface + "\",protocol=\"udp\"";
 }
 
-TEST(XdpLiveTest, AttachedByGlobCountsExactlyAndSigtermDetaches) {
+TEST_P(XdpLiveModeTest, AttachedByGlobCountsExactlyAndSigtermDetaches) {
   NETOBS_REQUIRE_ROOT();
   TestNet net;
   net.add_pair(0);
   Exporter exporter(net, R"(    enabled: true
     interfaces: ["nobs*"]
     sample_rate: 1
+    mode: )" + GetParam().name +
+                             R"(
     filters:
       ports: [9001, 9002, 9004]
     top_talkers: 5
 )");
   ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
   std::string text = exporter.scrape();
-  EXPECT_EQ(value(text, "netobs_bpf_program_attached",
-                  "attach=\"xdp_native\",collector=\"xdp\",program=\"xdp_observe@nobs0\""),
-            1)
+  EXPECT_EQ(value(text, "netobs_bpf_program_attached", attached_labels(GetParam(), "nobs0")), 1)
       << text << exporter.process().output();
   EXPECT_EQ(value(text, "netobs_xdp_packets_total", udp_labels("nobs0")), 0);  // present at 0
   EXPECT_EQ(value(text, "netobs_xdp_malformed_packets_total", "interface=\"nobs0\",layer=\"ipv4\""),
@@ -211,6 +260,11 @@ TEST(XdpLiveTest, AttachedByGlobCountsExactlyAndSigtermDetaches) {
   send_udp(net, ip_of(0, 1), 9003, 20, 10);    // 52 bytes: le=64, port not configured
   text = exporter.scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), 170);
   EXPECT_EQ(value(text, "netobs_xdp_packets_total", udp_labels("nobs0")), 170) << text;
+  // The top talkers come from the ring buffer, drained every 200 ms.
+  text = exporter.scrape_until("netobs_xdp_top_talker_packets_total",
+                               "dst=\"10.199.0.1\",interface=\"nobs0\",port=\"9001\","
+                               "protocol=\"udp\",src=\"10.199.0.2\"",
+                               100);
   EXPECT_EQ(value(text, "netobs_xdp_bytes_total", udp_labels("nobs0")),
             100 * 142 + 50 * 1042 + 20 * 52);
   EXPECT_EQ(value(text, "netobs_xdp_packets_total",
@@ -274,25 +328,29 @@ TEST(XdpLiveTest, AttachedByGlobCountsExactlyAndSigtermDetaches) {
   EXPECT_EQ(value(text, "netobs_xdp_tcp_flags_total", "flag=\"rst\",interface=\"nobs0\""), 0);
   EXPECT_GE(value(text, "netobs_xdp_port_packets_total", "interface=\"nobs0\",port=\"9004\""), 3);
 
-  ASSERT_THAT(net.agent_links(), HasSubstr("prog/xdp"));
+  if (GetParam().name == "tc") {
+    ASSERT_EQ(tcx_programs(net.agent(), "nobs0"), 1);
+  } else {
+    ASSERT_THAT(net.agent_links(), HasSubstr("prog/xdp"));
+  }
   exporter.process().signal(SIGTERM);
   ASSERT_EQ(exporter.process().wait(30), 0) << exporter.process().output();
-  EXPECT_THAT(net.agent_links(), Not(HasSubstr("prog/xdp"))) << "an XDP program is still attached";
+  expect_nothing_attached(net, "nobs0");
 }
 
-TEST(XdpLiveTest, SampleRate10Over20000PacketsIsWithinBinomialInterval) {
+TEST_P(XdpLiveModeTest, SampleRate10Over20000PacketsIsWithinBinomialInterval) {
   NETOBS_REQUIRE_ROOT();
   TestNet net;
   net.add_pair(0);
   Exporter exporter(net, R"(    enabled: true
     interfaces: ["nobs0"]
     sample_rate: 10
-)");
+    mode: )" + GetParam().name +
+                             "\n");
   ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
   const int n = 20000;
   send_udp(net, ip_of(0, 1), 9100, n, 18);
-  const std::string text =
-      exporter.scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), n);
+  std::string text = exporter.scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), n);
   // Every packet the program saw is a candidate. The sender is paced so the
   // veth should lose none, but a loaded CI machine may still drop a few
   // before XDP: the interval is taken around the packets seen.
@@ -307,28 +365,29 @@ TEST(XdpLiveTest, SampleRate10Over20000PacketsIsWithinBinomialInterval) {
   EXPECT_GE(samples, seen * 0.1 - half);
   EXPECT_LE(samples, seen * 0.1 + half);
   EXPECT_EQ(value(text, "netobs_xdp_samples_dropped_total", "interface=\"nobs0\""), 0);
-  // The only talker: its estimate is samples x rate.
-  EXPECT_EQ(value(text, "netobs_xdp_top_talker_packets_total",
-                  "dst=\"10.199.0.1\",interface=\"nobs0\",port=\"9100\",protocol=\"udp\","
-                  "src=\"10.199.0.2\""),
-            samples * 10)
-      << text;
+  // The only talker: its estimate is samples x rate (user space drains the
+  // ring every 200 ms: wait for it).
+  const std::string talker =
+      "dst=\"10.199.0.1\",interface=\"nobs0\",port=\"9100\",protocol=\"udp\","
+      "src=\"10.199.0.2\"";
+  text = exporter.scrape_until("netobs_xdp_top_talker_packets_total", talker, samples * 10);
+  EXPECT_EQ(value(text, "netobs_xdp_top_talker_packets_total", talker), samples * 10) << text;
 }
 
-TEST(XdpLiveTest, InterfaceCreatedAfterStartIsAttachedAndRemovedOneIsDropped) {
+TEST_P(XdpLiveModeTest, InterfaceCreatedAfterStartIsAttachedAndRemovedOneIsDropped) {
   NETOBS_REQUIRE_ROOT();
   TestNet net;
   net.add_pair(0);
   Exporter exporter(net, R"(    enabled: true
     interfaces: ["nobs*"]
     sample_rate: 1
-)");
+    mode: )" + GetParam().name +
+                             "\n");
   ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
   EXPECT_THAT(exporter.scrape(), Not(HasSubstr("nobs1")));
 
   net.add_pair(1);
-  const std::string attached =
-      "attach=\"xdp_native\",collector=\"xdp\",program=\"xdp_observe@nobs1\"";
+  const std::string attached = attached_labels(GetParam(), "nobs1");
   std::string text = exporter.scrape_until("netobs_bpf_program_attached", attached, 1);
   ASSERT_EQ(value(text, "netobs_bpf_program_attached", attached), 1)
       << text << exporter.process().output();
@@ -346,7 +405,11 @@ TEST(XdpLiveTest, InterfaceCreatedAfterStartIsAttachedAndRemovedOneIsDropped) {
   EXPECT_THAT(text, HasSubstr("interface=\"nobs0\""));
   exporter.process().signal(SIGTERM);
   EXPECT_EQ(exporter.process().wait(30), 0);
+  expect_nothing_attached(net, "nobs0");
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, XdpLiveModeTest, ::testing::Values(kNative, kTc),
+                         [](const auto& info) { return info.param.name; });
 
 // A minimal XDP program (return XDP_PASS) attached the classic netlink way,
 // as another tool would.
@@ -376,6 +439,7 @@ TEST(XdpLiveTest, ForeignXdpProgramIsNeitherReplacedNorDetached) {
 
   Exporter exporter(net, R"(    enabled: true
     interfaces: ["nobs*"]
+    mode: native
 )");
   ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
   const std::string text = exporter.scrape();
@@ -396,6 +460,182 @@ TEST(XdpLiveTest, ForeignXdpProgramIsNeitherReplacedNorDetached) {
   const std::string links = net.agent_links();
   EXPECT_THAT(links, HasSubstr("foreign_pass")) << "the foreign program was detached";
   EXPECT_THAT(links, Not(HasSubstr("xdp_observe")));
+}
+
+// A minimal tc program (return TCX_NEXT) another tool might have on tcx.
+int load_foreign_tc_program() {
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = -1},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  return bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "foreign_tc", "GPL", insns, 2, &opts);
+}
+
+// auto on a veth: tc, next to a foreign XDP program and a foreign tcx
+// program (multi-attach), both still there after SIGTERM, ours gone; the
+// counts are exact with both foreign programs in the path.
+TEST(XdpLiveTest, AutoUsesTcBesideForeignXdpAndTcxPrograms) {
+  NETOBS_REQUIRE_ROOT();
+  TestNet net;
+  net.add_pair(0);
+  const int xdp = load_foreign_program();
+  const int tc = load_foreign_tc_program();
+  ASSERT_GE(xdp, 0) << strerror(errno);
+  ASSERT_GE(tc, 0) << strerror(errno);
+  int tc_link = -1;
+  in_netns(net.agent(), [&] {
+    const int ifindex = static_cast<int>(if_nametoindex("nobs0"));
+    ASSERT_EQ(bpf_xdp_attach(ifindex, xdp, XDP_FLAGS_SKB_MODE, nullptr), 0);
+    tc_link = bpf_link_create(tc, ifindex, static_cast<bpf_attach_type>(kTcxIngress), nullptr);
+  });
+  close(xdp);
+  close(tc);
+  ASSERT_GE(tc_link, 0) << "tcx attach: " << strerror(errno);
+  ASSERT_EQ(tcx_programs(net.agent(), "nobs0"), 1);
+
+  Exporter exporter(net, R"(    enabled: true
+    interfaces: ["nobs*"]
+    sample_rate: 1
+)");
+  ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
+  std::string text = exporter.scrape();
+  EXPECT_EQ(value(text, "netobs_bpf_program_attached", attached_labels(kTc, "nobs0")), 1)
+      << text << exporter.process().output();
+  EXPECT_EQ(tcx_programs(net.agent(), "nobs0"), 2);
+  send_udp(net, ip_of(0, 1), 9001, 30, 100);
+  text = exporter.scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), 30);
+  EXPECT_EQ(value(text, "netobs_xdp_packets_total", udp_labels("nobs0")), 30) << text;
+  EXPECT_EQ(value(text, "netobs_xdp_bytes_total", udp_labels("nobs0")), 30 * 142);
+
+  exporter.process().signal(SIGTERM);
+  ASSERT_EQ(exporter.process().wait(30), 0) << exporter.process().output();
+  EXPECT_EQ(tcx_programs(net.agent(), "nobs0"), 1) << "ours left behind, or theirs removed";
+  EXPECT_THAT(net.agent_links(), HasSubstr("foreign_pass"));
+  close(tc_link);
+  EXPECT_EQ(tcx_programs(net.agent(), "nobs0"), 0);
+}
+
+// tc through a clsact qdisc (the path of kernels without tcx, forced):
+// exact counts, and SIGTERM removes our filter.
+TEST(XdpLiveTest, TcThroughClsactCountsExactlyAndSigtermRemovesTheFilter) {
+  NETOBS_REQUIRE_ROOT();
+  TestNet net;
+  net.add_pair(0);
+  setenv("NETOBS_XDP_TC_CLSACT", "1", 1);  // inherited by the exporter
+  Exporter exporter(net, R"(    enabled: true
+    interfaces: ["nobs0"]
+    mode: tc
+)");
+  unsetenv("NETOBS_XDP_TC_CLSACT");
+  ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
+  EXPECT_EQ(value(exporter.scrape(), "netobs_bpf_program_attached",
+                  attached_labels({"tc", "tc_observe", "tc_clsact"}, "nobs0")),
+            1)
+      << exporter.process().output();
+  send_udp(net, ip_of(0, 1), 9001, 25, 1000);
+  const std::string text =
+      exporter.scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), 25);
+  EXPECT_EQ(value(text, "netobs_xdp_packets_total", udp_labels("nobs0")), 25) << text;
+  EXPECT_EQ(value(text, "netobs_xdp_bytes_total", udp_labels("nobs0")), 25 * 1042);
+  EXPECT_THAT(
+      testing::run_command({"tc", "-n", net.agent(), "filter", "show", "dev", "nobs0", "ingress"})
+          .output,
+      HasSubstr("tc_observe"));
+  exporter.process().signal(SIGTERM);
+  ASSERT_EQ(exporter.process().wait(30), 0) << exporter.process().output();
+  expect_nothing_attached(net, "nobs0");
+}
+
+// Packets (skbs) nobs0 received, from its link statistics.
+double rx_skbs(const TestNet& net) {
+  const std::string json =
+      testing::run_command({"ip", "-n", net.agent(), "-j", "-s", "link", "show", "nobs0"}).output;
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex(R"re("rx":\{"bytes":\d+,"packets":(\d+))re"))) {
+    return -1;
+  }
+  return std::stod(m[1]);
+}
+
+// tc on a veth sees the sender's TSO super-packets (no XDP: GSO stays on):
+// one bulk TCP transfer, counted per wire packet. Every packet of the
+// connection from the peer crosses nobs0's ingress: our count for the port
+// equals the sender's own segment count (tcpi_segs_out counts each TSO
+// segment), and it exceeds the skbs the veth received. Bytes: the SYN
+// (74-byte frame: MSS, SACK-permitted, timestamps, window scale) plus 66
+// bytes of headers (timestamps) per other segment plus the payload and
+// what was resent (a tail-loss probe, say).
+TEST(XdpLiveTest, TcCountsGsoSuperPacketsAsWirePackets) {
+  NETOBS_REQUIRE_ROOT();
+  TestNet net;
+  net.add_pair(0);
+  Exporter exporter(net, R"(    enabled: true
+    interfaces: ["nobs0"]
+    mode: tc
+    sample_rate: 1000
+    filters:
+      ports: [9300]
+)");
+  ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
+  const double skbs_before = rx_skbs(net);
+  constexpr size_t kBytes = 8 << 20;
+  int listener = -1;
+  in_netns(net.agent(), [&] {
+    listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(9300);
+    inet_pton(AF_INET, ip_of(0, 1).c_str(), &addr.sin_addr);
+    ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(listen(listener, 4), 0);
+  });
+  uint32_t segs_out = 0;
+  uint64_t bytes_retrans = 0;
+  std::thread server([&] {
+    const int fd = accept(listener, nullptr, nullptr);
+    std::vector<char> buf(1 << 16);
+    while (recv(fd, buf.data(), buf.size(), 0) > 0) {
+    }
+    close(fd);  // our FIN; the peer ACKs it
+  });
+  in_netns(net.peer(), [&] {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(9300);
+    inet_pton(AF_INET, ip_of(0, 1).c_str(), &to.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+    std::vector<char> data(1 << 20, 'x');
+    for (size_t sent = 0; sent < kBytes;) {
+      const ssize_t n = send(fd, data.data(), std::min(data.size(), kBytes - sent), 0);
+      ASSERT_GT(n, 0);
+      sent += static_cast<size_t>(n);
+    }
+    shutdown(fd, SHUT_WR);
+    char c;
+    EXPECT_EQ(recv(fd, &c, 1, 0), 0);                             // the server's FIN
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));  // our ACK of it left
+    tcp_info info{};
+    socklen_t len = sizeof(info);
+    ASSERT_EQ(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len), 0);
+    segs_out = info.tcpi_segs_out;
+    // A tail-loss probe may resend the last segment: on the wire too.
+    bytes_retrans = info.tcpi_bytes_retrans;
+    close(fd);
+  });
+  server.join();
+  close(listener);
+  const std::string port = "interface=\"nobs0\",port=\"9300\"";
+  const std::string text = exporter.scrape_until("netobs_xdp_port_packets_total", port, segs_out);
+  const double packets = value(text, "netobs_xdp_port_packets_total", port);
+  EXPECT_EQ(packets, segs_out) << text;
+  EXPECT_EQ(value(text, "netobs_xdp_port_bytes_total", port),
+            static_cast<double>(kBytes + bytes_retrans) + 74 + (segs_out - 1) * 66.0);
+  const double skbs = rx_skbs(net) - skbs_before;
+  EXPECT_LT(skbs, packets / 2) << "no GSO super-packets reached tc: the test proves nothing";
+  exporter.process().signal(SIGTERM);
+  EXPECT_EQ(exporter.process().wait(30), 0);
 }
 
 }  // namespace

@@ -115,7 +115,7 @@ const BadCase kBadCases[] = {
     {"enum_events_format", "events: {format: xml}\n", 1, 18, "events.format",
      "unknown value \"xml\"; allowed values: csv, json"},
     {"enum_xdp_mode", "collectors:\n  xdp: {mode: fast}\n", 2, 15, "collectors.xdp.mode",
-     "unknown value \"fast\"; allowed values: auto, native, generic"},
+     "unknown value \"fast\"; allowed values: auto, native, generic, tc"},
     {"enum_xdp_protocol", "collectors:\n  xdp:\n    filters: {protocols: [tcp, sctp]}\n", 3, 32,
      "collectors.xdp.filters.protocols[1]",
      "unknown value \"sctp\"; allowed values: tcp, udp, icmp, icmpv6"},
@@ -320,7 +320,7 @@ TEST(ConfigValidationTest, ReportsEveryErrorInOneFile) {
             "test.yaml:8:22: collectors.tcp.sample_rate: value 0 is out of range; allowed range "
             "is 1..1000000\n"
             "test.yaml:9:15: collectors.xdp.mode: unknown value \"fast\"; allowed values: auto, "
-            "native, generic");
+            "native, generic, tc");
   // Good values next to bad ones are still applied; bad ones keep their defaults.
   EXPECT_EQ(result.config.exporter.max_requests, 40);
 }

@@ -64,6 +64,12 @@ TEST(ConfigXdpTest, MoreThan64PortsIsAnErrorNamingTheLimit) {
   EXPECT_THAT(r.errors[0].message, HasSubstr("at most 64 ports (got 65)"));
 }
 
+TEST(ConfigXdpTest, ModeTcIsAccepted) {
+  const ConfigLoadResult r = load("collectors:\n  xdp:\n    mode: tc\n");
+  ASSERT_TRUE(r.ok()) << r.format_errors();
+  EXPECT_EQ(r.config.xdp.mode, "tc");
+}
+
 TEST(ConfigXdpTest, BadValuesAreErrors) {
   EXPECT_FALSE(load("collectors:\n  xdp:\n    mode: turbo\n").ok());
   EXPECT_FALSE(load("collectors:\n  xdp:\n    top_talkers: 1001\n").ok());

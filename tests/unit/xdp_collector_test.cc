@@ -10,6 +10,7 @@
 #include "bpf/xdp.h"
 #include "collectors/xdp/interface_selector.h"
 #include "collectors/xdp/sample_decoder.h"
+#include "collectors/xdp/tc_attach.h"
 #include "collectors/xdp/top_talkers.h"
 #include "collectors/xdp/xdp_metrics.h"
 #include "collectors/xdp/xdp_program.h"
@@ -107,6 +108,38 @@ TEST(XdpSampleDecoderTest, RejectsBadRecordsWithAReason) {
   auto decoded = decode_xdp_sample(&rec, sizeof(rec));
   ASSERT_TRUE(decoded);
   EXPECT_EQ(decoded->talker.src, "");
+}
+
+TEST(XdpSampleDecoderTest, GsoRecordsCarryTheirSegments) {
+  auto rec = record_of(PacketBuilder().eth().ipv4("10.0.0.1", "10.0.0.2").tcp(1, 2).build());
+  auto decoded = decode_xdp_sample(&rec, sizeof(rec));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->segs, 1u);  // 0 in the record (XDP, older builds): one packet
+  rec.segs = 3;
+  rec.pkt_len = 2662;
+  decoded = decode_xdp_sample(&rec, sizeof(rec));
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(decoded->segs, 3u);
+  EXPECT_EQ(decoded->pkt_len, 2662u);
+}
+
+// xdp.mode auto: native XDP only on NICs on a bus (no copy there), tc on
+// veth and other virtual devices, where XDP copies every skb.
+TEST(XdpAttachModeTest, AutoPrefersNativeOnlyOnPhysicalNics) {
+  const DriverInfo ixgbe{"ixgbe", "0000:03:00.0"}, veth{"veth", ""},
+      virtio{"virtio_net", "virtio0"};
+  EXPECT_TRUE(native_xdp_is_cheap(ixgbe));
+  EXPECT_FALSE(native_xdp_is_cheap(veth));
+  EXPECT_FALSE(native_xdp_is_cheap(virtio));
+  EXPECT_FALSE(native_xdp_is_cheap(std::nullopt));
+  using H = XdpHook;
+  EXPECT_EQ(hooks_for_mode("auto", ixgbe), (std::vector<H>{H::kNative, H::kTc, H::kGeneric}));
+  EXPECT_EQ(hooks_for_mode("auto", veth), (std::vector<H>{H::kTc, H::kGeneric}));
+  EXPECT_EQ(hooks_for_mode("auto", std::nullopt), (std::vector<H>{H::kTc, H::kGeneric}));
+  EXPECT_EQ(hooks_for_mode("native", veth), (std::vector<H>{H::kNative}));
+  EXPECT_EQ(hooks_for_mode("generic", ixgbe), (std::vector<H>{H::kGeneric}));
+  EXPECT_EQ(hooks_for_mode("tc", ixgbe), (std::vector<H>{H::kTc}));
+  EXPECT_EQ(xdp_hook_name(H::kTc), "tc");
 }
 
 TEST(XdpSampleDecoderTest, ServicePortPrefersConfiguredThenLower) {
