@@ -80,6 +80,9 @@ summarize() {
 
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+# CPU time (ns) of every thread of a process: independent of the machine's
+# load, unlike latency.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d", s }'; }
 
 start() {  # name port argv...
   local name=$1; shift
@@ -116,6 +119,7 @@ bytes() { curl -s -H 'Accept-Encoding: gzip' "$1" | wc -c; }
 rounds=5
 per_round=$(( (scrapes + rounds - 1) / rounds ))
 targets=(netobs node node_all)
+declare -A pid_of=([netobs]=$pid_netobs [node]=$pid_node [node_all]=$pid_node_all) cpu
 for target in "${targets[@]}"; do
   url_var=u_$target
   for _ in $(seq 1 20); do curl -s -o /dev/null -H 'Accept-Encoding: gzip' "${!url_var}"; done
@@ -123,8 +127,10 @@ done
 for _ in $(seq 1 "$rounds"); do
   for target in "${targets[@]}"; do
     url_var=u_$target
+    before=$(cpu_ns "${pid_of[$target]}")
     scrape_block "$work/$target.gzip" "$per_round" "${!url_var}" -H 'Accept-Encoding: gzip'
     scrape_block "$work/$target.plain" "$per_round" "${!url_var}"
+    cpu[$target]=$(( ${cpu[$target]:-0} + $(cpu_ns "${pid_of[$target]}") - before ))
   done
 done
 declare -A med p99
@@ -137,16 +143,17 @@ done
 
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), kernel $(uname -r)"
 echo "scrapes per target and encoding: $((per_round * rounds)) in $rounds interleaved rounds (after 20 warm-up), one TCP connection each"
-printf '%-34s %12s %12s %12s %12s %9s %9s %10s %10s\n' target "gzip med ms" "gzip p99 ms" \
-  "plain med ms" "plain p99 ms" series "gz bytes" "RSS KiB" "HWM KiB"
+printf '%-34s %12s %12s %12s %12s %9s %9s %10s %10s %12s\n' target "gzip med ms" "gzip p99 ms" \
+  "plain med ms" "plain p99 ms" series "gz bytes" "RSS KiB" "HWM KiB" "CPU ms/scrape"
+cpu_ms() { awk -v ns="${cpu[$1]}" -v n=$((2 * per_round * rounds)) 'BEGIN { printf "%.3f", ns / n / 1e6 }'; }
 row() {  # label target pid series_pattern
-  printf '%-34s %12s %12s %12s %12s %9s %9s %10s %10s\n' "$1" "${med[$2,gzip]}" "${p99[$2,gzip]}" \
+  printf '%-34s %12s %12s %12s %12s %9s %9s %10s %10s %12s\n' "$1" "${med[$2,gzip]}" "${p99[$2,gzip]}" \
     "${med[$2,plain]}" "${p99[$2,plain]}" "$(series "$3" "$5")" "$(bytes "$3")" \
-    "$(rss_kib "$4")" "$(hwm_kib "$4")"
+    "$(rss_kib "$4")" "$(hwm_kib "$4")" "$(cpu_ms "$2")"
 }
 row "netobs snmp (all fields, typed)" netobs "$u_netobs" "$pid_netobs" '^netobs_snmp_mib_'
 row "node_exporter netstat (default)" node "$u_node" "$pid_node" '^node_netstat_'
 row "node_exporter netstat (fields=.*)" node_all "$u_node_all" "$pid_node_all" '^node_netstat_'
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "netobs / node_exporter (default fields): median $(ratio "${med[netobs,gzip]}" "${med[node,gzip]}") gzip, $(ratio "${med[netobs,plain]}" "${med[node,plain]}") plain; p99 $(ratio "${p99[netobs,gzip]}" "${p99[node,gzip]}") gzip, $(ratio "${p99[netobs,plain]}" "${p99[node,plain]}") plain; RSS $(ratio "$(rss_kib "$pid_netobs")" "$(rss_kib "$pid_node")")"
-echo "netobs / node_exporter (fields=.*):      median $(ratio "${med[netobs,gzip]}" "${med[node_all,gzip]}") gzip, $(ratio "${med[netobs,plain]}" "${med[node_all,plain]}") plain; p99 $(ratio "${p99[netobs,gzip]}" "${p99[node_all,gzip]}") gzip, $(ratio "${p99[netobs,plain]}" "${p99[node_all,plain]}") plain"
+echo "netobs / node_exporter (default fields): median $(ratio "${med[netobs,gzip]}" "${med[node,gzip]}") gzip, $(ratio "${med[netobs,plain]}" "${med[node,plain]}") plain; p99 $(ratio "${p99[netobs,gzip]}" "${p99[node,gzip]}") gzip, $(ratio "${p99[netobs,plain]}" "${p99[node,plain]}") plain; RSS $(ratio "$(rss_kib "$pid_netobs")" "$(rss_kib "$pid_node")"); CPU per scrape $(ratio "${cpu[netobs]}" "${cpu[node]}")"
+echo "netobs / node_exporter (fields=.*):      median $(ratio "${med[netobs,gzip]}" "${med[node_all,gzip]}") gzip, $(ratio "${med[netobs,plain]}" "${med[node_all,plain]}") plain; p99 $(ratio "${p99[netobs,gzip]}" "${p99[node_all,gzip]}") gzip, $(ratio "${p99[netobs,plain]}" "${p99[node_all,plain]}") plain; CPU per scrape $(ratio "${cpu[netobs]}" "${cpu[node_all]}")"
