@@ -1,8 +1,5 @@
 // Attaching the xdp collector's programs: which hook an interface gets
-// (`xdp.mode`), and TcAttachment, one tc-ingress attachment (a tcx link on
-// Linux 6.6+, else a cls_bpf filter in a clsact qdisc). Owned by the
-// collector's per-interface state; used under its mutex (link-watcher or
-// main thread).
+// (`xdp.mode`). The tc hook itself is TcAttachment (exporter/net/).
 #pragma once
 
 #include <cstdint>
@@ -11,8 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "exporter/bpf/skeleton.h"
-#include "exporter/status.h"
+#include "exporter/net/tc_attachment.h"
 
 namespace netobs {
 
@@ -45,34 +41,5 @@ bool native_xdp_is_cheap(const std::optional<DriverInfo>& info);
 // a device: auto is native, tc, generic where native XDP is cheap, else
 // tc, generic.
 std::vector<XdpHook> hooks_for_mode(std::string_view mode, const std::optional<DriverInfo>& info);
-
-// One tc-ingress attachment of a SCHED_CLS program. Never replaces anything:
-// tcx links run side by side with other programs (multi-attach), and the
-// cls_bpf filter gets a new priority of its own (NLM_F_EXCL). Closing or
-// destroying it detaches exactly our program.
-class TcAttachment {
- public:
-  TcAttachment() = default;
-  TcAttachment(TcAttachment&& other) noexcept;
-  TcAttachment& operator=(TcAttachment&& other) noexcept;
-  TcAttachment(const TcAttachment&) = delete;
-  TcAttachment& operator=(const TcAttachment&) = delete;
-  ~TcAttachment() { detach(); }
-
-  // Attaches prog_fd to ifindex's ingress: tcx first, clsact when the
-  // kernel has no tcx (before 6.6) or `allow_tcx` is false.
-  static Result<TcAttachment> attach(int prog_fd, int ifindex, bool allow_tcx = true);
-
-  bool attached() const { return link_.valid() || priority_ != 0; }
-  // "tcx" or "tc_clsact" (the `attach` label), "" when not attached.
-  std::string_view kind() const;
-  void detach();
-
- private:
-  UniqueFd link_;  // tcx
-  int ifindex_ = 0;
-  uint32_t handle_ = 0;  // cls_bpf filter, when priority_ != 0
-  uint32_t priority_ = 0;
-};
 
 }  // namespace netobs

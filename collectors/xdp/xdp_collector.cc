@@ -17,7 +17,6 @@
 
 #include "bpf/xdp.h"
 #include "collectors/xdp/interface_selector.h"
-#include "collectors/xdp/link_watcher.h"
 #include "collectors/xdp/sample_decoder.h"
 #include "collectors/xdp/tc_attach.h"
 #include "collectors/xdp/top_talkers.h"
@@ -26,6 +25,7 @@
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/log.h"
+#include "exporter/net/link_watcher.h"
 
 namespace netobs {
 namespace {
@@ -78,18 +78,6 @@ uint32_t program_id(int prog_fd) {
   bpf_prog_info info{};
   uint32_t len = sizeof(info);
   return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.id : 0;
-}
-
-// The interfaces of this network namespace, by ifindex.
-std::map<int, std::string> list_interfaces() {
-  std::map<int, std::string> out;
-  struct if_nameindex* list = if_nameindex();
-  if (list == nullptr) return out;
-  for (struct if_nameindex* i = list; i->if_index != 0 && i->if_name != nullptr; ++i) {
-    out[static_cast<int>(i->if_index)] = i->if_name;
-  }
-  if_freenameindex(list);
-  return out;
 }
 
 }  // namespace
@@ -427,7 +415,7 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
   });
 
   raw->reconcile();
-  Status watching = raw->watcher.start([raw] { raw->reconcile(); }, kResyncSeconds);
+  Status watching = raw->watcher.start([raw] { raw->reconcile(); }, kResyncSeconds, "xdp");
   if (!watching) return watching;
   size_t attached = 0;
   {

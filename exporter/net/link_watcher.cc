@@ -1,6 +1,7 @@
-#include "collectors/xdp/link_watcher.h"
+#include "exporter/net/link_watcher.h"
 
 #include <linux/netlink.h>
+#include <net/if.h>
 #include <linux/rtnetlink.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -15,11 +16,24 @@
 
 namespace netobs {
 
+std::map<int, std::string> list_interfaces() {
+  std::map<int, std::string> out;
+  struct if_nameindex* list = if_nameindex();
+  if (list == nullptr) return out;
+  for (struct if_nameindex* i = list; i->if_index != 0 && i->if_name != nullptr; ++i) {
+    out[static_cast<int>(i->if_index)] = i->if_name;
+  }
+  if_freenameindex(list);
+  return out;
+}
+
 LinkWatcher::~LinkWatcher() { stop(); }
 
-Status LinkWatcher::start(std::function<void()> on_change, double resync_seconds) {
+Status LinkWatcher::start(std::function<void()> on_change, double resync_seconds,
+                          std::string collector) {
   on_change_ = std::move(on_change);
   resync_seconds_ = resync_seconds;
+  collector_ = std::move(collector);
   netlink_.reset(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_ROUTE));
   if (!netlink_.valid()) {
     return Status::error("opening an rtnetlink socket failed: " + errno_message(errno));
@@ -40,7 +54,8 @@ void LinkWatcher::stop() {
   if (!thread_.joinable()) return;
   const uint64_t one = 1;
   if (write(wakeup_.get(), &one, sizeof(one)) < 0) {
-    log_warn("link watcher wakeup failed", {{"collector", "xdp"}, {"err", errno_message(errno)}});
+    log_warn("link watcher wakeup failed",
+             {{"collector", collector_}, {"err", errno_message(errno)}});
   }
   thread_.join();
 }
@@ -51,7 +66,8 @@ void LinkWatcher::run() {
     pollfd fds[2] = {{netlink_.get(), POLLIN, 0}, {wakeup_.get(), POLLIN, 0}};
     const int ready = poll(fds, 2, static_cast<int>(resync_seconds_ * 1000));
     if (ready < 0 && errno != EINTR) {
-      log_error("link watcher poll failed", {{"collector", "xdp"}, {"err", errno_message(errno)}});
+      log_error("link watcher poll failed",
+                {{"collector", collector_}, {"err", errno_message(errno)}});
       return;
     }
     if (fds[1].revents != 0) return;
