@@ -1,11 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0
-/* DNS collector: a socket filter on an AF_PACKET socket (SOCK_DGRAM, so the
- * program sees every packet from its network header, on every device of the
- * netns, loopback included) parses the DNS header of UDP and TCP messages on
- * the configured ports, correlates each response with its query in an LRU map
- * and records per-{transport, qtype, rcode} counts and latency histograms.
- * It always returns 0: nothing is queued to the packet socket, so user space
- * only ever reads maps and the ring buffer.
+/* DNS collector: parses the DNS header of UDP and TCP messages on the
+ * configured ports, correlates each response with its query in an LRU map and
+ * records per-{transport, qtype, rcode} counts and latency histograms. Two
+ * hooks feed the same body (handle_dns):
+ *
+ *   dns_tc_ingress, dns_tc_egress   SCHED_CLS on tc ingress and egress of
+ *       every interface of the netns (tcx or clsact). skb->data is the
+ *       Ethernet header; the IP, UDP and DNS headers are read straight from
+ *       the packet (direct packet access, no helper call), so a non-DNS
+ *       packet leaves after a bounds check and a few compares. They always
+ *       return TC_ACT_UNSPEC (= TCX_NEXT): the packet goes on to the next
+ *       program untouched.
+ *   dns_filter   the fallback: a socket filter on an AF_PACKET socket
+ *       (SOCK_DGRAM, so the program sees every packet from its network
+ *       header, on every device of the netns, loopback included). It always
+ *       returns 0: nothing is queued to the packet socket.
+ *
+ * User space only ever reads maps and the ring buffer.
  *
  * Optional pieces, switched on through rodata before load:
  *   emit_exchanges       one ring-buffer record per matched response (events)
@@ -62,15 +73,22 @@ unsigned long long load_byte(void* skb, unsigned long long off) asm("llvm.bpf.lo
 unsigned long long load_half(void* skb, unsigned long long off) asm("llvm.bpf.load.half");
 unsigned long long load_word(void* skb, unsigned long long off) asm("llvm.bpf.load.word");
 
+/* Which program runs the shared body: direction and packet layout follow. */
+#define DNS_HOOK_SOCKET 0 /* packet socket: offset 0 is the IP header, pkt_type tells direction */
+#define DNS_HOOK_TC_INGRESS 1 /* tc: offset 0 is the Ethernet header */
+#define DNS_HOOK_TC_EGRESS 2
+#define TC_ACT_UNSPEC (-1) /* TCX_NEXT has the same value */
+#define ETH_HLEN 14
+
 /* Filters and switches, set through skel->rodata before load. The verifier
  * sees the frozen values and drops the code of switched-off features. */
 const volatile __u16 dns_ports[DNS_MAX_PORTS] = {53};
 const volatile __u32 dns_port_count = 1;
-/* Loopback shows each packet twice (PACKET_OUTGOING on transmit, PACKET_HOST
- * on receive): on this ifindex only the outgoing copy counts. The outgoing
- * copy still carries the sending socket (loopback_xmit orphans the skb
- * before it is received). 0 turns the dedupe off (BPF_PROG_TEST_RUN runs on
- * the netns loopback device with pkt_type PACKET_HOST). */
+/* Loopback shows each packet twice (packet socket: PACKET_OUTGOING on
+ * transmit, PACKET_HOST on receive; tc: egress, then ingress): on this
+ * ifindex only the transmit copy counts. 0 turns the dedupe off
+ * (BPF_PROG_TEST_RUN runs on the netns loopback device with pkt_type
+ * PACKET_HOST, as tc ingress). */
 const volatile __u32 loopback_ifindex = 1; /* LOOPBACK_IFINDEX in every netns */
 const volatile __u8 emit_exchanges = 0;
 const volatile __u8 track_procs = 0;
@@ -227,8 +245,11 @@ struct dns_wire_header {
   __be16 arcount;
 };
 
-/* Where the DNS message is in the packet, from the network header. */
+/* Where the DNS message is in the packet. Offsets are from the network
+ * header; `base` is where that is from skb->data (0 for the packet socket,
+ * ETH_HLEN for tc), added to every packet read. */
 struct dns_where {
+  __u32 base;
   __u32 off;   /* first byte of the DNS header */
   __u32 end;   /* one past the last byte of the message in this packet */
   __u32 total; /* length of the whole message (TCP: from the length prefix) */
@@ -253,7 +274,7 @@ static __always_inline void malformed(__u32 reason, __u8 transport) {
 /* Skips the question name at `off` (labels only: a compression pointer ends
  * it, and is not followed, so no loop is possible here). Returns the offset
  * after the name, or a negative -(reason + 1). Bounded: DNS_MAX_LABELS steps. */
-static __always_inline long skip_name(struct __sk_buff* skb, __u32 off, __u32 end) {
+static __always_inline long skip_name(struct __sk_buff* skb, __u32 base, __u32 off, __u32 end) {
   __u32 name_len = 1; /* the root label */
 
   /* Not unrolled: the verifier walks bounded loops itself (5.3+), and 128
@@ -261,7 +282,7 @@ static __always_inline long skip_name(struct __sk_buff* skb, __u32 off, __u32 en
 #pragma clang loop unroll(disable)
   for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
     if (off >= end) return -(DNS_MALFORMED_TRUNCATED + 1);
-    __u32 c = load_byte(skb, off);
+    __u32 c = load_byte(skb, base + off);
     if (c == 0) return off + 1;
     if ((c & 0xC0) == 0xC0) return off + 2;
     if (c & 0xC0) return -(DNS_MALFORMED_BAD_NAME + 1);
@@ -274,11 +295,11 @@ static __always_inline long skip_name(struct __sk_buff* skb, __u32 off, __u32 en
 
 /* The QTYPE of the first question, or a negative -(reason + 1). */
 static __always_inline long question_type(struct __sk_buff* skb, const struct dns_where* w) {
-  long after = skip_name(skb, w->off + DNS_HEADER_LEN, w->end);
+  long after = skip_name(skb, w->base, w->off + DNS_HEADER_LEN, w->end);
 
   if (after < 0) return after;
   if ((__u32)after + 4 > w->end) return -(DNS_MALFORMED_TRUNCATED + 1);
-  return load_half(skb, (__u32)after);
+  return load_half(skb, w->base + (__u32)after);
 }
 
 static __always_inline void load_addresses(const struct dns_where* w, int response,
@@ -306,7 +327,7 @@ static __always_inline void capture_message(struct __sk_buff* skb, const struct 
    * redundant (DNS_CAPTURE_BYTES is a power of two). */
   asm volatile("" : "+r"(len));
   len = ((len - 1) & (DNS_CAPTURE_BYTES - 1)) + 1;
-  if (bpf_skb_load_bytes(skb, w->off, event->msg, len) == 0) event->msg_len = len;
+  if (bpf_skb_load_bytes(skb, w->base + w->off, event->msg, len) == 0) event->msg_len = len;
 }
 
 static __always_inline void fill_proc(__u32 proc_key, struct dns_event* event) {
@@ -356,7 +377,8 @@ static __always_inline void sample_query(struct __sk_buff* skb, const struct dns
 }
 
 static __always_inline int handle_query(struct __sk_buff* skb, const struct dns_where* w,
-                                        struct dns_flow_key* key, __u16 flags, __u16 qdcount) {
+                                        struct dns_flow_key* key, __u16 flags, __u16 qdcount,
+                                        int outgoing) {
   if (qdcount == 0) {
     malformed(DNS_MALFORMED_NO_QUESTION, w->transport);
     return 0;
@@ -371,8 +393,7 @@ static __always_inline int handle_query(struct __sk_buff* skb, const struct dns_
   __u64 now = bpf_ktime_get_ns();
   struct dns_pending pending = {.ts_ns = now, .qtype = (__u16)qtype};
   /* Only queries leaving this host come from a local process. */
-  if (track_procs && skb->pkt_type == PACKET_OUTGOING)
-    pending.proc_key = dns_proc_key(key->client_port, w->transport);
+  if (track_procs && outgoing) pending.proc_key = dns_proc_key(key->client_port, w->transport);
 
   long err = bpf_map_update_elem(&dns_pending, key, &pending, BPF_NOEXIST);
   if (err == -17 /* EEXIST */) {
@@ -461,17 +482,43 @@ static __always_inline int handle_response(struct __sk_buff* skb, const struct d
   return 0;
 }
 
-/* After the ports matched: finds the DNS message and dispatches on QR. */
-static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w) {
+/* After the ports matched: finds the DNS message and dispatches on QR.
+ * `hook` (DNS_HOOK_*, a constant in each program's inlined copy) says where
+ * the packet was seen, and so its direction. */
+static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w, const int hook) {
   __u32 l4_off = w->off, l4_end = w->end;
+  const __u32 base = w->base;
+  int outgoing;
 
-  if (skb->pkt_type == PACKET_OTHERHOST) {
-    count(DNS_C_OTHERHOST);
-    return 0;
-  }
-  if (loopback_ifindex && skb->ifindex == loopback_ifindex && skb->pkt_type != PACKET_OUTGOING) {
-    count(DNS_C_LOOPBACK_DUPLICATES);
-    return 0;
+  if (hook == DNS_HOOK_SOCKET) {
+    __u32 pkt_type = skb->pkt_type;
+    if (pkt_type == PACKET_OTHERHOST) {
+      count(DNS_C_OTHERHOST);
+      return 0;
+    }
+    outgoing = pkt_type == PACKET_OUTGOING;
+    if (loopback_ifindex && skb->ifindex == loopback_ifindex && !outgoing) {
+      count(DNS_C_LOOPBACK_DUPLICATES);
+      return 0;
+    }
+  } else {
+    /* tc sees a VLAN-tagged frame on the lower device (tag in skb->vlan_tci)
+     * and again, untagged, on the VLAN device: count it there only. */
+    if (skb->vlan_present) return 0;
+    outgoing = hook == DNS_HOOK_TC_EGRESS;
+    if (!outgoing) {
+      /* eth_type_trans set pkt_type: a frame for another MAC (promiscuous
+       * device, bridge port) is not ours, as for the packet socket. */
+      if (skb->pkt_type == PACKET_OTHERHOST) {
+        count(DNS_C_OTHERHOST);
+        return 0;
+      }
+      /* Loopback egress already counted it. */
+      if (loopback_ifindex && skb->ifindex == loopback_ifindex) {
+        count(DNS_C_LOOPBACK_DUPLICATES);
+        return 0;
+      }
+    }
   }
   struct dns_wire_header h;
   if (w->transport == DNS_TRANSPORT_UDP) {
@@ -486,7 +533,7 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
         __be16 sport, dport, len, check;
         struct dns_wire_header dns;
       } u;
-      if (bpf_skb_load_bytes(skb, l4_off, &u, sizeof(u)) < 0) return 0;
+      if (bpf_skb_load_bytes(skb, base + l4_off, &u, sizeof(u)) < 0) return 0;
       w->udp_len = bpf_ntohs(u.len);
       w->dns = u.dns;
     }
@@ -502,7 +549,7 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
     h = w->dns;
   } else {
     if (l4_off + 20 > l4_end) return 0;
-    __u32 payload = l4_off + ((load_byte(skb, l4_off + 12) >> 4) << 2);
+    __u32 payload = l4_off + ((load_byte(skb, base + l4_off + 12) >> 4) << 2);
     if (payload >= l4_end) return 0; /* SYN, ACK, FIN: no data */
     /* One DNS message per segment is read: the 2-byte length prefix must
      * start the segment's data (segments continuing a longer message are
@@ -515,7 +562,7 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
       __be16 len;
       struct dns_wire_header dns;
     } __attribute__((packed)) t;
-    if (bpf_skb_load_bytes(skb, payload, &t, sizeof(t)) < 0) return 0;
+    if (bpf_skb_load_bytes(skb, base + payload, &t, sizeof(t)) < 0) return 0;
     __u32 msg_len = bpf_ntohs(t.len);
     if (msg_len < DNS_HEADER_LEN) {
       malformed(DNS_MALFORMED_TCP_LENGTH, DNS_TRANSPORT_TCP);
@@ -538,44 +585,117 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
   key.client_port = response ? w->dport : w->sport;
   key.server_port = response ? w->sport : w->dport;
   if (response) return handle_response(skb, w, &key, flags);
-  return handle_query(skb, w, &key, flags, qdcount);
+  return handle_query(skb, w, &key, flags, qdcount, outgoing);
+}
+
+/* The IPv4, UDP and DNS headers as the common case reads them at once. */
+struct ipv4_head {
+  __u8 vihl;
+  __u8 tos;
+  __be16 tot_len;
+  __be16 id;
+  __be16 frag;
+  __u8 ttl;
+  __u8 protocol;
+  __be16 check;
+  __u8 saddr[4];
+  __u8 daddr[4];
+  __be16 sport;
+  __be16 dport;
+  __be16 udp_len;
+  __be16 udp_check;
+  struct dns_wire_header dns;
+};
+
+struct ipv6_head {
+  __be32 version_class_flow;
+  __be16 payload_len;
+  __u8 next;
+  __u8 hop_limit;
+  __u8 saddr[16];
+  __u8 daddr[16];
+  __be16 sport;
+  __be16 dport;
+  __be16 udp_len;
+  __be16 udp_check;
+  struct dns_wire_header dns;
+};
+
+/* Verifier workaround (seen on Linux 6.18, dns_tc_ingress with exactly two
+ * ports): a stack buffer filled only by bpf_skb_load_bytes can make
+ * precision backtracking walk past the helper call to a state without that
+ * stack and fail the load with "verifier bug: stack slot 18, total slots 0"
+ * (EFAULT). Zeroing the buffer with ordinary stores first gives the
+ * backtracking a write to stop at. Only on tc's rare helper path. */
+#define DNS_VERIFIER_STACK_INIT(buf) __builtin_memset(&(buf), 0, sizeof(buf))
+
+/* tc only (direct packet access): reads the headers straight from the
+ * packet into `h` when they are in the linear part. Returns 1 when `h` holds
+ * all of them, 0 when the caller must read them with a helper (not linear,
+ * or shorter), -1 when the packet is certainly not on a DNS port: IPv4
+ * without options, or IPv6 without extension headers, whose protocol or
+ * ports do not match. That exit costs a bounds check and a few compares. */
+static __always_inline int direct_ipv4(struct __sk_buff* skb, struct ipv4_head* h) {
+  void* data = (void*)(long)skb->data;
+  void* data_end = (void*)(long)skb->data_end;
+  const struct ipv4_head* p = data + ETH_HLEN;
+
+  if ((void*)p + 24 > data_end) return 0; /* IPv4 header + ports */
+  if (p->protocol != IPPROTO_UDP && p->protocol != IPPROTO_TCP) return -1;
+  if (p->vihl == 0x45 && !is_dns_port(bpf_ntohs(p->sport)) && !is_dns_port(bpf_ntohs(p->dport)))
+    return -1;
+  if ((void*)(p + 1) > data_end) return 0;
+  *h = *p;
+  return 1;
+}
+
+static __always_inline int direct_ipv6(struct __sk_buff* skb, struct ipv6_head* h) {
+  void* data = (void*)(long)skb->data;
+  void* data_end = (void*)(long)skb->data_end;
+  const struct ipv6_head* p = data + ETH_HLEN;
+
+  if ((void*)p + 44 > data_end) return 0; /* IPv6 header + ports */
+  __u8 next = p->next;
+  if (next == IPPROTO_UDP || next == IPPROTO_TCP) {
+    if (!is_dns_port(bpf_ntohs(p->sport)) && !is_dns_port(bpf_ntohs(p->dport))) return -1;
+  } else if (next != IPPROTO_HOPOPTS && next != IPPROTO_ROUTING && next != IPPROTO_DSTOPTS &&
+             next != IPPROTO_AH && next != IPPROTO_FRAGMENT) {
+    return -1; /* ICMPv6 and the rest: no extension header to walk */
+  }
+  if ((void*)(p + 1) > data_end) return 0;
+  *h = *p;
+  return 1;
 }
 
 /* Fills `w` for a TCP/UDP packet on a DNS port and returns 1; 0 for
- * everything else. The common case costs one helper call: the IPv4 header,
- * the UDP header and the DNS header are read in one bpf_skb_load_bytes
- * (LD_ABS would be one call per field: the verifier turns each into a
- * helper call); packets shorter than that take a second, shorter read. */
-static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* w) {
-  struct {
-    __u8 vihl;
-    __u8 tos;
-    __be16 tot_len;
-    __be16 id;
-    __be16 frag;
-    __u8 ttl;
-    __u8 protocol;
-    __be16 check;
-    __u8 saddr[4];
-    __u8 daddr[4];
-    __be16 sport;
-    __be16 dport;
-    __be16 udp_len;
-    __be16 udp_check;
-    struct dns_wire_header dns;
-  } h;
+ * everything else. tc reads the headers from the packet (direct_ipv4); the
+ * packet socket's common case costs one helper call: the IPv4 header, the
+ * UDP header and the DNS header are read in one bpf_skb_load_bytes (LD_ABS
+ * would be one call per field: the verifier turns each into a helper call);
+ * packets shorter than that take a second, shorter read. */
+static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* w, const int tc) {
+  struct ipv4_head h;
   const __u32 ports_end = 24; /* IPv4 header + ports */
+  const __u32 base = tc ? ETH_HLEN : 0;
+  int whole = 0;
 
+  if (tc) {
+    whole = direct_ipv4(skb, &h);
+    if (whole < 0) return 0;
+  }
   /* Shorter than an IPv4 header plus ports: nothing for us. */
-  int whole = bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) == 0;
-  if (!whole && bpf_skb_load_bytes(skb, 0, &h, ports_end) < 0) return 0;
+  if (!whole) {
+    if (tc) DNS_VERIFIER_STACK_INIT(h);
+    whole = bpf_skb_load_bytes(skb, base, &h, sizeof(h)) == 0;
+    if (!whole && bpf_skb_load_bytes(skb, base, &h, ports_end) < 0) return 0;
+  }
   if (h.protocol != IPPROTO_UDP && h.protocol != IPPROTO_TCP) return 0;
   if (h.frag & bpf_htons(0x1FFF)) return 0; /* not the first fragment: no ports */
   __u32 l4_off = (h.vihl & 0xF) << 2;
   __u32 sport = bpf_ntohs(h.sport), dport = bpf_ntohs(h.dport);
   if (l4_off != 20) {
     if (l4_off < 20) return 0;
-    __u32 ports = load_word(skb, l4_off); /* IP options: ports further on */
+    __u32 ports = load_word(skb, base + l4_off); /* IP options: ports further on */
     sport = ports >> 16;
     dport = ports & 0xFFFF;
   }
@@ -584,8 +704,10 @@ static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* 
   if ((h.vihl >> 4) != 4) return 0;
   /* tot_len is 0 for IPv4 BIG TCP GSO packets: the skb length rules then.
    * Either way never past skb->len (Ethernet padding is not payload). */
+  __u32 l3_len = skb->len - base;
   __u32 l4_end = bpf_ntohs(h.tot_len);
-  if (l4_end == 0 || l4_end > skb->len) l4_end = skb->len;
+  if (l4_end == 0 || l4_end > l3_len) l4_end = l3_len;
+  w->base = base;
   __builtin_memset(w->saddr, 0, sizeof(w->saddr));
   __builtin_memset(w->daddr, 0, sizeof(w->daddr));
   __builtin_memcpy(w->saddr, h.saddr, 4);
@@ -602,24 +724,21 @@ static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* 
   return 1;
 }
 
-static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* w) {
-  struct {
-    __be32 version_class_flow;
-    __be16 payload_len;
-    __u8 next;
-    __u8 hop_limit;
-    __u8 saddr[16];
-    __u8 daddr[16];
-    __be16 sport;
-    __be16 dport;
-    __be16 udp_len;
-    __be16 udp_check;
-    struct dns_wire_header dns;
-  } h;
+static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* w, const int tc) {
+  struct ipv6_head h;
   const __u32 ports_end = 44; /* IPv6 header + ports */
+  const __u32 base = tc ? ETH_HLEN : 0;
+  int whole = 0;
 
-  int whole = bpf_skb_load_bytes(skb, 0, &h, sizeof(h)) == 0;
-  if (!whole && bpf_skb_load_bytes(skb, 0, &h, ports_end) < 0) return 0;
+  if (tc) {
+    whole = direct_ipv6(skb, &h);
+    if (whole < 0) return 0;
+  }
+  if (!whole) {
+    if (tc) DNS_VERIFIER_STACK_INIT(h);
+    whole = bpf_skb_load_bytes(skb, base, &h, sizeof(h)) == 0;
+    if (!whole && bpf_skb_load_bytes(skb, base, &h, ports_end) < 0) return 0;
+  }
   __u32 next = h.next;
   __u32 l4_off = 40;
   __u32 sport = bpf_ntohs(h.sport), dport = bpf_ntohs(h.dport);
@@ -629,14 +748,14 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
     int i;
     for (i = 0; i < DNS_IPV6_EXT_MAX; i++) {
       if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS) {
-        next = load_byte(skb, l4_off);
-        l4_off += (load_byte(skb, l4_off + 1) + 1) << 3; /* 8-byte units, minus the first */
+        next = load_byte(skb, base + l4_off);
+        l4_off += (load_byte(skb, base + l4_off + 1) + 1) << 3; /* 8-byte units, minus the first */
       } else if (next == IPPROTO_AH) {
-        next = load_byte(skb, l4_off);
-        l4_off += (load_byte(skb, l4_off + 1) + 2) << 2; /* 4-byte units, minus two */
+        next = load_byte(skb, base + l4_off);
+        l4_off += (load_byte(skb, base + l4_off + 1) + 2) << 2; /* 4-byte units, minus two */
       } else if (next == IPPROTO_FRAGMENT) {
-        if (load_half(skb, l4_off + 2) & 0xFFF8) return 0; /* not the first fragment */
-        next = load_byte(skb, l4_off);
+        if (load_half(skb, base + l4_off + 2) & 0xFFF8) return 0; /* not the first fragment */
+        next = load_byte(skb, base + l4_off);
         l4_off += 8;
       } else {
         break;
@@ -646,7 +765,7 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
       if (i == DNS_IPV6_EXT_MAX) count(DNS_C_IPV6_EXT_TOO_DEEP);
       return 0;
     }
-    __u32 ports = load_word(skb, l4_off);
+    __u32 ports = load_word(skb, base + l4_off);
     sport = ports >> 16;
     dport = ports & 0xFFFF;
   }
@@ -654,8 +773,10 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
 
   if ((bpf_ntohl(h.version_class_flow) >> 28) != 6) return 0;
   /* payload_len is 0 for jumbograms and IPv6 BIG TCP: use the skb length. */
+  __u32 l3_len = skb->len - base;
   __u32 l4_end = bpf_ntohs(h.payload_len) + 40;
-  if (l4_end == 40 || l4_end > skb->len) l4_end = skb->len;
+  if (l4_end == 40 || l4_end > l3_len) l4_end = l3_len;
+  w->base = base;
   __builtin_memcpy(w->saddr, h.saddr, 16);
   __builtin_memcpy(w->daddr, h.daddr, 16);
   w->sport = sport;
@@ -678,14 +799,43 @@ int dns_filter(struct __sk_buff* skb) {
   struct dns_where w;
 
   if (protocol == bpf_htons(ETH_P_IP)) {
-    if (!locate_ipv4(skb, &w)) return 0;
+    if (!locate_ipv4(skb, &w, 0)) return 0;
   } else if (protocol == bpf_htons(ETH_P_IPV6)) {
-    if (!locate_ipv6(skb, &w)) return 0;
+    if (!locate_ipv6(skb, &w, 0)) return 0;
   } else {
     return 0;
   }
-  return handle_dns(skb, &w);
+  return handle_dns(skb, &w, DNS_HOOK_SOCKET);
 }
+
+/* The tc programs: skb->data is the Ethernet header (tc pushes it back on
+ * ingress; on egress it is already built), skb->protocol its EtherType.
+ * Only attached to devices with Ethernet framing (and loopback, which has a
+ * zeroed Ethernet header): see collectors/dns/README.md. */
+static __always_inline int dns_tc(struct __sk_buff* skb, const int hook) {
+  __u32 protocol = skb->protocol;
+  struct dns_where w;
+
+  if (protocol == bpf_htons(ETH_P_IP)) {
+    if (!locate_ipv4(skb, &w, 1)) return TC_ACT_UNSPEC;
+  } else if (protocol == bpf_htons(ETH_P_IPV6)) {
+    if (!locate_ipv6(skb, &w, 1)) return TC_ACT_UNSPEC;
+  } else {
+    return TC_ACT_UNSPEC;
+  }
+  handle_dns(skb, &w, hook);
+  return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int dns_tc_ingress(struct __sk_buff* skb) { return dns_tc(skb, DNS_HOOK_TC_INGRESS); }
+
+SEC("tc")
+int dns_tc_egress(struct __sk_buff* skb) { return dns_tc(skb, DNS_HOOK_TC_EGRESS); }
+
+/* Baseline for the tc programs' cost. */
+SEC("tc")
+int dns_tc_empty(struct __sk_buff* skb) { return TC_ACT_UNSPEC; }
 
 /* The timeout sweep's claim on one entry (see DNS_PENDING_* in dns.h): run
  * by user space through BPF_PROG_TEST_RUN with a 14-byte dummy Ethernet

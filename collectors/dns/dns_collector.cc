@@ -11,9 +11,11 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <span>
 
+#include "collectors/dns/dns_attach.h"
 #include "collectors/dns/dns_protocol.h"
 #include "dns.skel.h"
 #include "exporter/bpf/skeleton.h"
@@ -144,11 +146,16 @@ int claim_expired(int prog_fd, const dns_flow_key& key) {
   return static_cast<int>(opts.retval);
 }
 
+bool env_is_1(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && std::string_view(value) == "1";
+}
+
 }  // namespace
 
 struct DnsCollector::Loaded {
   LoadedSkeleton<dns_bpf> skeleton;
-  UniqueFd packet_socket;
+  DnsAttachments attachments;
   bool ring_used = false;
   bool servers = false;
 };
@@ -236,6 +243,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
         // programs are loaded through their ladder when events are on.
         bpf_program__set_autoload(skel.progs.dns_empty, opts.load_baseline);
         bpf_program__set_autoload(skel.progs.dns_floor, opts.load_baseline);
+        bpf_program__set_autoload(skel.progs.dns_tc_empty, opts.load_baseline);
         if (!events) {
           bpf_program__set_autoload(skel.progs.dns_proc_btf, false);
           bpf_program__set_autoload(skel.progs.dns_proc_raw, false);
@@ -244,7 +252,9 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
         return Status::ok();
       });
   if (!loaded) return loaded.status();
-  loaded_ = std::make_unique<Loaded>(Loaded{std::move(*loaded), UniqueFd(), false, servers});
+  loaded_ = std::make_unique<Loaded>();
+  loaded_->skeleton = std::move(*loaded);
+  loaded_->servers = servers;
   loaded_->ring_used = events_on_ || sampling;
 
   if (servers) {
@@ -272,7 +282,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
     if (!started) return started;
   }
   if (options_.attach_socket) {
-    Status attached = attach_packet_socket();
+    Status attached = attach_programs();
     if (!attached) return attached;
   }
   if (!options_.manual_sweep) {
@@ -281,29 +291,20 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   return Status::ok();
 }
 
-// The socket is opened with protocol 0 (it receives nothing), gets the
-// filter, and only then is bound to ETH_P_ALL: no packet is ever queued to
-// it unfiltered. SOCK_DGRAM makes the kernel hand the filter every packet
-// from its network header, whatever the link layer.
-Status DnsCollector::attach_packet_socket() {
-  UniqueFd fd(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd.valid()) {
-    return Status::error("dns: opening an AF_PACKET socket failed: " + errno_message(errno) +
-                         " (needs CAP_NET_RAW)");
-  }
-  const int prog = bpf_program__fd(loaded_->skeleton.skel->progs.dns_filter);
-  if (::setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_BPF, &prog, sizeof(prog)) != 0) {
-    return Status::error("dns: attaching the socket filter failed: " + errno_message(errno));
-  }
-  sockaddr_ll addr{};
-  addr.sll_family = AF_PACKET;
-  addr.sll_protocol = htons(ETH_P_ALL);
-  addr.sll_ifindex = 0;  // every interface of this network namespace
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return Status::error("dns: binding the packet socket failed: " + errno_message(errno));
-  }
-  loaded_->packet_socket = std::move(fd);
-  return Status::ok();
+// The hook ladder: tc ingress + egress on every interface (each falling back
+// to a packet socket of its own), or, forced by socket_filter /
+// NETOBS_DNS_SOCKET_FILTER=1, one packet socket on all interfaces.
+// NETOBS_DNS_TC_CLSACT=1 takes clsact even where the kernel has tcx.
+Status DnsCollector::attach_programs() {
+  const dns_bpf& skel = *loaded_->skeleton.skel;
+  DnsAttachments::Programs programs;
+  programs.tc_ingress = bpf_program__fd(skel.progs.dns_tc_ingress);
+  programs.tc_egress = bpf_program__fd(skel.progs.dns_tc_egress);
+  programs.socket_filter = bpf_program__fd(skel.progs.dns_filter);
+  const bool socket = options_.socket_filter || env_is_1("NETOBS_DNS_SOCKET_FILTER");
+  return loaded_->attachments.start(
+      programs, socket ? DnsAttachments::Mode::kSocketFilter : DnsAttachments::Mode::kTc,
+      !env_is_1("NETOBS_DNS_TC_CLSACT"));
 }
 
 void DnsCollector::sweeper_loop(std::stop_token stop) {
@@ -563,7 +564,7 @@ void DnsCollector::stop_impl() {
     wake_.notify_all();
     sweeper_.join();
   }
-  if (loaded_) loaded_->packet_socket.reset();  // no new packets past this point
+  if (loaded_) loaded_->attachments.stop();  // no new packets past this point
   if (reader_) reader_->stop();
   if (sink_) {
     Status flushed = sink_->flush(true);
@@ -576,6 +577,22 @@ void DnsCollector::stop_impl() {
 
 int DnsCollector::filter_prog_fd() const {
   return loaded_ ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_filter) : -1;
+}
+
+int DnsCollector::tc_prog_fd(bool egress) const {
+  if (!loaded_) return -1;
+  const dns_bpf& skel = *loaded_->skeleton.skel;
+  return bpf_program__fd(egress ? skel.progs.dns_tc_egress : skel.progs.dns_tc_ingress);
+}
+
+std::map<std::string, std::string> DnsCollector::attached_interfaces() const {
+  return loaded_ ? loaded_->attachments.interfaces() : std::map<std::string, std::string>{};
+}
+
+int DnsCollector::tc_baseline_prog_fd() const {
+  return loaded_ && options_.load_baseline
+             ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_tc_empty)
+             : -1;
 }
 
 int DnsCollector::baseline_prog_fd() const {
@@ -601,7 +618,14 @@ BpfStatus DnsCollector::bpf_status_impl() const {
   if (!loaded_) return status;
   const dns_bpf& skel = *loaded_->skeleton.skel;
   status.programs = loaded_->skeleton.attachment.programs;
-  status.programs.push_back({"dns_filter", "socket_filter", loaded_->packet_socket.valid(),
+  const DnsAttachments::Summary attached = loaded_->attachments.summary();
+  const std::string tc_kind = attached.tc_kind.empty() ? "tcx" : attached.tc_kind;
+  status.programs.push_back({"dns_tc_ingress", tc_kind, attached.tc_interfaces > 0,
+                             bpf_program__fd(skel.progs.dns_tc_ingress)});
+  status.programs.push_back({"dns_tc_egress", tc_kind, attached.tc_interfaces > 0,
+                             bpf_program__fd(skel.progs.dns_tc_egress)});
+  status.programs.push_back({"dns_filter", "socket_filter",
+                             attached.all_interfaces_socket || attached.socket_interfaces > 0,
                              bpf_program__fd(skel.progs.dns_filter)});
   auto map = [&status](const char* name, const bpf_map* m, uint64_t errors) {
     status.maps.push_back({name, bpf_map__fd(m), bpf_map__max_entries(m), errors});

@@ -1,6 +1,7 @@
 // DnsCollector: DNS queries, responses, latency histograms and unanswered
-// queries from a BPF socket filter on an AF_PACKET socket (bpf/dns.bpf.c),
-// plus optional DNS events (exchanges as rows for the event sinks).
+// queries from BPF programs on tc ingress/egress of every interface, or a
+// socket filter on an AF_PACKET socket as the fallback (bpf/dns.bpf.c), plus
+// optional DNS events (exchanges as rows for the event sinks).
 // Owned by the CollectorManager (or by `netobs trace`); start/stop on the
 // main thread, collect on HTTP workers, a sweeper thread expires unanswered
 // queries, a ring-buffer reader thread decodes events and samples.
@@ -35,7 +36,7 @@ class DnsCollector final : public Collector {
  public:
   static constexpr std::string_view kName = "dns";
   // Process attribution (sock:sock_send_length), loaded only when events are
-  // on; the socket filter itself is attached by the collector (not a ladder).
+  // on; the packet programs are attached by DnsAttachments (not a ladder).
   static const HookLadder& process_ladder();
 
   // Receives every DNS event (answered and unanswered exchanges) on the
@@ -50,8 +51,11 @@ class DnsCollector final : public Collector {
     // Tests: every exchange, decoded, before it becomes a row (takes
     // precedence over event_sink).
     ExchangeHandler on_exchange;
-    // false: load and verify the programs but open no packet socket (tests).
+    // false: load and verify the programs but attach nothing (tests).
     bool attach_socket = true;
+    // true: skip tc, one packet socket with the socket filter on every
+    // interface (as NETOBS_DNS_SOCKET_FILTER=1 does).
+    bool socket_filter = false;
     // true: start no sweeper thread; tests call sweep_now() and set the clock.
     bool manual_sweep = false;
     // false: count both copies of loopback packets (BPF_PROG_TEST_RUN runs
@@ -73,6 +77,12 @@ class DnsCollector final : public Collector {
   // Program fds for BPF_PROG_TEST_RUN (tests, benchmarks): -1 when not loaded.
   int filter_prog_fd() const;
   int baseline_prog_fd() const;
+  // dns_tc_ingress / dns_tc_egress, and the empty tc program (load_baseline).
+  int tc_prog_fd(bool egress) const;
+  int tc_baseline_prog_fd() const;
+  // Interface name -> how the programs are attached there (tcx, tc_clsact,
+  // socket_filter); empty with the one packet socket of the socket-filter mode.
+  std::map<std::string, std::string> attached_interfaces() const;
   // One packet read and a compare (load_baseline only): the cost floor.
   int floor_prog_fd() const;
   // The correlation map (tests): -1 when not loaded.
@@ -90,7 +100,7 @@ class DnsCollector final : public Collector {
   struct Loaded;
 
   Status open_event_sink(const Config& config);
-  Status attach_packet_socket();
+  Status attach_programs();
   void sweeper_loop(std::stop_token stop);
   void on_record(const void* data, size_t size);
   void count_domain(const std::string& name);

@@ -1,8 +1,10 @@
-// The dns socket filter under BPF_PROG_TEST_RUN: a table of crafted packets
+// The dns programs under BPF_PROG_TEST_RUN: a table of crafted packets
 // (queries and responses of many types over UDP/TCP, IPv4/IPv6, extension
 // headers, truncation at every byte, bad names, compression loops, non-DNS
 // traffic on port 53 and elsewhere) and the exact change each makes to the
-// collector's maps. Needs root (loads BPF); no network traffic.
+// collector's maps, run through the socket filter (dns_filter) and the tc
+// program (dns_tc_ingress; the test-run skb is a received frame) alike.
+// Needs root (loads BPF); no network traffic.
 #include <bpf/bpf.h>
 #include <gtest/gtest.h>
 
@@ -84,7 +86,14 @@ std::string describe(const Effects& e) {
   return out + "}";
 }
 
-class DnsFilterTestRun : public ::testing::Test {
+// Which program the table runs through.
+enum class Hook { kSocketFilter, kTcIngress };
+
+std::string hook_name(const ::testing::TestParamInfo<Hook>& info) {
+  return info.param == Hook::kSocketFilter ? "socket_filter" : "tc";
+}
+
+class DnsFilterTestRun : public ::testing::TestWithParam<Hook> {
  protected:
   void SetUp() override {
     NETOBS_REQUIRE_ROOT();
@@ -112,16 +121,24 @@ class DnsFilterTestRun : public ::testing::Test {
     return collector;
   }
 
-  // Runs packets through the filter; returns the change in every count.
-  Effects run(const std::vector<std::vector<uint8_t>>& packets, DnsCollector* c = nullptr) {
+  bool tc() const { return GetParam() == Hook::kTcIngress; }
+
+  // Runs packets through the program under test (`egress`: dns_tc_egress
+  // instead of the parameter's); returns the change in every count.
+  Effects run(const std::vector<std::vector<uint8_t>>& packets, DnsCollector* c = nullptr,
+              bool egress = false) {
     if (c == nullptr) c = collector_.get();
+    const bool tc_prog = tc() || egress;
+    const int prog = tc_prog ? c->tc_prog_fd(egress) : c->filter_prog_fd();
     const Effects before = flatten(c->snapshot());
     for (const auto& packet : packets) {
       LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
                   .data_size_in = static_cast<__u32>(packet.size()), .repeat = 1);
-      const int err = bpf_prog_test_run_opts(c->filter_prog_fd(), &opts);
+      const int err = bpf_prog_test_run_opts(prog, &opts);
       EXPECT_EQ(err, 0) << "BPF_PROG_TEST_RUN failed: " << errno;
-      EXPECT_EQ(opts.retval, 0u);  // the filter never queues to the socket
+      // The socket filter never queues to the socket; tc always passes the
+      // packet on (TC_ACT_UNSPEC = TCX_NEXT = -1).
+      EXPECT_EQ(opts.retval, tc_prog ? static_cast<__u32>(-1) : 0u);
     }
     return delta(before, flatten(c->snapshot()));
   }
@@ -182,7 +199,7 @@ std::vector<uint8_t> answer(uint16_t id, const std::string& name, uint16_t qtype
   return DnsMessageBuilder().id(id).response().rcode(rcode).question(name, qtype).build();
 }
 
-TEST_F(DnsFilterTestRun, QueryThenResponseOverUdp4) {
+TEST_P(DnsFilterTestRun, QueryThenResponseOverUdp4) {
   EXPECT_EQ(run({udp4(query(1, "a.test", testing::kDnsA), false)}),
             (Effects{{"q udp A", 1}, {"inserts", 1}}));
   EXPECT_EQ(run({udp4(answer(1, "a.test", testing::kDnsA, 0), true)}),
@@ -192,7 +209,7 @@ TEST_F(DnsFilterTestRun, QueryThenResponseOverUdp4) {
             (Effects{{"unmatched udp", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, ManyTypesAndResponseCodes) {
+TEST_P(DnsFilterTestRun, ManyTypesAndResponseCodes) {
   struct Case {
     uint16_t qtype;
     uint8_t rcode;
@@ -219,7 +236,7 @@ TEST_F(DnsFilterTestRun, ManyTypesAndResponseCodes) {
   }
 }
 
-TEST_F(DnsFilterTestRun, RetransmissionCountsOnce) {
+TEST_P(DnsFilterTestRun, RetransmissionCountsOnce) {
   const auto q = udp4(query(7, "r.test", testing::kDnsA), false);
   EXPECT_EQ(run({q, q, q}), (Effects{{"q udp A", 1}, {"inserts", 1}, {"retransmitted udp", 2}}));
   // A different client port or ID is a different query.
@@ -230,7 +247,7 @@ TEST_F(DnsFilterTestRun, RetransmissionCountsOnce) {
 
 // A response marks its entry answered in place (no delete on the response
 // path); the next sweep removes answered entries without counting them.
-TEST_F(DnsFilterTestRun, AnsweredEntriesStayUntilSweptAndCountOnce) {
+TEST_P(DnsFilterTestRun, AnsweredEntriesStayUntilSweptAndCountOnce) {
   const auto q = udp4(query(21, "in.test", testing::kDnsA), false);
   const auto r = udp4(answer(21, "in.test", testing::kDnsA, 0), true);
   EXPECT_EQ(run({q, r}),
@@ -255,14 +272,14 @@ TEST_F(DnsFilterTestRun, AnsweredEntriesStayUntilSweptAndCountOnce) {
   EXPECT_EQ(run({q}), (Effects{{"q udp A", 1}, {"inserts", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, TruncatedResponseBit) {
+TEST_P(DnsFilterTestRun, TruncatedResponseBit) {
   run({udp4(query(9, "big.test", testing::kDnsTxt), false)});
   auto tc = DnsMessageBuilder().id(9).response().truncated().question("big.test", testing::kDnsTxt);
   EXPECT_EQ(run({udp4(tc.build(), true)}),
             (Effects{{"r udp TXT NOERROR", 1}, {"matched", 1}, {"truncated udp", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, TcpWithLengthPrefix) {
+TEST_P(DnsFilterTestRun, TcpWithLengthPrefix) {
   const auto q = DnsMessageBuilder().id(11).question("t.test", testing::kDnsAaaa).build_tcp();
   const auto r = DnsMessageBuilder()
                      .id(11)
@@ -279,7 +296,7 @@ TEST_F(DnsFilterTestRun, TcpWithLengthPrefix) {
   EXPECT_EQ(run({tcp4({0, 12, 1, 2, 3}, false)}), (Effects{{"malformed tcp short_header", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, Ipv6AndExtensionHeaders) {
+TEST_P(DnsFilterTestRun, Ipv6AndExtensionHeaders) {
   EXPECT_EQ(run({udp6(query(21, "six.test", testing::kDnsAaaa), false)}),
             (Effects{{"q udp AAAA", 1}, {"inserts", 1}}));
   EXPECT_EQ(run({udp6(answer(21, "six.test", testing::kDnsAaaa, 0), true)}),
@@ -313,7 +330,7 @@ TEST_F(DnsFilterTestRun, Ipv6AndExtensionHeaders) {
   EXPECT_EQ(run({later}), Effects{});
 }
 
-TEST_F(DnsFilterTestRun, Ipv4OptionsAndFragments) {
+TEST_P(DnsFilterTestRun, Ipv4OptionsAndFragments) {
   auto with_options = PacketBuilder()
                           .eth(kSrcMac, kDstMac)
                           .ipv4(kClient4, kServer4, {.options = {1, 1, 1, 1}})
@@ -330,13 +347,16 @@ TEST_F(DnsFilterTestRun, Ipv4OptionsAndFragments) {
   EXPECT_EQ(run({later}), Effects{});
 }
 
-TEST_F(DnsFilterTestRun, TruncatedAtEveryByte) {
+TEST_P(DnsFilterTestRun, TruncatedAtEveryByte) {
   const auto full = udp4(query(41, "cut.example.test", testing::kDnsA), false);
   constexpr size_t kEth = 14, kIp = 20, kUdp = 8;
   const size_t question_end = full.size();
   // BPF_PROG_TEST_RUN refuses (EINVAL) IPv4 packets shorter than an IPv4
-  // header, so the cuts start there; LD_ABS past the end is covered by the
-  // cuts inside the UDP header.
+  // header, for the socket filter and tc alike (the skb test run checks the
+  // IP header of every frame), so the cuts start there and the shorter ones
+  // are skipped for both; LD_ABS past the end is covered by the cuts inside
+  // the UDP header. For tc the cuts before the end of the DNS header also
+  // take the helper path (headers not all in the packet).
   for (size_t cut = kEth + kIp; cut < question_end; ++cut) {
     std::vector<uint8_t> packet(full.begin(), full.begin() + static_cast<long>(cut));
     const size_t ip_bytes = cut - kEth;
@@ -353,7 +373,7 @@ TEST_F(DnsFilterTestRun, TruncatedAtEveryByte) {
   EXPECT_EQ(run({full}), (Effects{{"q udp A", 1}, {"inserts", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, BadNames) {
+TEST_P(DnsFilterTestRun, BadNames) {
   auto header = [](uint16_t id) {
     return std::vector<uint8_t>{
         static_cast<uint8_t>(id >> 8), static_cast<uint8_t>(id), 1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
@@ -387,7 +407,7 @@ TEST_F(DnsFilterTestRun, BadNames) {
   EXPECT_EQ(run({udp4(empty, false)}), (Effects{{"malformed udp no_question", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, NonDnsTraffic) {
+TEST_P(DnsFilterTestRun, NonDnsTraffic) {
   // Other ports, other protocols: no effect at all.
   EXPECT_EQ(run({PacketBuilder()
                      .eth(kSrcMac, kDstMac)
@@ -416,7 +436,7 @@ TEST_F(DnsFilterTestRun, NonDnsTraffic) {
             (Effects{{"truncated tcp", 1}, {"unmatched tcp", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, OtherHostCopiesAreSkipped) {
+TEST_P(DnsFilterTestRun, OtherHostCopiesAreSkipped) {
   auto packet = PacketBuilder()
                     .eth(kSrcMac, "02:00:00:00:00:99")
                     .ipv4(kClient4, kServer4)
@@ -426,17 +446,35 @@ TEST_F(DnsFilterTestRun, OtherHostCopiesAreSkipped) {
   EXPECT_EQ(run({packet}), (Effects{{"otherhost", 1}}));
 }
 
-TEST_F(DnsFilterTestRun, LoopbackCountsOnlyTheOutgoingCopy) {
+TEST_P(DnsFilterTestRun, LoopbackCountsOnlyTheOutgoingCopy) {
   // The test-run skb is a PACKET_HOST packet on ifindex 1 (loopback): with
   // the dedupe on (the default), it is the receive-side copy and skipped.
   auto deduping = start({53}, /*dedupe=*/true);
   ASSERT_TRUE(deduping);
   EXPECT_EQ(run({udp4(query(81, "a.test", testing::kDnsA), false)}, deduping.get()),
             (Effects{{"loopback_dup", 1}}));
+  if (tc()) {
+    // tc egress on loopback is the transmit copy: counted, once.
+    EXPECT_EQ(run({udp4(query(82, "a.test", testing::kDnsA), false)}, deduping.get(), true),
+              (Effects{{"q udp A", 1}, {"inserts", 1}}));
+    EXPECT_EQ(run({udp4(answer(82, "a.test", testing::kDnsA, 0), true)}, deduping.get(), true),
+              (Effects{{"r udp A NOERROR", 1}, {"matched", 1}}));
+  }
   deduping->stop();
 }
 
-TEST_F(DnsFilterTestRun, ConfiguredPorts) {
+// tc egress sees frames this host sends: pkt_type is not looked at there (an
+// egress frame is never another host's), and without the loopback dedupe it
+// parses exactly as ingress does.
+TEST_P(DnsFilterTestRun, TcEgressParsesLikeIngress) {
+  if (!tc()) return;  // the socket filter has no egress program
+  EXPECT_EQ(run({udp6(query(83, "e.test", testing::kDnsAaaa), false)}, nullptr, true),
+            (Effects{{"q udp AAAA", 1}, {"inserts", 1}}));
+  EXPECT_EQ(run({udp6(answer(83, "e.test", testing::kDnsAaaa, 0), true)}),
+            (Effects{{"r udp AAAA NOERROR", 1}, {"matched", 1}}));
+}
+
+TEST_P(DnsFilterTestRun, ConfiguredPorts) {
   auto other = start({5353, 8053}, /*dedupe=*/false);
   ASSERT_TRUE(other);
   EXPECT_EQ(run({udp4(query(91, "a.test", testing::kDnsA), false, 40000, 53)}, other.get()),
@@ -446,7 +484,7 @@ TEST_F(DnsFilterTestRun, ConfiguredPorts) {
   other->stop();
 }
 
-TEST_F(DnsFilterTestRun, TimeoutSweepCountsUnansweredOnce) {
+TEST_P(DnsFilterTestRun, TimeoutSweepCountsUnansweredOnce) {
   run({udp4(query(101, "slow.test", testing::kDnsMx), false),
        udp4(query(102, "slow.test", testing::kDnsMx), false)});
   collector_->sweep_now();  // not yet timed out
@@ -465,6 +503,9 @@ TEST_F(DnsFilterTestRun, TimeoutSweepCountsUnansweredOnce) {
   EXPECT_EQ(run({udp4(answer(101, "slow.test", testing::kDnsMx, 0), true)}),
             (Effects{{"unmatched udp", 1}}));
 }
+
+INSTANTIATE_TEST_SUITE_P(Hooks, DnsFilterTestRun,
+                         ::testing::Values(Hook::kSocketFilter, Hook::kTcIngress), hook_name);
 
 }  // namespace
 }  // namespace netobs

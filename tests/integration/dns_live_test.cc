@@ -4,8 +4,11 @@
 // name nobody serves: REFUSED), queried with dig over UDP and TCP, IPv4 and
 // IPv6; a UDP socket that never answers (unanswered queries); dnsperf at
 // 10 000 queries/s (no lost correlations); the netobs_exporter binary end to
-// end (/metrics). Needs root, dnsmasq, dig, dnsperf (Debian: dnsmasq-base,
-// bind9-dnsutils, dnsperf).
+// end (/metrics). The programs run on tc (the default hook); the exact-count
+// test also runs with the socket-filter fallback forced. An interface created
+// after the collector started (a veth pair to a network namespace of the
+// test, with its own dnsmasq) gets the programs. Needs root, dnsmasq, dig,
+// dnsperf, ip (Debian: dnsmasq-base, bind9-dnsutils, dnsperf, iproute2).
 #include <arpa/inet.h>
 #include <signal.h>
 #include <netinet/in.h>
@@ -169,16 +172,27 @@ class Dnsmasq {
 };
 
 std::unique_ptr<DnsCollector> start_collector(int port, double timeout_seconds,
-                                              PreflightReport& preflight) {
+                                              PreflightReport& preflight,
+                                              bool socket_filter = false) {
   ConfigLoadResult loaded = load_config_string("{}\n", "test");
   Config config = loaded.config;
   config.dns.ports = {static_cast<uint16_t>(port)};
   config.dns.timeout_seconds = timeout_seconds;
   preflight = run_preflight({.allow_mount = false});
-  auto collector = std::make_unique<DnsCollector>();
+  DnsCollector::Options options;
+  options.socket_filter = socket_filter;
+  auto collector = std::make_unique<DnsCollector>(options);
   Status started = collector->start({config, preflight});
   EXPECT_TRUE(started.is_ok()) << started.message();
   if (!started) return nullptr;
+  // The hook the ladder chose: tc (tcx on this kernel) on loopback, or the
+  // one packet socket when forced.
+  const std::map<std::string, std::string> attached = collector->attached_interfaces();
+  if (socket_filter) {
+    EXPECT_TRUE(attached.empty());
+  } else {
+    EXPECT_EQ(attached.count("lo") ? attached.at("lo") : "", "tcx");
+  }
   return collector;
 }
 
@@ -264,8 +278,11 @@ class DnsLiveTest : public ::testing::Test {
 // milliseconds, so the lower bound is dig's figure - kDigSlackMs.
 constexpr double kDigSlackMs = 10;
 
-TEST_F(DnsLiveTest, DigCountsMatchExactly) {
-  auto collector = start_collector(port_, 5, preflight_);
+class DnsLiveHookTest : public DnsLiveTest, public ::testing::WithParamInterface<bool> {};
+
+// Parameter: the socket-filter fallback forced (true) or the default tc hook.
+TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
+  auto collector = start_collector(port_, 5, preflight_, GetParam());
   ASSERT_TRUE(collector);
   struct Query {
     std::string server;
@@ -352,6 +369,11 @@ TEST_F(DnsLiveTest, DigCountsMatchExactly) {
   EXPECT_GT(end.counters[DNS_C_LOOPBACK_DUPLICATES], 0u);  // the second copies were seen
   collector->stop();
 }
+
+INSTANTIATE_TEST_SUITE_P(Hooks, DnsLiveHookTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "socket_filter" : "tc");
+                         });
 
 TEST_F(DnsLiveTest, UnansweredQueriesAfterTimeout) {
   UdpSocket silent;  // a "server" that never answers
@@ -448,8 +470,8 @@ TEST_F(DnsLiveTest, EventsCarryNamesAnswersAndProcess) {
   EXPECT_EQ(s.domains_folded, 2u);
 }
 
-// End to end: netobs_exporter --collector.dns (the real binary, its packet
-// socket on every interface) against the test's dnsmasq on loopback; dig's
+// End to end: netobs_exporter --collector.dns (the real binary, tc programs
+// on every interface) against the test's dnsmasq on loopback; dig's
 // queries appear on /metrics with exact counts, and a query to a socket that
 // never answers becomes netobs_dns_unanswered_total after the timeout.
 TEST_F(DnsLiveTest, ExporterServesExactDnsMetrics) {
@@ -472,10 +494,17 @@ TEST_F(DnsLiveTest, ExporterServesExactDnsMetrics) {
   const std::string first = scrape();
   EXPECT_EQ(testing::metric_value(first, "netobs_dns_correlation_evictions_total"), 0) << first;
   EXPECT_EQ(testing::metric_value(first, "netobs_dns_outstanding_queries"), 0) << first;
+  for (const char* program : {"dns_tc_ingress", "dns_tc_egress"}) {
+    EXPECT_EQ(testing::metric_value(
+                  first, "netobs_bpf_program_attached",
+                  std::string("attach=\"tcx\",collector=\"dns\",program=\"") + program + "\""),
+              1)
+        << first;
+  }
   EXPECT_EQ(
       testing::metric_value(first, "netobs_bpf_program_attached",
                             "attach=\"socket_filter\",collector=\"dns\",program=\"dns_filter\""),
-      1)
+      0)
       << first;
 
   EXPECT_EQ(dig("127.0.0.1", port_, false, "a.test", "A").status, "NOERROR");
@@ -519,6 +548,98 @@ TEST_F(DnsLiveTest, ExporterServesExactDnsMetrics) {
   EXPECT_EQ(v("netobs_dns_outstanding_queries", ""), 0) << text;
   exporter.signal(SIGTERM);
   EXPECT_EQ(exporter.wait(10), 0) << exporter.output();
+}
+
+// A veth pair created after the collector started: one end in this network
+// namespace (where the collector runs), the peer in a namespace of the test
+// with a dnsmasq on its address. dig's queries go only over that pair.
+TEST_F(DnsLiveTest, InterfaceCreatedAfterStartIsAttached) {
+  NETOBS_REQUIRE_TOOL("ip");
+  const std::string tag = std::to_string(::getpid() % 100000);
+  const std::string ns = "netobs-dns-" + tag, here = "ndns" + tag, there = "ndnsp" + tag;
+  const std::string here_ip = "10.253.53.1", there_ip = "10.253.53.2";
+  auto must = [](const std::vector<std::string>& argv) {
+    const auto r = run_command(argv, 20);
+    ASSERT_EQ(r.exit_code, 0) << argv[0] << " " << argv[1] << " " << argv[2] << ": " << r.output;
+  };
+  run_command({"ip", "netns", "del", ns}, 10);  // a stale one from a crashed run
+  run_command({"ip", "link", "del", here}, 10);
+  struct Cleanup {
+    std::string ns, link;
+    ~Cleanup() {
+      run_command({"ip", "link", "del", link}, 10);
+      run_command({"ip", "netns", "del", ns}, 10);
+    }
+  } cleanup{ns, here};
+  must({"ip", "netns", "add", ns});
+
+  auto collector = start_collector(port_, 5, preflight_);
+  ASSERT_TRUE(collector);
+  ASSERT_EQ(collector->attached_interfaces().count(here), 0u);
+
+  must({"ip", "link", "add", here, "type", "veth", "peer", "name", there, "netns", ns});
+  must({"ip", "addr", "add", here_ip + "/30", "dev", here});
+  must({"ip", "link", "set", here, "up"});
+  must({"ip", "netns", "exec", ns, "ip", "addr", "add", there_ip + "/30", "dev", there});
+  must({"ip", "netns", "exec", ns, "ip", "link", "set", there, "up"});
+  must({"ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up"});
+  // The link watcher attaches within milliseconds of the rtnetlink news.
+  std::string attach;
+  for (int i = 0; i < 100 && attach.empty(); ++i) {
+    const auto attached = collector->attached_interfaces();
+    if (attached.count(here)) attach = attached.at(here);
+    if (attach.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(attach, "tcx");
+
+  Subprocess remote({"ip", "netns", "exec", ns, "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                     "--port=" + std::to_string(port_), "--listen-address=" + there_ip,
+                     "--bind-interfaces", "--no-resolv", "--no-hosts",
+                     "--host-record=far.test,10.9.8.7", "--address=/nx.test/"});
+  bool ready = false;
+  DigResult result;
+  for (int i = 0; i < 50 && !ready; ++i) {
+    // Before the counted queries: the waiting-for-dnsmasq queries count too,
+    // so the counts below are taken relative to a snapshot after this loop.
+    result = dig(there_ip, port_, false, "far.test", "A");
+    ready = result.status == "NOERROR";
+    if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_TRUE(ready) << remote.output();
+  // Let an unanswered probe (if dnsmasq was not up yet) settle into the map.
+  const DnsSnapshot before = collector->snapshot();
+  ASSERT_EQ(dig(there_ip, port_, false, "far.test", "A").status, "NOERROR");
+  ASSERT_EQ(dig(there_ip, port_, true, "far.test", "A").status, "NOERROR");
+  ASSERT_EQ(dig(there_ip, port_, false, "nx.test", "A").status, "NXDOMAIN");
+  const DnsSnapshot after = collector->snapshot();
+  auto diff = [&](uint8_t kind, uint8_t transport, uint8_t rcode) {
+    return find(after, kind, transport, 1, rcode).count -
+           find(before, kind, transport, 1, rcode).count;
+  };
+  // Each query once (egress of the veth end), each response once (ingress).
+  EXPECT_EQ(diff(DNS_STAT_QUERY, DNS_TRANSPORT_UDP, 0), 2u);
+  EXPECT_EQ(diff(DNS_STAT_QUERY, DNS_TRANSPORT_TCP, 0), 1u);
+  EXPECT_EQ(diff(DNS_STAT_RESPONSE, DNS_TRANSPORT_UDP, 0), 1u);
+  EXPECT_EQ(diff(DNS_STAT_RESPONSE, DNS_TRANSPORT_UDP, 3), 1u);
+  EXPECT_EQ(diff(DNS_STAT_RESPONSE, DNS_TRANSPORT_TCP, 0), 1u);
+  EXPECT_EQ(after.counters[DNS_C_RETRANSMITTED_QUERIES + DNS_TRANSPORT_UDP] -
+                before.counters[DNS_C_RETRANSMITTED_QUERIES + DNS_TRANSPORT_UDP],
+            0u);
+  EXPECT_EQ(after.counters[DNS_C_UNMATCHED_RESPONSES + DNS_TRANSPORT_UDP] -
+                before.counters[DNS_C_UNMATCHED_RESPONSES + DNS_TRANSPORT_UDP],
+            0u);
+
+  // The interface goes away with its namespace peer: detached, forgotten.
+  remote.signal(SIGTERM);
+  remote.wait(10);
+  run_command({"ip", "link", "del", here}, 10);
+  bool gone = false;
+  for (int i = 0; i < 100 && !gone; ++i) {
+    gone = collector->attached_interfaces().count(here) == 0;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(gone);
+  collector->stop();
 }
 
 // dnsperf's summary: "Queries sent: N", "Queries completed: N (...)",

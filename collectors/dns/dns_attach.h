@@ -1,0 +1,82 @@
+// DnsAttachments: where the dns collector's programs run. The tc mode puts
+// dns_tc_ingress / dns_tc_egress on every interface of the network namespace
+// (tcx links, or clsact filters before Linux 6.6), follows interfaces as they
+// appear and disappear (LinkWatcher), and falls back, per interface, to a
+// packet socket bound to it with the socket filter when tc cannot attach
+// there (or the device has no Ethernet header). The socket-filter mode is
+// one packet socket on every interface. Owned by the DnsCollector; start and
+// stop on the main thread, summary() from scrapes, reconcile on the watcher
+// thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "exporter/bpf/skeleton.h"
+#include "exporter/net/link_watcher.h"
+#include "exporter/net/tc_attachment.h"
+#include "exporter/status.h"
+
+namespace netobs {
+
+// An AF_PACKET socket with `prog_fd` as its filter, bound to `ifindex`
+// (0: every interface of this network namespace).
+Result<UniqueFd> open_filtered_packet_socket(int prog_fd, int ifindex);
+
+class DnsAttachments {
+ public:
+  struct Programs {
+    int tc_ingress = -1;
+    int tc_egress = -1;
+    int socket_filter = -1;
+  };
+  enum class Mode { kTc, kSocketFilter };
+
+  // What is attached now (for netobs_bpf_program_attached).
+  struct Summary {
+    size_t tc_interfaces = 0;      // with both tc programs
+    size_t socket_interfaces = 0;  // with a packet socket of their own
+    bool all_interfaces_socket = false;
+    std::string tc_kind;  // "tcx" or "tc_clsact"; "" before the first tc attach
+  };
+
+  DnsAttachments() = default;
+  ~DnsAttachments() { stop(); }
+  DnsAttachments(const DnsAttachments&) = delete;
+  DnsAttachments& operator=(const DnsAttachments&) = delete;
+
+  // kTc: attaches to every interface now and starts following them;
+  // allow_tcx false forces clsact. kSocketFilter: one packet socket.
+  Status start(Programs programs, Mode mode, bool allow_tcx);
+  // Stops following interfaces and detaches everything (tcx links closed,
+  // clsact filters removed, sockets closed).
+  void stop();
+  Summary summary() const;
+  // Interface name -> attach kind (tcx, tc_clsact, socket_filter; "" when
+  // nothing could attach). Empty in the socket-filter mode.
+  std::map<std::string, std::string> interfaces() const;
+
+ private:
+  struct Interface {
+    std::string name;
+    TcAttachment ingress, egress;
+    UniqueFd socket;     // the per-interface fallback
+    std::string attach;  // tcx, tc_clsact, socket_filter, "" (failed)
+  };
+
+  void reconcile();
+  void attach(int ifindex, Interface& iface);
+
+  Programs programs_;
+  bool allow_tcx_ = true;
+  LinkWatcher watcher_;
+  UniqueFd all_socket_;  // kSocketFilter
+
+  mutable std::mutex mu_;  // interfaces_, stopping_
+  std::map<int, Interface> interfaces_;
+  bool stopping_ = false;
+};
+
+}  // namespace netobs
