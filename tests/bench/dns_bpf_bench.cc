@@ -1,5 +1,7 @@
-// Per-packet cost of the dns socket filter, as a ratio to an empty socket
-// filter, measured with BPF_PROG_TEST_RUN in the same run (needs root):
+// Per-packet cost of the dns programs, each as a ratio to an empty program
+// of its own type (the socket filter dns_filter to dns_empty, the tc program
+// dns_tc_ingress to dns_tc_empty), measured with BPF_PROG_TEST_RUN,
+// interleaved in the same run (needs root):
 //   build/tests/bench/dns_bpf_bench --benchmark_repetitions=5
 // ns_per_packet is the kernel's own average (test-run duration / repeat).
 // Non-DNS packets run with repeat = 1e5 per iteration. A correlated response
@@ -173,6 +175,25 @@ void BM_Filter_Query(benchmark::State& state) {
   state.counters["ns_per_packet"] = total / static_cast<double>(state.iterations());
 }
 
+// The programs one ratio compares: the socket filter or the tc program, and
+// the empty program of the same type. Queries for the correlated-response
+// runs go through the same hook (tc: egress, as a query leaving the host).
+struct Hook {
+  int prog;
+  int empty;
+  int query_prog;
+};
+
+Hook socket_hook(Fixture& f) {
+  return {f.collector->filter_prog_fd(), f.collector->baseline_prog_fd(),
+          f.collector->filter_prog_fd()};
+}
+
+Hook tc_hook(Fixture& f) {
+  return {f.collector->tc_prog_fd(false), f.collector->tc_baseline_prog_fd(),
+          f.collector->tc_prog_fd(true)};
+}
+
 // Ratios measured interleaved (empty, filter, empty, filter, ...) so that
 // drift from other load on the machine hits both alike; the counter is the
 // median of the per-pair ratios.
@@ -191,18 +212,32 @@ void BM_Ratio_NonDns(benchmark::State& state) {
   bpf_prog_info before{};
   __u32 len = sizeof(before);
   bpf_obj_get_info_by_fd(f.collector->baseline_prog_fd(), &before, &len);
-  std::vector<double> floors;
+  std::vector<double> floors, tc_ratios, filter_ns, empty_ns, tc_ns, tc_empty_ns;
+  const Hook tc = tc_hook(f);
   for (auto _ : state) {
     const double empty = test_run(f.collector->baseline_prog_fd(), packet, kRepeat);
     const double floor = test_run(f.collector->floor_prog_fd(), packet, kRepeat);
     const double filter = test_run(f.collector->filter_prog_fd(), packet, kRepeat);
+    const double tc_empty = test_run(tc.empty, packet, kRepeat);
+    const double tc_prog = test_run(tc.prog, packet, kRepeat);
     state.SetIterationTime(filter * kRepeat * 1e-9);
     if (empty > 0) {
       ratios.push_back(filter / empty);
       floors.push_back(floor / empty);
     }
+    if (tc_empty > 0) tc_ratios.push_back(tc_prog / tc_empty);
+    filter_ns.push_back(filter);
+    empty_ns.push_back(empty);
+    tc_ns.push_back(tc_prog);
+    tc_empty_ns.push_back(tc_empty);
   }
   state.counters["ratio_to_empty"] = median(ratios);
+  state.counters["ns"] = median(filter_ns);
+  state.counters["empty_ns"] = median(empty_ns);
+  // dns_tc_ingress vs dns_tc_empty (SCHED_CLS), same packet, same loop.
+  state.counters["tc_ratio_to_tc_empty"] = median(tc_ratios);
+  state.counters["tc_ns"] = median(tc_ns);
+  state.counters["tc_empty_ns"] = median(tc_empty_ns);
   // dns_floor: one LD_ABS word + compare, the least any socket filter that
   // looks at ports can cost (see bpf/dns.bpf.c).
   state.counters["floor_to_empty"] = median(floors);
@@ -212,29 +247,67 @@ void BM_Ratio_NonDns(benchmark::State& state) {
   state.counters["bpf_stats_on"] = after.run_cnt > before.run_cnt ? 1 : 0;
 }
 
+// Single runs are too coarse for per-pair ratios: ratio of the medians.
+// Each iteration: a query (untimed), then the empty program and the program
+// on its response; for the socket filter and for tc, alternately (even IDs
+// socket, odd IDs tc, so neither answers the other's query).
 void BM_Ratio_CorrelatedResponse(benchmark::State& state) {
   Fixture& f = fixture();
-  const int filter = f.collector->filter_prog_fd();
+  const Hook hooks[2] = {socket_hook(f), tc_hook(f)};
   uint16_t id = 0;
-  std::vector<double> empties, filters;
+  std::vector<double> empties[2], progs[2];
   for (auto _ : state) {
-    ++id;
-    const auto q = query(id);
-    const auto r = response(id);
-    if (id % kSweepEvery == 0) f.collector->sweep_now();  // untimed
-    test_run(filter, q, 1);
-    const double empty = test_run(f.collector->baseline_prog_fd(), r, 1);
-    const double ns = test_run(filter, r, 1);
-    state.SetIterationTime(ns * 1e-9);
-    empties.push_back(empty);
-    filters.push_back(ns);
+    for (int h = 0; h < 2; ++h) {
+      ++id;
+      const auto q = query(id);
+      const auto r = response(id);
+      if (id % kSweepEvery == 0) f.collector->sweep_now();  // untimed
+      test_run(hooks[h].query_prog, q, 1);
+      const double empty = test_run(hooks[h].empty, r, 1);
+      const double ns = test_run(hooks[h].prog, r, 1);
+      if (h == 0) state.SetIterationTime(ns * 1e-9);
+      empties[h].push_back(empty);
+      progs[h].push_back(ns);
+    }
   }
-  // Single runs are too coarse for per-pair ratios: ratio of the medians.
-  state.counters["ratio_to_empty"] = median(filters) / std::max(1.0, median(empties));
+  state.counters["ratio_to_empty"] = median(progs[0]) / std::max(1.0, median(empties[0]));
+  state.counters["tc_ratio_to_tc_empty"] = median(progs[1]) / std::max(1.0, median(empties[1]));
+  state.counters["ns"] = median(progs[0]);
+  state.counters["tc_ns"] = median(progs[1]);
+  state.counters["empty_ns"] = median(empties[0]);
+  state.counters["tc_empty_ns"] = median(empties[1]);
+}
+
+// A query (header + name walk + LRU insert + stats), socket filter and tc
+// alternately, each against its empty program on the same packet; the
+// response that follows (untimed) answers it so the map stays small.
+void BM_Ratio_Query(benchmark::State& state) {
+  Fixture& f = fixture();
+  const Hook hooks[2] = {socket_hook(f), tc_hook(f)};
+  uint16_t id = 0;
+  std::vector<double> empties[2], progs[2];
+  for (auto _ : state) {
+    for (int h = 0; h < 2; ++h) {
+      ++id;
+      const auto q = query(id);
+      if (id % kSweepEvery == 0) f.collector->sweep_now();  // untimed
+      const double empty = test_run(hooks[h].empty, q, 1);
+      const double ns = test_run(hooks[h].query_prog, q, 1);
+      test_run(hooks[h].prog, response(id), 1);
+      if (h == 0) state.SetIterationTime(ns * 1e-9);
+      empties[h].push_back(empty);
+      progs[h].push_back(ns);
+    }
+  }
+  state.counters["ratio_to_empty"] = median(progs[0]) / std::max(1.0, median(empties[0]));
+  state.counters["tc_ratio_to_tc_empty"] = median(progs[1]) / std::max(1.0, median(empties[1]));
+  state.counters["ns"] = median(progs[0]);
+  state.counters["tc_ns"] = median(progs[1]);
 }
 
 BENCHMARK(BM_Ratio_NonDns)->UseManualTime()->Iterations(200);
 BENCHMARK(BM_Ratio_CorrelatedResponse)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_Ratio_Query)->UseManualTime()->Iterations(20000);
 BENCHMARK(BM_Empty_NonDns)->UseManualTime()->Iterations(50);
 BENCHMARK(BM_Filter_NonDnsUdp)->UseManualTime()->Iterations(50);
 BENCHMARK(BM_Filter_NonDnsTcp)->UseManualTime()->Iterations(50);
