@@ -621,13 +621,23 @@ struct ipv6_head {
   struct dns_wire_header dns;
 };
 
-/* Verifier workaround (seen on Linux 6.18, dns_tc_ingress with exactly two
+/* Reads the IP header (and, when the packet is long enough, the UDP and DNS
+ * headers after it: `size` bytes) at `base` with a helper: 1 when all of it
+ * was read, 0 when only the first `min` bytes were (shorter packet), -1 when
+ * not even those (nothing for us).
+ * Verifier workaround (seen on Linux 6.18, dns_tc_ingress with exactly two
  * ports): a stack buffer filled only by bpf_skb_load_bytes can make
  * precision backtracking walk past the helper call to a state without that
  * stack and fail the load with "verifier bug: stack slot 18, total slots 0"
  * (EFAULT). Zeroing the buffer with ordinary stores first gives the
- * backtracking a write to stop at. Only on tc's rare helper path. */
-#define DNS_VERIFIER_STACK_INIT(buf) __builtin_memset(&(buf), 0, sizeof(buf))
+ * backtracking a write to stop at; tc only (base != 0), where this is the
+ * rare path. */
+static __always_inline int load_head(struct __sk_buff* skb, __u32 base, void* h, __u32 size,
+                                     __u32 min) {
+  if (base) __builtin_memset(h, 0, size);
+  if (bpf_skb_load_bytes(skb, base, h, size) == 0) return 1;
+  return bpf_skb_load_bytes(skb, base, h, min) < 0 ? -1 : 0;
+}
 
 /* tc only (direct packet access): reads the headers straight from the
  * packet into `h` when they are in the linear part. Returns 1 when `h` holds
@@ -679,16 +689,10 @@ static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* 
   const __u32 base = tc ? ETH_HLEN : 0;
   int whole = 0;
 
-  if (tc) {
-    whole = direct_ipv4(skb, &h);
-    if (whole < 0) return 0;
-  }
-  /* Shorter than an IPv4 header plus ports: nothing for us. */
-  if (!whole) {
-    if (tc) DNS_VERIFIER_STACK_INIT(h);
-    whole = bpf_skb_load_bytes(skb, base, &h, sizeof(h)) == 0;
-    if (!whole && bpf_skb_load_bytes(skb, base, &h, ports_end) < 0) return 0;
-  }
+  if (tc) whole = direct_ipv4(skb, &h);
+  if (whole < 0) return 0; /* certainly not DNS */
+  if (!whole) whole = load_head(skb, base, &h, sizeof(h), ports_end);
+  if (whole < 0) return 0; /* shorter than an IPv4 header plus ports */
   if (h.protocol != IPPROTO_UDP && h.protocol != IPPROTO_TCP) return 0;
   if (h.frag & bpf_htons(0x1FFF)) return 0; /* not the first fragment: no ports */
   __u32 l4_off = (h.vihl & 0xF) << 2;
@@ -730,15 +734,10 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
   const __u32 base = tc ? ETH_HLEN : 0;
   int whole = 0;
 
-  if (tc) {
-    whole = direct_ipv6(skb, &h);
-    if (whole < 0) return 0;
-  }
-  if (!whole) {
-    if (tc) DNS_VERIFIER_STACK_INIT(h);
-    whole = bpf_skb_load_bytes(skb, base, &h, sizeof(h)) == 0;
-    if (!whole && bpf_skb_load_bytes(skb, base, &h, ports_end) < 0) return 0;
-  }
+  if (tc) whole = direct_ipv6(skb, &h);
+  if (whole < 0) return 0;
+  if (!whole) whole = load_head(skb, base, &h, sizeof(h), ports_end);
+  if (whole < 0) return 0;
   __u32 next = h.next;
   __u32 l4_off = 40;
   __u32 sport = bpf_ntohs(h.sport), dport = bpf_ntohs(h.dport);

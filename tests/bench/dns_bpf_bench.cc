@@ -248,10 +248,12 @@ void BM_Ratio_NonDns(benchmark::State& state) {
 }
 
 // Single runs are too coarse for per-pair ratios: ratio of the medians.
-// Each iteration: a query (untimed), then the empty program and the program
-// on its response; for the socket filter and for tc, alternately (even IDs
-// socket, odd IDs tc, so neither answers the other's query).
-void BM_Ratio_CorrelatedResponse(benchmark::State& state) {
+// Each iteration, for the socket filter and for tc alternately (each with an
+// ID of its own, so neither answers the other's query): a query and its
+// response, one of them timed (`timed_response`: the response, which finds
+// its entry waiting; else the query, an LRU insert) together with the empty
+// program on the same packet. The other one runs untimed.
+void run_single_ratios(benchmark::State& state, bool timed_response) {
   Fixture& f = fixture();
   const Hook hooks[2] = {socket_hook(f), tc_hook(f)};
   uint16_t id = 0;
@@ -262,9 +264,11 @@ void BM_Ratio_CorrelatedResponse(benchmark::State& state) {
       const auto q = query(id);
       const auto r = response(id);
       if (id % kSweepEvery == 0) f.collector->sweep_now();  // untimed
-      test_run(hooks[h].query_prog, q, 1);
-      const double empty = test_run(hooks[h].empty, r, 1);
-      const double ns = test_run(hooks[h].prog, r, 1);
+      if (timed_response) test_run(hooks[h].query_prog, q, 1);
+      const auto& packet = timed_response ? r : q;
+      const double empty = test_run(hooks[h].empty, packet, 1);
+      const double ns = test_run(timed_response ? hooks[h].prog : hooks[h].query_prog, packet, 1);
+      if (!timed_response) test_run(hooks[h].prog, r, 1);
       if (h == 0) state.SetIterationTime(ns * 1e-9);
       empties[h].push_back(empty);
       progs[h].push_back(ns);
@@ -278,32 +282,9 @@ void BM_Ratio_CorrelatedResponse(benchmark::State& state) {
   state.counters["tc_empty_ns"] = median(empties[1]);
 }
 
-// A query (header + name walk + LRU insert + stats), socket filter and tc
-// alternately, each against its empty program on the same packet; the
-// response that follows (untimed) answers it so the map stays small.
-void BM_Ratio_Query(benchmark::State& state) {
-  Fixture& f = fixture();
-  const Hook hooks[2] = {socket_hook(f), tc_hook(f)};
-  uint16_t id = 0;
-  std::vector<double> empties[2], progs[2];
-  for (auto _ : state) {
-    for (int h = 0; h < 2; ++h) {
-      ++id;
-      const auto q = query(id);
-      if (id % kSweepEvery == 0) f.collector->sweep_now();  // untimed
-      const double empty = test_run(hooks[h].empty, q, 1);
-      const double ns = test_run(hooks[h].query_prog, q, 1);
-      test_run(hooks[h].prog, response(id), 1);
-      if (h == 0) state.SetIterationTime(ns * 1e-9);
-      empties[h].push_back(empty);
-      progs[h].push_back(ns);
-    }
-  }
-  state.counters["ratio_to_empty"] = median(progs[0]) / std::max(1.0, median(empties[0]));
-  state.counters["tc_ratio_to_tc_empty"] = median(progs[1]) / std::max(1.0, median(empties[1]));
-  state.counters["ns"] = median(progs[0]);
-  state.counters["tc_ns"] = median(progs[1]);
-}
+void BM_Ratio_CorrelatedResponse(benchmark::State& state) { run_single_ratios(state, true); }
+// A query: header + name walk + LRU insert + stats.
+void BM_Ratio_Query(benchmark::State& state) { run_single_ratios(state, false); }
 
 BENCHMARK(BM_Ratio_NonDns)->UseManualTime()->Iterations(200);
 BENCHMARK(BM_Ratio_CorrelatedResponse)->UseManualTime()->Iterations(20000);
