@@ -17,6 +17,7 @@
 #include "collectors/snmp/rate_history.h"
 #include "collectors/tcp/conns.h"
 #include "config/config_loader.h"
+#include "exporter/log.h"
 
 namespace netobs {
 namespace {
@@ -339,6 +340,35 @@ Result<std::vector<TcpSocketRecord>> SystemConnsSource::dump() {
 
 std::unordered_map<uint32_t, std::vector<SocketOwner>> SystemConnsSource::owners(
     const std::unordered_set<uint32_t>& inodes) {
+  if (owner_method_.empty()) {
+    // The iterator reads the running kernel: a --path.procfs elsewhere means
+    // someone else's /proc, which only the walk can read.
+    std::string reason = "--path.procfs is not /proc";
+    if (procfs_ == "/proc") {
+      auto iterator = SocketOwnerIterator::open();
+      if (iterator) {
+        owner_iterator_ = std::move(*iterator);
+      } else {
+        reason = iterator.message();
+      }
+    }
+    owner_method_ = owner_iterator_ ? "bpf_iter" : "proc";
+    if (!owner_iterator_) {
+      log_info("socket owners from /proc/*/fd (slower)",
+               {{"collector", "tcp"}, {"stage", "owners"}, {"method", "proc"}, {"reason", reason}});
+    }
+  }
+  if (owner_iterator_) {
+    SocketOwnerMap found;
+    Status status = owner_iterator_->find(inodes, found);
+    if (status) return found;
+    log_info("socket owner iterator failed; walking /proc/*/fd", {{"collector", "tcp"},
+                                                                  {"stage", "owners"},
+                                                                  {"method", "proc"},
+                                                                  {"reason", status.message()}});
+    owner_iterator_.reset();
+    owner_method_ = "proc";
+  }
   return find_socket_owners(procfs_, inodes);
 }
 

@@ -46,6 +46,10 @@ class SystemConnsSource final : public ConnsSource {
   void sleep_for(double seconds) override;
   // Whether dump() asks for INET_DIAG_CONG (default: yes).
   void set_congestion(bool on) { congestion_ = on; }
+  // How owners() found the owners so far: "bpf_iter" (the socket_owners
+  // iterator), "proc" (the /proc/*/fd walk, where the iterator cannot load
+  // or --path.procfs is not /proc), or "" before the first call.
+  const std::string& owner_method() const { return owner_method_; }
 
  private:
   SystemConnsSource(SockDiagSocket diag, std::string procfs)
@@ -54,6 +58,8 @@ class SystemConnsSource final : public ConnsSource {
   std::string procfs_;
   bool congestion_ = true;
   size_t last_count_ = 0;  // sockets in the previous dump, to size the next
+  std::unique_ptr<SocketOwnerIterator> owner_iterator_;
+  std::string owner_method_;
 };
 
 std::string conns_usage();

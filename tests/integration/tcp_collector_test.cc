@@ -9,17 +9,25 @@
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 
 #include <chrono>
 #include <atomic>
 #include <cmath>
 #include <deque>
+#include <fstream>
 #include <set>
 #include <tuple>
+#include <unordered_set>
 #include <thread>
 
 #include "bpf/lib/log2_slot.h"
+#include "bpf/socket_owners.h"
+#include "collectors/tcp/conns_command.h"
+#include "collectors/tcp/process_owners.h"
 #include "collectors/tcp/sock_diag.h"
 #include "collectors/tcp/tcp_collector.h"
 #include "exporter/bpf/preflight.h"
@@ -889,6 +897,93 @@ TEST(TcpConnsLive, MatchesTheKernelsTcpInfo) {
   close(client);
   close(server);
   close(listener);
+}
+
+// The socket_owners iterator (owners from the kernel) gives the same (pid,
+// comm) per socket as the /proc/*/fd walk, on the test's own sockets: a
+// listener, both ends of a connection and a UDP socket, all also held by a
+// forked child with its own comm (two owners each), with the kernel-side
+// inode filter (few inodes) and without it (more than the filter holds).
+TEST(TcpConnsLive, SocketOwnersFromTheIteratorEqualProc) {
+  NETOBS_REQUIRE_ROOT();
+  const uint16_t port = static_cast<uint16_t>(testing::free_tcp_port());
+  int listener = listen_on(kLocal, port);
+  int client = connect_to(kLocal, port);
+  int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+  int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_TRUE(listener >= 0 && client >= 0 && server >= 0 && udp >= 0);
+  std::unordered_set<uint32_t> inodes;
+  for (int fd : {listener, client, server, udp}) {
+    struct stat st {};
+    ASSERT_EQ(fstat(fd, &st), 0);
+    inodes.insert(static_cast<uint32_t>(st.st_ino));
+  }
+  int ready[2], release[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(release, O_CLOEXEC), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    close(ready[0]);
+    close(release[1]);
+    prctl(PR_SET_NAME, "netobs-owner");
+    char byte = 1;
+    if (write(ready[1], &byte, 1) != 1) _exit(1);
+    (void)!read(release[0], &byte, 1);  // returns when the parent closes it
+    _exit(0);
+  }
+  close(ready[1]);
+  close(release[0]);
+  // Releases and reaps the child on every way out of the test.
+  struct ChildGuard {
+    pid_t pid;
+    int release;
+    ~ChildGuard() {
+      close(release);
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
+  } guard{child, release[1]};
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  close(ready[0]);
+
+  std::string comm;
+  {
+    std::ifstream in("/proc/self/comm");
+    std::getline(in, comm);
+  }
+  const std::vector<SocketOwner> both = {{getpid(), comm}, {child, "netobs-owner"}};
+
+  auto iterator = SocketOwnerIterator::open();
+  ASSERT_TRUE(iterator) << iterator.message();
+  SocketOwnerMap from_kernel;
+  ASSERT_TRUE((*iterator)->find(inodes, from_kernel));
+  const SocketOwnerMap from_proc = find_socket_owners("/proc", inodes);
+  EXPECT_EQ(from_kernel, from_proc);
+  ASSERT_EQ(from_kernel.size(), inodes.size());
+  for (uint32_t inode : inodes) EXPECT_EQ(from_kernel[inode], both) << "inode " << inode;
+
+  // More wanted inodes than the kernel filter holds: every socket comes out
+  // and user space filters. The extra inodes are far beyond any socket's.
+  std::unordered_set<uint32_t> many = inodes;
+  for (uint32_t i = 0; many.size() <= NETOBS_SOCKET_OWNERS_MAX_WANTED; ++i) {
+    many.insert(0xFFFFF000u - i);
+  }
+  SocketOwnerMap unfiltered;
+  ASSERT_TRUE((*iterator)->find(many, unfiltered));
+  EXPECT_EQ(unfiltered, from_kernel);
+  // And back to the filter: the map holds only the new set.
+  ASSERT_TRUE((*iterator)->find({*inodes.begin()}, unfiltered));
+  EXPECT_EQ(unfiltered.size(), 1u);
+
+  // `netobs conns` chooses the iterator.
+  auto source = SystemConnsSource::open("/proc");
+  ASSERT_TRUE(source) << source.message();
+  EXPECT_EQ((*source)->owners(inodes), from_proc);
+  EXPECT_EQ((*source)->owner_method(), "bpf_iter");
+
+  for (int fd : {listener, client, server, udp}) close(fd);
 }
 
 // Every rung of every ladder passes the verifier on this kernel (the
