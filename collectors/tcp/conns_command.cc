@@ -329,10 +329,16 @@ Result<std::unique_ptr<SystemConnsSource>> SystemConnsSource::open(std::string p
 
 Result<std::vector<TcpSocketRecord>> SystemConnsSource::dump() {
   std::vector<TcpSocketRecord> records;
-  records.reserve(last_count_ + last_count_ / 8 + 16);
+  records.reserve(last_count_ > 0 ? last_count_ + last_count_ / 8 : 4096);
   const uint8_t extensions = kDiagExtInfo | kDiagExtSkmem | (congestion_ ? kDiagExtCong : 0);
-  Status status = diag_.dump_all(kAllTcpStates, extensions,
-                                 [&records](const TcpSocketRecord& r) { records.push_back(r); });
+  // One walk gives both families interleaved; rows stay in the order of one
+  // dump per family (IPv4, then IPv6), as before.
+  std::vector<TcpSocketRecord> ipv6;
+  Status status = diag_.dump_all(kAllTcpStates, extensions, [&](const TcpSocketRecord& r) {
+    (r.family == AF_INET ? records : ipv6).push_back(r);
+  });
+  records.insert(records.end(), std::make_move_iterator(ipv6.begin()),
+                 std::make_move_iterator(ipv6.end()));
   last_count_ = records.size();
   if (!status) return status;
   return records;

@@ -141,6 +141,24 @@ std::vector<uint8_t> build_tcp_dump_request(uint8_t family, uint32_t states, uin
   return bytes;
 }
 
+std::vector<uint8_t> build_tcp_dump_request_any_family(uint32_t states, uint8_t extensions,
+                                                       uint32_t seq) {
+  struct {
+    nlmsghdr header;
+    inet_diag_req request;
+  } message{};
+  message.header.nlmsg_len = sizeof(message);
+  message.header.nlmsg_type = TCPDIAG_GETSOCK;
+  message.header.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  message.header.nlmsg_seq = seq;
+  message.request.idiag_family = AF_INET;  // ignored by dumps: AF_UNSPEC in the kernel
+  message.request.idiag_ext = extensions;
+  message.request.idiag_states = states;
+  std::vector<uint8_t> bytes(sizeof(message));
+  std::memcpy(bytes.data(), &message, sizeof(message));
+  return bytes;
+}
+
 DumpParseResult parse_tcp_dump(std::span<const uint8_t> data, uint32_t seq,
                                const std::function<void(const TcpSocketRecord&)>& on_socket) {
   DumpParseResult result;
@@ -172,7 +190,7 @@ DumpParseResult parse_tcp_dump(std::span<const uint8_t> data, uint32_t seq,
                          : (error.error > 0 ? error.error : EPROTO);
       return result;
     }
-    if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY) continue;
+    if (header.nlmsg_type != SOCK_DIAG_BY_FAMILY && header.nlmsg_type != TCPDIAG_GETSOCK) continue;
     if (!parse_socket_message(payload, record, result.malformed)) {
       ++result.malformed;
       continue;
@@ -219,10 +237,10 @@ Result<SockDiagSocket> SockDiagSocket::open_in_namespace(const std::string& netn
   return SockDiagSocket(UniqueFd(fd));
 }
 
-Status SockDiagSocket::dump(uint8_t family, uint32_t states, uint8_t extensions,
-                            const std::function<void(const TcpSocketRecord&)>& on_socket) {
-  const uint32_t seq = ++seq_;
-  std::vector<uint8_t> request = build_tcp_dump_request(family, states, extensions, seq);
+Status SockDiagSocket::run_dump(const std::vector<uint8_t>& request, uint32_t seq,
+                                const std::function<void(const TcpSocketRecord&)>& on_socket,
+                                int& error) {
+  error = 0;
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   if (::sendto(fd_.get(), request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
@@ -242,15 +260,41 @@ Status SockDiagSocket::dump(uint8_t family, uint32_t states, uint8_t extensions,
         std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(n)), seq, on_socket);
     if (parsed.progress == DumpProgress::kDone) return Status::ok();
     if (parsed.progress == DumpProgress::kError) {
-      // No IPv6 in this kernel: no IPv6 sockets to report.
-      if (parsed.error == ENOENT && family == AF_INET6) return Status::ok();
+      error = parsed.error;
       return Status::error(std::string("sock_diag dump failed: ") + std::strerror(parsed.error));
     }
   }
 }
 
+Status SockDiagSocket::dump(uint8_t family, uint32_t states, uint8_t extensions,
+                            const std::function<void(const TcpSocketRecord&)>& on_socket) {
+  const uint32_t seq = ++seq_;
+  int error = 0;
+  Status status =
+      run_dump(build_tcp_dump_request(family, states, extensions, seq), seq, on_socket, error);
+  // No IPv6 in this kernel: no IPv6 sockets to report.
+  if (!status && error == ENOENT && family == AF_INET6) return Status::ok();
+  return status;
+}
+
 Status SockDiagSocket::dump_all(uint32_t states, uint8_t extensions,
                                 const std::function<void(const TcpSocketRecord&)>& on_socket) {
+  if (any_family_) {
+    const uint32_t seq = ++seq_;
+    int error = 0;
+    size_t delivered = 0;
+    Status status = run_dump(
+        build_tcp_dump_request_any_family(states, extensions, seq), seq,
+        [&](const TcpSocketRecord& r) {
+          ++delivered;
+          on_socket(r);
+        },
+        error);
+    // A kernel without the old request type refuses it before sending
+    // anything: ask per family from then on.
+    if (status || error == 0 || delivered > 0) return status;
+    any_family_ = false;
+  }
   Status status = dump(AF_INET, states, extensions, on_socket);
   if (!status) return status;
   return dump(AF_INET6, states, extensions, on_socket);

@@ -86,6 +86,13 @@ inline constexpr uint8_t kDiagExtSkmem = 1 << 6;    // INET_DIAG_SKMEMINFO
 std::vector<uint8_t> build_tcp_dump_request(uint8_t family, uint32_t states, uint8_t extensions,
                                             uint32_t seq);
 
+// The same dump for both families in one request: the older TCPDIAG_GETSOCK
+// message (inet_diag_req) makes the kernel dump with family AF_UNSPEC, so it
+// walks the TCP hash tables once instead of once per family. Answers arrive
+// as TCPDIAG_GETSOCK messages, IPv4 and IPv6 interleaved.
+std::vector<uint8_t> build_tcp_dump_request_any_family(uint32_t states, uint8_t extensions,
+                                                       uint32_t seq);
+
 enum class DumpProgress { kMore, kDone, kError };
 
 struct DumpParseResult {
@@ -118,7 +125,9 @@ class SockDiagSocket {
   // Dumps TCP sockets of one family (AF_INET or AF_INET6).
   Status dump(uint8_t family, uint32_t states, uint8_t extensions,
               const std::function<void(const TcpSocketRecord&)>& on_socket);
-  // Both families; `extensions` as above.
+  // Both families; `extensions` as above. One walk of the kernel's tables
+  // where the kernel takes the TCPDIAG_GETSOCK request (families
+  // interleaved), else one dump per family (IPv4 first).
   Status dump_all(uint32_t states, uint8_t extensions,
                   const std::function<void(const TcpSocketRecord&)>& on_socket);
   // Counts every TCP socket (both families) by state, no extensions; timewait
@@ -127,7 +136,12 @@ class SockDiagSocket {
 
  private:
   explicit SockDiagSocket(UniqueFd fd) : fd_(std::move(fd)) {}
+  // Sends `request` (sequence `seq`) and parses the answers to the end.
+  // `error` gets the kernel's errno when it refused the dump.
+  Status run_dump(const std::vector<uint8_t>& request, uint32_t seq,
+                  const std::function<void(const TcpSocketRecord&)>& on_socket, int& error);
   UniqueFd fd_;
+  bool any_family_ = true;  // cleared when the kernel refuses TCPDIAG_GETSOCK
   uint32_t seq_ = 0;
   std::vector<uint8_t> buffer_;
 };

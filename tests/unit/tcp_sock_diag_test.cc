@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "collectors/tcp/sock_diag.h"
@@ -93,6 +95,36 @@ TEST(TcpSockDiag, RequestAsksForTcpSocketsOfAFamily) {
   EXPECT_EQ(request.sdiag_protocol, IPPROTO_TCP);
   EXPECT_EQ(request.idiag_states, kAllTcpStates);
   EXPECT_EQ(request.idiag_ext, kDiagExtInfo);
+}
+
+// Both families in one walk: the TCPDIAG_GETSOCK request (inet_diag_req),
+// whose answers carry that type and parse like SOCK_DIAG_BY_FAMILY ones.
+TEST(TcpSockDiag, RequestForBothFamiliesUsesTheOldMessage) {
+  std::vector<uint8_t> bytes = build_tcp_dump_request_any_family(kAllTcpStates, kDiagExtSkmem, 4);
+  ASSERT_EQ(bytes.size(), sizeof(nlmsghdr) + sizeof(inet_diag_req));
+  nlmsghdr header;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  EXPECT_EQ(header.nlmsg_type, TCPDIAG_GETSOCK);
+  EXPECT_EQ(header.nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+  EXPECT_EQ(header.nlmsg_seq, 4u);
+  inet_diag_req request;
+  std::memcpy(&request, bytes.data() + sizeof header, sizeof request);
+  EXPECT_EQ(request.idiag_states, kAllTcpStates);
+  EXPECT_EQ(request.idiag_ext, kDiagExtSkmem);
+
+  std::vector<uint8_t> data = socket_message(4, true);
+  nlmsghdr answer;
+  std::memcpy(&answer, data.data(), sizeof answer);
+  answer.nlmsg_type = TCPDIAG_GETSOCK;
+  std::memcpy(data.data(), &answer, sizeof answer);
+  int seen = 0;
+  DumpParseResult parsed = parse_tcp_dump(data, 4, [&](const TcpSocketRecord& r) {
+    ++seen;
+    EXPECT_EQ(r.local_port, 2181);
+    EXPECT_TRUE(r.has_skmem);
+  });
+  EXPECT_EQ(parsed.sockets, 1u);
+  EXPECT_EQ(seen, 1);
 }
 
 TEST(TcpSockDiag, ParsesSocketsWithTheirAttributes) {
@@ -190,6 +222,16 @@ TEST(TcpSockDiag, DumpsOwnLoopbackSockets) {
   len = sizeof client_addr;
   getsockname(client, reinterpret_cast<sockaddr*>(&client_addr), &len);
 
+  int listener6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in6 addr6{};
+  addr6.sin6_family = AF_INET6;
+  addr6.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(bind(listener6, reinterpret_cast<sockaddr*>(&addr6), sizeof addr6), 0);
+  ASSERT_EQ(listen(listener6, 4), 0);
+  len = sizeof addr6;
+  getsockname(listener6, reinterpret_cast<sockaddr*>(&addr6), &len);
+  const uint16_t v6_port = ntohs(addr6.sin6_port);
+
   Result<SockDiagSocket> diag = SockDiagSocket::open();
   ASSERT_TRUE(diag) << diag.message();
   int found = 0;
@@ -206,6 +248,23 @@ TEST(TcpSockDiag, DumpsOwnLoopbackSockets) {
       });
   ASSERT_TRUE(status) << status.message();
   EXPECT_EQ(found, 1);
+  // The one-walk dump of both families holds exactly what one dump per
+  // family does (this process's sockets, compared by cookie).
+  auto own = [&](const TcpSocketRecord& r) {
+    return r.local_port == ntohs(addr.sin_port) || r.remote_port == ntohs(addr.sin_port) ||
+           r.local_port == v6_port;
+  };
+  std::set<std::tuple<uint64_t, uint8_t, uint8_t>> walked, per_family;
+  ASSERT_TRUE(diag->dump_all(kAllTcpStates, 0, [&](const TcpSocketRecord& r) {
+    if (own(r)) walked.insert({r.cookie, r.family, r.state});
+  }));
+  for (uint8_t family : {AF_INET, AF_INET6}) {
+    ASSERT_TRUE(diag->dump(family, kAllTcpStates, 0, [&](const TcpSocketRecord& r) {
+      if (own(r)) per_family.insert({r.cookie, r.family, r.state});
+    }));
+  }
+  EXPECT_EQ(walked, per_family);
+  EXPECT_EQ(walked.size(), 4u);  // listener, both ends, the IPv6 listener
   Result<TcpStateCounts> counts = diag->count_states();
   ASSERT_TRUE(counts) << counts.message();
   EXPECT_GE((*counts)[kTcpEstablished], 2u);
@@ -213,6 +272,7 @@ TEST(TcpSockDiag, DumpsOwnLoopbackSockets) {
   close(client);
   close(server);
   close(listener);
+  close(listener6);
 }
 
 }  // namespace
