@@ -2,10 +2,15 @@
 
 #include <linux/sock_diag.h>
 
+#include <arpa/inet.h>
+
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
+#include <string_view>
 
 namespace netobs {
 namespace {
@@ -19,20 +24,6 @@ std::string percent(double ratio) {
 std::string millis(uint32_t micros) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.3f", micros / 1000.0);
-  return buffer;
-}
-
-// Bytes per second as bits per second with a unit: "12.3Mbps".
-std::string rate(uint64_t bytes_per_second) {
-  double bits = static_cast<double>(bytes_per_second) * 8;
-  const char* units[] = {"bps", "Kbps", "Mbps", "Gbps", "Tbps"};
-  size_t unit = 0;
-  while (bits >= 1000 && unit + 1 < std::size(units)) {
-    bits /= 1000;
-    ++unit;
-  }
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, unit == 0 ? "%.0f%s" : "%.1f%s", bits, units[unit]);
   return buffer;
 }
 
@@ -53,18 +44,140 @@ std::string json_string(const std::string& text) {
   return out + "\"";
 }
 
-std::string owners_text(const std::vector<SocketOwner>& owners) {
-  std::string out;
-  for (const SocketOwner& o : owners) {
-    if (!out.empty()) out += ",";
-    out += o.comm + "/" + std::to_string(o.pid);
-  }
-  return out.empty() ? "-" : out;
-}
-
 uint64_t bytes_total(const TcpSocketRecord& r) {
   return r.info.tcpi_bytes_acked + r.info.tcpi_bytes_received;
 }
+
+// Appends to one string: the table and JSON writers use it instead of a
+// stream per field (20 000 rows were ~25 ms through printf and ostream).
+struct RowWriter {
+  std::string text;
+  void put(std::string_view v) { text.append(v); }
+  void put(char c) { text.push_back(c); }
+  // printf's %-Ns and %Ns.
+  void left(std::string_view v, size_t width) {
+    text.append(v);
+    if (v.size() < width) text.append(width - v.size(), ' ');
+  }
+  void right(std::string_view v, size_t width) {
+    if (v.size() < width) text.append(width - v.size(), ' ');
+    text.append(v);
+  }
+  template <typename T>
+  void number(T v) {
+    char buffer[24];
+    auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, v);
+    text.append(buffer, end);
+  }
+  template <typename T>
+  void key_number(std::string_view key, T v) {
+    text.append(key);
+    number(v);
+  }
+  // A JSON string literal, escaped like json_string().
+  void json(std::string_view v) {
+    text.push_back('"');
+    for (unsigned char c : v) {
+      if (c == '"' || c == '\\') {
+        text.push_back('\\');
+        text.push_back(static_cast<char>(c));
+      } else if (c < 0x20) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        text.append("\\u00");
+        text.push_back(kHex[c >> 4]);
+        text.push_back(kHex[c & 0xf]);
+      } else {
+        text.push_back(static_cast<char>(c));
+      }
+    }
+    text.push_back('"');
+  }
+};
+
+// Formats one value at a time into its own small buffer; the view is valid
+// until the same function is called again.
+class Field {
+ public:
+  template <typename T>
+  std::string_view number(T v) {
+    auto [end, ec] = std::to_chars(number_, number_ + sizeof number_, v);
+    return {number_, static_cast<size_t>(end - number_)};
+  }
+  // "N/M".
+  template <typename A, typename B>
+  std::string_view pair(A a, B b) {
+    char* end = std::to_chars(pair_, pair_ + sizeof pair_, a).ptr;
+    *end++ = '/';
+    end = std::to_chars(end, pair_ + sizeof pair_, b).ptr;
+    return {pair_, static_cast<size_t>(end - pair_)};
+  }
+  // "+N".
+  std::string_view plus(uint64_t v) {
+    plus_[0] = '+';
+    char* end = std::to_chars(plus_ + 1, plus_ + sizeof plus_, v).ptr;
+    return {plus_, static_cast<size_t>(end - plus_)};
+  }
+  // Microseconds as milliseconds with 3 decimals: what "%.3f" prints for
+  // micros / 1000.0 (exact: the quotient is the nearest double to N/1000).
+  std::string_view millis(uint32_t micros) {
+    char* end = std::to_chars(millis_, millis_ + sizeof millis_, micros / 1000).ptr;
+    const uint32_t rest = micros % 1000;
+    *end++ = '.';
+    *end++ = static_cast<char>('0' + rest / 100);
+    *end++ = static_cast<char>('0' + rest / 10 % 10);
+    *end++ = static_cast<char>('0' + rest % 10);
+    return {millis_, static_cast<size_t>(end - millis_)};
+  }
+  // rate() without the std::string: to_chars with a precision prints what
+  // printf's %.Nf does.
+  std::string_view rate(uint64_t bytes_per_second) {
+    double bits = static_cast<double>(bytes_per_second) * 8;
+    static constexpr std::string_view kUnits[] = {"bps", "Kbps", "Mbps", "Gbps", "Tbps"};
+    size_t unit = 0;
+    while (bits >= 1000 && unit + 1 < std::size(kUnits)) {
+      bits /= 1000;
+      ++unit;
+    }
+    char* end = std::to_chars(rate_, rate_ + sizeof rate_ - 8, bits, std::chars_format::fixed,
+                              unit == 0 ? 0 : 1)
+                    .ptr;
+    end = std::copy(kUnits[unit].begin(), kUnits[unit].end(), end);
+    return {rate_, static_cast<size_t>(end - rate_)};
+  }
+  // TcpSocketRecord::local_ip() without the std::string.
+  std::string_view ip(uint8_t family, const std::array<uint8_t, 16>& addr) {
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (family == AF_INET) {
+      inet_ntop(AF_INET, addr.data(), ip_, sizeof ip_);
+    } else if (std::memcmp(addr.data(), kMapped, sizeof kMapped) == 0) {
+      inet_ntop(AF_INET, addr.data() + 12, ip_, sizeof ip_);
+    } else {
+      inet_ntop(AF_INET6, addr.data(), ip_, sizeof ip_);
+    }
+    return ip_;
+  }
+  // endpoint(ip, port): "10.0.0.1:2181" or "[::1]:2181".
+  std::string_view endpoint(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
+    const std::string_view address = ip(family, addr);
+    const bool brackets = address.find(':') != std::string_view::npos;
+    char* end = endpoint_;
+    if (brackets) *end++ = '[';
+    end = std::copy(address.begin(), address.end(), end);
+    if (brackets) *end++ = ']';
+    *end++ = ':';
+    end = std::to_chars(end, endpoint_ + sizeof endpoint_, port).ptr;
+    return {endpoint_, static_cast<size_t>(end - endpoint_)};
+  }
+
+ private:
+  char number_[24];
+  char pair_[48];
+  char plus_[24];
+  char millis_[24];
+  char rate_[48];
+  char ip_[INET6_ADDRSTRLEN];
+  char endpoint_[INET6_ADDRSTRLEN + 10];
+};
 
 }  // namespace
 
@@ -261,7 +374,8 @@ std::vector<std::string> explain_connection(const ConnView& conn,
 }
 
 std::string format_conns_table(const std::vector<ConnView>& conns, bool with_deltas) {
-  std::ostringstream out;
+  RowWriter out;
+  out.text.reserve(256 + conns.size() * 240);
   char line[512];
   std::snprintf(line, sizeof line,
                 "%-11s %-23s %-23s %-6s %9s %8s %8s %9s%s %5s %6s %7s %7s %12s %12s %10s %10s "
@@ -269,130 +383,192 @@ std::string format_conns_table(const std::vector<ConnView>& conns, bool with_del
                 "STATE", "LOCAL", "REMOTE", "ROLE", "RTT_MS", "VAR_MS", "MIN_MS", "RETRANS",
                 with_deltas ? "   +RETR" : "", "LOST", "CWND", "SSTHR", "UNACKED", "BYTES_ACKED",
                 "BYTES_RECV", "DELIVERY", "PACING", "RMEM/RCVBUF", "WMEM/SNDBUF", "PROCESS");
-  out << line;
+  out.put(line);
+  // The columns of the header's format, written without printf: one buffer,
+  // std::to_chars (the same bytes as the printf format this replaced).
+  Field field;
   for (const ConnView& c : conns) {
     const TcpSocketRecord& r = c.record;
     const tcp_info& i = r.info;
-    const std::string retrans =
-        std::to_string(i.tcpi_retrans) + "/" + std::to_string(i.tcpi_total_retrans);
-    std::string delta;
+    out.left(tcp_state_name(r.state), 11);
+    out.put(' ');
+    out.left(field.endpoint(r.family, r.local_addr, r.local_port), 23);
+    out.put(' ');
+    out.left(field.endpoint(r.family, r.remote_addr, r.remote_port), 23);
+    out.put(' ');
+    out.left(c.server ? "server" : "client", 6);
+    out.put(' ');
+    out.right(field.millis(i.tcpi_rtt), 9);
+    out.put(' ');
+    out.right(field.millis(i.tcpi_rttvar), 8);
+    out.put(' ');
+    out.right(field.millis(i.tcpi_min_rtt), 8);
+    out.put(' ');
+    out.right(field.pair(i.tcpi_retrans, i.tcpi_total_retrans), 9);
     if (with_deltas) {
-      char d[32];
-      std::snprintf(d, sizeof d, " %8s",
-                    c.retrans_delta ? ("+" + std::to_string(*c.retrans_delta)).c_str() : "-");
-      delta = d;
+      out.put(' ');
+      out.right(c.retrans_delta ? field.plus(*c.retrans_delta) : std::string_view("-"), 8);
     }
-    const std::string rmem = r.has_skmem ? std::to_string(r.skmem[SK_MEMINFO_RMEM_ALLOC]) + "/" +
-                                               std::to_string(r.skmem[SK_MEMINFO_RCVBUF])
-                                         : "-";
-    const std::string wmem = r.has_skmem ? std::to_string(r.skmem[SK_MEMINFO_WMEM_QUEUED]) + "/" +
-                                               std::to_string(r.skmem[SK_MEMINFO_SNDBUF])
-                                         : "-";
-    std::snprintf(
-        line, sizeof line,
-        "%-11s %-23s %-23s %-6s %9s %8s %8s %9s%s %5u %6u %7u %7u %12llu %12llu %10s "
-        "%10s %-17s %-17s %s\n",
-        std::string(tcp_state_name(r.state)).c_str(), endpoint(r.local_ip(), r.local_port).c_str(),
-        endpoint(r.remote_ip(), r.remote_port).c_str(), c.server ? "server" : "client",
-        millis(i.tcpi_rtt).c_str(), millis(i.tcpi_rttvar).c_str(), millis(i.tcpi_min_rtt).c_str(),
-        retrans.c_str(), delta.c_str(), i.tcpi_lost, i.tcpi_snd_cwnd, i.tcpi_snd_ssthresh,
-        i.tcpi_unacked, static_cast<unsigned long long>(i.tcpi_bytes_acked),
-        static_cast<unsigned long long>(i.tcpi_bytes_received), rate(i.tcpi_delivery_rate).c_str(),
-        rate(i.tcpi_pacing_rate).c_str(), rmem.c_str(), wmem.c_str(),
-        owners_text(c.owners).c_str());
-    out << line;
+    out.put(' ');
+    out.right(field.number(i.tcpi_lost), 5);
+    out.put(' ');
+    out.right(field.number(i.tcpi_snd_cwnd), 6);
+    out.put(' ');
+    out.right(field.number(i.tcpi_snd_ssthresh), 7);
+    out.put(' ');
+    out.right(field.number(i.tcpi_unacked), 7);
+    out.put(' ');
+    out.right(field.number(i.tcpi_bytes_acked), 12);
+    out.put(' ');
+    out.right(field.number(i.tcpi_bytes_received), 12);
+    out.put(' ');
+    out.right(field.rate(i.tcpi_delivery_rate), 10);
+    out.put(' ');
+    out.right(field.rate(i.tcpi_pacing_rate), 10);
+    out.put(' ');
+    out.left(r.has_skmem ? field.pair(r.skmem[SK_MEMINFO_RMEM_ALLOC], r.skmem[SK_MEMINFO_RCVBUF])
+                         : std::string_view("-"),
+             17);
+    out.put(' ');
+    out.left(r.has_skmem ? field.pair(r.skmem[SK_MEMINFO_WMEM_QUEUED], r.skmem[SK_MEMINFO_SNDBUF])
+                         : std::string_view("-"),
+             17);
+    out.put(' ');
+    if (c.owners.empty()) {
+      out.put('-');
+    } else {
+      for (size_t k = 0; k < c.owners.size(); ++k) {
+        if (k) out.put(',');
+        out.put(c.owners[k].comm);
+        out.put('/');
+        out.number(c.owners[k].pid);
+      }
+    }
+    out.put('\n');
   }
-  return out.str();
+  return std::move(out.text);
 }
 
 std::string format_conns_json(const std::vector<ConnView>& conns,
                               const std::vector<std::vector<std::string>>& explanations,
                               const std::optional<SystemRatios>& system) {
-  std::ostringstream out;
-  out << "{";
+  RowWriter out;
+  out.text.reserve(64 + conns.size() * 1100);
+  out.put('{');
   if (system) {
-    out << "\"system\":{\"span\":" << json_string(system->span);
-    auto field = [&out](const char* name, const std::optional<double>& v) {
-      out << ",\"" << name << "\":";
+    // Doubles as an ostream prints them (%g, 6 digits): once per document.
+    std::ostringstream head;
+    head << "\"system\":{\"span\":" << json_string(system->span);
+    auto ratio = [&head](const char* name, const std::optional<double>& v) {
+      head << ",\"" << name << "\":";
       if (v) {
-        out << *v;
+        head << *v;
       } else {
-        out << "null";
+        head << "null";
       }
     };
-    field("retransmission_ratio", system->retransmission);
-    field("tlp_share", system->tlp_share);
-    field("fast_retransmit_share", system->fast_share);
-    field("rto_share", system->rto_share);
-    out << "},";
+    ratio("retransmission_ratio", system->retransmission);
+    ratio("tlp_share", system->tlp_share);
+    ratio("fast_retransmit_share", system->fast_share);
+    ratio("rto_share", system->rto_share);
+    head << "},";
+    out.put(head.str());
   }
-  out << "\"connections\":[";
+  out.put("\"connections\":[");
+  Field field;
   for (size_t n = 0; n < conns.size(); ++n) {
     const ConnView& c = conns[n];
     const TcpSocketRecord& r = c.record;
     const tcp_info& i = r.info;
-    out << (n ? "," : "") << "{";
-    out << "\"state\":" << json_string(std::string(tcp_state_name(r.state)))
-        << ",\"local_ip\":" << json_string(r.local_ip()) << ",\"local_port\":" << r.local_port
-        << ",\"remote_ip\":" << json_string(r.remote_ip()) << ",\"remote_port\":" << r.remote_port
-        << ",\"role\":" << (c.server ? "\"server\"" : "\"client\"") << ",\"cookie\":" << r.cookie
-        << ",\"inode\":" << r.inode << ",\"uid\":" << r.uid << ",\"recv_q\":" << r.rqueue
-        << ",\"send_q\":" << r.wqueue;
+    if (n) out.put(',');
+    out.put("{\"state\":");
+    out.json(tcp_state_name(r.state));
+    out.put(",\"local_ip\":");
+    out.json(field.ip(r.family, r.local_addr));
+    out.key_number(",\"local_port\":", r.local_port);
+    out.put(",\"remote_ip\":");
+    out.json(field.ip(r.family, r.remote_addr));
+    out.key_number(",\"remote_port\":", r.remote_port);
+    out.put(c.server ? ",\"role\":\"server\"" : ",\"role\":\"client\"");
+    out.key_number(",\"cookie\":", r.cookie);
+    out.key_number(",\"inode\":", r.inode);
+    out.key_number(",\"uid\":", r.uid);
+    out.key_number(",\"recv_q\":", r.rqueue);
+    out.key_number(",\"send_q\":", r.wqueue);
     if (r.has_info) {
-      out << ",\"tcp_info\":{"
-          << "\"rtt_us\":" << i.tcpi_rtt << ",\"rttvar_us\":" << i.tcpi_rttvar
-          << ",\"min_rtt_us\":" << i.tcpi_min_rtt << ",\"rto_us\":" << i.tcpi_rto
-          << ",\"retrans\":" << i.tcpi_retrans << ",\"total_retrans\":" << i.tcpi_total_retrans
-          << ",\"retransmits\":" << static_cast<unsigned>(i.tcpi_retransmits)
-          << ",\"backoff\":" << static_cast<unsigned>(i.tcpi_backoff) << ",\"lost\":" << i.tcpi_lost
-          << ",\"snd_cwnd\":" << i.tcpi_snd_cwnd << ",\"snd_ssthresh\":" << i.tcpi_snd_ssthresh
-          << ",\"unacked\":" << i.tcpi_unacked << ",\"sacked\":" << i.tcpi_sacked
-          << ",\"snd_mss\":" << i.tcpi_snd_mss << ",\"rcv_mss\":" << i.tcpi_rcv_mss
-          << ",\"bytes_acked\":" << i.tcpi_bytes_acked
-          << ",\"bytes_received\":" << i.tcpi_bytes_received
-          << ",\"bytes_sent\":" << i.tcpi_bytes_sent
-          << ",\"bytes_retrans\":" << i.tcpi_bytes_retrans << ",\"segs_out\":" << i.tcpi_segs_out
-          << ",\"segs_in\":" << i.tcpi_segs_in << ",\"delivery_rate\":" << i.tcpi_delivery_rate
-          << ",\"pacing_rate\":" << i.tcpi_pacing_rate << ",\"busy_time_us\":" << i.tcpi_busy_time
-          << ",\"rwnd_limited_us\":" << i.tcpi_rwnd_limited
-          << ",\"sndbuf_limited_us\":" << i.tcpi_sndbuf_limited << ",\"snd_wnd\":" << i.tcpi_snd_wnd
-          << ",\"rcv_space\":" << i.tcpi_rcv_space << ",\"reordering\":" << i.tcpi_reordering
-          << ",\"dsack_dups\":" << i.tcpi_dsack_dups
-          << ",\"notsent_bytes\":" << i.tcpi_notsent_bytes
-          << ",\"ca_state\":" << static_cast<unsigned>(i.tcpi_ca_state) << "}";
+      out.key_number(",\"tcp_info\":{\"rtt_us\":", i.tcpi_rtt);
+      out.key_number(",\"rttvar_us\":", i.tcpi_rttvar);
+      out.key_number(",\"min_rtt_us\":", i.tcpi_min_rtt);
+      out.key_number(",\"rto_us\":", i.tcpi_rto);
+      out.key_number(",\"retrans\":", i.tcpi_retrans);
+      out.key_number(",\"total_retrans\":", i.tcpi_total_retrans);
+      out.key_number(",\"retransmits\":", static_cast<unsigned>(i.tcpi_retransmits));
+      out.key_number(",\"backoff\":", static_cast<unsigned>(i.tcpi_backoff));
+      out.key_number(",\"lost\":", i.tcpi_lost);
+      out.key_number(",\"snd_cwnd\":", i.tcpi_snd_cwnd);
+      out.key_number(",\"snd_ssthresh\":", i.tcpi_snd_ssthresh);
+      out.key_number(",\"unacked\":", i.tcpi_unacked);
+      out.key_number(",\"sacked\":", i.tcpi_sacked);
+      out.key_number(",\"snd_mss\":", i.tcpi_snd_mss);
+      out.key_number(",\"rcv_mss\":", i.tcpi_rcv_mss);
+      out.key_number(",\"bytes_acked\":", i.tcpi_bytes_acked);
+      out.key_number(",\"bytes_received\":", i.tcpi_bytes_received);
+      out.key_number(",\"bytes_sent\":", i.tcpi_bytes_sent);
+      out.key_number(",\"bytes_retrans\":", i.tcpi_bytes_retrans);
+      out.key_number(",\"segs_out\":", i.tcpi_segs_out);
+      out.key_number(",\"segs_in\":", i.tcpi_segs_in);
+      out.key_number(",\"delivery_rate\":", i.tcpi_delivery_rate);
+      out.key_number(",\"pacing_rate\":", i.tcpi_pacing_rate);
+      out.key_number(",\"busy_time_us\":", i.tcpi_busy_time);
+      out.key_number(",\"rwnd_limited_us\":", i.tcpi_rwnd_limited);
+      out.key_number(",\"sndbuf_limited_us\":", i.tcpi_sndbuf_limited);
+      out.key_number(",\"snd_wnd\":", i.tcpi_snd_wnd);
+      out.key_number(",\"rcv_space\":", i.tcpi_rcv_space);
+      out.key_number(",\"reordering\":", i.tcpi_reordering);
+      out.key_number(",\"dsack_dups\":", i.tcpi_dsack_dups);
+      out.key_number(",\"notsent_bytes\":", i.tcpi_notsent_bytes);
+      out.key_number(",\"ca_state\":", static_cast<unsigned>(i.tcpi_ca_state));
+      out.put('}');
     }
-    if (!r.congestion.empty()) out << ",\"congestion\":" << json_string(r.congestion);
+    if (!r.congestion.empty()) {
+      out.put(",\"congestion\":");
+      out.json(r.congestion);
+    }
     if (r.has_skmem) {
-      static const char* kNames[] = {"rmem_alloc",  "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc",
-                                     "wmem_queued", "optmem", "backlog",    "drops"};
-      out << ",\"skmem\":{";
-      for (size_t k = 0; k < r.skmem.size(); ++k) {
-        out << (k ? "," : "") << "\"" << kNames[k] << "\":" << r.skmem[k];
-      }
-      out << "}";
+      static constexpr std::string_view kKeys[] = {
+          "{\"rmem_alloc\":", ",\"rcvbuf\":",    ",\"wmem_alloc\":",
+          ",\"sndbuf\":",     ",\"fwd_alloc\":", ",\"wmem_queued\":",
+          ",\"optmem\":",     ",\"backlog\":",   ",\"drops\":"};
+      out.put(",\"skmem\":");
+      for (size_t k = 0; k < r.skmem.size(); ++k) out.key_number(kKeys[k], r.skmem[k]);
+      out.put('}');
     }
-    out << ",\"processes\":[";
+    out.put(",\"processes\":[");
     for (size_t k = 0; k < c.owners.size(); ++k) {
-      out << (k ? "," : "") << "{\"pid\":" << c.owners[k].pid
-          << ",\"comm\":" << json_string(c.owners[k].comm) << "}";
+      out.key_number(k ? ",{\"pid\":" : "{\"pid\":", c.owners[k].pid);
+      out.put(",\"comm\":");
+      out.json(c.owners[k].comm);
+      out.put('}');
     }
-    out << "]";
+    out.put(']');
     if (c.retrans_delta) {
-      out << ",\"delta\":{\"total_retrans\":" << *c.retrans_delta
-          << ",\"bytes_acked\":" << c.sent_delta.value_or(0)
-          << ",\"bytes_received\":" << c.received_delta.value_or(0) << "}";
+      out.key_number(",\"delta\":{\"total_retrans\":", *c.retrans_delta);
+      out.key_number(",\"bytes_acked\":", c.sent_delta.value_or(0));
+      out.key_number(",\"bytes_received\":", c.received_delta.value_or(0));
+      out.put('}');
     }
     if (n < explanations.size()) {
-      out << ",\"explain\":[";
+      out.put(",\"explain\":[");
       for (size_t k = 0; k < explanations[n].size(); ++k) {
-        out << (k ? "," : "") << json_string(explanations[n][k]);
+        if (k) out.put(',');
+        out.json(explanations[n][k]);
       }
-      out << "]";
+      out.put(']');
     }
-    out << "}";
+    out.put('}');
   }
-  out << "]}\n";
-  return out.str();
+  out.put("]}\n");
+  return std::move(out.text);
 }
 
 }  // namespace netobs

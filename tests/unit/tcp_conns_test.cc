@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <linux/sock_diag.h>
 
+#include <cstdio>
+#include <random>
 #include <sstream>
 
 #include "collectors/tcp/conns.h"
@@ -242,6 +244,268 @@ TEST(TcpConnsCommand, JsonAndUsageErrors) {
     EXPECT_EQ(run_conns_command(bad, o, e, source), 2) << bad[0];
     EXPECT_NE(e.str().find("netobs conns: "), std::string::npos);
   }
+}
+
+// The printf/ostream formatting that the single-buffer writers replaced,
+// kept as the oracle: the new table and JSON must be the same bytes.
+namespace reference {
+std::string ref_millis(uint32_t micros) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3f", micros / 1000.0);
+  return buffer;
+}
+std::string ref_rate(uint64_t bytes_per_second) {
+  double bits = static_cast<double>(bytes_per_second) * 8;
+  const char* units[] = {"bps", "Kbps", "Mbps", "Gbps", "Tbps"};
+  size_t unit = 0;
+  while (bits >= 1000 && unit + 1 < std::size(units)) {
+    bits /= 1000;
+    ++unit;
+  }
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, unit == 0 ? "%.0f%s" : "%.1f%s", bits, units[unit]);
+  return buffer;
+}
+std::string json_string(const std::string& text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c < 0x20) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
+      out += buffer;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out + "\"";
+}
+std::string owners_text(const std::vector<SocketOwner>& owners) {
+  std::string out;
+  for (const SocketOwner& o : owners) {
+    if (!out.empty()) out += ",";
+    out += o.comm + "/" + std::to_string(o.pid);
+  }
+  return out.empty() ? "-" : out;
+}
+
+std::string reference_table(const std::vector<ConnView>& conns, bool with_deltas) {
+  std::ostringstream out;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "%-11s %-23s %-23s %-6s %9s %8s %8s %9s%s %5s %6s %7s %7s %12s %12s %10s %10s "
+                "%-17s %-17s %s\n",
+                "STATE", "LOCAL", "REMOTE", "ROLE", "RTT_MS", "VAR_MS", "MIN_MS", "RETRANS",
+                with_deltas ? "   +RETR" : "", "LOST", "CWND", "SSTHR", "UNACKED", "BYTES_ACKED",
+                "BYTES_RECV", "DELIVERY", "PACING", "RMEM/RCVBUF", "WMEM/SNDBUF", "PROCESS");
+  out << line;
+  for (const ConnView& c : conns) {
+    const TcpSocketRecord& r = c.record;
+    const tcp_info& i = r.info;
+    const std::string retrans =
+        std::to_string(i.tcpi_retrans) + "/" + std::to_string(i.tcpi_total_retrans);
+    std::string delta;
+    if (with_deltas) {
+      char d[32];
+      std::snprintf(d, sizeof d, " %8s",
+                    c.retrans_delta ? ("+" + std::to_string(*c.retrans_delta)).c_str() : "-");
+      delta = d;
+    }
+    const std::string rmem = r.has_skmem ? std::to_string(r.skmem[SK_MEMINFO_RMEM_ALLOC]) + "/" +
+                                               std::to_string(r.skmem[SK_MEMINFO_RCVBUF])
+                                         : "-";
+    const std::string wmem = r.has_skmem ? std::to_string(r.skmem[SK_MEMINFO_WMEM_QUEUED]) + "/" +
+                                               std::to_string(r.skmem[SK_MEMINFO_SNDBUF])
+                                         : "-";
+    std::snprintf(line, sizeof line,
+                  "%-11s %-23s %-23s %-6s %9s %8s %8s %9s%s %5u %6u %7u %7u %12llu %12llu %10s "
+                  "%10s %-17s %-17s %s\n",
+                  std::string(tcp_state_name(r.state)).c_str(),
+                  endpoint(r.local_ip(), r.local_port).c_str(),
+                  endpoint(r.remote_ip(), r.remote_port).c_str(), c.server ? "server" : "client",
+                  ref_millis(i.tcpi_rtt).c_str(), ref_millis(i.tcpi_rttvar).c_str(),
+                  ref_millis(i.tcpi_min_rtt).c_str(), retrans.c_str(), delta.c_str(), i.tcpi_lost,
+                  i.tcpi_snd_cwnd, i.tcpi_snd_ssthresh, i.tcpi_unacked,
+                  static_cast<unsigned long long>(i.tcpi_bytes_acked),
+                  static_cast<unsigned long long>(i.tcpi_bytes_received),
+                  ref_rate(i.tcpi_delivery_rate).c_str(), ref_rate(i.tcpi_pacing_rate).c_str(),
+                  rmem.c_str(), wmem.c_str(), owners_text(c.owners).c_str());
+    out << line;
+  }
+  return out.str();
+}
+
+std::string reference_json(const std::vector<ConnView>& conns,
+                           const std::vector<std::vector<std::string>>& explanations,
+                           const std::optional<SystemRatios>& system) {
+  std::ostringstream out;
+  out << "{";
+  if (system) {
+    out << "\"system\":{\"span\":" << json_string(system->span);
+    auto field = [&out](const char* name, const std::optional<double>& v) {
+      out << ",\"" << name << "\":";
+      if (v) {
+        out << *v;
+      } else {
+        out << "null";
+      }
+    };
+    field("retransmission_ratio", system->retransmission);
+    field("tlp_share", system->tlp_share);
+    field("fast_retransmit_share", system->fast_share);
+    field("rto_share", system->rto_share);
+    out << "},";
+  }
+  out << "\"connections\":[";
+  for (size_t n = 0; n < conns.size(); ++n) {
+    const ConnView& c = conns[n];
+    const TcpSocketRecord& r = c.record;
+    const tcp_info& i = r.info;
+    out << (n ? "," : "") << "{";
+    out << "\"state\":" << json_string(std::string(tcp_state_name(r.state)))
+        << ",\"local_ip\":" << json_string(r.local_ip()) << ",\"local_port\":" << r.local_port
+        << ",\"remote_ip\":" << json_string(r.remote_ip()) << ",\"remote_port\":" << r.remote_port
+        << ",\"role\":" << (c.server ? "\"server\"" : "\"client\"") << ",\"cookie\":" << r.cookie
+        << ",\"inode\":" << r.inode << ",\"uid\":" << r.uid << ",\"recv_q\":" << r.rqueue
+        << ",\"send_q\":" << r.wqueue;
+    if (r.has_info) {
+      out << ",\"tcp_info\":{"
+          << "\"rtt_us\":" << i.tcpi_rtt << ",\"rttvar_us\":" << i.tcpi_rttvar
+          << ",\"min_rtt_us\":" << i.tcpi_min_rtt << ",\"rto_us\":" << i.tcpi_rto
+          << ",\"retrans\":" << i.tcpi_retrans << ",\"total_retrans\":" << i.tcpi_total_retrans
+          << ",\"retransmits\":" << static_cast<unsigned>(i.tcpi_retransmits)
+          << ",\"backoff\":" << static_cast<unsigned>(i.tcpi_backoff) << ",\"lost\":" << i.tcpi_lost
+          << ",\"snd_cwnd\":" << i.tcpi_snd_cwnd << ",\"snd_ssthresh\":" << i.tcpi_snd_ssthresh
+          << ",\"unacked\":" << i.tcpi_unacked << ",\"sacked\":" << i.tcpi_sacked
+          << ",\"snd_mss\":" << i.tcpi_snd_mss << ",\"rcv_mss\":" << i.tcpi_rcv_mss
+          << ",\"bytes_acked\":" << i.tcpi_bytes_acked
+          << ",\"bytes_received\":" << i.tcpi_bytes_received
+          << ",\"bytes_sent\":" << i.tcpi_bytes_sent
+          << ",\"bytes_retrans\":" << i.tcpi_bytes_retrans << ",\"segs_out\":" << i.tcpi_segs_out
+          << ",\"segs_in\":" << i.tcpi_segs_in << ",\"delivery_rate\":" << i.tcpi_delivery_rate
+          << ",\"pacing_rate\":" << i.tcpi_pacing_rate << ",\"busy_time_us\":" << i.tcpi_busy_time
+          << ",\"rwnd_limited_us\":" << i.tcpi_rwnd_limited
+          << ",\"sndbuf_limited_us\":" << i.tcpi_sndbuf_limited << ",\"snd_wnd\":" << i.tcpi_snd_wnd
+          << ",\"rcv_space\":" << i.tcpi_rcv_space << ",\"reordering\":" << i.tcpi_reordering
+          << ",\"dsack_dups\":" << i.tcpi_dsack_dups
+          << ",\"notsent_bytes\":" << i.tcpi_notsent_bytes
+          << ",\"ca_state\":" << static_cast<unsigned>(i.tcpi_ca_state) << "}";
+    }
+    if (!r.congestion.empty()) out << ",\"congestion\":" << json_string(r.congestion);
+    if (r.has_skmem) {
+      static const char* kNames[] = {"rmem_alloc",  "rcvbuf", "wmem_alloc", "sndbuf", "fwd_alloc",
+                                     "wmem_queued", "optmem", "backlog",    "drops"};
+      out << ",\"skmem\":{";
+      for (size_t k = 0; k < r.skmem.size(); ++k) {
+        out << (k ? "," : "") << "\"" << kNames[k] << "\":" << r.skmem[k];
+      }
+      out << "}";
+    }
+    out << ",\"processes\":[";
+    for (size_t k = 0; k < c.owners.size(); ++k) {
+      out << (k ? "," : "") << "{\"pid\":" << c.owners[k].pid
+          << ",\"comm\":" << json_string(c.owners[k].comm) << "}";
+    }
+    out << "]";
+    if (c.retrans_delta) {
+      out << ",\"delta\":{\"total_retrans\":" << *c.retrans_delta
+          << ",\"bytes_acked\":" << c.sent_delta.value_or(0)
+          << ",\"bytes_received\":" << c.received_delta.value_or(0) << "}";
+    }
+    if (n < explanations.size()) {
+      out << ",\"explain\":[";
+      for (size_t k = 0; k < explanations[n].size(); ++k) {
+        out << (k ? "," : "") << json_string(explanations[n][k]);
+      }
+      out << "]";
+    }
+    out << "}";
+  }
+  out << "]}\n";
+  return out.str();
+}
+}  // namespace reference
+
+ConnView random_view(std::mt19937_64& rng, size_t n) {
+  auto any = [&rng](uint64_t max) { return max == 0 ? 0 : rng() % (max + 1); };
+  auto big = [&]() -> uint64_t {
+    switch (any(3)) {
+      case 0:
+        return 0;
+      case 1:
+        return any(999);
+      case 2:
+        return any(10'000'000);
+      default:
+        return rng();
+    }
+  };
+  ConnView c;
+  TcpSocketRecord& r = c.record;
+  const int kind = static_cast<int>(n % 3);
+  r.family = kind == 0 ? AF_INET : AF_INET6;
+  for (size_t k = 0; k < 16; ++k) {
+    r.local_addr[k] = static_cast<uint8_t>(any(255));
+    r.remote_addr[k] = static_cast<uint8_t>(any(255));
+  }
+  if (kind == 2) {  // IPv4-mapped, shown as IPv4
+    for (size_t k = 0; k < 10; ++k) r.local_addr[k] = r.remote_addr[k] = 0;
+    r.local_addr[10] = r.local_addr[11] = r.remote_addr[10] = r.remote_addr[11] = 0xff;
+  }
+  r.state = static_cast<uint8_t>(any(13));
+  r.local_port = static_cast<uint16_t>(any(65535));
+  r.remote_port = static_cast<uint16_t>(any(65535));
+  r.cookie = rng();
+  r.inode = static_cast<uint32_t>(big());
+  r.uid = static_cast<uint32_t>(any(70000));
+  r.rqueue = static_cast<uint32_t>(big());
+  r.wqueue = static_cast<uint32_t>(big());
+  r.has_info = any(4) != 0;
+  auto* raw = reinterpret_cast<uint8_t*>(&r.info);
+  for (size_t k = 0; k < sizeof r.info; ++k) raw[k] = static_cast<uint8_t>(any(3) ? 0 : rng());
+  r.info.tcpi_rtt = static_cast<uint32_t>(big());
+  r.info.tcpi_rttvar = static_cast<uint32_t>(big());
+  r.info.tcpi_min_rtt = static_cast<uint32_t>(big());
+  r.info.tcpi_bytes_acked = big();
+  r.info.tcpi_delivery_rate = big();
+  r.info.tcpi_pacing_rate = any(1) ? ~0ull : big();
+  r.has_skmem = any(3) != 0;
+  for (uint32_t& v : r.skmem) v = static_cast<uint32_t>(big());
+  if (any(1)) r.congestion = any(1) ? "cubic" : "b\"b\\r\x01";
+  c.server = any(1) != 0;
+  for (uint64_t k = any(2); k > 0; --k) {
+    c.owners.push_back({static_cast<int>(any(4'000'000)), any(1) ? "nginx" : "we\"ird\x1f/,"});
+  }
+  if (any(1)) {
+    c.retrans_delta = big();
+    c.sent_delta = big();
+    c.received_delta = big();
+  }
+  return c;
+}
+
+TEST(TcpConns, TableAndJsonAreTheBytesOfThePrintfVersion) {
+  std::mt19937_64 rng(20261206);
+  std::vector<ConnView> conns;
+  std::vector<std::vector<std::string>> explanations;
+  for (size_t n = 0; n < 3000; ++n) {
+    conns.push_back(random_view(rng, n));
+    if (n % 2)
+      explanations.push_back({"line \"one\"", "two"});
+    else
+      explanations.push_back({});
+  }
+  for (bool deltas : {false, true}) {
+    EXPECT_EQ(format_conns_table(conns, deltas), reference::reference_table(conns, deltas));
+  }
+  SystemRatios system{"last 5 s", 0.00123456789, std::nullopt, 0.5, 1.0 / 3};
+  EXPECT_EQ(format_conns_json(conns, explanations, system),
+            reference::reference_json(conns, explanations, system));
+  EXPECT_EQ(format_conns_json(conns, {}, std::nullopt),
+            reference::reference_json(conns, {}, std::nullopt));
+  EXPECT_EQ(format_conns_table({}, false), reference::reference_table({}, false));
 }
 
 }  // namespace
