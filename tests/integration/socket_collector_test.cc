@@ -421,6 +421,51 @@ TEST(SocketCollectorTest, TraceStreamsFilteredJsonLines) {
   EXPECT_THAT(trace.output(), HasSubstr("events written, 0 lost"));
 }
 
+// `netobs trace --output DIR`: CSV files in the seed's layout
+// DIR/<machine-id>/<start time>/nw/nw_*.csv, and a SIGTERM right after the
+// traffic loses no row (the sink is flushed and fsync'd on the way out).
+TEST(SocketCollectorTest, TraceOutputDirectoryKeepsEveryRowAcrossSigterm) {
+  NETOBS_REQUIRE_ROOT();
+  std::ifstream machine_id_file("/etc/machine-id");
+  std::string machine_id;
+  ASSERT_TRUE(std::getline(machine_id_file, machine_id)) << "no /etc/machine-id";
+  testing::TempDir dir;
+  const std::string base = dir.path() + "/trace";
+  testing::Subprocess trace(
+      {testing::cli_binary(), "trace", "--output", base, "--comm", kComm, "--protocol", "tcp"});
+  for (int i = 0; i < 300 && trace.output().find("tracing") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_THAT(trace.output(), HasSubstr("netobs trace: tracing")) << trace.output();
+  ScriptRun run = run_script();
+  trace.signal(SIGTERM);
+  ASSERT_EQ(trace.wait(30), 0) << trace.output();
+
+  const std::vector<std::string> files = csv_files(base);
+  ASSERT_FALSE(files.empty()) << trace.output();
+  const std::regex layout(base + "/" + machine_id + R"(/\d{8}T\d{6}Z/nw/nw_\d+\.csv)");
+  for (const auto& file : files) EXPECT_TRUE(std::regex_match(file, layout)) << file;
+  std::vector<const ScriptOp*> tcp_ops;
+  for (const auto& op : run.ops) {
+    if (op.protocol == "TCP") tcp_ops.push_back(&op);
+  }
+  std::vector<std::vector<std::string>> rows = csv_rows(base);
+  ASSERT_EQ(rows.size(), tcp_ops.size()) << trace.output();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE("row " + std::to_string(i) + ": " + ::testing::PrintToString(rows[i]));
+    ASSERT_EQ(rows[i].size(), 14u);
+    EXPECT_EQ(rows[i][1], run.pid);
+    EXPECT_EQ(rows[i][2], kComm);
+    EXPECT_EQ(rows[i][3], "TCP");
+    EXPECT_EQ(rows[i][7], tcp_ops[i]->sport);
+    EXPECT_EQ(rows[i][8], tcp_ops[i]->dport);
+    EXPECT_EQ(rows[i][9], tcp_ops[i]->size);
+    EXPECT_EQ(rows[i][10], tcp_ops[i]->direction);
+    EXPECT_EQ(rows[i][12], tcp_ops[i]->error);
+  }
+  EXPECT_THAT(trace.output(), HasSubstr("events written, 0 lost"));
+}
+
 TEST(SocketCollectorTest, TraceRejectsBadFlagsWithTheReason) {
   auto bad = testing::run_command({testing::cli_binary(), "trace", "--port", "70000"}, 10);
   EXPECT_EQ(bad.exit_code, 2);
