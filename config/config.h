@@ -23,7 +23,7 @@ struct ExporterConfig {
   int max_requests = 40;
   std::string log_level = "info";
   std::string procfs = "/proc";
-  bool bpf_stats = true;               // enable the kernel's BPF run-time stats (bpf_enable_stats)
+  bool bpf_stats = false;              // enable the kernel's BPF run-time stats (bpf_enable_stats)
   double scrape_timeout_seconds = 10;  // used when the scraper sends no timeout header
 
   bool operator==(const ExporterConfig&) const = default;

@@ -36,11 +36,14 @@ void append_bpf_metrics(const SelfMetricsInput& input, std::vector<prometheus::M
                          "type the ladder chose.",
                          MetricType::Gauge);
   FamilyBuilder run_time("netobs_bpf_program_run_time_seconds_total",
-                         "Time the kernel spent running the program (needs bpf_stats: true).",
+                         "Time the kernel spent running the program (0 unless exporter.bpf_stats "
+                         "is true or kernel.bpf_stats_enabled is 1).",
                          MetricType::Counter);
-  FamilyBuilder run_count("netobs_bpf_program_run_count_total",
-                          "Times the kernel ran the program (needs bpf_stats: true).",
-                          MetricType::Counter);
+  FamilyBuilder run_count(
+      "netobs_bpf_program_run_count_total",
+      "Times the kernel ran the program (0 unless exporter.bpf_stats is true or "
+      "kernel.bpf_stats_enabled is 1).",
+      MetricType::Counter);
   FamilyBuilder entries("netobs_bpf_map_entries", "Entries currently in a BPF map.",
                         MetricType::Gauge);
   FamilyBuilder capacity("netobs_bpf_map_capacity", "Maximum entries of a BPF map.",

@@ -93,8 +93,11 @@ TEST(ExporterLifecycleTest, AttachesThroughLadderCountsTrafficAndDetachesOnSigte
   NETOBS_REQUIRE_ROOT();
   const int port = testing::free_tcp_port();
   setenv("NETOBS_SELFTEST_TGID", std::to_string(getpid()).c_str(), 1);
+  // BPF run-time stats are opt-in (machine-wide cost): this test turns them on.
+  testing::TempDir dir;
+  const std::string config = dir.write("netobs.yaml", "exporter:\n  bpf_stats: true\n");
   testing::Subprocess exporter({testbed_binary(), "--collector.disable-defaults",
-                                "--collector.snmp",
+                                "--collector.snmp", "--config.file=" + config,
                                 "--web.listen-address=127.0.0.1:" + std::to_string(port)});
   ASSERT_TRUE(testing::wait_for_http(port, "/healthz", 30)) << exporter.output();
 

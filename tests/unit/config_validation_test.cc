@@ -390,7 +390,7 @@ exporter:
   max_requests: 8
   log_level: debug
   procfs: /host/proc
-  bpf_stats: false
+  bpf_stats: true
   scrape_timeout: 2500ms
 network:
   include_ports: [80, 443]
@@ -458,7 +458,7 @@ collectors:
   EXPECT_EQ(c.exporter.max_requests, 8);
   EXPECT_EQ(c.exporter.log_level, "debug");
   EXPECT_EQ(c.exporter.procfs, "/host/proc");
-  EXPECT_FALSE(c.exporter.bpf_stats);
+  EXPECT_TRUE(c.exporter.bpf_stats);  // the default is false
   EXPECT_DOUBLE_EQ(c.exporter.scrape_timeout_seconds, 2.5);
   EXPECT_THAT(c.network.include_ports, ElementsAre(80, 443));
   EXPECT_THAT(c.network.exclude_ports, ElementsAre(22));
