@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <system_error>
 #include <map>
 #include <thread>
 
@@ -239,6 +240,7 @@ int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
       const double now = source.monotonic_seconds();
       if (due > now) source.sleep_for(due - now);
     }
+    if (options.processes) source.prefetch_owners();
     Result<std::vector<TcpSocketRecord>> records = source.dump();
     if (!records) {
       err << "netobs conns: " << records.message() << "\n";
@@ -344,26 +346,43 @@ Result<std::vector<TcpSocketRecord>> SystemConnsSource::dump() {
   return records;
 }
 
-std::unordered_map<uint32_t, std::vector<SocketOwner>> SystemConnsSource::owners(
-    const std::unordered_set<uint32_t>& inodes) {
-  if (owner_method_.empty()) {
-    // The iterator reads the running kernel: a --path.procfs elsewhere means
-    // someone else's /proc, which only the walk can read.
-    std::string reason = "--path.procfs is not /proc";
-    if (procfs_ == "/proc") {
-      auto iterator = SocketOwnerIterator::open();
-      if (iterator) {
-        owner_iterator_ = std::move(*iterator);
-      } else {
-        reason = iterator.message();
-      }
-    }
-    owner_method_ = owner_iterator_ ? "bpf_iter" : "proc";
-    if (!owner_iterator_) {
-      log_info("socket owners from /proc/*/fd (slower)",
-               {{"collector", "tcp"}, {"stage", "owners"}, {"method", "proc"}, {"reason", reason}});
+SystemConnsSource::~SystemConnsSource() {
+  if (prefetch_.valid()) prefetch_.wait();
+}
+
+void SystemConnsSource::open_owner_iterator() {
+  if (!owner_method_.empty()) return;
+  // The iterator reads the running kernel: a --path.procfs elsewhere means
+  // someone else's /proc, which only the walk can read.
+  owner_fallback_reason_ = "--path.procfs is not /proc";
+  if (procfs_ == "/proc") {
+    auto iterator = SocketOwnerIterator::open();
+    if (iterator) {
+      owner_iterator_ = std::move(*iterator);
+      owner_fallback_reason_.clear();
+    } else {
+      owner_fallback_reason_ = iterator.message();
     }
   }
+  owner_method_ = owner_iterator_ ? "bpf_iter" : "proc";
+}
+
+void SystemConnsSource::prefetch_owners() {
+  if (!owner_method_.empty() || prefetch_.valid()) return;
+  // Loading is mostly libbpf reading the kernel's BTF (~10 ms): done while
+  // the kernel dumps the sockets. The walk itself needs the inodes of the
+  // rows shown, so it follows the dump.
+  try {
+    prefetch_ = std::async(std::launch::async, [this] { open_owner_iterator(); });
+  } catch (const std::system_error&) {
+    // No thread: owners() loads it.
+  }
+}
+
+std::unordered_map<uint32_t, std::vector<SocketOwner>> SystemConnsSource::owners(
+    const std::unordered_set<uint32_t>& inodes) {
+  if (prefetch_.valid()) prefetch_.get();
+  open_owner_iterator();
   if (owner_iterator_) {
     SocketOwnerMap found;
     Status status = owner_iterator_->find(inodes, found);
@@ -374,6 +393,12 @@ std::unordered_map<uint32_t, std::vector<SocketOwner>> SystemConnsSource::owners
                                                                   {"reason", status.message()}});
     owner_iterator_.reset();
     owner_method_ = "proc";
+  } else if (!owner_fallback_reason_.empty()) {
+    log_info("socket owners from /proc/*/fd (slower)", {{"collector", "tcp"},
+                                                        {"stage", "owners"},
+                                                        {"method", "proc"},
+                                                        {"reason", owner_fallback_reason_}});
+    owner_fallback_reason_.clear();  // said once
   }
   return find_socket_owners(procfs_, inodes);
 }

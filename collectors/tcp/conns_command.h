@@ -4,6 +4,7 @@
 // per-connection diagnosis with the system ratios of the snmp collector).
 #pragma once
 
+#include <future>
 #include <memory>
 #include <optional>
 #include <ostream>
@@ -28,6 +29,9 @@ class ConnsSource {
   virtual Result<std::vector<TcpSocketRecord>> dump() = 0;
   virtual std::unordered_map<uint32_t, std::vector<SocketOwner>> owners(
       const std::unordered_set<uint32_t>& inodes) = 0;
+  // Called before dump() when owners() will follow: a source may start
+  // finding owners meanwhile (on another thread).
+  virtual void prefetch_owners() {}
   // /proc/net/snmp + netstat of the namespace looked at.
   virtual MibSnapshot counters() = 0;
   virtual double monotonic_seconds() = 0;
@@ -41,6 +45,10 @@ class SystemConnsSource final : public ConnsSource {
   Result<std::vector<TcpSocketRecord>> dump() override;
   std::unordered_map<uint32_t, std::vector<SocketOwner>> owners(
       const std::unordered_set<uint32_t>& inodes) override;
+  // Loads the socket_owners iterator on a second thread while dump() runs;
+  // owners() waits for it, then walks.
+  void prefetch_owners() override;
+  ~SystemConnsSource() override;
   MibSnapshot counters() override;
   double monotonic_seconds() override;
   void sleep_for(double seconds) override;
@@ -58,8 +66,13 @@ class SystemConnsSource final : public ConnsSource {
   std::string procfs_;
   bool congestion_ = true;
   size_t last_count_ = 0;  // sockets in the previous dump, to size the next
+  // Chooses the owner method on first use (the iterator, else the /proc
+  // walk, with the reason kept for the log line).
+  void open_owner_iterator();
   std::unique_ptr<SocketOwnerIterator> owner_iterator_;
   std::string owner_method_;
+  std::string owner_fallback_reason_;
+  std::future<void> prefetch_;  // the thread loading the iterator
 };
 
 std::string conns_usage();
