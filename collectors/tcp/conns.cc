@@ -147,14 +147,19 @@ class Field {
   // TcpSocketRecord::local_ip() without the std::string.
   std::string_view ip(uint8_t family, const std::array<uint8_t, 16>& addr) {
     static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (family == AF_INET) {
-      inet_ntop(AF_INET, addr.data(), ip_, sizeof ip_);
-    } else if (std::memcmp(addr.data(), kMapped, sizeof kMapped) == 0) {
-      inet_ntop(AF_INET, addr.data() + 12, ip_, sizeof ip_);
-    } else {
-      inet_ntop(AF_INET6, addr.data(), ip_, sizeof ip_);
-    }
+    if (family == AF_INET) return ipv4(addr.data());
+    if (std::memcmp(addr.data(), kMapped, sizeof kMapped) == 0) return ipv4(addr.data() + 12);
+    inet_ntop(AF_INET6, addr.data(), ip_, sizeof ip_);
     return ip_;
+  }
+  // What inet_ntop prints for IPv4 ("a.b.c.d"), without its sprintf.
+  std::string_view ipv4(const uint8_t* bytes) {
+    char* end = ip_;
+    for (int k = 0; k < 4; ++k) {
+      if (k) *end++ = '.';
+      end = std::to_chars(end, ip_ + sizeof ip_, bytes[k]).ptr;
+    }
+    return {ip_, static_cast<size_t>(end - ip_)};
   }
   // endpoint(ip, port): "10.0.0.1:2181" or "[::1]:2181".
   std::string_view endpoint(uint8_t family, const std::array<uint8_t, 16>& addr, uint16_t port) {
