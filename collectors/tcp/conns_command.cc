@@ -218,6 +218,9 @@ SystemRatios system_ratios(const MibValues& now, const std::optional<MibValues>&
   return ratios;
 }
 
+// More rows than this with --top: their owners are found like all rows'.
+constexpr size_t kManyRows = 1024;
+
 int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
              ConnsSource& source) {
   SnmpThresholds thresholds;
@@ -240,7 +243,7 @@ int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
       const double now = source.monotonic_seconds();
       if (due > now) source.sleep_for(due - now);
     }
-    if (options.processes) source.prefetch_owners();
+    if (options.processes) source.prefetch_owners(options.top == 0 || options.top > kManyRows);
     Result<std::vector<TcpSocketRecord>> records = source.dump();
     if (!records) {
       err << "netobs conns: " << records.message() << "\n";
@@ -367,13 +370,17 @@ void SystemConnsSource::open_owner_iterator() {
   owner_method_ = owner_iterator_ ? "bpf_iter" : "proc";
 }
 
-void SystemConnsSource::prefetch_owners() {
-  if (!owner_method_.empty() || prefetch_.valid()) return;
+void SystemConnsSource::prefetch_owners(bool many) {
+  if ((!owner_method_.empty() && !owner_iterator_) || prefetch_.valid()) return;
   // Loading is mostly libbpf reading the kernel's BTF (~10 ms): done while
-  // the kernel dumps the sockets. The walk itself needs the inodes of the
-  // rows shown, so it follows the dump.
+  // the kernel dumps the sockets. For a few rows the walk needs their inodes
+  // (the kernel filters on them), so it follows the dump.
   try {
-    prefetch_ = std::async(std::launch::async, [this] { open_owner_iterator(); });
+    prefetch_ = std::async(std::launch::async, [this, many]() -> Status {
+      open_owner_iterator();
+      if (!owner_iterator_ || !many) return Status::ok();
+      return owner_iterator_->find_all(prefetched_);
+    });
   } catch (const std::system_error&) {
     // No thread: owners() loads it.
   }
@@ -381,12 +388,23 @@ void SystemConnsSource::prefetch_owners() {
 
 std::unordered_map<uint32_t, std::vector<SocketOwner>> SystemConnsSource::owners(
     const std::unordered_set<uint32_t>& inodes) {
-  if (prefetch_.valid()) prefetch_.get();
+  Status status = Status::ok();
+  SocketOwnerMap found;
+  if (prefetch_.valid()) status = prefetch_.get();
   open_owner_iterator();
+  if (owner_iterator_ && status && !prefetched_.empty()) {
+    found.reserve(inodes.size());
+    for (uint32_t inode : inodes) {
+      auto it = prefetched_.find(inode);
+      if (it != prefetched_.end()) found.emplace(inode, std::move(it->second));
+    }
+    prefetched_.clear();
+    return found;
+  }
+  prefetched_.clear();
+  if (owner_iterator_ && status) status = owner_iterator_->find(inodes, found);
+  if (owner_iterator_ && status) return found;
   if (owner_iterator_) {
-    SocketOwnerMap found;
-    Status status = owner_iterator_->find(inodes, found);
-    if (status) return found;
     log_info("socket owner iterator failed; walking /proc/*/fd", {{"collector", "tcp"},
                                                                   {"stage", "owners"},
                                                                   {"method", "proc"},

@@ -30,8 +30,10 @@ class ConnsSource {
   virtual std::unordered_map<uint32_t, std::vector<SocketOwner>> owners(
       const std::unordered_set<uint32_t>& inodes) = 0;
   // Called before dump() when owners() will follow: a source may start
-  // finding owners meanwhile (on another thread).
-  virtual void prefetch_owners() {}
+  // finding owners meanwhile (on another thread). `many`: most sockets will
+  // be shown (no --top), so their owners may be found before the dump says
+  // which.
+  virtual void prefetch_owners(bool many) { (void)many; }
   // /proc/net/snmp + netstat of the namespace looked at.
   virtual MibSnapshot counters() = 0;
   virtual double monotonic_seconds() = 0;
@@ -45,9 +47,10 @@ class SystemConnsSource final : public ConnsSource {
   Result<std::vector<TcpSocketRecord>> dump() override;
   std::unordered_map<uint32_t, std::vector<SocketOwner>> owners(
       const std::unordered_set<uint32_t>& inodes) override;
-  // Loads the socket_owners iterator on a second thread while dump() runs;
-  // owners() waits for it, then walks.
-  void prefetch_owners() override;
+  // Loads the socket_owners iterator on a second thread while dump() runs
+  // (and with `many` walks every socket there too, as a walk for more
+  // inodes than its kernel-side filter holds would); owners() waits for it.
+  void prefetch_owners(bool many) override;
   ~SystemConnsSource() override;
   MibSnapshot counters() override;
   double monotonic_seconds() override;
@@ -72,7 +75,8 @@ class SystemConnsSource final : public ConnsSource {
   std::unique_ptr<SocketOwnerIterator> owner_iterator_;
   std::string owner_method_;
   std::string owner_fallback_reason_;
-  std::future<void> prefetch_;  // the thread loading the iterator
+  std::future<Status> prefetch_;  // the thread loading the iterator
+  SocketOwnerMap prefetched_;     // every socket's owners, when it walked
 };
 
 std::string conns_usage();

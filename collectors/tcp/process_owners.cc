@@ -139,15 +139,25 @@ Status SocketOwnerIterator::find(const std::unordered_set<uint32_t>& wanted,
                                  SocketOwnerMap& owners) {
   owners.clear();
   if (wanted.empty()) return Status::ok();
+  return walk(&wanted, owners);
+}
+
+Status SocketOwnerIterator::find_all(SocketOwnerMap& owners) {
+  owners.clear();
+  return walk(nullptr, owners);
+}
+
+Status SocketOwnerIterator::walk(const std::unordered_set<uint32_t>* wanted,
+                                 SocketOwnerMap& owners) {
   // Few inodes (`--top N`): the kernel writes only theirs. Many: every
   // socket, and the lookup below filters (cheaper than filling the map).
   const int map_fd = bpf_map__fd(bpf_->skel->maps.wanted);
   for (uint64_t inode : filled_) bpf_map_delete_elem(map_fd, &inode);
   filled_.clear();
-  const bool filter = wanted.size() <= NETOBS_SOCKET_OWNERS_MAX_WANTED;
+  const bool filter = wanted && wanted->size() <= NETOBS_SOCKET_OWNERS_MAX_WANTED;
   if (filter) {
     const uint8_t yes = 1;
-    for (uint32_t inode : wanted) {
+    for (uint32_t inode : *wanted) {
       const uint64_t key = inode;
       if (bpf_map_update_elem(map_fd, &key, &yes, BPF_ANY) != 0) {
         return errno_error("filling BPF map wanted", errno);
@@ -173,7 +183,7 @@ Status SocketOwnerIterator::find(const std::unordered_set<uint32_t>& wanted,
       netobs_socket_owner record;
       std::memcpy(&record, buffer_.data() + used, sizeof record);
       const auto inode = static_cast<uint32_t>(record.inode);
-      if (!filter && !wanted.contains(inode)) continue;
+      if (!filter && wanted && !wanted->contains(inode)) continue;
       add_owner(owners[inode], static_cast<int>(record.tgid),
                 std::string_view(record.comm, strnlen(record.comm, sizeof record.comm)));
     }

@@ -52,10 +52,14 @@ class SocketOwnerIterator {
   // One walk: fills `owners` with the owners of the inodes in `wanted` only,
   // ordered like find_socket_owners (by pid).
   Status find(const std::unordered_set<uint32_t>& wanted, SocketOwnerMap& owners);
+  // One walk reporting the owners of every socket.
+  Status find_all(SocketOwnerMap& owners);
 
  private:
   struct Bpf;
   explicit SocketOwnerIterator(std::unique_ptr<Bpf> bpf);
+  // `wanted` null: every socket.
+  Status walk(const std::unordered_set<uint32_t>* wanted, SocketOwnerMap& owners);
   std::unique_ptr<Bpf> bpf_;
   std::vector<uint64_t> filled_;  // inodes in the kernel's `wanted` map
   std::vector<char> buffer_;

@@ -982,6 +982,15 @@ TEST(TcpConnsLive, SocketOwnersFromTheIteratorEqualProc) {
   ASSERT_TRUE(source) << source.message();
   EXPECT_EQ((*source)->owners(inodes), from_proc);
   EXPECT_EQ((*source)->owner_method(), "bpf_iter");
+  // Loaded (and, for many rows, walked) on a second thread during the dump.
+  for (bool many : {false, true}) {
+    auto prefetching = SystemConnsSource::open("/proc");
+    ASSERT_TRUE(prefetching) << prefetching.message();
+    (*prefetching)->prefetch_owners(many);
+    ASSERT_TRUE((*prefetching)->dump());
+    EXPECT_EQ((*prefetching)->owners(inodes), from_proc) << "many=" << many;
+    EXPECT_EQ((*prefetching)->owner_method(), "bpf_iter");
+  }
 
   for (int fd : {listener, client, server, udp}) close(fd);
 }
