@@ -339,9 +339,9 @@ Result<std::vector<TcpSocketRecord>> SystemConnsSource::dump() {
   // One walk gives both families interleaved; rows stay in the order of one
   // dump per family (IPv4, then IPv6), as before.
   std::vector<TcpSocketRecord> ipv6;
-  Status status = diag_.dump_all(kAllTcpStates, extensions, [&](const TcpSocketRecord& r) {
-    (r.family == AF_INET ? records : ipv6).push_back(r);
-  });
+  Status status = diag_.dump_all(
+      kAllTcpStates, extensions, local_port_,
+      [&](const TcpSocketRecord& r) { (r.family == AF_INET ? records : ipv6).push_back(r); });
   records.insert(records.end(), std::make_move_iterator(ipv6.begin()),
                  std::make_move_iterator(ipv6.end()));
   last_count_ = records.size();
@@ -511,6 +511,9 @@ int run_conns_command(const std::vector<std::string>& args, std::ostream& out, s
   // The table does not show the congestion control algorithm: ask the kernel
   // for it only for JSON.
   (*source)->set_congestion(options.json);
+  // Rows need their own local port only: --role looks for a listener on it,
+  // which has that port too.
+  (*source)->set_local_port(options.filter.local_port);
   return run_with(options, out, err, **source);
 }
 

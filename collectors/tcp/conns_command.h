@@ -57,6 +57,9 @@ class SystemConnsSource final : public ConnsSource {
   void sleep_for(double seconds) override;
   // Whether dump() asks for INET_DIAG_CONG (default: yes).
   void set_congestion(bool on) { congestion_ = on; }
+  // --local-port: dump() asks the kernel for that port only (a pre-filter;
+  // the command still applies every filter).
+  void set_local_port(std::optional<uint16_t> port) { local_port_ = port; }
   // How owners() found the owners so far: "bpf_iter" (the socket_owners
   // iterator), "proc" (the /proc/*/fd walk, where the iterator cannot load
   // or --path.procfs is not /proc), or "" before the first call.
@@ -68,6 +71,7 @@ class SystemConnsSource final : public ConnsSource {
   SockDiagSocket diag_;
   std::string procfs_;
   bool congestion_ = true;
+  std::optional<uint16_t> local_port_;
   size_t last_count_ = 0;  // sockets in the previous dump, to size the next
   // Chooses the owner method on first use (the iterator, else the /proc
   // walk, with the reason kept for the log line).

@@ -159,6 +159,33 @@ std::vector<uint8_t> build_tcp_dump_request_any_family(uint32_t states, uint8_t 
   return bytes;
 }
 
+std::vector<uint8_t> build_local_port_bytecode(uint16_t port) {
+  // Two ops: "local port == port" (its operand is the second op's `no`);
+  // a match steps to the end (accept), a miss jumps 4 bytes past it (reject).
+  inet_diag_bc_op ops[2] = {};
+  ops[0].code = INET_DIAG_BC_S_EQ;
+  ops[0].yes = sizeof(ops);
+  ops[0].no = sizeof(ops) + 4;
+  ops[1].no = port;
+  std::vector<uint8_t> bytes(sizeof(ops));
+  std::memcpy(bytes.data(), ops, sizeof(ops));
+  return bytes;
+}
+
+void append_bytecode(std::vector<uint8_t>& request, const std::vector<uint8_t>& bytecode) {
+  rtattr attr{};
+  attr.rta_len = static_cast<unsigned short>(RTA_LENGTH(bytecode.size()));
+  attr.rta_type = INET_DIAG_REQ_BYTECODE;
+  const size_t at = NLMSG_ALIGN(request.size());
+  request.resize(at + RTA_SPACE(bytecode.size()), 0);
+  std::memcpy(request.data() + at, &attr, sizeof(attr));
+  std::memcpy(request.data() + at + RTA_LENGTH(0), bytecode.data(), bytecode.size());
+  nlmsghdr header;
+  std::memcpy(&header, request.data(), sizeof(header));
+  header.nlmsg_len = static_cast<uint32_t>(request.size());
+  std::memcpy(request.data(), &header, sizeof(header));
+}
+
 DumpParseResult parse_tcp_dump(std::span<const uint8_t> data, uint32_t seq,
                                const std::function<void(const TcpSocketRecord&)>& on_socket) {
   DumpParseResult result;
@@ -279,6 +306,30 @@ Status SockDiagSocket::dump(uint8_t family, uint32_t states, uint8_t extensions,
 
 Status SockDiagSocket::dump_all(uint32_t states, uint8_t extensions,
                                 const std::function<void(const TcpSocketRecord&)>& on_socket) {
+  return dump_all(states, extensions, std::nullopt, on_socket);
+}
+
+Status SockDiagSocket::dump_all(uint32_t states, uint8_t extensions,
+                                std::optional<uint16_t> local_port,
+                                const std::function<void(const TcpSocketRecord&)>& on_socket) {
+  if (local_port && any_family_ && port_filter_) {
+    const uint32_t seq = ++seq_;
+    int error = 0;
+    size_t delivered = 0;
+    std::vector<uint8_t> request = build_tcp_dump_request_any_family(states, extensions, seq);
+    append_bytecode(request, build_local_port_bytecode(*local_port));
+    Status status = run_dump(
+        request, seq,
+        [&](const TcpSocketRecord& r) {
+          ++delivered;
+          on_socket(r);
+        },
+        error);
+    // A kernel without INET_DIAG_BC_S_EQ (4.17) rejects the filter before
+    // sending anything: dump unfiltered from then on.
+    if (status || error == 0 || delivered > 0) return status;
+    port_filter_ = false;
+  }
   if (any_family_) {
     const uint32_t seq = ++seq_;
     int error = 0;

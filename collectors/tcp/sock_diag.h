@@ -93,6 +93,14 @@ std::vector<uint8_t> build_tcp_dump_request(uint8_t family, uint32_t states, uin
 std::vector<uint8_t> build_tcp_dump_request_any_family(uint32_t states, uint8_t extensions,
                                                        uint32_t seq);
 
+// An inet_diag bytecode filter (INET_DIAG_REQ_BYTECODE) keeping sockets
+// whose local port is `port`: the kernel then skips tcp_info and the other
+// attributes of every other socket.
+std::vector<uint8_t> build_local_port_bytecode(uint16_t port);
+// Appends `bytecode` to a request from the builders above as its
+// INET_DIAG_REQ_BYTECODE attribute.
+void append_bytecode(std::vector<uint8_t>& request, const std::vector<uint8_t>& bytecode);
+
 enum class DumpProgress { kMore, kDone, kError };
 
 struct DumpParseResult {
@@ -130,6 +138,10 @@ class SockDiagSocket {
   // interleaved), else one dump per family (IPv4 first).
   Status dump_all(uint32_t states, uint8_t extensions,
                   const std::function<void(const TcpSocketRecord&)>& on_socket);
+  // The same, asking the kernel for sockets with this local port only (it
+  // may send more where it refuses the filter: callers still check).
+  Status dump_all(uint32_t states, uint8_t extensions, std::optional<uint16_t> local_port,
+                  const std::function<void(const TcpSocketRecord&)>& on_socket);
   // Counts every TCP socket (both families) by state, no extensions; timewait
   // sockets count as TIME_WAIT whatever their substate.
   Result<TcpStateCounts> count_states();
@@ -141,7 +153,8 @@ class SockDiagSocket {
   Status run_dump(const std::vector<uint8_t>& request, uint32_t seq,
                   const std::function<void(const TcpSocketRecord&)>& on_socket, int& error);
   UniqueFd fd_;
-  bool any_family_ = true;  // cleared when the kernel refuses TCPDIAG_GETSOCK
+  bool any_family_ = true;   // cleared when the kernel refuses TCPDIAG_GETSOCK
+  bool port_filter_ = true;  // cleared when it refuses the port bytecode
   uint32_t seq_ = 0;
   std::vector<uint8_t> buffer_;
 };

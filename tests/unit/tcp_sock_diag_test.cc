@@ -127,6 +127,30 @@ TEST(TcpSockDiag, RequestForBothFamiliesUsesTheOldMessage) {
   EXPECT_EQ(seen, 1);
 }
 
+// The --local-port pre-filter: one S_EQ op whose "no" jumps past the end,
+// as the INET_DIAG_REQ_BYTECODE attribute after the request.
+TEST(TcpSockDiag, LocalPortBytecode) {
+  std::vector<uint8_t> bytecode = build_local_port_bytecode(5304);
+  ASSERT_EQ(bytecode.size(), 2 * sizeof(inet_diag_bc_op));
+  inet_diag_bc_op ops[2];
+  std::memcpy(ops, bytecode.data(), sizeof ops);
+  EXPECT_EQ(ops[0].code, INET_DIAG_BC_S_EQ);
+  EXPECT_EQ(ops[0].yes, 8);
+  EXPECT_EQ(ops[0].no, 12);
+  EXPECT_EQ(ops[1].no, 5304);
+  std::vector<uint8_t> request = build_tcp_dump_request_any_family(kAllTcpStates, 0, 1);
+  const size_t plain = request.size();
+  append_bytecode(request, bytecode);
+  ASSERT_EQ(request.size(), plain + RTA_SPACE(bytecode.size()));
+  nlmsghdr header;
+  std::memcpy(&header, request.data(), sizeof header);
+  EXPECT_EQ(header.nlmsg_len, request.size());
+  rtattr attr;
+  std::memcpy(&attr, request.data() + plain, sizeof attr);
+  EXPECT_EQ(attr.rta_type, INET_DIAG_REQ_BYTECODE);
+  EXPECT_EQ(attr.rta_len, RTA_LENGTH(bytecode.size()));
+}
+
 TEST(TcpSockDiag, ParsesSocketsWithTheirAttributes) {
   std::vector<uint8_t> data = socket_message(3, true);
   std::vector<uint8_t> plain = socket_message(3, false);
@@ -265,6 +289,17 @@ TEST(TcpSockDiag, DumpsOwnLoopbackSockets) {
   }
   EXPECT_EQ(walked, per_family);
   EXPECT_EQ(walked.size(), 4u);  // listener, both ends, the IPv6 listener
+  // With the kernel's port filter: only the listener and the server end,
+  // and nothing of any other port.
+  std::set<uint8_t> on_port;
+  size_t others = 0;
+  ASSERT_TRUE(diag->dump_all(kAllTcpStates, kDiagExtInfo, ntohs(addr.sin_port),
+                             [&](const TcpSocketRecord& r) {
+                               if (r.local_port != ntohs(addr.sin_port)) ++others;
+                               if (own(r)) on_port.insert(r.state);
+                             }));
+  EXPECT_EQ(others, 0u);
+  EXPECT_EQ(on_port, (std::set<uint8_t>{kTcpEstablished, kTcpListen}));
   Result<TcpStateCounts> counts = diag->count_states();
   ASSERT_TRUE(counts) << counts.message();
   EXPECT_GE((*counts)[kTcpEstablished], 2u);
