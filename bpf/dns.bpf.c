@@ -274,6 +274,22 @@ static __always_inline void malformed(__u32 reason, __u8 transport) {
 /* Skips the question name at `off` (labels only: a compression pointer ends
  * it, and is not followed, so no loop is possible here). Returns the offset
  * after the name, or a negative -(reason + 1). Bounded: DNS_MAX_LABELS steps. */
+/* tc only: a pointer to `len` bytes at `off` from skb->data when they are in
+ * the linear part of the packet, else NULL (read them with a helper). The
+ * verifier gives a packet pointer a checked range only while its variable
+ * offset plus `len` stays under 64 KiB: offsets past 16 KiB (never a
+ * question name in practice) take the helper. */
+static __always_inline const __u8* packet_at(struct __sk_buff* skb, __u32 off, __u32 len) {
+  void* data = (void*)(long)skb->data;
+  void* data_end = (void*)(long)skb->data_end;
+
+  if (off > 0x3FFF) return NULL;
+  const __u8* p = data + (off & 0x3FFF);
+
+  if ((void*)p + len > data_end) return NULL;
+  return p;
+}
+
 static __always_inline long skip_name(struct __sk_buff* skb, __u32 base, __u32 off, __u32 end) {
   __u32 name_len = 1; /* the root label */
 
@@ -282,6 +298,9 @@ static __always_inline long skip_name(struct __sk_buff* skb, __u32 base, __u32 o
 #pragma clang loop unroll(disable)
   for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
     if (off >= end) return -(DNS_MALFORMED_TRUNCATED + 1);
+    /* LD_ABS also for tc: direct reads here double the paths per label,
+     * and verifying the 128-step loop then took seconds (and passed the
+     * 1M-instruction limit with query sampling on). */
     __u32 c = load_byte(skb, base + off);
     if (c == 0) return off + 1;
     if ((c & 0xC0) == 0xC0) return off + 2;
@@ -294,11 +313,16 @@ static __always_inline long skip_name(struct __sk_buff* skb, __u32 base, __u32 o
 }
 
 /* The QTYPE of the first question, or a negative -(reason + 1). */
-static __always_inline long question_type(struct __sk_buff* skb, const struct dns_where* w) {
+static __always_inline long question_type(struct __sk_buff* skb, const struct dns_where* w,
+                                          const int tc) {
   long after = skip_name(skb, w->base, w->off + DNS_HEADER_LEN, w->end);
 
   if (after < 0) return after;
   if ((__u32)after + 4 > w->end) return -(DNS_MALFORMED_TRUNCATED + 1);
+  if (tc) {
+    const __u8* p = packet_at(skb, w->base + (__u32)after, 2);
+    if (p) return ((__u32)p[0] << 8) | p[1];
+  }
   return load_half(skb, w->base + (__u32)after);
 }
 
@@ -378,12 +402,12 @@ static __always_inline void sample_query(struct __sk_buff* skb, const struct dns
 
 static __always_inline int handle_query(struct __sk_buff* skb, const struct dns_where* w,
                                         struct dns_flow_key* key, __u16 flags, __u16 qdcount,
-                                        int outgoing) {
+                                        int outgoing, const int tc) {
   if (qdcount == 0) {
     malformed(DNS_MALFORMED_NO_QUESTION, w->transport);
     return 0;
   }
-  long qtype = question_type(skb, w);
+  long qtype = question_type(skb, w, tc);
   if (qtype < 0) {
     malformed((__u32)(-qtype - 1), w->transport);
     return 0;
@@ -585,7 +609,7 @@ static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w
   key.client_port = response ? w->dport : w->sport;
   key.server_port = response ? w->sport : w->dport;
   if (response) return handle_response(skb, w, &key, flags);
-  return handle_query(skb, w, &key, flags, qdcount, outgoing);
+  return handle_query(skb, w, &key, flags, qdcount, outgoing, hook != DNS_HOOK_SOCKET);
 }
 
 /* The IPv4, UDP and DNS headers as the common case reads them at once. */
