@@ -10,9 +10,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <algorithm>
 #include <limits>
-#include <system_error>
 #include <map>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "collectors/snmp/rate_history.h"
@@ -323,6 +325,36 @@ int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
   return 0;
 }
 
+// TCP sockets the next dump will roughly return, from <procfs>/net/sockstat
+// and sockstat6 ("TCP: inuse 5 orphan 0 tw 3 ...", "TCP6: inuse 2"): sizing
+// the record vector once saves re-copying ~400-byte records as it grows
+// (and the page faults of each larger copy). 0 when unreadable.
+size_t expected_tcp_sockets(const std::string& procfs) {
+  size_t total = 0;
+  for (const char* name : {"/net/sockstat", "/net/sockstat6"}) {
+    UniqueFd fd(::open((procfs + name).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) continue;
+    char buffer[1024];
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
+    if (n <= 0) continue;
+    std::string_view text(buffer, static_cast<size_t>(n));
+    while (!text.empty()) {
+      const size_t end = std::min(text.find('\n'), text.size());
+      const std::string_view line = text.substr(0, end);
+      text.remove_prefix(std::min(end + 1, text.size()));
+      if (!line.starts_with("TCP: ") && !line.starts_with("TCP6: ")) continue;
+      for (std::string_view key : {" inuse ", " tw "}) {
+        const size_t k = line.find(key);
+        if (k == std::string_view::npos) continue;
+        size_t value = 0;
+        std::from_chars(line.data() + k + key.size(), line.data() + line.size(), value);
+        total += value;
+      }
+    }
+  }
+  return total;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<SystemConnsSource>> SystemConnsSource::open(std::string procfs) {
@@ -334,7 +366,8 @@ Result<std::unique_ptr<SystemConnsSource>> SystemConnsSource::open(std::string p
 
 Result<std::vector<TcpSocketRecord>> SystemConnsSource::dump() {
   std::vector<TcpSocketRecord> records;
-  records.reserve(last_count_ > 0 ? last_count_ + last_count_ / 8 : 4096);
+  const size_t expected = last_count_ > 0 ? last_count_ : expected_tcp_sockets(procfs_);
+  records.reserve(expected + expected / 8 + 64);
   const uint8_t extensions = kDiagExtInfo | kDiagExtSkmem | (congestion_ ? kDiagExtCong : 0);
   // One walk gives both families interleaved; rows stay in the order of one
   // dump per family (IPv4, then IPv6), as before.
