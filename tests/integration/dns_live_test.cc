@@ -10,6 +10,7 @@
 // test, with its own dnsmasq) gets the programs. Needs root, dnsmasq, dig,
 // dnsperf, ip (Debian: dnsmasq-base, bind9-dnsutils, dnsperf, iproute2).
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <signal.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -245,6 +246,24 @@ size_t bucket_of(uint64_t ns) {
   return DNS_LATENCY_BOUNDS;
 }
 
+uint32_t prog_id(int fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Whether program `id` is on loopback's tcx ingress (46) or egress (47); the
+// tcx query takes the ifindex as its target.
+bool on_loopback_tcx(uint32_t id, int attach_type) {
+  uint32_t ids[64] = {};
+  LIBBPF_OPTS(bpf_prog_query_opts, query, .prog_ids = ids, .prog_cnt = 64);
+  if (bpf_prog_query_opts(1, static_cast<bpf_attach_type>(attach_type), &query) != 0) return false;
+  for (uint32_t i = 0; i < query.prog_cnt && i < 64; ++i) {
+    if (ids[i] == id) return true;
+  }
+  return false;
+}
+
 uint64_t error_counters(const DnsSnapshot& s) {
   uint64_t sum = 0;
   for (uint32_t i = DNS_C_MALFORMED; i < DNS_C_CORR_INSERTS; ++i) sum += s.counters[i];
@@ -367,7 +386,14 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
   EXPECT_EQ(end.counters[DNS_C_CORR_INSERTS], queries.size());
   EXPECT_EQ(end.counters[DNS_C_CORR_MATCHED], queries.size());
   EXPECT_GT(end.counters[DNS_C_LOOPBACK_DUPLICATES], 0u);  // the second copies were seen
+  // tc: the programs sit on loopback's tcx hooks until stop, not after.
+  const uint32_t ingress = prog_id(collector->tc_prog_fd(false));
+  const uint32_t egress = prog_id(collector->tc_prog_fd(true));
+  EXPECT_EQ(on_loopback_tcx(ingress, 46), !GetParam());
+  EXPECT_EQ(on_loopback_tcx(egress, 47), !GetParam());
   collector->stop();
+  EXPECT_FALSE(on_loopback_tcx(ingress, 46));
+  EXPECT_FALSE(on_loopback_tcx(egress, 47));
 }
 
 INSTANTIATE_TEST_SUITE_P(Hooks, DnsLiveHookTest, ::testing::Values(false, true),
