@@ -174,25 +174,28 @@ class Dnsmasq {
 
 std::unique_ptr<DnsCollector> start_collector(int port, double timeout_seconds,
                                               PreflightReport& preflight,
-                                              bool socket_filter = false) {
+                                              const std::string& hook = "tcx") {
   ConfigLoadResult loaded = load_config_string("{}\n", "test");
   Config config = loaded.config;
   config.dns.ports = {static_cast<uint16_t>(port)};
   config.dns.timeout_seconds = timeout_seconds;
   preflight = run_preflight({.allow_mount = false});
   DnsCollector::Options options;
-  options.socket_filter = socket_filter;
+  options.socket_filter = hook == "socket_filter";
   auto collector = std::make_unique<DnsCollector>(options);
+  // Read at start (and kept for interfaces that appear later).
+  if (hook == "tc_clsact") setenv("NETOBS_DNS_TC_CLSACT", "1", 1);
   Status started = collector->start({config, preflight});
+  unsetenv("NETOBS_DNS_TC_CLSACT");
   EXPECT_TRUE(started.is_ok()) << started.message();
   if (!started) return nullptr;
-  // The hook the ladder chose: tc (tcx on this kernel) on loopback, or the
-  // one packet socket when forced.
+  // The hook the ladder chose: tc (tcx on this kernel, clsact when forced) on
+  // loopback, or the one packet socket when forced.
   const std::map<std::string, std::string> attached = collector->attached_interfaces();
-  if (socket_filter) {
+  if (hook == "socket_filter") {
     EXPECT_TRUE(attached.empty());
   } else {
-    EXPECT_EQ(attached.count("lo") ? attached.at("lo") : "", "tcx");
+    EXPECT_EQ(attached.count("lo") ? attached.at("lo") : "", hook);
   }
   return collector;
 }
@@ -252,10 +255,15 @@ uint32_t prog_id(int fd) {
   return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
-// Whether program `id` is on loopback's tcx ingress (46) or egress (47); the
-// tcx query takes the ifindex as its target.
-bool on_loopback_tcx(uint32_t id, int attach_type) {
+// Whether program `id` is on loopback's tc ingress or egress: as a tcx link
+// (attach type 46 / 47; the query takes the ifindex as its target) or as a
+// cls_bpf filter of the clsact qdisc (`tc filter show` prints its id).
+bool on_loopback(uint32_t id, bool egress) {
+  const auto filters =
+      run_command({"tc", "filter", "show", "dev", "lo", egress ? "egress" : "ingress"}, 10);
+  if (filters.output.find(" id " + std::to_string(id) + " ") != std::string::npos) return true;
   uint32_t ids[64] = {};
+  const int attach_type = egress ? 47 : 46;
   LIBBPF_OPTS(bpf_prog_query_opts, query, .prog_ids = ids, .prog_cnt = 64);
   if (bpf_prog_query_opts(1, static_cast<bpf_attach_type>(attach_type), &query) != 0) return false;
   for (uint32_t i = 0; i < query.prog_cnt && i < 64; ++i) {
@@ -297,9 +305,9 @@ class DnsLiveTest : public ::testing::Test {
 // milliseconds, so the lower bound is dig's figure - kDigSlackMs.
 constexpr double kDigSlackMs = 10;
 
-class DnsLiveHookTest : public DnsLiveTest, public ::testing::WithParamInterface<bool> {};
+class DnsLiveHookTest : public DnsLiveTest, public ::testing::WithParamInterface<std::string> {};
 
-// Parameter: the socket-filter fallback forced (true) or the default tc hook.
+// Parameter: the hook (the default tcx, clsact or the socket filter forced).
 TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
   auto collector = start_collector(port_, 5, preflight_, GetParam());
   ASSERT_TRUE(collector);
@@ -386,19 +394,21 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
   EXPECT_EQ(end.counters[DNS_C_CORR_INSERTS], queries.size());
   EXPECT_EQ(end.counters[DNS_C_CORR_MATCHED], queries.size());
   EXPECT_GT(end.counters[DNS_C_LOOPBACK_DUPLICATES], 0u);  // the second copies were seen
-  // tc: the programs sit on loopback's tcx hooks until stop, not after.
+  // tc: the programs sit on loopback's tc hooks until stop, not after.
   const uint32_t ingress = prog_id(collector->tc_prog_fd(false));
   const uint32_t egress = prog_id(collector->tc_prog_fd(true));
-  EXPECT_EQ(on_loopback_tcx(ingress, 46), !GetParam());
-  EXPECT_EQ(on_loopback_tcx(egress, 47), !GetParam());
+  const bool tc = GetParam() != "socket_filter";
+  EXPECT_EQ(on_loopback(ingress, false), tc);
+  EXPECT_EQ(on_loopback(egress, true), tc);
   collector->stop();
-  EXPECT_FALSE(on_loopback_tcx(ingress, 46));
-  EXPECT_FALSE(on_loopback_tcx(egress, 47));
+  EXPECT_FALSE(on_loopback(ingress, false));
+  EXPECT_FALSE(on_loopback(egress, true));
 }
 
-INSTANTIATE_TEST_SUITE_P(Hooks, DnsLiveHookTest, ::testing::Values(false, true),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return std::string(info.param ? "socket_filter" : "tc");
+INSTANTIATE_TEST_SUITE_P(Hooks, DnsLiveHookTest,
+                         ::testing::Values("tcx", "tc_clsact", "socket_filter"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
                          });
 
 TEST_F(DnsLiveTest, UnansweredQueriesAfterTimeout) {
