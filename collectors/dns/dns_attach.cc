@@ -137,9 +137,13 @@ void DnsAttachments::attach(int ifindex, Interface& iface) {
   Result<UniqueFd> fd = open_filtered_packet_socket(programs_.socket_filter, ifindex);
   if (!fd) {
     iface.attach.clear();
-    log_warn("dns collector not attached", {{"collector", "dns"},
-                                            {"interface", iface.name},
-                                            {"err", skipped + "; socket_filter: " + fd.message()}});
+    // Retried on every watcher round: said again only when it changes.
+    const std::string reason = skipped + "; socket_filter: " + fd.message();
+    if (reason != iface.reason) {
+      log_warn("dns collector not attached",
+               {{"collector", "dns"}, {"interface", iface.name}, {"err", reason}});
+      iface.reason = reason;
+    }
     return;
   }
   iface.socket = std::move(*fd);

@@ -64,6 +64,7 @@ class DnsAttachments {
     TcAttachment ingress, egress;
     UniqueFd socket;     // the per-interface fallback
     std::string attach;  // tcx, tc_clsact, socket_filter, "" (failed)
+    std::string reason;  // why nothing attached (logged when it changes)
   };
 
   void reconcile();

@@ -82,10 +82,15 @@ void LinkWatcher::run() {
           break;
         }
         int len = static_cast<int>(n);
+        // NLMSG_OK compares the u32 nlmsg_len with the int length (clang's
+        // -Wsign-compare flags the macro).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wsign-compare"
         for (auto* h = reinterpret_cast<nlmsghdr*>(buffer); NLMSG_OK(h, len);
              h = NLMSG_NEXT(h, len)) {
           if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) changed = true;
         }
+#pragma GCC diagnostic pop
       }
     }
     if (changed) on_change_();
