@@ -24,7 +24,7 @@
  *   track_procs          local port -> {tgid, comm} via sock_send_length
  *   track_servers        per-server query/response counts
  *
- * A socket filter has no direct packet access: every packet read is a
+ * The socket filter has no direct packet access: every packet read is a
  * helper call (bpf_skb_load_bytes, or LD_ABS/LD_IND, which the verifier
  * rewrites into a call of bpf_skb_load_helper_{8,16,32}). Calls dominate the
  * cost, so the common paths read everything they need in ONE
@@ -34,10 +34,15 @@
  * question name) use LD_ABS/LD_IND. A LD_ABS/IND past the end of the packet
  * ends the program with 0, which is what we return anyway; DNS payload reads
  * are checked against the packet length first so that truncation is counted.
+ * DNS_LD_ABS_GUARD: in tc that implicit exit would return 0, TC_ACT_OK,
+ * which ends the tc chain (TCX_PASS) instead of handing the packet on
+ * (TCX_NEXT), so every LD_ABS/IND offset is checked against the packet
+ * length first, in both program types.
  * LD_ABS/IND may not run while a ring-buffer reservation is held (the
  * verifier refuses: the implicit exit would leak it), so every packet read
  * happens before bpf_ringbuf_reserve. Offsets are from skb->data, which is
- * the network header here (LD_ABS uses the same base); bpf_skb_load_bytes
+ * the network header for the socket filter and the Ethernet header for tc
+ * (struct dns_where's `base`; LD_ABS uses the same origin); bpf_skb_load_bytes
  * also reads paged data (TCP on loopback), which the _relative variant
  * does not.
  */
@@ -723,6 +728,7 @@ static __always_inline int locate_ipv4(struct __sk_buff* skb, struct dns_where* 
   __u32 sport = bpf_ntohs(h.sport), dport = bpf_ntohs(h.dport);
   if (l4_off != 20) {
     if (l4_off < 20) return 0;
+    if (l4_off + 4 > skb->len - base) return 0;  /* see DNS_LD_ABS_GUARD */
     __u32 ports = load_word(skb, base + l4_off); /* IP options: ports further on */
     sport = ports >> 16;
     dport = ports & 0xFFFF;
@@ -768,8 +774,10 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
 
   if (next != IPPROTO_UDP && next != IPPROTO_TCP) {
     /* Walk extension headers (bounded). */
+    const __u32 l3_len = skb->len - base;
     int i;
     for (i = 0; i < DNS_IPV6_EXT_MAX; i++) {
+      if (l4_off + 4 > l3_len) return 0; /* see DNS_LD_ABS_GUARD */
       if (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS) {
         next = load_byte(skb, base + l4_off);
         l4_off += (load_byte(skb, base + l4_off + 1) + 1) << 3; /* 8-byte units, minus the first */
@@ -788,6 +796,7 @@ static __always_inline int locate_ipv6(struct __sk_buff* skb, struct dns_where* 
       if (i == DNS_IPV6_EXT_MAX) count(DNS_C_IPV6_EXT_TOO_DEEP);
       return 0;
     }
+    if (l4_off + 4 > l3_len) return 0;
     __u32 ports = load_word(skb, base + l4_off);
     sport = ports >> 16;
     dport = ports & 0xFFFF;

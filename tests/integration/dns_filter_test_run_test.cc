@@ -373,6 +373,33 @@ TEST_P(DnsFilterTestRun, TruncatedAtEveryByte) {
   EXPECT_EQ(run({full}), (Effects{{"q udp A", 1}, {"inserts", 1}}));
 }
 
+// Frames that end inside IPv6 extension headers or IPv4 options, where the
+// ports are read with LD_ABS: no effect, and (run() checks it) tc still
+// returns TC_ACT_UNSPEC: a LD_ABS past the end would end the program with
+// 0, which in tc ends the chain.
+TEST_P(DnsFilterTestRun, CutInsideExtensionHeadersAndOptions) {
+  constexpr size_t kEth = 14, kIp6 = 40, kIp4 = 20;
+  const std::vector<uint8_t> three = {testing::kIpv6HopByHop, testing::kIpv6DestOptions,
+                                      testing::kIpv6Routing};
+  const auto six = udp6(query(121, "cut.test", testing::kDnsA), false, three);
+  for (size_t cut = kEth + kIp6; cut < kEth + kIp6 + 3 * 8 + 8; ++cut) {
+    EXPECT_EQ(run({std::vector<uint8_t>(six.begin(), six.begin() + static_cast<long>(cut))}),
+              Effects{})
+        << "IPv6 cut at " << cut;
+  }
+  const auto four = PacketBuilder()
+                        .eth(kSrcMac, kDstMac)
+                        .ipv4(kClient4, kServer4, {.options = {1, 1, 1, 1}})
+                        .udp(40006, 53)
+                        .payload(query(122, "opt.test", testing::kDnsA))
+                        .build();
+  for (size_t cut = kEth + kIp4; cut < kEth + kIp4 + 4 + 8; ++cut) {
+    EXPECT_EQ(run({std::vector<uint8_t>(four.begin(), four.begin() + static_cast<long>(cut))}),
+              Effects{})
+        << "IPv4 cut at " << cut;
+  }
+}
+
 TEST_P(DnsFilterTestRun, BadNames) {
   auto header = [](uint16_t id) {
     return std::vector<uint8_t>{
