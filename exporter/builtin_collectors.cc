@@ -23,7 +23,8 @@ void register_builtin_collectors(CollectorRegistry& registry) {
        .factory = [] { return std::make_unique<SnmpCollector>(); }});
   add({.name = std::string(DnsCollector::kName),
        .description = "DNS queries, responses, latency by type and response code, unanswered "
-                      "queries (BPF socket filter on AF_PACKET), DNS events",
+                      "queries (BPF on tc ingress/egress, packet-socket filter fallback), DNS "
+                      "events",
        .needs = {Requirement::kBpfPrivileges, Requirement::kNetRaw},
        .ladders = {DnsCollector::process_ladder()},
        .factory = [] { return std::make_unique<DnsCollector>(); }});
