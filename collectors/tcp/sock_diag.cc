@@ -314,41 +314,42 @@ Status SockDiagSocket::dump_all(uint32_t states, uint8_t extensions,
                                 const std::function<void(const TcpSocketRecord&)>& on_socket) {
   if (local_port && any_family_ && port_filter_) {
     const uint32_t seq = ++seq_;
-    int error = 0;
-    size_t delivered = 0;
     std::vector<uint8_t> request = build_tcp_dump_request_any_family(states, extensions, seq);
     append_bytecode(request, build_local_port_bytecode(*local_port));
-    Status status = run_dump(
-        request, seq,
-        [&](const TcpSocketRecord& r) {
-          ++delivered;
-          on_socket(r);
-        },
-        error);
-    // A kernel without INET_DIAG_BC_S_EQ (4.17) rejects the filter before
-    // sending anything: dump unfiltered from then on.
-    if (status || error == 0 || delivered > 0) return status;
+    // A kernel without INET_DIAG_BC_S_EQ (4.17) rejects the filter: dump
+    // unfiltered from then on.
+    if (std::optional<Status> status = run_optional_dump(request, seq, on_socket)) return *status;
     port_filter_ = false;
   }
   if (any_family_) {
     const uint32_t seq = ++seq_;
-    int error = 0;
-    size_t delivered = 0;
-    Status status = run_dump(
-        build_tcp_dump_request_any_family(states, extensions, seq), seq,
-        [&](const TcpSocketRecord& r) {
-          ++delivered;
-          on_socket(r);
-        },
-        error);
-    // A kernel without the old request type refuses it before sending
-    // anything: ask per family from then on.
-    if (status || error == 0 || delivered > 0) return status;
+    // A kernel without the old request type refuses it: ask per family from
+    // then on.
+    if (std::optional<Status> status = run_optional_dump(
+            build_tcp_dump_request_any_family(states, extensions, seq), seq, on_socket)) {
+      return *status;
+    }
     any_family_ = false;
   }
   Status status = dump(AF_INET, states, extensions, on_socket);
   if (!status) return status;
   return dump(AF_INET6, states, extensions, on_socket);
+}
+
+std::optional<Status> SockDiagSocket::run_optional_dump(
+    const std::vector<uint8_t>& request, uint32_t seq,
+    const std::function<void(const TcpSocketRecord&)>& on_socket) {
+  int error = 0;
+  size_t delivered = 0;
+  Status status = run_dump(
+      request, seq,
+      [&](const TcpSocketRecord& r) {
+        ++delivered;
+        on_socket(r);
+      },
+      error);
+  if (status || error == 0 || delivered > 0) return status;
+  return std::nullopt;
 }
 
 Result<TcpStateCounts> SockDiagSocket::count_states() {

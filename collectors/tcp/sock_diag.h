@@ -152,6 +152,12 @@ class SockDiagSocket {
   // `error` gets the kernel's errno when it refused the dump.
   Status run_dump(const std::vector<uint8_t>& request, uint32_t seq,
                   const std::function<void(const TcpSocketRecord&)>& on_socket, int& error);
+  // run_dump() of an optional request kind (the any-family request, the
+  // port bytecode); nullopt when the kernel refused it before sending any
+  // socket, i.e. it does not know that kind and the caller falls back.
+  std::optional<Status> run_optional_dump(
+      const std::vector<uint8_t>& request, uint32_t seq,
+      const std::function<void(const TcpSocketRecord&)>& on_socket);
   UniqueFd fd_;
   bool any_family_ = true;   // cleared when the kernel refuses TCPDIAG_GETSOCK
   bool port_filter_ = true;  // cleared when it refuses the port bytecode
