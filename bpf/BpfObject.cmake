@@ -32,12 +32,16 @@ function(netobs_bpf_object name)
   foreach(dir IN LISTS ARG_INCLUDES)
     list(APPEND include_flags -I${dir})
   endforeach()
+  set(werror_flag)
+  if(NETOBS_WERROR)
+    set(werror_flag -Werror)
+  endif()
   file(GLOB bpf_headers ${CMAKE_SOURCE_DIR}/bpf/*.h ${CMAKE_SOURCE_DIR}/bpf/lib/*.h)
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${out_dir}
     COMMAND ${NETOBS_CLANG} -target bpf -D__TARGET_ARCH_${NETOBS_BPF_TARGET_ARCH} -g -O2
-            -Wall -Werror ${include_flags} -c ${ARG_SOURCE} -o ${obj}
+            -Wall ${werror_flag} ${include_flags} -c ${ARG_SOURCE} -o ${obj}
     DEPENDS ${ARG_SOURCE} ${bpf_headers} ${ARG_DEPENDS}
     COMMENT "BPF ${name}.bpf.o"
     VERBATIM)

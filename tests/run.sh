@@ -13,19 +13,19 @@ echo "== clang-format"
 git ls-files -- '*.cc' '*.h' '*.bpf.c' ':!bpf/vmlinux/*' | xargs clang-format --dry-run --Werror
 
 echo "== ASan/UBSan build of the unit tests"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNETOBS_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DNETOBS_SANITIZE=ON -DNETOBS_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -L '^unit$' --output-on-failure -j"$jobs")
 
 echo "== fuzz targets (bounded time)"
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DNETOBS_FUZZ=ON -DNETOBS_BUILD_TESTS=ON \
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DNETOBS_FUZZ=ON -DNETOBS_BUILD_TESTS=ON -DNETOBS_WERROR=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target netobs_fuzzers
 (cd build-fuzz && ctest -L '^fuzz$' --output-on-failure)
 
 echo "== full suite: unit, privileged, e2e"
-cmake -S . -B build-tests -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build-tests -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETOBS_WERROR=ON >/dev/null
 cmake --build build-tests -j"$jobs"
 cd build-tests
 ctest -LE '^fuzz$' --output-on-failure --timeout 600

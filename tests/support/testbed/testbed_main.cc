@@ -1,7 +1,7 @@
 // The exporter with the test-only bpf_selftest collector added.
 #include "exporter/exporter_app.h"
 #include "exporter/log.h"
-#include "tests/testbed/bpf_selftest_collector.h"
+#include "tests/support/testbed/bpf_selftest_collector.h"
 
 namespace {
 

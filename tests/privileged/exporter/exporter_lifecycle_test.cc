@@ -24,7 +24,7 @@ namespace {
 using ::testing::HasSubstr;
 
 std::string testbed_binary() {
-  return testing::binary_dir() + "/tests/testbed/netobs_exporter_testbed";
+  return testing::binary_dir() + "/tests/support/testbed/netobs_exporter_testbed";
 }
 
 // Sends exactly `total` bytes over a loopback TCP connection from this process.

@@ -1,4 +1,4 @@
-#include "tests/testbed/bpf_selftest_collector.h"
+#include "tests/support/testbed/bpf_selftest_collector.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

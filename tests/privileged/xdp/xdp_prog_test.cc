@@ -1,5 +1,5 @@
 // The XDP and tc programs (bpf/xdp.bpf.c) run by the kernel through
-// BPF_PROG_TEST_RUN on every fixture of tests/xdp/xdp_fixtures.h: exact
+// BPF_PROG_TEST_RUN on every fixture of tests/support/xdp_fixtures.h: exact
 // counter effects, the sample record's metadata and bytes, the sampling
 // filters, and the 1-in-N sampling rate against its binomial interval; the
 // same table and expectations for every program (frags, linear, tc). Plus
@@ -19,7 +19,7 @@
 #include "collectors/xdp/xdp_metrics.h"
 #include "collectors/xdp/xdp_program.h"
 #include "tests/support/test_support.h"
-#include "tests/xdp/xdp_fixtures.h"
+#include "tests/support/xdp_fixtures.h"
 
 namespace netobs {
 namespace {

@@ -1,7 +1,7 @@
 // The xdp collector's packet fixture table: each frame, built with
 // PacketBuilder, with what parsing it must yield. Shared by the unit test of
-// the C++ parser (tests/unit/xdp_parse_test.cc) and the BPF_PROG_TEST_RUN
-// test of the XDP program (tests/integration/xdp_prog_test.cc), which turns
+// the C++ parser (tests/unit/xdp/xdp_parse_test.cc) and the BPF_PROG_TEST_RUN
+// test of the XDP program (tests/privileged/xdp/xdp_prog_test.cc), which turns
 // each expectation into exact counter effects and sample contents.
 #pragma once
 

@@ -32,7 +32,7 @@
 #include "collectors/tcp/tcp_collector.h"
 #include "exporter/bpf/preflight.h"
 #include "tcp.skel.h"
-#include "tests/integration/tcp_netns.h"
+#include "tests/support/tcp_netns.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {

@@ -8,7 +8,7 @@
 #include <set>
 
 #include "tests/support/packet_builder.h"
-#include "tests/xdp/xdp_fixtures.h"
+#include "tests/support/xdp_fixtures.h"
 
 namespace netobs {
 namespace {
