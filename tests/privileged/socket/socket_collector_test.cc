@@ -31,7 +31,9 @@ using ::testing::HasSubstr;
 
 constexpr char kComm[] = "netobs_socket_s";
 
-std::string script_binary() { return testing::binary_dir() + "/tests/support/netobs_socket_script"; }
+std::string script_binary() {
+  return testing::binary_dir() + "/tests/support/netobs_socket_script";
+}
 
 std::vector<std::string> split(const std::string& line, char sep) {
   std::vector<std::string> fields;
