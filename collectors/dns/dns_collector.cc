@@ -185,7 +185,7 @@ Status DnsCollector::open_event_sink(const Config& config) {
 }
 
 Status DnsCollector::start_impl(const CollectorContext& context) {
-  config_ = context.config.dns;
+  config_ = context.config.collector<DnsConfig>();
   event_options_ = dns_event_options(config_);
   if (config_.ports.empty() || config_.ports.size() > DNS_MAX_PORTS) {
     return Status::error("collectors.dns.ports: list 1 to " + std::to_string(DNS_MAX_PORTS) +

@@ -23,6 +23,7 @@
 
 #include "collectors/dns/dns_events.h"
 #include "collectors/dns/dns_metrics.h"
+#include "collectors/dns/dns_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
@@ -135,5 +136,9 @@ class DnsCollector final : public Collector {
   std::condition_variable_any wake_;
   std::jthread sweeper_;
 };
+
+struct CollectorDescriptor;
+// What netobs knows about this collector (dns_descriptor.cc).
+CollectorDescriptor dns_descriptor();
 
 }  // namespace netobs

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bpf/dns.h"
+#include "collectors/dns/dns_config.h"
 #include "config/config.h"
 #include "exporter/events/event_sink.h"
 

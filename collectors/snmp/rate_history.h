@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "collectors/snmp/proc_net_parser.h"
+#include "collectors/snmp/snmp_config.h"
 #include "config/config.h"
 #include "exporter/status.h"
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectors/socket/socket_metrics.h"
+#include "collectors/socket/socket_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
@@ -70,5 +71,9 @@ class SocketCollector final : public Collector {
   std::atomic<uint64_t> event_write_errors_{0};
   std::atomic<bool> write_error_logged_{false};
 };
+
+struct CollectorDescriptor;
+// What netobs knows about this collector (socket_descriptor.cc).
+CollectorDescriptor socket_descriptor();
 
 }  // namespace netobs

@@ -8,7 +8,7 @@
 
 #include "collectors/socket/socket_collector.h"
 #include "collectors/socket/socket_format.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/log.h"
@@ -36,11 +36,12 @@ TraceSource socket_source() {
   return {"socket", []() -> const EventSchema& { return socket_event_schema(); },
           [](Config& config, const TraceOptions& options) {
             // Metrics are not served: one slot, no per-process table.
-            config.socket.common.enabled = true;
-            config.socket.per_process = false;
-            if (!options.pids.empty()) config.socket.pids = options.pids;
-            if (!options.comms.empty()) config.socket.comms = options.comms;
-            if (!options.protocols.empty()) config.socket.protocols = options.protocols;
+            config.collector<SocketConfig>().common.enabled = true;
+            config.collector<SocketConfig>().per_process = false;
+            if (!options.pids.empty()) config.collector<SocketConfig>().pids = options.pids;
+            if (!options.comms.empty()) config.collector<SocketConfig>().comms = options.comms;
+            if (!options.protocols.empty())
+              config.collector<SocketConfig>().protocols = options.protocols;
             if (!options.ports.empty()) config.network.include_ports = options.ports;
             return Status::ok();
           },

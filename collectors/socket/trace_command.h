@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "collectors/socket/socket_config.h"
 #include "config/config.h"
 #include "exporter/collector.h"
 #include "exporter/events/event_sink.h"

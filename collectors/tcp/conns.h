@@ -15,6 +15,8 @@
 
 #include "collectors/tcp/process_owners.h"
 #include "collectors/tcp/sock_diag.h"
+#include "collectors/snmp/snmp_config.h"
+#include "collectors/tcp/tcp_config.h"
 #include "config/config.h"
 
 namespace netobs {

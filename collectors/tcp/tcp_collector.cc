@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "collectors/tcp/tcp_config.h"
 #include "config/config.h"
 #include "exporter/log.h"
 #include "tcp.skel.h"
@@ -92,7 +93,7 @@ TcpCollector::TcpCollector() : Collector(std::string(kName)) {}
 TcpCollector::~TcpCollector() { stop(); }
 
 Status TcpCollector::start_impl(const CollectorContext& context) {
-  const TcpConfig& config = context.config.tcp;
+  const TcpConfig& config = context.config.collector<TcpConfig>();
   Result<TcpGrouping> grouping = parse_tcp_grouping(config);
   if (!grouping) return grouping.status();
   options_ = TcpMetricOptions{*grouping, config.rtt, config.retransmits, config.connection_tracking,

@@ -47,4 +47,8 @@ class TcpCollector final : public Collector {
   std::optional<TcpStateCounter> states_;
 };
 
+struct CollectorDescriptor;
+// What netobs knows about this collector (tcp_descriptor.cc).
+CollectorDescriptor tcp_descriptor();
+
 }  // namespace netobs

@@ -33,4 +33,8 @@ class XdpCollector final : public Collector {
   std::unique_ptr<State> state_;
 };
 
+struct CollectorDescriptor;
+// What netobs knows about this collector (xdp_descriptor.cc).
+CollectorDescriptor xdp_descriptor();
+
 }  // namespace netobs

@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "collectors/dns/dns_collector.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/bpf/preflight.h"
 #include "tests/support/dns_message_builder.h"
 #include "tests/support/packet_builder.h"

@@ -32,8 +32,9 @@
 #include <string>
 #include <vector>
 
+#include "collectors/socket/socket_config.h"
 #include "collectors/socket/socket_collector.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
@@ -88,7 +89,7 @@ struct Sample {
 Sample run_once(const Config& base, const PreflightReport& preflight, int empty_fd, bool events,
                 bool syscall_details, int port, int seconds) {
   Config config = base;
-  config.socket.syscall_details = syscall_details;
+  config.collector<SocketConfig>().syscall_details = syscall_details;
   auto sink = std::make_shared<DiscardSink>();
   SocketCollector collector(
       SocketCollector::Options{.event_sink = events ? sink : std::shared_ptr<EventSink>()});
@@ -304,7 +305,7 @@ int workload(int rounds, double seconds) {
       }
       if (name.rfind("collector", 0) == 0 || name.rfind("nosys", 0) == 0) {
         Config c = config;
-        c.socket.syscall_details = name.rfind("nosys", 0) != 0;
+        c.collector<SocketConfig>().syscall_details = name.rfind("nosys", 0) != 0;
         collector.emplace();
         Status started = collector->start({c, preflight});
         if (!started) {
