@@ -80,7 +80,10 @@ ALERTS = [
           "netobseventslost"),
     alert("NetobsBpfMapFull",
           f"max by (job, instance, collector, map) (netobs_bpf_map_entries{{{S}}} / netobs_bpf_map_capacity{{{S}}})"
-          f" > {T['bpf_map_fill_ratio']}", "15m", "warning",
+          f" > {T['bpf_map_fill_ratio']}\n"
+          "# array maps always report entries = capacity: only maps whose fill moves\n"
+          f"unless on (job, instance, collector, map) changes(netobs_bpf_map_entries{{{S}}}[30m]) == 0",
+          "15m", "warning",
           "BPF map {{ $labels.map }} of netobs {{ $labels.collector }} is full on {{ $labels.instance }}",
           "The BPF map {{ $labels.map }} of the {{ $labels.collector }} collector on {{ $labels.instance }} is "
           "{{ $value | humanizePercentage }} full: new keys are refused or evict old ones, so counts are incomplete.",
