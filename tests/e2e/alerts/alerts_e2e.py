@@ -27,7 +27,6 @@ import os
 import pathlib
 import random
 import re
-import resource
 import shutil
 import signal
 import socket
@@ -46,8 +45,8 @@ FOR_OVERRIDE = "10s"         # test-only: every `for:` of the shipped rules
 HEALTHY_SECONDS = 35
 FAULT_SECONDS = 150          # upper bound for the fault phase
 A_ADDR, B_ADDR = "192.0.2.1", "192.0.2.2"
-PORT_LOSSY, PORT_VETH, PORT_BACKLOG, PORT_UDP_SINK, PORT_MANY, PORT_RST, PORT_CLOSED = (
-    5001, 5002, 5003, 5004, 5005, 5006, 5999)
+PORT_LOSSY, PORT_VETH, PORT_BACKLOG, PORT_UDP_SINK, PORT_RST, PORT_CLOSED = (
+    5001, 5002, 5003, 5004, 5006, 5999)
 DNS_OK, DNS_SERVFAIL, DNS_SILENT, DNS_SLOW = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"
 SLOW_DELAY = 0.8
 
@@ -138,7 +137,7 @@ def role_servers(args):
         (dns_server, (DNS_SERVFAIL, "servfail", stop)), (dns_server, (DNS_SILENT, "silent", stop)),
         (dns_server, (DNS_SLOW, "slow", stop)),
         (tcp_sink, ("127.0.0.1", PORT_LOSSY, stop)), (tcp_sink, ("0.0.0.0", PORT_VETH, stop)),
-        (tcp_sink, ("127.0.0.1", PORT_MANY, stop, 1024)), (tcp_sink, ("127.0.0.1", PORT_RST, stop, 128, True)),
+        (tcp_sink, ("127.0.0.1", PORT_RST, stop, 128, True)),
     ]]
     # a listener that never accepts, with the smallest backlog: its queue overflows
     backlog = socket.socket()
@@ -233,7 +232,10 @@ def role_backlog(args):
 def role_socket_errors(args):
     """Sends on connections the peer aborted: ECONNRESET, then EPIPE."""
     def step():
-        s = socket.create_connection(("127.0.0.1", PORT_RST), timeout=5)
+        try:
+            s = socket.create_connection(("127.0.0.1", PORT_RST), timeout=5)
+        except OSError:  # reset before connect() returned
+            return
         time.sleep(0.05)  # let the RST arrive
         for _ in range(20):
             try:
@@ -244,16 +246,15 @@ def role_socket_errors(args):
     paced(args.seconds, args.rate, step)
 
 
-def role_many(args):
-    """Holds --count connections open (a full tcp conn_start map)."""
-    resource.setrlimit(resource.RLIMIT_NOFILE, (4096, 4096))
-    held = []
-    deadline = time.monotonic() + args.seconds
-    for _ in range(args.count):
-        if time.monotonic() > deadline:
-            break
-        held.append(socket.create_connection(("127.0.0.1", PORT_MANY), timeout=5))
-    time.sleep(max(0, deadline - time.monotonic()))
+def role_qtypes(args):
+    """--count queries, each with another query type, after --delay seconds: more
+    (qtype, rcode) keys than the dns collector's stats map holds (a full BPF map)."""
+    time.sleep(args.delay)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    qtypes = iter(range(1000, 1000 + args.count))
+    paced(args.count / args.rate, args.rate,
+          lambda: s.sendto(dns_query("qtype.example.test", next(qtypes, 1)), (args.host, 53)))
+    time.sleep(max(0, args.seconds - args.delay - args.count / args.rate))
 
 
 def role_frames(args):
@@ -283,7 +284,7 @@ def role_burst(args):
 
 ROLES = {"servers": role_servers, "stream": role_stream, "dns": role_dns, "dns_malformed": role_dns_malformed,
          "refused": role_refused, "backlog": role_backlog, "socket_errors": role_socket_errors,
-         "many": role_many, "frames": role_frames, "burst": role_burst}
+         "qtypes": role_qtypes, "frames": role_frames, "burst": role_burst}
 
 
 # --------------------------------------------------------------------------
@@ -383,8 +384,8 @@ def expected_alerts(a_instance, b_instance, veth):
         ("NetobsSocketErrorsHigh", {**a, "severity": "warning", "comm": COMM, "error": "EPIPE"}),
         ("NetobsSocketErrorsHigh", {**a, "severity": "warning", "comm": COMM, "error": "ECONNRESET"}),
         ("NetobsPacketsMalformed", {**a, "severity": "warning", "interface": veth, "layer": "ipv4"}),
-        ("NetobsBpfMapFull", {**a, "severity": "warning", "collector": "tcp", "map": "conn_start"}),
-        ("NetobsBpfMapUpdateErrors", {**a, "severity": "warning", "collector": "tcp", "map": "conn_start"}),
+        ("NetobsBpfMapFull", {**a, "severity": "warning", "collector": "dns", "map": "dns_stats"}),
+        ("NetobsBpfMapUpdateErrors", {**a, "severity": "warning", "collector": "dns", "map": "dns_stats"}),
         ("NetobsCollectorFailed", {**b, "severity": "warning", "collector": "snmp"}),
         ("NetobsEventsLost", {**b, "severity": "warning", "collector": "socket"}),
         ("NetobsConfigReloadFailed", {**b, "severity": "warning"}),
@@ -566,7 +567,8 @@ receivers:
         procs.start("refused", me + ["refused", "--rate", "50", "--seconds", seconds])
         procs.start("backlog", me + ["backlog", "--rate", "10", "--seconds", seconds])
         procs.start("socket_errors", me + ["socket_errors", "--rate", "5", "--seconds", seconds])
-        procs.start("many", me + ["many", "--count", "700", "--seconds", seconds])
+        procs.start("qtypes", me + ["qtypes", "--host", DNS_OK, "--count", "1200", "--rate", "200", "--delay", "20",
+                                    "--seconds", seconds])
         procs.start("malformed_frames", me + ["frames", "--malformed", "--iface", args.peer_veth, "--rate", "5",
                                               "--seconds", seconds], netns=args.peer)
         procs.start("burst", me + ["burst", "--comm", BURST_COMM, "--seconds", seconds])
@@ -578,11 +580,15 @@ receivers:
 
         expected = expected_alerts(a_instance, b_instance, args.veth)
         deadline = fault_start + FAULT_SECONDS - 10
-        missing = expected
+        missing, arrived = expected, set()
         while time.monotonic() < deadline:
             with Webhook.lock:
                 firing = [a for _, a in Webhook.received if a["status"] == "firing"]
             missing = [(n, l) for n, l in expected if not any(matches(a, n, l) for a in firing)]
+            for n, l in expected:
+                if (n, str(l)) not in arrived and (n, l) not in missing:
+                    arrived.add((n, str(l)))
+                    log(f"arrived after {time.monotonic() - fault_start:.0f} s: {n} {l}")
             if not missing:
                 break
             time.sleep(2)
@@ -683,6 +689,7 @@ def main():
     parser.add_argument("--port", type=int)
     parser.add_argument("--rate", type=float, default=1)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--delay", type=float, default=0)
     parser.add_argument("--count", type=int, default=0)
     parser.add_argument("--malformed", action="store_true")
     args = parser.parse_args()
