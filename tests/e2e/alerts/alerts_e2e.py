@@ -48,10 +48,28 @@ A_ADDR, B_ADDR = "192.0.2.1", "192.0.2.2"
 PORT_LOSSY, PORT_VETH, PORT_BACKLOG, PORT_UDP_SINK, PORT_RST, PORT_CLOSED = (
     5001, 5002, 5003, 5004, 5006, 5999)
 DNS_OK, DNS_SERVFAIL, DNS_SILENT, DNS_SLOW = "127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"
-SLOW_DELAY = 0.8
+SLOW_DELAY, LATE_DELAY = 0.8, 2.5
 
-# Panels whose queries may legitimately return nothing here, with the reason.
-PANELS_WITHOUT_DATA = {
+# Every query must return at least one series with a finite value. These
+# targets count failures the test does not cause, so their series are all 0
+# here (present from the first scrape, as error counters must be):
+ZERO_HERE = {
+    ("netobs-dns.json", "Correlation evictions and errors", "A"):
+        "evictions need more outstanding queries than the correlation table holds (16384 by default)",
+    ("netobs-dns.json", "Correlation evictions and errors", "B"):
+        "insert errors need a correlation table that is full and cannot evict",
+    ("netobs-exporter.json", "Series folded at label caps", "A"):
+        "needs more process names or groups than a collector's cap; the test's processes are filtered by name",
+    ("netobs-packets.json", "Sampling", "B"):
+        "samples are dropped only when the sample ring buffer is full",
+    ("netobs-sockets.json", "Operations folded into other", "A"):
+        "needs more than collectors.socket.max_processes process names",
+    ("netobs-system.json", "Parse errors", "A"):
+        "needs /proc/net files the parser does not understand",
+    ("netobs-tcp.json", "Failed retransmissions", "A"):
+        "needs a retransmission that fails before the IP layer (no memory, qdisc full)",
+    ("netobs-tcp.json", "Connect and accept failures", "B"):
+        "needs a handshake that dies in SYN_RECV (a client that vanishes after its SYN)",
 }
 
 
@@ -93,8 +111,9 @@ def dns_server(addr, mode, stop):
         rcode = 2 if mode == "servfail" else 0
         tc = 0x0200 if question[1:3] == b"tc" else 0
         header = struct.pack("!HHHHHH", txid, 0x8180 | tc | rcode, 1, 0, 0, 0)
-        if mode == "slow":
-            threading.Timer(SLOW_DELAY, s.sendto, (header + question, peer)).start()
+        if mode == "slow":  # one in five later than the collector's 2 s timeout: unmatched
+            delay = LATE_DELAY if txid % 5 == 0 else SLOW_DELAY
+            threading.Timer(delay, s.sendto, (header + question, peer)).start()
         else:
             s.sendto(header + question, peer)
 
@@ -188,7 +207,10 @@ def role_dns(args):
     def step():
         count[0] += 1
         name = "tc.example.test" if count[0] % 10 == 0 else f"host{count[0] % 50}.example.test"
-        s.sendto(dns_query(name, 28 if count[0] % 2 else 1), (args.host, 53))
+        query = dns_query(name, 28 if count[0] % 2 else 1)
+        s.sendto(query, (args.host, 53))
+        if args.count and count[0] % args.count == 0:  # the same query again: a retransmission
+            s.sendto(query, (args.host, 53))
         try:
             while True:
                 s.recv(4096)
@@ -382,7 +404,6 @@ def expected_alerts(a_instance, b_instance, veth):
         ("NetobsDnsLatencyHigh", {**a, "severity": "warning"}),
         ("NetobsDnsMalformedPackets", {**a, "severity": "info", "transport": "udp", "reason": "short_header"}),
         ("NetobsSocketErrorsHigh", {**a, "severity": "warning", "comm": COMM, "error": "EPIPE"}),
-        ("NetobsSocketErrorsHigh", {**a, "severity": "warning", "comm": COMM, "error": "ECONNRESET"}),
         ("NetobsPacketsMalformed", {**a, "severity": "warning", "interface": veth, "layer": "ipv4"}),
         ("NetobsBpfMapFull", {**a, "severity": "warning", "collector": "dns", "map": "dns_stats"}),
         ("NetobsBpfMapUpdateErrors", {**a, "severity": "warning", "collector": "dns", "map": "dns_stats"}),
@@ -390,6 +411,14 @@ def expected_alerts(a_instance, b_instance, veth):
         ("NetobsEventsLost", {**b, "severity": "warning", "collector": "socket"}),
         ("NetobsConfigReloadFailed", {**b, "severity": "warning"}),
     ]
+
+
+def allowed_alerts(a_instance):
+    """Alerts the faults may fire but need not: the first send on an aborted
+    connection fails with ECONNRESET, the following ones with EPIPE, so the
+    ECONNRESET rate is 20 times smaller and may stay under the threshold."""
+    a = {"job": "netobs", "instance": a_instance}
+    return [("NetobsSocketErrorsHigh", {**a, "severity": "warning", "comm": COMM, "error": "ECONNRESET"})]
 
 
 def matches(alert, name, labels):
@@ -561,7 +590,8 @@ receivers:
         targets.write_text(json.dumps([{"targets": [a_instance, b_instance]}]))
         seconds = str(FAULT_SECONDS)
         procs.start("dns_servfail", me + ["dns", "--host", DNS_SERVFAIL, "--rate", "10", "--seconds", seconds])
-        procs.start("dns_silent", me + ["dns", "--host", DNS_SILENT, "--rate", "10", "--seconds", seconds])
+        procs.start("dns_silent", me + ["dns", "--host", DNS_SILENT, "--rate", "10", "--count", "3",
+                                        "--seconds", seconds])
         procs.start("dns_slow", me + ["dns", "--host", DNS_SLOW, "--rate", "5", "--seconds", seconds])
         procs.start("dns_malformed", me + ["dns_malformed", "--host", DNS_OK, "--rate", "5", "--seconds", seconds])
         procs.start("refused", me + ["refused", "--rate", "50", "--seconds", seconds])
@@ -603,9 +633,13 @@ receivers:
             for title, ref, expr in dashboard_lint.targets(dashboard):
                 checked += 1
                 result = http_json(prom + "/api/v1/query", {"query": dashboard_lint.substitute(expr)})
-                series = result["data"]["result"]
-                if isinstance(series, list) and not series and (file, title) not in PANELS_WITHOUT_DATA:
-                    failures.append(f"dashboard {file} panel '{title}' target {ref}: no data: {expr}")
+                values = [float(x["value"][1]) for x in result["data"]["result"]]
+                finite = [v for v in values if v == v]  # NaN: a quantile of nothing
+                if not finite:
+                    failures.append(f"dashboard {file} panel '{title}' target {ref}: no data "
+                                    f"({len(values)} series, all NaN): {expr}")
+                elif not any(finite) and (file, title, ref) not in ZERO_HERE:
+                    failures.append(f"dashboard {file} panel '{title}' target {ref}: only zeros: {expr}")
         log(f"dashboard queries checked: {checked}")
 
         # ---- exporter B goes away: NetobsExporterDown
@@ -632,7 +666,7 @@ receivers:
             if key in seen:
                 continue
             seen.add(key)
-            if not any(matches(a, n, l) for n, l in expected):
+            if not any(matches(a, n, l) for n, l in expected + allowed_alerts(a_instance)):
                 failures.append(f"unexpected alert fired: {a['labels']} {a['annotations'].get('description')}")
             for p in check_annotations(a, alerts_config.RUNBOOK_BASE_URL):
                 failures.append(f"{a['labels']['alertname']} {a['labels']}: {p}")

@@ -89,18 +89,24 @@ TEST(AlertRules, EveryRunbookUrlHasASection) {
 TEST(AlertRules, RetransmissionThresholdsEqualSnmpVerdicts) {
   const std::string config = testing::read_file(testing::source_dir() + "/config/netobs.yaml");
   const std::string rules = testing::read_file(alerts_dir() + "/netobs.rules.yml");
+  std::map<std::string, double> alert_threshold;  // severity -> threshold
+  for (size_t at = rules.find("- alert: NetobsTcpRetransmissionRatioHigh"); at != std::string::npos;
+       at = rules.find("- alert: NetobsTcpRetransmissionRatioHigh", at + 1)) {
+    const std::string block = rules.substr(at, rules.find("- alert:", at + 1) - at);
+    std::smatch threshold, severity;
+    ASSERT_TRUE(std::regex_search(
+        block, threshold,
+        std::regex(R"(instance:netobs_tcp_retransmission:ratio_rate5m > ([0-9.]+))")));
+    ASSERT_TRUE(std::regex_search(block, severity, std::regex(R"(severity: (\w+))")));
+    alert_threshold[severity[1]] = std::stod(threshold[1]);
+  }
   for (const char* level : {"warning", "critical"}) {
     std::smatch m;
     ASSERT_TRUE(std::regex_search(
         config, m, std::regex(std::string("retrans_ratio_") + level + R"(: ([0-9.]+))")))
         << level;
-    std::smatch alert;
-    ASSERT_TRUE(std::regex_search(
-        rules, alert,
-        std::regex(R"(instance:netobs_tcp_retransmission:ratio_rate5m > ([0-9.]+)[^]*?severity: )" +
-                   std::string(level))))
-        << level;
-    EXPECT_EQ(std::stod(alert[1]), std::stod(m[1])) << level;
+    ASSERT_TRUE(alert_threshold.count(level)) << level;
+    EXPECT_EQ(alert_threshold[level], std::stod(m[1])) << level;
   }
 }
 
