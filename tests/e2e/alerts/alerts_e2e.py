@@ -20,7 +20,7 @@ the namespaces. Every loop is bounded in count and time.
   alerts_e2e.py --exporter BIN --source DIR
 """
 import argparse
-import ctypes
+import importlib.util
 import http.server
 import json
 import os
@@ -426,10 +426,33 @@ def matches(alert, name, labels):
         and set(alert["labels"]) == set(labels) | {"alertname"}
 
 
-def check_annotations(alert, runbook_base):
-    """Rendered annotations: no template left, the instance named, the runbook section of the alert."""
+VALUE_PATTERNS = {"humanizePercentage": r"-?[0-9.e+-]+%", "humanize": r"-?[0-9.e+-]+[kMGTPEmunpfaz]?",
+                  "humanizeDuration": r"-?[0-9.]+[a-z]+( [0-9.]+[a-z]+)*"}
+
+
+def rendered_pattern(template, labels):
+    """A regex matching `template` as Prometheus renders it for an alert with
+    `labels`: label references exact, $value as its humanize function prints it."""
+    out, pos = "", 0
+    for m in re.finditer(r"\{\{\s*(\$labels\.(\w+)|\$value\s*\|\s*(\w+))\s*\}\}", template):
+        out += re.escape(template[pos:m.start()])
+        out += re.escape(labels.get(m.group(2), "<no value>")) if m.group(2) else VALUE_PATTERNS[m.group(3)]
+        pos = m.end()
+    return out + re.escape(template[pos:])
+
+
+def check_annotations(alert, runbook_base, rules):
+    """Rendered annotations: exactly the shipped templates with this alert's labels
+    (and a number where $value goes), and the runbook section of the alert."""
     problems = []
     ann, labels = alert["annotations"], alert["labels"]
+    templates = [r["annotations"] for r in rules
+                 if r["alert"] == labels["alertname"] and r["labels"]["severity"] == labels["severity"]]
+    if len(templates) != 1:
+        return [f"{len(templates)} shipped rules match"]
+    for key in ("summary", "description"):
+        if not re.fullmatch(rendered_pattern(templates[0][key], labels), ann.get(key, "")):
+            problems.append(f"{key} {ann.get(key)!r} is not the rendered template {templates[0][key]!r}")
     for key in ("summary", "description", "runbook_url"):
         if not ann.get(key):
             problems.append(f"{key} missing")
@@ -442,12 +465,21 @@ def check_annotations(alert, runbook_base):
     return problems
 
 
+def tcp_snmp():
+    """Tcp counters of this network namespace, from /proc/net/snmp (the truth)."""
+    lines = [l.split() for l in pathlib.Path("/proc/net/snmp").read_text().splitlines() if l.startswith("Tcp:")]
+    return dict(zip(lines[0][1:], map(int, lines[1][1:])))
+
+
 def inner(args):
     src = pathlib.Path(args.source)
     sys.path.insert(0, str(src / "dashboards"))
     sys.path.insert(0, str(src / "alerts"))
     import config as alerts_config
     import lint as dashboard_lint
+    spec = importlib.util.spec_from_file_location("shipped_rules", src / "alerts" / "generate.py")
+    shipped_rules = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shipped_rules)
 
     failures = []
     work = tempfile.mkdtemp(prefix="netobs-e2e-alerts-")
@@ -455,9 +487,8 @@ def inner(args):
     me = [sys.executable, os.path.abspath(__file__), "role"]
     started = time.monotonic()
     try:
-        run("ip", "link", "set", "lo", "up")
-        for extra in ("127.0.0.2", "127.0.0.3", "127.0.0.4"):
-            pass  # the whole 127/8 is local on lo
+        run("ip", "link", "set", "lo", "up")  # the whole 127/8 is local: one address per DNS server
+        snmp_at_start = tcp_snmp()
         port_a, port_b, port_prom, port_am, port_hook = (free_port() for _ in range(5))
         a_instance, b_instance = f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"
 
@@ -627,6 +658,17 @@ receivers:
         for name, labels in missing:
             failures.append(f"alert did not arrive: {name} {labels}")
 
+        # ---- the ratio the alerts use against the kernel's own counters: the
+        # rate window (5m) spans the whole test, so it is the ratio of increases
+        query = f'instance:netobs_tcp_retransmission:ratio_rate5m{{instance="{a_instance}"}}'
+        recorded = http_json(prom + "/api/v1/query", {"query": query})["data"]["result"]
+        now = tcp_snmp()
+        truth = (now["RetransSegs"] - snmp_at_start["RetransSegs"]) / (now["OutSegs"] - snmp_at_start["OutSegs"])
+        if not recorded or abs(float(recorded[0]["value"][1]) - truth) > 0.15 * truth:
+            failures.append(f"retransmission ratio: Prometheus {recorded} vs /proc/net/snmp {truth:.4f}")
+        else:
+            log(f"retransmission ratio: Prometheus {float(recorded[0]['value'][1]):.4f}, /proc/net/snmp {truth:.4f}")
+
         # ---- every dashboard query returns data (while the faults still run)
         checked = 0
         for file, dashboard in dashboard_lint.dashboards():
@@ -668,7 +710,7 @@ receivers:
             seen.add(key)
             if not any(matches(a, n, l) for n, l in expected + allowed_alerts(a_instance)):
                 failures.append(f"unexpected alert fired: {a['labels']} {a['annotations'].get('description')}")
-            for p in check_annotations(a, alerts_config.RUNBOOK_BASE_URL):
+            for p in check_annotations(a, alerts_config.RUNBOOK_BASE_URL, shipped_rules.ALERTS):
                 failures.append(f"{a['labels']['alertname']} {a['labels']}: {p}")
             log("fired:", a["labels"]["alertname"], a["labels"].get("severity"), "|", a["annotations"]["summary"])
         log(f"nftables drop counter: {run('nft', 'list', 'table', 'inet', 'netobs_e2e').stdout.split('counter')[-1].strip()}")
