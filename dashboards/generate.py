@@ -322,6 +322,11 @@ def system():
            "retransmission, tlp_share, fast_retransmit_share, rto_share, syn_retransmit_share, tcp_input_error, "
            "udp_receive_buffer_error. Absent while the denominator does not move.", "percentunit",
            target(f'max by (instance, ratio) (netobs_snmp_derived_ratio{{{F}, window="1m"}})', "{{ratio}} {{instance}}")),
+        ts("Busiest counters (exporter's 1-minute rates)", "The ten fastest-moving of the counters listed in "
+           "collectors.snmp.rate_counters, as the exporter computes them over its own 1-minute window (the same "
+           "numbers `netobs stats` prints). A counter new to this list: something changed on the node.", "ops",
+           target(f'topk(10, max by (instance, group, field) (netobs_snmp_mib_rate_per_second{{{F}, window="1m"}}))',
+                  "{{group}} {{field}} {{instance}}")),
         row("TCP"),
         ts("TCP segments", "Segments received, sent and retransmitted per second (Tcp InSegs, OutSegs, "
            "RetransSegs).", "pps",

@@ -1,7 +1,7 @@
 // Dashboards and alerts against real components: netobs_exporter, Prometheus,
 // Alertmanager and a webhook, with real traffic and faults in the test's own
 // network namespaces. The steps and the faults are in alerts_e2e.py (beside
-// this file); this wraps it as one bounded test (about 4 minutes).
+// this file); this wraps it as one bounded test (under 2 minutes).
 #include <gtest/gtest.h>
 
 #include <iostream>
