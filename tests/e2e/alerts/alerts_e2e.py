@@ -751,8 +751,14 @@ def outer(args):
                                  "--peer", peer, "--veth", veth, "--peer-veth", peer_veth], timeout=540)
         return result.returncode
     finally:
-        run("ip", "netns", "del", netns, check=False)
-        run("ip", "netns", "del", peer, check=False)
+        for ns in (netns, peer):
+            # only after a timeout: what the killed inner run left in our namespaces
+            for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            run("ip", "netns", "del", ns, check=False)
 
 
 def main():
