@@ -607,6 +607,16 @@ receivers:
         with Webhook.lock:
             if Webhook.received:
                 failures.append(f"healthy phase: notifications arrived: {Webhook.received}")
+        # quiet must mean "evaluated and fine", not "nothing to evaluate"
+        groups = http_json(prom + "/api/v1/rules")["data"]["groups"]
+        loaded = sum(1 for g in groups for r in g["rules"] if r["type"] == "alerting" and r["health"] == "ok")
+        if loaded != len(shipped_rules.ALERTS):
+            failures.append(f"healthy phase: {loaded} healthy alerting rules loaded, {len(shipped_rules.ALERTS)} shipped")
+        for query in ("instance:netobs_tcp_out_segments:rate5m > 10", "instance:netobs_dns_queries:rate5m > 1",
+                      "instance:netobs_tcp_retransmission:ratio_rate5m >= 0",
+                      "instance:netobs_dns_request_duration_seconds:p99_rate5m >= 0"):
+            if not http_json(prom + "/api/v1/query", {"query": query})["data"]["result"]:
+                failures.append(f"healthy phase: no data for {query}")
         log(f"healthy phase done, {len(failures)} failures")
 
         # ---- phase 2: faults
