@@ -473,6 +473,7 @@ def tcp_snmp():
 
 def inner(args):
     src = pathlib.Path(args.source)
+    sys.dont_write_bytecode = True  # no __pycache__ in the source tree
     sys.path.insert(0, str(src / "dashboards"))
     sys.path.insert(0, str(src / "alerts"))
     import config as alerts_config
