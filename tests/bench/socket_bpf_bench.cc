@@ -36,8 +36,8 @@
 #include "config/config_loader.h"
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/libbpf_logging.h"
+#include "bench_baseline.skel.h"
 #include "exporter/bpf/preflight.h"
-#include "socket.skel.h"
 
 namespace netobs {
 namespace {
@@ -129,13 +129,13 @@ void summarize(const char* name, std::vector<double> ratios) {
 // 12 syscall tracepoints the collector uses), raw-sys-enter (an empty raw_tp
 // on sys_enter with a syscall-number test, the alternative design).
 struct EmptyPrograms {
-  SkeletonPtr<socket_bpf> skel;
+  SkeletonPtr<bench_baseline_bpf> skel;
   std::vector<LinkPtr> links;
 };
 
 bool attach_empty(const std::string& what, EmptyPrograms& out) {
-  out.skel = open_skeleton<socket_bpf>();
-  socket_bpf* skel = out.skel.get();
+  out.skel = open_skeleton<bench_baseline_bpf>();
+  bench_baseline_bpf* skel = out.skel.get();
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
   std::vector<bpf_program*> wanted;
@@ -147,7 +147,7 @@ bool attach_empty(const std::string& what, EmptyPrograms& out) {
     return false;
   }
   for (bpf_program* p : wanted) bpf_program__set_autoload(p, true);
-  if (socket_bpf::load(skel) != 0) {
+  if (bench_baseline_bpf::load(skel) != 0) {
     std::fprintf(stderr, "loading the empty programs failed\n");
     return false;
   }
@@ -366,12 +366,12 @@ int run(int argc, char** argv) {
   Config config = loaded.config;
   config.events.output_dir.clear();
 
-  // The empty baseline: another instance of the object, only on_send_empty.
-  SkeletonPtr<socket_bpf> empty = open_skeleton<socket_bpf>();
+  // The empty baseline: only on_send_empty of the bench-only object.
+  SkeletonPtr<bench_baseline_bpf> empty = open_skeleton<bench_baseline_bpf>();
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, empty->obj) bpf_program__set_autoload(prog, false);
   bpf_program__set_autoload(empty->progs.on_send_empty, true);
-  if (socket_bpf::load(empty.get()) != 0) {
+  if (bench_baseline_bpf::load(empty.get()) != 0) {
     std::fprintf(stderr, "loading the empty program failed\n");
     return 1;
   }
