@@ -265,29 +265,6 @@ int tcp_probe_tp(struct trace_event_raw_tcp_probe* ctx) {
   return on_probe((const struct sock*)ctx->skaddr, false);
 }
 
-/* Baselines for the per-event cost ratios: each hook doing nothing (never
- * loaded by the collector; the benchmark attaches them next to the real
- * programs). */
-SEC("tp_btf/tcp_probe")
-int BPF_PROG(tcp_probe_empty, struct sock* sk, const struct sk_buff* skb) { return 0; }
-
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(tcp_retransmit_empty, const struct sock* sk, const struct sk_buff* skb, int err) {
-  return 0;
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(inet_sock_set_state_empty, const struct sock* sk, const int oldstate,
-             const int newstate) {
-  return 0;
-}
-
-SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(tcp_send_reset_empty, const struct sock* sk, const struct sk_buff* skb) { return 0; }
-
-SEC("tp_btf/tcp_receive_reset")
-int BPF_PROG(tcp_receive_reset_empty, struct sock* sk) { return 0; }
-
 /* ---- Retransmissions. */
 
 static __always_inline void add_retrans(const struct sock_common* skc, __u32 kind, __u64 segs) {

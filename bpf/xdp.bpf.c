@@ -323,10 +323,6 @@ int xdp_observe(struct xdp_md* ctx) { return observe(ctx, 1); }
 SEC("xdp")
 int xdp_observe_linear(struct xdp_md* ctx) { return observe(ctx, 0); }
 
-/* Baseline for cost measurements (never attached by the collector). */
-SEC("xdp.frags")
-int xdp_empty(struct xdp_md* ctx) { return XDP_PASS; }
-
 /* ----------------------------------------------------------------- tc */
 
 /* The tc program's verdict: TCX_NEXT (-1, the same value as TC_ACT_UNSPEC)
@@ -429,10 +425,5 @@ int tc_observe(struct __sk_buff* skb) {
   c->samples += 1;
   return NETOBS_TC_NEXT;
 }
-
-/* Baseline for cost measurements: the tc hook with a program that does
- * nothing (never attached by the collector). */
-SEC("tc")
-int tc_empty(struct __sk_buff* skb) { return NETOBS_TC_NEXT; }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -28,4 +28,26 @@ int BPF_PROG(on_sys_enter_filter_empty, struct pt_regs* regs, long id) {
   return id == 44 /* sendto */ ? 1 : 0;
 }
 
+/* ---- tcp collector (tcp_bench): tcp.bpf.c and tcp_states.bpf.c ---- */
+
+SEC("tp_btf/tcp_probe")
+int BPF_PROG(tcp_probe_empty, struct sock* sk, const struct sk_buff* skb) { return 0; }
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(tcp_retransmit_empty, const struct sock* sk, const struct sk_buff* skb, int err) {
+  return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state_empty, const struct sock* sk, const int oldstate,
+             const int newstate) {
+  return 0;
+}
+
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(tcp_send_reset_empty, const struct sock* sk, const struct sk_buff* skb) { return 0; }
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(tcp_receive_reset_empty, struct sock* sk) { return 0; }
+
 char LICENSE[] SEC("license") = "GPL";
