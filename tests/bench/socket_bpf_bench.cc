@@ -36,7 +36,7 @@
 #include "config/config_loader.h"
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/libbpf_logging.h"
-#include "bench_baseline.skel.h"
+#include "bench_baseline.h"
 #include "exporter/bpf/preflight.h"
 
 namespace netobs {
@@ -134,23 +134,20 @@ struct EmptyPrograms {
 };
 
 bool attach_empty(const std::string& what, EmptyPrograms& out) {
-  out.skel = open_skeleton<bench_baseline_bpf>();
-  bench_baseline_bpf* skel = out.skel.get();
-  bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
-  std::vector<bpf_program*> wanted;
-  if (what == "sock") wanted = {skel->progs.on_send_empty, skel->progs.on_recv_empty};
-  if (what == "syscalls") wanted = {skel->progs.on_syscall_empty};
-  if (what == "raw-sys-enter") wanted = {skel->progs.on_sys_enter_filter_empty};
+  std::vector<std::string> wanted;
+  if (what == "sock") wanted = {"on_send_empty", "on_recv_empty"};
+  if (what == "syscalls") wanted = {"on_syscall_empty"};
+  if (what == "raw-sys-enter") wanted = {"on_sys_enter_filter_empty"};
   if (wanted.empty()) {
     std::fprintf(stderr, "unknown empty set %s (sock | syscalls | raw-sys-enter)\n", what.c_str());
     return false;
   }
-  for (bpf_program* p : wanted) bpf_program__set_autoload(p, true);
-  if (bench_baseline_bpf::load(skel) != 0) {
+  out.skel = load_baselines(wanted);
+  if (!out.skel) {
     std::fprintf(stderr, "loading the empty programs failed\n");
     return false;
   }
+  bench_baseline_bpf* skel = out.skel.get();
   if (what == "syscalls") {
     for (const char* phase : {"enter", "exit"}) {
       for (const char* call :
@@ -161,7 +158,9 @@ bool attach_empty(const std::string& what, EmptyPrograms& out) {
       }
     }
   } else {
-    for (bpf_program* p : wanted) out.links.emplace_back(bpf_program__attach(p));
+    for (const std::string& name : wanted) {
+      out.links.emplace_back(bpf_program__attach(baseline_program(*skel, name)));
+    }
   }
   for (const auto& link : out.links) {
     if (!link) {
@@ -367,11 +366,8 @@ int run(int argc, char** argv) {
   config.events.output_dir.clear();
 
   // The empty baseline: only on_send_empty of the bench-only object.
-  SkeletonPtr<bench_baseline_bpf> empty = open_skeleton<bench_baseline_bpf>();
-  bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, empty->obj) bpf_program__set_autoload(prog, false);
-  bpf_program__set_autoload(empty->progs.on_send_empty, true);
-  if (bench_baseline_bpf::load(empty.get()) != 0) {
+  SkeletonPtr<bench_baseline_bpf> empty = load_baselines({"on_send_empty"});
+  if (!empty) {
     std::fprintf(stderr, "loading the empty program failed\n");
     return 1;
   }
