@@ -172,6 +172,17 @@ class Dnsmasq {
   Subprocess process_;
 };
 
+// The collector's snapshot; a failed map read fails the test (and reads as
+// an empty snapshot, so the value assertions that follow fail too).
+DnsSnapshot snapshot_of(const DnsCollector& collector) {
+  Result<DnsSnapshot> snap = snapshot_of(collector);
+  if (!snap) {
+    ADD_FAILURE() << "reading the dns collector's maps: " << snap.message();
+    return {};
+  }
+  return *snap;
+}
+
 std::unique_ptr<DnsCollector> start_collector(int port, double timeout_seconds,
                                               PreflightReport& preflight,
                                               const std::string& hook = "tcx") {
@@ -337,16 +348,16 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
   };
   std::map<std::tuple<uint8_t, uint16_t>, uint64_t> want_queries;
   std::map<std::tuple<uint8_t, uint16_t, uint8_t>, uint64_t> want_responses;
-  const DnsSnapshot start = collector->snapshot();
+  const DnsSnapshot start = snapshot_of(*collector);
   for (const Query& q : queries) {
     SCOPED_TRACE(q.server + (q.tcp ? " tcp " : " udp ") + q.name + " " + q.type);
     const uint8_t transport = q.tcp ? DNS_TRANSPORT_TCP : DNS_TRANSPORT_UDP;
-    const DnsSnapshot before = collector->snapshot();
+    const DnsSnapshot before = snapshot_of(*collector);
     const DigResult result = dig(q.server, port_, q.tcp, q.name, q.type);
     ASSERT_EQ(result.status, q.expected_status);
     ASSERT_GE(result.query_ms, 0);
     const uint8_t rcode = rcode_number(result.status);
-    const DnsSnapshot after = collector->snapshot();
+    const DnsSnapshot after = snapshot_of(*collector);
 
     const DnsStatsEntry rb = find(before, DNS_STAT_RESPONSE, transport, q.qtype, rcode);
     const DnsStatsEntry ra = find(after, DNS_STAT_RESPONSE, transport, q.qtype, rcode);
@@ -370,7 +381,7 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
     ++want_responses[{transport, q.qtype, rcode}];
   }
   // Totals per label set, and no stray counts anywhere.
-  const DnsSnapshot end = collector->snapshot();
+  const DnsSnapshot end = snapshot_of(*collector);
   for (const auto& [key, n] : want_queries) {
     EXPECT_EQ(find(end, DNS_STAT_QUERY, std::get<0>(key), std::get<1>(key), 0).count -
                   find(start, DNS_STAT_QUERY, std::get<0>(key), std::get<1>(key), 0).count,
@@ -432,11 +443,11 @@ TEST_F(DnsLiveTest, UnansweredQueriesAfterTimeout) {
   uint64_t unanswered = 0;
   for (int i = 0; i < 60 && unanswered < kQueries; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    unanswered = collector->snapshot().unanswered[{DNS_TRANSPORT_UDP, 1}];
+    unanswered = snapshot_of(*collector).unanswered[{DNS_TRANSPORT_UDP, 1}];
   }
   // Exactly that many, and no more after further sweeps.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const DnsSnapshot s = collector->snapshot();
+  const DnsSnapshot s = snapshot_of(*collector);
   EXPECT_EQ(
       (s.unanswered.count({DNS_TRANSPORT_UDP, 1}) ? s.unanswered.at({DNS_TRANSPORT_UDP, 1}) : 0),
       static_cast<uint64_t>(kQueries));
@@ -476,7 +487,7 @@ TEST_F(DnsLiveTest, EventsCarryNamesAnswersAndProcess) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const DnsSnapshot s = collector.snapshot();
+  const DnsSnapshot s = snapshot_of(collector);
   collector.stop();
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen[0].qname, "web.test");
@@ -643,11 +654,11 @@ TEST_F(DnsLiveTest, InterfaceCreatedAfterStartIsAttached) {
   }
   ASSERT_TRUE(ready) << remote.output();
   // Let an unanswered probe (if dnsmasq was not up yet) settle into the map.
-  const DnsSnapshot before = collector->snapshot();
+  const DnsSnapshot before = snapshot_of(*collector);
   ASSERT_EQ(dig(there_ip, port_, false, "far.test", "A").status, "NOERROR");
   ASSERT_EQ(dig(there_ip, port_, true, "far.test", "A").status, "NOERROR");
   ASSERT_EQ(dig(there_ip, port_, false, "nx.test", "A").status, "NXDOMAIN");
-  const DnsSnapshot after = collector->snapshot();
+  const DnsSnapshot after = snapshot_of(*collector);
   auto diff = [&](uint8_t kind, uint8_t transport, uint8_t rcode) {
     return find(after, kind, transport, 1, rcode).count -
            find(before, kind, transport, 1, rcode).count;
@@ -708,7 +719,7 @@ TEST_F(DnsLiveTest, DnsperfLoadHasNoLostCorrelations) {
   EXPECT_GE(sent, 90000u) << "dnsperf did not reach 10 000 queries/s:\n" << r.output;
   // Lost queries time out in the collector too (timeout 2 s): let it sweep.
   std::this_thread::sleep_for(std::chrono::milliseconds(2600));
-  const DnsSnapshot s = collector->snapshot();
+  const DnsSnapshot s = snapshot_of(*collector);
   uint64_t queries_seen = 0, responses_seen = 0, unanswered = 0;
   for (const DnsStatsEntry& e : s.stats) {
     (e.kind == DNS_STAT_QUERY ? queries_seen : responses_seen) += e.count;
