@@ -1,6 +1,8 @@
 #include "exporter/subcommand.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 namespace netobs {
 namespace {
@@ -45,6 +47,29 @@ FlagArg split_flag_arg(const std::string& arg) {
     return {arg.substr(0, eq), arg.substr(eq + 1)};
   }
   return {arg, std::nullopt};
+}
+
+uint64_t parse_whole_flag(const std::string& flag, const std::string& text, uint64_t min,
+                          uint64_t max) {
+  uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    const std::string range = max == UINT64_MAX
+                                  ? ">= " + std::to_string(min)
+                                  : "from " + std::to_string(min) + " to " + std::to_string(max);
+    throw UsageError(flag + " needs a whole number " + range + ", got \"" + text + "\"");
+  }
+  return value;
+}
+
+double parse_seconds_flag(const std::string& flag, const std::string& text) {
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || !(value > 0) ||
+      !std::isfinite(value)) {
+    throw UsageError(flag + " needs a positive number of seconds, got \"" + text + "\"");
+  }
+  return value;
 }
 
 bool ParsedFlags::has(std::string_view name) const {

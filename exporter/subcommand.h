@@ -5,6 +5,7 @@
 // maps every usage error to exit code 2. Used on the command's thread only.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <ostream>
@@ -64,6 +65,12 @@ struct FlagArg {
   std::optional<std::string> inline_value;
 };
 FlagArg split_flag_arg(const std::string& arg);
+
+// Flag values every subcommand reads the same way; each throws UsageError
+// naming the flag: `--count: expected a whole number from 1 to 10, got "x"`.
+uint64_t parse_whole_flag(const std::string& flag, const std::string& text, uint64_t min,
+                          uint64_t max);
+double parse_seconds_flag(const std::string& flag, const std::string& text);  // > 0, finite
 
 // A subcommand as a collector's descriptor lists it. `run` gets the parsed
 // flags and returns the exit code (0 ok, 1 runtime failure; a UsageError it

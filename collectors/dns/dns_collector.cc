@@ -347,9 +347,10 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
         e.server_ip = dns_address_text(k.family, k.server);
         e.server_port = k.server_port;
         if (v.proc_key != 0) {
+          // Optional: a process entry the LRU already dropped leaves pid/comm empty.
           dns_proc proc{};
-          if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_procs), &v.proc_key,
-                                  &proc) == 0) {
+          if (lookup_value(MapRef::of(loaded_->skeleton.skel->maps.dns_procs), &v.proc_key,
+                           &proc)) {
             e.pid = proc.tgid;
             e.comm.assign(proc.comm, strnlen(proc.comm, sizeof(proc.comm)));
           }

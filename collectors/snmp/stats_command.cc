@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -40,25 +41,6 @@ struct StatsOptions {
   std::optional<std::vector<double>> windows;
 };
 
-double parse_positive(const std::string& flag, const std::string& text) {
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || !(value > 0) ||
-      !std::isfinite(value)) {
-    throw UsageError(flag + ": expected a positive number of seconds, got \"" + text + "\"");
-  }
-  return value;
-}
-
-long parse_count(const std::string& flag, const std::string& text) {
-  long value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1) {
-    throw UsageError(flag + ": expected a whole number >= 1, got \"" + text + "\"");
-  }
-  return value;
-}
-
 std::vector<double> parse_windows(const std::string& text) {
   std::vector<double> windows;
   std::stringstream stream(text);
@@ -88,9 +70,9 @@ StatsOptions parse_options(const ParsedFlags& flags) {
     } else if (arg == "--trend") {
       options.trend = true;
     } else if (arg == "--interval") {
-      options.interval = parse_positive(arg, value());
+      options.interval = parse_seconds_flag(arg, value());
     } else if (arg == "--count") {
-      options.count = parse_count(arg, value());
+      options.count = static_cast<long>(parse_whole_flag(arg, value(), 1, LONG_MAX));
     } else if (arg == "--filter") {
       options.filter = value();
     } else if (arg == "--save") {
@@ -104,7 +86,7 @@ StatsOptions parse_options(const ParsedFlags& flags) {
     } else if (arg == "--path.procfs") {
       options.procfs = value();
     } else if (arg == "--sample-interval") {
-      options.sample_interval = parse_positive(arg, value());
+      options.sample_interval = parse_seconds_flag(arg, value());
     } else if (arg == "--windows") {
       options.windows = parse_windows(value());
     }

@@ -342,9 +342,7 @@ Status SocketCollector::open_gate() {
   if (size != sizeof(*skel.bss)) return Status::error("socket .bss map has an unexpected size");
   std::vector<char> value(size);
   const uint32_t zero = 0;
-  if (bpf_map__lookup_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {
-    return Status::error("reading the socket .bss map failed: " + errno_message(errno));
-  }
+  if (Status read = lookup_value(MapRef::of(bss), &zero, value.data()); !read) return read;
   auto* data = reinterpret_cast<decltype(skel.bss)>(value.data());
   data->filters_ready = true;
   if (bpf_map__update_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {

@@ -17,17 +17,6 @@
 namespace netobs {
 namespace {
 
-uint64_t parse_number(const std::string& flag, const std::string& text, uint64_t min,
-                      uint64_t max) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    throw UsageError(flag + " needs a whole number from " + std::to_string(min) + " to " +
-                     std::to_string(max) + ", got \"" + text + "\"");
-  }
-  return value;
-}
-
 std::vector<TraceSource>& extra_sources() {
   static std::vector<TraceSource> sources;
   return sources;
@@ -80,7 +69,7 @@ TraceOptions parse_trace_options(const ParsedFlags& flags) {
       if (v.empty()) throw UsageError("--output needs a directory");
       options.output_dir = v;
     } else if (name == "--pid") {
-      options.pids.push_back(static_cast<uint32_t>(parse_number("--pid", v, 1, 4194304)));
+      options.pids.push_back(static_cast<uint32_t>(parse_whole_flag("--pid", v, 1, 4194304)));
     } else if (name == "--comm") {
       if (v.empty() || v.size() > 15) {
         throw UsageError("--comm \"" + v +
@@ -88,7 +77,7 @@ TraceOptions parse_trace_options(const ParsedFlags& flags) {
       }
       options.comms.push_back(v);
     } else if (name == "--port") {
-      options.ports.push_back(static_cast<uint16_t>(parse_number("--port", v, 1, 65535)));
+      options.ports.push_back(static_cast<uint16_t>(parse_whole_flag("--port", v, 1, 65535)));
     } else if (name == "--protocol") {
       if (v != "tcp" && v != "udp") {
         throw UsageError("--protocol must be tcp or udp, got \"" + v + "\"");

@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <algorithm>
@@ -40,31 +41,11 @@ struct ConnsOptions {
 };
 
 uint16_t parse_port(const std::string& flag, const std::string& text) {
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > 65535) {
-    throw UsageError(flag + ": expected a port 1..65535, got \"" + text + "\"");
-  }
-  return static_cast<uint16_t>(value);
+  return static_cast<uint16_t>(parse_whole_flag(flag, text, 1, 65535));
 }
 
 long parse_whole(const std::string& flag, const std::string& text) {
-  long value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1) {
-    throw UsageError(flag + ": expected a whole number >= 1, got \"" + text + "\"");
-  }
-  return value;
-}
-
-double parse_seconds(const std::string& flag, const std::string& text) {
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || !(value > 0) ||
-      !std::isfinite(value)) {
-    throw UsageError(flag + ": expected a positive number of seconds, got \"" + text + "\"");
-  }
-  return value;
+  return static_cast<long>(parse_whole_flag(flag, text, 1, LONG_MAX));
 }
 
 // Normalizes an address as the kernel records print it ("::ffff:1.2.3.4"
@@ -148,7 +129,7 @@ ConnsOptions parse_options(const ParsedFlags& flags) {
     } else if (arg == "--top") {
       options.top = static_cast<size_t>(parse_whole(arg, value()));
     } else if (arg == "--interval") {
-      options.interval = parse_seconds(arg, value());
+      options.interval = parse_seconds_flag(arg, value());
     } else if (arg == "--count") {
       options.count = parse_whole(arg, value());
     } else if (arg == "--json") {

@@ -45,13 +45,13 @@ struct Recorder {
   }
 };
 
-struct Run {
+struct CommandRun {
   int code;
   std::string out;
   std::string err;
 };
 
-Run run(const Subcommand& command, const std::vector<std::string>& args) {
+CommandRun run(const Subcommand& command, const std::vector<std::string>& args) {
   std::ostringstream out, err;
   int code = run_subcommand(command, args, out, err);
   return {code, out.str(), err.str()};
@@ -59,7 +59,7 @@ Run run(const Subcommand& command, const std::vector<std::string>& args) {
 
 TEST(Subcommand, AcceptsEveryFlagForm) {
   Recorder r;
-  Run ok =
+  CommandRun ok =
       run(r.command(), {"--count", "3", "-c", "4", "--count=5", "--json", "--config.file=a=b"});
   ASSERT_EQ(ok.code, 0) << ok.err;
   EXPECT_EQ(ok.out, "ran\n");
@@ -88,7 +88,7 @@ TEST(Subcommand, UsageErrorsExitTwoWithTheReasonAndTheUsage) {
   for (const auto& [args, reason] : cases) {
     Recorder r;
     Subcommand command = r.command();
-    Run bad = run(command, args);
+    CommandRun bad = run(command, args);
     EXPECT_EQ(bad.code, 2) << args[0];
     EXPECT_EQ(bad.err, "netobs demo: " + reason + "\n\n" + subcommand_usage(command)) << args[0];
     EXPECT_EQ(bad.out, "");
@@ -99,7 +99,7 @@ TEST(Subcommand, HelpPrintsTheUsageAndRunsNothing) {
   for (const char* help : {"--help", "-h"}) {
     Recorder r;
     Subcommand command = r.command();
-    Run h = run(command, {"--count", "3", help, "--bogus"});
+    CommandRun h = run(command, {"--count", "3", help, "--bogus"});
     EXPECT_EQ(h.code, 0);
     EXPECT_EQ(h.out, subcommand_usage(command));
     EXPECT_EQ(h.err, "");
@@ -131,24 +131,24 @@ TEST(Subcommand, DispatcherListsCommandsAndRejectsUnknownOnes) {
   auto dispatch = [&](const std::vector<std::string>& args) {
     std::ostringstream out, err;
     int code = run_subcommands(commands, args, out, err, "netobs version 1");
-    return Run{code, out.str(), err.str()};
+    return CommandRun{code, out.str(), err.str()};
   };
-  Run none = dispatch({});
+  CommandRun none = dispatch({});
   EXPECT_EQ(none.code, 2);
   EXPECT_THAT(none.err, HasSubstr("  demo      a demo command\n"));
-  Run help = dispatch({"--help"});
+  CommandRun help = dispatch({"--help"});
   EXPECT_EQ(help.code, 0);
   EXPECT_THAT(help.out, StartsWith("usage: netobs <command> [flags]\n"));
-  Run version = dispatch({"--version"});
+  CommandRun version = dispatch({"--version"});
   EXPECT_EQ(version.code, 0);
   EXPECT_EQ(version.out, "netobs version 1\n");
-  Run unknown = dispatch({"frobnicate"});
+  CommandRun unknown = dispatch({"frobnicate"});
   EXPECT_EQ(unknown.code, 2);
   EXPECT_THAT(unknown.err, StartsWith("netobs: unknown command \"frobnicate\"\n"));
-  Run sub = dispatch({"demo", "--json"});
+  CommandRun sub = dispatch({"demo", "--json"});
   EXPECT_EQ(sub.code, 0);
   EXPECT_EQ(sub.out, "ran\n");
-  Run sub_help = dispatch({"demo", "--help"});
+  CommandRun sub_help = dispatch({"demo", "--help"});
   EXPECT_EQ(sub_help.code, 0);
   EXPECT_THAT(sub_help.out, StartsWith("usage: netobs demo [flags]\n"));
 }
@@ -162,18 +162,18 @@ TEST(Subcommand, EveryNetobsSubcommandFollowsTheSameRules) {
   }
   ASSERT_EQ(commands.size(), 4u);
   for (const Subcommand& c : commands) {
-    Run help = run(c, {"--help"});
+    CommandRun help = run(c, {"--help"});
     EXPECT_EQ(help.code, 0) << c.name;
     EXPECT_THAT(help.out, StartsWith("usage: netobs " + c.name + " [flags]\n")) << c.name;
     EXPECT_THAT(help.out, HasSubstr("  --config.file FILE   ")) << c.name;
     EXPECT_THAT(help.out, Not(HasSubstr("--config "))) << c.name;
-    Run unknown = run(c, {"--no-such-flag"});
+    CommandRun unknown = run(c, {"--no-such-flag"});
     EXPECT_EQ(unknown.code, 2) << c.name;
     EXPECT_THAT(unknown.err, StartsWith("netobs " + c.name + ": unknown flag")) << c.name;
-    Run missing = run(c, {"--config.file"});
+    CommandRun missing = run(c, {"--config.file"});
     EXPECT_EQ(missing.code, 2) << c.name;
     EXPECT_THAT(missing.err, HasSubstr("--config.file needs a value")) << c.name;
-    Run old_trace_flag = run(c, {"--config", "x.yaml"});
+    CommandRun old_trace_flag = run(c, {"--config", "x.yaml"});
     EXPECT_EQ(old_trace_flag.code, 2) << c.name;
   }
 }
