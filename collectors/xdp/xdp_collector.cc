@@ -292,7 +292,7 @@ void XdpCollector::State::release(int ifindex, Interface& iface, bool vanished) 
     iface.link.reset();  // detaches our program, and only ours
     iface.tc.detach();
     __atomic_store_n(&ifindex_slot(ifindex), __u16{0}, __ATOMIC_RELEASE);
-    // Unreadable (never seen): the interface's drops are lost with it.
+    // A slot that cannot be read here loses its drops: nothing else holds them.
     if (Result<netobs_xdp_counters> last = read_counters(iface.slot)) {
       retired_drops += last->sample_drops;
     }
