@@ -25,7 +25,7 @@ void register_builtin_collectors(CollectorRegistry& registry) {
        .description = "DNS queries, responses, latency by type and response code, unanswered "
                       "queries (BPF on tc ingress/egress, packet-socket filter fallback), DNS "
                       "events",
-       .needs = {Requirement::kBpfPrivileges, Requirement::kNetRaw},
+       .needs = {Requirement::kBpfPrivileges, Requirement::kNetAdmin, Requirement::kNetRaw},
        .ladders = {DnsCollector::process_ladder()},
        .factory = [] { return std::make_unique<DnsCollector>(); }});
   add({.name = std::string(SocketCollector::kName),

@@ -3,19 +3,23 @@
 #include "config/config_loader.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/bpf/preflight.h"
+#include "exporter/capabilities.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: netobs check [--config.file FILE]\n"
+    "usage: netobs check [--config.file FILE] [--systemd]\n"
     "\n"
     "Validates the config (the built-in one without --config.file) and reports, for\n"
     "each collector, whether it can run on this machine, which attach type each of\n"
     "its BPF programs would use, and what is missing with the fix. Changes nothing.\n"
     "Exit code: 0 when every enabled collector can run, 1 when one cannot, 2 for an\n"
-    "invalid config or usage error.\n";
+    "invalid config or usage error.\n"
+    "\n"
+    "  --systemd   instead, print the capabilities the enabled collectors need and\n"
+    "              the netobs.service drop-in that grants them (exit code 0)\n";
 
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
 
@@ -52,6 +56,7 @@ std::string format_preflight(const PreflightReport& r) {
 
 int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::optional<std::string> config_file;
+  bool systemd = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -62,6 +67,8 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
       config_file = arg.substr(14);
     } else if (arg == "--config.file" && i + 1 < args.size()) {
       config_file = args[++i];
+    } else if (arg == "--systemd") {
+      systemd = true;
     } else {
       err << "netobs check: unknown argument " << arg << "\n\n" << kUsage;
       return 2;
@@ -78,13 +85,18 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   out << ": ok\n";
   for (const auto& w : loaded.warnings) out << "  warning: " << w << "\n";
 
+  CollectorRegistry registry;
+  register_builtin_collectors(registry);
+  if (systemd) {
+    out << "\n" << format_service_plan(plan_service(loaded.config, registry));
+    return 0;
+  }
+
   PreflightOptions options;
   options.allow_mount = false;  // check changes nothing on the machine
   PreflightReport preflight = run_preflight(options);
   out << "\nmachine:\n" << format_preflight(preflight);
 
-  CollectorRegistry registry;
-  register_builtin_collectors(registry);
   bool all_can_run = true;
   out << "\ncollectors:\n";
   for (const auto& d : registry.all()) {

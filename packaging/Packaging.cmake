@@ -83,7 +83,6 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${netobs_pkg_src}/deb/conffiles ${netobs_pkg_src}/deb/postinst
     ${netobs_pkg_src}/deb/prerm ${netobs_pkg_src}/deb/postrm)
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION_SUMMARY}\n${CPACK_PACKAGE_DESCRIPTION}")
 
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)  # netobs-<version>-1.<arch>.rpm
 set(CPACK_RPM_PACKAGE_RELEASE 1)
