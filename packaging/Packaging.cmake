@@ -11,7 +11,8 @@ if(NETOBS_PACKAGE_FLAVOR STREQUAL "deb")
   set(NETOBS_UNIT_DIR /lib/systemd/system)
   set(NETOBS_ENVIRONMENT_FILE /etc/default/netobs)
 elseif(NETOBS_PACKAGE_FLAVOR STREQUAL "rpm")
-  set(NETOBS_UNIT_DIR /usr/lib/systemd/system)
+  # Relative to the /usr prefix: CPack marks files at absolute paths %config.
+  set(NETOBS_UNIT_DIR lib/systemd/system)
   set(NETOBS_ENVIRONMENT_FILE /etc/sysconfig/netobs)
 else()
   message(FATAL_ERROR "NETOBS_PACKAGE_FLAVOR must be deb or rpm, got \"${NETOBS_PACKAGE_FLAVOR}\"")
@@ -45,21 +46,19 @@ install(FILES ${netobs_pkg_src}/completion/netobs DESTINATION share/bash-complet
 install(FILES ${netobs_pkg_src}/completion/netobs DESTINATION share/bash-completion/completions
         RENAME netobs_exporter)
 install(FILES ${netobs_pkg_src}/copyright DESTINATION share/doc/netobs)
+# The rpm carries its changelog in the header (%changelog).
 if(NETOBS_PACKAGE_FLAVOR STREQUAL "deb")
   install(FILES ${netobs_pkg_out}/changelog.gz DESTINATION share/doc/netobs)
-else()
-  # The rpm owns the state directory (%attr in the file list); on Debian the
-  # postinst creates it, because a .deb cannot ship files owned by a user it
-  # creates itself.
-  install(DIRECTORY DESTINATION /var/lib/netobs)
 endif()
+# /var/lib/netobs (netobs:netobs 0750) is made by postinst / %post, after the
+# user exists, and by the unit's StateDirectory=.
 
 # ---- CPack -----------------------------------------------------------------
 set(CPACK_PACKAGE_NAME netobs)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR "netobs maintainers")
 set(CPACK_PACKAGE_CONTACT "netobs maintainers <maintainers@users.noreply.b-seed-13630379.example>")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "eBPF network observability agent with a Prometheus exporter")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Network observability agent (eBPF) with a Prometheus exporter")
 set(CPACK_PACKAGE_DESCRIPTION
     "netobs hooks the Linux kernel with eBPF and publishes socket I/O, TCP RTT,\n"
     "retransmission and connection metrics, DNS latency, XDP packet samples and\n"
@@ -98,12 +97,17 @@ set(CPACK_RPM_CHANGELOG_FILE ${netobs_pkg_src}/rpm/changelog)
 # Directories the distribution owns are not listed as ours.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
     /etc/sysconfig /usr/lib/systemd /usr/lib/systemd/system /usr/share/bash-completion
-    /usr/share/bash-completion/completions /usr/share/man/man1 /usr/share/man/man8 /var /var/lib)
+    /usr/share/bash-completion/completions /usr/share/man /usr/share/man/man1 /usr/share/man/man8)
 set(CPACK_RPM_USER_FILELIST
-    "%config(noreplace) /etc/netobs/netobs.yaml" "%config(noreplace) /etc/sysconfig/netobs"
-    "%dir %attr(0750,netobs,netobs) /var/lib/netobs")
-# Reproducible rpm: times from SOURCE_DATE_EPOCH, no build host name.
-set(CPACK_RPM_SPEC_MORE_DEFINE
-    "%define use_source_date_epoch_as_buildtime 1\n%define clamp_mtime_to_source_date_epoch 1\n%define _buildhost reproducible")
+    "%config(noreplace) /etc/netobs/netobs.yaml" "%config(noreplace) /etc/sysconfig/netobs")
+set(CPACK_RPM_PACKAGE_RELOCATABLE OFF)
+# Reproducible rpm: times from SOURCE_DATE_EPOCH, no build host name; no
+# /usr/lib/.build-id links (they would clash with the distribution's).
+string(JOIN "\n" CPACK_RPM_SPEC_MORE_DEFINE
+  "%define use_source_date_epoch_as_buildtime 1"
+  "%define clamp_mtime_to_source_date_epoch 1"
+  "%define _buildhost reproducible"
+  "%define _build_id_links none"
+  "%define packager ${CPACK_PACKAGE_CONTACT}")
 
 include(CPack)

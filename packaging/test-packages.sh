@@ -123,7 +123,7 @@ lintian_out=$(lintian --fail-on error,warning "$deb" 2>&1 | grep -v "^running wi
   fail "lintian: $lintian_out"
 echo "lintian: ${lintian_out:-(no tags)}"
 
-rpmlint_out=$(rpmlint "$rpm_file" 2>&1) || true
+rpmlint_out=$(rpmlint -c packaging/rpm/rpmlint.toml "$rpm_file" 2>&1) || true
 echo "$rpmlint_out" | sed 's/^/rpmlint: /'
 echo "$rpmlint_out" | grep -qE "^[0-9]+ packages and [0-9]+ specfiles checked; 0 errors" ||
   fail "rpmlint reports errors"
@@ -328,18 +328,16 @@ want_list="/etc/netobs
 /usr/share/doc/netobs
 /usr/share/doc/netobs/copyright
 /usr/share/man/man1/netobs.1.gz
-/usr/share/man/man8/netobs_exporter.8.gz
-/var/lib/netobs"
+/usr/share/man/man8/netobs_exporter.8.gz"
 [[ $rpm_list == "$want_list" ]] || fail "rpm -qlp: $(diff <(echo "$want_list") <(echo "$rpm_list") | tr '\n' ' ')"
 [[ $(rpm -qcp "$rpm_file" 2>/dev/null) == $'/etc/netobs/netobs.yaml\n/etc/sysconfig/netobs' ]] ||
   fail "rpm config files: $(rpm -qcp "$rpm_file" 2>/dev/null | tr '\n' ' ')"
 rpm -qp --qf '[%{FILEFLAGS:fflags} %{FILENAMES}\n]' "$rpm_file" 2>/dev/null |
   grep -q "^cn /etc/netobs/netobs.yaml" || fail "netobs.yaml is not %config(noreplace)"
-rpm -qp --qf '[%{FILEMODES:perms} %{FILEUSERNAME}:%{FILEGROUPNAME} %{FILENAMES}\n]' "$rpm_file" \
-  2>/dev/null | grep -qx "drwxr-x--- netobs:netobs /var/lib/netobs" || fail "/var/lib/netobs attributes"
 scripts=$(rpm -qp --scripts "$rpm_file" 2>/dev/null)
 for want in "preinstall scriptlet" "useradd -r -g netobs -d /var/lib/netobs -s /sbin/nologin" \
-  "groupadd -r netobs" "systemctl --no-reload preset netobs.service" \
+  "groupadd -r netobs" "install -d -o netobs -g netobs -m 0750 /var/lib/netobs" \
+  "systemctl --no-reload preset netobs.service" \
   "systemctl --no-reload disable --now netobs.service" "systemctl try-restart netobs.service"; do
   echo "$scripts" | grep -qF -- "$want" || fail "rpm scripts lack: $want"
 done
@@ -355,7 +353,7 @@ mkdir -p "$root"
 rpm --root "$root" --nodeps --noscripts -i "$rpm_file" >"$work/rpm-i.log" 2>&1 ||
   { cat "$work/rpm-i.log"; fail "rpm --root install"; }
 for f in usr/bin/netobs_exporter usr/bin/netobs etc/netobs/netobs.yaml etc/sysconfig/netobs \
-  usr/lib/systemd/system/netobs.service usr/share/man/man8/netobs_exporter.8.gz var/lib/netobs; do
+  usr/lib/systemd/system/netobs.service usr/share/man/man8/netobs_exporter.8.gz; do
   [[ -e $root/$f ]] || fail "rpm scratch install: /$f missing"
 done
 grep -q "EnvironmentFile=-/etc/sysconfig/netobs" "$root/usr/lib/systemd/system/netobs.service" ||
