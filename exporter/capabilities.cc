@@ -1,21 +1,23 @@
 #include "exporter/capabilities.h"
 
 #include <algorithm>
+#include <iterator>
 
 namespace netobs {
 namespace {
 
 struct CapabilityInfo {
-  int number;  // linux/capability.h, for a stable order
   const char* name;
   const char* why;
 };
 
-constexpr CapabilityInfo kNetAdmin = {12, "CAP_NET_ADMIN", "load and attach tc and XDP programs"};
-constexpr CapabilityInfo kNetRaw = {13, "CAP_NET_RAW", "open packet sockets (socket filters)"};
-constexpr CapabilityInfo kPerfmon = {38, "CAP_PERFMON",
+constexpr CapabilityInfo kBpf = {"CAP_BPF", "load BPF programs and create maps"};
+constexpr CapabilityInfo kPerfmon = {"CAP_PERFMON",
                                      "attach tracing programs, read kernel memory in BPF"};
-constexpr CapabilityInfo kBpf = {39, "CAP_BPF", "load BPF programs and create maps"};
+constexpr CapabilityInfo kNetAdmin = {"CAP_NET_ADMIN", "load and attach tc and XDP programs"};
+constexpr CapabilityInfo kNetRaw = {"CAP_NET_RAW", "open packet sockets (socket filters)"};
+// The order of the list printed and of the packaged unit's lines.
+constexpr CapabilityInfo kListOrder[] = {kBpf, kPerfmon, kNetAdmin, kNetRaw};
 
 // The capabilities that grant a requirement. BTF, tracefs and cgroup2 are
 // properties of the machine, not privileges: none.
@@ -47,11 +49,11 @@ void add_need(ServicePlan& plan, const CapabilityInfo& info, const std::string& 
   }
 }
 
-int capability_number(const std::string& name) {
-  for (const auto& info : {kNetAdmin, kNetRaw, kPerfmon, kBpf}) {
-    if (name == info.name) return info.number;
+size_t list_rank(const std::string& name) {
+  for (size_t i = 0; i < std::size(kListOrder); ++i) {
+    if (name == kListOrder[i].name) return i;
   }
-  return 64;
+  return std::size(kListOrder);
 }
 
 bool under_state_dir(const std::string& path) {
@@ -101,7 +103,7 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
   }
   std::sort(plan.capabilities.begin(), plan.capabilities.end(),
             [](const CapabilityNeed& a, const CapabilityNeed& b) {
-              return capability_number(a.name) > capability_number(b.name);
+              return list_rank(a.name) < list_rank(b.name);
             });
   if (!config.events.output_dir.empty() && !under_state_dir(config.events.output_dir)) {
     plan.read_write_paths.push_back(config.events.output_dir);

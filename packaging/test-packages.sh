@@ -56,7 +56,7 @@ cleanup() {
   for pid in $exporter_pid $prometheus_pid; do
     kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
-  if dpkg-query -W -f='${Status}' netobs 2>/dev/null | grep -q "installed"; then
+  if dpkg-query -W netobs >/dev/null 2>&1; then
     dpkg --purge netobs >/dev/null 2>&1 || true
   fi
   if [[ $user_existed -eq 0 ]] && getent passwd netobs >/dev/null; then
@@ -101,13 +101,15 @@ pass "built in $((SECONDS - build_started)) s: $deb ($(stat -c %s "$deb") bytes)
 
 # The flags the packagers' builds ask for reached the compiler and linker.
 check_hardening() {  # binary, label
-  local bin=$1
-  readelf -d "$bin" | grep -q "BIND_NOW" || fail "$2: not linked with -z now"
-  readelf -lW "$bin" | grep -q "GNU_RELRO" || fail "$2: no RELRO segment"
-  readelf -hW "$bin" | grep -q "DYN (Position-Independent Executable" ||
-    fail "$2: not a PIE"
-  readelf -sW --dyn-syms "$bin" | grep -q "__stack_chk_fail" || fail "$2: no stack protector"
-  readelf -sW --dyn-syms "$bin" | grep -qE "__[a-z_]+_chk@" || fail "$2: no _FORTIFY_SOURCE"
+  local dynamic headers symbols
+  dynamic=$(readelf -d "$1")
+  headers=$(readelf -hlW "$1")
+  symbols=$(readelf -W --dyn-syms "$1")
+  grep -q "BIND_NOW" <<<"$dynamic" || fail "$2: not linked with -z now"
+  grep -q "GNU_RELRO" <<<"$headers" || fail "$2: no RELRO segment"
+  grep -q "DYN (Position-Independent Executable" <<<"$headers" || fail "$2: not a PIE"
+  grep -q "__stack_chk_fail" <<<"$symbols" || fail "$2: no stack protector"
+  grep -qE "__[a-z_]+_chk@" <<<"$symbols" || fail "$2: no _FORTIFY_SOURCE"
 }
 check_hardening "$prefix-deb/exporter/netobs_exporter" "deb netobs_exporter"
 check_hardening "$prefix-rpm/exporter/netobs_exporter" "rpm netobs_exporter"
@@ -119,24 +121,28 @@ pass "hardening flags in both builds (PIE, relro, now, stack protector, fortify)
 step "man pages, lintian, rpmlint, systemd-analyze"
 packaging/check-man.sh "$prefix-deb/exporter" || fail "man pages"
 
-lintian_out=$(lintian --fail-on error,warning "$deb" 2>&1 | grep -v "^running with root") ||
-  fail "lintian: $lintian_out"
+lintian_rc=0
+lintian_out=$(lintian --fail-on error,warning "$deb" 2>&1) || lintian_rc=$?
+lintian_out=$(grep -v "^running with root" <<<"$lintian_out" || true)
+[[ $lintian_rc -eq 0 ]] || fail "lintian exit $lintian_rc"
 echo "lintian: ${lintian_out:-(no tags)}"
 
 rpmlint_out=$(rpmlint -c packaging/rpm/rpmlint.toml "$rpm_file" 2>&1) || true
 echo "$rpmlint_out" | sed 's/^/rpmlint: /'
-echo "$rpmlint_out" | grep -qE "^[0-9]+ packages and [0-9]+ specfiles checked; 0 errors" ||
+grep -qE "^ *[0-9]+ packages and [0-9]+ specfiles checked; 0 errors" <<<"$rpmlint_out" ||
   fail "rpmlint reports errors"
 
 mkdir -p "$work/rpmroot-unit"
 (cd "$work/rpmroot-unit" && rpm2cpio "$repo/$rpm_file" | cpio -idm --quiet ./usr/lib/systemd/system/netobs.service)
 for unit in "$prefix-deb/packaging/netobs.service" \
   "$work/rpmroot-unit/usr/lib/systemd/system/netobs.service"; do
+  flavor=deb
+  [[ $unit == "$work"/* ]] && flavor=rpm
   cp "$unit" "$work/netobs.service"
   score_line=$(systemd-analyze security --offline=yes --no-pager "$work/netobs.service" 2>&1 |
     grep "Overall exposure level") || true
   score=$(echo "$score_line" | sed -nE 's/.*: ([0-9.]+) .*/\1/p')
-  echo "systemd-analyze security ($(basename "$(dirname "$(dirname "$(dirname "$unit")")")")): $score_line"
+  echo "systemd-analyze security ($flavor unit): $score_line"
   if [[ -z $score ]] || ! awk -v s="$score" 'BEGIN { exit !(s <= 2.5) }'; then
     fail "exposure level ${score:-unknown} of $unit is above 2.5"
   fi
@@ -174,7 +180,7 @@ IFS=: read -r _ _ uid gid _ home shell < <(getent passwd netobs) || fail "no net
   fail "netobs user: shell ${shell:-?}, home ${home:-?}"
 conffiles=$(dpkg-query -W -f='${Conffiles}\n' netobs)
 for f in /etc/netobs/netobs.yaml /etc/default/netobs; do
-  echo "$conffiles" | grep -q " $f " || fail "$f is not a registered conffile"
+  grep -q " $f " <<<"$conffiles" || fail "$f is not a registered conffile"
 done
 man -w netobs_exporter >/dev/null 2>&1 && man -w netobs >/dev/null 2>&1 || fail "man pages not found by man"
 systemd-analyze verify /lib/systemd/system/netobs.service >"$work/verify.log" 2>&1 ||
@@ -202,8 +208,8 @@ unit_caps=$(unit_value $unit AmbientCapabilities)
 check_out=$(netobs check --systemd --config.file /etc/netobs/netobs.yaml) ||
   fail "netobs check --systemd failed"
 echo "$check_out" | sed 's/^/  /'
-dropin_caps=$(echo "$check_out" | grep -E "^AmbientCapabilities=." | cut -d= -f2-)
-[[ $dropin_caps == "$unit_caps" ]] ||
+dropin_caps=$(grep -E "^AmbientCapabilities=." <<<"$check_out" | cut -d= -f2-)
+[[ $(tr ' ' '\n' <<<"$dropin_caps" | sort) == "$(tr ' ' '\n' <<<"$unit_caps" | sort)" ]] ||
   fail "netobs check --systemd wants \"$dropin_caps\", the unit grants \"$unit_caps\""
 
 # ---- run it as netobs.service would ---------------------------------------------
@@ -243,8 +249,8 @@ defaults=$(echo "$check_out" | sed -nE 's/^capabilities for netobs.service \(ena
 [[ -n $defaults ]] || fail "no default collectors listed"
 metrics=$(curl -fsS "http://127.0.0.1:$port/metrics")
 for c in $defaults; do
-  echo "$metrics" | grep -qx "netobs_scrape_collector_success{collector=\"$c\"} 1" ||
-    fail "collector $c: $(echo "$metrics" | grep "netobs_scrape_collector_success{collector=\"$c\"}")"
+  grep -qx "netobs_scrape_collector_success{collector=\"$c\"} 1" <<<"$metrics" ||
+    fail "collector $c: $(grep "netobs_scrape_collector_success{collector=\"$c\"}" <<<"$metrics")"
 done
 pass "as uid $uid with CapEff $want_mask: success 1 for $defaults"
 
@@ -309,7 +315,7 @@ for f in /usr/bin/netobs_exporter /usr/bin/netobs /etc/netobs /etc/default/netob
   /etc/systemd/system/multi-user.target.wants/netobs.service; do
   [[ -e $f ]] && fail "$f left after purge"
 done
-dpkg-query -W -f='${Status}' netobs 2>/dev/null | grep -q "installed" && fail "still installed"
+dpkg-query -W netobs >/dev/null 2>&1 && fail "dpkg still knows netobs after purge"
 getent passwd netobs >/dev/null || fail "purge removed the netobs user (it should stay)"
 pgrep -u netobs >/dev/null && fail "processes of the netobs user left after purge"
 pass "reinstall kept both edits; purge removed files and conffiles, kept the user"
@@ -339,12 +345,12 @@ for want in "preinstall scriptlet" "useradd -r -g netobs -d /var/lib/netobs -s /
   "groupadd -r netobs" "install -d -o netobs -g netobs -m 0750 /var/lib/netobs" \
   "systemctl --no-reload preset netobs.service" \
   "systemctl --no-reload disable --now netobs.service" "systemctl try-restart netobs.service"; do
-  echo "$scripts" | grep -qF -- "$want" || fail "rpm scripts lack: $want"
+  grep -qF -- "$want" <<<"$scripts" || fail "rpm scripts lack: $want"
 done
 requires=$(rpm -qp --requires "$rpm_file" 2>/dev/null)
 for want in "libbpf.so.1()(64bit)" "libyaml-cpp.so.0.7()(64bit)" "libcivetweb.so.1()(64bit)" \
   "libstdc++.so.6()(64bit)" "libc.so.6()(64bit)" "libz.so.1()(64bit)" "shadow-utils" "/bin/sh"; do
-  echo "$requires" | grep -qxF -- "$want" || fail "rpm requires lacks $want"
+  grep -qxF -- "$want" <<<"$requires" || fail "rpm requires lacks $want"
 done
 grep -q "_FORTIFY_SOURCE=3" "$prefix-rpm/CMakeCache.txt" || fail "rpm tree: no %optflags"
 root=$work/rpmroot
