@@ -5,21 +5,19 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <map>
-#include <memory>
 #include <optional>
-#include <regex>
 #include <set>
 #include <utility>
 
 #include <yaml-cpp/yaml.h>
+
+#include "config/config_text.h"
+#include "config/schema.h"
 
 namespace netobs {
 
@@ -43,316 +41,11 @@ std::string ConfigLoadResult::format_errors() const {
 
 namespace {
 
-constexpr int kMaxInterfaceNameLength = 15;  // IFNAMSIZ - 1
-constexpr int kMaxCommLength = 15;           // TASK_COMM_LEN - 1
-constexpr int64_t kPageSize = 4096;          // libbpf ring buffers are page multiples
-constexpr size_t kMaxQuotedLength = 40;      // longer scalars are cut in messages
+using namespace schema;
 
-// ---------------------------------------------------------------------------
-// Formatting
-
-std::string format_number(double value) {
-  if (std::fabs(value) < 1e15 && value == std::trunc(value)) {
-    return std::to_string(static_cast<int64_t>(value));  // 1000000, not 1e+06
-  }
-  char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof(buffer), value);
-  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
-}
-
-// 3600 -> "1h", 90 -> "90s", 0.25 -> "250ms": the way a user would write it.
-std::string format_duration(double seconds) {
-  if (!std::isfinite(seconds)) return format_number(seconds) + "s";
-  const double millis = seconds * 1000;
-  const auto whole = static_cast<int64_t>(std::llround(millis));
-  if (std::fabs(millis - static_cast<double>(whole)) > 1e-6) return format_number(seconds) + "s";
-  if (whole == 0) return "0s";
-  if (whole % 3600000 == 0) return std::to_string(whole / 3600000) + "h";
-  if (whole % 60000 == 0) return std::to_string(whole / 60000) + "m";
-  if (whole % 1000 == 0) return std::to_string(whole / 1000) + "s";
-  return std::to_string(whole) + "ms";
-}
-
-std::string quote(std::string_view text) {
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (i == kMaxQuotedLength) {
-      out += "...";
-      break;
-    }
-    out += text[i] == '\n' ? std::string("\\n") : std::string(1, text[i]);
-  }
-  return out + "\"";
-}
-
-std::string join(const std::vector<std::string>& parts, std::string_view separator) {
-  std::string out;
-  for (const std::string& part : parts) {
-    if (!out.empty()) out += separator;
-    out += part;
-  }
-  return out;
-}
-
-std::string position(const YAML::Mark& mark) {
-  return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
-}
-
-std::string child_path(const std::string& parent, const std::string& key) {
-  return parent.empty() ? key : parent + "." + key;
-}
-
-// ---------------------------------------------------------------------------
-// YAML 1.2 core-schema typing of plain scalars; yaml-cpp leaves it to us.
-
-enum class ScalarKind { kNull, kBool, kInteger, kFloat, kString };
-
-bool is_bool_text(const std::string& s) {
-  return s == "true" || s == "True" || s == "TRUE" || s == "false" || s == "False" || s == "FALSE";
-}
-
-bool is_integer_text(const std::string& s) {
-  static const std::regex kInteger("[-+]?[0-9]+|0x[0-9a-fA-F]+|0o[0-7]+");
-  return std::regex_match(s, kInteger);
-}
-
-bool is_float_text(const std::string& s) {
-  static const std::regex kFloat(
-      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?|[-+]?\\.(inf|Inf|INF)|"
-      "\\.(nan|NaN|NAN)");
-  return std::regex_match(s, kFloat);
-}
-
-ScalarKind classify(const YAML::Node& node) {
-  if (node.IsNull()) return ScalarKind::kNull;
-  if (node.Tag() != "?") return ScalarKind::kString;  // quoted or explicitly tagged
-  const std::string& text = node.Scalar();
-  if (is_bool_text(text)) return ScalarKind::kBool;
-  if (is_integer_text(text)) return ScalarKind::kInteger;
-  if (is_float_text(text)) return ScalarKind::kFloat;
-  return ScalarKind::kString;
-}
-
-std::optional<int64_t> parse_integer(std::string_view text) {
-  int base = 10;
-  if (!text.empty() && text[0] == '+') text.remove_prefix(1);
-  if (text.starts_with("0x")) base = 16, text.remove_prefix(2);
-  if (text.starts_with("0o")) base = 8, text.remove_prefix(2);
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value, base);
-  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
-
-double parse_float(const std::string& text) {
-  if (text.find_first_of("iI") != std::string::npos) {  // .inf, before .nan: "inf" has an n
-    return text[0] == '-' ? -HUGE_VAL : HUGE_VAL;
-  }
-  if (text.find_first_of("nN") != std::string::npos) return std::nan("");
-  return std::strtod(text.c_str(), nullptr);
-}
-
-// "250ms", "5s", "1.5m", "1h"; nullopt when it is not of that shape.
-std::optional<double> parse_duration_text(const std::string& text) {
-  static const std::regex kDuration("([0-9]+(\\.[0-9]+)?)(ms|s|m|h)");
-  std::smatch match;
-  if (!std::regex_match(text, match, kDuration)) return std::nullopt;
-  const double number = std::strtod(match[1].str().c_str(), nullptr);
-  const std::string unit = match[3].str();
-  if (unit == "ms") return number / 1000;
-  if (unit == "m") return number * 60;
-  if (unit == "h") return number * 3600;
-  return number;
-}
-
-std::string describe(const YAML::Node& node) {
-  if (node.IsMap()) return "a map";
-  if (node.IsSequence()) return "a list";
-  switch (classify(node)) {
-    case ScalarKind::kNull:
-      return "an empty value";
-    case ScalarKind::kBool:
-      return "the bool " + node.Scalar();
-    case ScalarKind::kInteger:
-      return "the integer " + node.Scalar();
-    case ScalarKind::kFloat:
-      return "the number " + node.Scalar();
-    case ScalarKind::kString:
-      break;
-  }
-  return "the string " + quote(node.Scalar());
-}
-
-// Optimal string alignment distance (Levenshtein plus transpositions).
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-std::string lowercase(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-// ---------------------------------------------------------------------------
-// Schema
-
-enum class Type { kBool, kInteger, kNumber, kString, kDuration, kList, kMap };
-
-// A checked value, in the shape its schema node asks for.
-struct Value {
-  bool boolean = false;
-  int64_t integer = 0;
-  double number = 0;  // numbers, durations (in seconds) and integers
-  std::string text;   // the scalar as written
-  std::vector<Value> items;
-  YAML::Mark mark;
-};
-
-using Check = std::function<std::string(const Value&)>;  // "" when the value is fine
-using Bind = std::function<void(Config&, const Value&)>;
-
-struct SchemaNode;
-using SchemaPtr = std::shared_ptr<SchemaNode>;
-using Fields = std::vector<std::pair<std::string, SchemaPtr>>;
-
-// One node of the declarative schema: a map of named fields, a list of one
-// element kind, or a typed scalar with range, validators and a binder.
-struct SchemaNode {
-  Type type = Type::kString;
-  Fields fields;                                   // kMap, in canonical order
-  SchemaPtr element;                               // kList
-  bool unique = true;                              // kList: duplicates are an error
-  std::string empty_error;                         // kList: set when an empty list is an error
-  std::optional<std::pair<double, double>> range;  // kInteger, kNumber, kDuration
-  std::string noun = "value";                      // names the value in range errors
-  std::vector<std::string> allowed;                // kString: an enum when non-empty
-  std::vector<Check> checks;
-  std::string target;  // canonical key path of the field it lands in (conflicts)
-  Bind bind;
-  std::string ignored_feature;  // accepted and type-checked, but not implemented
-};
-
-SchemaPtr make(Type type) {
-  auto node = std::make_shared<SchemaNode>();
-  node->type = type;
-  return node;
-}
-
-SchemaPtr boolean() { return make(Type::kBool); }
-SchemaPtr text() { return make(Type::kString); }
-
-SchemaPtr integer(int64_t min, int64_t max, std::string noun = "value") {
-  SchemaPtr node = make(Type::kInteger);
-  node->range = {static_cast<double>(min), static_cast<double>(max)};
-  node->noun = std::move(noun);
-  return node;
-}
-
-SchemaPtr number(double min, double max) {
-  SchemaPtr node = make(Type::kNumber);
-  node->range = {min, max};
-  return node;
-}
-
-SchemaPtr duration(double min_seconds, double max_seconds) {
-  SchemaPtr node = make(Type::kDuration);
-  node->range = {min_seconds, max_seconds};
-  node->noun = "duration";
-  return node;
-}
-
-SchemaPtr one_of(std::vector<std::string> allowed) {
-  SchemaPtr node = text();
-  node->allowed = std::move(allowed);
-  return node;
-}
-
-SchemaPtr list_of(SchemaPtr element, std::string empty_error = "") {
-  SchemaPtr node = make(Type::kList);
-  node->element = std::move(element);
-  node->empty_error = std::move(empty_error);
-  return node;
-}
-
-SchemaPtr section(Fields fields) {
-  SchemaPtr node = make(Type::kMap);
-  node->fields = std::move(fields);
-  return node;
-}
-
-SchemaPtr with_check(SchemaPtr node, Check check) {
-  node->checks.push_back(std::move(check));
-  return node;
-}
-
-SchemaPtr ignored(SchemaPtr node, std::string feature) {
-  node->ignored_feature = std::move(feature);
-  return node;
-}
-
-void assign(bool& out, const Value& v) { out = v.boolean; }
-void assign(int& out, const Value& v) { out = static_cast<int>(v.integer); }
-void assign(uint16_t& out, const Value& v) { out = static_cast<uint16_t>(v.integer); }
-void assign(uint32_t& out, const Value& v) { out = static_cast<uint32_t>(v.integer); }
-void assign(uint64_t& out, const Value& v) { out = static_cast<uint64_t>(v.integer); }
-void assign(double& out, const Value& v) { out = v.number; }
-void assign(std::string& out, const Value& v) { out = v.text; }
-
-template <typename T>
-void assign(std::vector<T>& out, const Value& v) {
-  out.clear();
-  for (const Value& item : v.items) assign(out.emplace_back(), item);
-}
-
-// `field` maps a Config to the member the value lands in (see NETOBS_FIELD).
-template <typename Field>
-SchemaPtr bind_to(SchemaPtr node, Field field) {
-  node->bind = [field](Config& config, const Value& v) { assign(field(config), v); };
-  return node;
-}
-
-// clang-format off
-#define NETOBS_FIELD(member) [](Config& c) -> auto& { return c.member; }
-// clang-format on
-
-// Canonical text of a value: compares values set in two places and lists.
-std::string repr(const SchemaNode& schema, const Value& v) {
-  switch (schema.type) {
-    case Type::kBool:
-      return v.boolean ? "true" : "false";
-    case Type::kInteger:
-      return std::to_string(v.integer);
-    case Type::kNumber:
-      return format_number(v.number);
-    case Type::kDuration:
-      return format_duration(v.number);
-    case Type::kString:
-      return quote(v.text);
-    case Type::kList: {
-      std::vector<std::string> items;
-      for (const Value& item : v.items) items.push_back(repr(*schema.element, item));
-      return "[" + join(items, ", ") + "]";
-    }
-    case Type::kMap:
-      break;
-  }
-  return "";
-}
-
-// ---------------------------------------------------------------------------
-// Validators: each returns "" or a message naming the problem and the fix.
+constexpr int64_t kPageSize = 4096;  // libbpf ring buffers are page multiples
+constexpr char kHttpTracing[] = "HTTP/gRPC tracing";
+constexpr char kSecurityDetection[] = "security detection";
 
 std::string check_listen_address(const Value& v) {
   const std::string& address = v.text;
@@ -417,127 +110,6 @@ std::string check_procfs(const Value& v) {
   return "";
 }
 
-// IPv4 or IPv6 network with an explicit prefix length and no host bits set.
-std::string check_cidr(const Value& v) {
-  const std::string& cidr = v.text;
-  const std::string bad = "invalid CIDR " + quote(cidr) + ": ";
-  const size_t slash = cidr.find('/');
-  const std::string address = cidr.substr(0, slash);
-  unsigned char bytes[16] = {};
-  int family = AF_INET;
-  if (inet_pton(AF_INET, address.c_str(), bytes) != 1) {
-    family = AF_INET6;
-    if (inet_pton(AF_INET6, address.c_str(), bytes) != 1) {
-      return bad + quote(address) + " is not an IPv4 or IPv6 address";
-    }
-  }
-  const int max_prefix = family == AF_INET ? 32 : 128;
-  if (slash == std::string::npos) {
-    return bad + "missing the prefix length; write " +
-           quote(cidr + "/" + std::to_string(max_prefix)) + " for a single address";
-  }
-  const std::string prefix_text = cidr.substr(slash + 1);
-  const bool digits = !prefix_text.empty() && prefix_text.size() <= 3 &&
-                      std::all_of(prefix_text.begin(), prefix_text.end(),
-                                  [](char c) { return c >= '0' && c <= '9'; });
-  const int prefix = digits ? std::stoi(prefix_text) : -1;
-  if (prefix < 0 || prefix > max_prefix) {
-    return bad + (family == AF_INET ? "IPv4" : "IPv6") + " prefix length must be 0.." +
-           std::to_string(max_prefix);
-  }
-  bool host_bits = false;
-  for (int bit = prefix; bit < max_prefix; ++bit) {
-    unsigned char& byte = bytes[bit / 8];
-    const auto mask = static_cast<unsigned char>(0x80 >> (bit % 8));
-    if (byte & mask) host_bits = true;
-    byte = static_cast<unsigned char>(byte & ~mask);
-  }
-  if (host_bits) {
-    char network[INET6_ADDRSTRLEN] = {};
-    inet_ntop(family, bytes, network, sizeof(network));
-    return bad + "host bits are set; did you mean " +
-           quote(std::string(network) + "/" + prefix_text) + "?";
-  }
-  return "";
-}
-
-// An interface name or fnmatch(3) glob that can match a Linux interface name.
-std::string check_interface_glob(const Value& v) {
-  const std::string& glob = v.text;
-  if (glob.empty()) return "interface name must not be empty";
-  if (glob == "." || glob == "..") return quote(glob) + " is not a valid interface name";
-  for (char c : glob) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      return "invalid interface name " + quote(glob) +
-             ": whitespace is not allowed in interface names";
-    }
-    if (c == '/' || c == ':') {
-      return "invalid interface name " + quote(glob) + ": '" + std::string(1, c) +
-             "' is not allowed in interface names";
-    }
-  }
-  // The shortest name the glob can match: '*' adds nothing, '?' and [...] one.
-  int min_length = 0;
-  bool is_glob = false;
-  for (size_t i = 0; i < glob.size(); ++i) {
-    if (glob[i] == '*' || glob[i] == '?') {
-      is_glob = true;
-      min_length += glob[i] == '?' ? 1 : 0;
-      continue;
-    }
-    if (glob[i] == '[') {
-      size_t j = i + 1;
-      if (j < glob.size() && (glob[j] == '!' || glob[j] == '^')) ++j;
-      if (j < glob.size() && glob[j] == ']') ++j;  // a leading ']' is a member
-      j = glob.find(']', j);
-      if (j == std::string::npos) {
-        return "invalid interface glob " + quote(glob) + ": '[' has no matching ']'";
-      }
-      is_glob = true;
-      ++min_length;
-      i = j;
-      continue;
-    }
-    ++min_length;
-  }
-  if (min_length > kMaxInterfaceNameLength) {
-    if (!is_glob) {
-      return "interface name " + quote(glob) + " is " + std::to_string(glob.size()) +
-             " characters; Linux interface names are at most 15 (IFNAMSIZ-1)";
-    }
-    return "interface glob " + quote(glob) + " can never match: it needs at least " +
-           std::to_string(min_length) +
-           " characters and Linux interface names are at most 15 (IFNAMSIZ-1)";
-  }
-  return "";
-}
-
-std::string check_counter_name(const Value& v) {
-  static const std::regex kCounter("[A-Za-z0-9]+\\.[A-Za-z0-9_]+");
-  if (std::regex_match(v.text, kCounter)) return "";
-  return "invalid counter name " + quote(v.text) +
-         ": use \"Group.Field\" as in /proc/net/snmp or /proc/net/netstat, e.g. "
-         "\"Tcp.RetransSegs\"";
-}
-
-std::string check_comm(const Value& v) {
-  if (v.text.empty()) return "process name (comm) must not be empty";
-  if (v.text.size() > kMaxCommLength) {
-    return "process name " + quote(v.text) + " is " + std::to_string(v.text.size()) +
-           " characters; the kernel keeps at most 15 (TASK_COMM_LEN-1)";
-  }
-  return "";
-}
-
-// The socket collector keeps a per-CPU stats row per process name (~2 KiB
-// each, times the CPU count), preallocated: more than 1024 costs too much.
-std::string check_socket_max_processes(const Value& v) {
-  if (v.integer <= 1024) return "";
-  return "max_processes " + std::to_string(v.integer) +
-         " is too large: the socket collector preallocates about 2 KiB per process name and "
-         "CPU; use at most 1024, or per_process: false";
-}
-
 // libbpf's BPF_MAP_TYPE_RINGBUF needs a power of two that is a page multiple.
 std::string check_ring_buffer_size(const Value& v) {
   const auto size = static_cast<uint64_t>(v.integer);
@@ -550,69 +122,16 @@ std::string check_ring_buffer_size(const Value& v) {
          std::to_string(lower) + " or " + std::to_string(lower * 2);
 }
 
-SchemaPtr port() { return integer(1, 65535, "port"); }
-SchemaPtr cidr() { return with_check(text(), check_cidr); }
-SchemaPtr interface_glob() { return with_check(text(), check_interface_glob); }
-
-// tcp collector: "PORT=NAME" entries of port_names and "NAME=CIDR" entries of
-// remote_cidr_groups. Names become label values: keep them short and plain.
-std::string check_tcp_label_name(const std::string& name, const std::string& entry) {
-  const bool plain =
-      !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-      });
-  if (plain) return "";
-  return "invalid name in " + quote(entry) +
-         ": use 1..64 letters, digits, '_', '-' or '.' (it becomes a label value)";
-}
-
-std::string check_tcp_port_name(const Value& v) {
-  const size_t eq = v.text.find('=');
-  const std::string port_text = v.text.substr(0, eq);
-  const bool digits =
-      !port_text.empty() && port_text.size() <= 5 &&
-      std::all_of(port_text.begin(), port_text.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (eq == std::string::npos || !digits || std::stoi(port_text) < 1 ||
-      std::stoi(port_text) > 65535) {
-    return "invalid port name " + quote(v.text) + ": write \"PORT=NAME\", e.g. \"5432=postgres\"";
-  }
-  return check_tcp_label_name(v.text.substr(eq + 1), v.text);
-}
-
-std::string check_tcp_cidr_group(const Value& v) {
-  const size_t eq = v.text.find('=');
-  if (eq == std::string::npos) {
-    return "invalid CIDR group " + quote(v.text) +
-           ": write \"NAME=CIDR\", e.g. \"office=10.1.0.0/16\" (repeat a name for more networks)";
-  }
-  if (std::string message = check_tcp_label_name(v.text.substr(0, eq), v.text); !message.empty()) {
-    return message;
-  }
-  Value cidr_value = v;
-  cidr_value.text = v.text.substr(eq + 1);
-  return check_cidr(cidr_value);
-}
-
-std::string check_netns_path(const Value& v) {
-  if (v.text.empty() || v.text[0] == '/') return "";
-  return "network_namespace must be an absolute path such as \"/run/netns/NAME\" or "
-         "\"/proc/PID/ns/net\" (empty: every namespace)";
-}
-
-// ---------------------------------------------------------------------------
-// The schema of netobs.yaml, plus the seed-003 `agent:` layout aliased onto it.
-
-constexpr char kHttpTracing[] = "HTTP/gRPC tracing";
-constexpr char kSecurityDetection[] = "security detection";
-
-template <typename Common>
-Fields collector_fields(Common common, Fields specific) {
+// A collector's section: `enabled` and `required`, then its own fields.
+SchemaPtr collector_section(const CollectorConfigSection& collector) {
+  const std::string name = collector.name;
+  auto common = [name](Config& c) -> CollectorCommon& { return *c.collector_common(name); };
   Fields fields = {
       {"enabled", bind_to(boolean(), [common](Config& c) -> bool& { return common(c).enabled; })},
       {"required", bind_to(boolean(), [common](Config& c) -> bool& { return common(c).required; })},
   };
-  fields.insert(fields.end(), specific.begin(), specific.end());
-  return fields;
+  fields.insert(fields.end(), collector.fields.begin(), collector.fields.end());
+  return section(std::move(fields));
 }
 
 // Every bound node learns the canonical key path it was declared under; an
@@ -628,7 +147,28 @@ void assign_targets(SchemaNode& node, const std::string& path) {
   }
 }
 
-SchemaPtr build_schema() {
+SchemaPtr& find_field(SchemaNode& node, const std::string& name) {
+  for (auto& [field_name, field] : node.fields) {
+    if (field_name == name) return field;
+  }
+  return node.fields.emplace_back(name, section({})).second;
+}
+
+// Makes `path` (e.g. "agent.network.dns") lead to `node`, creating the maps
+// on the way.
+void place_alias(SchemaNode& root, const std::string& path, const SchemaPtr& node) {
+  SchemaNode* parent = &root;
+  size_t start = 0;
+  for (size_t dot = path.find('.'); dot != std::string::npos; dot = path.find('.', start)) {
+    parent = find_field(*parent, path.substr(start, dot - start)).get();
+    start = dot + 1;
+  }
+  find_field(*parent, path.substr(start)) = node;
+}
+
+// The sections every config has (exporter, network, events), the collectors'
+// sections under `collectors:`, and the `agent:` layout aliased onto them.
+SchemaPtr build_schema(const CollectorConfigSections& collector_sections) {
   SchemaPtr exporter = section({
       {"listen_address",
        bind_to(with_check(text(), check_listen_address), NETOBS_FIELD(exporter.listen_address))},
@@ -668,116 +208,22 @@ SchemaPtr build_schema() {
       {"rotate_bytes", bind_to(integer(0, int64_t{1} << 40), NETOBS_FIELD(events.rotate_bytes))},
   });
 
-  SchemaPtr thresholds = section({
-      {"retrans_ratio_warning",
-       bind_to(number(0, 1), NETOBS_FIELD(snmp.thresholds.retrans_ratio_warning))},
-      {"retrans_ratio_critical",
-       bind_to(number(0, 1), NETOBS_FIELD(snmp.thresholds.retrans_ratio_critical))},
-      {"tlp_share_warning", bind_to(number(0, 1), NETOBS_FIELD(snmp.thresholds.tlp_share_warning))},
-      {"tlp_share_critical",
-       bind_to(number(0, 1), NETOBS_FIELD(snmp.thresholds.tlp_share_critical))},
-      {"listen_drops_per_second_warning",
-       bind_to(number(0, 1e9), NETOBS_FIELD(snmp.thresholds.listen_drops_per_second_warning))},
-      {"listen_drops_per_second_critical",
-       bind_to(number(0, 1e9), NETOBS_FIELD(snmp.thresholds.listen_drops_per_second_critical))},
-  });
-  SchemaPtr snmp = section(collector_fields(
-      [](Config& c) -> CollectorCommon& { return c.snmp.common; },
-      {
-          {"sample_interval",
-           bind_to(duration(0.1, 3600), NETOBS_FIELD(snmp.sample_interval_seconds))},
-          {"windows", bind_to(list_of(duration(1, 86400)), NETOBS_FIELD(snmp.windows_seconds))},
-          {"rate_counters", bind_to(list_of(with_check(text(), check_counter_name)),
-                                    NETOBS_FIELD(snmp.rate_counters))},
-          {"thresholds", thresholds},
-      }));
-
-  SchemaPtr socket = section(collector_fields(
-      [](Config& c) -> CollectorCommon& { return c.socket.common; },
-      {
-          {"protocols",
-           bind_to(list_of(one_of({"tcp", "udp"}), "list at least one protocol: tcp, udp"),
-                   NETOBS_FIELD(socket.protocols))},
-          {"pids", bind_to(list_of(integer(1, 4194304, "pid")), NETOBS_FIELD(socket.pids))},
-          {"comms", bind_to(list_of(with_check(text(), check_comm)), NETOBS_FIELD(socket.comms))},
-          {"per_process", bind_to(boolean(), NETOBS_FIELD(socket.per_process))},
-          {"max_processes", bind_to(with_check(integer(1, 65536), check_socket_max_processes),
-                                    NETOBS_FIELD(socket.max_processes))},
-          {"syscall_details", bind_to(boolean(), NETOBS_FIELD(socket.syscall_details))},
-      }));
-
-  SchemaPtr tcp = section(collector_fields(
-      [](Config& c) -> CollectorCommon& { return c.tcp.common; },
-      {
-          {"rtt", bind_to(boolean(), NETOBS_FIELD(tcp.rtt))},
-          {"retransmits", bind_to(boolean(), NETOBS_FIELD(tcp.retransmits))},
-          {"connection_tracking", bind_to(boolean(), NETOBS_FIELD(tcp.connection_tracking))},
-          {"sample_rate", bind_to(integer(1, 1000000), NETOBS_FIELD(tcp.sample_rate))},
-          {"group_by", bind_to(one_of({"none", "local_port", "remote_port", "remote_cidr"}),
-                               NETOBS_FIELD(tcp.group_by))},
-          {"max_groups", bind_to(integer(1, 4096, "max_groups"), NETOBS_FIELD(tcp.max_groups))},
-          {"port_names",
-           bind_to(list_of(with_check(text(), check_tcp_port_name)), NETOBS_FIELD(tcp.port_names))},
-          {"remote_cidr_groups", bind_to(list_of(with_check(text(), check_tcp_cidr_group)),
-                                         NETOBS_FIELD(tcp.remote_cidr_groups))},
-          {"network_namespace",
-           bind_to(with_check(text(), check_netns_path), NETOBS_FIELD(tcp.network_namespace))},
-          {"max_tracked_connections", bind_to(integer(1024, 4194304, "max_tracked_connections"),
-                                              NETOBS_FIELD(tcp.max_tracked_connections))},
-      }));
-
-  SchemaPtr dns = section(collector_fields(
-      [](Config& c) -> CollectorCommon& { return c.dns.common; },
-      {
-          {"capture_queries", bind_to(boolean(), NETOBS_FIELD(dns.capture_queries))},
-          {"capture_responses", bind_to(boolean(), NETOBS_FIELD(dns.capture_responses))},
-          {"capture_content", bind_to(boolean(), NETOBS_FIELD(dns.capture_content))},
-          {"ports", bind_to(list_of(port(), "list at least one port (DNS uses 53)"),
-                            NETOBS_FIELD(dns.ports))},
-          {"timeout", bind_to(duration(0.001, 300), NETOBS_FIELD(dns.timeout_seconds))},
-          {"max_outstanding_queries", bind_to(integer(64, 1 << 22, "max_outstanding_queries"),
-                                              NETOBS_FIELD(dns.max_outstanding_queries))},
-          {"server_labels", bind_to(boolean(), NETOBS_FIELD(dns.server_labels))},
-          {"max_servers", bind_to(integer(1, 4096, "max_servers"), NETOBS_FIELD(dns.max_servers))},
-          {"top_domains", bind_to(integer(0, 10000, "top_domains"), NETOBS_FIELD(dns.top_domains))},
-          {"domain_sample_rate", bind_to(integer(1, 1000000, "domain_sample_rate"),
-                                         NETOBS_FIELD(dns.domain_sample_rate))},
-      }));
-
-  // Seed 003: sample_rate 0 and 1 both mean every packet; store 1.
-  SchemaPtr xdp_sample_rate = integer(0, 1000000);
-  xdp_sample_rate->bind = [](Config& c, const Value& v) {
-    c.xdp.sample_rate = v.integer == 0 ? 1 : static_cast<uint32_t>(v.integer);
-  };
-  SchemaPtr xdp = section(collector_fields(
-      [](Config& c) -> CollectorCommon& { return c.xdp.common; },
-      {
-          {"sample_rate", xdp_sample_rate},
-          {"interfaces", bind_to(list_of(interface_glob()), NETOBS_FIELD(xdp.interfaces))},
-          {"mode", bind_to(one_of({"auto", "native", "generic", "tc"}), NETOBS_FIELD(xdp.mode))},
-          {"filters", section({
-                          {"ports", bind_to(list_of(port()), NETOBS_FIELD(xdp.filter_ports))},
-                          {"protocols", bind_to(list_of(one_of({"tcp", "udp", "icmp", "icmpv6"})),
-                                                NETOBS_FIELD(xdp.filter_protocols))},
-                      })},
-          {"top_talkers", bind_to(integer(0, 1000, "top_talkers"), NETOBS_FIELD(xdp.top_talkers))},
-      }));
+  Fields collectors;
+  for (const CollectorConfigSection& collector : collector_sections) {
+    collectors.emplace_back(collector.name, collector_section(collector));
+  }
 
   SchemaPtr root = section({
       {"exporter", exporter},
       {"network", network},
       {"events", events},
-      {"collectors",
-       section({{"snmp", snmp}, {"socket", socket}, {"tcp", tcp}, {"dns", dns}, {"xdp", xdp}})},
+      {"collectors", section(std::move(collectors))},
   });
   assign_targets(*root, "");
 
-  // Seed 003's `agent:` layout reuses the canonical nodes (same targets), and
+  // The `agent:` layout reuses the canonical nodes (same targets), and
   // accepts the keys of features netobs does not implement, type-checked.
   SchemaPtr agent_network = section({
-      {"dns", dns},
-      {"tcp", tcp},
-      {"xdp", xdp},
       {"interfaces", interfaces},
       {"exclude_interfaces", exclude_interfaces},
       {"include_ports", include_ports},
@@ -805,40 +251,31 @@ SchemaPtr build_schema() {
   });
   root->fields.emplace_back("agent", section({{"network", agent_network},
                                               {"ebpf", section({{"network", ebpf_network}})}}));
+  const SchemaPtr& collectors_node = root->fields[3].second;
+  for (const CollectorConfigSection& collector : collector_sections) {
+    const SchemaPtr& node = find_field(*collectors_node, collector.name);
+    for (const std::string& alias : collector.aliases) place_alias(*root, alias, node);
+  }
   return root;
 }
 
-#undef NETOBS_FIELD
-
-const SchemaNode& schema() {
-  static const SchemaPtr kSchema = build_schema();
-  return *kSchema;
-}
-
-// ---------------------------------------------------------------------------
-// The walk
-
 // Walks one YAML document against the schema, binding every good value into
 // result.config and recording every problem in result.errors.
-class Walker {
+class Walker : public ConfigChecker {
  public:
   Walker(std::string file, ConfigLoadResult& result) : file_(std::move(file)), result_(result) {}
 
   void walk_section(const SchemaNode& schema, const YAML::Node& node, const std::string& path,
                     const YAML::Mark& where);
-  void check_cross_fields();
+  void check_cross_fields(const CollectorConfigSections& sections);
+
+  // ConfigChecker
+  const Config& config() const override { return result_.config; }
+  const FieldOrigin* origin(const std::string& target) const override;
+  bool failed(const std::string& target) const override { return failed_targets_.contains(target); }
+  void error(const YAML::Mark& mark, const std::string& path, std::string message) override;
 
  private:
-  // Where a canonical field was set, to report conflicts and cross-field errors.
-  struct Origin {
-    std::string path;
-    YAML::Mark mark;
-    std::string repr;
-    std::vector<YAML::Mark> item_marks;
-    std::vector<std::string> item_reprs;
-  };
-
-  void error(const YAML::Mark& mark, const std::string& path, std::string message);
   void walk_leaf(const SchemaNode& schema, const YAML::Node& node, const std::string& path,
                  const YAML::Mark& where);
   std::optional<Value> read_list(const SchemaNode& schema, const YAML::Node& node,
@@ -849,19 +286,13 @@ class Walker {
                   const YAML::Mark& where);
   bool check_range(const SchemaNode& schema, const Value& v, const std::string& path);
   std::string unknown_key_message(const SchemaNode& schema, const std::string& key) const;
-  const Origin* origin(const std::string& target) const;
-  void check_windows();
-  void check_thresholds(const std::string& name, double warning, double critical);
   void check_disjoint(const std::string& include_target, const std::string& exclude_target,
                       const std::string& what);
-  void check_tcp_grouping();
-  void check_dns_ports();
-  void check_xdp_ports();
 
   std::string file_;
   ConfigLoadResult& result_;
-  std::map<std::string, Origin> origins_;  // by canonical target
-  std::set<std::string> failed_targets_;   // set with a bad value: skip cross checks
+  std::map<std::string, FieldOrigin> origins_;  // by canonical target
+  std::set<std::string> failed_targets_;        // set with a bad value: skip cross checks
 };
 
 void Walker::error(const YAML::Mark& mark, const std::string& path, std::string message) {
@@ -932,14 +363,14 @@ void Walker::walk_leaf(const SchemaNode& schema, const YAML::Node& node, const s
                                " is not implemented by netobs; key ignored");
     return;
   }
-  Origin here{path, value->mark, repr(schema, *value), {}, {}};
+  FieldOrigin here{path, value->mark, repr(schema, *value), {}, {}};
   for (const Value& item : value->items) {
     here.item_marks.push_back(item.mark);
     here.item_reprs.push_back(repr(*schema.element, item));
   }
   auto [it, inserted] = origins_.emplace(schema.target, here);
   if (!inserted) {
-    const Origin& first = it->second;
+    const FieldOrigin& first = it->second;
     if (first.repr != here.repr) {
       error(value->mark, path,
             "conflicts with " + first.path + " at " + position(first.mark) + " (" + here.repr +
@@ -1153,141 +584,24 @@ std::string Walker::unknown_key_message(const SchemaNode& schema, const std::str
   return "unknown key " + quote(key) + "; allowed keys: " + join(names, ", ");
 }
 
-const Walker::Origin* Walker::origin(const std::string& target) const {
+const FieldOrigin* Walker::origin(const std::string& target) const {
   auto it = origins_.find(target);
   return it == origins_.end() ? nullptr : &it->second;
 }
 
-void Walker::check_cross_fields() {
-  check_windows();
-  const SnmpThresholds& t = result_.config.snmp.thresholds;
-  check_thresholds("retrans_ratio", t.retrans_ratio_warning, t.retrans_ratio_critical);
-  check_thresholds("tlp_share", t.tlp_share_warning, t.tlp_share_critical);
-  check_thresholds("listen_drops_per_second", t.listen_drops_per_second_warning,
-                   t.listen_drops_per_second_critical);
+void Walker::check_cross_fields(const CollectorConfigSections& sections) {
   check_disjoint("network.include_ports", "network.exclude_ports", "port");
   check_disjoint("network.interfaces", "network.exclude_interfaces", "interface");
   check_disjoint("network.include_cidrs", "network.exclude_cidrs", "CIDR");
-  check_tcp_grouping();
-  check_dns_ports();
-  check_xdp_ports();
-}
-
-// The dns BPF filter compares ports against a fixed array of 8.
-void Walker::check_dns_ports() {
-  const Origin* ports = origin("collectors.dns.ports");
-  if (!ports || result_.config.dns.ports.size() <= 8) return;
-  error(ports->mark, ports->path,
-        "at most 8 DNS ports (got " + std::to_string(result_.config.dns.ports.size()) +
-            "); drop some");
-}
-
-// The xdp BPF program keeps one counter slot per filters.ports entry, 64 in all.
-void Walker::check_xdp_ports() {
-  const Origin* ports = origin("collectors.xdp.filters.ports");
-  if (!ports || result_.config.xdp.filter_ports.size() <= 64) return;
-  error(ports->mark, ports->path,
-        "at most 64 ports (got " + std::to_string(result_.config.xdp.filter_ports.size()) +
-            "); each gets its own counters in the XDP program: drop some");
-}
-
-// tcp grouping: one name per port, remote_cidr needs groups, and the groups
-// (plus "unmatched") must fit under max_groups and the 256-entry LPM map.
-void Walker::check_tcp_grouping() {
-  const TcpConfig& tcp = result_.config.tcp;
-  if (const Origin* names = origin("collectors.tcp.port_names")) {
-    std::map<std::string, size_t> seen;
-    for (size_t i = 0; i < tcp.port_names.size() && i < names->item_marks.size(); ++i) {
-      const std::string port = tcp.port_names[i].substr(0, tcp.port_names[i].find('='));
-      if (auto [it, inserted] = seen.emplace(port, i); !inserted) {
-        error(names->item_marks[i], names->path + "[" + std::to_string(i) + "]",
-              "port " + port + " is already named at " + position(names->item_marks[it->second]) +
-                  "; give each port one name");
-      }
-    }
+  for (const CollectorConfigSection& section : sections) {
+    if (section.check) section.check(*this);
   }
-  const Origin* groups = origin("collectors.tcp.remote_cidr_groups");
-  std::set<std::string> group_names;
-  for (const std::string& entry : tcp.remote_cidr_groups) {
-    group_names.insert(entry.substr(0, entry.find('=')));
-  }
-  if (groups && tcp.remote_cidr_groups.size() > 256) {
-    error(groups->mark, groups->path,
-          "at most 256 networks (got " + std::to_string(tcp.remote_cidr_groups.size()) + ")");
-  }
-  if (groups && group_names.size() + 1 > tcp.max_groups) {
-    error(groups->mark, groups->path,
-          std::to_string(group_names.size()) +
-              " group names plus \"unmatched\" exceed max_groups " +
-              std::to_string(tcp.max_groups) + "; raise collectors.tcp.max_groups");
-  }
-  if (tcp.group_by == "remote_cidr" && tcp.remote_cidr_groups.empty() &&
-      failed_targets_.count("collectors.tcp.remote_cidr_groups") == 0) {
-    const Origin* group_by = origin("collectors.tcp.group_by");
-    error(group_by ? group_by->mark : YAML::Mark::null_mark(),
-          group_by ? group_by->path : "collectors.tcp.group_by",
-          "group_by remote_cidr needs collectors.tcp.remote_cidr_groups, e.g. "
-          "[\"office=10.1.0.0/16\"]");
-  }
-}
-
-// Windowed rates are sums of whole samples, so each window must hold a whole
-// number of sample intervals.
-void Walker::check_windows() {
-  const SnmpConfig& snmp = result_.config.snmp;
-  const Origin* windows = origin("collectors.snmp.windows");
-  const Origin* interval = origin("collectors.snmp.sample_interval");
-  if (!windows && !interval) return;
-  if (failed_targets_.contains("collectors.snmp.windows") ||
-      failed_targets_.contains("collectors.snmp.sample_interval")) {
-    return;
-  }
-  const int64_t interval_ms = std::llround(snmp.sample_interval_seconds * 1000);
-  const std::string interval_text = format_duration(snmp.sample_interval_seconds);
-  for (size_t i = 0; i < snmp.windows_seconds.size(); ++i) {
-    const int64_t window_ms = std::llround(snmp.windows_seconds[i] * 1000);
-    const std::string window_text = format_duration(snmp.windows_seconds[i]);
-    std::string problem;
-    if (window_ms < interval_ms) {
-      problem = "window " + window_text + " is shorter than sample_interval " + interval_text +
-                "; each window must be at least one sample_interval";
-    } else if (window_ms % interval_ms != 0) {
-      const int64_t below = window_ms / interval_ms * interval_ms;
-      problem = "window " + window_text + " is not a multiple of sample_interval " + interval_text +
-                "; use e.g. " + format_duration(static_cast<double>(below) / 1000) + " or " +
-                format_duration(static_cast<double>(below + interval_ms) / 1000);
-    }
-    if (problem.empty()) continue;
-    if (windows) {
-      error(windows->item_marks[i], windows->path + "[" + std::to_string(i) + "]", problem);
-    } else {
-      // Default windows: one error at sample_interval is enough.
-      error(interval->mark, interval->path,
-            problem + " (the default windows are 1m, 5m, 15m; set windows to match)");
-      return;
-    }
-  }
-}
-
-void Walker::check_thresholds(const std::string& name, double warning, double critical) {
-  if (warning <= critical) return;
-  const std::string prefix = "collectors.snmp.thresholds." + name;
-  if (failed_targets_.contains(prefix + "_warning") ||
-      failed_targets_.contains(prefix + "_critical")) {
-    return;
-  }
-  const Origin* where = origin(prefix + "_warning");
-  if (!where) where = origin(prefix + "_critical");
-  if (!where) return;
-  error(where->mark, where->path,
-        name + "_warning " + format_number(warning) + " is greater than " + name + "_critical " +
-            format_number(critical) + "; the warning threshold must be <= the critical one");
 }
 
 void Walker::check_disjoint(const std::string& include_target, const std::string& exclude_target,
                             const std::string& what) {
-  const Origin* include = origin(include_target);
-  const Origin* exclude = origin(exclude_target);
+  const FieldOrigin* include = origin(include_target);
+  const FieldOrigin* exclude = origin(exclude_target);
   if (!include || !exclude) return;
   for (size_t i = 0; i < exclude->item_reprs.size(); ++i) {
     const std::string& item = exclude->item_reprs[i];
@@ -1304,8 +618,18 @@ void Walker::check_disjoint(const std::string& include_target, const std::string
 
 }  // namespace
 
-ConfigLoadResult load_config_string(std::string_view yaml, std::string_view source_name) {
+Config default_config(const CollectorConfigSections& sections) {
+  Config config;
+  for (const CollectorConfigSection& section : sections) {
+    config.collectors.put(section.name, section.make_default());
+  }
+  return config;
+}
+
+ConfigLoadResult load_config_string(std::string_view yaml, std::string_view source_name,
+                                    const CollectorConfigSections& sections) {
   ConfigLoadResult result;
+  result.config = default_config(sections);
   result.config.source = std::string(source_name);
   Walker walker(std::string(source_name), result);
   YAML::Node root;
@@ -1332,12 +656,14 @@ ConfigLoadResult load_config_string(std::string_view yaml, std::string_view sour
         describe(root);
     return result;
   }
-  walker.walk_section(schema(), root, "", root.Mark());
-  walker.check_cross_fields();
+  const SchemaPtr schema = build_schema(sections);
+  walker.walk_section(*schema, root, "", root.Mark());
+  walker.check_cross_fields(sections);
   return result;
 }
 
-ConfigLoadResult load_config_file(const std::string& path) {
+ConfigLoadResult load_config_file(const std::string& path,
+                                  const CollectorConfigSections& sections) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   std::string text;
   int read_errno = 0;
@@ -1358,11 +684,11 @@ ConfigLoadResult load_config_file(const std::string& path) {
     error.message = std::string("cannot read config file: ") + std::strerror(read_errno);
     return result;
   }
-  return load_config_string(text, path);
+  return load_config_string(text, path, sections);
 }
 
-ConfigLoadResult load_default_config() {
-  return load_config_string(default_config_yaml(), "<built-in>");
+ConfigLoadResult load_default_config(const CollectorConfigSections& sections) {
+  return load_config_string(default_config_yaml(), "<built-in>", sections);
 }
 
 }  // namespace netobs

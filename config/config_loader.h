@@ -1,5 +1,8 @@
 // Loads and validates the netobs YAML config (config/netobs.yaml is the
-// reference). Pure functions, no logging: errors and warnings are returned.
+// reference) against the global sections plus the collectors' sections it is
+// given. Pure functions, no logging: errors and warnings are returned. The
+// exporter and the CLI load through exporter/builtin_config.h, which passes
+// the sections of every built-in collector.
 #pragma once
 
 #include <string>
@@ -7,6 +10,7 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/config_section.h"
 
 namespace netobs {
 
@@ -35,12 +39,16 @@ struct ConfigLoadResult {
   std::string format_errors() const;
 };
 
+// Every global section and every collector's section at its defaults: what
+// an empty file gives.
+Config default_config(const CollectorConfigSections& sections);
 // Parses and validates `yaml`; `source_name` is used as the file in errors.
-ConfigLoadResult load_config_string(std::string_view yaml, std::string_view source_name);
+ConfigLoadResult load_config_string(std::string_view yaml, std::string_view source_name,
+                                    const CollectorConfigSections& sections);
 // Reads `path`; a missing or unreadable file is one error naming the path.
-ConfigLoadResult load_config_file(const std::string& path);
+ConfigLoadResult load_config_file(const std::string& path, const CollectorConfigSections& sections);
 // The compiled-in config/netobs.yaml, with source "<built-in>".
-ConfigLoadResult load_default_config();
+ConfigLoadResult load_default_config(const CollectorConfigSections& sections);
 // The text of config/netobs.yaml as compiled in (generated default_config.cc).
 std::string_view default_config_yaml();
 

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <iterator>
 
+#include "collectors/socket/socket_config.h"
+#include "collectors/tcp/tcp_config.h"
+
 namespace netobs {
 namespace {
 
@@ -67,7 +70,7 @@ void add_setting_notes(const Config& config, ServicePlan& plan) {
     return std::find(plan.enabled_collectors.begin(), plan.enabled_collectors.end(), name) !=
            plan.enabled_collectors.end();
   };
-  if (enabled("socket") && config.socket.syscall_details) {
+  if (enabled("socket") && config.collector<SocketConfig>().syscall_details) {
     plan.notes.push_back(
         "socket: collectors.socket.syscall_details uses classic syscall tracepoints, which "
         "need tracefs mounted and readable; tracefs is root-only, so as the netobs user these "
@@ -82,9 +85,9 @@ void add_setting_notes(const Config& config, ServicePlan& plan) {
         "CAP_SYS_ADMIN, which the unit does not grant. Fix: let the host set "
         "`sysctl kernel.bpf_stats_enabled=1` (netobs then reads the statistics without it).");
   }
-  if (enabled("tcp") && !config.tcp.network_namespace.empty()) {
-    plan.notes.push_back("tcp: collectors.tcp.network_namespace enters " +
-                         config.tcp.network_namespace +
+  const std::string& netns = config.collector<TcpConfig>().network_namespace;
+  if (enabled("tcp") && !netns.empty()) {
+    plan.notes.push_back("tcp: collectors.tcp.network_namespace enters " + netns +
                          " with setns(), which needs CAP_SYS_ADMIN and RestrictNamespaces=net; "
                          "add both to the drop-in, or leave the setting empty.");
   }

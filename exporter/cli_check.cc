@@ -1,6 +1,6 @@
 #include "exporter/cli_check.h"
 
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/capabilities.h"

@@ -223,18 +223,6 @@ class CollectorManager::Watchdog {
 
 namespace {
 
-// Whether the settings `name` depends on differ between two configs.
-bool collector_settings_changed(std::string_view name, const Config& a, const Config& b) {
-  const bool shared_changed = !(a.network == b.network) || !(a.events == b.events);
-  if (name == "snmp") return !(a.snmp == b.snmp) || a.exporter.procfs != b.exporter.procfs;
-  if (name == "socket") return !(a.socket == b.socket) || shared_changed;
-  if (name == "tcp") return !(a.tcp == b.tcp) || shared_changed;
-  if (name == "dns") return !(a.dns == b.dns) || shared_changed;
-  if (name == "xdp") return !(a.xdp == b.xdp) || shared_changed;
-  // Unknown to this table (test collectors): restart when anything changed.
-  return !(a == b);
-}
-
 bool is_required(const Config& config, std::string_view name) {
   const CollectorCommon* common = config.collector_common(name);
   return common != nullptr && common->required;
@@ -301,7 +289,7 @@ Status CollectorManager::reload(const Config& config) {
   for (auto& entry : entries_) {
     const std::string& name = entry->descriptor->name;
     const bool want = collector_enabled(config, name);
-    const bool changed = collector_settings_changed(name, config_, config);
+    const bool changed = registry_.restart_needed(name, config_, config);
     if (entry->enabled && (!want || changed)) {
       if (entry->collector) entry->collector->stop();
       log_info(want ? "collector restarting with new settings" : "collector disabled",

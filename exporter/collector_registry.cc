@@ -12,6 +12,10 @@ Status CollectorRegistry::add(CollectorDescriptor descriptor) {
     return Status::error("collector " + descriptor.name +
                          " is registered twice: names must be unique");
   }
+  if (descriptor.config && descriptor.config->name != descriptor.name) {
+    return Status::error("collector " + descriptor.name + " declares the config section \"" +
+                         descriptor.config->name + "\": it must be named after the collector");
+  }
   descriptors_.push_back(std::move(descriptor));
   return Status::ok();
 }
@@ -21,6 +25,31 @@ const CollectorDescriptor* CollectorRegistry::find(std::string_view name) const 
     if (descriptor.name == name) return &descriptor;
   }
   return nullptr;
+}
+
+std::vector<std::string> CollectorRegistry::names() const {
+  std::vector<std::string> names;
+  for (const auto& descriptor : descriptors_) names.push_back(descriptor.name);
+  return names;
+}
+
+CollectorConfigSections CollectorRegistry::config_sections() const {
+  CollectorConfigSections sections;
+  for (const auto& descriptor : descriptors_) {
+    if (descriptor.config) sections.push_back(*descriptor.config);
+  }
+  return sections;
+}
+
+bool CollectorRegistry::restart_needed(std::string_view name, const Config& before,
+                                       const Config& after) const {
+  const CollectorDescriptor* descriptor = find(name);
+  if (descriptor == nullptr) return !(before == after);
+  if (descriptor->restart_needed) return descriptor->restart_needed(before, after);
+  const CollectorSettings* was = before.collectors.find(name);
+  const CollectorSettings* now = after.collectors.find(name);
+  const bool own_changed = (was == nullptr) != (now == nullptr) || (was && !was->equals(*now));
+  return own_changed || !(before.network == after.network) || !(before.events == after.events);
 }
 
 bool collector_enabled(const Config& config, std::string_view name) {

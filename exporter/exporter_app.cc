@@ -22,17 +22,12 @@ namespace {
 constexpr int kExitUsage = 2;
 constexpr int kExitRuntime = 1;
 
-std::vector<std::string> collector_names(const CollectorRegistry& registry) {
-  std::vector<std::string> names;
-  for (const auto& d : registry.all()) names.push_back(d.name);
-  return names;
-}
-
 // Loads the file (or the built-in config), applies the flags and reports
 // every problem; nullopt when the config cannot be used.
-std::optional<Config> load_effective_config(const Flags& flags) {
-  ConfigLoadResult loaded =
-      flags.config_file ? load_config_file(*flags.config_file) : load_default_config();
+std::optional<Config> load_effective_config(const Flags& flags,
+                                            const CollectorConfigSections& sections) {
+  ConfigLoadResult loaded = flags.config_file ? load_config_file(*flags.config_file, sections)
+                                              : load_default_config(sections);
   for (const auto& warning : loaded.warnings) log_warn("config", {{"warning", warning}});
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors)
@@ -57,9 +52,10 @@ bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& 
   return false;
 }
 
-void handle_reload(const Flags& flags, CollectorManager& manager) {
+void handle_reload(const Flags& flags, const CollectorConfigSections& sections,
+                   CollectorManager& manager) {
   log_info("SIGHUP: reloading config", {{"file", flags.config_file.value_or("<built-in>")}});
-  std::optional<Config> config = load_effective_config(flags);
+  std::optional<Config> config = load_effective_config(flags, sections);
   if (!config) {
     log_error("config reload failed; keeping the running config");
     manager.record_reload(false);
@@ -86,7 +82,7 @@ void handle_reload(const Flags& flags, CollectorManager& manager) {
 int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorRegistry&)) {
   CollectorRegistry registry;
   register_collectors(registry);
-  const std::vector<std::string> names = collector_names(registry);
+  const std::vector<std::string> names = registry.names();
 
   Result<Flags> flags = parse_exporter_flags({argv + 1, argv + argc}, names);
   if (!flags) {
@@ -110,7 +106,8 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  std::optional<Config> config = load_effective_config(*flags);
+  const CollectorConfigSections sections = registry.config_sections();
+  std::optional<Config> config = load_effective_config(*flags, sections);
   if (!config) return kExitUsage;
   set_log_level(*parse_log_level(config->exporter.log_level));
   install_libbpf_logger();
@@ -156,7 +153,7 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
-      handle_reload(*flags, manager);
+      handle_reload(*flags, sections, manager);
       continue;
     }
     log_info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});

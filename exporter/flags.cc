@@ -109,10 +109,10 @@ Status apply_flags(const Flags& flags, Config& config) {
   if (flags.max_requests) config.exporter.max_requests = *flags.max_requests;
   if (flags.procfs) config.exporter.procfs = *flags.procfs;
   if (flags.log_level) config.exporter.log_level = *flags.log_level;
-  for (std::string_view name : {"snmp", "socket", "tcp", "dns", "xdp"}) {
+  for (const std::string& name : config.collectors.names()) {
     CollectorCommon* common = config.collector_common(name);
     if (common == nullptr) continue;
-    auto it = flags.collectors.find(std::string(name));
+    auto it = flags.collectors.find(name);
     if (it != flags.collectors.end()) {
       common->enabled = it->second;
     } else if (flags.disable_defaults) {

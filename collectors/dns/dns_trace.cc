@@ -20,10 +20,10 @@ Status configure_dns_trace(Config& config, const std::vector<uint16_t>& ports) {
   for (uint16_t port : ports) {
     if (port == 0) return Status::error("--port: 0 is not a port (use 1..65535)");
   }
-  config.dns.common.enabled = true;
-  if (!ports.empty()) config.dns.ports = ports;
-  config.dns.server_labels = false;
-  config.dns.top_domains = 0;
+  config.collector<DnsConfig>().common.enabled = true;
+  if (!ports.empty()) config.collector<DnsConfig>().ports = ports;
+  config.collector<DnsConfig>().server_labels = false;
+  config.collector<DnsConfig>().top_domains = 0;
   return Status::ok();
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "collectors/dns/dns_config.h"
 #include "config/config.h"
 #include "exporter/collector.h"
 #include "exporter/events/event_sink.h"

@@ -26,7 +26,7 @@ double SnmpCollector::now() const {
 }
 
 Status SnmpCollector::start_impl(const CollectorContext& context) {
-  config_ = context.config.snmp;
+  config_ = context.config.collector<SnmpConfig>();
   procfs_ = context.config.exporter.procfs.empty() ? "/proc" : context.config.exporter.procfs;
   if (!(config_.sample_interval_seconds > 0)) {
     return Status::error("snmp.sample_interval must be positive, got " +

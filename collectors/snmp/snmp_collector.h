@@ -1,5 +1,5 @@
 // SnmpCollector: exports every field of /proc/net/{snmp,netstat,snmp6},
-// typed, plus per-window rates, derived ratios and seed-004 verdicts from an
+// typed, plus per-window rates, derived ratios and verdicts from an
 // internal sampler. Owned by the CollectorManager; start/stop on the main
 // thread, collect on HTTP workers, sampling on its own thread.
 #pragma once
@@ -20,6 +20,7 @@
 
 #include "collectors/snmp/proc_net_parser.h"
 #include "collectors/snmp/rate_history.h"
+#include "collectors/snmp/snmp_config.h"
 #include "config/config.h"
 #include "exporter/collector.h"
 
@@ -79,5 +80,9 @@ class SnmpCollector final : public Collector {
   std::condition_variable_any wake_;
   std::jthread sampler_;
 };
+
+struct CollectorDescriptor;
+// What netobs knows about this collector (snmp_descriptor.cc).
+CollectorDescriptor snmp_descriptor();
 
 }  // namespace netobs

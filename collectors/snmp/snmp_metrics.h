@@ -13,6 +13,7 @@
 
 #include "collectors/snmp/proc_net_parser.h"
 #include "collectors/snmp/rate_history.h"
+#include "collectors/snmp/snmp_config.h"
 #include "config/config.h"
 
 namespace netobs {

@@ -15,7 +15,7 @@
 #include "collectors/snmp/http_fetch.h"
 #include "collectors/snmp/rate_history.h"
 #include "collectors/snmp/stats_format.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -420,7 +420,7 @@ counter over one interval, with per-second rates.
 views:
   (default)            increments over --interval (default 1 s), per second
   -a, --absolute       totals since boot instead of increments
-  --ratios             derived ratios and seed-004 verdicts in words
+  --ratios             derived ratios and health-check verdicts in words
                        (retransmission ratio, TLP/fast-retransmit/RTO/SYN
                        shares, input and UDP buffer error ratios, listen drops)
   --save FILE          store the current totals as a baseline
@@ -517,7 +517,7 @@ int run_stats_command(const std::vector<std::string>& args, std::ostream& out, s
     out << stats_usage();
     return 0;
   }
-  Config config;
+  Config config = default_config();
   if (options.config_file) {
     ConfigLoadResult loaded = load_config_file(*options.config_file);
     if (!loaded.ok()) {
@@ -529,7 +529,7 @@ int run_stats_command(const std::vector<std::string>& args, std::ostream& out, s
   std::string procfs = options.procfs.value_or(config.exporter.procfs);
   if (procfs.empty()) procfs = "/proc";
   try {
-    StatsRun run(options, config.snmp, procfs, out, err, env);
+    StatsRun run(options, config.collector<SnmpConfig>(), procfs, out, err, env);
     return run.run();
   } catch (const std::exception& e) {
     err << "netobs stats: " << e.what() << "\n";

@@ -15,6 +15,7 @@
 #include "collectors/snmp/field_types.h"
 #include "collectors/snmp/proc_net_parser.h"
 #include "collectors/snmp/rate_history.h"
+#include "collectors/snmp/snmp_config.h"
 #include "config/config.h"
 #include "exporter/status.h"
 

@@ -174,7 +174,7 @@ SocketCollector::~SocketCollector() { stop(); }
 
 Status SocketCollector::start_impl(const CollectorContext& context) {
   const Config& config = context.config;
-  config_ = config.socket;
+  config_ = config.collector<SocketConfig>();
   events_enabled_ = options_.event_sink != nullptr || !config.events.output_dir.empty();
 
   // Without syscall_details the syscall ladders are left out (not loaded).

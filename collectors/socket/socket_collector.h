@@ -1,6 +1,6 @@
 // SocketCollector: every TCP/UDP send and receive (bytes, calls, errors,
 // MSG_* flags, sizes, latency) aggregated in kernel maps, plus the
-// seed-002 per-event capture through a BPF ring buffer into an EventSink.
+// network event capture through a BPF ring buffer into an EventSink.
 // Owned by the CollectorManager (or `netobs trace`); start/stop on the main
 // thread, collect on HTTP workers, events on the ring-buffer reader thread.
 #pragma once
@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectors/socket/socket_metrics.h"
+#include "collectors/socket/socket_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
@@ -70,5 +71,9 @@ class SocketCollector final : public Collector {
   std::atomic<uint64_t> event_write_errors_{0};
   std::atomic<bool> write_error_logged_{false};
 };
+
+struct CollectorDescriptor;
+// What netobs knows about this collector (socket_descriptor.cc).
+CollectorDescriptor socket_descriptor();
 
 }  // namespace netobs

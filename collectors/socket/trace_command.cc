@@ -8,7 +8,7 @@
 
 #include "collectors/socket/socket_collector.h"
 #include "collectors/socket/socket_format.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/log.h"
@@ -36,11 +36,12 @@ TraceSource socket_source() {
   return {"socket", []() -> const EventSchema& { return socket_event_schema(); },
           [](Config& config, const TraceOptions& options) {
             // Metrics are not served: one slot, no per-process table.
-            config.socket.common.enabled = true;
-            config.socket.per_process = false;
-            if (!options.pids.empty()) config.socket.pids = options.pids;
-            if (!options.comms.empty()) config.socket.comms = options.comms;
-            if (!options.protocols.empty()) config.socket.protocols = options.protocols;
+            config.collector<SocketConfig>().common.enabled = true;
+            config.collector<SocketConfig>().per_process = false;
+            if (!options.pids.empty()) config.collector<SocketConfig>().pids = options.pids;
+            if (!options.comms.empty()) config.collector<SocketConfig>().comms = options.comms;
+            if (!options.protocols.empty())
+              config.collector<SocketConfig>().protocols = options.protocols;
             if (!options.ports.empty()) config.network.include_ports = options.ports;
             return Status::ok();
           },
@@ -65,7 +66,7 @@ void register_trace_source(TraceSource source) { extra_sources().push_back(std::
 std::string trace_usage() {
   return R"(usage: netobs trace [options]
 
-Streams every TCP/UDP send and receive as an event (seed 002's 14 fields:
+Streams every TCP/UDP send and receive as an event (the 14 fields of network event capture:
 timestamp, PID, command, protocol, IP version, addresses, ports, size,
 direction, latency, error, MSG_* flags) until Ctrl-C. Needs root (or CAP_BPF
 and CAP_PERFMON).

@@ -19,7 +19,7 @@
 
 #include "collectors/snmp/rate_history.h"
 #include "collectors/tcp/conns.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/log.h"
 
 namespace netobs {
@@ -232,7 +232,7 @@ int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
       err << "netobs conns: " << loaded.format_errors() << "\n";
       return 2;
     }
-    thresholds = loaded.config.snmp.thresholds;
+    thresholds = loaded.config.collector<SnmpConfig>().thresholds;
   }
   const long refreshes =
       options.count.value_or(options.interval ? std::numeric_limits<long>::max() : 1);

@@ -16,6 +16,7 @@
 
 #include "bpf/tcp.h"
 #include "collectors/tcp/sock_diag.h"
+#include "collectors/tcp/tcp_config.h"
 #include "config/config.h"
 #include "exporter/status.h"
 

@@ -2,6 +2,7 @@
 
 #include <fnmatch.h>
 
+#include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
 
 namespace netobs {
@@ -27,9 +28,10 @@ InterfaceSelector::InterfaceSelector(std::vector<std::string> include,
     : include_(std::move(include)), exclude_(std::move(exclude)) {}
 
 InterfaceSelector InterfaceSelector::from_config(const Config& config) {
-  return InterfaceSelector(
-      config.xdp.interfaces.empty() ? config.network.interfaces : config.xdp.interfaces,
-      config.network.exclude_interfaces);
+  return InterfaceSelector(config.collector<XdpConfig>().interfaces.empty()
+                               ? config.network.interfaces
+                               : config.collector<XdpConfig>().interfaces,
+                           config.network.exclude_interfaces);
 }
 
 bool InterfaceSelector::matches(std::string_view name) const {

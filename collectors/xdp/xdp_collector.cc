@@ -22,6 +22,7 @@
 #include "collectors/xdp/top_talkers.h"
 #include "collectors/xdp/xdp_metrics.h"
 #include "collectors/xdp/xdp_program.h"
+#include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/log.h"
@@ -348,7 +349,7 @@ XdpCollector::~XdpCollector() { stop(); }
 
 Status XdpCollector::start_impl(const CollectorContext& context) {
   auto state = std::make_unique<State>();
-  state->config = context.config.xdp;
+  state->config = context.config.collector<XdpConfig>();
   state->selector = InterfaceSelector::from_config(context.config);
   state->tc_legacy = tc_legacy_forced();
   state->cpus = libbpf_num_possible_cpus();

@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "collectors/snmp/snmp_config.h"
 #include "collectors/tcp/conns.h"
 #include "collectors/tcp/sock_diag.h"
 

@@ -13,11 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "collectors/dns/dns_config.h"
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_metrics.h"
 #include "collectors/dns/dns_protocol.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/bpf/preflight.h"
 #include "tests/support/dns_message_builder.h"
 #include "tests/support/packet_builder.h"
@@ -108,7 +109,7 @@ class DnsFilterTestRun : public ::testing::TestWithParam<Hook> {
     ConfigLoadResult loaded = load_config_string("{}\n", "test");
     EXPECT_TRUE(loaded.ok());
     config_ = loaded.config;
-    config_.dns.ports = std::move(ports);
+    config_.collector<DnsConfig>().ports = std::move(ports);
     preflight_ = run_preflight({.allow_mount = false});
     DnsCollector::Options options;
     options.attach_socket = false;

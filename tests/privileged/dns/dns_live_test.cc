@@ -31,11 +31,12 @@
 #include <thread>
 #include <vector>
 
+#include "collectors/dns/dns_config.h"
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_metrics.h"
 #include "collectors/dns/dns_protocol.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 #include "exporter/bpf/preflight.h"
 #include "tests/support/dns_message_builder.h"
 #include "tests/support/test_support.h"
@@ -177,8 +178,8 @@ std::unique_ptr<DnsCollector> start_collector(int port, double timeout_seconds,
                                               const std::string& hook = "tcx") {
   ConfigLoadResult loaded = load_config_string("{}\n", "test");
   Config config = loaded.config;
-  config.dns.ports = {static_cast<uint16_t>(port)};
-  config.dns.timeout_seconds = timeout_seconds;
+  config.collector<DnsConfig>().ports = {static_cast<uint16_t>(port)};
+  config.collector<DnsConfig>().timeout_seconds = timeout_seconds;
   preflight = run_preflight({.allow_mount = false});
   DnsCollector::Options options;
   options.socket_filter = hook == "socket_filter";
@@ -450,10 +451,10 @@ TEST_F(DnsLiveTest, UnansweredQueriesAfterTimeout) {
 TEST_F(DnsLiveTest, EventsCarryNamesAnswersAndProcess) {
   ConfigLoadResult loaded = load_config_string("{}\n", "test");
   Config config = loaded.config;
-  config.dns.ports = {static_cast<uint16_t>(port_)};
-  config.dns.capture_content = true;
-  config.dns.top_domains = 2;
-  config.dns.domain_sample_rate = 1;
+  config.collector<DnsConfig>().ports = {static_cast<uint16_t>(port_)};
+  config.collector<DnsConfig>().capture_content = true;
+  config.collector<DnsConfig>().top_domains = 2;
+  config.collector<DnsConfig>().domain_sample_rate = 1;
   preflight_ = run_preflight({.allow_mount = false});
   std::mutex mutex;
   std::vector<DnsExchange> seen;

@@ -23,6 +23,7 @@
 #include <sstream>
 #include <thread>
 
+#include "collectors/snmp/snmp_config.h"
 #include "collectors/snmp/proc_net_parser.h"
 #include "collectors/snmp/rate_history.h"
 #include "config/config.h"

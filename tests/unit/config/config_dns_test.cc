@@ -4,8 +4,9 @@
 
 #include <string>
 
+#include "collectors/dns/dns_config.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -15,7 +16,7 @@ ConfigLoadResult load(const std::string& yaml) { return load_config_string(yaml,
 TEST(ConfigDnsTest, Defaults) {
   ConfigLoadResult result = load("{}\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  const DnsConfig& dns = result.config.dns;
+  const DnsConfig& dns = result.config.collector<DnsConfig>();
   EXPECT_TRUE(dns.common.enabled);
   EXPECT_TRUE(dns.capture_queries);
   EXPECT_TRUE(dns.capture_responses);
@@ -32,7 +33,7 @@ TEST(ConfigDnsTest, Defaults) {
 TEST(ConfigDnsTest, ShippedFileHasTheDefaults) {
   ConfigLoadResult shipped = load_default_config();
   ASSERT_TRUE(shipped.ok()) << shipped.format_errors();
-  EXPECT_EQ(shipped.config.dns, load("{}\n").config.dns);
+  EXPECT_EQ(shipped.config.collector<DnsConfig>(), load("{}\n").config.collector<DnsConfig>());
 }
 
 TEST(ConfigDnsTest, EveryKey) {
@@ -51,7 +52,7 @@ TEST(ConfigDnsTest, EveryKey) {
     domain_sample_rate: 10
 )");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  const DnsConfig& dns = result.config.dns;
+  const DnsConfig& dns = result.config.collector<DnsConfig>();
   EXPECT_FALSE(dns.capture_queries);
   EXPECT_TRUE(dns.capture_content);
   EXPECT_EQ(dns.ports, (std::vector<uint16_t>{53, 5353, 8053}));
@@ -73,8 +74,8 @@ TEST(ConfigDnsTest, SeedPathLandsInTheSameFields) {
       capture_content: true
 )");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_TRUE(result.config.dns.capture_content);
-  EXPECT_TRUE(result.config.dns.common.enabled);
+  EXPECT_TRUE(result.config.collector<DnsConfig>().capture_content);
+  EXPECT_TRUE(result.config.collector<DnsConfig>().common.enabled);
 }
 
 struct BadDns {

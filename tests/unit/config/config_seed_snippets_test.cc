@@ -7,8 +7,11 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include "collectors/dns/dns_config.h"
+#include "collectors/tcp/tcp_config.h"
+#include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -29,20 +32,21 @@ ConfigLoadResult load_snippet(const std::string& name) {
 
 TEST(SeedSnippetsTest, Dns) {
   const ConfigLoadResult r = load_snippet("01_dns.yaml");
-  EXPECT_TRUE(r.config.dns.common.enabled);
-  EXPECT_TRUE(r.config.dns.capture_queries);
-  EXPECT_TRUE(r.config.dns.capture_responses);
-  EXPECT_TRUE(r.config.dns.capture_content);  // default is false: the snippet turns it on
+  EXPECT_TRUE(r.config.collector<DnsConfig>().common.enabled);
+  EXPECT_TRUE(r.config.collector<DnsConfig>().capture_queries);
+  EXPECT_TRUE(r.config.collector<DnsConfig>().capture_responses);
+  EXPECT_TRUE(r.config.collector<DnsConfig>()
+                  .capture_content);  // default is false: the snippet turns it on
   EXPECT_THAT(r.warnings, IsEmpty());
 }
 
 TEST(SeedSnippetsTest, Tcp) {
   const ConfigLoadResult r = load_snippet("03_tcp.yaml");
-  EXPECT_TRUE(r.config.tcp.common.enabled);
-  EXPECT_TRUE(r.config.tcp.rtt);
-  EXPECT_TRUE(r.config.tcp.retransmits);
-  EXPECT_TRUE(r.config.tcp.connection_tracking);
-  EXPECT_EQ(r.config.tcp.sample_rate, 1u);
+  EXPECT_TRUE(r.config.collector<TcpConfig>().common.enabled);
+  EXPECT_TRUE(r.config.collector<TcpConfig>().rtt);
+  EXPECT_TRUE(r.config.collector<TcpConfig>().retransmits);
+  EXPECT_TRUE(r.config.collector<TcpConfig>().connection_tracking);
+  EXPECT_EQ(r.config.collector<TcpConfig>().sample_rate, 1u);
   EXPECT_THAT(r.warnings, IsEmpty());
 }
 
@@ -57,7 +61,7 @@ TEST(SeedSnippetsTest, HttpGrpcIsAcceptedButIgnored) {
             "agent.ebpf.network.enabled: HTTP/gRPC tracing is not implemented by netobs; key "
             "ignored");
   // Nothing else changes.
-  Config expected;
+  Config expected = default_config();
   expected.source = r.config.source;
   expected.ignored_keys = r.config.ignored_keys;
   EXPECT_EQ(r.config, expected);
@@ -65,11 +69,11 @@ TEST(SeedSnippetsTest, HttpGrpcIsAcceptedButIgnored) {
 
 TEST(SeedSnippetsTest, Xdp) {
   const ConfigLoadResult r = load_snippet("06_xdp.yaml");
-  EXPECT_TRUE(r.config.xdp.common.enabled);
-  EXPECT_EQ(r.config.xdp.sample_rate, 1000u);
-  EXPECT_THAT(r.config.xdp.interfaces, ElementsAre("eth0", "eth1"));
-  EXPECT_THAT(r.config.xdp.filter_ports, ElementsAre(80, 443, 8080));
-  EXPECT_THAT(r.config.xdp.filter_protocols, ElementsAre("tcp", "udp"));
+  EXPECT_TRUE(r.config.collector<XdpConfig>().common.enabled);
+  EXPECT_EQ(r.config.collector<XdpConfig>().sample_rate, 1000u);
+  EXPECT_THAT(r.config.collector<XdpConfig>().interfaces, ElementsAre("eth0", "eth1"));
+  EXPECT_THAT(r.config.collector<XdpConfig>().filter_ports, ElementsAre(80, 443, 8080));
+  EXPECT_THAT(r.config.collector<XdpConfig>().filter_protocols, ElementsAre("tcp", "udp"));
   EXPECT_THAT(r.warnings, IsEmpty());
 }
 
@@ -102,7 +106,7 @@ TEST(SeedSnippetsTest, SecurityIsAcceptedButIgnored) {
 TEST(SeedSnippetsTest, ReducingOverhead) {
   const ConfigLoadResult r = load_snippet("10_reducing_overhead.yaml");
   EXPECT_EQ(r.config.events.ring_buffer_size, 8388608u);
-  EXPECT_EQ(r.config.tcp.sample_rate, 10u);
+  EXPECT_EQ(r.config.collector<TcpConfig>().sample_rate, 10u);
   EXPECT_THAT(r.config.ignored_keys,
               ElementsAre("agent.network.http.max_body_capture", "agent.network.http.max_headers"));
 }
@@ -115,9 +119,10 @@ TEST(SeedSnippetsTest, FilterNoisyTraffic) {
 
 TEST(SeedSnippetsTest, Sampling) {
   const ConfigLoadResult r = load_snippet("12_sampling.yaml");
-  EXPECT_EQ(r.config.tcp.sample_rate, 100u);
-  EXPECT_EQ(r.config.xdp.sample_rate, 10000u);
-  EXPECT_FALSE(r.config.xdp.common.enabled);  // setting a rate does not opt in to XDP
+  EXPECT_EQ(r.config.collector<TcpConfig>().sample_rate, 100u);
+  EXPECT_EQ(r.config.collector<XdpConfig>().sample_rate, 10000u);
+  EXPECT_FALSE(
+      r.config.collector<XdpConfig>().common.enabled);  // setting a rate does not opt in to XDP
 }
 
 TEST(SeedSnippetsTest, KeyServices) {

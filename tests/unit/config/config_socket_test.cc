@@ -6,8 +6,9 @@
 
 #include <string>
 
+#include "collectors/socket/socket_config.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -19,7 +20,7 @@ ConfigLoadResult load(const std::string& yaml) { return load_config_string(yaml,
 TEST(ConfigSocket, DefaultsMatchTheStruct) {
   ConfigLoadResult result = load_default_config();
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_EQ(result.config.socket, SocketConfig{});
+  EXPECT_EQ(result.config.collector<SocketConfig>(), SocketConfig{});
   EXPECT_TRUE(result.config.events.output_dir.empty()) << "events are off by default";
 }
 
@@ -39,7 +40,7 @@ TEST(ConfigSocket, FieldsLand) {
       "  sample_rate: 10\n"
       "  rotate_bytes: 1048576\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  const SocketConfig& socket = result.config.socket;
+  const SocketConfig& socket = result.config.collector<SocketConfig>();
   EXPECT_EQ(socket.protocols, std::vector<std::string>{"udp"});
   EXPECT_EQ(socket.pids, (std::vector<uint32_t>{1, 42}));
   EXPECT_EQ(socket.comms, (std::vector<std::string>{"nginx", "netobs_socket_s"}));

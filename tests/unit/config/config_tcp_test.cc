@@ -5,9 +5,10 @@
 
 #include <string>
 
+#include "collectors/tcp/tcp_config.h"
 #include "collectors/tcp/tcp_metrics.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -17,7 +18,7 @@ ConfigLoadResult load(const std::string& yaml) { return load_config_string(yaml,
 TEST(ConfigTcp, DefaultsMatchTheStruct) {
   ConfigLoadResult result = load_default_config();
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_EQ(result.config.tcp, TcpConfig{});
+  EXPECT_EQ(result.config.collector<TcpConfig>(), TcpConfig{});
 }
 
 TEST(ConfigTcp, GroupingFieldsLand) {
@@ -31,7 +32,7 @@ TEST(ConfigTcp, GroupingFieldsLand) {
       "    network_namespace: /run/netns/x\n"
       "    max_tracked_connections: 4096\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  const TcpConfig& tcp = result.config.tcp;
+  const TcpConfig& tcp = result.config.collector<TcpConfig>();
   EXPECT_EQ(tcp.group_by, "remote_cidr");
   EXPECT_EQ(tcp.max_groups, 8u);
   EXPECT_EQ(tcp.port_names.size(), 2u);
@@ -61,8 +62,8 @@ TEST(ConfigTcp, SeedAliasReachesTheSameFields) {
   ConfigLoadResult result =
       load("agent:\n  network:\n    tcp:\n      sample_rate: 10\n      group_by: local_port\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_EQ(result.config.tcp.sample_rate, 10u);
-  EXPECT_EQ(result.config.tcp.group_by, "local_port");
+  EXPECT_EQ(result.config.collector<TcpConfig>().sample_rate, 10u);
+  EXPECT_EQ(result.config.collector<TcpConfig>().group_by, "local_port");
 }
 
 struct Bad {

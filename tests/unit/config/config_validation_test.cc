@@ -11,8 +11,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "collectors/dns/dns_config.h"
+#include "collectors/snmp/snmp_config.h"
+#include "collectors/socket/socket_config.h"
+#include "collectors/tcp/tcp_config.h"
+#include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -337,7 +342,7 @@ TEST(ConfigValidationTest, ErrorToString) {
 // --- good paths -------------------------------------------------------------
 
 Config defaults_from(std::string source) {
-  Config config;
+  Config config = default_config();
   config.source = std::move(source);
   return config;
 }
@@ -362,8 +367,9 @@ TEST(ConfigDefaultsTest, BuiltInConfigEqualsStructDefaults) {
   EXPECT_TRUE(result.ok()) << result.format_errors();
   EXPECT_THAT(result.warnings, IsEmpty());
   EXPECT_EQ(result.config, defaults_from("<built-in>"));
-  EXPECT_FALSE(result.config.xdp.common.enabled);  // XDP attaches to NICs: opt-in
-  EXPECT_TRUE(result.config.snmp.common.enabled);
+  EXPECT_FALSE(
+      result.config.collector<XdpConfig>().common.enabled);  // XDP attaches to NICs: opt-in
+  EXPECT_TRUE(result.config.collector<SnmpConfig>().common.enabled);
 }
 
 TEST(ConfigDefaultsTest, BuiltInConfigIsTheCheckedInFile) {
@@ -471,44 +477,45 @@ collectors:
   EXPECT_EQ(c.events.ring_buffer_size, 8388608u);
   EXPECT_EQ(c.events.sample_rate, 10u);
   EXPECT_EQ(c.events.rotate_bytes, 0u);
-  EXPECT_FALSE(c.snmp.common.enabled);
-  EXPECT_TRUE(c.snmp.common.required);
-  EXPECT_DOUBLE_EQ(c.snmp.sample_interval_seconds, 10);
-  EXPECT_THAT(c.snmp.windows_seconds, ElementsAre(30, 3600));
-  EXPECT_THAT(c.snmp.rate_counters, ElementsAre("Tcp.InSegs", "TcpExt.TCPLossProbes"));
-  EXPECT_DOUBLE_EQ(c.snmp.thresholds.retrans_ratio_warning, 0.02);
-  EXPECT_DOUBLE_EQ(c.snmp.thresholds.retrans_ratio_critical, 0.1);
-  EXPECT_DOUBLE_EQ(c.snmp.thresholds.tlp_share_warning, 0.4);
-  EXPECT_DOUBLE_EQ(c.snmp.thresholds.tlp_share_critical, 0.6);
-  EXPECT_DOUBLE_EQ(c.snmp.thresholds.listen_drops_per_second_warning, 1);
-  EXPECT_DOUBLE_EQ(c.snmp.thresholds.listen_drops_per_second_critical, 10);
-  EXPECT_FALSE(c.socket.common.enabled);
-  EXPECT_TRUE(c.socket.common.required);
-  EXPECT_THAT(c.socket.protocols, ElementsAre("udp"));
-  EXPECT_THAT(c.socket.pids, ElementsAre(1u, 4242u));
-  EXPECT_THAT(c.socket.comms, ElementsAre("nginx", "postgres"));
-  EXPECT_FALSE(c.socket.per_process);
-  EXPECT_EQ(c.socket.max_processes, 8u);
-  EXPECT_FALSE(c.tcp.common.enabled);
-  EXPECT_TRUE(c.tcp.common.required);
-  EXPECT_FALSE(c.tcp.rtt);
-  EXPECT_FALSE(c.tcp.retransmits);
-  EXPECT_FALSE(c.tcp.connection_tracking);
-  EXPECT_EQ(c.tcp.sample_rate, 100u);
-  EXPECT_FALSE(c.dns.common.enabled);
-  EXPECT_TRUE(c.dns.common.required);
-  EXPECT_FALSE(c.dns.capture_queries);
-  EXPECT_FALSE(c.dns.capture_responses);
-  EXPECT_TRUE(c.dns.capture_content);
-  EXPECT_THAT(c.dns.ports, ElementsAre(53, 5353));
-  EXPECT_DOUBLE_EQ(c.dns.timeout_seconds, 1.5);
-  EXPECT_TRUE(c.xdp.common.enabled);
-  EXPECT_TRUE(c.xdp.common.required);
-  EXPECT_EQ(c.xdp.sample_rate, 10u);
-  EXPECT_THAT(c.xdp.interfaces, ElementsAre("eth1"));
-  EXPECT_EQ(c.xdp.mode, "generic");
-  EXPECT_THAT(c.xdp.filter_ports, ElementsAre(8080));
-  EXPECT_THAT(c.xdp.filter_protocols, ElementsAre("udp", "icmp"));
+  EXPECT_FALSE(c.collector<SnmpConfig>().common.enabled);
+  EXPECT_TRUE(c.collector<SnmpConfig>().common.required);
+  EXPECT_DOUBLE_EQ(c.collector<SnmpConfig>().sample_interval_seconds, 10);
+  EXPECT_THAT(c.collector<SnmpConfig>().windows_seconds, ElementsAre(30, 3600));
+  EXPECT_THAT(c.collector<SnmpConfig>().rate_counters,
+              ElementsAre("Tcp.InSegs", "TcpExt.TCPLossProbes"));
+  EXPECT_DOUBLE_EQ(c.collector<SnmpConfig>().thresholds.retrans_ratio_warning, 0.02);
+  EXPECT_DOUBLE_EQ(c.collector<SnmpConfig>().thresholds.retrans_ratio_critical, 0.1);
+  EXPECT_DOUBLE_EQ(c.collector<SnmpConfig>().thresholds.tlp_share_warning, 0.4);
+  EXPECT_DOUBLE_EQ(c.collector<SnmpConfig>().thresholds.tlp_share_critical, 0.6);
+  EXPECT_DOUBLE_EQ(c.collector<SnmpConfig>().thresholds.listen_drops_per_second_warning, 1);
+  EXPECT_DOUBLE_EQ(c.collector<SnmpConfig>().thresholds.listen_drops_per_second_critical, 10);
+  EXPECT_FALSE(c.collector<SocketConfig>().common.enabled);
+  EXPECT_TRUE(c.collector<SocketConfig>().common.required);
+  EXPECT_THAT(c.collector<SocketConfig>().protocols, ElementsAre("udp"));
+  EXPECT_THAT(c.collector<SocketConfig>().pids, ElementsAre(1u, 4242u));
+  EXPECT_THAT(c.collector<SocketConfig>().comms, ElementsAre("nginx", "postgres"));
+  EXPECT_FALSE(c.collector<SocketConfig>().per_process);
+  EXPECT_EQ(c.collector<SocketConfig>().max_processes, 8u);
+  EXPECT_FALSE(c.collector<TcpConfig>().common.enabled);
+  EXPECT_TRUE(c.collector<TcpConfig>().common.required);
+  EXPECT_FALSE(c.collector<TcpConfig>().rtt);
+  EXPECT_FALSE(c.collector<TcpConfig>().retransmits);
+  EXPECT_FALSE(c.collector<TcpConfig>().connection_tracking);
+  EXPECT_EQ(c.collector<TcpConfig>().sample_rate, 100u);
+  EXPECT_FALSE(c.collector<DnsConfig>().common.enabled);
+  EXPECT_TRUE(c.collector<DnsConfig>().common.required);
+  EXPECT_FALSE(c.collector<DnsConfig>().capture_queries);
+  EXPECT_FALSE(c.collector<DnsConfig>().capture_responses);
+  EXPECT_TRUE(c.collector<DnsConfig>().capture_content);
+  EXPECT_THAT(c.collector<DnsConfig>().ports, ElementsAre(53, 5353));
+  EXPECT_DOUBLE_EQ(c.collector<DnsConfig>().timeout_seconds, 1.5);
+  EXPECT_TRUE(c.collector<XdpConfig>().common.enabled);
+  EXPECT_TRUE(c.collector<XdpConfig>().common.required);
+  EXPECT_EQ(c.collector<XdpConfig>().sample_rate, 10u);
+  EXPECT_THAT(c.collector<XdpConfig>().interfaces, ElementsAre("eth1"));
+  EXPECT_EQ(c.collector<XdpConfig>().mode, "generic");
+  EXPECT_THAT(c.collector<XdpConfig>().filter_ports, ElementsAre(8080));
+  EXPECT_THAT(c.collector<XdpConfig>().filter_protocols, ElementsAre("udp", "icmp"));
 }
 
 struct DurationCase {
@@ -522,7 +529,7 @@ TEST_P(DurationTest, Parses) {
   const ConfigLoadResult result =
       load("collectors:\n  dns:\n    timeout: " + GetParam().text + "\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_DOUBLE_EQ(result.config.dns.timeout_seconds, GetParam().seconds);
+  EXPECT_DOUBLE_EQ(result.config.collector<DnsConfig>().timeout_seconds, GetParam().seconds);
 }
 
 INSTANTIATE_TEST_SUITE_P(Units, DurationTest,
@@ -536,7 +543,7 @@ TEST(ConfigGoodPathTest, HourDurationsAndWindows) {
   const ConfigLoadResult result =
       load("collectors:\n  snmp: {sample_interval: 1m, windows: [1m, 1h, 24h]}\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_THAT(result.config.snmp.windows_seconds, ElementsAre(60, 3600, 86400));
+  EXPECT_THAT(result.config.collector<SnmpConfig>().windows_seconds, ElementsAre(60, 3600, 86400));
 }
 
 TEST(ConfigGoodPathTest, SeedPathsLandInCanonicalFields) {
@@ -565,20 +572,21 @@ agent:
   EXPECT_THAT(c.network.include_ports, ElementsAre(443));
   EXPECT_THAT(c.network.exclude_ports, ElementsAre(22));
   EXPECT_EQ(c.events.ring_buffer_size, 4096u);
-  EXPECT_FALSE(c.dns.common.enabled);
-  EXPECT_FALSE(c.dns.capture_queries);
-  EXPECT_FALSE(c.dns.capture_responses);
-  EXPECT_TRUE(c.dns.capture_content);
-  EXPECT_FALSE(c.tcp.common.enabled);
-  EXPECT_FALSE(c.tcp.rtt);
-  EXPECT_FALSE(c.tcp.retransmits);
-  EXPECT_FALSE(c.tcp.connection_tracking);
-  EXPECT_EQ(c.tcp.sample_rate, 7u);
-  EXPECT_TRUE(c.xdp.common.enabled);
-  EXPECT_EQ(c.xdp.sample_rate, 1u);  // the seed's 0 ("every packet") is stored as 1
-  EXPECT_THAT(c.xdp.interfaces, ElementsAre("eth1"));
-  EXPECT_THAT(c.xdp.filter_ports, ElementsAre(53));
-  EXPECT_THAT(c.xdp.filter_protocols, ElementsAre("udp"));
+  EXPECT_FALSE(c.collector<DnsConfig>().common.enabled);
+  EXPECT_FALSE(c.collector<DnsConfig>().capture_queries);
+  EXPECT_FALSE(c.collector<DnsConfig>().capture_responses);
+  EXPECT_TRUE(c.collector<DnsConfig>().capture_content);
+  EXPECT_FALSE(c.collector<TcpConfig>().common.enabled);
+  EXPECT_FALSE(c.collector<TcpConfig>().rtt);
+  EXPECT_FALSE(c.collector<TcpConfig>().retransmits);
+  EXPECT_FALSE(c.collector<TcpConfig>().connection_tracking);
+  EXPECT_EQ(c.collector<TcpConfig>().sample_rate, 7u);
+  EXPECT_TRUE(c.collector<XdpConfig>().common.enabled);
+  EXPECT_EQ(c.collector<XdpConfig>().sample_rate,
+            1u);  // the seed's 0 ("every packet") is stored as 1
+  EXPECT_THAT(c.collector<XdpConfig>().interfaces, ElementsAre("eth1"));
+  EXPECT_THAT(c.collector<XdpConfig>().filter_ports, ElementsAre(53));
+  EXPECT_THAT(c.collector<XdpConfig>().filter_protocols, ElementsAre("udp"));
   EXPECT_THAT(c.ignored_keys, IsEmpty());
 }
 
@@ -587,7 +595,7 @@ TEST(ConfigGoodPathTest, SameValueInBothPlacesIsNoConflict) {
       "collectors:\n  tcp: {sample_rate: 10}\n"
       "agent:\n  network:\n    tcp: {sample_rate: 10}\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_EQ(result.config.tcp.sample_rate, 10u);
+  EXPECT_EQ(result.config.collector<TcpConfig>().sample_rate, 10u);
 }
 
 TEST(ConfigGoodPathTest, ConflictKeepsTheFirstValue) {
@@ -660,7 +668,7 @@ TEST(ConfigGoodPathTest, AnchorsAndAliasesWork) {
       "network:\n  include_ports: &web [80, 443]\n"
       "collectors:\n  xdp:\n    filters: {ports: *web}\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_THAT(result.config.xdp.filter_ports, ElementsAre(80, 443));
+  EXPECT_THAT(result.config.collector<XdpConfig>().filter_ports, ElementsAre(80, 443));
 }
 
 // --- files --------------------------------------------------------------------
@@ -694,15 +702,15 @@ TEST(ConfigFileTest, ErrorsNameTheFile) {
 }
 
 TEST(ConfigTest, CollectorCommonByName) {
-  Config config;
-  EXPECT_EQ(config.collector_common("snmp"), &config.snmp.common);
-  EXPECT_EQ(config.collector_common("socket"), &config.socket.common);
-  EXPECT_EQ(config.collector_common("tcp"), &config.tcp.common);
-  EXPECT_EQ(config.collector_common("dns"), &config.dns.common);
-  EXPECT_EQ(config.collector_common("xdp"), &config.xdp.common);
+  Config config = default_config();
+  EXPECT_EQ(config.collector_common("snmp"), &config.collector<SnmpConfig>().common);
+  EXPECT_EQ(config.collector_common("socket"), &config.collector<SocketConfig>().common);
+  EXPECT_EQ(config.collector_common("tcp"), &config.collector<TcpConfig>().common);
+  EXPECT_EQ(config.collector_common("dns"), &config.collector<DnsConfig>().common);
+  EXPECT_EQ(config.collector_common("xdp"), &config.collector<XdpConfig>().common);
   EXPECT_EQ(config.collector_common("http"), nullptr);
   const Config& const_config = config;
-  EXPECT_EQ(const_config.collector_common("tcp"), &config.tcp.common);
+  EXPECT_EQ(const_config.collector_common("tcp"), &config.collector<TcpConfig>().common);
 }
 
 }  // namespace

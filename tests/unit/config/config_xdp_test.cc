@@ -5,8 +5,9 @@
 
 #include <string>
 
+#include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -19,12 +20,12 @@ ConfigLoadResult load(const std::string& yaml) { return load_config_string(yaml,
 TEST(ConfigXdpTest, DefaultsAreOffWithRate1000AndTop10) {
   const ConfigLoadResult r = load_default_config();
   ASSERT_TRUE(r.ok()) << r.format_errors();
-  EXPECT_FALSE(r.config.xdp.common.enabled);
-  EXPECT_EQ(r.config.xdp.sample_rate, 1000u);
-  EXPECT_EQ(r.config.xdp.mode, "auto");
-  EXPECT_EQ(r.config.xdp.top_talkers, 10u);
-  EXPECT_TRUE(r.config.xdp.interfaces.empty());
-  EXPECT_EQ(r.config.xdp, XdpConfig{});
+  EXPECT_FALSE(r.config.collector<XdpConfig>().common.enabled);
+  EXPECT_EQ(r.config.collector<XdpConfig>().sample_rate, 1000u);
+  EXPECT_EQ(r.config.collector<XdpConfig>().mode, "auto");
+  EXPECT_EQ(r.config.collector<XdpConfig>().top_talkers, 10u);
+  EXPECT_TRUE(r.config.collector<XdpConfig>().interfaces.empty());
+  EXPECT_EQ(r.config.collector<XdpConfig>(), XdpConfig{});
 }
 
 TEST(ConfigXdpTest, SeedSnippetKeysLand) {
@@ -44,14 +45,14 @@ collectors:
     top_talkers: 0
 )");
   ASSERT_TRUE(r.ok()) << r.format_errors();
-  EXPECT_TRUE(r.config.xdp.common.enabled);
-  EXPECT_EQ(r.config.xdp.sample_rate, 1u);  // 0 means every packet
-  EXPECT_THAT(r.config.xdp.interfaces, ElementsAre("eth0", "veth*"));
-  EXPECT_THAT(r.config.xdp.filter_ports, ElementsAre(80, 443, 8080));
-  EXPECT_THAT(r.config.xdp.filter_protocols, ElementsAre("tcp", "udp"));
+  EXPECT_TRUE(r.config.collector<XdpConfig>().common.enabled);
+  EXPECT_EQ(r.config.collector<XdpConfig>().sample_rate, 1u);  // 0 means every packet
+  EXPECT_THAT(r.config.collector<XdpConfig>().interfaces, ElementsAre("eth0", "veth*"));
+  EXPECT_THAT(r.config.collector<XdpConfig>().filter_ports, ElementsAre(80, 443, 8080));
+  EXPECT_THAT(r.config.collector<XdpConfig>().filter_protocols, ElementsAre("tcp", "udp"));
   EXPECT_THAT(r.config.network.exclude_interfaces, ElementsAre("lo", "docker0"));
-  EXPECT_EQ(r.config.xdp.mode, "generic");
-  EXPECT_EQ(r.config.xdp.top_talkers, 0u);
+  EXPECT_EQ(r.config.collector<XdpConfig>().mode, "generic");
+  EXPECT_EQ(r.config.collector<XdpConfig>().top_talkers, 0u);
 }
 
 TEST(ConfigXdpTest, MoreThan64PortsIsAnErrorNamingTheLimit) {
@@ -67,7 +68,7 @@ TEST(ConfigXdpTest, MoreThan64PortsIsAnErrorNamingTheLimit) {
 TEST(ConfigXdpTest, ModeTcIsAccepted) {
   const ConfigLoadResult r = load("collectors:\n  xdp:\n    mode: tc\n");
   ASSERT_TRUE(r.ok()) << r.format_errors();
-  EXPECT_EQ(r.config.xdp.mode, "tc");
+  EXPECT_EQ(r.config.collector<XdpConfig>().mode, "tc");
 }
 
 TEST(ConfigXdpTest, BadValuesAreErrors) {

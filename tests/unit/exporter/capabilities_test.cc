@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "config/config_loader.h"
+#include "exporter/builtin_config.h"
 
 namespace netobs {
 namespace {
@@ -42,9 +42,9 @@ TEST(CapabilitiesTest, DefaultConfigNeedsTheFourCapabilitiesWithTheirCollectors)
   ASSERT_TRUE(loaded.ok());
   ServicePlan plan = plan_for(loaded.config);
   EXPECT_EQ(capability_list(plan), "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_NET_RAW");
-  EXPECT_THAT(plan.enabled_collectors, ElementsAre("snmp", "dns", "socket", "tcp"));
+  EXPECT_THAT(plan.enabled_collectors, ElementsAre("snmp", "socket", "tcp", "dns"));
   ASSERT_NE(find_need(plan, "CAP_BPF"), nullptr);
-  EXPECT_THAT(find_need(plan, "CAP_BPF")->needed_by, ElementsAre("dns", "socket", "tcp"));
+  EXPECT_THAT(find_need(plan, "CAP_BPF")->needed_by, ElementsAre("socket", "tcp", "dns"));
   ASSERT_NE(find_need(plan, "CAP_NET_ADMIN"), nullptr);
   EXPECT_THAT(find_need(plan, "CAP_NET_ADMIN")->needed_by, ElementsAre("dns"));
   ASSERT_NE(find_need(plan, "CAP_NET_RAW"), nullptr);

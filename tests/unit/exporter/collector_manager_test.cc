@@ -9,6 +9,8 @@
 #include <set>
 #include <thread>
 
+#include "collectors/snmp/snmp_config.h"
+#include "collectors/tcp/tcp_config.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/collector_manager.h"
 #include "exporter/log.h"
@@ -122,7 +124,7 @@ TEST_F(CollectorManagerTest, RequiredCollectorThatCannotStartFailsStartup) {
   CollectorRegistry registry;
   // "snmp" has a config section, so `required` applies to it.
   ASSERT_TRUE(registry.add(fake("snmp", FakeCollector::Mode::kFailStart)).is_ok());
-  config_.snmp.common.required = true;
+  config_.collector<SnmpConfig>().common.required = true;
   CollectorManager manager(registry, preflight_);
   Status status = manager.start(config_);
   ASSERT_FALSE(status.is_ok());
@@ -134,7 +136,7 @@ TEST_F(CollectorManagerTest, RequiredCollectorThatCannotStartFailsStartup) {
 TEST_F(CollectorManagerTest, DisabledCollectorIsNotStartedOrReported) {
   CollectorRegistry registry;
   ASSERT_TRUE(registry.add(fake("snmp", FakeCollector::Mode::kGood)).is_ok());
-  config_.snmp.common.enabled = false;
+  config_.collector<SnmpConfig>().common.enabled = false;
   CollectorManager manager(registry, preflight_);
   ASSERT_TRUE(manager.start(config_).is_ok());
   std::string text = render(manager.Collect());
@@ -193,13 +195,13 @@ TEST_F(CollectorManagerTest, ReloadRestartsOnlyChangedCollectors) {
   CollectorManager manager(registry, preflight_);
   ASSERT_TRUE(manager.start(config_).is_ok());
   Config next = config_;
-  next.snmp.sample_interval_seconds = 10;
-  next.tcp.common.enabled = false;
+  next.collector<SnmpConfig>().sample_interval_seconds = 10;
+  next.collector<TcpConfig>().common.enabled = false;
   ASSERT_TRUE(manager.reload(next).is_ok());
   auto summaries = manager.summaries();
   EXPECT_EQ(summaries[0].state, "active");
   EXPECT_EQ(summaries[1].state, "disabled");
-  EXPECT_EQ(manager.config().snmp.sample_interval_seconds, 10);
+  EXPECT_EQ(manager.config().collector<SnmpConfig>().sample_interval_seconds, 10);
 }
 
 TEST_F(CollectorManagerTest, SelfMetricsHaveBuildInfoAndNoExposerMetrics) {

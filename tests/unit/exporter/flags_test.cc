@@ -1,6 +1,10 @@
 // Exporter flag parsing and how flags override the config.
 #include <gtest/gtest.h>
 
+#include "collectors/snmp/snmp_config.h"
+#include "collectors/socket/socket_config.h"
+#include "collectors/tcp/tcp_config.h"
+#include "exporter/builtin_config.h"
 #include "exporter/flags.h"
 
 namespace netobs {
@@ -62,22 +66,22 @@ TEST(FlagsTest, FlagsOverrideConfigAndDisableDefaults) {
       {"--collector.disable-defaults", "--collector.tcp", "--web.listen-address=:1234"},
       kCollectors);
   ASSERT_TRUE(flags);
-  Config config;
+  Config config = default_config();
   config.exporter.listen_address = ":9723";
   ASSERT_TRUE(apply_flags(*flags, config).is_ok());
   EXPECT_EQ(config.exporter.listen_address, ":1234");
-  EXPECT_FALSE(config.snmp.common.enabled);
-  EXPECT_FALSE(config.socket.common.enabled);
-  EXPECT_TRUE(config.tcp.common.enabled);
+  EXPECT_FALSE(config.collector<SnmpConfig>().common.enabled);
+  EXPECT_FALSE(config.collector<SocketConfig>().common.enabled);
+  EXPECT_TRUE(config.collector<TcpConfig>().common.enabled);
 }
 
 TEST(FlagsTest, NoCollectorDisablesOne) {
   auto flags = parse_exporter_flags({"--no-collector.snmp"}, kCollectors);
   ASSERT_TRUE(flags);
-  Config config;
+  Config config = default_config();
   ASSERT_TRUE(apply_flags(*flags, config).is_ok());
-  EXPECT_FALSE(config.snmp.common.enabled);
-  EXPECT_TRUE(config.socket.common.enabled);
+  EXPECT_FALSE(config.collector<SnmpConfig>().common.enabled);
+  EXPECT_TRUE(config.collector<SocketConfig>().common.enabled);
 }
 
 TEST(FlagsTest, UsageListsEveryCollector) {

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "collectors/snmp/snmp_config.h"
 #include "collectors/snmp/snmp_collector.h"
 #include "collectors/snmp/snmp_metrics.h"
 #include "config/config.h"
@@ -72,7 +73,7 @@ void expect_golden(const std::string& actual, const std::string& name) {
 struct Harness {
   explicit Harness(const std::string& procfs, double interval = 5) {
     config.exporter.procfs = procfs;
-    config.snmp.sample_interval_seconds = interval;
+    config.collector<SnmpConfig>().sample_interval_seconds = interval;
   }
   Config config;
   PreflightReport preflight;
@@ -201,7 +202,7 @@ TEST(SnmpCollector, StartRejectsBadSettings) {
   {
     Config config;
     config.exporter.procfs = fixture("real");
-    config.snmp.rate_counters = {"TcpRetransSegs"};
+    config.collector<SnmpConfig>().rate_counters = {"TcpRetransSegs"};
     SnmpCollector collector;
     Status status = collector.start({config, preflight});
     EXPECT_FALSE(status.is_ok());
@@ -210,7 +211,7 @@ TEST(SnmpCollector, StartRejectsBadSettings) {
   {
     Config config;
     config.exporter.procfs = fixture("real");
-    config.snmp.sample_interval_seconds = 0;
+    config.collector<SnmpConfig>().sample_interval_seconds = 0;
     SnmpCollector collector;
     EXPECT_FALSE(collector.start({config, preflight}).is_ok());
   }
@@ -222,7 +223,8 @@ TEST(SnmpCollector, GaugeRateCounterSkippedUnknownWarned) {
   FakeProcfs procfs;
   procfs.load("seed_t0");
   Harness harness(procfs.path());
-  harness.config.snmp.rate_counters = {"Tcp.CurrEstab", "Tcp.RetransSegs", "Tcp.NoSuchThing"};
+  harness.config.collector<SnmpConfig>().rate_counters = {"Tcp.CurrEstab", "Tcp.RetransSegs",
+                                                          "Tcp.NoSuchThing"};
   auto collector = harness.make();
   ASSERT_TRUE(collector->start({harness.config, harness.preflight}).is_ok());
   collector->sample_now();
@@ -240,8 +242,8 @@ TEST(SnmpCollector, GaugeRateCounterSkippedUnknownWarned) {
 TEST(SnmpCollector, SamplerThreadSamplesAndStopsPromptly) {
   Config config;
   config.exporter.procfs = "/proc";
-  config.snmp.sample_interval_seconds = 0.1;
-  config.snmp.windows_seconds = {1};
+  config.collector<SnmpConfig>().sample_interval_seconds = 0.1;
+  config.collector<SnmpConfig>().windows_seconds = {1};
   PreflightReport preflight;
   SnmpCollector collector;
   ASSERT_TRUE(collector.start({config, preflight}).is_ok());
@@ -260,7 +262,7 @@ TEST(SnmpCollector, SamplerThreadSamplesAndStopsPromptly) {
 
   // A long interval must not delay stop().
   Config slow = config;
-  slow.snmp.sample_interval_seconds = 3600;
+  slow.collector<SnmpConfig>().sample_interval_seconds = 3600;
   SnmpCollector sleeper;
   ASSERT_TRUE(sleeper.start({slow, preflight}).is_ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "collectors/snmp/snmp_config.h"
 #include "collectors/snmp/proc_net_parser.h"
 #include "collectors/snmp/rate_history.h"
 

@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "collectors/snmp/snmp_config.h"
 #include "collectors/tcp/conns.h"
 #include "collectors/tcp/conns_command.h"
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <string>
 
+#include "collectors/tcp/tcp_config.h"
 #include "collectors/tcp/tcp_metrics.h"
 #include "tests/support/test_support.h"
 

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "collectors/xdp/xdp_config.h"
 #include "bpf/lib/xdp_parse.h"
 #include "bpf/xdp.h"
 #include "collectors/xdp/interface_selector.h"
@@ -42,7 +43,7 @@ TEST(XdpInterfaceSelectorTest, GlobsIncludeExcludeAndConfigFallback) {
   config.network.exclude_interfaces = {"net9"};
   EXPECT_TRUE(InterfaceSelector::from_config(config).matches("net1"));
   EXPECT_FALSE(InterfaceSelector::from_config(config).matches("net9"));
-  config.xdp.interfaces = {"xdp*"};  // the collector's own list wins
+  config.collector<XdpConfig>().interfaces = {"xdp*"};  // the collector's own list wins
   EXPECT_FALSE(InterfaceSelector::from_config(config).matches("net1"));
   EXPECT_TRUE(InterfaceSelector::from_config(config).matches("xdp0"));
   EXPECT_EQ(InterfaceSelector::from_config(config).describe(), "include=[xdp*] exclude=[net9]");
