@@ -3,6 +3,7 @@
 #include "exporter/builtin_config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/bpf/preflight.h"
+#include "exporter/capabilities.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
@@ -15,7 +16,8 @@ constexpr const char* kDescription =
     "Exit code: 0 when every enabled collector can run, 1 when one cannot, 2 for an\n"
     "invalid config or usage error.\n";
 
-int check_machine(const std::optional<std::string>& config_file, std::ostream& out);
+int check_machine(const std::optional<std::string>& config_file, bool systemd,
+                  std::ostream& out);
 
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
 
@@ -56,16 +58,20 @@ Subcommand check_subcommand() {
           .description = kDescription,
           .flag_groups = {{"options:",
                            {{"--config.file", "", "FILE",
-                             "the config to validate (default: the built-in one)"}}}},
+                             "the config to validate (default: the built-in one)"},
+                            {"--systemd", "", "",
+                             "instead, print the capabilities the enabled collectors need\n"
+                             "and the netobs.service drop-in that grants them (exit code 0)"}}}},
           .epilog = "",
           .run = [](const ParsedFlags& flags, std::ostream& out, std::ostream&) {
-            return check_machine(flags.last("--config.file"), out);
+            return check_machine(flags.last("--config.file"), flags.has("--systemd"), out);
           }};
 }
 
 namespace {
 
-int check_machine(const std::optional<std::string>& config_file, std::ostream& out) {
+int check_machine(const std::optional<std::string>& config_file, bool systemd,
+                  std::ostream& out) {
   ConfigLoadResult loaded = config_file ? load_config_file(*config_file) : load_default_config();
   out << "config: " << loaded.config.source;
   if (!loaded.ok()) {
@@ -76,13 +82,18 @@ int check_machine(const std::optional<std::string>& config_file, std::ostream& o
   out << ": ok\n";
   for (const auto& w : loaded.warnings) out << "  warning: " << w << "\n";
 
+  CollectorRegistry registry;
+  register_builtin_collectors(registry);
+  if (systemd) {
+    out << "\n" << format_service_plan(plan_service(loaded.config, registry));
+    return 0;
+  }
+
   PreflightOptions options;
   options.allow_mount = false;  // check changes nothing on the machine
   PreflightReport preflight = run_preflight(options);
   out << "\nmachine:\n" << format_preflight(preflight);
 
-  CollectorRegistry registry;
-  register_builtin_collectors(registry);
   bool all_can_run = true;
   out << "\ncollectors:\n";
   for (const auto& d : registry.all()) {

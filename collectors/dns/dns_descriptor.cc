@@ -15,7 +15,7 @@ CollectorDescriptor dns_descriptor() {
           "queries (BPF on tc ingress/egress, packet-socket filter fallback), DNS "
           "events",
       .config = dns_config_section(),
-      .needs = {Requirement::kBpfPrivileges, Requirement::kNetRaw},
+      .needs = {Requirement::kBpfPrivileges, Requirement::kNetAdmin, Requirement::kNetRaw},
       .ladders = {DnsCollector::process_ladder()},
       .factory = [] { return std::make_unique<DnsCollector>(); }};
   descriptor.trace_source = dns_trace_source();
