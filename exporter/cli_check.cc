@@ -16,8 +16,7 @@ constexpr const char* kDescription =
     "Exit code: 0 when every enabled collector can run, 1 when one cannot, 2 for an\n"
     "invalid config or usage error.\n";
 
-int check_machine(const std::optional<std::string>& config_file, bool systemd,
-                  std::ostream& out);
+int check_machine(const std::optional<std::string>& config_file, bool systemd, std::ostream& out);
 
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
 
@@ -70,8 +69,7 @@ Subcommand check_subcommand() {
 
 namespace {
 
-int check_machine(const std::optional<std::string>& config_file, bool systemd,
-                  std::ostream& out) {
+int check_machine(const std::optional<std::string>& config_file, bool systemd, std::ostream& out) {
   ConfigLoadResult loaded = config_file ? load_config_file(*config_file) : load_default_config();
   out << "config: " << loaded.config.source;
   if (!loaded.ok()) {
