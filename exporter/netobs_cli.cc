@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "collectors/dns/dns_trace.h"
+#include "collectors/drops/drops_command.h"
 #include "collectors/snmp/stats_command.h"
 #include "collectors/socket/trace_command.h"
 #include "collectors/tcp/conns_command.h"
@@ -25,6 +26,8 @@ constexpr Command kCommands[] = {
     {"stats", "system TCP/UDP/IP counters with deltas, rates and ratios", run_stats_command},
     {"conns", "TCP connections with tcp_info, filters, deltas and --explain", run_conns_command},
     {"trace", "stream every TCP/UDP send and receive as CSV or JSON events", run_trace_command},
+    {"drops", "packets the kernel drops, by reason, kernel function and interface",
+     run_drops_command},
 };
 
 void print_usage(std::ostream& out) {
