@@ -11,7 +11,7 @@
 
 #define NETOBS_DROPS_IFNAME_LEN 16 /* IFNAMSIZ */
 
-/* One aggregation bucket of dropped packets (map `drops`). */
+/* One aggregation bucket of dropped packets (key of the hash `keys`). */
 struct netobs_drops_key {
   __u32 reason;  /* enum skb_drop_reason of the running kernel */
   __u32 netns;   /* inode number of the network namespace; 0: unknown */
@@ -22,15 +22,18 @@ struct netobs_drops_key {
   __u64 location; /* kernel address that dropped it; 0 unless by_location */
 };
 
-/* Per-CPU value. The device name is copied once, when a CPU first inserts
- * the key: user space names interfaces of every namespace without entering
- * them, and the per-event path stays one lookup and one add. */
-struct netobs_drops_value {
-  __u64 packets;
+/* Value of the `keys` hash: the key's slot in the per-CPU array `counts`,
+ * and the device's name copied when the key was first seen, so user space
+ * names interfaces of every namespace without entering them. Counts live in
+ * an array, not in the hash, so the per-event path can skip the hash while
+ * a CPU keeps dropping packets of the same key (see drops.bpf.c). */
+struct netobs_drops_slot {
+  __u32 slot;
+  __u32 pad;
   char ifname[NETOBS_DROPS_IFNAME_LEN];
 };
 
-/* When `drops` is full, new keys fold into the per-CPU array `overflow`,
+/* When every slot is taken, new keys fold into the per-CPU array `overflow`,
  * indexed by reason (the last slot takes reasons beyond it): every drop is
  * still counted, by reason only. */
 #define NETOBS_DROPS_OVERFLOW_SLOTS 256

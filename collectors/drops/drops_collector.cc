@@ -33,29 +33,28 @@ Result<uint32_t> netns_inode(const std::string& path) {
   return static_cast<uint32_t>(st.st_ino);
 }
 
-// Every key of the drops map with its per-CPU values summed; a walk bounded
-// by the map's capacity (a walk racing insertions may restart). The one place
-// that reads the map: a shared map reader in exporter/bpf/ replaces it.
-Status read_drops_map(int fd, uint32_t capacity, int cpus, std::vector<DropsEntry>& out) {
-  std::vector<netobs_drops_value> values(static_cast<size_t>(cpus));
+// Every key of the `keys` hash with its packets: the key's slot in the
+// per-CPU array `counts`, summed over CPUs. A walk bounded by the map's
+// capacity (a walk racing insertions may restart). The one place that reads
+// these maps: a shared map reader in exporter/bpf/ replaces it.
+Status read_drops_maps(int keys_fd, int counts_fd, uint32_t capacity, int cpus,
+                       std::vector<DropsEntry>& out) {
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus));
   netobs_drops_key key{};
   netobs_drops_key next{};
   const void* previous = nullptr;
-  while (out.size() <= capacity && bpf_map_get_next_key(fd, previous, &next) == 0) {
+  while (out.size() <= capacity && bpf_map_get_next_key(keys_fd, previous, &next) == 0) {
     key = next;
     previous = &key;
-    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) {
+    netobs_drops_slot slot{};
+    if (bpf_map_lookup_elem(keys_fd, &key, &slot) != 0) continue;  // keys are never deleted
+    if (bpf_map_lookup_elem(counts_fd, &slot.slot, per_cpu.data()) != 0) {
       const int err = errno;
-      if (err == ENOENT) continue;  // deleted meanwhile
-      return Status::error("reading BPF map drops failed: " + errno_message(err));
+      return Status::error("reading BPF map counts failed: " + errno_message(err));
     }
     DropsEntry entry{.key = key};
-    for (const netobs_drops_value& v : values) {
-      entry.packets += v.packets;
-      if (entry.ifname.empty() && v.ifname[0] != '\0') {
-        entry.ifname.assign(v.ifname, strnlen(v.ifname, sizeof v.ifname));
-      }
-    }
+    for (uint64_t v : per_cpu) entry.packets += v;
+    entry.ifname.assign(slot.ifname, strnlen(slot.ifname, sizeof slot.ifname));
     out.push_back(std::move(entry));
   }
   return Status::ok();
@@ -91,11 +90,15 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
   }
   LadderLoadOptions load_options;
   load_options.collector = name();
+  load_options.force_kind = options_.force_kind;
   auto loaded = load_skeleton_with_ladders<drops_bpf>(
       ladders(), context.preflight, load_options, [&](drops_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
         skel.rodata->by_location = options_.by_location ? 1 : 0;
-        bpf_map__set_max_entries(skel.maps.drops, config.max_entries);
+        skel.rodata->max_slots = config.max_entries;
+        for (bpf_map* map : {skel.maps.keys, skel.maps.counts, skel.maps.slot_owner}) {
+          bpf_map__set_max_entries(map, config.max_entries);
+        }
         return Status::ok();
       });
   if (!loaded) return loaded.status();
@@ -121,8 +124,8 @@ Result<DropsSnapshot> DropsCollector::snapshot() {
   drops_bpf& skel = *loaded_->skeleton.skel;
   DropsSnapshot snap;
   Status status =
-      read_drops_map(bpf_map__fd(skel.maps.drops), bpf_map__max_entries(skel.maps.drops),
-                     loaded_->cpus, snap.entries);
+      read_drops_maps(bpf_map__fd(skel.maps.keys), bpf_map__fd(skel.maps.counts),
+                      bpf_map__max_entries(skel.maps.keys), loaded_->cpus, snap.entries);
   if (!status) return status;
   const int overflow_fd = bpf_map__fd(skel.maps.overflow);
   std::vector<uint64_t> per_cpu(static_cast<size_t>(loaded_->cpus));
@@ -151,7 +154,7 @@ BpfStatus DropsCollector::bpf_status_impl() const {
   status.programs = loaded_->skeleton.attachment.programs;
   const drops_bpf& skel = *loaded_->skeleton.skel;
   status.maps.push_back(
-      {"drops", bpf_map__fd(skel.maps.drops), bpf_map__max_entries(skel.maps.drops), 0});
+      {"keys", bpf_map__fd(skel.maps.keys), bpf_map__max_entries(skel.maps.keys), 0});
   status.maps.push_back(
       {"overflow", bpf_map__fd(skel.maps.overflow), bpf_map__max_entries(skel.maps.overflow), 0});
   return status;

@@ -21,6 +21,8 @@ struct DropsCollectorOptions {
   // Key by the kernel address that dropped (`netobs drops` shows the
   // function); the exporter sums over locations, so it leaves this off.
   bool by_location = false;
+  // Use this rung only (tests and benchmarks of every rung); nullopt: the ladder.
+  std::optional<AttachKind> force_kind;
 };
 
 class DropsCollector final : public Collector {

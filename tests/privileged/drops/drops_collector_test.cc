@@ -150,6 +150,47 @@ TEST_F(DropsCollectorTest, NetfilterDropEqualsTheRulesCounter) {
   EXPECT_EQ(delta(before, after, "NETFILTER_DROP@lo/udp"), rule);
 }
 
+// The raw_tp and tracepoint rungs (older kernels) count the same drops as
+// tp_btf: each attached beside the fixture's collector, same truth.
+TEST_F(DropsCollectorTest, EveryRungCountsTheSame) {
+  ASSERT_EQ(ns_.nft("table inet nobsdrops {\n"
+                    "  chain input {\n"
+                    "    type filter hook input priority 0; policy accept;\n"
+                    "    udp dport 9008 counter drop\n"
+                    "  }\n"
+                    "}\n"),
+            "");
+  Config config = default_config();
+  config.collector<DropsConfig>().network_namespace = ns_.path();
+  std::vector<std::unique_ptr<DropsCollector>> rungs;
+  for (AttachKind kind : {AttachKind::kRawTp, AttachKind::kTracepoint}) {
+    rungs.push_back(std::make_unique<DropsCollector>(DropsCollectorOptions{.force_kind = kind}));
+    Status started = rungs.back()->start({config, preflight_});
+    ASSERT_TRUE(started) << attach_kind_name(kind) << ": " << started.message();
+    EXPECT_EQ(rungs.back()->attach_kind(), attach_kind_name(kind));
+  }
+  ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9008, 19); }), 19);
+  settle();
+  testing::CommandResult listed = testing::run_command(
+      {"ip", "netns", "exec", ns_.name(), "nft", "list", "chain", "inet", "nobsdrops", "input"},
+      30);
+  const uint64_t rule = field(listed.output, "counter packets (\\d+)");
+  ASSERT_EQ(rule, 19u) << listed.output;
+  EXPECT_EQ(by_reason()["NETFILTER_DROP@lo/udp"], rule);
+  for (const auto& rung : rungs) {
+    Result<DropsSnapshot> snap = rung->snapshot();
+    ASSERT_TRUE(snap) << snap.message();
+    uint64_t counted = 0;
+    for (const DropsEntry& e : snap->entries) {
+      if (rung->reasons().name(e.key.reason) == "NETFILTER_DROP" &&
+          drops_interface_name(e) == "lo" && drops_protocol_name(e.key.l3, e.key.l4) == "udp") {
+        counted += e.packets;
+      }
+    }
+    EXPECT_EQ(counted, rule) << rung->attach_kind();
+  }
+}
+
 TEST_F(DropsCollectorTest, NoSocketEqualsUdpNoPorts) {
   const auto counters_before = ns_.run([] { return tcptest::read_counters(); });
   const auto before = by_reason();
