@@ -11,7 +11,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
-#include <linux/bpf.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -27,6 +26,7 @@
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
+#include "bench_baseline.h"
 
 namespace netobs {
 namespace {
@@ -65,29 +65,6 @@ BenchNetns& bench_netns() {
   static BenchNetns netns;
   return netns;
 }
-
-// An empty program (r0 = 0; exit) on tp_btf/kfree_skb: the floor the real
-// program's cost is divided by. Built here, not shipped in bpf/drops.bpf.c.
-struct EmptyProgram {
-  int prog_fd = -1;
-  int link_fd = -1;
-  EmptyProgram() {
-    const int btf_id = libbpf_find_vmlinux_btf_id("kfree_skb", BPF_TRACE_RAW_TP);
-    if (btf_id < 0) return;
-    bpf_insn insns[2] = {};
-    insns[0].code = BPF_ALU64 | BPF_MOV | BPF_K;  // r0 = 0
-    insns[1].code = BPF_JMP | BPF_EXIT;
-    LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_RAW_TP,
-                .attach_btf_id = static_cast<__u32>(btf_id));
-    prog_fd = bpf_prog_load(BPF_PROG_TYPE_TRACING, "drops_empty", "GPL", insns, 2, &opts);
-    if (prog_fd >= 0) link_fd = bpf_raw_tracepoint_open(nullptr, prog_fd);
-  }
-  ~EmptyProgram() {
-    if (link_fd >= 0) close(link_fd);
-    if (prog_fd >= 0) close(prog_fd);
-  }
-  bool ok() const { return link_fd >= 0; }
-};
 
 // Sends up to `count` datagrams to the dropping port, at most `seconds` long.
 uint64_t flood(uint64_t count, double seconds) {
@@ -129,18 +106,21 @@ void BM_DropCost(benchmark::State& state) {
     state.SkipWithError(s.message().c_str());
     return;
   }
-  EmptyProgram empty;
-  if (!empty.ok()) {
+  SkeletonPtr<bench_baseline_bpf> baseline = load_baselines({"kfree_skb_empty"});
+  bpf_program* empty = baseline ? baseline_program(*baseline, "kfree_skb_empty") : nullptr;
+  LinkPtr empty_link(empty ? bpf_program__attach(empty) : nullptr);
+  if (!empty_link) {
     state.SkipWithError("cannot load the empty tp_btf/kfree_skb program");
     return;
   }
+  const int empty_fd = bpf_program__fd(empty);
   const int real_fd = collector.bpf_status().programs.at(0).prog_fd;
   Result<ProgramRuntime> real_before = read_program_runtime(real_fd);
-  Result<ProgramRuntime> empty_before = read_program_runtime(empty.prog_fd);
+  Result<ProgramRuntime> empty_before = read_program_runtime(empty_fd);
   uint64_t sent = 0;
   for (auto _ : state) sent += flood(500000, 20);
   Result<ProgramRuntime> real_after = read_program_runtime(real_fd);
-  Result<ProgramRuntime> empty_after = read_program_runtime(empty.prog_fd);
+  Result<ProgramRuntime> empty_after = read_program_runtime(empty_fd);
   if (!real_before || !empty_before || !real_after || !empty_after) {
     state.SkipWithError("cannot read BPF run-time stats");
     return;
