@@ -216,6 +216,7 @@ class StatsRun {
           span.precision(1);
           span << seconds << " s";
           print_ratios(lookup, seconds, span.str(), snmp_.thresholds, out_);
+          quote_drop_reasons();
         }
       } else if (options_.json) {
         print_rows_json(rows, seconds, filter_, out_);
@@ -227,6 +228,16 @@ class StatsRun {
       previous_time = now;
     }
     return 0;
+  }
+
+  // With an exporter running here, the kernel's drop reasons it counted
+  // (drops collector) go under the ratios they explain; nothing otherwise.
+  void quote_drop_reasons() {
+    const std::string url(kDefaultExporterUrl);
+    Result<std::string> body = env_.http_get(url, 1.0);
+    if (!body) return;
+    const auto reasons = drop_reasons_from_exposition(*body);
+    if (!reasons.empty()) print_drop_reasons(reasons, url, out_);
   }
 
   int absolute() {
@@ -247,6 +258,7 @@ class StatsRun {
           std::string span = "since boot";
           if (uptime) span += " (up " + std::to_string(static_cast<long long>(*uptime)) + " s)";
           print_ratios(lookup, uptime, span, snmp_.thresholds, out_);
+          quote_drop_reasons();
         }
       } else if (options_.json) {
         print_rows_json(rows, std::nullopt, filter_, out_);
@@ -422,7 +434,9 @@ views:
   -a, --absolute       totals since boot instead of increments
   --ratios             derived ratios and health-check verdicts in words
                        (retransmission ratio, TLP/fast-retransmit/RTO/SYN
-                       shares, input and UDP buffer error ratios, listen drops)
+                       shares, input and UDP buffer error ratios, listen drops);
+                       with an exporter on 127.0.0.1:9723, also the kernel's
+                       drop reasons it counted
   --save FILE          store the current totals as a baseline
   --baseline FILE      what changed since FILE, biggest relative change first
   --trend              key rates over 1, 5 and 15 minutes and their change,
