@@ -191,6 +191,67 @@ TEST_F(DropsCollectorTest, EveryRungCountsTheSame) {
   }
 }
 
+// More keys than slots: a collector with 256 slots sees drops on 300
+// interfaces (empty bridges; an nftables postrouting rule drops what goes out
+// of them before any neighbour lookup). The first keys get their own series; the rest are still
+// counted, by reason only: nothing is lost.
+TEST_F(DropsCollectorTest, AFullMapStillCountsEveryDrop) {
+  constexpr int kInterfaces = 300;
+  // Interface i has 10.77.i.1/24, then 10.78.(i - 256).1/24.
+  auto network = [](int i) {
+    return "10." + std::to_string(77 + i / 256) + "." + std::to_string(i % 256);
+  };
+  ASSERT_EQ(sysctl(ns_, "net.ipv6.conf.default.disable_ipv6=1"), "");
+  testing::TempDir dir;
+  std::string batch;
+  for (int i = 0; i < kInterfaces; ++i) {
+    const std::string dev = "nobsd" + std::to_string(i);
+    batch += "link add " + dev + " type bridge\n";
+    batch += "addr add " + network(i) + ".1/24 dev " + dev + "\n";
+    batch += "link set " + dev + " up\n";
+  }
+  ASSERT_EQ(ip({"-n", ns_.name(), "-batch", dir.write("links", batch)}), "");
+  ASSERT_EQ(ns_.nft("table inet nobsdrops {\n"
+                    "  chain postrouting {\n"
+                    "    type filter hook postrouting priority 0; policy accept;\n"
+                    "    ip daddr 10.76.0.0/14 udp dport 9010 counter drop\n"
+                    "  }\n"
+                    "}\n"),
+            "");
+  Config config = default_config();
+  config.collector<DropsConfig>().network_namespace = ns_.path();
+  config.collector<DropsConfig>().max_entries = 256;
+  DropsCollector small;
+  Status started = small.start({config, preflight_});
+  ASSERT_TRUE(started) << started.message();
+  // A drop on the output path fails the send with EPERM: the rule's counter
+  // is the truth.
+  ns_.run([&] {
+    for (int i = 0; i < kInterfaces; ++i) send_udp((network(i) + ".2").c_str(), 9010, 1);
+  });
+  settle();
+  testing::CommandResult listed =
+      testing::run_command({"ip", "netns", "exec", ns_.name(), "nft", "list", "chain", "inet",
+                            "nobsdrops", "postrouting"},
+                           30);
+  const uint64_t rule = field(listed.output, "counter packets (\\d+)");
+  ASSERT_EQ(rule, static_cast<uint64_t>(kInterfaces)) << listed.output;
+
+  Result<DropsSnapshot> snap = small.snapshot();
+  ASSERT_TRUE(snap) << snap.message();
+  uint64_t keyed = 0;
+  for (const DropsEntry& e : snap->entries) {
+    if (small.reasons().name(e.key.reason) == "NETFILTER_DROP") keyed += e.packets;
+  }
+  const uint32_t netfilter_drop = 12;  // SKB_DROP_REASON_NETFILTER_DROP
+  ASSERT_EQ(small.reasons().name(netfilter_drop), "NETFILTER_DROP");
+  EXPECT_LE(snap->entries.size(), 256u);
+  EXPECT_GE(snap->overflow[netfilter_drop], static_cast<uint64_t>(kInterfaces - 256));
+  EXPECT_EQ(keyed + snap->overflow[netfilter_drop], rule);
+  // The fixture's collector (10240 slots) has a series per interface.
+  EXPECT_EQ(by_reason()["NETFILTER_DROP"], rule);
+}
+
 TEST_F(DropsCollectorTest, NoSocketEqualsUdpNoPorts) {
   const auto counters_before = ns_.run([] { return tcptest::read_counters(); });
   const auto before = by_reason();
