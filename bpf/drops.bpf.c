@@ -8,7 +8,8 @@
  * raw_tp (same arguments, read with bpf_probe_read_kernel), classic
  * tracepoint (format struct, needs tracefs). The event only fires on freed
  * packets, but a drop storm makes it hot: the work per event is a few loads,
- * one byte read from the IP header and one per-CPU hash lookup.
+ * one byte read from the IP header, a compare with the key this CPU counted
+ * last and an array increment (a hash lookup only when the key changes).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>

@@ -16,8 +16,8 @@ struct DropsConfig : CollectorSettingsOf<DropsConfig> {
 
   // Only drops in this namespace (a path like /run/netns/x); "": every namespace.
   std::string network_namespace;
-  // Distinct {reason, namespace, interface, protocol} keys held in the kernel;
-  // beyond it drops are still counted, by reason only (interface "other").
+  // Distinct {reason, namespace, interface, protocol} keys held in the kernel
+  // (slots); beyond it drops are still counted, by reason only (interface "other").
   uint32_t max_entries = 10240;
 
   bool operator==(const DropsConfig&) const = default;
