@@ -8,14 +8,14 @@
 namespace netobs {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: netobs check [--config.file FILE]\n"
-    "\n"
+constexpr const char* kDescription =
     "Validates the config (the built-in one without --config.file) and reports, for\n"
     "each collector, whether it can run on this machine, which attach type each of\n"
     "its BPF programs would use, and what is missing with the fix. Changes nothing.\n"
     "Exit code: 0 when every enabled collector can run, 1 when one cannot, 2 for an\n"
     "invalid config or usage error.\n";
+
+int check_machine(const std::optional<std::string>& config_file, std::ostream& out);
 
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
 
@@ -50,24 +50,22 @@ std::string format_preflight(const PreflightReport& r) {
 
 }  // namespace
 
-int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  std::optional<std::string> config_file;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      out << kUsage;
-      return 0;
-    }
-    if (arg.rfind("--config.file=", 0) == 0) {
-      config_file = arg.substr(14);
-    } else if (arg == "--config.file" && i + 1 < args.size()) {
-      config_file = args[++i];
-    } else {
-      err << "netobs check: unknown argument " << arg << "\n\n" << kUsage;
-      return 2;
-    }
-  }
+Subcommand check_subcommand() {
+  return {.name = "check",
+          .summary = "validate a config and report what this machine supports",
+          .description = kDescription,
+          .flag_groups = {{"options:",
+                           {{"--config.file", "", "FILE",
+                             "the config to validate (default: the built-in one)"}}}},
+          .epilog = "",
+          .run = [](const ParsedFlags& flags, std::ostream& out, std::ostream&) {
+            return check_machine(flags.last("--config.file"), out);
+          }};
+}
 
+namespace {
+
+int check_machine(const std::optional<std::string>& config_file, std::ostream& out) {
   ConfigLoadResult loaded = config_file ? load_config_file(*config_file) : load_default_config();
   out << "config: " << loaded.config.source;
   if (!loaded.ok()) {
@@ -111,5 +109,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   }
   return all_can_run ? 0 : 1;
 }
+
+}  // namespace
 
 }  // namespace netobs

@@ -5,10 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string_view>
 
-#include "exporter/bpf/attach_ladder.h"
+#include "exporter/errno_name.h"
 
 namespace netobs {
 namespace {

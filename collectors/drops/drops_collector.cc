@@ -10,6 +10,8 @@
 #include "collectors/drops/drops_config.h"
 #include "config/config.h"
 #include "drops.skel.h"
+#include "exporter/bpf/map_reader.h"
+#include "exporter/errno_name.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/log.h"
 
@@ -17,7 +19,6 @@ namespace netobs {
 
 struct DropsCollector::Loaded {
   LoadedSkeleton<drops_bpf> skeleton;
-  int cpus = 1;
 };
 
 namespace {
@@ -34,26 +35,15 @@ Result<uint32_t> netns_inode(const std::string& path) {
 }
 
 // Every key of the `keys` hash with its packets: the key's slot in the
-// per-CPU array `counts`, summed over CPUs. A walk bounded by the map's
-// capacity (a walk racing insertions may restart). The one place that reads
-// these maps: a shared map reader in exporter/bpf/ replaces it.
-Status read_drops_maps(int keys_fd, int counts_fd, uint32_t capacity, int cpus,
-                       std::vector<DropsEntry>& out) {
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(cpus));
-  netobs_drops_key key{};
-  netobs_drops_key next{};
-  const void* previous = nullptr;
-  while (out.size() <= capacity && bpf_map_get_next_key(keys_fd, previous, &next) == 0) {
-    key = next;
-    previous = &key;
-    netobs_drops_slot slot{};
-    if (bpf_map_lookup_elem(keys_fd, &key, &slot) != 0) continue;  // keys are never deleted
-    if (bpf_map_lookup_elem(counts_fd, &slot.slot, per_cpu.data()) != 0) {
-      const int err = errno;
-      return Status::error("reading BPF map counts failed: " + errno_message(err));
-    }
-    DropsEntry entry{.key = key};
-    for (uint64_t v : per_cpu) entry.packets += v;
+// per-CPU array `counts`, summed over CPUs.
+Status read_drops_maps(const drops_bpf& skel, std::vector<DropsEntry>& out) {
+  auto keys = read_entries<netobs_drops_key, netobs_drops_slot>(MapRef::of(skel.maps.keys));
+  if (!keys) return keys.status();
+  const MapRef counts = MapRef::of(skel.maps.counts);
+  for (const auto& [key, slot] : *keys) {
+    Result<uint64_t> packets = sum_percpu_u64(counts, slot.slot);
+    if (!packets) return packets.status();
+    DropsEntry entry{.key = key, .packets = *packets};
     entry.ifname.assign(slot.ifname, strnlen(slot.ifname, sizeof slot.ifname));
     out.push_back(std::move(entry));
   }
@@ -104,8 +94,6 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
   if (!loaded) return loaded.status();
   loaded_ = std::make_unique<Loaded>();
   loaded_->skeleton = std::move(*loaded);
-  loaded_->cpus = libbpf_num_possible_cpus();
-  if (loaded_->cpus <= 0) return Status::error("cannot count possible CPUs for per-CPU maps");
   log_info("drops collector started",
            {{"collector", name()},
             {"attach", attach_kind()},
@@ -121,20 +109,14 @@ std::string DropsCollector::attach_kind() const {
 
 Result<DropsSnapshot> DropsCollector::snapshot() {
   if (!loaded_) return Status::error("drops collector is not running");
-  drops_bpf& skel = *loaded_->skeleton.skel;
+  const drops_bpf& skel = *loaded_->skeleton.skel;
   DropsSnapshot snap;
-  Status status =
-      read_drops_maps(bpf_map__fd(skel.maps.keys), bpf_map__fd(skel.maps.counts),
-                      bpf_map__max_entries(skel.maps.keys), loaded_->cpus, snap.entries);
-  if (!status) return status;
-  const int overflow_fd = bpf_map__fd(skel.maps.overflow);
-  std::vector<uint64_t> per_cpu(static_cast<size_t>(loaded_->cpus));
-  for (uint32_t slot = 0; slot < NETOBS_DROPS_OVERFLOW_SLOTS; ++slot) {
-    if (bpf_map_lookup_elem(overflow_fd, &slot, per_cpu.data()) != 0) {
-      const int err = errno;
-      return Status::error("reading BPF map overflow failed: " + errno_message(err));
-    }
-    for (uint64_t v : per_cpu) snap.overflow[slot] += v;
+  if (Status status = read_drops_maps(skel, snap.entries); !status) return status;
+  Result<std::vector<uint64_t>> overflow =
+      sum_percpu_u64_array(MapRef::of(skel.maps.overflow), NETOBS_DROPS_OVERFLOW_SLOTS);
+  if (!overflow) return overflow.status();
+  for (size_t slot = 0; slot < snap.overflow.size() && slot < overflow->size(); ++slot) {
+    snap.overflow[slot] = (*overflow)[slot];
   }
   return snap;
 }

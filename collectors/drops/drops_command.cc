@@ -11,11 +11,11 @@
 
 #include "collectors/drops/drops_collector.h"
 #include "collectors/drops/drops_config.h"
-#include "collectors/snmp/stats_format.h"
-#include "config/schema.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
+#include "exporter/json_writer.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
 namespace {
@@ -25,13 +25,8 @@ struct DropsOptions {
   uint64_t count = 0;  // intervals; 0: until a signal
   size_t top = 10;
   bool json = false;
-  bool help = false;
   std::string netns;
   DropsFilter filter;
-};
-
-struct UsageError {
-  std::string message;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -47,58 +42,33 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
-uint64_t parse_count(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  errno = 0;
-  const unsigned long long value = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || text[0] == '-' || *end != '\0' || errno != 0) {
-    throw UsageError{flag + " needs a whole number, got \"" + text + "\""};
-  }
-  return value;
-}
-
-DropsOptions parse_options(const std::vector<std::string>& args) {
+DropsOptions parse_options(const ParsedFlags& flags) {
   DropsOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= args.size()) throw UsageError{arg + " needs a value"};
-      return args[++i];
-    };
-    if (arg == "-h" || arg == "--help") {
-      options.help = true;
-    } else if (arg == "--json") {
+  for (const auto& [flag, text] : flags.entries()) {
+    const std::string& arg = flag->name;
+    if (arg == "--json") {
       options.json = true;
     } else if (arg == "--interval") {
-      const std::string text = value();
-      std::optional<double> seconds = schema::parse_duration_text(text);
-      if (!seconds) {
-        char* end = nullptr;
-        const double plain = std::strtod(text.c_str(), &end);
-        if (!text.empty() && *end == '\0') seconds = plain;
+      options.interval_seconds = parse_seconds_flag(arg, text);
+      if (options.interval_seconds < 0.1 || options.interval_seconds > 3600) {
+        throw UsageError(arg + ": expected 0.1 to 3600 seconds, got \"" + text + "\"");
       }
-      if (!seconds || *seconds < 0.1 || *seconds > 3600) {
-        throw UsageError{"--interval needs 0.1..3600 seconds (e.g. 2 or 500ms), got \"" + text +
-                         "\""};
-      }
-      options.interval_seconds = *seconds;
     } else if (arg == "--count") {
-      options.count = parse_count(arg, value());
+      options.count = parse_whole_flag(arg, text, 1, 1000000000);
     } else if (arg == "--top") {
-      options.top = static_cast<size_t>(parse_count(arg, value()));
+      options.top = static_cast<size_t>(parse_whole_flag(arg, text, 0, 1000000));
     } else if (arg == "--reason") {
-      for (const std::string& r : split_list(value())) options.filter.reasons.push_back(r);
+      for (const std::string& r : split_list(text)) options.filter.reasons.push_back(r);
     } else if (arg == "--interface") {
-      for (const std::string& r : split_list(value())) options.filter.interfaces.push_back(r);
+      for (const std::string& r : split_list(text)) options.filter.interfaces.push_back(r);
     } else if (arg == "--protocol") {
-      for (const std::string& r : split_list(value())) options.filter.protocols.push_back(r);
+      for (const std::string& r : split_list(text)) options.filter.protocols.push_back(r);
     } else if (arg == "--netns") {
-      options.netns = value();
-      if (options.netns.empty() || options.netns[0] != '/') {
-        throw UsageError{"--netns needs a namespace path such as /run/netns/NAME"};
+      if (text.empty() || text[0] != '/') {
+        throw UsageError(arg + ": expected a namespace path such as /run/netns/NAME, got \"" +
+                         text + "\"");
       }
-    } else {
-      throw UsageError{"unknown flag \"" + arg + "\""};
+      options.netns = text;
     }
   }
   return options;
@@ -196,7 +166,9 @@ void print_drops_table(const std::vector<DropsRow>& rows, double interval_second
 
 void print_drops_json(const std::vector<DropsRow>& rows, double interval_seconds, size_t top,
                       std::ostream& out) {
-  out << "{\"interval_seconds\":" << json_number(interval_seconds) << ",\"drops\":[";
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", interval_seconds);
+  out << "{\"interval_seconds\":" << seconds << ",\"drops\":[";
   for (size_t i = 0; i < rows.size() && (top == 0 || i < top); ++i) {
     const DropsRow& r = rows[i];
     out << (i ? "," : "") << "{\"reason\":\"" << json_escape(r.reason)
@@ -208,40 +180,9 @@ void print_drops_json(const std::vector<DropsRow>& rows, double interval_seconds
   out << "]}\n" << std::flush;
 }
 
-std::string drops_usage() {
-  return R"(usage: netobs drops [flags]
+namespace {
 
-Shows the packets the kernel drops, per interval: the kernel's drop reason
-(named by the running kernel), the kernel function where it happened, the
-interface and the protocol, busiest first. Needs root (CAP_BPF, CAP_PERFMON).
-
-flags:
-  --interval SECONDS   length of an interval (default 1; "500ms", "2s" work too)
-  --count N            stop after N intervals (default 0: until Ctrl-C)
-  --top N              rows per interval (default 10; 0: all)
-  --reason R[,R...]    only these reasons, e.g. NETFILTER_DROP,NO_SOCKET
-  --interface I[,I...] only drops on these interfaces ("none": after the
-                       device was cleared, e.g. in the socket layer)
-  --protocol P[,P...]  only these protocols: tcp, udp, icmp, icmpv6, sctp,
-                       other, none (not IP)
-  --netns PATH         only drops in this network namespace (/run/netns/NAME)
-  --json               one JSON object per interval instead of a table
-  -h, --help           this text
-)";
-}
-
-int run_drops_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  DropsOptions options;
-  try {
-    options = parse_options(args);
-  } catch (const UsageError& e) {
-    err << "netobs drops: " << e.message << "\n\n" << drops_usage();
-    return 2;
-  }
-  if (options.help) {
-    out << drops_usage();
-    return 0;
-  }
+int run_drops(const DropsOptions& options, std::ostream& out, std::ostream& err) {
   Config config = default_config();
   config.collector<DropsConfig>().network_namespace = options.netns;
 
@@ -272,12 +213,10 @@ int run_drops_command(const std::vector<std::string>& args, std::ostream& out, s
   }
   err << "netobs drops: watching skb:kfree_skb (" << collector.attach_kind() << "); Ctrl-C stops\n"
       << std::flush;
+  const double whole = static_cast<double>(static_cast<long>(options.interval_seconds));
   for (uint64_t interval = 0; options.count == 0 || interval < options.count; ++interval) {
-    timespec wait{
-        static_cast<time_t>(options.interval_seconds),
-        static_cast<long>((options.interval_seconds -
-                           static_cast<double>(static_cast<long>(options.interval_seconds))) *
-                          1e9)};
+    timespec wait{static_cast<time_t>(whole),
+                  static_cast<long>((options.interval_seconds - whole) * 1e9)};
     const bool stopping = sigtimedwait(&signals, nullptr, &wait) > 0;
     Result<DropsSnapshot> current = collector.snapshot();
     if (!current) {
@@ -297,5 +236,43 @@ int run_drops_command(const std::vector<std::string>& args, std::ostream& out, s
   collector.stop();
   return 0;
 }
+
+Subcommand drops_subcommand() {
+  Subcommand command;
+  command.name = "drops";
+  command.summary = "packets the kernel drops, by reason, kernel function and interface";
+  command.description =
+      "Shows the packets the kernel drops, per interval: the kernel's drop reason\n"
+      "(named by the running kernel), the kernel function where it happened, the\n"
+      "interface and the protocol, busiest first. Needs CAP_BPF and CAP_PERFMON.\n";
+  command.flag_groups = {
+      {"selection:",
+       {{"--reason", "", "R[,R...]", "only these reasons, e.g. NETFILTER_DROP,NO_SOCKET"},
+        {"--interface", "", "I[,I...]",
+         "only drops on these interfaces (\"none\": after the\n"
+         "device was cleared, e.g. in the socket layer)"},
+        {"--protocol", "", "P[,P...]",
+         "only these protocols: tcp, udp, icmp, icmpv6, sctp,\nother, none (not IP)"},
+        {"--netns", "", "PATH", "only drops in this network namespace (/run/netns/NAME)"}}},
+      {"view:",
+       {{"--interval", "-i", "SEC", "length of an interval (default 1)"},
+        {"--count", "-c", "N", "stop after N intervals (default: until Ctrl-C)"},
+        {"--top", "", "N", "rows per interval (default 10; 0: all)"},
+        {"--json", "", "", "one JSON object per interval instead of a table"}}}};
+  command.run = [](const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
+    return run_drops(parse_options(flags), out, err);
+  };
+  return command;
+}
+
+}  // namespace
+
+std::string drops_usage() { return subcommand_usage(drops_subcommand()); }
+
+int run_drops_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  return run_subcommand(drops_subcommand(), args, out, err);
+}
+
+std::vector<Subcommand> drops_subcommands() { return {drops_subcommand()}; }
 
 }  // namespace netobs

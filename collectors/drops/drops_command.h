@@ -11,6 +11,7 @@
 
 #include "collectors/drops/drop_reasons.h"
 #include "collectors/drops/drops_metrics.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
 
@@ -51,5 +52,8 @@ std::string drops_usage();
 // `args` are the arguments after `drops`. Exit code: 0 ok, 1 runtime failure
 // (cannot load BPF, kernel without drop reasons), 2 usage error.
 int run_drops_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// The drops collector's subcommands (`netobs drops`), on the real machine.
+std::vector<Subcommand> drops_subcommands();
 
 }  // namespace netobs

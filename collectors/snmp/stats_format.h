@@ -15,6 +15,7 @@
 
 #include "collectors/snmp/field_types.h"
 #include "collectors/snmp/proc_net_parser.h"
+#include "exporter/json_writer.h"
 #include "collectors/snmp/rate_history.h"
 #include "collectors/snmp/snmp_config.h"
 #include "config/config.h"
@@ -113,8 +114,7 @@ void print_trend_json(const TrendTable& table, std::ostream& out);
 // window-coverage gauges); an error when it has no rate series at all.
 Result<TrendTable> trend_from_exposition(std::string_view text, std::string source);
 
-// Formatting helpers shared with the tests.
-std::string json_escape(std::string_view text);
+// Formatting helper shared with the tests (strings go through json_escape).
 std::string json_number(double value);  // shortest round-trip form; null for NaN/Inf
 
 }  // namespace netobs

@@ -15,6 +15,7 @@
 #include "exporter/collector.h"
 #include "exporter/events/event_sink.h"
 #include "exporter/status.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
 
@@ -28,7 +29,6 @@ struct TraceOptions {
   std::vector<std::string> protocols;
   std::optional<std::string> config_file;
   double duration_seconds = 0;  // 0: until a signal
-  bool help = false;
 };
 
 // Something `netobs trace` can stream: the socket collector is built in;
@@ -44,10 +44,9 @@ struct TraceSource {
 };
 void register_trace_source(TraceSource source);
 
+// The socket collector's subcommands (`netobs trace`).
+std::vector<Subcommand> socket_subcommands();
 std::string trace_usage();
-
-// Parses the arguments after `trace`; the error names the bad flag and why.
-Result<TraceOptions> parse_trace_args(const std::vector<std::string>& args);
 
 // Exit code: 0 ok, 1 runtime failure (cannot load BPF, cannot write), 2 usage error.
 int run_trace_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
