@@ -30,12 +30,17 @@ void register_builtin_collectors(CollectorRegistry& registry) {
 
 namespace netobs {
 
-const CollectorConfigSections& builtin_config_sections() {
-  static const CollectorConfigSections kSections = [] {
+const CollectorRegistry& builtin_registry() {
+  static const CollectorRegistry kRegistry = [] {
     CollectorRegistry registry;
     register_builtin_collectors(registry);
-    return registry.config_sections();
+    return registry;
   }();
+  return kRegistry;
+}
+
+const CollectorConfigSections& builtin_config_sections() {
+  static const CollectorConfigSections kSections = builtin_registry().config_sections();
   return kSections;
 }
 

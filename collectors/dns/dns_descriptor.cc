@@ -2,6 +2,7 @@
 // (exporter/builtin_collectors.cc) adds this descriptor.
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_config.h"
+#include "collectors/dns/dns_trace.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
@@ -17,6 +18,7 @@ CollectorDescriptor dns_descriptor() {
       .needs = {Requirement::kBpfPrivileges, Requirement::kNetRaw},
       .ladders = {DnsCollector::process_ladder()},
       .factory = [] { return std::make_unique<DnsCollector>(); }};
+  descriptor.trace_source = dns_trace_source();
   return descriptor;
 }
 

@@ -1,6 +1,7 @@
 // What netobs knows about the drops collector: the registration function
 // (exporter/builtin_collectors.cc) adds this descriptor.
 #include "collectors/drops/drops_collector.h"
+#include "collectors/drops/drops_command.h"
 #include "collectors/drops/drops_config.h"
 #include "exporter/collector_registry.h"
 
@@ -16,6 +17,7 @@ CollectorDescriptor drops_descriptor() {
       .needs = {Requirement::kBtf, Requirement::kBpfPrivileges},
       .ladders = DropsCollector::ladders(),
       .factory = [] { return std::make_unique<DropsCollector>(); }};
+  descriptor.subcommands = drops_subcommands;
   return descriptor;
 }
 

@@ -9,20 +9,15 @@
 #include "collectors/socket/socket_collector.h"
 #include "collectors/socket/socket_format.h"
 #include "exporter/builtin_config.h"
+#include "exporter/collector_registry.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/log.h"
 #include "exporter/subcommand.h"
 
 namespace netobs {
-namespace {
 
-std::vector<TraceSource>& extra_sources() {
-  static std::vector<TraceSource> sources;
-  return sources;
-}
-
-TraceSource socket_source() {
+TraceSource socket_trace_source() {
   return {"socket", []() -> const EventSchema& { return socket_event_schema(); },
           [](Config& config, const TraceOptions& options) {
             // Metrics are not served: one slot, no per-process table.
@@ -30,7 +25,8 @@ TraceSource socket_source() {
             config.collector<SocketConfig>().per_process = false;
             if (!options.pids.empty()) config.collector<SocketConfig>().pids = options.pids;
             if (!options.comms.empty()) config.collector<SocketConfig>().comms = options.comms;
-            if (!options.protocols.empty()) config.collector<SocketConfig>().protocols = options.protocols;
+            if (!options.protocols.empty())
+              config.collector<SocketConfig>().protocols = options.protocols;
             if (!options.ports.empty()) config.network.include_ports = options.ports;
             return Status::ok();
           },
@@ -40,19 +36,23 @@ TraceSource socket_source() {
           }};
 }
 
+namespace {
+
+// The sources of the registered collectors, in registration order.
+std::vector<TraceSource> trace_sources() {
+  std::vector<TraceSource> sources;
+  for (const CollectorDescriptor& descriptor : builtin_registry().all()) {
+    if (descriptor.trace_source) sources.push_back(*descriptor.trace_source);
+  }
+  return sources;
+}
+
 std::optional<TraceSource> find_source(const std::string& name) {
-  if (name == "socket") return socket_source();
-  for (const auto& source : extra_sources()) {
+  for (TraceSource& source : trace_sources()) {
     if (source.name == name) return source;
   }
   return std::nullopt;
 }
-
-}  // namespace
-
-void register_trace_source(TraceSource source) { extra_sources().push_back(std::move(source)); }
-
-namespace {
 
 TraceOptions parse_trace_options(const ParsedFlags& flags) {
   TraceOptions options;
@@ -150,8 +150,8 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
   }
   std::optional<TraceSource> source = find_source(options.collector);
   if (!source) {
-    std::string known = "socket";
-    for (const auto& s : extra_sources()) known += ", " + s.name;
+    std::string known;
+    for (const auto& s : trace_sources()) known += (known.empty() ? "" : ", ") + s.name;
     err << "netobs trace: --collector \"" << options.collector << "\" has no events to trace ("
         << known << " do)\n";
     return 2;

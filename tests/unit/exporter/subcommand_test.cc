@@ -12,6 +12,7 @@
 #include "collectors/socket/trace_command.h"
 #include "collectors/tcp/conns_command.h"
 #include "exporter/cli_check.h"
+#include "exporter/collector_registry.h"
 
 namespace netobs {
 namespace {
@@ -157,8 +158,9 @@ TEST(Subcommand, DispatcherListsCommandsAndRejectsUnknownOnes) {
 // a missing value exit 2, and a config file is always --config.file.
 TEST(Subcommand, EveryNetobsSubcommandFollowsTheSameRules) {
   std::vector<Subcommand> commands = {check_subcommand()};
-  for (auto* list : {snmp_subcommands, tcp_subcommands, socket_subcommands}) {
-    for (Subcommand& c : list()) commands.push_back(std::move(c));
+  for (const CollectorDescriptor& descriptor : builtin_registry().all()) {
+    if (!descriptor.subcommands) continue;
+    for (Subcommand& c : descriptor.subcommands()) commands.push_back(std::move(c));
   }
   ASSERT_EQ(commands.size(), 4u);
   for (const Subcommand& c : commands) {
