@@ -15,13 +15,14 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/netns.h"
 #include "tests/support/tcp_netns.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
 namespace {
 
-using tcptest::Netns;
+using testing::Netns;
 using Clock = std::chrono::steady_clock;
 
 void send_udp(Netns& ns, uint16_t port, int count) {
@@ -69,7 +70,7 @@ class DropsBinaries : public ::testing::Test {
                       "}\n"),
               "");
   }
-  Netns ns_{"drE"};
+  Netns ns_{"nobsdropsE" + std::to_string(getpid())};
 };
 
 TEST_F(DropsBinaries, CliJsonListsTheRulesDropsWithTheKernelFunction) {

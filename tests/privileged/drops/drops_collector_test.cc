@@ -21,13 +21,14 @@
 #include "config/config.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
+#include "tests/support/netns.h"
 #include "tests/support/tcp_netns.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
 namespace {
 
-using tcptest::Netns;
+using testing::Netns;
 using Clock = std::chrono::steady_clock;
 
 constexpr char kLocal[] = "192.0.2.1";
@@ -120,8 +121,8 @@ class DropsCollectorTest : public ::testing::Test {
 
   void settle() { std::this_thread::sleep_for(std::chrono::milliseconds(200)); }
 
-  Netns ns_{"drA"};
-  Netns peer_{"drB"};
+  Netns ns_{"nobsdropsA" + std::to_string(getpid())};
+  Netns peer_{"nobsdropsB" + std::to_string(getpid())};
   uint32_t netns_inode_ = 0;
   PreflightReport preflight_;
   DropsCollector collector_;
