@@ -1,6 +1,7 @@
 // The one place production collectors are registered: one line each, adding
 // the descriptor the collector's folder provides (collectors/README.md).
 #include "collectors/dns/dns_collector.h"
+#include "collectors/drops/drops_collector.h"
 #include "collectors/snmp/snmp_collector.h"
 #include "collectors/socket/socket_collector.h"
 #include "collectors/tcp/tcp_collector.h"
@@ -18,6 +19,7 @@ void register_builtin_collectors(CollectorRegistry& registry) {
            tcp_descriptor(),
            dns_descriptor(),
            xdp_descriptor(),
+           drops_descriptor(),
        }) {
     Status status = registry.add(std::move(descriptor));
     if (!status.is_ok()) log_error("collector registration failed", {{"err", status.message()}});

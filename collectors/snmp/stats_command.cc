@@ -187,6 +187,7 @@ class StatsRun {
           span.precision(1);
           span << seconds << " s";
           print_ratios(lookup, seconds, span.str(), snmp_.thresholds, out_);
+          quote_drop_reasons();
         }
       } else if (options_.json) {
         print_rows_json(rows, seconds, filter_, out_);
@@ -198,6 +199,16 @@ class StatsRun {
       previous_time = now;
     }
     return 0;
+  }
+
+  // With an exporter running here, the kernel's drop reasons it counted
+  // (drops collector) go under the ratios they explain; nothing otherwise.
+  void quote_drop_reasons() {
+    const std::string url(kDefaultExporterUrl);
+    Result<std::string> body = env_.http_get(url, 1.0);
+    if (!body) return;
+    const auto reasons = drop_reasons_from_exposition(*body);
+    if (!reasons.empty()) print_drop_reasons(reasons, url, out_);
   }
 
   int absolute() {
@@ -218,6 +229,7 @@ class StatsRun {
           std::string span = "since boot";
           if (uptime) span += " (up " + std::to_string(static_cast<long long>(*uptime)) + " s)";
           print_ratios(lookup, uptime, span, snmp_.thresholds, out_);
+          quote_drop_reasons();
         }
       } else if (options_.json) {
         print_rows_json(rows, std::nullopt, filter_, out_);
@@ -398,7 +410,9 @@ counter over one interval, with per-second rates.
         {"--ratios", "", "",
          "derived ratios and verdicts in words\n"
          "(retransmission ratio, TLP/fast-retransmit/RTO/SYN\n"
-         "shares, input and UDP buffer error ratios, listen drops)"},
+         "shares, input and UDP buffer error ratios, listen drops);\n"
+         "with an exporter on 127.0.0.1:9723, also the kernel's\n"
+         "drop reasons it counted"},
         {"--save", "", "FILE", "store the current totals as a baseline"},
         {"--baseline", "", "FILE", "what changed since FILE, biggest relative change first"},
         {"--trend", "", "",

@@ -10,6 +10,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "collectors/snmp/field_types.h"
@@ -64,6 +65,14 @@ void print_ratios(const IncreaseLookup& increase, std::optional<double> seconds,
                   std::string_view span_words, const SnmpThresholds& thresholds, std::ostream& out);
 void print_ratios_json(const IncreaseLookup& increase, std::optional<double> seconds,
                        const SnmpThresholds& thresholds, std::ostream& out);
+
+// Packets per kernel drop reason in an exporter's /metrics text
+// (netobs_drops_total summed over its other labels), largest first, zeros left out.
+std::vector<std::pair<std::string, double>> drop_reasons_from_exposition(std::string_view text);
+// "Kernel drop reasons ..." under the ratios: the top reasons with a pointer
+// to the ratio each one explains.
+void print_drop_reasons(const std::vector<std::pair<std::string, double>>& reasons,
+                        std::string_view source, std::ostream& out);
 
 // Baseline files: "# netobs stats baseline", "# saved_at_unix_seconds T", then
 // one "Group.Field value" line per field.
