@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <tuple>
 
 #include "collectors/drops/drops_collector.h"
@@ -26,6 +27,7 @@ struct DropsOptions {
   size_t top = 10;
   bool json = false;
   std::string netns;
+  std::optional<std::string> config_file;
   DropsFilter filter;
 };
 
@@ -69,6 +71,8 @@ DropsOptions parse_options(const ParsedFlags& flags) {
                          text + "\"");
       }
       options.netns = text;
+    } else if (arg == "--config.file") {
+      options.config_file = text;
     }
   }
   return options;
@@ -183,8 +187,14 @@ void print_drops_json(const std::vector<DropsRow>& rows, double interval_seconds
 namespace {
 
 int run_drops(const DropsOptions& options, std::ostream& out, std::ostream& err) {
-  Config config = default_config();
-  config.collector<DropsConfig>().network_namespace = options.netns;
+  ConfigLoadResult loaded =
+      options.config_file ? load_config_file(*options.config_file) : load_default_config();
+  if (!loaded.ok()) {
+    err << "netobs drops: invalid config:\n" << loaded.format_errors() << "\n";
+    return 2;
+  }
+  Config config = std::move(loaded.config);
+  if (!options.netns.empty()) config.collector<DropsConfig>().network_namespace = options.netns;
 
   sigset_t signals;
   sigemptyset(&signals);
@@ -258,7 +268,9 @@ Subcommand drops_subcommand() {
        {{"--interval", "-i", "SEC", "length of an interval (default 1)"},
         {"--count", "-c", "N", "stop after N intervals (default: until Ctrl-C)"},
         {"--top", "", "N", "rows per interval (default 10; 0: all)"},
-        {"--json", "", "", "one JSON object per interval instead of a table"}}}};
+        {"--json", "", "", "one JSON object per interval instead of a table"}}},
+      {"options:",
+       {{"--config.file", "", "FILE", "netobs.yaml for the drops section (namespace, slots)"}}}};
   command.run = [](const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
     return run_drops(parse_options(flags), out, err);
   };

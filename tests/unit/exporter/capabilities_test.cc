@@ -42,9 +42,9 @@ TEST(CapabilitiesTest, DefaultConfigNeedsTheFourCapabilitiesWithTheirCollectors)
   ASSERT_TRUE(loaded.ok());
   ServicePlan plan = plan_for(loaded.config);
   EXPECT_EQ(capability_list(plan), "CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_NET_RAW");
-  EXPECT_THAT(plan.enabled_collectors, ElementsAre("snmp", "socket", "tcp", "dns"));
+  EXPECT_THAT(plan.enabled_collectors, ElementsAre("snmp", "socket", "tcp", "dns", "drops"));
   ASSERT_NE(find_need(plan, "CAP_BPF"), nullptr);
-  EXPECT_THAT(find_need(plan, "CAP_BPF")->needed_by, ElementsAre("socket", "tcp", "dns"));
+  EXPECT_THAT(find_need(plan, "CAP_BPF")->needed_by, ElementsAre("socket", "tcp", "dns", "drops"));
   ASSERT_NE(find_need(plan, "CAP_NET_ADMIN"), nullptr);
   EXPECT_THAT(find_need(plan, "CAP_NET_ADMIN")->needed_by, ElementsAre("dns"));
   ASSERT_NE(find_need(plan, "CAP_NET_RAW"), nullptr);
@@ -70,7 +70,7 @@ TEST(CapabilitiesTest, PackagedUnitGrantsExactlyWhatTheDefaultConfigNeeds) {
 TEST(CapabilitiesTest, SnmpAloneNeedsNoCapability) {
   ServicePlan plan =
       plan_for(config_from("collectors:\n  socket: {enabled: false}\n  tcp: {enabled: false}\n"
-                           "  dns: {enabled: false}\n"));
+                           "  dns: {enabled: false}\n  drops: {enabled: false}\n"));
   EXPECT_THAT(plan.enabled_collectors, ElementsAre("snmp"));
   EXPECT_TRUE(plan.capabilities.empty());
   EXPECT_EQ(render_systemd_dropin(plan),
@@ -83,7 +83,8 @@ TEST(CapabilitiesTest, SnmpAloneNeedsNoCapability) {
 TEST(CapabilitiesTest, XdpAloneNeedsBpfAndNetAdmin) {
   ServicePlan plan = plan_for(
       config_from("collectors:\n  snmp: {enabled: false}\n  socket: {enabled: false}\n"
-                  "  tcp: {enabled: false}\n  dns: {enabled: false}\n  xdp: {enabled: true}\n"));
+                  "  tcp: {enabled: false}\n  dns: {enabled: false}\n  drops: {enabled: false}\n"
+                  "  xdp: {enabled: true}\n"));
   EXPECT_EQ(capability_list(plan), "CAP_BPF CAP_PERFMON CAP_NET_ADMIN");
   EXPECT_THAT(render_systemd_dropin(plan),
               HasSubstr("AmbientCapabilities=\nAmbientCapabilities=CAP_BPF CAP_PERFMON "
