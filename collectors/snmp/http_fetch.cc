@@ -13,6 +13,8 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "exporter/errno_name.h"
+
 namespace netobs {
 namespace {
 
@@ -109,9 +111,9 @@ int connect_any(const Url& url, Clock::time_point deadline, std::string& error) 
         connected = fd;
         break;
       }
-      error = std::strerror(so_error);
+      error = errno_text(so_error);
     } else {
-      error = errno == EINPROGRESS ? "connect timed out" : std::strerror(errno);
+      error = errno == EINPROGRESS ? "connect timed out" : errno_text(errno);
     }
     ::close(fd);
   }
@@ -162,7 +164,7 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
       return Status::error("GET " + url_text + ": timed out");
     ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return Status::error("GET " + url_text + ": " + std::strerror(errno));
+      return Status::error("GET " + url_text + ": " + errno_text(errno));
     }
     if (n > 0) sent += static_cast<size_t>(n);
   }
@@ -176,7 +178,7 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
     if (n == 0) break;
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
-      return Status::error("GET " + url_text + ": " + std::strerror(errno));
+      return Status::error("GET " + url_text + ": " + errno_text(errno));
     }
     response.append(buffer, static_cast<size_t>(n));
     if (response.size() > kMaxResponse)

@@ -1,6 +1,7 @@
 #include "collectors/snmp/proc_net_parser.h"
 
 #include "collectors/snmp/field_types.h"
+#include "exporter/errno_name.h"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -446,7 +447,7 @@ MibSnapshot ProcNetReader::read() {
       if (file == ProcNetFile::kSnmp6 && saved_errno == ENOENT) continue;  // IPv6 disabled
       snapshot.parsed.errors.push_back({file, ParseErrorKind::kUnreadable, 0,
                                         procfs_ + "/net/" + std::string(proc_net_file_name(file)) +
-                                            ": " + std::strerror(saved_errno)});
+                                            ": " + errno_text(saved_errno)});
       continue;
     }
     if (file == ProcNetFile::kSnmp6) snapshot.snmp6_present = true;

@@ -1,4 +1,5 @@
 #include "collectors/tcp/conns_command.h"
+#include "exporter/errno_name.h"
 #include "exporter/subcommand.h"
 
 #include <arpa/inet.h>
@@ -510,7 +511,7 @@ int run_on_machine(const ConnsOptions& options, std::ostream& out, std::ostream&
     int fd = ::open(options.netns->c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
       err << "netobs conns: cannot enter network namespace " << *options.netns << ": "
-          << std::strerror(errno)
+          << errno_text(errno)
           << (errno == EPERM ? " (needs CAP_SYS_ADMIN)"
                              : " (use /run/netns/NAME or /proc/PID/ns/net)")
           << "\n";

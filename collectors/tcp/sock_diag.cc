@@ -17,6 +17,8 @@
 #include <cstring>
 #include <thread>
 
+#include "exporter/errno_name.h"
+
 namespace netobs {
 namespace {
 
@@ -232,7 +234,7 @@ Result<SockDiagSocket> SockDiagSocket::open() {
   UniqueFd fd(::socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
   if (!fd.valid()) {
     return Status::error(std::string("opening a NETLINK_SOCK_DIAG socket failed: ") +
-                         std::strerror(errno));
+                         errno_text(errno));
   }
   return SockDiagSocket(std::move(fd));
 }
@@ -241,7 +243,7 @@ Result<SockDiagSocket> SockDiagSocket::open_in_namespace(const std::string& netn
   UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) {
     return Status::error("opening network namespace " + netns_path +
-                         " failed: " + std::strerror(errno) +
+                         " failed: " + errno_text(errno) +
                          " (use a path like /run/netns/NAME or /proc/PID/ns/net)");
   }
   // setns() changes the calling thread only; the socket keeps the namespace
@@ -258,7 +260,7 @@ Result<SockDiagSocket> SockDiagSocket::open_in_namespace(const std::string& netn
   }).join();
   if (fd < 0) {
     return Status::error("opening a NETLINK_SOCK_DIAG socket in " + netns_path +
-                         " failed: " + std::strerror(error) +
+                         " failed: " + errno_text(error) +
                          (error == EPERM ? " (joining a namespace needs CAP_SYS_ADMIN)" : ""));
   }
   return SockDiagSocket(UniqueFd(fd));
@@ -272,7 +274,7 @@ Status SockDiagSocket::run_dump(const std::vector<uint8_t>& request, uint32_t se
   kernel.nl_family = AF_NETLINK;
   if (::sendto(fd_.get(), request.data(), request.size(), 0, reinterpret_cast<sockaddr*>(&kernel),
                sizeof(kernel)) < 0) {
-    return Status::error(std::string("sock_diag request failed: ") + std::strerror(errno));
+    return Status::error(std::string("sock_diag request failed: ") + errno_text(errno));
   }
   buffer_.resize(kRecvBufferSize);
   // Bounded: the kernel ends every dump with NLMSG_DONE or an error.
@@ -280,7 +282,7 @@ Status SockDiagSocket::run_dump(const std::vector<uint8_t>& request, uint32_t se
     ssize_t n = ::recv(fd_.get(), buffer_.data(), buffer_.size(), 0);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::error(std::string("sock_diag receive failed: ") + std::strerror(errno));
+      return Status::error(std::string("sock_diag receive failed: ") + errno_text(errno));
     }
     if (n == 0) return Status::error("sock_diag socket closed during a dump");
     DumpParseResult parsed = parse_tcp_dump(
@@ -288,7 +290,7 @@ Status SockDiagSocket::run_dump(const std::vector<uint8_t>& request, uint32_t se
     if (parsed.progress == DumpProgress::kDone) return Status::ok();
     if (parsed.progress == DumpProgress::kError) {
       error = parsed.error;
-      return Status::error(std::string("sock_diag dump failed: ") + std::strerror(parsed.error));
+      return Status::error(std::string("sock_diag dump failed: ") + errno_text(parsed.error));
     }
   }
 }
@@ -367,7 +369,7 @@ Result<TcpStateCounts> SockDiagSocket::count_states() {
 Result<uint32_t> namespace_inode(const std::string& netns_path) {
   struct stat st {};
   if (::stat(netns_path.c_str(), &st) != 0) {
-    return Status::error("network namespace " + netns_path + ": " + std::strerror(errno) +
+    return Status::error("network namespace " + netns_path + ": " + errno_text(errno) +
                          " (use a path like /run/netns/NAME or /proc/PID/ns/net)");
   }
   return static_cast<uint32_t>(st.st_ino);

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "exporter/bpf/map_reader.h"
 #include "exporter/log.h"
+#include "exporter/errno_name.h"
 #include "tcp.skel.h"
 
 namespace netobs {
@@ -125,8 +126,7 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
   for (const TcpCidrEntry& cidr : groups.cidrs) {
     if (bpf_map_update_elem(bpf_map__fd(skel.maps.cidr_groups), &cidr.key, &cidr.group, BPF_ANY) !=
         0) {
-      return Status::error(std::string("filling BPF map cidr_groups failed: ") +
-                           std::strerror(errno));
+      return Status::error(std::string("filling BPF map cidr_groups failed: ") + errno_text(errno));
     }
   }
   if (grouped) {
@@ -138,14 +138,14 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
     if (bpf_map_update_elem(bpf_map__fd(skel.maps.rtt_by_group), &other, zero_hists.data(),
                             BPF_ANY) != 0) {
       return Status::error(std::string("initializing BPF map rtt_by_group failed: ") +
-                           std::strerror(errno));
+                           errno_text(errno));
     }
     for (uint32_t kind = 0; kind < NETOBS_TCP_RETRANS_KIND_COUNT; ++kind) {
       netobs_tcp_retrans_key key{other, kind};
       if (bpf_map_update_elem(bpf_map__fd(skel.maps.retrans_by_group), &key, zeros.data(),
                               BPF_ANY) != 0) {
         return Status::error(std::string("initializing BPF map retrans_by_group failed: ") +
-                             std::strerror(errno));
+                             errno_text(errno));
       }
     }
   }

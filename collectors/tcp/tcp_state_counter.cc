@@ -14,9 +14,9 @@
 #include <functional>
 #include <thread>
 
+#include "exporter/errno_name.h"
 #include "exporter/log.h"
 #include "exporter/bpf/map_reader.h"
-#include "exporter/errno_name.h"
 #include "tcp_states.skel.h"
 
 namespace netobs {
@@ -79,7 +79,7 @@ Result<TcpStateCounter> TcpStateCounter::open(const std::string& netns_path, Tcp
     counter.netns_ = UniqueFd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!counter.netns_.valid()) {
       return Status::error("opening network namespace " + netns_path +
-                           " failed: " + std::strerror(errno) +
+                           " failed: " + errno_text(errno) +
                            " (use a path like /run/netns/NAME or /proc/PID/ns/net)");
     }
   }

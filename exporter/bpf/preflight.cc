@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "exporter/errno_name.h"
 #include "exporter/log.h"
 
 namespace netobs {
@@ -84,7 +85,7 @@ void check_tracefs(const PreflightOptions& options, const std::vector<MountEntry
   if (mount("tracefs", report.tracefs_path.c_str(), "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
             nullptr) != 0) {
     report.tracefs_error =
-        "mount -t tracefs at " + report.tracefs_path + " failed: " + std::strerror(errno);
+        "mount -t tracefs at " + report.tracefs_path + " failed: " + errno_text(errno);
     return;
   }
   // Left mounted at exit on purpose: it is shared with every other tracing tool.

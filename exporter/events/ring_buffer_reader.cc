@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "exporter/errno_name.h"
 #include "exporter/log.h"
 
 namespace netobs {
@@ -19,7 +20,7 @@ Status RingBufferReader::start(int map_fd, std::string name, Handler handler, Id
   ring_ = ring_buffer__new(map_fd, &RingBufferReader::on_record, this, nullptr);
   if (ring_ == nullptr) {
     const int err = errno;
-    return Status::error("opening ring buffer " + name_ + " failed: " + std::strerror(err));
+    return Status::error("opening ring buffer " + name_ + " failed: " + errno_text(err));
   }
   stop_.store(false);
   thread_ = std::thread([this] { loop(); });
@@ -37,7 +38,7 @@ void RingBufferReader::loop() {
   while (!stop_.load()) {
     int n = ring_buffer__poll(ring_, poll_timeout_ms_);
     if (n < 0 && n != -EINTR && !logged) {
-      log_error("ring buffer poll failed", {{"ring", name_}, {"err", std::strerror(-n)}});
+      log_error("ring buffer poll failed", {{"ring", name_}, {"err", errno_text(-n)}});
       logged = true;
     }
     if (idle_) idle_();
