@@ -109,6 +109,11 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
       if (!reasons.empty()) out << "      " << reasons << "\n";
     }
   }
+  const std::vector<std::string> costs = configuration_costs(registry, loaded.config);
+  if (!costs.empty()) {
+    out << "\nwhat this configuration costs:\n";
+    for (const auto& cost : costs) out << "  " << cost << "\n";
+  }
   return all_can_run ? 0 : 1;
 }
 

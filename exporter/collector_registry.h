@@ -35,6 +35,9 @@ struct CollectorDescriptor {
   // Whether a reload from `before` to `after` must restart the collector.
   // Unset: when its own section, `network` or `events` changed.
   std::function<bool(const Config& before, const Config& after)> restart_needed;
+  // What running it with `config` costs the machine, one line per item
+  // (`netobs check` and the landing page). Unset: nothing worth saying.
+  std::function<std::vector<std::string>(const Config& config)> cost_notes;
 };
 
 class CollectorRegistry {
@@ -57,6 +60,12 @@ class CollectorRegistry {
 // Whether the config enables collector `name`; a collector without a config
 // section (test collectors) is always enabled.
 bool collector_enabled(const Config& config, std::string_view name);
+
+// What `config` costs the machine, one line per item: the exporter's own
+// (BPF run-time stats), then each enabled collector's cost_notes as
+// "<collector>: <note>". For `netobs check` and the landing page.
+std::vector<std::string> configuration_costs(const CollectorRegistry& registry,
+                                             const Config& config);
 
 // The one place where production collectors are registered.
 void register_builtin_collectors(CollectorRegistry& registry);

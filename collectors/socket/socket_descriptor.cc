@@ -15,7 +15,8 @@ CollectorDescriptor socket_descriptor() {
       .config = socket_config_section(),
       .needs = {Requirement::kBtf, Requirement::kBpfPrivileges},
       .ladders = SocketCollector::tracepoint_ladders(),
-      .factory = [] { return std::make_unique<SocketCollector>(); }};
+      .factory = [] { return std::make_unique<SocketCollector>(); },
+      .cost_notes = socket_cost_notes};
   return descriptor;
 }
 
