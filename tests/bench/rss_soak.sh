@@ -67,7 +67,7 @@ collectors:
     mode: auto
 EOF
 port=19725
-in_agent "$exporter" --web.listen-address=127.0.0.1:$port --config.file="$tmp/netobs.yaml" \
+ip netns exec "$agent" "$exporter" --web.listen-address=127.0.0.1:$port --config.file="$tmp/netobs.yaml" \
   --log.level=warn >"$tmp/exporter.log" 2>&1 &
 exporter_pid=$!
 pids+=($exporter_pid)
@@ -82,8 +82,11 @@ for _ in $(seq 100); do
 done
 [[ -n $ready ]] || { echo "exporter did not attach to nobsr0:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
 for c in snmp socket tcp dns xdp; do
-  in_agent curl -s "$url" | grep -q "netobs_scrape_collector_success{collector=\"$c\"} 1" ||
-    { echo "collector $c is not running:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
+  for try in $(seq 50); do
+    in_agent curl -s "$url" | grep -q "netobs_scrape_collector_success{collector=\"$c\"} 1" && break
+    ((try < 50)) || { echo "collector $c is not running:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
+    sleep 0.2
+  done
 done
 
 rss() { awk "/^$1:/ { print \$2 }" "/proc/$exporter_pid/status"; }
@@ -122,6 +125,13 @@ done
 sleep 2  # let the last connections close and be counted
 in_agent curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url"
 rss_end=$(rss VmRSS)
+# Where it is: anonymous memory (heap, stacks), file pages (the binary and
+# its libraries), shared/special mappings (BPF ring buffers and maps mapped
+# into the process), and the largest mappings.
+grep -E '^Rss(Anon|File|Shmem)' "/proc/$exporter_pid/status" | tr -s ' \t' ' ' | tr '\n' ';'; echo
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anon]" } /^Rss:/ { rss[name] += $2 }
+     END { for (n in rss) if (rss[n] >= 256) printf "  %6d KiB %s\n", rss[n], n }' \
+  "/proc/$exporter_pid/smaps" | sort -rn | head -12
 hwm=$(rss VmHWM)
 echo "after ${seconds}s: VmRSS ${rss_end} KiB, VmHWM ${hwm} KiB; machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "RESULT rss_start_kib $rss_start"
