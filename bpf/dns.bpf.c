@@ -511,97 +511,119 @@ static __always_inline int handle_response(struct __sk_buff* skb, const struct d
   return 0;
 }
 
-/* After the ports matched: finds the DNS message and dispatches on QR.
- * `hook` (DNS_HOOK_*, a constant in each program's inlined copy) says where
- * the packet was seen, and so its direction. */
-static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w, const int hook) {
-  __u32 l4_off = w->off, l4_end = w->end;
-  const __u32 base = w->base;
-  int outgoing;
-
+/* The packet's direction after the ports matched: 1 outgoing, 0 incoming,
+ * -1 for a copy counted elsewhere or not ours. `hook` (DNS_HOOK_*, a
+ * constant in each program's inlined copy) says where it was seen. */
+static __always_inline int packet_direction(struct __sk_buff* skb, const int hook) {
   if (hook == DNS_HOOK_SOCKET) {
     __u32 pkt_type = skb->pkt_type;
+    int outgoing = pkt_type == PACKET_OUTGOING;
+
     if (pkt_type == PACKET_OTHERHOST) {
       count(DNS_C_OTHERHOST);
-      return 0;
+      return -1;
     }
-    outgoing = pkt_type == PACKET_OUTGOING;
     if (loopback_ifindex && skb->ifindex == loopback_ifindex && !outgoing) {
       count(DNS_C_LOOPBACK_DUPLICATES);
-      return 0;
+      return -1;
     }
-  } else {
-    /* tc sees a VLAN-tagged frame on the lower device (tag in skb->vlan_tci)
-     * and again, untagged, on the VLAN device: count it there only. */
-    if (skb->vlan_present) return 0;
-    outgoing = hook == DNS_HOOK_TC_EGRESS;
-    if (!outgoing) {
-      /* eth_type_trans set pkt_type: a frame for another MAC (promiscuous
-       * device, bridge port) is not ours, as for the packet socket. */
-      if (skb->pkt_type == PACKET_OTHERHOST) {
-        count(DNS_C_OTHERHOST);
-        return 0;
-      }
-      /* Loopback egress already counted it. */
-      if (loopback_ifindex && skb->ifindex == loopback_ifindex) {
-        count(DNS_C_LOOPBACK_DUPLICATES);
-        return 0;
-      }
-    }
+    return outgoing;
   }
-  struct dns_wire_header h;
-  if (w->transport == DNS_TRANSPORT_UDP) {
-    if (l4_off + 8 > l4_end) return 0; /* not even a UDP header */
-    if (l4_off + 8 + DNS_HEADER_LEN > l4_end) {
-      malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_UDP);
-      return 0;
-    }
-    if (!w->preloaded) {
-      /* UDP header and DNS header in one helper call. */
-      struct {
-        __be16 sport, dport, len, check;
-        struct dns_wire_header dns;
-      } u;
-      if (bpf_skb_load_bytes(skb, base + l4_off, &u, sizeof(u)) < 0) return 0;
-      w->udp_len = bpf_ntohs(u.len);
-      w->dns = u.dns;
-    }
-    __u32 udp_len = w->udp_len;
-    if (udp_len >= 8 && l4_off + udp_len < l4_end) l4_end = l4_off + udp_len;
-    w->off = l4_off + 8;
-    w->end = l4_end;
-    if (w->off + DNS_HEADER_LEN > w->end) {
-      malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_UDP);
-      return 0;
-    }
-    w->total = w->end - w->off;
-    h = w->dns;
-  } else {
-    if (l4_off + 20 > l4_end) return 0;
-    __u32 payload = l4_off + ((load_byte(skb, base + l4_off + 12) >> 4) << 2);
-    if (payload >= l4_end) return 0; /* SYN, ACK, FIN: no data */
-    /* One DNS message per segment is read: the 2-byte length prefix must
-     * start the segment's data (segments continuing a longer message are
-     * counted as malformed, see collectors/dns/README.md). */
-    if (payload + 2 + DNS_HEADER_LEN > l4_end) {
-      malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_TCP);
-      return 0;
-    }
+  /* tc sees a VLAN-tagged frame on the lower device (tag in skb->vlan_tci)
+   * and again, untagged, on the VLAN device: count it there only. */
+  if (skb->vlan_present) return -1;
+  if (hook == DNS_HOOK_TC_EGRESS) return 1;
+  /* eth_type_trans set pkt_type: a frame for another MAC (promiscuous
+   * device, bridge port) is not ours, as for the packet socket. */
+  if (skb->pkt_type == PACKET_OTHERHOST) {
+    count(DNS_C_OTHERHOST);
+    return -1;
+  }
+  /* Loopback egress already counted it. */
+  if (loopback_ifindex && skb->ifindex == loopback_ifindex) {
+    count(DNS_C_LOOPBACK_DUPLICATES);
+    return -1;
+  }
+  return 0;
+}
+
+/* UDP: narrows `w` from the UDP header to the DNS message and reads its
+ * header into `h`; false when there is none. */
+static __always_inline bool udp_message(struct __sk_buff* skb, struct dns_where* w,
+                                        struct dns_wire_header* h) {
+  __u32 l4_off = w->off, l4_end = w->end;
+
+  if (l4_off + 8 > l4_end) return false; /* not even a UDP header */
+  if (l4_off + 8 + DNS_HEADER_LEN > l4_end) {
+    malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_UDP);
+    return false;
+  }
+  if (!w->preloaded) {
+    /* UDP header and DNS header in one helper call. */
     struct {
-      __be16 len;
+      __be16 sport, dport, len, check;
       struct dns_wire_header dns;
-    } __attribute__((packed)) t;
-    if (bpf_skb_load_bytes(skb, base + payload, &t, sizeof(t)) < 0) return 0;
-    __u32 msg_len = bpf_ntohs(t.len);
-    if (msg_len < DNS_HEADER_LEN) {
-      malformed(DNS_MALFORMED_TCP_LENGTH, DNS_TRANSPORT_TCP);
-      return 0;
-    }
-    w->off = payload + 2;
-    w->end = w->off + msg_len < l4_end ? w->off + msg_len : l4_end;
-    w->total = msg_len;
-    h = t.dns;
+    } u;
+    if (bpf_skb_load_bytes(skb, w->base + l4_off, &u, sizeof(u)) < 0) return false;
+    w->udp_len = bpf_ntohs(u.len);
+    w->dns = u.dns;
   }
+  __u32 udp_len = w->udp_len;
+  if (udp_len >= 8 && l4_off + udp_len < l4_end) l4_end = l4_off + udp_len;
+  w->off = l4_off + 8;
+  w->end = l4_end;
+  if (w->off + DNS_HEADER_LEN > w->end) {
+    malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_UDP);
+    return false;
+  }
+  w->total = w->end - w->off;
+  *h = w->dns;
+  return true;
+}
+
+/* TCP: narrows `w` from the TCP header to the DNS message after its length
+ * prefix and reads its header into `h`; false when there is none. */
+static __always_inline bool tcp_message(struct __sk_buff* skb, struct dns_where* w,
+                                        struct dns_wire_header* h) {
+  __u32 l4_off = w->off, l4_end = w->end;
+  const __u32 base = w->base;
+
+  if (l4_off + 20 > l4_end) return false;
+  __u32 payload = l4_off + ((load_byte(skb, base + l4_off + 12) >> 4) << 2);
+  if (payload >= l4_end) return false; /* SYN, ACK, FIN: no data */
+  /* One DNS message per segment is read: the 2-byte length prefix must
+   * start the segment's data (segments continuing a longer message are
+   * counted as malformed, see collectors/dns/README.md). */
+  if (payload + 2 + DNS_HEADER_LEN > l4_end) {
+    malformed(DNS_MALFORMED_SHORT_HEADER, DNS_TRANSPORT_TCP);
+    return false;
+  }
+  struct {
+    __be16 len;
+    struct dns_wire_header dns;
+  } __attribute__((packed)) t;
+  if (bpf_skb_load_bytes(skb, base + payload, &t, sizeof(t)) < 0) return false;
+  __u32 msg_len = bpf_ntohs(t.len);
+  if (msg_len < DNS_HEADER_LEN) {
+    malformed(DNS_MALFORMED_TCP_LENGTH, DNS_TRANSPORT_TCP);
+    return false;
+  }
+  w->off = payload + 2;
+  w->end = w->off + msg_len < l4_end ? w->off + msg_len : l4_end;
+  w->total = msg_len;
+  *h = t.dns;
+  return true;
+}
+
+/* After the ports matched: finds the DNS message and dispatches on QR.
+ * `hook` as in packet_direction. */
+static __always_inline int handle_dns(struct __sk_buff* skb, struct dns_where* w, const int hook) {
+  struct dns_wire_header h;
+  int outgoing = packet_direction(skb, hook);
+
+  if (outgoing < 0) return 0;
+  if (w->transport == DNS_TRANSPORT_UDP ? !udp_message(skb, w, &h) : !tcp_message(skb, w, &h))
+    return 0;
 
   struct dns_flow_key key = {};
   __u16 flags = bpf_ntohs(h.flags);
@@ -865,10 +887,6 @@ int dns_tc_ingress(struct __sk_buff* skb) { return dns_tc(skb, DNS_HOOK_TC_INGRE
 SEC("tc")
 int dns_tc_egress(struct __sk_buff* skb) { return dns_tc(skb, DNS_HOOK_TC_EGRESS); }
 
-/* Baseline for the tc programs' cost. */
-SEC("tc")
-int dns_tc_empty(struct __sk_buff* skb) { return TC_ACT_UNSPEC; }
-
 /* The timeout sweep's claim on one entry (see DNS_PENDING_* in dns.h): run
  * by user space through BPF_PROG_TEST_RUN with a 14-byte dummy Ethernet
  * header and the struct dns_flow_key as the packet (skb->data is the key
@@ -883,23 +901,6 @@ int dns_claim_expired(struct __sk_buff* skb) {
   __u64 old = __sync_val_compare_and_swap(&found->state, DNS_PENDING_WAITING, DNS_PENDING_EXPIRED);
   bpf_map_delete_elem(&dns_pending, &key);
   return old == DNS_PENDING_WAITING ? DNS_CLAIM_EXPIRED : DNS_CLAIM_NOT_WAITING;
-}
-
-/* Baseline for cost measurements: the same program type doing nothing. */
-SEC("socket")
-int dns_empty(struct __sk_buff* skb) { return 0; }
-
-/* Floor for cost measurements (benchmarks only): the least any socket
- * filter must do to see a packet's ports, the cheapest packet read there is
- * (one LD_ABS word, which the verifier turns into a call of
- * bpf_skb_load_helper_32: socket filters have no direct packet access) and a
- * compare. Not a correct filter (it assumes no IP options and does not look
- * at the protocol): a lower bound only. */
-SEC("socket")
-int dns_floor(struct __sk_buff* skb) {
-  if (skb->protocol != bpf_htons(ETH_P_IP)) return 0;
-  __u32 ports = load_word(skb, 20);
-  return (ports >> 16) == 53 || (ports & 0xFFFF) == 53;
 }
 
 /* Process attribution: runs in the context of the task that sent on `sk`.

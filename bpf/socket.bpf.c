@@ -29,7 +29,7 @@
 #define AF_INET 2
 #define AF_INET6 10
 
-/* MSG_* values of linux/socket.h. Seed 002's table prints wrong hex for
+/* MSG_* values of linux/socket.h. The product specification's table prints wrong hex for
  * four of them (DONTWAIT 0x20, NOSIGNAL 0x40, MORE 0x4000, ZEROCOPY
  * 0x8000000 are MSG_TRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_SPLICE_PAGES);
  * the names are what matters, so the kernel's values are used. */
@@ -617,18 +617,43 @@ static __always_inline bool sampled_in(void) {
   return false;
 }
 
-static __always_inline void fill_event(struct socket_event* e, const struct endpoints* ep,
-                                       const struct socket_comm* comm, __u64 pid_tgid, __u64 now,
-                                       __u64 latency, int ret, __u32 flags, __u32 proto,
-                                       __u32 direction) {
-  e->ts_ns = now;
-  e->latency_ns = latency;
-  e->pid = pid_tgid >> 32;
-  e->tid = (__u32)pid_tgid;
-  e->size = ret > 0 ? (__u32)ret : 0;
-  e->err = ret < 0 ? (__u32)-ret : 0;
-  e->flags = flags;
-  if (direction == SOCKET_DIR_SEND) {
+/* One send or receive on its way through handle_op's stages: the hook's
+ * inputs, then what each stage learns for the next. */
+struct op_ctx {
+  /* From the hook. */
+  struct sock* sk;
+  int ret;              /* bytes or -errno */
+  __u32 tp_flags;       /* the flags the hook saw (recv only) */
+  __u32 direction;      /* SOCKET_DIR_* */
+  bool direct;          /* sk is BTF-typed (see SK_READ); a constant per hook */
+  __u64 fallback_start; /* kernel-function entry time (fallback), 0 on tracepoints */
+  /* From the stages. */
+  __u16 family;
+  __u32 proto;    /* SOCKET_PROTO_* */
+  __u64 pid_tgid; /* read only when a filter or an event needs it */
+  struct task_struct* task;
+  struct thread_op* op; /* the syscall in progress, NULL when none matches */
+  struct comm_cache* cache;
+  __u32 slot;           /* comm row in `stats` */
+  struct endpoints* ep; /* not inside: probe reads write to it */
+  bool defer;           /* a receive waiting for its sender (struct pending_recv) */
+  bool count_now;       /* false: counted when the sender is known */
+  __u64 now, latency;
+  __u32 flags; /* MSG_* */
+};
+
+static __always_inline void fill_event(struct socket_event* e, const struct op_ctx* c,
+                                       const struct socket_comm* comm) {
+  const struct endpoints* ep = c->ep;
+
+  e->ts_ns = c->now;
+  e->latency_ns = c->latency;
+  e->pid = c->pid_tgid >> 32;
+  e->tid = (__u32)c->pid_tgid;
+  e->size = c->ret > 0 ? (__u32)c->ret : 0;
+  e->err = c->ret < 0 ? (__u32)-c->ret : 0;
+  e->flags = c->flags;
+  if (c->direction == SOCKET_DIR_SEND) {
     e->sport = ep->lport;
     e->dport = ep->rport;
     __builtin_memcpy(e->saddr, ep->local, 16);
@@ -640,9 +665,9 @@ static __always_inline void fill_event(struct socket_event* e, const struct endp
     __builtin_memcpy(e->daddr, ep->local, 16);
   }
   __builtin_memcpy(e->comm, comm->comm, SOCKET_COMM_LEN);
-  e->protocol = proto == SOCKET_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
+  e->protocol = c->proto == SOCKET_PROTO_TCP ? IPPROTO_TCP : IPPROTO_UDP;
   e->ip_version = ep->ipver;
-  e->direction = direction;
+  e->direction = c->direction;
   __builtin_memset(e->pad, 0, sizeof(e->pad));
 }
 
@@ -696,128 +721,172 @@ static __always_inline void finish_pending(__u32 tid, const struct thread_op* op
   bpf_map_delete_elem(&pending_events, &tid);
 }
 
-/* One send or receive: `ret` is bytes or -errno, `tp_flags` the flags the
- * hook saw (recv only), `fallback_start` the kernel-function entry time in
- * the fallback (0 on tracepoints). The default configuration's path: one
- * task-storage lookup (syscall record and comm cache), two loads of
- * task->comm, one per-CPU array update; no other helper unless a syscall
- * record is active (the clock). */
-static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, __u32 direction,
-                                     bool direct, __u64 fallback_start) {
-  struct socket_comm comm = {};
-  struct endpoints ep = {};
-  struct comm_cache* cache = NULL;
-  struct thread_op* op = NULL;
-  struct task_struct* task;
-  __u64 pid_tgid = 0, now, latency = 0;
-  __u32 proto, flags, slot, zero = 0, msg_index = 0;
-  __u16 family, protocol;
-  bool count_now = true, peer_known, defer;
+/* ---- handle_op: one send or receive, in stages ----
+ * The default configuration's path: one task-storage lookup (syscall
+ * record and comm cache), two loads of task->comm, one per-CPU array
+ * update; no other helper unless a syscall record is active (the clock).
+ * Every stage that returns false drops the operation. */
 
-  if (!sk || !filters_ready) return 0;
-  family = SK_READ(direct, sk, __sk_common.skc_family);
-  if (family != AF_INET && family != AF_INET6) return 0;
-  protocol = SK_READ(direct, sk, sk_protocol);
+/* TCP or UDP over IPv4 or IPv6, among the configured protocols. */
+static __always_inline bool op_socket_kind(struct op_ctx* c) {
+  /* A local: inside SK_READ's __builtin_preserve_access_index, c->sk
+   * would pin all of `c` to the stack and `direct` would stop being a
+   * constant the compiler can drop branches on. */
+  struct sock* sk = c->sk;
+  __u16 protocol;
+
+  if (!sk || !filters_ready) return false;
+  c->family = SK_READ(c->direct, sk, __sk_common.skc_family);
+  if (c->family != AF_INET && c->family != AF_INET6) return false;
+  protocol = SK_READ(c->direct, sk, sk_protocol);
   if (protocol == IPPROTO_TCP)
-    proto = SOCKET_PROTO_TCP;
+    c->proto = SOCKET_PROTO_TCP;
   else if (protocol == IPPROTO_UDP)
-    proto = SOCKET_PROTO_UDP;
+    c->proto = SOCKET_PROTO_UDP;
   else
-    return 0;
-  if (!(protocol_mask & (1 << proto))) return 0;
+    return false;
+  return protocol_mask & (1 << c->proto);
+}
 
-  if (filter_pids || events_enabled) {
-    pid_tgid = bpf_get_current_pid_tgid();
-    if (!pid_passes(pid_tgid >> 32)) return 0;
-  }
-  /* With syscall details the syscall record and the comm cache come from
-   * one task-storage lookup; without, the comm cache is a per-CPU array
-   * (inlined lookup, no helper), enough as a thread usually runs many
-   * operations in a row. */
-  task = (use_task_storage && syscall_details) || per_process || filter_comms
-             ? bpf_get_current_task_btf()
-             : NULL;
+static __always_inline bool op_pid_passes(struct op_ctx* c) {
+  if (!filter_pids && !events_enabled) return true;
+  c->pid_tgid = bpf_get_current_pid_tgid();
+  return pid_passes(c->pid_tgid >> 32);
+}
+
+/* The thread's syscall record and comm cache. With syscall details and task
+ * storage both come from one lookup; otherwise the record comes from the
+ * tid hash and the comm cache is a per-CPU array (inlined lookup, no
+ * helper), enough as a thread usually runs many operations in a row. A
+ * record counts only for the syscall in progress in this direction. */
+static __always_inline void op_thread_state(struct op_ctx* c) {
+  __u32 zero = 0;
+
+  c->task = (use_task_storage && syscall_details) || per_process || filter_comms
+                ? bpf_get_current_task_btf()
+                : NULL;
   if (use_task_storage && syscall_details) {
-    struct task_state* st = current_state(task);
+    struct task_state* st = current_state(c->task);
 
     if (st) {
-      op = &st->op;
-      cache = &st->comm;
+      c->op = &st->op;
+      c->cache = &st->comm;
     }
   } else {
-    if (syscall_details) op = current_op(false);
-    if (per_process || filter_comms) cache = bpf_map_lookup_elem(&comm_cache, &zero);
+    if (syscall_details) c->op = current_op(false);
+    if (per_process || filter_comms) c->cache = bpf_map_lookup_elem(&comm_cache, &zero);
   }
-  if (!resolve_comm(cache, task, &slot)) return 0;
-  if (op && (!op->active || op->direction != direction)) op = NULL;
+  if (c->op && (!c->op->active || c->op->direction != c->direction)) c->op = NULL;
+}
 
-  read_endpoints(sk, direct, family, op, events_enabled || FILTER_CIDRS,
-                 filter_include_ports || filter_exclude_ports || events_enabled, &ep);
-  if ((filter_include_ports || filter_exclude_ports) && !ports_pass(&ep)) return 0;
+#define FILTER_PORTS (filter_include_ports || filter_exclude_ports)
 
-  /* An unconnected receive names its sender only in the caller's buffer,
-   * after this hook: its event (and, with CIDR filters, its counting) waits
-   * for it when the caller passed a buffer. */
-  peer_known = !is_unspecified(ep.remote) || ep.rport != 0;
-  defer =
-      direction == SOCKET_DIR_RECV && ret >= 0 && !peer_known && op && op->uaddr_kind != UADDR_NONE;
-  if (FILTER_CIDRS) {
-    if (defer)
-      count_now = false;
-    else if (!cidrs_pass(ep.remote, ep.ipver, peer_known))
-      return 0;
+static __always_inline bool op_endpoints_pass(struct op_ctx* c) {
+  read_endpoints(c->sk, c->direct, c->family, c->op, events_enabled || FILTER_CIDRS,
+                 FILTER_PORTS || events_enabled, c->ep);
+  return !FILTER_PORTS || ports_pass(c->ep);
+}
+
+/* An unconnected receive names its sender only in the caller's buffer,
+ * after this hook: its event (and, with CIDR filters, its counting) waits
+ * for it when the caller passed a buffer. */
+static __always_inline bool op_cidrs_pass(struct op_ctx* c) {
+  bool peer_known = !is_unspecified(c->ep->remote) || c->ep->rport != 0;
+
+  c->defer = c->direction == SOCKET_DIR_RECV && c->ret >= 0 && !peer_known && c->op &&
+             c->op->uaddr_kind != UADDR_NONE;
+  c->count_now = true;
+  if (!FILTER_CIDRS) return true;
+  if (c->defer) {
+    c->count_now = false;
+    return true;
   }
+  return cidrs_pass(c->ep->remote, c->ep->ipver, peer_known);
+}
 
-  /* The clock is read only when something uses it (a helper call each). */
-  now = op || fallback_start || events_enabled ? bpf_ktime_get_ns() : 0;
-  if (op) {
-    flags = op->flags;
-    latency = now - op->start_ns;
-  } else {
-    /* read()/write(), sendfile, io_uring...: no syscall flags seen; a
-     * receive still has the ones the kernel passed down. */
-    flags = direction == SOCKET_DIR_RECV ? tp_flags : 0;
-    if (fallback_start) latency = now - fallback_start;
+/* Flags and latency. The clock is read only when something uses it (a
+ * helper call each). */
+static __always_inline void op_timing(struct op_ctx* c) {
+  c->now = c->op || c->fallback_start || events_enabled ? bpf_ktime_get_ns() : 0;
+  if (c->op) {
+    c->flags = c->op->flags;
+    c->latency = c->now - c->op->start_ns;
+    return;
   }
+  /* read()/write(), sendfile, io_uring...: no syscall flags seen; a
+   * receive still has the ones the kernel passed down. */
+  c->flags = c->direction == SOCKET_DIR_RECV ? c->tp_flags : 0;
+  if (c->fallback_start) c->latency = c->now - c->fallback_start;
+}
 
-  if (count_now) account_op(slot, proto, direction, ep.ipver, ret, flags, latency);
-  if (!events_enabled && count_now) return 0;
+static __always_inline void op_account(const struct op_ctx* c) {
+  account_op(c->slot, c->proto, c->direction, c->ep->ipver, c->ret, c->flags, c->latency);
+}
+
+/* Parks a receive in pending_events until its sender is known (see
+ * finish_pending). No room to wait: counted (unfiltered) and emitted
+ * without the sender. */
+static __always_inline void op_defer(struct op_ctx* c, const struct socket_comm* comm,
+                                     __u32 msg_index) {
+  struct pending_recv pending = {};
+  __u32 tid;
+
+  c->pid_tgid = bpf_get_current_pid_tgid();
+  tid = (__u32)c->pid_tgid;
+  pending.emit = events_enabled && sampled_in();
+  pending.count = !c->count_now;
+  if (!pending.emit && !pending.count) return;
+  fill_event(&pending.event, c, comm);
+  pending.slot = c->slot;
+  pending.msg_index = msg_index;
+  if (bpf_map_update_elem(&pending_events, &tid, &pending, BPF_ANY) != 0) {
+    if (pending.count) op_account(c);
+    if (pending.emit) submit_event(&pending.event);
+  }
+}
+
+static __always_inline void op_submit(const struct op_ctx* c, const struct socket_comm* comm) {
+  struct socket_event* e;
+
+  if (!sampled_in()) return;
+  e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+  if (!e) {
+    count(SOCKET_CTR_EVENTS_LOST, 1);
+    return;
+  }
+  fill_event(e, c, comm);
+  bpf_ringbuf_submit(e, submit_flags());
+}
+
+/* The event, now or deferred; also a deferred count (CIDR filters). */
+static __always_inline void op_emit(struct op_ctx* c) {
+  struct socket_comm comm = {};
+  __u32 msg_index = 0;
 
   if (events_enabled) bpf_get_current_comm(comm.comm, sizeof(comm.comm));
-  if (op && op->uaddr_kind == UADDR_MMSGHDR) {
+  if (c->op && c->op->uaddr_kind == UADDR_MMSGHDR) {
     /* recvmmsg: the previous message's sender is in place by now. */
-    finish_pending((__u32)bpf_get_current_pid_tgid(), op);
-    msg_index = op->msg_index++;
+    finish_pending((__u32)bpf_get_current_pid_tgid(), c->op);
+    msg_index = c->op->msg_index++;
   }
-  if (defer) {
-    struct pending_recv pending = {};
-    __u32 tid;
+  if (c->defer)
+    op_defer(c, &comm, msg_index);
+  else
+    op_submit(c, &comm);
+}
 
-    pid_tgid = bpf_get_current_pid_tgid();
-    tid = (__u32)pid_tgid;
-    pending.emit = events_enabled && sampled_in();
-    pending.count = !count_now;
-    if (!pending.emit && !pending.count) return 0;
-    fill_event(&pending.event, &ep, &comm, pid_tgid, now, latency, ret, flags, proto, direction);
-    pending.slot = slot;
-    pending.msg_index = msg_index;
-    if (bpf_map_update_elem(&pending_events, &tid, &pending, BPF_ANY) != 0) {
-      /* No room to wait: count (unfiltered) and emit without the sender. */
-      if (pending.count) account_op(slot, proto, direction, ep.ipver, ret, flags, latency);
-      if (pending.emit) submit_event(&pending.event);
-    }
-    return 0;
-  }
-  if (sampled_in()) {
-    struct socket_event* e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+/* `c` holds the hook's inputs (struct op_ctx). */
+static __always_inline int handle_op(struct op_ctx* c) {
+  struct endpoints ep = {};
 
-    if (!e) {
-      count(SOCKET_CTR_EVENTS_LOST, 1);
-      return 0;
-    }
-    fill_event(e, &ep, &comm, pid_tgid, now, latency, ret, flags, proto, direction);
-    bpf_ringbuf_submit(e, submit_flags());
-  }
+  c->ep = &ep;
+  if (!op_socket_kind(c) || !op_pid_passes(c)) return 0;
+  op_thread_state(c);
+  if (!resolve_comm(c->cache, c->task, &c->slot)) return 0;
+  if (!op_endpoints_pass(c) || !op_cidrs_pass(c)) return 0;
+  op_timing(c);
+  if (c->count_now) op_account(c);
+  if (events_enabled || !c->count_now) op_emit(c);
   return 0;
 }
 
@@ -826,51 +895,48 @@ static __always_inline int handle_op(struct sock* sk, int ret, __u32 tp_flags, _
 
 SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_send_btf, struct sock* sk, int ret, int flags) {
-  return handle_op(sk, ret, 0, SOCKET_DIR_SEND, true, 0);
+  struct op_ctx c = {.sk = sk, .ret = ret, .direction = SOCKET_DIR_SEND, .direct = true};
+
+  return handle_op(&c);
 }
 
 SEC("tp_btf/sock_recv_length")
 int BPF_PROG(on_recv_btf, struct sock* sk, int ret, int flags) {
-  return handle_op(sk, ret, (__u32)flags, SOCKET_DIR_RECV, true, 0);
+  struct op_ctx c = {
+      .sk = sk, .ret = ret, .tp_flags = flags, .direction = SOCKET_DIR_RECV, .direct = true};
+
+  return handle_op(&c);
 }
 
 SEC("raw_tp/sock_send_length")
 int BPF_PROG(on_send_raw, struct sock* sk, int ret, int flags) {
-  return handle_op(sk, ret, 0, SOCKET_DIR_SEND, false, 0);
+  struct op_ctx c = {.sk = sk, .ret = ret, .direction = SOCKET_DIR_SEND};
+
+  return handle_op(&c);
 }
 
 SEC("raw_tp/sock_recv_length")
 int BPF_PROG(on_recv_raw, struct sock* sk, int ret, int flags) {
-  return handle_op(sk, ret, (__u32)flags, SOCKET_DIR_RECV, false, 0);
+  struct op_ctx c = {.sk = sk, .ret = ret, .tp_flags = flags, .direction = SOCKET_DIR_RECV};
+
+  return handle_op(&c);
 }
 
 SEC("tracepoint/sock/sock_send_length")
 int on_send_tp(struct trace_event_raw_sock_msg_length* ctx) {
-  return handle_op((struct sock*)ctx->sk, ctx->ret, 0, SOCKET_DIR_SEND, false, 0);
+  struct op_ctx c = {.sk = (struct sock*)ctx->sk, .ret = ctx->ret, .direction = SOCKET_DIR_SEND};
+
+  return handle_op(&c);
 }
 
 SEC("tracepoint/sock/sock_recv_length")
 int on_recv_tp(struct trace_event_raw_sock_msg_length* ctx) {
-  return handle_op((struct sock*)ctx->sk, ctx->ret, (__u32)ctx->flags, SOCKET_DIR_RECV, false, 0);
-}
+  struct op_ctx c = {.sk = (struct sock*)ctx->sk,
+                     .ret = ctx->ret,
+                     .tp_flags = ctx->flags,
+                     .direction = SOCKET_DIR_RECV};
 
-/* Baselines for the benchmarks (tests/bench/socket_*): the same hooks doing
- * nothing. Never loaded by the collector. */
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(on_send_empty, struct sock* sk, int ret, int flags) { return 0; }
-
-SEC("tp_btf/sock_recv_length")
-int BPF_PROG(on_recv_empty, struct sock* sk, int ret, int flags) { return 0; }
-
-SEC("tracepoint/syscalls/sys_enter_sendto")
-int on_syscall_empty(void* ctx) { return 0; }
-
-/* One program for every syscall, with the syscall-number filter a raw_tp
- * design would need (the benchmark compares it with the per-syscall
- * tracepoints). */
-SEC("raw_tp/sys_enter")
-int BPF_PROG(on_sys_enter_filter_empty, struct pt_regs* regs, long id) {
-  return id == 44 /* sendto */ ? 1 : 0;
+  return handle_op(&c);
 }
 
 /* ---- syscalls: flags and start time per thread ----
@@ -1013,7 +1079,10 @@ static __always_inline int fallback_exit(struct sock* sk, int ret, __u32 fn, __u
   if (!direct && !call) return 0;
   /* udpv6_sendmsg hands IPv4-mapped destinations to udp_sendmsg: count once. */
   if (fn == FN_UDP_SENDMSG && SK_READ(direct, sk, __sk_common.skc_family) == AF_INET6) return 0;
-  return handle_op(sk, ret, 0, direction, direct, start);
+  struct op_ctx c = {
+      .sk = sk, .ret = ret, .direction = direction, .direct = direct, .fallback_start = start};
+
+  return handle_op(&c);
 }
 
 #define FALLBACK_SEND(name, fn)                                                               \

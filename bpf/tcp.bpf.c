@@ -209,44 +209,46 @@ static __always_inline struct netobs_tcp_hist* rtt_group_hist(__u32 group) {
  * socket (tcp_rcv_established), carrying the smoothed RTT before this
  * segment's ACK is processed. */
 
-static __always_inline int on_probe(const struct sock* sk, bool btf) {
+/* The socket's srtt_us if it passes the namespace and sampling filters,
+ * else 0. `btf`: sk is BTF-typed (tp_btf), so direct loads replace the
+ * helper calls on this hot path. */
+static __always_inline __u32 probe_srtt8(const struct sock* sk, bool btf) {
   const struct sock_common* skc = &sk->__sk_common;
-  __u32 srtt8;
 
   if (btf) {
-    /* Direct BTF loads: no helper call on the hot path. */
     if (target_netns && skc->skc_net.net->ns.inum != target_netns) return 0;
     if (!sampled(skc)) return 0;
     const struct tcp_sock* tp = bpf_skc_to_tcp_sock((void*)sk);
-    if (!tp) return 0;
-    srtt8 = tp->srtt_us;
-  } else {
-    if (!netns_ok(skc) || !sampled(skc)) return 0;
-    srtt8 = BPF_CORE_READ((const struct tcp_sock*)sk, srtt_us);
+    return tp ? tp->srtt_us : 0;
   }
+  if (!netns_ok(skc) || !sampled(skc)) return 0;
+  return BPF_CORE_READ((const struct tcp_sock*)sk, srtt_us);
+}
+
+/* The RTT histogram of the socket's group (collectors.tcp.group_by). */
+static __always_inline struct netobs_tcp_hist* rtt_hist(const struct sock_common* skc, bool btf) {
+  __u32 zero = 0, group;
+
+  if (group_by == NETOBS_TCP_GROUP_NONE) return bpf_map_lookup_elem(&rtt, &zero);
+  /* Ports by direct load on the tp_btf rung (this runs per segment). */
+  if (btf && group_by == NETOBS_TCP_GROUP_LOCAL_PORT)
+    group = skc->skc_num;
+  else if (btf && group_by == NETOBS_TCP_GROUP_REMOTE_PORT)
+    group = bpf_ntohs(skc->skc_dport);
+  else
+    group = group_of(skc);
+  return rtt_group_hist(group);
+}
+
+static __always_inline int on_probe(const struct sock* sk, bool btf) {
   /* srtt_us is the smoothed RTT in microseconds << 3 (tcp_rtt_estimator);
    * 0 means no RTT sample yet. Exported as microseconds. */
-  if (srtt8 == 0) return 0;
-  __u64 srtt_us = srtt8 >> 3;
+  __u32 srtt8 = probe_srtt8(sk, btf);
   struct netobs_tcp_hist* hist;
 
-  if (group_by == NETOBS_TCP_GROUP_NONE) {
-    __u32 zero = 0;
-    hist = bpf_map_lookup_elem(&rtt, &zero);
-  } else {
-    __u32 group;
-
-    /* Ports by direct load on the tp_btf rung (this runs per segment). */
-    if (btf && group_by == NETOBS_TCP_GROUP_LOCAL_PORT) {
-      group = skc->skc_num;
-    } else if (btf && group_by == NETOBS_TCP_GROUP_REMOTE_PORT) {
-      group = bpf_ntohs(skc->skc_dport);
-    } else {
-      group = group_of(skc);
-    }
-    hist = rtt_group_hist(group);
-  }
-  if (hist) hist_add(hist, srtt_us, NETOBS_TCP_RTT_SLOTS);
+  if (srtt8 == 0) return 0;
+  hist = rtt_hist(&sk->__sk_common, btf);
+  if (hist) hist_add(hist, srtt8 >> 3, NETOBS_TCP_RTT_SLOTS);
   return 0;
 }
 
@@ -264,29 +266,6 @@ SEC("tracepoint/tcp/tcp_probe")
 int tcp_probe_tp(struct trace_event_raw_tcp_probe* ctx) {
   return on_probe((const struct sock*)ctx->skaddr, false);
 }
-
-/* Baselines for the per-event cost ratios: each hook doing nothing (never
- * loaded by the collector; the benchmark attaches them next to the real
- * programs). */
-SEC("tp_btf/tcp_probe")
-int BPF_PROG(tcp_probe_empty, struct sock* sk, const struct sk_buff* skb) { return 0; }
-
-SEC("tp_btf/tcp_retransmit_skb")
-int BPF_PROG(tcp_retransmit_empty, const struct sock* sk, const struct sk_buff* skb, int err) {
-  return 0;
-}
-
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(inet_sock_set_state_empty, const struct sock* sk, const int oldstate,
-             const int newstate) {
-  return 0;
-}
-
-SEC("tp_btf/tcp_send_reset")
-int BPF_PROG(tcp_send_reset_empty, const struct sock* sk, const struct sk_buff* skb) { return 0; }
-
-SEC("tp_btf/tcp_receive_reset")
-int BPF_PROG(tcp_receive_reset_empty, struct sock* sk) { return 0; }
 
 /* ---- Retransmissions. */
 

@@ -192,10 +192,4 @@ int count_tcp_states(struct bpf_iter__tcp* ctx) {
   return 0;
 }
 
-/* Baseline for the per-event cost of track_tcp_states (benchmark only). */
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(track_tcp_states_empty, struct sock* sk, const int oldstate, const int newstate) {
-  return 0;
-}
-
 char LICENSE[] SEC("license") = "GPL";

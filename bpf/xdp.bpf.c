@@ -121,59 +121,84 @@ struct netobs_wire {
   __u32 segs;
 };
 
-/* The counting shared by both hooks. Returns 1 when the frame is to be
- * sampled (it passed the filters and won the 1-in-N draw). `segs` is the
- * constant 1 in the XDP program, so its multiplications fold away there. */
-static __always_inline int account(struct netobs_xdp_counters* c,
-                                   const struct netobs_xdp_parsed* pkt,
-                                   const struct netobs_wire* w) {
-  __u32 eth, l4, malformed, port_hit = 0;
+/* Packets, bytes and sizes by ethertype and L4 class. `l4` is masked. */
+static __always_inline void count_traffic(struct netobs_xdp_counters* c, __u32 eth, __u32 l4,
+                                          const struct netobs_wire* w) {
   __u32 segs = w->segs;
 
-  /* The parser is a global function: its results are unknown scalars to
-   * the verifier. Masks (not compares, which clang rewrites into range
-   * checks on a copy) bound the indexes; the parser never exceeds them. */
-  eth = pkt->eth_class & (NETOBS_XDP_ETH_SLOTS - 1);
-  l4 = pkt->l4_class & (NETOBS_XDP_L4_SLOTS - 1);
   c->proto[eth][l4].packets += segs;
   c->proto[eth][l4].bytes += w->wire;
   if (segs > 1) c->size_slots[size_slot(w->full)] += segs - 1;
   c->size_slots[size_slot(w->last)] += 1;
   c->size_bytes_sum += w->wire;
+}
 
-  /* Every segment carries the same headers: per wire packet. */
-  malformed = pkt->malformed & (NETOBS_XDP_MALFORMED_SLOTS - 1);
+/* Malformed packets and fragments. Every segment carries the same headers:
+ * per wire packet. */
+static __always_inline void count_anomalies(struct netobs_xdp_counters* c,
+                                            const struct netobs_xdp_parsed* pkt, __u32 segs) {
+  __u32 malformed = pkt->malformed & (NETOBS_XDP_MALFORMED_SLOTS - 1);
+
   if (malformed) c->malformed[malformed] += segs;
   if (pkt->fragment == NETOBS_XDP_FRAG_FIRST) c->fragments[NETOBS_XDP_FRAG_FIRST] += segs;
   if (pkt->fragment == NETOBS_XDP_FRAG_NON_FIRST) c->fragments[NETOBS_XDP_FRAG_NON_FIRST] += segs;
+}
 
-  /* Ports and flags need an L4 header that was parsed in full. */
-  if (pkt->l4_offset != 0 && (l4 == NETOBS_XDP_L4_TCP || l4 == NETOBS_XDP_L4_UDP)) {
-    if (l4 == NETOBS_XDP_L4_TCP) {
-      /* FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10. Once per frame, also for
-       * a TSO/GRO super-packet: SYN and RST are never segmented, and
-       * segmentation keeps FIN on the last segment only. */
-      __u8 flags = pkt->tcp_flags;
+/* TCP flags and per-port counts; they need an L4 header that was parsed in
+ * full. Returns whether a port of filters.ports matched. */
+static __always_inline __u32 count_ports_and_flags(struct netobs_xdp_counters* c,
+                                                   const struct netobs_xdp_parsed* pkt, __u32 l4,
+                                                   const struct netobs_wire* w) {
+  __u32 port_hit;
 
-      if (flags & 0x02)
-        c->tcp_flags[(flags & 0x10) ? NETOBS_XDP_FLAG_SYNACK : NETOBS_XDP_FLAG_SYN] += 1;
-      if (flags & 0x04) c->tcp_flags[NETOBS_XDP_FLAG_RST] += 1;
-      if (flags & 0x01) c->tcp_flags[NETOBS_XDP_FLAG_FIN] += 1;
-    }
-    port_hit = count_port(c, pkt->sport, segs, w->wire);
-    if (pkt->dport != pkt->sport) port_hit |= count_port(c, pkt->dport, segs, w->wire);
+  if (pkt->l4_offset == 0 || (l4 != NETOBS_XDP_L4_TCP && l4 != NETOBS_XDP_L4_UDP)) return 0;
+  if (l4 == NETOBS_XDP_L4_TCP) {
+    /* FIN 0x01, SYN 0x02, RST 0x04, ACK 0x10. Once per frame, also for a
+     * TSO/GRO super-packet: SYN and RST are never segmented, and
+     * segmentation keeps FIN on the last segment only. */
+    __u8 flags = pkt->tcp_flags;
+
+    if (flags & 0x02)
+      c->tcp_flags[(flags & 0x10) ? NETOBS_XDP_FLAG_SYNACK : NETOBS_XDP_FLAG_SYN] += 1;
+    if (flags & 0x04) c->tcp_flags[NETOBS_XDP_FLAG_RST] += 1;
+    if (flags & 0x01) c->tcp_flags[NETOBS_XDP_FLAG_FIN] += 1;
   }
+  port_hit = count_port(c, pkt->sport, w->segs, w->wire);
+  if (pkt->dport != pkt->sport) port_hit |= count_port(c, pkt->dport, w->segs, w->wire);
+  return port_hit;
+}
 
-  /* Sampling, after the filters. A super-packet of segs wire packets is
-   * sampled with probability min(1, segs / N): the expected sample count
-   * stays (wire packets) / N. threshold <= 2^32 and segs < 2^16: no
-   * overflow. */
+/* Sampling, after the filters. A super-packet of segs wire packets is
+ * sampled with probability min(1, segs / N): the expected sample count
+ * stays (wire packets) / N. threshold <= 2^32 and segs < 2^16: no
+ * overflow. */
+static __always_inline int sample_draw(struct netobs_xdp_counters* c, __u32 l4, __u32 port_hit,
+                                       __u32 segs) {
   if (sample_l4_mask && !(sample_l4_mask & (1U << l4))) return 0;
   if (sample_ports_only && !port_hit) return 0;
   c->sample_candidates += segs;
   if (sample_threshold <= 0xFFFFFFFFULL && (__u64)next_random() >= sample_threshold * segs)
     return 0;
   return 1;
+}
+
+/* The counting shared by both hooks. Returns 1 when the frame is to be
+ * sampled (it passed the filters and won the 1-in-N draw). `segs` is the
+ * constant 1 in the XDP program, so its multiplications fold away there. */
+static __always_inline int account(struct netobs_xdp_counters* c,
+                                   const struct netobs_xdp_parsed* pkt,
+                                   const struct netobs_wire* w) {
+  /* The parser is a global function: its results are unknown scalars to
+   * the verifier. Masks (not compares, which clang rewrites into range
+   * checks on a copy) bound the indexes; the parser never exceeds them. */
+  __u32 eth = pkt->eth_class & (NETOBS_XDP_ETH_SLOTS - 1);
+  __u32 l4 = pkt->l4_class & (NETOBS_XDP_L4_SLOTS - 1);
+  __u32 port_hit;
+
+  count_traffic(c, eth, l4, w);
+  count_anomalies(c, pkt, w->segs);
+  port_hit = count_ports_and_flags(c, pkt, l4, w);
+  return sample_draw(c, l4, port_hit, w->segs);
 }
 
 /* Ring-buffer fill level (bytes) above which a submit wakes the reader. A
@@ -323,10 +348,6 @@ int xdp_observe(struct xdp_md* ctx) { return observe(ctx, 1); }
 SEC("xdp")
 int xdp_observe_linear(struct xdp_md* ctx) { return observe(ctx, 0); }
 
-/* Baseline for cost measurements (never attached by the collector). */
-SEC("xdp.frags")
-int xdp_empty(struct xdp_md* ctx) { return XDP_PASS; }
-
 /* ----------------------------------------------------------------- tc */
 
 /* The tc program's verdict: TCX_NEXT (-1, the same value as TC_ACT_UNSPEC)
@@ -429,10 +450,5 @@ int tc_observe(struct __sk_buff* skb) {
   c->samples += 1;
   return NETOBS_TC_NEXT;
 }
-
-/* Baseline for cost measurements: the tc hook with a program that does
- * nothing (never attached by the collector). */
-SEC("tc")
-int tc_empty(struct __sk_buff* skb) { return NETOBS_TC_NEXT; }
 
 char LICENSE[] SEC("license") = "GPL";

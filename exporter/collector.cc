@@ -33,6 +33,10 @@ Status Collector::start(const CollectorContext& context) {
                            "): create a new instance to start it again");
     }
   }
+  // start_impl and stop_impl run alone; collect_impl and bpf_status_impl
+  // hold lifecycle_mutex_ shared, so they never see a half-started or
+  // stopped collector.
+  std::unique_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
   Status status;
   try {
     status = start_impl(context);
@@ -52,13 +56,22 @@ Status Collector::start(const CollectorContext& context) {
   return status;
 }
 
+Status Collector::inactive_error() const {
+  const CollectorState state = this->state();
+  const std::string error = last_error();
+  return Status::error("collector " + name_ + " is " + std::string(collector_state_name(state)) +
+                       (error.empty() ? "" : ": " + error));
+}
+
 Status Collector::collect(std::vector<prometheus::MetricFamily>& out) {
-  CollectorState state = this->state();
-  if (state != CollectorState::kActive) {
-    return Status::error("collector " + name_ + " is " + std::string(collector_state_name(state)) +
-                         (last_error().empty() ? "" : ": " + last_error()));
-  }
+  // Cheap refusal without waiting for a start or stop in progress (and no
+  // new reader once stop() waits: scrapes in a row must not starve it)...
+  if (stopping_.load() || state() != CollectorState::kActive) return inactive_error();
+  std::shared_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
   std::lock_guard<std::mutex> lock(collect_mutex_);
+  // ...and the answer that counts, under the lock: a stop() that ran while
+  // this scrape waited has released what collect_impl would read.
+  if (state() != CollectorState::kActive) return inactive_error();
   // Families go to a scratch vector first so a failing collect adds nothing partial.
   std::vector<prometheus::MetricFamily> scratch;
   Status status;
@@ -82,7 +95,8 @@ void Collector::stop() {
       return;
     }
   }
-  std::lock_guard<std::mutex> collect_lock(collect_mutex_);
+  stopping_.store(true);
+  std::unique_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
   try {
     stop_impl();
   } catch (const std::exception& e) {
@@ -103,6 +117,9 @@ std::string Collector::last_error() const {
 }
 
 BpfStatus Collector::bpf_status() const {
+  // Starting (nothing to report yet) or stopping (do not hold stop() up).
+  if (stopping_.load() || state() == CollectorState::kUninitialized) return {};
+  std::shared_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
   try {
     return bpf_status_impl();
   } catch (...) {

@@ -8,8 +8,10 @@
 
 #include <prometheus/metric_family.h>
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -82,9 +84,13 @@ class Collector {
   virtual BpfStatus bpf_status_impl() const { return {}; }
 
  private:
+  Status inactive_error() const;
+
   const std::string name_;
   mutable std::mutex state_mutex_;
-  std::mutex collect_mutex_;
+  mutable std::shared_mutex lifecycle_mutex_;  // exclusive: start/stop; shared: collect, bpf_status
+  std::mutex collect_mutex_;                   // one collect_impl at a time
+  std::atomic<bool> stopping_ = false;         // set by stop(): no new collect starts
   CollectorState state_ = CollectorState::kUninitialized;
   std::string last_error_;
 };

@@ -1,4 +1,4 @@
-// Command-line flags of netobs_exporter (CONVENTIONS.md), parsed into
+// Command-line flags of netobs_exporter, parsed into
 // overrides that are applied on top of the loaded config, at start and again
 // after every SIGHUP reload, so flags always win over the file.
 #pragma once

@@ -1,4 +1,4 @@
-// The exporter's metrics about itself (CONVENTIONS.md "Self-metrics"):
+// The exporter's metrics about itself, as Prometheus exporters publish them:
 // build info, per-collector scrape success and duration, per BPF program
 // attach state and kernel run-time stats, map fill, lost events.
 #pragma once

@@ -190,11 +190,4 @@ bool GzipCompressor::compress(std::string_view data, std::string& out) {
   return true;
 }
 
-std::string gzip_compress(const std::string& data) {
-  GzipCompressor compressor;
-  std::string out;
-  if (!compressor.compress(data, out)) return {};
-  return out;
-}
-
 }  // namespace netobs

@@ -18,9 +18,6 @@ std::string render_text_format(const std::vector<prometheus::MetricFamily>& fami
 // The same, appended to `out` (a buffer reused across scrapes keeps its capacity).
 void render_text_format(const std::vector<prometheus::MetricFamily>& families, std::string& out);
 
-// gzip (RFC 1952) of `data` at a fast level; empty on failure.
-std::string gzip_compress(const std::string& data);
-
 // A gzip compressor that keeps zlib's state (~270 KiB) between calls:
 // allocating and zeroing it cost as much as compressing a 36 KB scrape. Not
 // thread-safe: the HTTP server keeps a small pool, one in use per scrape.

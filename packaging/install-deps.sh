@@ -12,6 +12,7 @@ test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   prometheus curl iproute2 nftables iperf3 dnsmasq-base bind9-dnsutils dnsperf
   prometheus-node-exporter clang-format procps libcap2-bin
+  prometheus-alertmanager python3
 )
 
 case "${1:-build}" in

@@ -239,11 +239,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
         bpf_map__set_max_entries(skel.maps.dns_servers, servers ? cfg.max_servers + 1 : 1);
         bpf_map__set_max_entries(skel.maps.dns_procs, events ? 4096 : 1);
         bpf_map__set_max_entries(skel.maps.dns_events, ring_bytes);
-        // The empty baseline exists for benchmarks only; the process
-        // programs are loaded through their ladder when events are on.
-        bpf_program__set_autoload(skel.progs.dns_empty, opts.load_baseline);
-        bpf_program__set_autoload(skel.progs.dns_floor, opts.load_baseline);
-        bpf_program__set_autoload(skel.progs.dns_tc_empty, opts.load_baseline);
+        // The process programs are loaded through their ladder when events are on.
         if (!events) {
           bpf_program__set_autoload(skel.progs.dns_proc_btf, false);
           bpf_program__set_autoload(skel.progs.dns_proc_raw, false);
@@ -589,29 +585,9 @@ std::map<std::string, std::string> DnsCollector::attached_interfaces() const {
   return loaded_ ? loaded_->attachments.interfaces() : std::map<std::string, std::string>{};
 }
 
-int DnsCollector::tc_baseline_prog_fd() const {
-  return loaded_ && options_.load_baseline
-             ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_tc_empty)
-             : -1;
-}
-
-int DnsCollector::baseline_prog_fd() const {
-  return loaded_ && options_.load_baseline
-             ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_empty)
-             : -1;
-}
-
 int DnsCollector::pending_map_fd() const {
   return loaded_ ? bpf_map__fd(loaded_->skeleton.skel->maps.dns_pending) : -1;
 }
-
-int DnsCollector::floor_prog_fd() const {
-  return loaded_ && options_.load_baseline
-             ? bpf_program__fd(loaded_->skeleton.skel->progs.dns_floor)
-             : -1;
-}
-
-uint64_t DnsCollector::ring_records() const { return reader_ ? reader_->records() : 0; }
 
 BpfStatus DnsCollector::bpf_status_impl() const {
   BpfStatus status;

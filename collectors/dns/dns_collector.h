@@ -62,8 +62,6 @@ class DnsCollector final : public Collector {
     // false: count both copies of loopback packets (BPF_PROG_TEST_RUN runs
     // packets on the loopback device as PACKET_HOST).
     bool loopback_dedupe = true;
-    // true: also load the empty baseline and floor programs (benchmarks).
-    bool load_baseline = false;
   };
 
   DnsCollector();
@@ -77,19 +75,13 @@ class DnsCollector final : public Collector {
   DnsSnapshot snapshot() const;
   // Program fds for BPF_PROG_TEST_RUN (tests, benchmarks): -1 when not loaded.
   int filter_prog_fd() const;
-  int baseline_prog_fd() const;
-  // dns_tc_ingress / dns_tc_egress, and the empty tc program (load_baseline).
+  // dns_tc_ingress / dns_tc_egress.
   int tc_prog_fd(bool egress) const;
-  int tc_baseline_prog_fd() const;
   // Interface name -> how the programs are attached there (tcx, tc_clsact,
   // socket_filter); empty with the one packet socket of the socket-filter mode.
   std::map<std::string, std::string> attached_interfaces() const;
-  // One packet read and a compare (load_baseline only): the cost floor.
-  int floor_prog_fd() const;
   // The correlation map (tests): -1 when not loaded.
   int pending_map_fd() const;
-  // Records delivered by the ring-buffer reader so far.
-  uint64_t ring_records() const;
 
  protected:
   Status start_impl(const CollectorContext& context) override;

@@ -95,7 +95,7 @@ const EventSchema& dns_event_schema() {
 EventRow dns_event_row(const DnsExchange& e, const DnsEventOptions& options) {
   const bool answered = e.kind == DnsExchange::Kind::kAnswered;
   EventRow row(dns_event_schema().fields.size());
-  // ISO 8601 with milliseconds, as in seed 003's sample event.
+  // ISO 8601 with milliseconds, as in the DNS tracing sample event.
   {
     const time_t seconds = static_cast<time_t>(e.unix_ns / 1000000000ULL);
     const unsigned millis = static_cast<unsigned>((e.unix_ns % 1000000000ULL) / 1000000ULL);

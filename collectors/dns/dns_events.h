@@ -1,5 +1,5 @@
 // DNS exchanges as events: a decoded form of the BPF ring-buffer record
-// (or of a timed-out query), and its row in seed 003's field names for the
+// (or of a timed-out query), and its row in the DNS tracing field names for the
 // shared event sinks (exporter/events). Pure; any thread.
 #pragma once
 

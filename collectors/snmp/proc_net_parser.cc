@@ -144,8 +144,6 @@ std::string_view parse_error_kind_name(ParseErrorKind kind) {
   return "unknown";
 }
 
-MibValue MibValue::from_signed(int64_t value) { return {static_cast<uint64_t>(value), value < 0}; }
-
 double MibValue::as_double() const {
   return negative ? static_cast<double>(static_cast<int64_t>(bits)) : static_cast<double>(bits);
 }

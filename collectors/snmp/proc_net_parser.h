@@ -27,7 +27,6 @@ struct MibValue {
   uint64_t bits = 0;      // the value; two's complement when `negative`
   bool negative = false;  // printed with a leading '-'
 
-  static MibValue from_signed(int64_t value);
   static MibValue from_unsigned(uint64_t value) { return {value, false}; }
   int64_t as_signed() const { return static_cast<int64_t>(bits); }
   // Exact up to 2^53; beyond that the nearest double (relative error < 1.2e-16).

@@ -1,6 +1,6 @@
 // Automatic deltas for the SNMP counters: a bounded ring of timestamped
 // samples of a fixed set of counters, per-window increases and rates with
-// counter-reset handling, the derived ratios of seed 004 and their verdicts.
+// counter-reset handling, the derived ratios and their verdicts.
 // Pure logic, no clock and no I/O; not thread-safe (the owner locks).
 #pragma once
 
@@ -64,7 +64,7 @@ struct WindowSummary {
 enum class Verdict { kOk = 0, kWarning = 1, kCritical = 2 };
 std::string_view verdict_name(Verdict verdict);
 
-// One seed-004 check evaluated on one window.
+// One health check evaluated on one window.
 struct CheckResult {
   std::string_view check;       // "retransmission_ratio", "tlp_share", "listen_drops"
   std::optional<double> value;  // the ratio or rate checked; nullopt: no data (verdict ok)
@@ -100,7 +100,7 @@ class RateHistory {
   // Ratio `definition` over `summary` (see compute_ratio).
   std::optional<double> ratio(const WindowSummary& summary,
                               const RatioDefinition& definition) const;
-  // The seed-004 checks on one window.
+  // The health checks on one window.
   std::vector<CheckResult> checks(const WindowSummary& summary,
                                   const SnmpThresholds& thresholds) const;
 
@@ -127,7 +127,7 @@ using IncreaseLookup = std::function<std::optional<uint64_t>(const MibKey&)>;
 // did not move (never NaN or Inf).
 std::optional<double> compute_ratio(const RatioDefinition& definition,
                                     const IncreaseLookup& increase);
-// The seed-004 checks over a span of `seconds` (the listen-drop check is a rate).
+// The health checks over a span of `seconds` (the listen-drop check is a rate).
 std::vector<CheckResult> evaluate_checks(const IncreaseLookup& increase, double seconds,
                                          const SnmpThresholds& thresholds);
 

@@ -1,5 +1,5 @@
 // SnmpCollector: exports every field of /proc/net/{snmp,netstat,snmp6},
-// typed, plus per-window rates, derived ratios and seed-004 verdicts from an
+// typed, plus per-window rates, derived ratios and verdicts from an
 // internal sampler. Owned by the CollectorManager; start/stop on the main
 // thread, collect on HTTP workers, sampling on its own thread.
 #pragma once

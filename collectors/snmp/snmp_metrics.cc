@@ -75,7 +75,7 @@ void append_history_families(const SnmpHistoryView& view,
                         "window until the exporter has run that long).",
                         prometheus::MetricType::Gauge);
   FamilyBuilder verdicts(std::string(kSnmpVerdictMetric),
-                         "Seed-004 health checks on the shortest window: 0 ok, 1 warning, "
+                         "TCP health checks on the shortest window: 0 ok, 1 warning, "
                          "2 critical.",
                          prometheus::MetricType::Gauge);
   FamilyBuilder thresholds(std::string(kSnmpThresholdMetric),

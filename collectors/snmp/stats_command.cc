@@ -420,7 +420,7 @@ counter over one interval, with per-second rates.
 views:
   (default)            increments over --interval (default 1 s), per second
   -a, --absolute       totals since boot instead of increments
-  --ratios             derived ratios and seed-004 verdicts in words
+  --ratios             derived ratios and health-check verdicts in words
                        (retransmission ratio, TLP/fast-retransmit/RTO/SYN
                        shares, input and UDP buffer error ratios, listen drops)
   --save FILE          store the current totals as a baseline

@@ -1,4 +1,4 @@
-// `netobs stats`: the seed-004 use case at a terminal. Prints the SNMP
+// `netobs stats`: system TCP health at a terminal. Prints the SNMP
 // counters like nstat (increments with per-second rates, or totals), derived
 // ratios and verdicts in words, changes since a saved baseline, and rate
 // trends over 1/5/15 minutes from a running exporter or its own samples.

@@ -1,6 +1,6 @@
 // SocketCollector: every TCP/UDP send and receive (bytes, calls, errors,
 // MSG_* flags, sizes, latency) aggregated in kernel maps, plus the
-// seed-002 per-event capture through a BPF ring buffer into an EventSink.
+// network event capture through a BPF ring buffer into an EventSink.
 // Owned by the CollectorManager (or `netobs trace`); start/stop on the main
 // thread, collect on HTTP workers, events on the ring-buffer reader thread.
 #pragma once

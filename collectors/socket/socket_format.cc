@@ -19,7 +19,7 @@ const std::array<SocketFlag, SOCKET_FLAG_COUNT> kSocketFlags = {{
     {"MSG_ZEROCOPY", 0x4000000},
 }};
 
-const std::array<uint32_t, 8> kSeedErrnos = {11, 32, 103, 104, 110, 111, 113, 115};
+const std::array<uint32_t, 8> kCommonErrnos = {11, 32, 103, 104, 110, 111, 113, 115};
 
 namespace {
 

@@ -1,5 +1,5 @@
 // Pure formatting for the socket collector: errno and MSG_* flag names, the
-// seed-002 event schema, and socket_event -> EventRow. No kernel access;
+// network event capture schema, and socket_event -> EventRow. No kernel access;
 // unit-tested and fuzzed as plain C++.
 #pragma once
 
@@ -30,14 +30,15 @@ std::string format_msg_flags(uint32_t flags);
 // ones a socket call can return (ERESTARTSYS, ...); "E<number>" otherwise.
 std::string errno_name(uint32_t err);
 
-// The errors seed 002 lists; netobs_socket_errors_total has them from the
+// The common errors (EAGAIN, EPIPE, ECONNABORTED, ECONNRESET, ETIMEDOUT,
+// ECONNREFUSED, EHOSTUNREACH, EINPROGRESS); netobs_socket_errors_total has them from the
 // first scrape (value 0) for every protocol and direction.
-extern const std::array<uint32_t, 8> kSeedErrnos;
+extern const std::array<uint32_t, 8> kCommonErrnos;
 
 std::string_view socket_protocol_name(uint32_t proto_index);  // "tcp" | "udp" (metric labels)
 std::string_view socket_direction_name(uint32_t direction);   // "send" | "receive"
 
-// Seed 002's 14 fields.
+// The 14 fields of network event capture.
 const EventSchema& socket_event_schema();
 
 // Wall-clock conversion: the event's CLOCK_MONOTONIC time plus this offset

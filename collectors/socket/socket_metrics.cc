@@ -71,13 +71,13 @@ void append_socket_metrics(const SocketSnapshot& snapshot,
                         "recvmmsg).",
                         MetricType::Histogram);
 
-  // Errors by (comm, proto, direction); every seed errno present with 0.
+  // Errors by (comm, proto, direction); every common errno present with 0.
   std::map<std::tuple<std::string, uint32_t, uint32_t>, std::map<uint32_t, uint64_t>> error_counts;
   for (const auto& process : snapshot.processes) {
     for (uint32_t proto : protos) {
       for (uint32_t dir = 0; dir < SOCKET_DIR_COUNT; ++dir) {
         auto& by_errno = error_counts[{process.comm, proto, dir}];
-        for (uint32_t err : kSeedErrnos) by_errno.emplace(err, 0);
+        for (uint32_t err : kCommonErrnos) by_errno.emplace(err, 0);
       }
     }
   }

@@ -66,7 +66,7 @@ void register_trace_source(TraceSource source) { extra_sources().push_back(std::
 std::string trace_usage() {
   return R"(usage: netobs trace [options]
 
-Streams every TCP/UDP send and receive as an event (seed 002's 14 fields:
+Streams every TCP/UDP send and receive as an event (the 14 fields of network event capture:
 timestamp, PID, command, protocol, IP version, addresses, ports, size,
 direction, latency, error, MSG_* flags) until Ctrl-C. Needs root (or CAP_BPF
 and CAP_PERFMON).

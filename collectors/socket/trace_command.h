@@ -1,5 +1,5 @@
 // `netobs trace`: streams the socket collector's send/receive events
-// (seed 002's 14 fields) to stdout or to a directory, without the HTTP
+// (the 14 fields of network event capture) to stdout or to a directory, without the HTTP
 // server. Runs on the CLI's main thread until SIGINT/SIGTERM or --duration.
 #pragma once
 

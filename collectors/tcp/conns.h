@@ -1,4 +1,4 @@
-// The model behind `netobs conns` (seed 004's per-connection drill-down):
+// The model behind `netobs conns` (the per-connection drill-down):
 // selecting connections (addresses, ports, state, server/client role),
 // sorting, per-connection deltas between refreshes, the text and JSON views,
 // and the --explain diagnosis that combines a connection's tcp_info with the

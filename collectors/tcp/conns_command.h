@@ -1,6 +1,6 @@
 // `netobs conns`: TCP connections with the kernel's tcp_info, socket memory,
 // state and owning process, read over NETLINK_SOCK_DIAG (not by running ss);
-// filters, sorting, --interval deltas, --json, and --explain (seed 004's
+// filters, sorting, --interval deltas, --json, and --explain (the health checks'
 // per-connection diagnosis with the system ratios of the snmp collector).
 #pragma once
 

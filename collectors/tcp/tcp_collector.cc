@@ -82,13 +82,6 @@ const std::vector<HookLadder>& TcpCollector::ladders() {
   return kLadders;
 }
 
-const std::vector<std::string>& TcpCollector::empty_programs() {
-  static const std::vector<std::string> kEmpty = {
-      "tcp_probe_empty", "tcp_retransmit_empty", "inet_sock_set_state_empty",
-      "tcp_send_reset_empty", "tcp_receive_reset_empty"};
-  return kEmpty;
-}
-
 TcpCollector::TcpCollector() : Collector(std::string(kName)) {}
 TcpCollector::~TcpCollector() { stop(); }
 
@@ -113,7 +106,7 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
 
   // Hooks of switched-off features are neither loaded nor attached.
   std::vector<HookLadder> wanted;
-  std::vector<std::string> unwanted_programs = empty_programs();
+  std::vector<std::string> unwanted_programs;
   for (const HookLadder& l : ladders()) {
     const bool on = l.name == "tcp_probe" ? config.rtt
                     : l.name == "tcp_retransmit_skb" || l.name == "tcp_retransmit_synack"

@@ -23,9 +23,6 @@ class TcpCollector final : public Collector {
   static constexpr std::string_view kName = "tcp";
   // Every hook, best rung first (also shown by `netobs check`).
   static const std::vector<HookLadder>& ladders();
-  // Baseline programs for cost ratios (tp_btf, doing nothing), never loaded
-  // by the collector.
-  static const std::vector<std::string>& empty_programs();
 
   TcpCollector();
   ~TcpCollector() override;

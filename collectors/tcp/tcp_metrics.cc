@@ -215,8 +215,9 @@ void append_states(const TcpSnapshot& snapshot, std::vector<prometheus::MetricFa
   if (!snapshot.states) return;
   FamilyBuilder family("netobs_tcp_connections",
                        "TCP sockets of the namespace by state right now (kept up to date in "
-                       "BPF from state changes, seeded at start; request sockets count as "
-                       "syn_recv; time_wait counts every timewait socket, as /proc/net/sockstat "
+                       "BPF from state changes, counted from the existing sockets at start; "
+                       "request sockets count as syn_recv; time_wait counts every timewait socket, "
+                       "as /proc/net/sockstat "
                        "tw, including orphaned FIN_WAIT2 connections ss shows as FIN-WAIT-2).",
                        MetricType::Gauge);
   const TcpStateCounts& counts = *snapshot.states;

@@ -135,7 +135,6 @@ Status TcpStateCounter::open_tracked(const std::string& netns_path) {
   tcp_states_bpf& skel = *bpf_->skel;
   skel.rodata->target_netns = *inode;
   bpf_program__set_autoload(skel.progs.count_tcp_states, false);
-  bpf_program__set_autoload(skel.progs.track_tcp_states_empty, false);
   if (tcp_states_bpf::load(&skel) != 0) return errno_status("loading tcp_states.bpf.o", errno);
 
   // 1. The tracepoint first: from here on no transition goes unseen.

@@ -1,4 +1,4 @@
-// XdpCollector (`xdp`, issue 7, seed 003): a packet observer (every packet
+// XdpCollector (`xdp`, XDP packet analysis): a packet observer (every packet
 // passes) on the receive side of every interface the config selects, as an
 // XDP program (bpf_link) or a tc-ingress program (tcx link, or a clsact
 // cls_bpf filter before Linux 6.6) per `xdp.mode`, re-evaluated when

@@ -80,9 +80,7 @@ Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options) 
   const bool linear = options.xdp && options.variant == XdpVariant::kLinear;
   bpf_program__set_autoload(skel->progs.xdp_observe, frags);
   bpf_program__set_autoload(skel->progs.xdp_observe_linear, linear);
-  bpf_program__set_autoload(skel->progs.xdp_empty, options.xdp && options.load_empty);
   bpf_program__set_autoload(skel->progs.tc_observe, options.tc);
-  bpf_program__set_autoload(skel->progs.tc_empty, options.tc && options.load_empty);
   if (xdp_bpf::load(skel.get()) != 0) {
     std::string programs;
     if (options.xdp) programs = std::string(xdp_variant_program(options.variant));

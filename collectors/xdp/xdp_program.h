@@ -24,10 +24,9 @@ struct XdpProgramOptions {
   std::vector<uint16_t> ports;         // filters.ports, at most NETOBS_XDP_MAX_PORTS
   std::vector<std::string> protocols;  // filters.protocols: tcp, udp, icmp, icmpv6
   XdpVariant variant = XdpVariant::kFrags;
-  bool xdp = true;          // load the XDP observer of `variant`
-  bool tc = false;          // load tc_observe (SCHED_CLS, tc ingress)
-  uint32_t slots = 32;      // entries of xdp_counters: slot 0 (unassigned) + one per interface
-  bool load_empty = false;  // also load xdp_empty / tc_empty, as xdp / tc (benchmarks, tests)
+  bool xdp = true;      // load the XDP observer of `variant`
+  bool tc = false;      // load tc_observe (SCHED_CLS, tc ingress)
+  uint32_t slots = 32;  // entries of xdp_counters: slot 0 (unassigned) + one per interface
 };
 
 // Counter slots for `interfaces` selected at start: room to grow (hot-plug),

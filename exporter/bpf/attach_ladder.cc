@@ -17,10 +17,6 @@
 namespace netobs {
 namespace {
 
-constexpr AttachKind kAllKinds[] = {
-    AttachKind::kTpBtf, AttachKind::kRawTp,  AttachKind::kTracepoint, AttachKind::kFentry,
-    AttachKind::kFexit, AttachKind::kKprobe, AttachKind::kKretprobe};
-
 struct TracepointName {
   std::string category;  // empty when the target has no "category/" part
   std::string event;
@@ -600,13 +596,6 @@ std::string_view attach_kind_name(AttachKind kind) {
       return "kretprobe";
   }
   return "unknown";
-}
-
-std::optional<AttachKind> parse_attach_kind(std::string_view name) {
-  for (AttachKind kind : kAllKinds) {
-    if (attach_kind_name(kind) == name) return kind;
-  }
-  return std::nullopt;
 }
 
 Status probe_rung(const HookRung& rung, const PreflightReport& preflight) {

@@ -1,4 +1,4 @@
-// The attach ladder (DESIGN.md): a BPF source defines one handler per hook
+// The attach ladder: a BPF source defines one handler per hook
 // kind ("rung"), best first; at start netobs probes which rung can work on
 // this kernel, loads only that program, attaches it, and falls to the next
 // rung when load or attach fails. Called from collectors' start() (main thread).
@@ -29,7 +29,6 @@ enum class AttachKind { kTpBtf, kRawTp, kTracepoint, kFentry, kFexit, kKprobe, k
 
 // "tp_btf", "raw_tp", "tracepoint", "fentry", "fexit", "kprobe", "kretprobe".
 std::string_view attach_kind_name(AttachKind kind);
-std::optional<AttachKind> parse_attach_kind(std::string_view name);
 
 // One way to hook an event: the BPF program (its C function name) and where
 // it goes. target is "category/event" for tp_btf, raw_tp and tracepoint

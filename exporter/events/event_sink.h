@@ -1,4 +1,4 @@
-// Event sinks: where per-event records (seed 002's network events, DNS
+// Event sinks: where per-event records (network event capture, DNS
 // events, ...) go. An event is a row of values in the order of an
 // EventSchema; sinks format it as CSV or JSON lines and write it to a
 // stream or to size-rotated files. A sink is owned by one collector and
@@ -116,7 +116,7 @@ class RotatingFileEventSink final : public EventSink {
   std::vector<std::string> files_;
 };
 
-// The directory seed 002 lays out for one run:
+// The directory network event capture lays out for one run:
 // <base>/<MACHINE_ID>/<TIMESTAMP>/<kind>, TIMESTAMP = `started` in UTC as
 // YYYYMMDDTHHMMSSZ. MACHINE_ID is the first line of machine_id_path
 // (/etc/machine-id); an unreadable or malformed file is an error naming it.
@@ -124,7 +124,7 @@ Result<std::string> event_run_directory(const std::string& base, std::string_vie
                                         std::time_t started,
                                         const std::string& machine_id_path = "/etc/machine-id");
 
-// Seed 002's timestamp: "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) from Unix
+// Network event capture's timestamp: "YYYY-MM-DD HH:MM:SS.ffffff" (UTC) from Unix
 // nanoseconds.
 std::string format_event_timestamp(uint64_t unix_ns);
 

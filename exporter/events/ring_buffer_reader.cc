@@ -28,7 +28,6 @@ Status RingBufferReader::start(int map_fd, std::string name, Handler handler, Id
 
 int RingBufferReader::on_record(void* context, void* data, size_t size) {
   auto* self = static_cast<RingBufferReader*>(context);
-  self->records_.fetch_add(1, std::memory_order_relaxed);
   self->handler_(data, size);
   return 0;
 }

@@ -40,9 +40,6 @@ class RingBufferReader {
   // the reader thread is not running: tests and stop()).
   void drain();
 
-  uint64_t records() const { return records_.load(std::memory_order_relaxed); }
-  bool running() const { return thread_.joinable(); }
-
  private:
   static int on_record(void* context, void* data, size_t size);
   void loop();
@@ -53,7 +50,6 @@ class RingBufferReader {
   int poll_timeout_ms_ = 100;
   ring_buffer* ring_ = nullptr;
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> records_{0};
   std::thread thread_;
 };
 

@@ -1,7 +1,7 @@
 // Per-packet cost of the dns programs, each as a ratio to an empty program
 // of its own type (the socket filter dns_filter to dns_empty, the tc program
-// dns_tc_ingress to dns_tc_empty), measured with BPF_PROG_TEST_RUN,
-// interleaved in the same run (needs root):
+// dns_tc_ingress to tc_empty, both in the bench-only packet_baseline.bpf.c), measured with
+// BPF_PROG_TEST_RUN, interleaved in the same run (needs root):
 //   build/tests/bench/dns_bpf_bench --benchmark_repetitions=5
 // ns_per_packet is the kernel's own average (test-run duration / repeat).
 // Non-DNS packets run with repeat = 1e5 per iteration. A correlated response
@@ -23,6 +23,8 @@
 #include "collectors/dns/dns_collector.h"
 #include "exporter/builtin_config.h"
 #include "exporter/bpf/preflight.h"
+#include "exporter/bpf/skeleton.h"
+#include "packet_baseline.skel.h"
 #include "tests/support/dns_message_builder.h"
 #include "tests/support/packet_builder.h"
 
@@ -41,6 +43,10 @@ struct Fixture {
   Config config;
   PreflightReport preflight;
   std::unique_ptr<DnsCollector> collector;
+  SkeletonPtr<packet_baseline_bpf> baseline;  // dns_empty, dns_floor, tc_empty
+  int empty_fd() const { return bpf_program__fd(baseline->progs.dns_empty); }
+  int floor_fd() const { return bpf_program__fd(baseline->progs.dns_floor); }
+  int tc_empty_fd() const { return bpf_program__fd(baseline->progs.tc_empty); }
 };
 
 Fixture& fixture() {
@@ -52,12 +58,16 @@ Fixture& fixture() {
     options.attach_socket = false;
     options.manual_sweep = true;
     options.loopback_dedupe = false;
-    options.load_baseline = true;
     fx->collector = std::make_unique<DnsCollector>(options);
     Status started = fx->collector->start({fx->config, fx->preflight});
     if (!started) {
       std::fprintf(stderr, "dns_bpf_bench: cannot load the dns programs (root?): %s\n",
                    started.message().c_str());
+      std::exit(1);
+    }
+    fx->baseline = open_skeleton<packet_baseline_bpf>();
+    if (!fx->baseline || packet_baseline_bpf::load(fx->baseline.get()) != 0) {
+      std::fprintf(stderr, "dns_bpf_bench: cannot load packet_baseline.bpf.o\n");
       std::exit(1);
     }
     return fx;
@@ -106,7 +116,7 @@ uint32_t test_run(int prog, const std::vector<uint8_t>& packet, int repeat) {
 
 void run_repeated(benchmark::State& state, bool empty, const std::vector<uint8_t>& packet) {
   Fixture& f = fixture();
-  const int prog = empty ? f.collector->baseline_prog_fd() : f.collector->filter_prog_fd();
+  const int prog = empty ? f.empty_fd() : f.collector->filter_prog_fd();
   double total = 0;
   for (auto _ : state) {
     const uint32_t ns = test_run(prog, packet, kRepeat);
@@ -139,7 +149,7 @@ void BM_Filter_UnmatchedResponse(benchmark::State& state) {
 void run_single(benchmark::State& state, bool empty) {
   Fixture& f = fixture();
   const int filter = f.collector->filter_prog_fd();
-  const int prog = empty ? f.collector->baseline_prog_fd() : filter;
+  const int prog = empty ? f.empty_fd() : filter;
   uint16_t id = 0;
   double total = 0;
   for (auto _ : state) {
@@ -185,13 +195,11 @@ struct Hook {
 };
 
 Hook socket_hook(Fixture& f) {
-  return {f.collector->filter_prog_fd(), f.collector->baseline_prog_fd(),
-          f.collector->filter_prog_fd()};
+  return {f.collector->filter_prog_fd(), f.empty_fd(), f.collector->filter_prog_fd()};
 }
 
 Hook tc_hook(Fixture& f) {
-  return {f.collector->tc_prog_fd(false), f.collector->tc_baseline_prog_fd(),
-          f.collector->tc_prog_fd(true)};
+  return {f.collector->tc_prog_fd(false), f.tc_empty_fd(), f.collector->tc_prog_fd(true)};
 }
 
 // Ratios measured interleaved (empty, filter, empty, filter, ...) so that
@@ -211,12 +219,12 @@ void BM_Ratio_NonDns(benchmark::State& state) {
   std::vector<double> ratios;
   bpf_prog_info before{};
   __u32 len = sizeof(before);
-  bpf_obj_get_info_by_fd(f.collector->baseline_prog_fd(), &before, &len);
+  bpf_obj_get_info_by_fd(f.empty_fd(), &before, &len);
   std::vector<double> floors, tc_ratios, filter_ns, empty_ns, tc_ns, tc_empty_ns;
   const Hook tc = tc_hook(f);
   for (auto _ : state) {
-    const double empty = test_run(f.collector->baseline_prog_fd(), packet, kRepeat);
-    const double floor = test_run(f.collector->floor_prog_fd(), packet, kRepeat);
+    const double empty = test_run(f.empty_fd(), packet, kRepeat);
+    const double floor = test_run(f.floor_fd(), packet, kRepeat);
     const double filter = test_run(f.collector->filter_prog_fd(), packet, kRepeat);
     const double tc_empty = test_run(tc.empty, packet, kRepeat);
     const double tc_prog = test_run(tc.prog, packet, kRepeat);
@@ -234,7 +242,7 @@ void BM_Ratio_NonDns(benchmark::State& state) {
   state.counters["ratio_to_empty"] = median(ratios);
   state.counters["ns"] = median(filter_ns);
   state.counters["empty_ns"] = median(empty_ns);
-  // dns_tc_ingress vs dns_tc_empty (SCHED_CLS), same packet, same loop.
+  // dns_tc_ingress vs tc_empty (SCHED_CLS), same packet, same loop.
   state.counters["tc_ratio_to_tc_empty"] = median(tc_ratios);
   state.counters["tc_ns"] = median(tc_ns);
   state.counters["tc_empty_ns"] = median(tc_empty_ns);
@@ -243,7 +251,7 @@ void BM_Ratio_NonDns(benchmark::State& state) {
   state.counters["floor_to_empty"] = median(floors);
   bpf_prog_info after{};
   len = sizeof(after);
-  bpf_obj_get_info_by_fd(f.collector->baseline_prog_fd(), &after, &len);
+  bpf_obj_get_info_by_fd(f.empty_fd(), &after, &len);
   state.counters["bpf_stats_on"] = after.run_cnt > before.run_cnt ? 1 : 0;
 }
 

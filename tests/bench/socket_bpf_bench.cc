@@ -37,8 +37,8 @@
 #include "exporter/builtin_config.h"
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/libbpf_logging.h"
+#include "bench_baseline.h"
 #include "exporter/bpf/preflight.h"
-#include "socket.skel.h"
 
 namespace netobs {
 namespace {
@@ -130,28 +130,25 @@ void summarize(const char* name, std::vector<double> ratios) {
 // 12 syscall tracepoints the collector uses), raw-sys-enter (an empty raw_tp
 // on sys_enter with a syscall-number test, the alternative design).
 struct EmptyPrograms {
-  SkeletonPtr<socket_bpf> skel;
+  SkeletonPtr<bench_baseline_bpf> skel;
   std::vector<LinkPtr> links;
 };
 
 bool attach_empty(const std::string& what, EmptyPrograms& out) {
-  out.skel = open_skeleton<socket_bpf>();
-  socket_bpf* skel = out.skel.get();
-  bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, skel->obj) bpf_program__set_autoload(prog, false);
-  std::vector<bpf_program*> wanted;
-  if (what == "sock") wanted = {skel->progs.on_send_empty, skel->progs.on_recv_empty};
-  if (what == "syscalls") wanted = {skel->progs.on_syscall_empty};
-  if (what == "raw-sys-enter") wanted = {skel->progs.on_sys_enter_filter_empty};
+  std::vector<std::string> wanted;
+  if (what == "sock") wanted = {"on_send_empty", "on_recv_empty"};
+  if (what == "syscalls") wanted = {"on_syscall_empty"};
+  if (what == "raw-sys-enter") wanted = {"on_sys_enter_filter_empty"};
   if (wanted.empty()) {
     std::fprintf(stderr, "unknown empty set %s (sock | syscalls | raw-sys-enter)\n", what.c_str());
     return false;
   }
-  for (bpf_program* p : wanted) bpf_program__set_autoload(p, true);
-  if (socket_bpf::load(skel) != 0) {
+  out.skel = load_baselines(wanted);
+  if (!out.skel) {
     std::fprintf(stderr, "loading the empty programs failed\n");
     return false;
   }
+  bench_baseline_bpf* skel = out.skel.get();
   if (what == "syscalls") {
     for (const char* phase : {"enter", "exit"}) {
       for (const char* call :
@@ -162,7 +159,9 @@ bool attach_empty(const std::string& what, EmptyPrograms& out) {
       }
     }
   } else {
-    for (bpf_program* p : wanted) out.links.emplace_back(bpf_program__attach(p));
+    for (const std::string& name : wanted) {
+      out.links.emplace_back(bpf_program__attach(baseline_program(*skel, name)));
+    }
   }
   for (const auto& link : out.links) {
     if (!link) {
@@ -369,12 +368,9 @@ int run(int argc, char** argv) {
   Config config = loaded.config;
   config.events.output_dir.clear();
 
-  // The empty baseline: another instance of the object, only on_send_empty.
-  SkeletonPtr<socket_bpf> empty = open_skeleton<socket_bpf>();
-  bpf_program* prog = nullptr;
-  bpf_object__for_each_program(prog, empty->obj) bpf_program__set_autoload(prog, false);
-  bpf_program__set_autoload(empty->progs.on_send_empty, true);
-  if (socket_bpf::load(empty.get()) != 0) {
+  // The empty baseline: only on_send_empty of the bench-only object.
+  SkeletonPtr<bench_baseline_bpf> empty = load_baselines({"on_send_empty"});
+  if (!empty) {
     std::fprintf(stderr, "loading the empty program failed\n");
     return 1;
   }

@@ -42,6 +42,7 @@
 #include "config/config.h"
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/preflight.h"
+#include "bench_baseline.h"
 #include "tcp.skel.h"
 #include "tcp_states.skel.h"
 
@@ -112,6 +113,7 @@ struct HookPair {
 
 struct Rig {
   SkeletonPtr<tcp_bpf> skel;
+  SkeletonPtr<bench_baseline_bpf> baseline;
   std::vector<LinkPtr> links;
   std::vector<int> fds;  // per program in `pairs` order: real, empty, real, empty...
 };
@@ -124,21 +126,23 @@ std::optional<Rig> load_rig(const std::vector<HookPair>& pairs, uint32_t group_b
   bpf_map__set_max_entries(rig.skel->maps.rtt_by_group, 65);
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, rig.skel->obj) { bpf_program__set_autoload(prog, false); }
+  std::vector<std::string> empties;
   for (const HookPair& pair : pairs) {
-    for (const std::string& name : {pair.real, pair.empty}) {
-      bpf_program__set_autoload(bpf_object__find_program_by_name(rig.skel->obj, name.c_str()),
-                                true);
-    }
+    bpf_program__set_autoload(bpf_object__find_program_by_name(rig.skel->obj, pair.real.c_str()),
+                              true);
+    empties.push_back(pair.empty);
   }
   if (tcp_bpf::load(rig.skel.get()) != 0) return std::nullopt;
+  rig.baseline = load_baselines(empties);
+  if (!rig.baseline) return std::nullopt;
   if (group_by != NETOBS_TCP_GROUP_NONE) {
     const uint32_t other = NETOBS_TCP_GROUP_OTHER;
     std::vector<netobs_tcp_hist> zeros(static_cast<size_t>(libbpf_num_possible_cpus()));
     bpf_map_update_elem(bpf_map__fd(rig.skel->maps.rtt_by_group), &other, zeros.data(), BPF_ANY);
   }
   for (const HookPair& pair : pairs) {
-    for (const std::string& name : {pair.real, pair.empty}) {
-      bpf_program* p = bpf_object__find_program_by_name(rig.skel->obj, name.c_str());
+    for (bpf_program* p : {bpf_object__find_program_by_name(rig.skel->obj, pair.real.c_str()),
+                           baseline_program(*rig.baseline, pair.empty)}) {
       bpf_link* link = bpf_program__attach(p);
       if (link == nullptr) return std::nullopt;
       rig.links.emplace_back(link);
@@ -288,16 +292,22 @@ void BM_TrackStatesCost(benchmark::State& state) {
     return;
   }
   skel->data->seeding = 0;  // steady state: nothing to seed in a fresh namespace
+  SkeletonPtr<bench_baseline_bpf> baseline = load_baselines({"inet_sock_set_state_empty"});
+  if (!baseline) {
+    state.SkipWithError("loading bench_baseline.bpf.o failed");
+    return;
+  }
   LinkPtr real(bpf_program__attach(skel->progs.track_tcp_states));
-  LinkPtr empty(bpf_program__attach(skel->progs.track_tcp_states_empty));
+  LinkPtr empty(bpf_program__attach(baseline->progs.inet_sock_set_state_empty));
   if (!real || !empty) {
     state.SkipWithError("attaching failed");
     return;
   }
-  const std::vector<HookPair> pairs = {{"track_tcp_states", "track_tcp_states_empty"}};
+  const std::vector<HookPair> pairs = {{"track_tcp_states", "inet_sock_set_state_empty"}};
   auto read = [&] {
     std::vector<ProgramRuntime> out;
-    for (bpf_program* p : {skel->progs.track_tcp_states, skel->progs.track_tcp_states_empty}) {
+    for (bpf_program* p :
+         {skel->progs.track_tcp_states, baseline->progs.inet_sock_set_state_empty}) {
       Result<ProgramRuntime> r = read_program_runtime(bpf_program__fd(p));
       out.push_back(r ? *r : ProgramRuntime{});
     }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -24,12 +25,20 @@
 
 #include "collectors/xdp/tc_attach.h"
 #include "collectors/xdp/xdp_program.h"
+#include "packet_baseline.skel.h"
 #include "tests/support/packet_builder.h"
 
 namespace netobs {
 namespace {
 
 constexpr int kRepeat = 200000;
+
+// The bench-only empty programs (packet_baseline.bpf.c), loaded, not attached.
+SkeletonPtr<packet_baseline_bpf> load_packet_baselines() {
+  SkeletonPtr<packet_baseline_bpf> skel = open_skeleton<packet_baseline_bpf>();
+  if (skel && packet_baseline_bpf::load(skel.get()) != 0) skel.reset();
+  return skel;
+}
 
 struct RingDeleter {
   void operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
@@ -64,15 +73,14 @@ void run(benchmark::State& state, const XdpProgramOptions& options, bool empty,
     state.SkipWithError("needs root (BPF_PROG_TEST_RUN)");
     return;
   }
-  XdpProgramOptions load = options;
-  load.load_empty = empty;
-  Result<SkeletonPtr<xdp_bpf>> skel = load_xdp_program(load);
-  if (!skel) {
-    state.SkipWithError(skel.message().c_str());
+  Result<SkeletonPtr<xdp_bpf>> skel = load_xdp_program(options);
+  SkeletonPtr<packet_baseline_bpf> baseline = load_packet_baselines();
+  if (!skel || !baseline) {
+    state.SkipWithError(skel ? "loading packet_baseline.bpf.o failed" : skel.message().c_str());
     return;
   }
   const int fd =
-      bpf_program__fd(empty ? (*skel)->progs.xdp_empty : xdp_observer(**skel, options.variant));
+      bpf_program__fd(empty ? baseline->progs.xdp_empty : xdp_observer(**skel, options.variant));
   std::unique_ptr<ring_buffer, RingDeleter> ring(ring_buffer__new(
       bpf_map__fd((*skel)->maps.xdp_samples), [](void*, void*, size_t) { return 0; }, nullptr,
       nullptr));
@@ -102,15 +110,15 @@ void ratio(benchmark::State& state, const XdpProgramOptions& options,
     return;
   }
   XdpProgramOptions load = options;
-  load.load_empty = true;
   load.xdp = !tc;
   load.tc = tc;
   Result<SkeletonPtr<xdp_bpf>> skel = load_xdp_program(load);
-  if (!skel) {
-    state.SkipWithError(skel.message().c_str());
+  SkeletonPtr<packet_baseline_bpf> baseline = load_packet_baselines();
+  if (!skel || !baseline) {
+    state.SkipWithError(skel ? "loading packet_baseline.bpf.o failed" : skel.message().c_str());
     return;
   }
-  const int empty = bpf_program__fd(tc ? (*skel)->progs.tc_empty : (*skel)->progs.xdp_empty);
+  const int empty = bpf_program__fd(tc ? baseline->progs.tc_empty : baseline->progs.xdp_empty);
   const int observe =
       bpf_program__fd(tc ? (*skel)->progs.tc_observe : xdp_observer(**skel, options.variant));
   std::unique_ptr<ring_buffer, RingDeleter> ring(ring_buffer__new(
@@ -206,13 +214,13 @@ int hold_empty_tc(const char* ifname) {
     std::fprintf(stderr, "no interface %s\n", ifname);
     return 1;
   }
-  Result<SkeletonPtr<xdp_bpf>> skel =
-      load_xdp_program({.xdp = false, .tc = true, .load_empty = true});
-  if (!skel) {
-    std::fprintf(stderr, "%s\n", skel.message().c_str());
+  SkeletonPtr<packet_baseline_bpf> baseline = load_packet_baselines();
+  if (!baseline) {
+    std::fprintf(stderr, "loading packet_baseline.bpf.o failed: %s\n", std::strerror(errno));
     return 1;
   }
-  Result<TcAttachment> tc = TcAttachment::attach(bpf_program__fd((*skel)->progs.tc_empty), ifindex);
+  Result<TcAttachment> tc =
+      TcAttachment::attach(bpf_program__fd(baseline->progs.tc_empty), ifindex);
   if (!tc) {
     std::fprintf(stderr, "%s\n", tc.message().c_str());
     return 1;

@@ -17,7 +17,7 @@
 # netobs configurations the ratio to the empty program on the same hook.
 #   sudo flock /tmp/netobs-bench.lock tests/bench/xdp_iperf3.sh \
 #     [build-dir] [rounds] [seconds] [config ...]
-# Needs iperf3, ethtool; build netobs_exporter, bpf/xdp.bpf.o and
+# Needs iperf3, ethtool; build netobs_exporter, bpf/packet_baseline.bpf.o and
 # tests/bench/xdp_bpf_bench (it holds tc_empty attached). Uses namespaces
 # nobsxdpb<pid>{,p} and 10.199.250.0/24, removed on exit.
 set -euo pipefail
@@ -29,7 +29,7 @@ configs=("$@")
 ((${#configs[@]})) || configs=(none xdp-native xdp-generic netobs-native netobs-generic tc-empty
   netobs-tc)
 exporter=$build/exporter/netobs_exporter
-object=$build/bpf/xdp.bpf.o
+object=$build/bpf/packet_baseline.bpf.o
 bench=$build/tests/bench/xdp_bpf_bench
 [[ $(id -u) -eq 0 ]] || { echo "needs root" >&2; exit 1; }
 [[ -x $exporter && -f $object ]] || { echo "build $exporter and $object first" >&2; exit 1; }

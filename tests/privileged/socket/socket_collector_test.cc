@@ -226,7 +226,7 @@ TEST(SocketCollectorTest, ScriptTrafficGivesExactMetricsAndCsvRows) {
       EXPECT_EQ(testing::metric_value(text, "netobs_socket_operation_duration_seconds_count", pd),
                 (latencies[{proto, direction}]))
           << pd;
-      for (uint32_t err : kSeedErrnos) {
+      for (uint32_t err : kCommonErrnos) {
         const std::string name = errno_name(err);
         const std::string labels = comm + ",direction=\"" + direction + "\",error=\"" + name +
                                    "\",protocol=\"" + proto + "\"";

@@ -1007,10 +1007,6 @@ TEST(TcpCollectorLive, EveryRungLoads) {
     options.force_kind = kind;
     auto loaded = load_skeleton_with_ladders<tcp_bpf>(
         TcpCollector::ladders(), preflight, options, [](tcp_bpf& skel) {
-          for (const std::string& name : TcpCollector::empty_programs()) {
-            bpf_program__set_autoload(bpf_object__find_program_by_name(skel.obj, name.c_str()),
-                                      false);
-          }
           skel.rodata->sample_rate = 4;  // keep the sampling and grouping code in
           skel.rodata->group_by = NETOBS_TCP_GROUP_REMOTE_CIDR;
           skel.rodata->target_netns = 1;

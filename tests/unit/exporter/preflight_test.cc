@@ -12,7 +12,7 @@
 namespace netobs {
 namespace {
 
-// /proc/mounts of the development machine (KERNEL.md): cgroup v1 hierarchies
+// /proc/mounts of the development machine: cgroup v1 hierarchies
 // under a tmpfs /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified, no tracefs.
 constexpr char kDevMachineMounts[] =
     "proc /proc proc rw,relatime 0 0\n"
