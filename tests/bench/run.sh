@@ -48,6 +48,7 @@ echo "waiting for /tmp/netobs-bench.lock ..." >&2
 flock 9
 started=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 step() {  # name command... : runs it, output to $out/name.txt, progress on stderr
   local name=$1; shift
@@ -70,7 +71,7 @@ if ((quick)); then
   step rss bash "$here/rss_soak.sh" "$build" 30
 else
   step socket_events "$build/tests/bench/socket_bpf_bench" 5 4
-  step socket_workload "$build/tests/bench/socket_bpf_bench" workload 10 0.5
+  step socket_workload "$build/tests/bench/socket_bpf_bench" workload 6 0.5
   step socket_throughput bash "$here/socket_overhead.sh" "$build" 4 5 default hold:sock
   step tcp "$build/tests/bench/tcp_bench" \
     --benchmark_filter='BM_TcpProbeCost|BM_LifecycleCost|BM_TrackStatesCost|BM_RetransmitCost|BM_Conns/[014]$' \
@@ -99,4 +100,4 @@ step cli_stats cli_ms "$build/exporter/netobs" stats -a
 
 elapsed=$(($(date +%s) - started))
 python3 "$here/run_table.py" "$out" "$quick" "$elapsed" "$load_start" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  "$commit"
