@@ -32,6 +32,11 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Whatever still runs in the namespaces (deleting one does not end its
+  # processes, and they would keep an inherited benchmark lock).
+  for ns in "$agent" "$peer"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  done
   wait 2>/dev/null || true
   ip netns del "$peer" 2>/dev/null || true
   ip netns del "$agent" 2>/dev/null || true
@@ -50,8 +55,10 @@ ip -n "$peer" link set nobsr1 up
 
 in_agent() { ip netns exec "$agent" "$@"; }
 in_peer() { ip netns exec "$peer" "$@"; }
-bg() {  # command... : started in the background, stopped at exit
-  "$@" >>"$tmp/background.log" 2>&1 &
+bg() {  # namespace command... : started in the background, stopped at exit
+  local ns=$1
+  shift
+  ip netns exec "$ns" "$@" >>"$tmp/background.log" 2>&1 &
   pids+=($!)
 }
 
@@ -94,22 +101,22 @@ rss_start=$(rss VmRSS)
 echo "t=0s VmRSS ${rss_start} KiB (all collectors started, xdp on nobsr0: tc on a veth)"
 
 # Servers in the agent namespace.
-bg in_agent iperf3 -s -B 10.199.251.1 -p 5201
-bg in_agent iperf3 -s -B 10.199.251.1 -p 5202
-bg in_agent dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+bg "$agent" iperf3 -s -B 10.199.251.1 -p 5201
+bg "$agent" iperf3 -s -B 10.199.251.1 -p 5202
+bg "$agent" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
   --listen-address=10.199.251.1 --port=53 --address=/soak.test/192.0.2.7 --pid-file="$tmp/dnsmasq.pid"
 mkdir -p "$tmp/www" && echo hello >"$tmp/www/index.html"
-bg in_agent python3 -m http.server 8080 --bind 10.199.251.1 --directory "$tmp/www"
+bg "$agent" python3 -m http.server 8080 --bind 10.199.251.1 --directory "$tmp/www"
 sleep 1
 
 end=$((SECONDS + seconds))
-bg in_peer iperf3 -c 10.199.251.1 -p 5201 -t "$seconds" -l 1K -b 200M
-bg in_peer iperf3 -c 10.199.251.1 -p 5202 -u -t "$seconds" -b 50M
-bg in_peer bash -c "i=0; while (( SECONDS < $seconds )); do
+bg "$peer" iperf3 -c 10.199.251.1 -p 5201 -t "$seconds" -l 1K -b 200M
+bg "$peer" iperf3 -c 10.199.251.1 -p 5202 -u -t "$seconds" -b 50M
+bg "$peer" bash -c "i=0; while (( SECONDS < $seconds )); do
   dig +short +tries=1 +time=1 @10.199.251.1 host\$((i % 50)).soak.test >/dev/null
   dig +short +tries=1 +time=1 @10.199.251.1 missing\$((i % 500)).example >/dev/null
   i=\$((i + 1)); sleep 0.1; done"
-bg in_peer bash -c "while (( SECONDS < $seconds )); do
+bg "$peer" bash -c "while (( SECONDS < $seconds )); do
   curl -s -o /dev/null http://10.199.251.1:8080/; sleep 0.1; done"
 
 next_report=30

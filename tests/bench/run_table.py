@@ -59,6 +59,10 @@ for mode, label, goal in (("default", "default config", "<= 1.5x"),
         v = summary.get((mode, direction))
         add("socket", f"per-event cost, {word} program, {label} (vs empty tp_btf)",
             ratio_range(*v) if v else None, goal, 1.5 if goal else None)
+v = summary.get(("floor", "send"))
+if v:
+    rows.append(("socket", "  floor: task + comm tag + one per-CPU count (vs empty tp_btf)",
+                 ratio_range(*v)[1], "-", "-"))
 if empty_ns:
     rows.append(("socket", "  (empty tp_btf program, ns per run, median)",
                  f"{statistics.median(empty_ns):.0f} ns", "-", "-"))

@@ -82,12 +82,12 @@ double per_event(const ProgramRuntime& before, const ProgramRuntime& after) {
 }
 
 struct Sample {
-  double send_ns = 0, recv_ns = 0, empty_ns = 0;
+  double send_ns = 0, recv_ns = 0, empty_ns = 0, floor_ns = 0;
   uint64_t events = 0;
 };
 
-Sample run_once(const Config& base, const PreflightReport& preflight, int empty_fd, bool events,
-                bool syscall_details, int port, int seconds) {
+Sample run_once(const Config& base, const PreflightReport& preflight, int empty_fd, int floor_fd,
+                bool events, bool syscall_details, int port, int seconds) {
   Config config = base;
   config.collector<SocketConfig>().syscall_details = syscall_details;
   auto sink = std::make_shared<DiscardSink>();
@@ -101,7 +101,8 @@ Sample run_once(const Config& base, const PreflightReport& preflight, int empty_
   const BpfStatus status = collector.bpf_status();
   const int send_fd = status.programs[0].prog_fd;
   const int recv_fd = status.programs[1].prog_fd;
-  const ProgramRuntime s0 = runtime(send_fd), r0 = runtime(recv_fd), e0 = runtime(empty_fd);
+  const ProgramRuntime s0 = runtime(send_fd), r0 = runtime(recv_fd), e0 = runtime(empty_fd),
+                       f0 = runtime(floor_fd);
   pid_t client = spawn({"iperf3", "-c", "127.0.0.1", "-p", std::to_string(port), "-t",
                         std::to_string(seconds), "-l", "1K"});
   int wstatus = 0;
@@ -110,6 +111,7 @@ Sample run_once(const Config& base, const PreflightReport& preflight, int empty_
   sample.send_ns = per_event(s0, runtime(send_fd));
   sample.recv_ns = per_event(r0, runtime(recv_fd));
   sample.empty_ns = per_event(e0, runtime(empty_fd));
+  sample.floor_ns = per_event(f0, runtime(floor_fd));
   collector.stop();
   sample.events = sink->rows_written();
   return sample;
@@ -368,14 +370,18 @@ int run(int argc, char** argv) {
   Config config = loaded.config;
   config.events.output_dir.clear();
 
-  // The empty baseline: only on_send_empty of the bench-only object.
-  SkeletonPtr<bench_baseline_bpf> empty = load_baselines({"on_send_empty"});
+  // The baselines on sock_send_length: the empty program, and the floor of
+  // a per-process count (bench_baseline.bpf.c: on_send_floor).
+  SkeletonPtr<bench_baseline_bpf> empty = load_baselines({"on_send_empty", "on_send_floor"});
   if (!empty) {
     std::fprintf(stderr, "loading the empty program failed\n");
     return 1;
   }
   LinkPtr empty_link(bpf_program__attach_trace(empty->progs.on_send_empty));
   const int empty_fd = bpf_program__fd(empty->progs.on_send_empty);
+  LinkPtr floor_link(bpf_program__attach_trace(empty->progs.on_send_floor));
+  const int floor_fd = bpf_program__fd(empty->progs.on_send_floor);
+  std::vector<double> floor_ratios;
 
   const int port = 15201 + getpid() % 1000;
   pid_t server = spawn({"iperf3", "-s", "-p", std::to_string(port)});
@@ -395,14 +401,15 @@ int run(int argc, char** argv) {
   std::printf("round mode     send_ns recv_ns empty_ns send/empty recv/empty events\n");
   for (int r = 0; r < rounds; ++r) {
     for (Mode& mode : modes) {
-      Sample s =
-          run_once(config, preflight, empty_fd, mode.events, mode.syscall_details, port, seconds);
+      Sample s = run_once(config, preflight, empty_fd, floor_fd, mode.events, mode.syscall_details,
+                          port, seconds);
       const double send_ratio = s.send_ns / s.empty_ns, recv_ratio = s.recv_ns / s.empty_ns;
       std::printf("%5d %-8s %7.1f %7.1f %8.1f %10.2f %10.2f %llu\n", r, mode.name, s.send_ns,
                   s.recv_ns, s.empty_ns, send_ratio, recv_ratio,
                   static_cast<unsigned long long>(s.events));
       mode.send.push_back(send_ratio);
       mode.recv.push_back(recv_ratio);
+      floor_ratios.push_back(s.floor_ns / s.empty_ns);
     }
   }
   kill(server, SIGTERM);
@@ -411,6 +418,7 @@ int run(int argc, char** argv) {
     summarize((std::string(mode.name) + ", send/empty").c_str(), mode.send);
     summarize((std::string(mode.name) + ", recv/empty").c_str(), mode.recv);
   }
+  summarize("floor, send/empty", floor_ratios);
   return 0;
 }
 
