@@ -28,8 +28,7 @@ struct {
   __type(value, __u64[4]);
 } floor_counts SEC(".maps");
 
-SEC("tp_btf/sock_send_length")
-int BPF_PROG(on_send_floor, struct sock* sk, int ret, int flags) {
+static __always_inline int count_floor(int ret) {
   struct task_struct* task = bpf_get_current_task_btf();
   __u32 zero = 0;
   __u64* c = bpf_map_lookup_elem(&floor_counts, &zero);
@@ -40,6 +39,12 @@ int BPF_PROG(on_send_floor, struct sock* sk, int ret, int flags) {
   if (ret > 0) c[2] += (__u64)ret;
   return 0;
 }
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(on_send_floor, struct sock* sk, int ret, int flags) { return count_floor(ret); }
+
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(on_recv_floor, struct sock* sk, int ret, int flags) { return count_floor(ret); }
 
 /* Attached by the benchmark to each of the twelve syscall tracepoints. */
 SEC("tracepoint/syscalls/sys_enter_sendto")

@@ -47,7 +47,7 @@ def ratio_range(m, lo, hi, unit="x"):
 # ---- socket: per-event cost (BPF run-time stats, ratio to an empty tp_btf program) ----
 summary = {}
 for line in text("socket_events").splitlines():
-    m = re.match(r"(\w+), (send|recv)/empty\s+median ([\d.]+)x\s+mean [\d.]+x\s+min ([\d.]+)x\s+max ([\d.]+)x", line)
+    m = re.match(r"(\w+), (send|recv|recv/recv)/?empty\s+median ([\d.]+)x\s+mean [\d.]+x\s+min ([\d.]+)x\s+max ([\d.]+)x", line)
     if m:
         summary[m.group(1), m.group(2)] = tuple(float(m.group(i)) for i in (3, 4, 5))
 empty_ns = [float(l.split()[4]) for l in text("socket_events").splitlines()
@@ -61,7 +61,15 @@ for mode, label, goal in (("default", "default config", "<= 1.5x"),
             ratio_range(*v) if v else None, goal, 1.5 if goal else None)
 v = summary.get(("floor", "send"))
 if v:
-    rows.append(("socket", "  floor: task + comm tag + one per-CPU count (vs empty tp_btf)",
+    rows.append(("socket", "  floor: task + comm tag + one per-CPU count, send hook (vs empty)",
+                 ratio_range(*v)[1], "-", "-"))
+v = summary.get(("default", "recv/recv"))
+if v:
+    rows.append(("socket", "  receive program, default config, vs an empty program on sock_recv_length",
+                 ratio_range(*v)[1], "-", "-"))
+v = summary.get(("floor", "recv/recv"))
+if v:
+    rows.append(("socket", "  floor on sock_recv_length (vs empty on the same hook)",
                  ratio_range(*v)[1], "-", "-"))
 if empty_ns:
     rows.append(("socket", "  (empty tp_btf program, ns per run, median)",
