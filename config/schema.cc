@@ -228,6 +228,12 @@ std::string check_cidr(const Value& v) {
   return "";
 }
 
+std::string check_netns_path(const Value& v) {
+  if (v.text.empty() || v.text[0] == '/') return "";
+  return "network_namespace must be an absolute path such as \"/run/netns/NAME\" or "
+         "\"/proc/PID/ns/net\" (empty: every namespace)";
+}
+
 // An interface name or fnmatch(3) glob that can match a Linux interface name.
 std::string check_interface_glob(const Value& v) {
   const std::string& glob = v.text;

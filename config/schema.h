@@ -128,6 +128,8 @@ std::string repr(const SchemaNode& schema, const Value& v);
 std::string check_cidr(const Value& v);
 // An interface name or fnmatch(3) glob that can match a Linux interface name.
 std::string check_interface_glob(const Value& v);
+// A network namespace path ("/run/netns/NAME", "/proc/PID/ns/net") or "" (every namespace).
+std::string check_netns_path(const Value& v);
 
 SchemaPtr port();
 SchemaPtr cidr();

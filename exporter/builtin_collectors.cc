@@ -1,6 +1,7 @@
 // The one place production collectors are registered: one line each, adding
 // the descriptor the collector's folder provides (collectors/README.md).
 #include "collectors/dns/dns_collector.h"
+#include "collectors/drops/drops_collector.h"
 #include "collectors/snmp/snmp_collector.h"
 #include "collectors/socket/socket_collector.h"
 #include "collectors/tcp/tcp_collector.h"
@@ -18,6 +19,7 @@ void register_builtin_collectors(CollectorRegistry& registry) {
            tcp_descriptor(),
            dns_descriptor(),
            xdp_descriptor(),
+           drops_descriptor(),
        }) {
     Status status = registry.add(std::move(descriptor));
     if (!status.is_ok()) log_error("collector registration failed", {{"err", status.message()}});
@@ -28,12 +30,17 @@ void register_builtin_collectors(CollectorRegistry& registry) {
 
 namespace netobs {
 
-const CollectorConfigSections& builtin_config_sections() {
-  static const CollectorConfigSections kSections = [] {
+const CollectorRegistry& builtin_registry() {
+  static const CollectorRegistry kRegistry = [] {
     CollectorRegistry registry;
     register_builtin_collectors(registry);
-    return registry.config_sections();
+    return registry;
   }();
+  return kRegistry;
+}
+
+const CollectorConfigSections& builtin_config_sections() {
+  static const CollectorConfigSections kSections = builtin_registry().config_sections();
   return kSections;
 }
 

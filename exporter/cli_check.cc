@@ -3,19 +3,20 @@
 #include "exporter/builtin_config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/bpf/preflight.h"
+#include "exporter/capabilities.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
 namespace {
 
-constexpr const char* kUsage =
-    "usage: netobs check [--config.file FILE]\n"
-    "\n"
+constexpr const char* kDescription =
     "Validates the config (the built-in one without --config.file) and reports, for\n"
     "each collector, whether it can run on this machine, which attach type each of\n"
     "its BPF programs would use, and what is missing with the fix. Changes nothing.\n"
     "Exit code: 0 when every enabled collector can run, 1 when one cannot, 2 for an\n"
     "invalid config or usage error.\n";
+
+int check_machine(const std::optional<std::string>& config_file, bool systemd, std::ostream& out);
 
 std::string yes_no(bool value) { return value ? "yes" : "no"; }
 
@@ -50,24 +51,25 @@ std::string format_preflight(const PreflightReport& r) {
 
 }  // namespace
 
-int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  std::optional<std::string> config_file;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      out << kUsage;
-      return 0;
-    }
-    if (arg.rfind("--config.file=", 0) == 0) {
-      config_file = arg.substr(14);
-    } else if (arg == "--config.file" && i + 1 < args.size()) {
-      config_file = args[++i];
-    } else {
-      err << "netobs check: unknown argument " << arg << "\n\n" << kUsage;
-      return 2;
-    }
-  }
+Subcommand check_subcommand() {
+  return {.name = "check",
+          .summary = "validate a config and report what this machine supports",
+          .description = kDescription,
+          .flag_groups = {{"options:",
+                           {{"--config.file", "", "FILE",
+                             "the config to validate (default: the built-in one)"},
+                            {"--systemd", "", "",
+                             "instead, print the capabilities the enabled collectors need\n"
+                             "and the netobs.service drop-in that grants them (exit code 0)"}}}},
+          .epilog = "",
+          .run = [](const ParsedFlags& flags, std::ostream& out, std::ostream&) {
+            return check_machine(flags.last("--config.file"), flags.has("--systemd"), out);
+          }};
+}
 
+namespace {
+
+int check_machine(const std::optional<std::string>& config_file, bool systemd, std::ostream& out) {
   ConfigLoadResult loaded = config_file ? load_config_file(*config_file) : load_default_config();
   out << "config: " << loaded.config.source;
   if (!loaded.ok()) {
@@ -78,13 +80,18 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   out << ": ok\n";
   for (const auto& w : loaded.warnings) out << "  warning: " << w << "\n";
 
+  CollectorRegistry registry;
+  register_builtin_collectors(registry);
+  if (systemd) {
+    out << "\n" << format_service_plan(plan_service(loaded.config, registry));
+    return 0;
+  }
+
   PreflightOptions options;
   options.allow_mount = false;  // check changes nothing on the machine
   PreflightReport preflight = run_preflight(options);
   out << "\nmachine:\n" << format_preflight(preflight);
 
-  CollectorRegistry registry;
-  register_builtin_collectors(registry);
   bool all_can_run = true;
   out << "\ncollectors:\n";
   for (const auto& d : registry.all()) {
@@ -116,5 +123,7 @@ int run_check_command(const std::vector<std::string>& args, std::ostream& out, s
   }
   return all_can_run ? 0 : 1;
 }
+
+}  // namespace
 
 }  // namespace netobs

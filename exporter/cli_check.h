@@ -2,12 +2,10 @@
 // collector (preflight, attach type per program) with the fix for what is missing.
 #pragma once
 
-#include <ostream>
-#include <string>
-#include <vector>
+#include "exporter/subcommand.h"
 
 namespace netobs {
 
-int run_check_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+Subcommand check_subcommand();
 
 }  // namespace netobs

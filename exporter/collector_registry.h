@@ -13,8 +13,10 @@
 #include "config/config_section.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
+#include "exporter/events/trace_source.h"
 #include "exporter/requirement.h"
 #include "exporter/status.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
 
@@ -35,6 +37,10 @@ struct CollectorDescriptor {
   // Whether a reload from `before` to `after` must restart the collector.
   // Unset: when its own section, `network` or `events` changed.
   std::function<bool(const Config& before, const Config& after)> restart_needed;
+  // Its `netobs` subcommands (e.g. tcp: `netobs conns`); may be unset.
+  std::function<std::vector<Subcommand>()> subcommands;
+  // What `netobs trace --collector <name>` streams, for collectors with events.
+  std::optional<TraceSource> trace_source;
   // What running it with `config` costs the machine, one line per item
   // (`netobs check` and the landing page). Unset: nothing worth saying.
   std::function<std::vector<std::string>(const Config& config)> cost_notes;
@@ -69,5 +75,7 @@ std::vector<std::string> configuration_costs(const CollectorRegistry& registry,
 
 // The one place where production collectors are registered.
 void register_builtin_collectors(CollectorRegistry& registry);
+// A registry filled by register_builtin_collectors, built on first use.
+const CollectorRegistry& builtin_registry();
 
 }  // namespace netobs

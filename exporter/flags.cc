@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "exporter/log.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
 namespace {
@@ -44,12 +45,7 @@ Result<Flags> parse_exporter_flags(const std::vector<std::string>& args,
       flags.disable_defaults = true;
       continue;
     }
-    std::string name = arg;
-    std::optional<std::string> value;
-    if (auto eq = arg.find('='); eq != std::string::npos && starts_with(arg, "--")) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
+    auto [name, value] = split_flag_arg(arg);
     if (starts_with(name, "--collector.") || starts_with(name, "--no-collector.")) {
       const bool enable = starts_with(name, "--collector.");
       std::string collector = name.substr(enable ? 12 : 15);

@@ -2,6 +2,7 @@
 # Installs the Debian packages netobs needs, only those missing.
 #   packaging/install-deps.sh build   # to build and run the exporter
 #   packaging/install-deps.sh test    # build + everything the test suite uses
+#   packaging/install-deps.sh package-deb|package-rpm   # build + package tools
 set -euo pipefail
 
 build_packages=(
@@ -13,12 +14,19 @@ test_packages=(
   prometheus curl iproute2 nftables iperf3 dnsmasq-base bind9-dnsutils dnsperf
   prometheus-node-exporter clang-format procps libcap2-bin
   prometheus-alertmanager python3
+  lintian rpmlint groff-base man-db bash-completion systemd
 )
+# Building the packages (packaging/build.sh): dpkg-shlibdeps, rpmbuild.
+package_deb_packages=(dpkg-dev file)
+package_rpm_packages=(rpm file)
 
 case "${1:-build}" in
   build) wanted=("${build_packages[@]}") ;;
-  test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  test) wanted=("${build_packages[@]}" "${test_packages[@]}" "${package_deb_packages[@]}"
+    "${package_rpm_packages[@]}") ;;
+  package-deb) wanted=("${build_packages[@]}" "${package_deb_packages[@]}") ;;
+  package-rpm) wanted=("${build_packages[@]}" "${package_rpm_packages[@]}") ;;
+  *) echo "usage: $0 build|test|package-deb|package-rpm" >&2; exit 2 ;;
 esac
 
 missing=()

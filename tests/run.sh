@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds netobs and runs the whole test suite: unit tests (also under
 # ASan/UBSan), the libFuzzer targets for a bounded time, then unit,
-# privileged (root, real kernel) and end-to-end tests (real Prometheus).
+# privileged (root, real kernel) and end-to-end tests (real Prometheus), and the
+# packages (packaging/test-packages.sh).
 # CI runs exactly this (`.ci/run`); with CI=true a privileged test that cannot
 # run fails instead of skipping.
 set -euo pipefail
@@ -23,6 +24,9 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DNETOBS_FUZZ=ON -DNETOBS_BUILD_TE
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build-fuzz -j"$jobs" --target netobs_fuzzers
 (cd build-fuzz && ctest -L '^fuzz$' --output-on-failure)
+
+echo "== packages: .deb and .rpm built as packagers build, lint, install, service as non-root"
+bash packaging/test-packages.sh build-pkg
 
 echo "== full suite: unit, privileged, e2e"
 cmake -S . -B build-tests -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETOBS_WERROR=ON >/dev/null

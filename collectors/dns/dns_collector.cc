@@ -18,6 +18,7 @@
 #include "collectors/dns/dns_attach.h"
 #include "collectors/dns/dns_protocol.h"
 #include "dns.skel.h"
+#include "exporter/bpf/map_reader.h"
 #include "exporter/bpf/skeleton.h"
 #include "exporter/events/event_sink.h"
 #include "exporter/events/ring_buffer_reader.h"
@@ -44,19 +45,14 @@ int64_t unix_minus_monotonic_ns() {
   return r - m;
 }
 
-size_t percpu_stride(size_t value_size) { return (value_size + 7) / 8 * 8; }
-
 // Sums a per-CPU dns_stats value.
-DnsStatsEntry sum_stats(const dns_stats_key& key, const std::vector<uint8_t>& raw, int cpus) {
+DnsStatsEntry sum_stats(const dns_stats_key& key, const std::vector<dns_stats_value>& per_cpu) {
   DnsStatsEntry e;
   e.qtype = key.qtype;
   e.rcode = key.rcode;
   e.transport = key.transport;
   e.kind = key.kind;
-  const size_t stride = percpu_stride(sizeof(dns_stats_value));
-  for (int cpu = 0; cpu < cpus; ++cpu) {
-    dns_stats_value v;
-    std::memcpy(&v, raw.data() + static_cast<size_t>(cpu) * stride, sizeof(v));
+  for (const dns_stats_value& v : per_cpu) {
     e.count += v.count;
     e.sum_ns += v.sum_ns;
     for (size_t i = 0; i < DNS_LATENCY_BUCKETS; ++i) e.buckets[i] += v.buckets[i];
@@ -72,48 +68,6 @@ const HookLadder kProcessLadder{"dns_process",
 
 // The key the BPF program counts servers beyond max_servers under.
 const dns_server_key kOtherServerKey{};
-
-// Calls `visit(key, value)` for every entry of the dns_pending map: batched
-// lookups (one syscall per kWalkChunk entries), or key by key where the
-// kernel has no batch operations for LRU hashes (before 5.6).
-template <typename Visit>
-void walk_pending(int fd, uint32_t capacity, Visit&& visit) {
-  constexpr uint32_t kWalkChunk = 1024;
-  std::vector<dns_flow_key> keys(kWalkChunk);
-  std::vector<dns_pending> values(kWalkChunk);
-  // The batch position is opaque (a bucket index for hash maps); a key-sized
-  // buffer is always large enough.
-  dns_flow_key in_batch{}, out_batch{};
-  bool first = true;
-  for (uint64_t steps = 0; steps < capacity / kWalkChunk + 1024; ++steps) {
-    __u32 count = kWalkChunk;
-    LIBBPF_OPTS(bpf_map_batch_opts, opts);
-    const int err = bpf_map_lookup_batch(fd, first ? nullptr : &in_batch, &out_batch, keys.data(),
-                                         values.data(), &count, &opts);
-    const int saved = errno;
-    for (__u32 i = 0; i < count && i < kWalkChunk; ++i) visit(keys[i], values[i]);
-    if (err != 0) {
-      if (saved == ENOENT) return;  // the end of the map
-      if (first && count == 0 && (saved == EINVAL || saved == ENOTSUP || saved == EOPNOTSUPP)) {
-        break;  // no batch operations: walk key by key
-      }
-      log_warn("dns: walking the correlation map failed", {{"err", errno_message(saved)}});
-      return;
-    }
-    in_batch = out_batch;
-    first = false;
-  }
-  if (!first) return;
-  dns_flow_key key{}, next{};
-  const void* prev = nullptr;
-  for (uint64_t steps = 0; steps < 2ULL * capacity + 16; ++steps) {
-    if (bpf_map_get_next_key(fd, prev, &next) != 0) break;
-    key = next;
-    prev = &key;
-    dns_pending value{};
-    if (bpf_map_lookup_elem(fd, &key, &value) == 0) visit(key, value);
-  }
-}
 
 // Deletes `keys` (batched; keys that vanished meanwhile are skipped).
 void delete_keys(int fd, const std::vector<dns_flow_key>& keys) {
@@ -255,9 +209,9 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
 
   if (servers) {
     const dns_server_value zero{};
-    const int cpus = libbpf_num_possible_cpus();
-    std::vector<uint8_t> values(
-        static_cast<size_t>(std::max(cpus, 1)) * percpu_stride(sizeof(zero)), 0);
+    Result<size_t> cpus = possible_cpus();
+    if (!cpus) return cpus.status();
+    std::vector<uint8_t> values(*cpus * percpu_stride(sizeof(zero)), 0);
     if (bpf_map_update_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_servers), &kOtherServerKey,
                             values.data(), BPF_ANY) != 0) {
       return Status::error("dns: creating the server=\"other\" entry failed: " +
@@ -323,13 +277,11 @@ std::string DnsCollector::server_label(uint8_t family, const uint8_t* address) c
   dns_server_key key{};
   std::memcpy(key.addr, address, 16);
   key.family = family;
-  const int cpus = std::max(libbpf_num_possible_cpus(), 1);
-  std::vector<uint8_t> values(static_cast<size_t>(cpus) * percpu_stride(sizeof(dns_server_value)));
-  if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_servers), &key,
-                          values.data()) == 0) {
-    return dns_address_text(family, address);
-  }
-  return "other";
+  std::vector<unsigned char> values;
+  bool missing = false;
+  Status read = lookup_percpu_raw(MapRef::of(loaded_->skeleton.skel->maps.dns_servers), &key,
+                                  values, sizeof(dns_server_value), &missing);
+  return read && !missing ? dns_address_text(family, address) : "other";
 }
 
 void DnsCollector::sweep_now(uint64_t now_ns) {
@@ -337,8 +289,7 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
   std::lock_guard<std::mutex> sweep_lock(sweep_mutex_);
   if (now_ns == 0) now_ns = monotonic_ns();
   const uint64_t timeout_ns = static_cast<uint64_t>(config_.timeout_seconds * 1e9);
-  const int fd = bpf_map__fd(loaded_->skeleton.skel->maps.dns_pending);
-  const uint32_t capacity = bpf_map__max_entries(loaded_->skeleton.skel->maps.dns_pending);
+  const MapRef pending = MapRef::of(loaded_->skeleton.skel->maps.dns_pending);
   const int claim_fd = bpf_program__fd(loaded_->skeleton.skel->progs.dns_claim_expired);
 
   // Inserts are read before the walk and matches after it, so a race with
@@ -358,9 +309,16 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
       ++waiting;
     }
   };
-  walk_pending(fd, capacity, classify);
+  Result<std::vector<std::pair<dns_flow_key, dns_pending>>> entries =
+      read_entries<dns_flow_key, dns_pending>(pending);
+  if (!entries) {
+    // Not a scrape: the next sweep reads the map again.
+    log_warn("dns: walking the correlation map failed", {{"err", entries.message()}});
+    return;
+  }
+  for (const auto& [k, v] : *entries) classify(k, v);
   // Answered entries: their state is final, nobody else counts them.
-  delete_keys(fd, answered);
+  delete_keys(pending.fd, answered);
 
   std::vector<DnsExchange> events;
   {
@@ -385,9 +343,10 @@ void DnsCollector::sweep_now(uint64_t now_ns) {
         e.server_ip = dns_address_text(k.family, k.server);
         e.server_port = k.server_port;
         if (v.proc_key != 0) {
+          // Optional: a process entry the LRU already dropped leaves pid/comm empty.
           dns_proc proc{};
-          if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_procs), &v.proc_key,
-                                  &proc) == 0) {
+          if (lookup_value(MapRef::of(loaded_->skeleton.skel->maps.dns_procs), &v.proc_key,
+                           &proc)) {
             e.pid = proc.tgid;
             e.comm.assign(proc.comm, strnlen(proc.comm, sizeof(proc.comm)));
           }
@@ -458,45 +417,38 @@ void DnsCollector::on_record(const void* data, size_t size) {
   if (record.kind == DNS_EVENT_EXCHANGE) deliver(exchange_from_record(record, unix_offset_ns_));
 }
 
+// For the sweeper and self-metrics, where an unreadable counter reads 0;
+// the scrape reads the same map through snapshot() and fails on it.
 uint64_t DnsCollector::read_counter(uint32_t index) const {
   if (!loaded_) return 0;
-  const int cpus = std::max(libbpf_num_possible_cpus(), 1);
-  std::vector<uint64_t> values(static_cast<size_t>(cpus), 0);
-  if (bpf_map_lookup_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_counters), &index,
-                          values.data()) != 0) {
-    return 0;
-  }
-  uint64_t sum = 0;
-  for (uint64_t v : values) sum += v;
-  return sum;
+  Result<uint64_t> sum =
+      sum_percpu_u64(MapRef::of(loaded_->skeleton.skel->maps.dns_counters), index);
+  return sum ? *sum : 0;
 }
 
-DnsSnapshot DnsCollector::snapshot() const {
+Result<DnsSnapshot> DnsCollector::snapshot() const {
   DnsSnapshot s;
-  if (!loaded_) return s;
+  if (!loaded_) return Status::error("dns collector is not running");
   const dns_bpf& skel = *loaded_->skeleton.skel;
-  const int cpus = std::max(libbpf_num_possible_cpus(), 1);
 
-  for (uint32_t i = 0; i < DNS_COUNTERS; ++i) s.counters[i] = read_counter(i);
+  Result<std::vector<uint64_t>> counters =
+      sum_percpu_u64_array(MapRef::of(skel.maps.dns_counters), DNS_COUNTERS);
+  if (!counters) return counters.status();
+  for (uint32_t i = 0; i < DNS_COUNTERS; ++i) s.counters[i] = (*counters)[i];
 
-  const int stats_fd = bpf_map__fd(skel.maps.dns_stats);
-  const uint32_t stats_capacity = bpf_map__max_entries(skel.maps.dns_stats);
-  std::vector<uint8_t> raw(static_cast<size_t>(cpus) * percpu_stride(sizeof(dns_stats_value)));
-  dns_stats_key key{}, next{};
-  const void* prev = nullptr;
-  for (uint32_t steps = 0; steps < 2 * stats_capacity + 16; ++steps) {
-    if (bpf_map_get_next_key(stats_fd, prev, &next) != 0) break;
-    key = next;
-    prev = &key;
-    if (bpf_map_lookup_elem(stats_fd, &key, raw.data()) != 0) continue;
-    s.stats.push_back(sum_stats(key, raw, cpus));
-  }
+  Status read = for_each_percpu_entry<dns_stats_key, dns_stats_value>(
+      MapRef::of(skel.maps.dns_stats),
+      [&](const dns_stats_key& key, const std::vector<dns_stats_value>& per_cpu) {
+        s.stats.push_back(sum_stats(key, per_cpu));
+      });
+  if (!read) return read;
 
   // The common query types live in an array (see DNS_FAST_QTYPE_LIST).
   constexpr uint16_t kFastTypes[DNS_FAST_QTYPES] = DNS_FAST_QTYPE_LIST;
-  const int fast_fd = bpf_map__fd(skel.maps.dns_stats_fast);
+  const MapRef fast = MapRef::of(skel.maps.dns_stats_fast);
   for (uint32_t index = 0; index < DNS_FAST_ENTRIES; ++index) {
-    if (bpf_map_lookup_elem(fast_fd, &index, raw.data()) != 0) continue;
+    Result<std::vector<dns_stats_value>> per_cpu = lookup_percpu<dns_stats_value>(fast, &index);
+    if (!per_cpu) return per_cpu.status();
     const uint32_t column = index % DNS_FAST_COLUMNS;
     const uint32_t row = index / DNS_FAST_COLUMNS;
     dns_stats_key fast_key{};
@@ -504,32 +456,24 @@ DnsSnapshot DnsCollector::snapshot() const {
     fast_key.transport = static_cast<uint8_t>(row / DNS_FAST_QTYPES);
     fast_key.kind = column == DNS_FAST_QUERY_COLUMN ? DNS_STAT_QUERY : DNS_STAT_RESPONSE;
     fast_key.rcode = column == DNS_FAST_QUERY_COLUMN ? 0 : static_cast<uint8_t>(column);
-    DnsStatsEntry entry = sum_stats(fast_key, raw, cpus);
+    DnsStatsEntry entry = sum_stats(fast_key, *per_cpu);
     if (entry.count != 0) s.stats.push_back(entry);
   }
 
   s.server_labels = loaded_->servers;
   if (loaded_->servers) {
-    const int fd = bpf_map__fd(skel.maps.dns_servers);
-    const size_t stride = percpu_stride(sizeof(dns_server_value));
-    std::vector<uint8_t> values(static_cast<size_t>(cpus) * stride);
-    dns_server_key skey{}, snext{};
-    const void* sprev = nullptr;
-    for (uint32_t steps = 0; steps < 2 * config_.max_servers + 16; ++steps) {
-      if (bpf_map_get_next_key(fd, sprev, &snext) != 0) break;
-      skey = snext;
-      sprev = &skey;
-      if (bpf_map_lookup_elem(fd, &skey, values.data()) != 0) continue;
-      const std::string label =
-          skey.family == 0 ? "other" : dns_address_text(skey.family, skey.addr);
-      DnsServerCounts& c = s.servers[label];
-      for (int cpu = 0; cpu < cpus; ++cpu) {
-        dns_server_value v;
-        std::memcpy(&v, values.data() + static_cast<size_t>(cpu) * stride, sizeof(v));
-        c.queries += v.queries;
-        c.responses += v.responses;
-      }
-    }
+    read = for_each_percpu_entry<dns_server_key, dns_server_value>(
+        MapRef::of(skel.maps.dns_servers),
+        [&](const dns_server_key& key, const std::vector<dns_server_value>& per_cpu) {
+          const std::string label =
+              key.family == 0 ? "other" : dns_address_text(key.family, key.addr);
+          DnsServerCounts& c = s.servers[label];
+          for (const dns_server_value& v : per_cpu) {
+            c.queries += v.queries;
+            c.responses += v.responses;
+          }
+        });
+    if (!read) return read;
     s.servers["other"].queries += 0;
     s.servers_folded = s.counters[DNS_C_SERVERS_OVERFLOW];
   }
@@ -550,7 +494,9 @@ DnsSnapshot DnsCollector::snapshot() const {
 }
 
 Status DnsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
-  append_dns_metrics(snapshot(), out);
+  Result<DnsSnapshot> snap = snapshot();
+  if (!snap) return snap.status();
+  append_dns_metrics(*snap, out);
   return Status::ok();
 }
 

@@ -72,7 +72,7 @@ class DnsCollector final : public Collector {
   // `now_monotonic_ns` (0: now), counts them unanswered, derives evictions.
   void sweep_now(uint64_t now_monotonic_ns = 0);
   // Map and user-space counts as the next scrape would render them.
-  DnsSnapshot snapshot() const;
+  Result<DnsSnapshot> snapshot() const;
   // Program fds for BPF_PROG_TEST_RUN (tests, benchmarks): -1 when not loaded.
   int filter_prog_fd() const;
   // dns_tc_ingress / dns_tc_egress.

@@ -2,6 +2,7 @@
 // (exporter/builtin_collectors.cc) adds this descriptor.
 #include "collectors/dns/dns_collector.h"
 #include "collectors/dns/dns_config.h"
+#include "collectors/dns/dns_trace.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
@@ -14,9 +15,10 @@ CollectorDescriptor dns_descriptor() {
           "queries (BPF on tc ingress/egress, packet-socket filter fallback), DNS "
           "events",
       .config = dns_config_section(),
-      .needs = {Requirement::kBpfPrivileges, Requirement::kNetRaw},
+      .needs = {Requirement::kBpfPrivileges, Requirement::kNetAdmin, Requirement::kNetRaw},
       .ladders = {DnsCollector::process_ladder()},
       .factory = [] { return std::make_unique<DnsCollector>(); }};
+  descriptor.trace_source = dns_trace_source();
   return descriptor;
 }
 

@@ -33,4 +33,12 @@ std::unique_ptr<Collector> make_dns_trace_collector(std::shared_ptr<EventSink> s
   return std::make_unique<DnsCollector>(std::move(options));
 }
 
+TraceSource dns_trace_source() {
+  return {"dns", dns_trace_schema,
+          [](Config& config, const TraceOptions& options) {
+            return configure_dns_trace(config, options.ports);
+          },
+          make_dns_trace_collector};
+}
+
 }  // namespace netobs

@@ -11,6 +11,7 @@
 #include "config/config.h"
 #include "exporter/collector.h"
 #include "exporter/events/event_sink.h"
+#include "exporter/events/trace_source.h"
 
 namespace netobs {
 
@@ -27,5 +28,8 @@ Status configure_dns_trace(Config& config, const std::vector<uint16_t>& ports);
 // config.dns apply) to `sink`. Start it with the adjusted config; stop() it
 // to flush. bpf_status().events_lost counts records the ring buffer dropped.
 std::unique_ptr<Collector> make_dns_trace_collector(std::shared_ptr<EventSink> sink);
+
+// The three above as `netobs trace --collector dns` uses them.
+TraceSource dns_trace_source();
 
 }  // namespace netobs

@@ -2,6 +2,7 @@
 // (exporter/builtin_collectors.cc) adds this descriptor.
 #include "collectors/snmp/snmp_collector.h"
 #include "collectors/snmp/snmp_config.h"
+#include "collectors/snmp/stats_command.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
@@ -21,6 +22,7 @@ CollectorDescriptor snmp_descriptor() {
     return !before.collector<SnmpConfig>().equals(after.collector<SnmpConfig>()) ||
            before.exporter.procfs != after.exporter.procfs;
   };
+  descriptor.subcommands = snmp_subcommands;
   return descriptor;
 }
 

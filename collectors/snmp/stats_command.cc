@@ -1,9 +1,10 @@
 #include "collectors/snmp/stats_command.h"
-#include "exporter/cli_args.h"
+#include "exporter/subcommand.h"
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -38,27 +39,7 @@ struct StatsOptions {
   std::optional<std::string> procfs;
   std::optional<double> sample_interval;
   std::optional<std::vector<double>> windows;
-  bool help = false;
 };
-
-double parse_positive(const std::string& flag, const std::string& text) {
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || !(value > 0) ||
-      !std::isfinite(value)) {
-    throw UsageError(flag + ": expected a positive number of seconds, got \"" + text + "\"");
-  }
-  return value;
-}
-
-long parse_count(const std::string& flag, const std::string& text) {
-  long value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1) {
-    throw UsageError(flag + ": expected a whole number >= 1, got \"" + text + "\"");
-  }
-  return value;
-}
 
 std::vector<double> parse_windows(const std::string& text) {
   std::vector<double> windows;
@@ -73,33 +54,25 @@ std::vector<double> parse_windows(const std::string& text) {
   return windows;
 }
 
-StatsOptions parse_options(const std::vector<std::string>& args) {
+StatsOptions parse_options(const ParsedFlags& flags) {
   StatsOptions options;
-  for (ArgCursor cursor(args); cursor.next();) {
-    const std::string arg = cursor.flag();
-    auto value = [&cursor] { return cursor.value(); };
-    auto no_value = [&cursor] { cursor.no_value(); };
-    if (arg == "-h" || arg == "--help") {
-      options.help = true;
-    } else if (arg == "-a" || arg == "--absolute") {
-      no_value();
+  for (const auto& [flag, text] : flags.entries()) {
+    const std::string& arg = flag->name;
+    auto value = [&text] { return text; };
+    if (arg == "--absolute") {
       options.absolute = true;
-    } else if (arg == "-z" || arg == "--zero") {
-      no_value();
+    } else if (arg == "--zero") {
       options.zero = true;
     } else if (arg == "--json") {
-      no_value();
       options.json = true;
     } else if (arg == "--ratios") {
-      no_value();
       options.ratios = true;
     } else if (arg == "--trend") {
-      no_value();
       options.trend = true;
-    } else if (arg == "--interval" || arg == "-i") {
-      options.interval = parse_positive(arg, value());
-    } else if (arg == "--count" || arg == "-c") {
-      options.count = parse_count(arg, value());
+    } else if (arg == "--interval") {
+      options.interval = parse_seconds_flag(arg, value());
+    } else if (arg == "--count") {
+      options.count = static_cast<long>(parse_whole_flag(arg, value(), 1, LONG_MAX));
     } else if (arg == "--filter") {
       options.filter = value();
     } else if (arg == "--save") {
@@ -113,11 +86,9 @@ StatsOptions parse_options(const std::vector<std::string>& args) {
     } else if (arg == "--path.procfs") {
       options.procfs = value();
     } else if (arg == "--sample-interval") {
-      options.sample_interval = parse_positive(arg, value());
+      options.sample_interval = parse_seconds_flag(arg, value());
     } else if (arg == "--windows") {
       options.windows = parse_windows(value());
-    } else {
-      throw UsageError("unknown option \"" + cursor.current() + "\"");
     }
   }
   int modes = (options.save ? 1 : 0) + (options.baseline ? 1 : 0) + (options.trend ? 1 : 0);
@@ -216,6 +187,7 @@ class StatsRun {
           span.precision(1);
           span << seconds << " s";
           print_ratios(lookup, seconds, span.str(), snmp_.thresholds, out_);
+          quote_drop_reasons();
         }
       } else if (options_.json) {
         print_rows_json(rows, seconds, filter_, out_);
@@ -227,6 +199,16 @@ class StatsRun {
       previous_time = now;
     }
     return 0;
+  }
+
+  // With an exporter running here, the kernel's drop reasons it counted
+  // (drops collector) go under the ratios they explain; nothing otherwise.
+  void quote_drop_reasons() {
+    const std::string url(kDefaultExporterUrl);
+    Result<std::string> body = env_.http_get(url, 1.0);
+    if (!body) return;
+    const auto reasons = drop_reasons_from_exposition(*body);
+    if (!reasons.empty()) print_drop_reasons(reasons, url, out_);
   }
 
   int absolute() {
@@ -247,6 +229,7 @@ class StatsRun {
           std::string span = "since boot";
           if (uptime) span += " (up " + std::to_string(static_cast<long long>(*uptime)) + " s)";
           print_ratios(lookup, uptime, span, snmp_.thresholds, out_);
+          quote_drop_reasons();
         }
       } else if (options_.json) {
         print_rows_json(rows, std::nullopt, filter_, out_);
@@ -408,49 +391,64 @@ class StatsRun {
   std::set<std::pair<int, int>> warned_;
 };
 
+int run_stats(const StatsOptions& options, std::ostream& out, std::ostream& err,
+              StatsEnvironment& env);
+
 }  // namespace
 
-std::string stats_usage() {
-  return R"(usage: netobs stats [options]
-
-Prints the kernel's SNMP counters (/proc/net/snmp, /proc/net/netstat,
+Subcommand stats_subcommand(StatsEnvironment& env) {
+  Subcommand command;
+  command.name = "stats";
+  command.summary = "system TCP/UDP/IP counters with deltas, rates and ratios";
+  command.description = R"(Prints the kernel's SNMP counters (/proc/net/snmp, /proc/net/netstat,
 /proc/net/snmp6) like nstat: by default the increase of every non-zero
 counter over one interval, with per-second rates.
-
-views:
-  (default)            increments over --interval (default 1 s), per second
-  -a, --absolute       totals since boot instead of increments
-  --ratios             derived ratios and health-check verdicts in words
-                       (retransmission ratio, TLP/fast-retransmit/RTO/SYN
-                       shares, input and UDP buffer error ratios, listen drops)
-  --save FILE          store the current totals as a baseline
-  --baseline FILE      what changed since FILE, biggest relative change first
-  --trend              key rates over 1, 5 and 15 minutes and their change,
-                       from a running exporter (--from URL; without --from,
-                       http://127.0.0.1:9723 if one answers) or own samples
-
-options:
-  -i, --interval N     seconds between reports; repeats every N seconds
-                       (with --trend: seconds between tables, default 60)
-  -c, --count K        stop after K reports (default: 1, or forever with -i)
-  -z, --zero           include counters that are zero / did not change
-  --filter REGEX       only fields whose name matches (Tcp.RetransSegs or
-                       TcpRetransSegs form)
-  --json               one JSON object per report
-  --from URL           exporter to read the trend from; "self" samples here
-  --sample-interval S  own sampling step for --trend (default 5)
-  --windows LIST       windows for --trend, e.g. 1m,5m,15m
-  --config.file FILE   netobs.yaml for thresholds, windows and rate counters
-  --path.procfs DIR    procfs mount point (default /proc)
-  -h, --help           this text
-
-examples:
+)";
+  command.flag_groups = {
+      {"views (default: increments over --interval, 1 s by default, per second):",
+       {{"--absolute", "-a", "", "totals since boot instead of increments"},
+        {"--ratios", "", "",
+         "derived ratios and verdicts in words\n"
+         "(retransmission ratio, TLP/fast-retransmit/RTO/SYN\n"
+         "shares, input and UDP buffer error ratios, listen drops);\n"
+         "with an exporter on 127.0.0.1:9723, also the kernel's\n"
+         "drop reasons it counted"},
+        {"--save", "", "FILE", "store the current totals as a baseline"},
+        {"--baseline", "", "FILE", "what changed since FILE, biggest relative change first"},
+        {"--trend", "", "",
+         "key rates over 1, 5 and 15 minutes and their change,\n"
+         "from a running exporter (--from URL; without --from,\n"
+         "http://127.0.0.1:9723 if one answers) or own samples"}}},
+      {"options:",
+       {{"--interval", "-i", "N",
+         "seconds between reports; repeats every N seconds\n"
+         "(with --trend: seconds between tables, default 60)"},
+        {"--count", "-c", "K", "stop after K reports (default: 1, or forever with -i)"},
+        {"--zero", "-z", "", "include counters that are zero / did not change"},
+        {"--filter", "", "REGEX",
+         "only fields whose name matches (Tcp.RetransSegs or\nTcpRetransSegs form)"},
+        {"--json", "", "", "one JSON object per report"},
+        {"--from", "", "URL", "exporter to read the trend from; \"self\" samples here"},
+        {"--sample-interval", "", "S", "own sampling step for --trend (default 5)"},
+        {"--windows", "", "LIST", "windows for --trend, e.g. 1m,5m,15m"},
+        {"--config.file", "", "FILE", "netobs.yaml for thresholds, windows and rate counters"},
+        {"--path.procfs", "", "DIR", "procfs mount point (default /proc)"}}}};
+  command.epilog = R"(examples:
   netobs stats                          what moved in the last second
   netobs stats -i 5 -c 3 --filter Retrans
   netobs stats --ratios -a              ratios since boot, with verdicts
   netobs stats --save /tmp/base; ...; netobs stats --baseline /tmp/base
   netobs stats --trend --from http://host:9723
 )";
+  command.run = [&env](const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
+    return run_stats(parse_options(flags), out, err, env);
+  };
+  return command;
+}
+
+std::string stats_usage() {
+  SystemStatsEnvironment env;
+  return subcommand_usage(stats_subcommand(env));
 }
 
 MibSnapshot SystemStatsEnvironment::read(const std::string& procfs) {
@@ -499,6 +497,11 @@ Status SystemStatsEnvironment::write_file(const std::string& path, const std::st
   return Status::ok();
 }
 
+std::vector<Subcommand> snmp_subcommands() {
+  static SystemStatsEnvironment env;  // the real machine; stateless
+  return {stats_subcommand(env)};
+}
+
 int run_stats_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   SystemStatsEnvironment env;
   return run_stats_command(args, out, err, env);
@@ -506,17 +509,13 @@ int run_stats_command(const std::vector<std::string>& args, std::ostream& out, s
 
 int run_stats_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       StatsEnvironment& env) {
-  StatsOptions options;
-  try {
-    options = parse_options(args);
-  } catch (const UsageError& e) {
-    err << "netobs stats: " << e.message << "\n\n" << stats_usage();
-    return 2;
-  }
-  if (options.help) {
-    out << stats_usage();
-    return 0;
-  }
+  return run_subcommand(stats_subcommand(env), args, out, err);
+}
+
+namespace {
+
+int run_stats(const StatsOptions& options, std::ostream& out, std::ostream& err,
+              StatsEnvironment& env) {
   Config config = default_config();
   if (options.config_file) {
     ConfigLoadResult loaded = load_config_file(*options.config_file);
@@ -536,5 +535,7 @@ int run_stats_command(const std::vector<std::string>& args, std::ostream& out, s
     return 1;
   }
 }
+
+}  // namespace
 
 }  // namespace netobs

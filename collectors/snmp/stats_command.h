@@ -11,6 +11,7 @@
 
 #include "collectors/snmp/proc_net_parser.h"
 #include "exporter/status.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
 
@@ -43,6 +44,10 @@ class SystemStatsEnvironment final : public StatsEnvironment {
   Status write_file(const std::string& path, const std::string& contents) override;
 };
 
+// `netobs stats` over `env` (tests pass fixture trees and a fake clock).
+Subcommand stats_subcommand(StatsEnvironment& env);
+// The snmp collector's subcommands, on the real machine.
+std::vector<Subcommand> snmp_subcommands();
 std::string stats_usage();
 
 // `args` are the arguments after `stats`. Returns the exit code: 0 ok,

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <map>
 #include <unordered_map>
 
 namespace netobs {
@@ -77,34 +78,6 @@ const CheckResult* find_check(const std::vector<CheckResult>& checks, std::strin
 }
 
 }  // namespace
-
-std::string json_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += printf_string("\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
 
 std::string json_number(double value) {
   if (!std::isfinite(value)) return "null";
@@ -609,6 +582,63 @@ Result<TrendTable> trend_from_exposition(std::string_view text, std::string sour
     table.rates.push_back({key, std::move(row)});
   }
   return table;
+}
+
+std::vector<std::pair<std::string, double>> drop_reasons_from_exposition(std::string_view text) {
+  constexpr std::string_view kSeries = "netobs_drops_total{";
+  constexpr std::string_view kReason = "reason=\"";
+  std::map<std::string, double> sums;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    const std::string_view line = text.substr(start, end - start);
+    start = end + 1;
+    if (line.substr(0, kSeries.size()) != kSeries) continue;
+    const size_t reason = line.find(kReason);
+    const size_t close = line.rfind('}');
+    if (reason == std::string_view::npos || close == std::string_view::npos) continue;
+    const size_t value_start = reason + kReason.size();
+    const size_t value_end = line.find('"', value_start);
+    if (value_end == std::string_view::npos) continue;
+    const std::string number(line.substr(close + 1));
+    char* parsed_end = nullptr;
+    const double value = std::strtod(number.c_str(), &parsed_end);
+    if (parsed_end == number.c_str()) continue;
+    sums[std::string(line.substr(value_start, value_end - value_start))] += value;
+  }
+  std::vector<std::pair<std::string, double>> reasons;
+  for (const auto& [name, value] : sums) {
+    if (value > 0) reasons.emplace_back(name, value);
+  }
+  std::stable_sort(reasons.begin(), reasons.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  return reasons;
+}
+
+void print_drop_reasons(const std::vector<std::pair<std::string, double>>& reasons,
+                        std::string_view source, std::ostream& out) {
+  // The ratios each reason explains.
+  static const std::map<std::string, std::string, std::less<>> kExplains = {
+      {"TCP_LISTEN_OVERFLOW", "accept queue full: ListenOverflows"},
+      {"SOCKET_BACKLOG", "socket backlog full"},
+      {"SOCKET_RCVBUFF", "receive buffer full: RcvbufErrors"},
+      {"TCP_OFOMERGE", "out-of-order queue"},
+      {"NO_SOCKET", "no listener: NoPorts, OutRsts"},
+      {"NETFILTER_DROP", "firewall rule"},
+      {"QDISC_DROP", "egress queue full"},
+  };
+  out << "\nKernel drop reasons (from " << source << ", since the exporter started):\n";
+  constexpr size_t kTop = 10;
+  for (size_t i = 0; i < reasons.size() && i < kTop; ++i) {
+    const auto& [name, value] = reasons[i];
+    char line[160];
+    std::snprintf(line, sizeof line, "  %-28s %14.0f", name.c_str(), value);
+    out << line;
+    if (auto it = kExplains.find(name); it != kExplains.end()) out << "  " << it->second;
+    out << "\n";
+  }
+  if (reasons.size() > kTop) out << "  (" << reasons.size() - kTop << " more)\n";
 }
 
 }  // namespace netobs

@@ -10,10 +10,12 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "collectors/snmp/field_types.h"
 #include "collectors/snmp/proc_net_parser.h"
+#include "exporter/json_writer.h"
 #include "collectors/snmp/rate_history.h"
 #include "collectors/snmp/snmp_config.h"
 #include "config/config.h"
@@ -64,6 +66,14 @@ void print_ratios(const IncreaseLookup& increase, std::optional<double> seconds,
 void print_ratios_json(const IncreaseLookup& increase, std::optional<double> seconds,
                        const SnmpThresholds& thresholds, std::ostream& out);
 
+// Packets per kernel drop reason in an exporter's /metrics text
+// (netobs_drops_total summed over its other labels), largest first, zeros left out.
+std::vector<std::pair<std::string, double>> drop_reasons_from_exposition(std::string_view text);
+// "Kernel drop reasons ..." under the ratios: the top reasons with a pointer
+// to the ratio each one explains.
+void print_drop_reasons(const std::vector<std::pair<std::string, double>>& reasons,
+                        std::string_view source, std::ostream& out);
+
 // Baseline files: "# netobs stats baseline", "# saved_at_unix_seconds T", then
 // one "Group.Field value" line per field.
 std::string format_baseline(const MibSnapshot& snapshot, double saved_at_unix_seconds);
@@ -104,8 +114,7 @@ void print_trend_json(const TrendTable& table, std::ostream& out);
 // window-coverage gauges); an error when it has no rate series at all.
 Result<TrendTable> trend_from_exposition(std::string_view text, std::string source);
 
-// Formatting helpers shared with the tests.
-std::string json_escape(std::string_view text);
+// Formatting helper shared with the tests (strings go through json_escape).
 std::string json_number(double value);  // shortest round-trip form; null for NaN/Inf
 
 }  // namespace netobs

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "collectors/socket/socket_format.h"
+#include "exporter/bpf/map_reader.h"
 #include "exporter/events/ring_buffer_reader.h"
 #include "exporter/log.h"
 #include "socket.skel.h"
@@ -345,9 +346,7 @@ Status SocketCollector::open_gate() {
   if (size != sizeof(*skel.bss)) return Status::error("socket .bss map has an unexpected size");
   std::vector<char> value(size);
   const uint32_t zero = 0;
-  if (bpf_map__lookup_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {
-    return Status::error("reading the socket .bss map failed: " + errno_message(errno));
-  }
+  if (Status read = lookup_value(MapRef::of(bss), &zero, value.data()); !read) return read;
   auto* data = reinterpret_cast<decltype(skel.bss)>(value.data());
   data->filters_ready = true;
   if (bpf_map__update_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {
@@ -411,7 +410,6 @@ void SocketCollector::stop_impl() {
 
 Result<SocketSnapshot> SocketCollector::snapshot() const {
   socket_bpf& skel = *loaded_->skeleton.skel;
-  const size_t cpus = static_cast<size_t>(libbpf_num_possible_cpus());
   SocketSnapshot snap;
   snap.per_process = config_.per_process;
   snap.protocol_mask = 0;
@@ -423,48 +421,33 @@ Result<SocketSnapshot> SocketCollector::snapshot() const {
   snap.events_written = events_written_.load();
   snap.event_write_errors = event_write_errors_.load();
 
-  std::vector<uint64_t> counter_values(cpus);
-  for (uint32_t c = 0; c < SOCKET_CTR_COUNT; ++c) {
-    if (bpf_map__lookup_elem(skel.maps.counters, &c, sizeof(c), counter_values.data(),
-                             counter_values.size() * sizeof(uint64_t), 0) != 0) {
-      return Status::error("reading map counters failed: " + errno_message(errno));
-    }
-    snap.counters[c] = sum_u64(counter_values);
-  }
+  Result<std::vector<uint64_t>> counters =
+      sum_percpu_u64_array(MapRef::of(skel.maps.counters), SOCKET_CTR_COUNT);
+  if (!counters) return counters.status();
+  for (uint32_t c = 0; c < SOCKET_CTR_COUNT; ++c) snap.counters[c] = (*counters)[c];
 
   // Which comm owns which slot.
   std::map<uint32_t, std::string> slot_comm;
   if (config_.per_process) {
-    socket_comm key{}, next{};
-    socket_comm* previous = nullptr;
-    // Bounded: the map holds at most max_processes keys.
-    for (uint32_t n = 0; n <= config_.max_processes; ++n) {
-      if (bpf_map__get_next_key(skel.maps.comm_slots, previous, &next, sizeof(next)) != 0) break;
-      uint32_t slot = 0;
-      if (bpf_map__lookup_elem(skel.maps.comm_slots, &next, sizeof(next), &slot, sizeof(slot), 0) ==
-          0) {
-        slot_comm[slot] = comm_string(next.comm);
-      }
-      key = next;
-      previous = &key;
-    }
+    Result<std::vector<std::pair<socket_comm, uint32_t>>> slots =
+        read_entries<socket_comm, uint32_t>(MapRef::of(skel.maps.comm_slots));
+    if (!slots) return slots.status();
+    for (const auto& [comm, slot] : *slots) slot_comm[slot] = comm_string(comm.comm);
     slot_comm[config_.max_processes] = "other";
   } else {
     slot_comm[0] = "";
   }
 
-  std::vector<socket_stats> values(cpus);
+  const MapRef stats = MapRef::of(skel.maps.stats);
   for (const auto& [slot, comm] : slot_comm) {
     SocketSnapshot::Process process;
     process.comm = comm;
     bool used = false;
     for (uint32_t i = 0; i < SOCKET_STATS_PER_SLOT; ++i) {
       uint32_t index = slot * SOCKET_STATS_PER_SLOT + i;
-      if (bpf_map__lookup_elem(skel.maps.stats, &index, sizeof(index), values.data(),
-                               values.size() * sizeof(socket_stats), 0) != 0) {
-        return Status::error("reading map stats failed: " + errno_message(errno));
-      }
-      for (const auto& v : values) add_stats(process.stats[i], v);
+      Result<std::vector<socket_stats>> values = lookup_percpu<socket_stats>(stats, &index);
+      if (!values) return values.status();
+      for (const auto& v : *values) add_stats(process.stats[i], v);
       used = used || process.stats[i].calls[0] + process.stats[i].calls[1] > 0;
     }
     // "other" appears once something folded into it.
@@ -472,21 +455,14 @@ Result<SocketSnapshot> SocketCollector::snapshot() const {
     snap.processes.push_back(std::move(process));
   }
 
-  socket_error_key key{}, next{};
-  socket_error_key* previous = nullptr;
-  std::vector<uint64_t> error_values(cpus);
-  const uint32_t error_capacity = bpf_map__max_entries(skel.maps.errors);
-  for (uint32_t n = 0; n < error_capacity; ++n) {
-    if (bpf_map__get_next_key(skel.maps.errors, previous, &next, sizeof(next)) != 0) break;
-    if (bpf_map__lookup_elem(skel.maps.errors, &next, sizeof(next), error_values.data(),
-                             error_values.size() * sizeof(uint64_t), 0) == 0) {
-      auto comm = slot_comm.find(next.comm_slot);
-      snap.errors.push_back({comm != slot_comm.end() ? comm->second : "other", next.proto,
-                             next.direction, next.err, sum_u64(error_values)});
-    }
-    key = next;
-    previous = &key;
-  }
+  Status read = for_each_percpu_entry<socket_error_key, uint64_t>(
+      MapRef::of(skel.maps.errors),
+      [&](const socket_error_key& key, const std::vector<uint64_t>& values) {
+        auto comm = slot_comm.find(key.comm_slot);
+        snap.errors.push_back({comm != slot_comm.end() ? comm->second : "other", key.proto,
+                               key.direction, key.err, sum_u64(values)});
+      });
+  if (!read) return read;
   return snap;
 }
 
@@ -503,13 +479,12 @@ BpfStatus SocketCollector::bpf_status_impl() const {
   if (!loaded_) return status;
   status.programs = loaded_->skeleton.attachment.programs;
   socket_bpf& skel = *loaded_->skeleton.skel;
-  std::vector<uint64_t> values(static_cast<size_t>(libbpf_num_possible_cpus()));
+  // Self-metrics: an unreadable counter reads 0 here; the scrape's own
+  // read of the same map fails the collector with the reason.
+  const MapRef counters = MapRef::of(skel.maps.counters);
   auto counter = [&](uint32_t index) -> uint64_t {
-    if (bpf_map__lookup_elem(skel.maps.counters, &index, sizeof(index), values.data(),
-                             values.size() * sizeof(uint64_t), 0) != 0) {
-      return 0;
-    }
-    return sum_u64(values);
+    Result<uint64_t> sum = sum_percpu_u64(counters, index);
+    return sum ? *sum : 0;
   };
   auto map_status = [](const char* map_name, const bpf_map* map, uint64_t errors) {
     return BpfMapStatus{map_name, bpf_map__fd(map), bpf_map__max_entries(map), errors};

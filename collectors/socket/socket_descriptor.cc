@@ -2,6 +2,7 @@
 // (exporter/builtin_collectors.cc) adds this descriptor.
 #include "collectors/socket/socket_collector.h"
 #include "collectors/socket/socket_config.h"
+#include "collectors/socket/trace_command.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
@@ -15,8 +16,10 @@ CollectorDescriptor socket_descriptor() {
       .config = socket_config_section(),
       .needs = {Requirement::kBtf, Requirement::kBpfPrivileges},
       .ladders = SocketCollector::tracepoint_ladders(),
-      .factory = [] { return std::make_unique<SocketCollector>(); },
-      .cost_notes = socket_cost_notes};
+      .factory = [] { return std::make_unique<SocketCollector>(); }};
+  descriptor.subcommands = socket_subcommands;
+  descriptor.trace_source = socket_trace_source();
+  descriptor.cost_notes = socket_cost_notes;
   return descriptor;
 }
 

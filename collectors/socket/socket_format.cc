@@ -53,35 +53,6 @@ constexpr SocketFlag kAllFlags[] = {
     {"MSG_CMSG_COMPAT", 0x80000000},
 };
 
-struct ErrnoName {
-  uint32_t err;
-  const char* name;
-};
-
-// Kernel-internal codes (include/linux/errno.h) that can leave a socket
-// call before the syscall layer translates them.
-constexpr ErrnoName kKernelErrnos[] = {
-    {512, "ERESTARTSYS"},
-    {513, "ERESTARTNOINTR"},
-    {514, "ERESTARTNOHAND"},
-    {515, "ENOIOCTLCMD"},
-    {516, "ERESTART_RESTARTBLOCK"},
-    {517, "EPROBE_DEFER"},
-    {518, "EOPENSTALE"},
-    {519, "ENOPARAM"},
-    {521, "EBADHANDLE"},
-    {522, "ENOTSYNC"},
-    {523, "EBADCOOKIE"},
-    {524, "ENOTSUPP"},
-    {525, "ETOOSMALL"},
-    {526, "ESERVERFAULT"},
-    {527, "EBADTYPE"},
-    {528, "EJUKEBOX"},
-    {529, "EIOCBQUEUED"},
-    {530, "ERECALLCONFLICT"},
-    {531, "ENOGRACE"},
-};
-
 }  // namespace
 
 std::string format_msg_flags(uint32_t flags) {
@@ -100,17 +71,6 @@ std::string format_msg_flags(uint32_t flags) {
     out += hex;
   }
   return out;
-}
-
-std::string errno_name(uint32_t err) {
-  if (err > 0 && err < 512) {
-    // glibc 2.32+: "EAGAIN" for 11 (EWOULDBLOCK is the same value).
-    if (const char* name = strerrorname_np(static_cast<int>(err)); name != nullptr) return name;
-  }
-  for (const auto& entry : kKernelErrnos) {
-    if (entry.err == err) return entry.name;
-  }
-  return "E" + std::to_string(err);
 }
 
 std::string_view socket_protocol_name(uint32_t proto_index) {

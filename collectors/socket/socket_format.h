@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "bpf/socket.h"
+#include "exporter/errno_name.h"
 #include "exporter/events/event_sink.h"
 
 namespace netobs {
@@ -25,10 +26,6 @@ extern const std::array<SocketFlag, SOCKET_FLAG_COUNT> kSocketFlags;
 // a name as one hex value ("MSG_DONTWAIT|MSG_NOSIGNAL", "MSG_PEEK|0x80000000").
 // Empty for 0.
 std::string format_msg_flags(uint32_t flags);
-
-// Symbolic name of a positive errno: glibc's names plus the kernel-internal
-// ones a socket call can return (ERESTARTSYS, ...); "E<number>" otherwise.
-std::string errno_name(uint32_t err);
 
 // The common errors (EAGAIN, EPIPE, ECONNABORTED, ECONNRESET, ETIMEDOUT,
 // ECONNREFUSED, EHOSTUNREACH, EINPROGRESS); netobs_socket_errors_total has them from the

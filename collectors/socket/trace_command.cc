@@ -9,30 +9,15 @@
 #include "collectors/socket/socket_collector.h"
 #include "collectors/socket/socket_format.h"
 #include "exporter/builtin_config.h"
+#include "exporter/collector_registry.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/log.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
-namespace {
 
-Result<uint64_t> parse_number(const std::string& flag, const std::string& text, uint64_t min,
-                              uint64_t max) {
-  uint64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    return Status::error(flag + " needs a whole number from " + std::to_string(min) + " to " +
-                         std::to_string(max) + ", got \"" + text + "\"");
-  }
-  return value;
-}
-
-std::vector<TraceSource>& extra_sources() {
-  static std::vector<TraceSource> sources;
-  return sources;
-}
-
-TraceSource socket_source() {
+TraceSource socket_trace_source() {
   return {"socket", []() -> const EventSchema& { return socket_event_schema(); },
           [](Config& config, const TraceOptions& options) {
             // Metrics are not served: one slot, no per-process table.
@@ -51,128 +36,112 @@ TraceSource socket_source() {
           }};
 }
 
+namespace {
+
+// The sources of the registered collectors, in registration order.
+std::vector<TraceSource> trace_sources() {
+  std::vector<TraceSource> sources;
+  for (const CollectorDescriptor& descriptor : builtin_registry().all()) {
+    if (descriptor.trace_source) sources.push_back(*descriptor.trace_source);
+  }
+  return sources;
+}
+
 std::optional<TraceSource> find_source(const std::string& name) {
-  if (name == "socket") return socket_source();
-  for (const auto& source : extra_sources()) {
+  for (TraceSource& source : trace_sources()) {
     if (source.name == name) return source;
   }
   return std::nullopt;
 }
 
-}  // namespace
-
-void register_trace_source(TraceSource source) { extra_sources().push_back(std::move(source)); }
-
-std::string trace_usage() {
-  return R"(usage: netobs trace [options]
-
-Streams every TCP/UDP send and receive as an event (the 14 fields of network event capture:
-timestamp, PID, command, protocol, IP version, addresses, ports, size,
-direction, latency, error, MSG_* flags) until Ctrl-C. Needs root (or CAP_BPF
-and CAP_PERFMON).
-
-options:
-  --collector NAME     what to trace: socket (default) or another collector
-                       with events (dns)
-  --format csv|json    output format (default csv; json is JSON lines)
-  --output DIR         write files under DIR/<machine-id>/<start time>/nw/
-                       (rotated by events.rotate_bytes) instead of stdout
-  --pid P              only process P (repeatable)
-  --comm NAME          only processes named NAME (repeatable, <= 15 chars)
-  --port N             only operations whose local or remote port is N (repeatable)
-  --protocol tcp|udp   only this protocol (repeatable; default both)
-  --config FILE        take ring buffer size, sampling and filters from FILE
-  --duration SECONDS   stop after this long (default: run until a signal)
-  -h, --help           this text
-)";
-}
-
-Result<TraceOptions> parse_trace_args(const std::vector<std::string>& args) {
+TraceOptions parse_trace_options(const ParsedFlags& flags) {
   TraceOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      options.help = true;
-      continue;
-    }
-    std::string flag = arg, value;
-    bool has_value = false;
-    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      flag = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    auto take = [&]() -> Result<std::string> {
-      if (has_value) return value;
-      if (i + 1 >= args.size()) return Status::error(flag + " needs a value");
-      return args[++i];
-    };
-    Result<std::string> v = std::string();
-    if (flag == "--collector") {
-      if (!(v = take())) return v.status();
-      options.collector = *v;
-    } else if (flag == "--format") {
-      if (!(v = take())) return v.status();
-      if (*v != "csv" && *v != "json") {
-        return Status::error("--format must be csv or json, got \"" + *v + "\"");
+  for (const auto& [flag, v] : flags.entries()) {
+    const std::string& name = flag->name;
+    if (name == "--collector") {
+      options.collector = v;
+    } else if (name == "--format") {
+      if (v != "csv" && v != "json") {
+        throw UsageError("--format must be csv or json, got \"" + v + "\"");
       }
-      options.format = *v;
-    } else if (flag == "--output") {
-      if (!(v = take())) return v.status();
-      if (v->empty()) return Status::error("--output needs a directory");
-      options.output_dir = *v;
-    } else if (flag == "--pid") {
-      if (!(v = take())) return v.status();
-      auto pid = parse_number("--pid", *v, 1, 4194304);
-      if (!pid) return pid.status();
-      options.pids.push_back(static_cast<uint32_t>(*pid));
-    } else if (flag == "--comm") {
-      if (!(v = take())) return v.status();
-      if (v->empty() || v->size() > 15) {
-        return Status::error("--comm \"" + *v +
-                             "\": a process name has 1 to 15 characters (the kernel keeps 15)");
+      options.format = v;
+    } else if (name == "--output") {
+      if (v.empty()) throw UsageError("--output needs a directory");
+      options.output_dir = v;
+    } else if (name == "--pid") {
+      options.pids.push_back(static_cast<uint32_t>(parse_whole_flag("--pid", v, 1, 4194304)));
+    } else if (name == "--comm") {
+      if (v.empty() || v.size() > 15) {
+        throw UsageError("--comm \"" + v +
+                         "\": a process name has 1 to 15 characters (the kernel keeps 15)");
       }
-      options.comms.push_back(*v);
-    } else if (flag == "--port") {
-      if (!(v = take())) return v.status();
-      auto port = parse_number("--port", *v, 1, 65535);
-      if (!port) return port.status();
-      options.ports.push_back(static_cast<uint16_t>(*port));
-    } else if (flag == "--protocol") {
-      if (!(v = take())) return v.status();
-      if (*v != "tcp" && *v != "udp") {
-        return Status::error("--protocol must be tcp or udp, got \"" + *v + "\"");
+      options.comms.push_back(v);
+    } else if (name == "--port") {
+      options.ports.push_back(static_cast<uint16_t>(parse_whole_flag("--port", v, 1, 65535)));
+    } else if (name == "--protocol") {
+      if (v != "tcp" && v != "udp") {
+        throw UsageError("--protocol must be tcp or udp, got \"" + v + "\"");
       }
-      options.protocols.push_back(*v);
-    } else if (flag == "--config") {
-      if (!(v = take())) return v.status();
-      options.config_file = *v;
-    } else if (flag == "--duration") {
-      if (!(v = take())) return v.status();
+      options.protocols.push_back(v);
+    } else if (name == "--config.file") {
+      options.config_file = v;
+    } else if (name == "--duration") {
       char* end = nullptr;
-      double seconds = std::strtod(v->c_str(), &end);
-      if (v->empty() || *end != '\0' || !(seconds > 0) || seconds > 31536000) {
-        return Status::error("--duration needs a number of seconds > 0, got \"" + *v + "\"");
+      double seconds = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end != '\0' || !(seconds > 0) || seconds > 31536000) {
+        throw UsageError("--duration needs a number of seconds > 0, got \"" + v + "\"");
       }
       options.duration_seconds = seconds;
-    } else {
-      return Status::error("unknown option \"" + arg + "\"");
     }
   }
   return options;
 }
 
+int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace
+
+Subcommand trace_subcommand() {
+  Subcommand command;
+  command.name = "trace";
+  command.summary = "stream every TCP/UDP send and receive as CSV or JSON events";
+  command.description =
+      R"(Streams every TCP/UDP send and receive as a network event (14 fields:
+timestamp, PID, command, protocol, IP version, addresses, ports, size,
+direction, latency, error, MSG_* flags) until Ctrl-C. Needs root (or CAP_BPF
+and CAP_PERFMON).
+)";
+  command.flag_groups = {
+      {"options:",
+       {{"--collector", "", "NAME",
+         "what to trace: socket (default) or another collector\nwith events (dns)"},
+        {"--format", "", "csv|json", "output format (default csv; json is JSON lines)"},
+        {"--output", "", "DIR",
+         "write files under DIR/<machine-id>/<start time>/nw/\n"
+         "(rotated by events.rotate_bytes) instead of stdout"},
+        {"--pid", "", "P", "only process P (repeatable)"},
+        {"--comm", "", "NAME", "only processes named NAME (repeatable, <= 15 chars)"},
+        {"--port", "", "N", "only operations whose local or remote port is N (repeatable)"},
+        {"--protocol", "", "tcp|udp", "only this protocol (repeatable; default both)"},
+        {"--config.file", "", "FILE", "take ring buffer size, sampling and filters from FILE"},
+        {"--duration", "", "SECONDS", "stop after this long (default: run until a signal)"}}}};
+  command.run = [](const ParsedFlags& flags, std::ostream& out, std::ostream& err) {
+    return run_trace(parse_trace_options(flags), out, err);
+  };
+  return command;
+}
+
+std::vector<Subcommand> socket_subcommands() { return {trace_subcommand()}; }
+
+std::string trace_usage() { return subcommand_usage(trace_subcommand()); }
+
 int run_trace_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  Result<TraceOptions> parsed = parse_trace_args(args);
-  if (!parsed) {
-    err << "netobs trace: " << parsed.message() << "\n\n" << trace_usage();
-    return 2;
-  }
-  const TraceOptions& options = *parsed;
-  if (options.help) {
-    out << trace_usage();
-    return 0;
-  }
+  return run_subcommand(trace_subcommand(), args, out, err);
+}
+
+namespace {
+
+int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err) {
   ConfigLoadResult loaded =
       options.config_file ? load_config_file(*options.config_file) : load_default_config();
   if (!loaded.ok()) {
@@ -181,8 +150,8 @@ int run_trace_command(const std::vector<std::string>& args, std::ostream& out, s
   }
   std::optional<TraceSource> source = find_source(options.collector);
   if (!source) {
-    std::string known = "socket";
-    for (const auto& s : extra_sources()) known += ", " + s.name;
+    std::string known;
+    for (const auto& s : trace_sources()) known += (known.empty() ? "" : ", ") + s.name;
     err << "netobs trace: --collector \"" << options.collector << "\" has no events to trace ("
         << known << " do)\n";
     return 2;
@@ -263,5 +232,7 @@ int run_trace_command(const std::vector<std::string>& args, std::ostream& out, s
       << " lost (ring buffer full)\n";
   return 0;
 }
+
+}  // namespace
 
 }  // namespace netobs

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "exporter/json_writer.h"
+
 namespace netobs {
 namespace {
 
@@ -25,23 +27,6 @@ std::string millis(uint32_t micros) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.3f", micros / 1000.0);
   return buffer;
-}
-
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20) {
-      char buffer[8];
-      std::snprintf(buffer, sizeof buffer, "\\u%04x", c);
-      out += buffer;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
 }
 
 uint64_t bytes_total(const TcpSocketRecord& r) {
@@ -74,24 +59,8 @@ struct RowWriter {
     text.append(key);
     number(v);
   }
-  // A JSON string literal, escaped like json_string().
-  void json(std::string_view v) {
-    text.push_back('"');
-    for (unsigned char c : v) {
-      if (c == '"' || c == '\\') {
-        text.push_back('\\');
-        text.push_back(static_cast<char>(c));
-      } else if (c < 0x20) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        text.append("\\u00");
-        text.push_back(kHex[c >> 4]);
-        text.push_back(kHex[c & 0xf]);
-      } else {
-        text.push_back(static_cast<char>(c));
-      }
-    }
-    text.push_back('"');
-  }
+  // A JSON string literal, through the one shared escaper.
+  void json(std::string_view v) { append_json_string(text, v); }
 };
 
 // Formats one value at a time into its own small buffer; the view is valid

@@ -1,5 +1,5 @@
 #include "collectors/tcp/conns_command.h"
-#include "exporter/cli_args.h"
+#include "exporter/subcommand.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <algorithm>
@@ -37,35 +38,14 @@ struct ConnsOptions {
   std::optional<std::string> netns;
   std::string procfs = "/proc";
   std::optional<std::string> config_file;
-  bool help = false;
 };
 
 uint16_t parse_port(const std::string& flag, const std::string& text) {
-  unsigned value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > 65535) {
-    throw UsageError(flag + ": expected a port 1..65535, got \"" + text + "\"");
-  }
-  return static_cast<uint16_t>(value);
+  return static_cast<uint16_t>(parse_whole_flag(flag, text, 1, 65535));
 }
 
 long parse_whole(const std::string& flag, const std::string& text) {
-  long value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1) {
-    throw UsageError(flag + ": expected a whole number >= 1, got \"" + text + "\"");
-  }
-  return value;
-}
-
-double parse_seconds(const std::string& flag, const std::string& text) {
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || !(value > 0) ||
-      !std::isfinite(value)) {
-    throw UsageError(flag + ": expected a positive number of seconds, got \"" + text + "\"");
-  }
-  return value;
+  return static_cast<long>(parse_whole_flag(flag, text, 1, LONG_MAX));
 }
 
 // Normalizes an address as the kernel records print it ("::ffff:1.2.3.4"
@@ -111,15 +91,12 @@ std::set<uint8_t> parse_states(const std::string& text) {
   return states;
 }
 
-ConnsOptions parse_options(const std::vector<std::string>& args) {
+ConnsOptions parse_options(const ParsedFlags& flags) {
   ConnsOptions options;
-  for (ArgCursor cursor(args); cursor.next();) {
-    const std::string arg = cursor.flag();
-    auto value = [&cursor] { return cursor.value(); };
-    auto no_value = [&cursor] { cursor.no_value(); };
-    if (arg == "-h" || arg == "--help") {
-      options.help = true;
-    } else if (arg == "--local-ip") {
+  for (const auto& [flag, text] : flags.entries()) {
+    const std::string& arg = flag->name;
+    auto value = [&text] { return text; };
+    if (arg == "--local-ip") {
       options.filter.local_ip = parse_ip(arg, value());
     } else if (arg == "--remote-ip") {
       options.filter.remote_ip = parse_ip(arg, value());
@@ -151,18 +128,15 @@ ConnsOptions parse_options(const std::vector<std::string>& args) {
       }
     } else if (arg == "--top") {
       options.top = static_cast<size_t>(parse_whole(arg, value()));
-    } else if (arg == "--interval" || arg == "-i") {
-      options.interval = parse_seconds(arg, value());
-    } else if (arg == "--count" || arg == "-c") {
+    } else if (arg == "--interval") {
+      options.interval = parse_seconds_flag(arg, value());
+    } else if (arg == "--count") {
       options.count = parse_whole(arg, value());
     } else if (arg == "--json") {
-      no_value();
       options.json = true;
     } else if (arg == "--explain") {
-      no_value();
       options.explain = true;
     } else if (arg == "--no-process") {
-      no_value();
       options.processes = false;
     } else if (arg == "--netns") {
       options.netns = value();
@@ -170,8 +144,6 @@ ConnsOptions parse_options(const std::vector<std::string>& args) {
       options.procfs = value();
     } else if (arg == "--config.file") {
       options.config_file = value();
-    } else {
-      throw UsageError("unknown option \"" + cursor.current() + "\"");
     }
   }
   if (options.count && !options.interval) {
@@ -355,6 +327,8 @@ size_t expected_tcp_sockets(const std::string& procfs) {
   return total;
 }
 
+int run_on_machine(const ConnsOptions& options, std::ostream& out, std::ostream& err);
+
 }  // namespace
 
 Result<std::unique_ptr<SystemConnsSource>> SystemConnsSource::open(std::string procfs) {
@@ -464,63 +438,72 @@ void SystemConnsSource::sleep_for(double seconds) {
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
 }
 
-std::string conns_usage() {
-  return "usage: netobs conns [flags]\n"
-         "\n"
-         "TCP connections with the kernel's tcp_info (RTT, retransmissions, cwnd, bytes,\n"
-         "delivery and pacing rate), socket memory, state and owning process, read over\n"
-         "NETLINK_SOCK_DIAG.\n"
-         "\n"
-         "selection:\n"
-         "  --local-ip IP        --remote-ip IP\n"
-         "  --local-port N       --remote-port N\n"
-         "  --state S[,S...]     established, syn-sent, ..., listen, or all\n"
-         "                       (default: every state but listen)\n"
-         "  --role server|client server: the local port is a listening port\n"
-         "view:\n"
-         "  --sort rtt|retrans|bytes  largest first\n"
-         "  --top N              only the first N after sorting\n"
-         "  --interval SEC       refresh every SEC seconds, with per-connection deltas\n"
-         "                       (+RETR: retransmissions since the last refresh)\n"
-         "  --count N            stop after N refreshes (with --interval)\n"
-         "  --json               JSON (one document per refresh)\n"
-         "  --explain            diagnosis per connection, with the system's TLP, fast\n"
-         "                       retransmit and timeout shares from /proc/net/netstat\n"
-         "  --no-process         do not look up owning processes (faster)\n"
-         "  --netns PATH         look into another network namespace\n"
-         "                       (/run/netns/NAME or /proc/PID/ns/net)\n"
-         "  --path.procfs DIR    procfs mount point (default /proc)\n"
-         "  --config.file FILE   take the verdict thresholds from this config\n";
+namespace {
+
+// `netobs conns` with `run` as the handler (a fake source in tests).
+Subcommand conns_subcommand(
+    std::function<int(const ConnsOptions&, std::ostream&, std::ostream&)> run) {
+  Subcommand command;
+  command.name = "conns";
+  command.summary = "TCP connections with tcp_info, filters, deltas and --explain";
+  command.description =
+      "TCP connections with the kernel's tcp_info (RTT, retransmissions, cwnd, bytes,\n"
+      "delivery and pacing rate), socket memory, state and owning process, read over\n"
+      "NETLINK_SOCK_DIAG.\n";
+  command.flag_groups = {
+      {"selection:",
+       {{"--local-ip", "", "IP", "only this local address"},
+        {"--remote-ip", "", "IP", "only this remote address"},
+        {"--local-port", "", "N", "only this local port"},
+        {"--remote-port", "", "N", "only this remote port"},
+        {"--state", "", "S[,S...]",
+         "established, syn-sent, ..., listen, or all\n(default: every state but listen)"},
+        {"--role", "", "server|client", "server: the local port is a listening port"}}},
+      {"view:",
+       {{"--sort", "", "rtt|retrans|bytes", "largest first"},
+        {"--top", "", "N", "only the first N after sorting"},
+        {"--interval", "-i", "SEC",
+         "refresh every SEC seconds, with per-connection deltas\n"
+         "(+RETR: retransmissions since the last refresh)"},
+        {"--count", "-c", "N", "stop after N refreshes (with --interval)"},
+        {"--json", "", "", "JSON (one document per refresh)"},
+        {"--explain", "", "",
+         "diagnosis per connection, with the system's TLP, fast\n"
+         "retransmit and timeout shares from /proc/net/netstat"},
+        {"--no-process", "", "", "do not look up owning processes (faster)"},
+        {"--netns", "", "PATH",
+         "look into another network namespace\n(/run/netns/NAME or /proc/PID/ns/net)"},
+        {"--path.procfs", "", "DIR", "procfs mount point (default /proc)"},
+        {"--config.file", "", "FILE", "take the verdict thresholds from this config"}}}};
+  command.run = [run = std::move(run)](const ParsedFlags& flags, std::ostream& out,
+                                       std::ostream& err) {
+    return run(parse_options(flags), out, err);
+  };
+  return command;
 }
+
+}  // namespace
+
+std::string conns_usage() { return subcommand_usage(conns_subcommand(nullptr)); }
 
 int run_conns_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       ConnsSource& source) {
-  ConnsOptions options;
-  try {
-    options = parse_options(args);
-  } catch (const UsageError& e) {
-    err << "netobs conns: " << e.message << "\n\n" << conns_usage();
-    return 2;
-  }
-  if (options.help) {
-    out << conns_usage();
-    return 0;
-  }
-  return run_with(options, out, err, source);
+  return run_subcommand(conns_subcommand([&source](const ConnsOptions& options, std::ostream& out,
+                                                   std::ostream& err) {
+                          return run_with(options, out, err, source);
+                        }),
+                        args, out, err);
 }
 
 int run_conns_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  ConnsOptions options;
-  try {
-    options = parse_options(args);
-  } catch (const UsageError& e) {
-    err << "netobs conns: " << e.message << "\n\n" << conns_usage();
-    return 2;
-  }
-  if (options.help) {
-    out << conns_usage();
-    return 0;
-  }
+  return run_subcommand(conns_subcommand(run_on_machine), args, out, err);
+}
+
+std::vector<Subcommand> tcp_subcommands() { return {conns_subcommand(run_on_machine)}; }
+
+namespace {
+
+int run_on_machine(const ConnsOptions& options, std::ostream& out, std::ostream& err) {
   if (options.netns) {
     // The CLI is single-threaded here: joining the namespace moves the
     // sock_diag socket and /proc/net (self) there.
@@ -549,5 +532,7 @@ int run_conns_command(const std::vector<std::string>& args, std::ostream& out, s
   (*source)->set_local_port(options.filter.local_port);
   return run_with(options, out, err, **source);
 }
+
+}  // namespace
 
 }  // namespace netobs

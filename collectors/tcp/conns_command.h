@@ -17,6 +17,7 @@
 #include "collectors/tcp/process_owners.h"
 #include "collectors/tcp/sock_diag.h"
 #include "exporter/status.h"
+#include "exporter/subcommand.h"
 
 namespace netobs {
 
@@ -84,6 +85,9 @@ class SystemConnsSource final : public ConnsSource {
 };
 
 std::string conns_usage();
+
+// The tcp collector's subcommands (`netobs conns`), on the real machine.
+std::vector<Subcommand> tcp_subcommands();
 
 // `args` are the arguments after `conns`. Exit code: 0 ok, 1 runtime
 // failure (sock_diag refused, namespace not found), 2 usage error.

@@ -14,6 +14,7 @@
 
 #include "bpf/socket_owners.h"
 #include "exporter/bpf/skeleton.h"
+#include "exporter/errno_name.h"
 #include "socket_owners.skel.h"
 
 namespace netobs {
@@ -55,7 +56,7 @@ void add_owner(std::vector<SocketOwner>& list, int pid, std::string_view comm) {
 }
 
 Status errno_error(const std::string& what, int error) {
-  return Status::error(what + " failed: " + std::strerror(error));
+  return Status::error(what + " failed: " + errno_text(error));
 }
 
 // PROC_PID_INIT_INO (include/linux/proc_ns.h): the initial pid namespace.

@@ -9,6 +9,7 @@
 
 #include "collectors/tcp/tcp_config.h"
 #include "config/config.h"
+#include "exporter/bpf/map_reader.h"
 #include "exporter/log.h"
 #include "tcp.skel.h"
 
@@ -30,37 +31,6 @@ HookLadder ladder(const char* name, const char* btf, const char* raw, const char
                      {AttachKind::kRawTp, raw, target},
                      {AttachKind::kTracepoint, tp, target}},
                     required};
-}
-
-// Per-CPU values of one key; empty on error. Per-CPU map values are copied
-// out with each CPU's slot rounded up to 8 bytes; every value here is a
-// multiple of 8 bytes already.
-template <typename V>
-std::vector<V> lookup_percpu(int fd, const void* key, int cpus) {
-  static_assert(sizeof(V) % 8 == 0);
-  std::vector<V> values(static_cast<size_t>(cpus));
-  if (bpf_map_lookup_elem(fd, key, values.data()) != 0) return {};
-  return values;
-}
-
-// All keys of a hash map (bounded by its capacity: a walk racing deletions
-// may restart, the bound keeps it finite).
-template <typename K>
-std::vector<K> hash_keys(int fd, uint32_t capacity) {
-  std::vector<K> keys;
-  K key{};
-  K next{};
-  const void* previous = nullptr;
-  while (keys.size() <= capacity && bpf_map_get_next_key(fd, previous, &next) == 0) {
-    keys.push_back(next);
-    key = next;
-    previous = &key;
-  }
-  return keys;
-}
-
-Status map_error(const char* map, int err) {
-  return Status::error(std::string("reading BPF map ") + map + " failed: " + std::strerror(err));
 }
 
 }  // namespace
@@ -147,8 +117,9 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
   if (!loaded) return loaded.status();
   loaded_ = std::make_unique<Loaded>();
   loaded_->skeleton = std::move(*loaded);
-  loaded_->cpus = libbpf_num_possible_cpus();
-  if (loaded_->cpus <= 0) return Status::error("cannot count possible CPUs for per-CPU maps");
+  Result<size_t> cpus = possible_cpus();
+  if (!cpus) return cpus.status();
+  loaded_->cpus = static_cast<int>(*cpus);
 
   tcp_bpf& skel = *loaded_->skeleton.skel;
   for (const TcpCidrEntry& cidr : groups.cidrs) {
@@ -190,78 +161,52 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
 Result<TcpSnapshot> TcpCollector::snapshot() {
   if (!loaded_) return Status::error("tcp collector is not running");
   tcp_bpf& skel = *loaded_->skeleton.skel;
-  const int cpus = loaded_->cpus;
   TcpSnapshot snap;
 
-  const int counters_fd = bpf_map__fd(skel.maps.counters);
-  for (uint32_t i = 0; i < NETOBS_TCP_COUNTER_COUNT; ++i) {
-    auto values = lookup_percpu<uint64_t>(counters_fd, &i, cpus);
-    if (values.empty()) return map_error("counters", errno);
-    for (uint64_t v : values) snap.counters[i] += v;
-  }
+  Result<std::vector<uint64_t>> counters =
+      sum_percpu_u64_array(MapRef::of(skel.maps.counters), NETOBS_TCP_COUNTER_COUNT);
+  if (!counters) return counters.status();
+  std::copy(counters->begin(), counters->end(), snap.counters.begin());
   loaded_->track_errors = snap.counters[NETOBS_TCP_TRACK_ERRORS];
 
-  const int retrans_fd = bpf_map__fd(skel.maps.retrans);
-  for (uint32_t kind = 0; kind < NETOBS_TCP_RETRANS_KIND_COUNT; ++kind) {
-    auto values = lookup_percpu<uint64_t>(retrans_fd, &kind, cpus);
-    if (values.empty()) return map_error("retrans", errno);
-    for (uint64_t v : values) snap.retrans[kind] += v;
-  }
+  Result<std::vector<uint64_t>> retrans =
+      sum_percpu_u64_array(MapRef::of(skel.maps.retrans), NETOBS_TCP_RETRANS_KIND_COUNT);
+  if (!retrans) return retrans.status();
+  std::copy(retrans->begin(), retrans->end(), snap.retrans.begin());
 
   const uint32_t zero = 0;
-  auto rtt = lookup_percpu<netobs_tcp_hist>(bpf_map__fd(skel.maps.rtt), &zero, cpus);
-  if (rtt.empty()) return map_error("rtt", errno);
-  for (const netobs_tcp_hist& h : rtt) snap.rtt.add(h);
+  auto rtt = lookup_percpu<netobs_tcp_hist>(MapRef::of(skel.maps.rtt), &zero);
+  if (!rtt) return rtt.status();
+  for (const netobs_tcp_hist& h : *rtt) snap.rtt.add(h);
 
-  const int hists_fd = bpf_map__fd(skel.maps.conn_hists);
+  const MapRef hists = MapRef::of(skel.maps.conn_hists);
   for (uint32_t i = 0; i < NETOBS_TCP_CONN_HIST_COUNT; ++i) {
-    auto values = lookup_percpu<netobs_tcp_hist>(hists_fd, &i, cpus);
-    if (values.empty()) return map_error("conn_hists", errno);
-    for (const netobs_tcp_hist& h : values) snap.conn_hists[i].add(h);
+    auto values = lookup_percpu<netobs_tcp_hist>(hists, &i);
+    if (!values) return values.status();
+    for (const netobs_tcp_hist& h : *values) snap.conn_hists[i].add(h);
   }
 
-  // One lookup for the whole errno array: 160 keys would be 160 syscalls.
-  {
-    const int fd = bpf_map__fd(skel.maps.connect_errors);
-    std::vector<uint32_t> keys(NETOBS_TCP_ERRNO_SLOTS);
-    std::vector<uint64_t> values(keys.size() * static_cast<size_t>(cpus));
-    uint32_t count = static_cast<uint32_t>(keys.size());
-    uint32_t out_batch = 0;
-    const int err =
-        bpf_map_lookup_batch(fd, nullptr, &out_batch, keys.data(), values.data(), &count, nullptr);
-    if ((err == 0 || errno == ENOENT) && count == keys.size()) {
-      for (uint32_t i = 0; i < count; ++i) {
-        const uint32_t slot = keys[i];
-        if (slot >= NETOBS_TCP_ERRNO_SLOTS) continue;
-        for (int cpu = 0; cpu < cpus; ++cpu) {
-          snap.connect_errors[slot] += values[i * static_cast<size_t>(cpus) + cpu];
-        }
-      }
-    } else {
-      for (uint32_t slot = 0; slot < NETOBS_TCP_ERRNO_SLOTS; ++slot) {
-        auto per_cpu = lookup_percpu<uint64_t>(fd, &slot, cpus);
-        if (per_cpu.empty()) return map_error("connect_errors", errno);
-        for (uint64_t v : per_cpu) snap.connect_errors[slot] += v;
-      }
-    }
-  }
+  // One batch lookup for the whole errno array: 160 keys would be 160 syscalls.
+  Result<std::vector<uint64_t>> connect_errors =
+      sum_percpu_u64_array(MapRef::of(skel.maps.connect_errors), NETOBS_TCP_ERRNO_SLOTS);
+  if (!connect_errors) return connect_errors.status();
+  std::copy(connect_errors->begin(), connect_errors->end(), snap.connect_errors.begin());
 
   if (options_.grouping.by != TcpGroupBy::kNone) {
-    const int rtt_fd = bpf_map__fd(skel.maps.rtt_by_group);
-    for (uint32_t group :
-         hash_keys<uint32_t>(rtt_fd, bpf_map__max_entries(skel.maps.rtt_by_group))) {
-      auto values = lookup_percpu<netobs_tcp_hist>(rtt_fd, &group, cpus);
-      if (values.empty()) continue;  // deleted meanwhile: nothing deletes, but be safe
-      for (const netobs_tcp_hist& h : values) snap.rtt_by_group[group].add(h);
-    }
-    const int group_fd = bpf_map__fd(skel.maps.retrans_by_group);
-    for (const netobs_tcp_retrans_key& key : hash_keys<netobs_tcp_retrans_key>(
-             group_fd, bpf_map__max_entries(skel.maps.retrans_by_group))) {
-      auto values = lookup_percpu<uint64_t>(group_fd, &key, cpus);
-      if (values.empty() || key.kind >= NETOBS_TCP_RETRANS_KIND_COUNT) continue;
-      auto& kinds = snap.retrans_by_group[key.group];
-      for (uint64_t v : values) kinds[key.kind] += v;
-    }
+    Status read = for_each_percpu_entry<uint32_t, netobs_tcp_hist>(
+        MapRef::of(skel.maps.rtt_by_group),
+        [&](uint32_t group, const std::vector<netobs_tcp_hist>& values) {
+          for (const netobs_tcp_hist& h : values) snap.rtt_by_group[group].add(h);
+        });
+    if (!read) return read;
+    read = for_each_percpu_entry<netobs_tcp_retrans_key, uint64_t>(
+        MapRef::of(skel.maps.retrans_by_group),
+        [&](const netobs_tcp_retrans_key& key, const std::vector<uint64_t>& values) {
+          if (key.kind >= NETOBS_TCP_RETRANS_KIND_COUNT) return;
+          auto& kinds = snap.retrans_by_group[key.group];
+          for (uint64_t v : values) kinds[key.kind] += v;
+        });
+    if (!read) return read;
   }
 
   if (states_) {

@@ -52,12 +52,6 @@ std::string check_tcp_cidr_group(const Value& v) {
   return check_cidr(cidr_value);
 }
 
-std::string check_netns_path(const Value& v) {
-  if (v.text.empty() || v.text[0] == '/') return "";
-  return "network_namespace must be an absolute path such as \"/run/netns/NAME\" or "
-         "\"/proc/PID/ns/net\" (empty: every namespace)";
-}
-
 // tcp grouping: one name per port, remote_cidr needs groups, and the groups
 // (plus "unmatched") must fit under max_groups and the 256-entry LPM map.
 void check_tcp_grouping(ConfigChecker& checker) {

@@ -2,6 +2,7 @@
 // (exporter/builtin_collectors.cc) adds this descriptor.
 #include "collectors/tcp/tcp_collector.h"
 #include "collectors/tcp/tcp_config.h"
+#include "collectors/tcp/conns_command.h"
 #include "exporter/collector_registry.h"
 
 namespace netobs {
@@ -16,6 +17,7 @@ CollectorDescriptor tcp_descriptor() {
       .needs = {Requirement::kBtf, Requirement::kBpfPrivileges},
       .ladders = TcpCollector::ladders(),
       .factory = [] { return std::make_unique<TcpCollector>(); }};
+  descriptor.subcommands = tcp_subcommands;
   return descriptor;
 }
 

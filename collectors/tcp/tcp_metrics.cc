@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "exporter/metric_builder.h"
+#include "exporter/errno_name.h"
 
 namespace netobs {
 namespace {
@@ -256,7 +257,7 @@ std::string_view retrans_kind_name(uint32_t kind) {
 std::string connect_errno_label(uint32_t slot) {
   if (slot == 0) return "none";
   if (slot >= NETOBS_TCP_ERRNO_SLOTS - 1) return "other";
-  const char* name = strerrorname_np(static_cast<int>(slot));
+  const char* name = errno_symbol(static_cast<int>(slot));
   return name != nullptr ? name : "other";
 }
 

@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "exporter/log.h"
+#include "exporter/bpf/map_reader.h"
+#include "exporter/errno_name.h"
 #include "tcp_states.skel.h"
 
 namespace netobs {
@@ -25,7 +27,6 @@ struct TcpStateCounter::Bpf {
   LinkPtr seed;   // iter: one-time seed walk (tracked)
   LinkPtr syn;    // iter: listening table only (tracked)
   LinkPtr count;  // iter: every socket (iterator method)
-  int cpus = 1;
 };
 
 namespace {
@@ -49,7 +50,7 @@ int in_namespace(const UniqueFd& netns, const std::function<void()>& f) {
 }
 
 Status errno_status(const std::string& what, int err) {
-  return Status::error(what + " failed: " + std::strerror(err));
+  return Status::error(what + " failed: " + errno_text(err));
 }
 
 }  // namespace
@@ -128,8 +129,7 @@ Status TcpStateCounter::open_tracked(const std::string& netns_path) {
       namespace_inode(netns_path.empty() ? "/proc/thread-self/ns/net" : netns_path);
   if (!inode) return inode.status();
   bpf_ = std::make_unique<Bpf>();
-  bpf_->cpus = libbpf_num_possible_cpus();
-  if (bpf_->cpus <= 0) return Status::error("cannot count possible CPUs for per-CPU maps");
+  if (Result<size_t> cpus = possible_cpus(); !cpus) return cpus.status();
   bpf_->skel = open_skeleton<tcp_states_bpf>();
   if (!bpf_->skel) return errno_status("opening tcp_states.bpf.o", errno);
   tcp_states_bpf& skel = *bpf_->skel;
@@ -235,14 +235,13 @@ Result<TcpStateCounts> TcpStateCounter::count_tracked() {
   tcp_states_bpf& skel = *bpf_->skel;
   TcpStateCounts counts{};
   // Full sockets: 11 per-CPU lookups, whatever the number of connections.
-  const int fd = bpf_map__fd(skel.maps.live_counts);
-  std::vector<int64_t> per_cpu(static_cast<size_t>(bpf_->cpus));
+  const MapRef live_counts = MapRef::of(skel.maps.live_counts);
   for (uint32_t state = 1; state <= kTcpMaxState; ++state) {
-    if (bpf_map_lookup_elem(fd, &state, per_cpu.data()) != 0) {
-      return errno_status("reading BPF map live_counts", errno);
-    }
+    // Signed: a socket counted on one CPU may leave its state on another.
+    Result<std::vector<int64_t>> per_cpu = lookup_percpu<int64_t>(live_counts, &state);
+    if (!per_cpu) return per_cpu.status();
     int64_t sum = 0;
-    for (int64_t v : per_cpu) sum += v;
+    for (int64_t v : *per_cpu) sum += v;
     counts[state] = sum > 0 ? static_cast<uint64_t>(sum) : 0;
   }
   // Request sockets: the listeners' SYN queues (a walk of the listening
@@ -301,10 +300,10 @@ Result<TcpStateCounts> TcpStateCounter::count_with_iterator() {
   }
   Status walked = run_iterator(bpf_link__fd(bpf_->count.get()), false);
   if (!walked) return walked;
+  const MapRef state_counts = MapRef::of(bpf_->skel->maps.state_counts);
   for (uint32_t state = 0; state < counts.size(); ++state) {
-    if (bpf_map_lookup_elem(map_fd, &state, &counts[state]) != 0) {
-      return errno_status("reading BPF map state_counts", errno);
-    }
+    Status read = lookup_value(state_counts, &state, &counts[state]);
+    if (!read) return read;
   }
   return counts;
 }

@@ -25,6 +25,7 @@
 #include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
+#include "exporter/bpf/map_reader.h"
 #include "exporter/log.h"
 #include "exporter/net/link_watcher.h"
 
@@ -137,7 +138,7 @@ struct XdpCollector::State {
   std::string attach_label(const Interface& iface) const;
   void release(int ifindex, Interface& iface, bool vanished);
   std::string foreign_program(int ifindex) const;
-  std::vector<netobs_xdp_counters> read_counters(uint32_t slot) const;
+  Result<netobs_xdp_counters> read_counters(uint32_t slot) const;
   void zero_counters(uint32_t slot) const;
   // The .bss table the program maps ingress ifindex to slots with.
   __u16& ifindex_slot(int ifindex) const { return skel->bss->ifindex_slot[ifindex & 0xFFFF]; }
@@ -274,10 +275,12 @@ std::string XdpCollector::State::attach_label(const Interface& iface) const {
   return has_xdp ? "xdp" : "tc";
 }
 
-std::vector<netobs_xdp_counters> XdpCollector::State::read_counters(uint32_t slot) const {
-  std::vector<netobs_xdp_counters> per_cpu(static_cast<size_t>(cpus));
-  if (bpf_map_lookup_elem(counters_fd, &slot, per_cpu.data()) != 0) per_cpu.clear();
-  return per_cpu;
+// One interface's counters, summed over CPUs.
+Result<netobs_xdp_counters> XdpCollector::State::read_counters(uint32_t slot) const {
+  Result<std::vector<netobs_xdp_counters>> per_cpu =
+      lookup_percpu<netobs_xdp_counters>(MapRef{counters_fd, "xdp_counters"}, &slot);
+  if (!per_cpu) return per_cpu.status();
+  return sum_xdp_counters(*per_cpu);
 }
 
 void XdpCollector::State::zero_counters(uint32_t slot) const {
@@ -290,7 +293,10 @@ void XdpCollector::State::release(int ifindex, Interface& iface, bool vanished) 
     iface.link.reset();  // detaches our program, and only ours
     iface.tc.detach();
     __atomic_store_n(&ifindex_slot(ifindex), __u16{0}, __ATOMIC_RELEASE);
-    retired_drops += sum_xdp_counters(read_counters(iface.slot)).sample_drops;
+    // A slot that cannot be read here loses its drops: nothing else holds them.
+    if (Result<netobs_xdp_counters> last = read_counters(iface.slot)) {
+      retired_drops += last->sample_drops;
+    }
     free_slots.push_back(iface.slot);
     iface.slot = 0;
     log_info(vanished ? "interface removed" : "detached",
@@ -352,8 +358,9 @@ Status XdpCollector::start_impl(const CollectorContext& context) {
   state->config = context.config.collector<XdpConfig>();
   state->selector = InterfaceSelector::from_config(context.config);
   state->tc_legacy = tc_legacy_forced();
-  state->cpus = libbpf_num_possible_cpus();
-  if (state->cpus <= 0) return Status::error("cannot count the possible CPUs");
+  Result<size_t> cpus = possible_cpus();
+  if (!cpus) return cpus.status();
+  state->cpus = static_cast<int>(*cpus);
 
   XdpProgramOptions options;
   options.sample_rate = state->config.sample_rate;
@@ -448,7 +455,9 @@ Status XdpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
       if (!iface.attached) continue;
       XdpInterfaceSnapshot entry;
       entry.name = iface.name;
-      entry.counters = sum_xdp_counters(s.read_counters(iface.slot));
+      Result<netobs_xdp_counters> counters = s.read_counters(iface.slot);
+      if (!counters) return counters.status();
+      entry.counters = *counters;
       positions.emplace_back(ifindex, snapshot.interfaces.size());
       snapshot.interfaces.push_back(std::move(entry));
     }
@@ -497,7 +506,11 @@ BpfStatus XdpCollector::bpf_status_impl() const {
       // One series per selected interface; no prog_fd, so run-time stats are
       // reported once, on the program's own entry.
       per_interface.push_back({s.program_label(iface), s.attach_label(iface), iface.attached, -1});
-      if (iface.attached) drops += sum_xdp_counters(s.read_counters(iface.slot)).sample_drops;
+      // Self-metrics: an unreadable slot counts 0 here; the scrape fails on it.
+      if (!iface.attached) continue;
+      if (Result<netobs_xdp_counters> counters = s.read_counters(iface.slot)) {
+        drops += counters->sample_drops;
+      }
     }
   }
   if (s.has_xdp) {

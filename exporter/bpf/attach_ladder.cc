@@ -571,13 +571,6 @@ class LadderLoader {
 
 }  // namespace
 
-std::string errno_message(int err) {
-  const char* name = strerrorname_np(err);
-  std::string text = std::strerror(err);
-  if (name != nullptr) text += std::string(" (") + name + ")";
-  return text;
-}
-
 std::string_view attach_kind_name(AttachKind kind) {
   switch (kind) {
     case AttachKind::kTpBtf:

@@ -18,12 +18,10 @@
 #include "exporter/bpf/preflight.h"
 #include "exporter/bpf/skeleton.h"
 #include "exporter/collector.h"
+#include "exporter/errno_name.h"
 #include "exporter/status.h"
 
 namespace netobs {
-
-// strerror(err) with the errno name, e.g. "Operation not permitted (EPERM)".
-std::string errno_message(int err);
 
 enum class AttachKind { kTpBtf, kRawTp, kTracepoint, kFentry, kFexit, kKprobe, kKretprobe };
 

@@ -1,5 +1,7 @@
 #include "exporter/bpf/bpf_stats.h"
 
+#include "exporter/bpf/map_reader.h"
+#include "exporter/errno_name.h"
 #include <bpf/bpf.h>
 #include <linux/bpf.h>
 
@@ -10,8 +12,6 @@
 
 namespace netobs {
 namespace {
-
-std::string errno_text(int err) { return std::string(std::strerror(err)); }
 
 bool is_array_like(__u32 type) {
   switch (type) {
@@ -59,22 +59,11 @@ Result<uint64_t> count_map_entries(int map_fd) {
                          ") failed: " + errno_text(errno));
   }
   if (is_array_like(info.type)) return static_cast<uint64_t>(info.max_entries);
-
-  std::vector<unsigned char> key(info.key_size > 0 ? info.key_size : 1);
-  std::vector<unsigned char> next(key.size());
-  uint64_t count = 0;
-  const void* current = nullptr;  // null asks for the first key
-  while (count < info.max_entries) {
-    if (bpf_map_get_next_key(map_fd, current, next.data()) != 0) {
-      if (errno == ENOENT) return count;
-      return Status::error("walking BPF map '" + std::string(info.name) +
-                           "' failed: " + errno_text(errno));
-    }
-    ++count;
-    key.swap(next);
-    current = key.data();
-  }
-  return count;
+  const MapRef map{map_fd, info.name, info.max_entries, info.key_size, info.value_size};
+  std::vector<unsigned char> keys;
+  Status walked = walk_keys_raw(map, info.key_size > 0 ? info.key_size : 1, keys);
+  if (!walked) return walked;
+  return static_cast<uint64_t>(keys.size() / (info.key_size > 0 ? info.key_size : 1));
 }
 
 }  // namespace netobs

@@ -36,10 +36,9 @@ struct ProgramRuntime {
 Result<ProgramRuntime> read_program_runtime(int prog_fd);
 
 // Entries in a map. Array-like maps (array, per-CPU array, prog/perf/cgroup
-// arrays) always hold max_entries; hash-like maps are walked with
-// bpf_map_get_next_key, at most max_entries steps (a walk racing deletions
-// may restart, so the bound keeps it finite). Ring buffers, queues and stacks
-// have no keys and return an error.
+// arrays) always hold max_entries; hash-like maps are walked by the shared
+// map reader (walk_keys_raw: bounded by max_entries, an error past it).
+// Ring buffers, queues and stacks have no keys and return an error.
 Result<uint64_t> count_map_entries(int map_fd);
 
 }  // namespace netobs

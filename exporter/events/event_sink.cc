@@ -1,5 +1,7 @@
 #include "exporter/events/event_sink.h"
 
+#include "exporter/errno_name.h"
+#include "exporter/json_writer.h"
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,8 +14,6 @@
 
 namespace netobs {
 namespace {
-
-std::string errno_text(int err) { return std::string(std::strerror(err)); }
 
 bool needs_csv_quotes(std::string_view value) {
   return value.find_first_of(",\"\r\n") != std::string_view::npos;
@@ -28,39 +28,6 @@ void append_csv_cell(std::string& out, std::string_view value) {
   for (char c : value) {
     if (c == '"') out += '"';
     out += c;
-  }
-  out += '"';
-}
-
-void append_json_string(std::string& out, std::string_view value) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (unsigned char c : value) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xf];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
   }
   out += '"';
 }

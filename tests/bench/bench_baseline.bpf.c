@@ -80,4 +80,11 @@ int BPF_PROG(tcp_send_reset_empty, const struct sock* sk, const struct sk_buff* 
 SEC("tp_btf/tcp_receive_reset")
 int BPF_PROG(tcp_receive_reset_empty, struct sock* sk) { return 0; }
 
+/* ---- drops collector (drops_bench): drops.bpf.c ---- */
+
+SEC("tp_btf/kfree_skb")
+int BPF_PROG(kfree_skb_empty, struct sk_buff* skb, void* location, enum skb_drop_reason reason) {
+  return 0;
+}
+
 char LICENSE[] SEC("license") = "GPL";

@@ -60,12 +60,12 @@ step() {  # name command... : runs it, output to $out/name.txt, progress on stde
 
 if ((quick)); then
   step socket_events "$build/tests/bench/socket_bpf_bench" 3 2
-  step socket_workload "$build/tests/bench/socket_bpf_bench" workload 6 0.5
+  step socket_workload "$build/tests/bench/socket_bpf_bench" workload 3 0.5
   step tcp "$build/tests/bench/tcp_bench" --benchmark_filter='BM_TcpProbeCost' \
     --benchmark_out="$out/tcp.json" --benchmark_out_format=json
   step dns "$build/tests/bench/dns_bpf_bench" --benchmark_filter='BM_Ratio_NonDns' \
     --benchmark_out="$out/dns.json" --benchmark_out_format=json
-  step xdp "$build/tests/bench/xdp_bpf_bench" --benchmark_filter='BM_Ratio(Tc)?TcpPortMatchSampled1000$' \
+  step xdp "$build/tests/bench/xdp_bpf_bench" --benchmark_filter='BM_Ratio(Tc)?TcpPortMatchSampled1000/' \
     --benchmark_out="$out/xdp.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 60 --rounds 3
   step rss bash "$here/rss_soak.sh" "$build" 30

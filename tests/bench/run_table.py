@@ -94,7 +94,7 @@ else:
     add("socket", "workload CPU/KiB increase, default config / empty programs", None, "<= 1.25x")
 for variant, label in (("collector", "syscall_details: true"), ("empty:syscalls", "empty programs on the 12 syscall tracepoints")):
     if variant in work:
-        rows.append(("socket", f"  workload CPU/KiB increase, {label}", f"+{work[variant][0]:.1f}%", "-", "-"))
+        rows.append(("socket", f"  workload CPU/KiB increase, {label}", f"{work[variant][0]:+.1f}%", "-", "-"))
 if "nosys" in work:
     rows.append(("socket", "  cost of an unrelated syscall (getppid), default config",
                  f"{work['nosys'][3]:+.1f} ns", "-", "-"))
@@ -127,7 +127,11 @@ def bench(name):
     if not os.path.exists(path):
         return {}
     runs = {}
-    for b in json.load(open(path)).get("benchmarks", []):
+    try:
+        data = json.load(open(path))
+    except ValueError:
+        return {}  # the benchmark failed before writing: its rows say "not measured"
+    for b in data.get("benchmarks", []):
         if b.get("run_type") == "aggregate" or b.get("error_occurred"):
             continue
         runs.setdefault(b["run_name"], []).append(b)

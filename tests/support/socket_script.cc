@@ -27,6 +27,8 @@
 #include <string>
 #include <vector>
 
+#include "exporter/errno_name.h"
+
 namespace {
 
 [[noreturn]] void die(const std::string& what) {
@@ -93,22 +95,8 @@ Endpoint peer_of(int fd) {
   return e;
 }
 
-const char* errno_label(int err) {
-  switch (err) {
-    case 0:
-      return "-";
-    case EAGAIN:
-      return "EAGAIN";
-    case EPIPE:
-      return "EPIPE";
-    case ECONNRESET:
-      return "ECONNRESET";
-    case ECONNREFUSED:
-      return "ECONNREFUSED";
-    default:
-      return strerrorname_np(err);
-  }
-}
+// "-" for success, else the errno's name as the exporter prints it.
+std::string errno_label(int err) { return err == 0 ? "-" : netobs::errno_name(err); }
 
 // Both ends of a socket, taken before an operation (a reset socket has no peer).
 struct Ends {
@@ -127,7 +115,8 @@ void record(const char* proto, const Ends& ends, long ret, int err, const char* 
   const Endpoint& dst = send ? ends.peer : ends.local;
   std::printf("op\t%s\t%d\t%s\t%s\t%d\t%d\t%ld\t%s\t%d\t%s\t%d\n", proto,
               ends.local.family == AF_INET ? 4 : 6, src.addr.c_str(), dst.addr.c_str(), src.port,
-              dst.port, ret > 0 ? ret : 0, direction, syscall ? 1 : 0, errno_label(err), flags);
+              dst.port, ret > 0 ? ret : 0, direction, syscall ? 1 : 0, errno_label(err).c_str(),
+              flags);
 }
 
 struct Op {
@@ -278,7 +267,7 @@ void tcp_errors() {
   do_send("TCP", a.client, 5, MSG_NOSIGNAL);
   wait_readable(a.client, POLLERR | POLLHUP);
   Op pipe = do_send_as("TCP", a.client, a_ends, 5, MSG_NOSIGNAL, false);
-  if (pipe.err != EPIPE) die("expected EPIPE, got " + std::string(errno_label(pipe.err)));
+  if (pipe.err != EPIPE) die("expected EPIPE, got " + errno_label(pipe.err));
   close(a.client);
 
   // ECONNRESET: the peer aborts (SO_LINGER 0 sends RST); our receive fails.

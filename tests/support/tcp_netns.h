@@ -1,6 +1,5 @@
-// Helpers for the tcp collector's live tests: a network namespace the test
-// creates and removes (RAII), code run inside it on a short-lived thread
-// (sockets made there stay in it), plain blocking TCP helpers, the
+// Helpers for the tcp collector's live tests: a network namespace (the
+// shared testing::Netns under the tcp tests' names), plain blocking TCP helpers, the
 // namespace's own /proc/net counters, and scraping histograms.
 #pragma once
 
@@ -22,74 +21,17 @@
 #include <vector>
 
 #include "collectors/snmp/proc_net_parser.h"
+#include "tests/support/netns.h"
 #include "tests/support/test_support.h"
 
 namespace netobs::tcptest {
 
-// A network namespace named nobstcp<tag><pid>, lo up; deleted on destruction
-// (also when the test fails or throws).
-class Netns {
+// The tcp tests' network namespace: nobstcp<tag><pid>, lo up; deleted on
+// destruction (also when the test fails or throws).
+class Netns : public testing::Netns {
  public:
-  explicit Netns(const std::string& tag) : name_("nobstcp" + tag + std::to_string(getpid())) {}
-  ~Netns() {
-    if (created_) testing::run_command({"ip", "netns", "del", name_}, 30);
-  }
-  Netns(const Netns&) = delete;
-  Netns& operator=(const Netns&) = delete;
-
-  // "" on success, else what failed.
-  std::string create() {
-    testing::run_command({"ip", "netns", "del", name_}, 30);  // leftover of a killed run
-    testing::CommandResult add = testing::run_command({"ip", "netns", "add", name_}, 30);
-    if (add.exit_code != 0) return "ip netns add " + name_ + " failed: " + add.output;
-    created_ = true;
-    testing::CommandResult up =
-        testing::run_command({"ip", "-n", name_, "link", "set", "lo", "up"}, 30);
-    if (up.exit_code != 0) return "ip link set lo up failed: " + up.output;
-    return "";
-  }
-
-  const std::string& name() const { return name_; }
-  std::string path() const { return "/run/netns/" + name_; }
-
-  // Runs f() on a thread inside the namespace and returns its result.
-  template <typename F>
-  auto run(F f) -> decltype(f()) {
-    using R = decltype(f());
-    int fd = ::open(path().c_str(), O_RDONLY | O_CLOEXEC);
-    if constexpr (std::is_void_v<R>) {
-      std::thread t([&] {
-        if (fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0) f();
-      });
-      t.join();
-      if (fd >= 0) ::close(fd);
-    } else {
-      R result{};
-      std::thread t([&] {
-        if (fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0) result = f();
-      });
-      t.join();
-      if (fd >= 0) ::close(fd);
-      return result;
-    }
-  }
-
-  // `nft -f -` inside the namespace.
-  std::string nft(const std::string& script) {
-    std::string file = "/tmp/" + name_ + ".nft";
-    FILE* out = std::fopen(file.c_str(), "w");
-    if (out == nullptr) return "cannot write " + file;
-    std::fputs(script.c_str(), out);
-    std::fclose(out);
-    testing::CommandResult r =
-        testing::run_command({"ip", "netns", "exec", name_, "nft", "-f", file}, 30);
-    std::remove(file.c_str());
-    return r.exit_code == 0 ? "" : "nft failed: " + r.output;
-  }
-
- private:
-  std::string name_;
-  bool created_ = false;
+  explicit Netns(const std::string& tag)
+      : testing::Netns("nobstcp" + tag + std::to_string(getpid())) {}
 };
 
 inline sockaddr_in ipv4(const char* ip, uint16_t port) {

@@ -21,6 +21,7 @@
 #include "exporter/builtin_config.h"
 #include "exporter/bpf/preflight.h"
 #include "tests/support/dns_message_builder.h"
+#include "tests/support/dns_snapshot.h"
 #include "tests/support/packet_builder.h"
 #include "tests/support/test_support.h"
 
@@ -131,7 +132,7 @@ class DnsFilterTestRun : public ::testing::TestWithParam<Hook> {
     if (c == nullptr) c = collector_.get();
     const bool tc_prog = tc() || egress;
     const int prog = tc_prog ? c->tc_prog_fd(egress) : c->filter_prog_fd();
-    const Effects before = flatten(c->snapshot());
+    const Effects before = flatten(testing::snapshot_of(*c));
     for (const auto& packet : packets) {
       LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
                   .data_size_in = static_cast<__u32>(packet.size()), .repeat = 1);
@@ -141,7 +142,7 @@ class DnsFilterTestRun : public ::testing::TestWithParam<Hook> {
       // packet on (TC_ACT_UNSPEC = TCX_NEXT = -1).
       EXPECT_EQ(opts.retval, tc_prog ? static_cast<__u32>(-1) : 0u);
     }
-    return delta(before, flatten(c->snapshot()));
+    return delta(before, flatten(testing::snapshot_of(*c)));
   }
 
   Config config_;
@@ -262,7 +263,7 @@ TEST_P(DnsFilterTestRun, AnsweredEntriesStayUntilSweptAndCountOnce) {
   // The sweep (even far past the timeout) removes the answered entry and
   // counts nothing unanswered or evicted.
   collector_->sweep_now(1ULL << 62);
-  DnsSnapshot s = collector_->snapshot();
+  DnsSnapshot s = testing::snapshot_of(*collector_);
   EXPECT_EQ((s.unanswered[{DNS_TRANSPORT_UDP, testing::kDnsA}]), 0u);
   EXPECT_EQ(s.outstanding, 0u);
   EXPECT_EQ(s.evictions, 0u);
@@ -516,14 +517,14 @@ TEST_P(DnsFilterTestRun, TimeoutSweepCountsUnansweredOnce) {
   run({udp4(query(101, "slow.test", testing::kDnsMx), false),
        udp4(query(102, "slow.test", testing::kDnsMx), false)});
   collector_->sweep_now();  // not yet timed out
-  DnsSnapshot s = collector_->snapshot();
+  DnsSnapshot s = testing::snapshot_of(*collector_);
   EXPECT_EQ(s.outstanding, 2u);
   EXPECT_EQ((s.unanswered[{DNS_TRANSPORT_UDP, testing::kDnsMx}]), 0u);
   // Far in the future: both expire, exactly once.
   const uint64_t later = 1ULL << 62;
   collector_->sweep_now(later);
   collector_->sweep_now(later);
-  s = collector_->snapshot();
+  s = testing::snapshot_of(*collector_);
   EXPECT_EQ((s.unanswered[{DNS_TRANSPORT_UDP, testing::kDnsMx}]), 2u);
   EXPECT_EQ(s.outstanding, 0u);
   EXPECT_EQ(s.evictions, 0u);

@@ -39,6 +39,9 @@
 #include "exporter/builtin_config.h"
 #include "exporter/bpf/preflight.h"
 #include "tests/support/dns_message_builder.h"
+#include "tests/support/dns_snapshot.h"
+#include "tests/support/exporter_process.h"
+#include "tests/support/netns.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
@@ -338,16 +341,16 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
   };
   std::map<std::tuple<uint8_t, uint16_t>, uint64_t> want_queries;
   std::map<std::tuple<uint8_t, uint16_t, uint8_t>, uint64_t> want_responses;
-  const DnsSnapshot start = collector->snapshot();
+  const DnsSnapshot start = testing::snapshot_of(*collector);
   for (const Query& q : queries) {
     SCOPED_TRACE(q.server + (q.tcp ? " tcp " : " udp ") + q.name + " " + q.type);
     const uint8_t transport = q.tcp ? DNS_TRANSPORT_TCP : DNS_TRANSPORT_UDP;
-    const DnsSnapshot before = collector->snapshot();
+    const DnsSnapshot before = testing::snapshot_of(*collector);
     const DigResult result = dig(q.server, port_, q.tcp, q.name, q.type);
     ASSERT_EQ(result.status, q.expected_status);
     ASSERT_GE(result.query_ms, 0);
     const uint8_t rcode = rcode_number(result.status);
-    const DnsSnapshot after = collector->snapshot();
+    const DnsSnapshot after = testing::snapshot_of(*collector);
 
     const DnsStatsEntry rb = find(before, DNS_STAT_RESPONSE, transport, q.qtype, rcode);
     const DnsStatsEntry ra = find(after, DNS_STAT_RESPONSE, transport, q.qtype, rcode);
@@ -371,7 +374,7 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
     ++want_responses[{transport, q.qtype, rcode}];
   }
   // Totals per label set, and no stray counts anywhere.
-  const DnsSnapshot end = collector->snapshot();
+  const DnsSnapshot end = testing::snapshot_of(*collector);
   for (const auto& [key, n] : want_queries) {
     EXPECT_EQ(find(end, DNS_STAT_QUERY, std::get<0>(key), std::get<1>(key), 0).count -
                   find(start, DNS_STAT_QUERY, std::get<0>(key), std::get<1>(key), 0).count,
@@ -433,11 +436,11 @@ TEST_F(DnsLiveTest, UnansweredQueriesAfterTimeout) {
   uint64_t unanswered = 0;
   for (int i = 0; i < 60 && unanswered < kQueries; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    unanswered = collector->snapshot().unanswered[{DNS_TRANSPORT_UDP, 1}];
+    unanswered = testing::snapshot_of(*collector).unanswered[{DNS_TRANSPORT_UDP, 1}];
   }
   // Exactly that many, and no more after further sweeps.
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  const DnsSnapshot s = collector->snapshot();
+  const DnsSnapshot s = testing::snapshot_of(*collector);
   EXPECT_EQ(
       (s.unanswered.count({DNS_TRANSPORT_UDP, 1}) ? s.unanswered.at({DNS_TRANSPORT_UDP, 1}) : 0),
       static_cast<uint64_t>(kQueries));
@@ -477,7 +480,7 @@ TEST_F(DnsLiveTest, EventsCarryNamesAnswersAndProcess) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  const DnsSnapshot s = collector.snapshot();
+  const DnsSnapshot s = testing::snapshot_of(collector);
   collector.stop();
   ASSERT_EQ(seen.size(), 4u);
   EXPECT_EQ(seen[0].qname, "web.test");
@@ -518,15 +521,9 @@ TEST_F(DnsLiveTest, ExporterServesExactDnsMetrics) {
       dir.write("netobs.yaml", "collectors:\n  dns:\n    required: true\n    ports: [" +
                                    std::to_string(port_) + ", " + std::to_string(silent.port) +
                                    "]\n    timeout: 1s\n");
-  const int http_port = testing::free_tcp_port();
-  Subprocess exporter(
-      {testing::exporter_binary(), "--collector.disable-defaults", "--collector.dns",
-       "--web.listen-address=127.0.0.1:" + std::to_string(http_port), "--config.file=" + config});
-  ASSERT_TRUE(testing::wait_for_http(http_port, "/metrics", 20)) << exporter.output();
-  auto scrape = [&] {
-    auto r = testing::http_request("127.0.0.1", http_port, "/metrics");
-    return r && r->status == 200 ? r->body : std::string();
-  };
+  testing::ExporterProcess exporter({.collectors = {"dns"}, .config_file = config});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 20)) << exporter.output();
+  auto scrape = [&] { return exporter.scrape(); };
   // Present from the first scrape with value 0.
   const std::string first = scrape();
   EXPECT_EQ(testing::metric_value(first, "netobs_dns_correlation_evictions_total"), 0) << first;
@@ -583,8 +580,7 @@ TEST_F(DnsLiveTest, ExporterServesExactDnsMetrics) {
   EXPECT_EQ(v("netobs_dns_unmatched_responses_total", "transport=\"udp\""), 0) << text;
   EXPECT_EQ(v("netobs_dns_correlation_evictions_total", ""), 0) << text;
   EXPECT_EQ(v("netobs_dns_outstanding_queries", ""), 0) << text;
-  exporter.signal(SIGTERM);
-  EXPECT_EQ(exporter.wait(10), 0) << exporter.output();
+  EXPECT_EQ(exporter.terminate(10), 0) << exporter.output();
 }
 
 // A veth pair created after the collector started: one end in this network
@@ -599,16 +595,13 @@ TEST_F(DnsLiveTest, InterfaceCreatedAfterStartIsAttached) {
     const auto r = run_command(argv, 20);
     ASSERT_EQ(r.exit_code, 0) << argv[0] << " " << argv[1] << " " << argv[2] << ": " << r.output;
   };
-  run_command({"ip", "netns", "del", ns}, 10);  // a stale one from a crashed run
-  run_command({"ip", "link", "del", here}, 10);
-  struct Cleanup {
-    std::string ns, link;
-    ~Cleanup() {
-      run_command({"ip", "link", "del", link}, 10);
-      run_command({"ip", "netns", "del", ns}, 10);
-    }
-  } cleanup{ns, here};
-  must({"ip", "netns", "add", ns});
+  run_command({"ip", "link", "del", here}, 10);  // a stale one from a crashed run
+  testing::Netns remote_ns(ns);
+  struct LinkCleanup {  // runs before the namespace goes
+    std::string link;
+    ~LinkCleanup() { run_command({"ip", "link", "del", link}, 10); }
+  } cleanup{here};
+  ASSERT_EQ(remote_ns.create(), "");
 
   auto collector = start_collector(port_, 5, preflight_);
   ASSERT_TRUE(collector);
@@ -644,11 +637,11 @@ TEST_F(DnsLiveTest, InterfaceCreatedAfterStartIsAttached) {
   }
   ASSERT_TRUE(ready) << remote.output();
   // Let an unanswered probe (if dnsmasq was not up yet) settle into the map.
-  const DnsSnapshot before = collector->snapshot();
+  const DnsSnapshot before = testing::snapshot_of(*collector);
   ASSERT_EQ(dig(there_ip, port_, false, "far.test", "A").status, "NOERROR");
   ASSERT_EQ(dig(there_ip, port_, true, "far.test", "A").status, "NOERROR");
   ASSERT_EQ(dig(there_ip, port_, false, "nx.test", "A").status, "NXDOMAIN");
-  const DnsSnapshot after = collector->snapshot();
+  const DnsSnapshot after = testing::snapshot_of(*collector);
   auto diff = [&](uint8_t kind, uint8_t transport, uint8_t rcode) {
     return find(after, kind, transport, 1, rcode).count -
            find(before, kind, transport, 1, rcode).count;
@@ -709,7 +702,7 @@ TEST_F(DnsLiveTest, DnsperfLoadHasNoLostCorrelations) {
   EXPECT_GE(sent, 90000u) << "dnsperf did not reach 10 000 queries/s:\n" << r.output;
   // Lost queries time out in the collector too (timeout 2 s): let it sweep.
   std::this_thread::sleep_for(std::chrono::milliseconds(2600));
-  const DnsSnapshot s = collector->snapshot();
+  const DnsSnapshot s = testing::snapshot_of(*collector);
   uint64_t queries_seen = 0, responses_seen = 0, unanswered = 0;
   for (const DnsStatsEntry& e : s.stats) {
     (e.kind == DNS_STAT_QUERY ? queries_seen : responses_seen) += e.count;

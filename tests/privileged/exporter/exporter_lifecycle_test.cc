@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "tests/support/exporter_process.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
@@ -91,17 +92,16 @@ bool program_gone(int id) {
 
 TEST(ExporterLifecycleTest, AttachesThroughLadderCountsTrafficAndDetachesOnSigterm) {
   NETOBS_REQUIRE_ROOT();
-  const int port = testing::free_tcp_port();
   setenv("NETOBS_SELFTEST_TGID", std::to_string(getpid()).c_str(), 1);
   // BPF run-time stats are opt-in (machine-wide cost): this test turns them on.
-  testing::TempDir dir;
-  const std::string config = dir.write("netobs.yaml", "exporter:\n  bpf_stats: true\n");
-  testing::Subprocess exporter({testbed_binary(), "--collector.disable-defaults",
-                                "--collector.snmp", "--config.file=" + config,
-                                "--web.listen-address=127.0.0.1:" + std::to_string(port)});
-  ASSERT_TRUE(testing::wait_for_http(port, "/healthz", 30)) << exporter.output();
+  // Scrapes go through curl so that they are not bytes sent by this process.
+  testing::ExporterProcess exporter({.collectors = {"snmp"},
+                                     .config_yaml = "exporter:\n  bpf_stats: true\n",
+                                     .scrape_with_curl = true,
+                                     .binary = testbed_binary()});
+  ASSERT_TRUE(exporter.wait_ready("/healthz", 30)) << exporter.output();
 
-  std::string before = scrape(port);
+  std::string before = exporter.scrape();
   EXPECT_EQ(testing::metric_value(before, "netobs_scrape_collector_success",
                                   "collector=\"bpf_selftest\""),
             1)
@@ -116,7 +116,7 @@ TEST(ExporterLifecycleTest, AttachesThroughLadderCountsTrafficAndDetachesOnSigte
 
   const size_t kBytes = 123457;
   send_loopback_bytes(kBytes);
-  std::string after = scrape(port);
+  std::string after = exporter.scrape();
   EXPECT_EQ(testing::metric_value(after, "netobs_selftest_sent_bytes_total"), bytes_before + kBytes)
       << after;
   // BPF run-time stats were enabled by the exporter: the program has run.
@@ -128,14 +128,13 @@ TEST(ExporterLifecycleTest, AttachesThroughLadderCountsTrafficAndDetachesOnSigte
   EXPECT_EQ(testing::metric_value(after, "netobs_bpf_map_capacity",
                                   "collector=\"bpf_selftest\",map=\"send_totals\""),
             2);
-  auto landing = testing::http_request("127.0.0.1", port, "/");  // after the byte check
+  auto landing = testing::http_request("127.0.0.1", exporter.port(), "/");  // after the byte check
   ASSERT_TRUE(landing);
   EXPECT_THAT(landing->body, HasSubstr("sock_send (tp_btf)"));
 
-  const std::set<int> ids = bpf_prog_ids_of(exporter.pid());
+  const std::set<int> ids = bpf_prog_ids_of(exporter.process().pid());
   ASSERT_FALSE(ids.empty());
-  exporter.signal(SIGTERM);
-  ASSERT_EQ(exporter.wait(30), 0) << exporter.output();
+  ASSERT_EQ(exporter.terminate(30), 0) << exporter.output();
   // Every program the exporter held is gone from the kernel.
   for (int id : ids) EXPECT_TRUE(program_gone(id)) << "program " << id << " still loaded";
 }

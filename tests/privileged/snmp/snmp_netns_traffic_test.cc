@@ -27,6 +27,8 @@
 #include "collectors/snmp/proc_net_parser.h"
 #include "collectors/snmp/rate_history.h"
 #include "config/config.h"
+#include "tests/support/exporter_process.h"
+#include "tests/support/netns.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
@@ -46,48 +48,19 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// A network namespace the test creates, enters (this thread and everything
-// it starts afterwards) and removes at the end, whatever happens.
-class TestNetns {
- public:
-  TestNetns() : name_("netobs-snmp-" + std::to_string(getpid())) {}
-  ~TestNetns() {
-    if (original_fd_ >= 0) {
-      setns(original_fd_, CLONE_NEWNET);
-      close(original_fd_);
-    }
-    if (created_) testing::run_command({"ip", "netns", "del", name_}, 30);
-  }
-  TestNetns(const TestNetns&) = delete;
-  TestNetns& operator=(const TestNetns&) = delete;
-
-  // Creates and enters the namespace, with lo up at MTU 1500 and without GSO
-  // (many packets per connection, so drops hit data, not only handshakes).
-  std::string enter() {
-    testing::run_command({"ip", "netns", "del", name_}, 30);  // a leftover of a killed run
-    testing::CommandResult add = testing::run_command({"ip", "netns", "add", name_}, 30);
-    if (add.exit_code != 0) return "ip netns add failed: " + add.output;
-    created_ = true;
-    original_fd_ = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    int ns_fd = open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
-    if (original_fd_ < 0 || ns_fd < 0) return "cannot open namespace files";
-    int rc = setns(ns_fd, CLONE_NEWNET);
-    close(ns_fd);
-    if (rc != 0) return std::string("setns: ") + strerror(errno);
-    testing::CommandResult up =
-        testing::run_command({"ip", "link", "set", "lo", "up", "mtu", "1500"}, 30);
-    if (up.exit_code != 0) return "ip link set lo up failed: " + up.output;
-    // One MSS per packet (no GSO super-packets), so the drop rule hits segments.
-    up = testing::run_command({"ip", "link", "set", "lo", "gso_max_segs", "1"}, 30);
-    if (up.exit_code != 0) return "ip link set lo up failed: " + up.output;
-    return "";
-  }
-
- private:
-  std::string name_;
-  bool created_ = false;
-  int original_fd_ = -1;
-};
+// The test's namespace, entered by this thread (and everything it starts
+// afterwards), with lo at MTU 1500 and without GSO (many packets per
+// connection, so drops hit data, not only handshakes).
+std::string enter_netns(testing::Netns& netns) {
+  if (std::string error = netns.enter(); !error.empty()) return error;
+  testing::CommandResult up =
+      testing::run_command({"ip", "link", "set", "lo", "up", "mtu", "1500"}, 30);
+  if (up.exit_code != 0) return "ip link set lo up failed: " + up.output;
+  // One MSS per packet (no GSO super-packets), so the drop rule hits segments.
+  up = testing::run_command({"ip", "link", "set", "lo", "gso_max_segs", "1"}, 30);
+  if (up.exit_code != 0) return "ip link set lo up failed: " + up.output;
+  return "";
+}
 
 std::map<std::string, MibValue> read_proc() {
   std::map<std::string, MibValue> values;
@@ -261,21 +234,20 @@ TEST(SnmpNetnsTraffic, ExactCountersAndRatesFollowTraffic) {
   std::string binary = testing::exporter_binary();
   ASSERT_TRUE(std::filesystem::exists(binary)) << binary;
 
-  TestNetns netns;  // destroyed last: leaves and deletes the namespace
-  std::string error = netns.enter();
+  // Destroyed last: leaves and deletes the namespace.
+  testing::Netns netns("netobs-snmp-" + std::to_string(getpid()));
+  std::string error = enter_netns(netns);
   ASSERT_EQ(error, "");
 
   testing::TempDir dir;
-  std::string config = dir.write("netobs.yaml",
-                                 "collectors:\n"
-                                 "  snmp:\n"
-                                 "    sample_interval: 1s\n"
-                                 "    windows: [1m, 5m]\n");
-  int port = testing::free_tcp_port();
-  testing::Subprocess exporter({binary, "--collector.disable-defaults", "--collector.snmp",
-                                "--web.listen-address=127.0.0.1:" + std::to_string(port),
-                                "--config.file=" + config});
-  ASSERT_TRUE(testing::wait_for_http(port, "/metrics", 15)) << exporter.output();
+  testing::ExporterProcess exporter({.collectors = {"snmp"},
+                                     .config_yaml = "collectors:\n"
+                                                    "  snmp:\n"
+                                                    "    sample_interval: 1s\n"
+                                                    "    windows: [1m, 5m]\n",
+                                     .binary = binary});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 15)) << exporter.output();
+  const int port = exporter.port();
   Scraper scraper(port);
 
   // Let the sampler take two samples so that rates exist before the traffic.

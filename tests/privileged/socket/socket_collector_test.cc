@@ -21,6 +21,7 @@
 #include <tuple>
 
 #include "collectors/socket/socket_format.h"
+#include "tests/support/exporter_process.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
@@ -93,23 +94,16 @@ ScriptRun run_script(const std::vector<std::string>& args = {}) {
 class Exporter {
  public:
   Exporter(const testing::TempDir& dir, const std::string& yaml)
-      : port_(testing::free_tcp_port()),
-        config_(dir.write("netobs.yaml", yaml)),
-        process_({testing::exporter_binary(), "--collector.disable-defaults", "--collector.socket",
-                  "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-                  "--config.file=" + config_}) {}
+      : exporter_({.collectors = {"socket"}, .config_file = dir.write("netobs.yaml", yaml)}) {}
 
   bool ready() {
-    if (!testing::wait_for_http(port_, "/metrics", 30)) return false;
+    if (!exporter_.wait_ready("/metrics", 30)) return false;
     const std::string text = scrape();
     return testing::metric_value(
                text, "netobs_bpf_program_attached",
                "attach=\"tp_btf\",collector=\"socket\",program=\"sock_send_length\"") == 1.0;
   }
-  std::string scrape() {
-    auto response = testing::http_request("127.0.0.1", port_, "/metrics");
-    return response ? response->body : std::string();
-  }
+  std::string scrape() { return exporter_.scrape(); }
   // Waits until the event counter stops moving (the reader drained the ring).
   std::string scrape_settled() {
     std::string text;
@@ -123,19 +117,14 @@ class Exporter {
     }
     return text;
   }
-  std::optional<int> terminate() {
-    process_.signal(SIGTERM);
-    return process_.wait(30);
-  }
-  std::string log() const { return process_.output(); }
+  std::optional<int> terminate() { return exporter_.terminate(30); }
+  std::string log() const { return exporter_.output(); }
   // SIGSTOP/SIGCONT: while stopped, nothing drains the ring buffer.
-  void pause() { process_.signal(SIGSTOP); }
-  void resume() { process_.signal(SIGCONT); }
+  void pause() { exporter_.process().signal(SIGSTOP); }
+  void resume() { exporter_.process().signal(SIGCONT); }
 
  private:
-  int port_;
-  std::string config_;
-  testing::Subprocess process_;
+  testing::ExporterProcess exporter_;
 };
 
 std::vector<std::string> csv_files(const std::string& dir) {

@@ -32,6 +32,7 @@
 #include "collectors/tcp/tcp_collector.h"
 #include "exporter/bpf/preflight.h"
 #include "tcp.skel.h"
+#include "tests/support/exporter_process.h"
 #include "tests/support/tcp_netns.h"
 #include "tests/support/test_support.h"
 
@@ -46,25 +47,18 @@ constexpr const char* kLocal = "127.0.0.1";
 // netobs_exporter with only the tcp collector, watching one namespace.
 class Exporter {
  public:
-  Exporter(const std::string& netns_path, const std::string& extra_yaml = "") {
-    port_ = testing::free_tcp_port();
-    config_ = dir_.write("netobs.yaml",
-                         "collectors:\n  tcp:\n    required: true\n"
-                         "    network_namespace: \"" +
-                             netns_path + "\"\n" + extra_yaml);
-    process_ = std::make_unique<testing::Subprocess>(std::vector<std::string>{
-        testing::exporter_binary(), "--collector.disable-defaults", "--collector.tcp",
-        "--web.listen-address=127.0.0.1:" + std::to_string(port_), "--config.file=" + config_});
-    ready_ = testing::wait_for_http(port_, "/metrics", 20);
+  Exporter(const std::string& netns_path, const std::string& extra_yaml = "")
+      : exporter_({.collectors = {"tcp"},
+                   .config_yaml = "collectors:\n  tcp:\n    required: true\n"
+                                  "    network_namespace: \"" +
+                                  netns_path + "\"\n" + extra_yaml}) {
+    ready_ = exporter_.wait_ready("/metrics", 20);
   }
 
   bool ready() const { return ready_; }
-  std::string output() const { return process_->output(); }
+  std::string output() const { return exporter_.output(); }
 
-  std::string scrape() {
-    auto response = testing::http_request("127.0.0.1", port_, "/metrics");
-    return response && response->status == 200 ? response->body : "";
-  }
+  std::string scrape() { return exporter_.scrape(); }
 
   double value(const std::string& name, const std::string& labels = "") {
     return testing::metric_value(scrape(), name, labels).value_or(-1);
@@ -84,10 +78,7 @@ class Exporter {
   }
 
  private:
-  testing::TempDir dir_;
-  std::string config_;
-  int port_ = 0;
-  std::unique_ptr<testing::Subprocess> process_;
+  testing::ExporterProcess exporter_;
   bool ready_ = false;
 };
 

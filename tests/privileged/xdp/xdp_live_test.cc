@@ -30,6 +30,8 @@
 #include <regex>
 #include <thread>
 
+#include "tests/support/exporter_process.h"
+#include "tests/support/netns.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
@@ -37,18 +39,6 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
-
-// Runs fn on a thread that entered network namespace `ns`.
-void in_netns(const std::string& ns, const std::function<void()>& fn) {
-  std::thread thread([&] {
-    const int fd = open(("/run/netns/" + ns).c_str(), O_RDONLY | O_CLOEXEC);
-    ASSERT_GE(fd, 0) << "open /run/netns/" << ns;
-    ASSERT_EQ(setns(fd, CLONE_NEWNET), 0) << "setns " << ns;
-    close(fd);
-    fn();
-  });
-  thread.join();
-}
 
 std::string ip_of(int pair, int host) {
   return "10.199." + std::to_string(pair) + "." + std::to_string(host);
@@ -64,18 +54,12 @@ std::string mac_of(int pair, int host) {
 // the only packets crossing are the ones the test sends.
 class TestNet {
  public:
-  TestNet() : agent_("nobsxdp" + std::to_string(getpid())), peer_(agent_ + "p") {
-    for (const std::string& ns : {agent_, peer_}) {
-      testing::run_command({"ip", "netns", "del", ns}, 10);  // a stale one from a crashed run
-      must({"ip", "netns", "add", ns});
-      must({"ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
+  TestNet() : agent_ns_("nobsxdp" + std::to_string(getpid())), peer_ns_(agent_ns_.name() + "p") {
+    for (testing::Netns* ns : {&agent_ns_, &peer_ns_}) {
+      if (std::string error = ns->create(); !error.empty()) ADD_FAILURE() << error;
+      must({"ip", "netns", "exec", ns->name(), "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1",
             "net.ipv6.conf.default.disable_ipv6=1"});
-      must({"ip", "-n", ns, "link", "set", "lo", "up"});
     }
-  }
-  ~TestNet() {
-    for (const std::string& ns : {peer_, agent_})
-      testing::run_command({"ip", "netns", "del", ns}, 10);
   }
 
   void add_pair(int i) {
@@ -110,60 +94,38 @@ class TestNet {
       ADD_FAILURE() << line << "failed: " << result.output;
     }
   }
-  std::string agent_;
-  std::string peer_;
+  // Deleted in reverse order: the peer namespace first.
+  testing::Netns agent_ns_;
+  testing::Netns peer_ns_;
+  const std::string& agent_ = agent_ns_.name();
+  const std::string& peer_ = peer_ns_.name();
 };
 
 // The exporter running inside the agent namespace with only the xdp collector.
 class Exporter {
  public:
   Exporter(const TestNet& net, const std::string& xdp_yaml)
-      : ns_(net.agent()), port_(testing::free_tcp_port()) {
-    const std::string config = dir_.write("netobs.yaml", "collectors:\n  xdp:\n" + xdp_yaml);
-    process_ = std::make_unique<testing::Subprocess>(std::vector<std::string>{
-        "ip", "netns", "exec", ns_, testing::exporter_binary(), "--collector.disable-defaults",
-        "--collector.xdp", "--web.listen-address=127.0.0.1:" + std::to_string(port_),
-        "--config.file=" + config});
-  }
+      : exporter_({.collectors = {"xdp"},
+                   .config_yaml = "collectors:\n  xdp:\n" + xdp_yaml,
+                   .netns = net.agent()}) {}
 
-  bool wait_ready() {
-    for (int i = 0; i < 100; ++i) {
-      if (!get("/healthz").empty()) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
-  std::string get(const std::string& path) {
-    const auto result =
-        testing::run_command({"ip", "netns", "exec", ns_, "curl", "-sS", "--fail", "--max-time",
-                              "10", "http://127.0.0.1:" + std::to_string(port_) + path},
-                             20);
-    return result.exit_code == 0 ? result.output : std::string();
-  }
-  std::string scrape() { return get("/metrics"); }
+  bool wait_ready() { return exporter_.wait_ready("/healthz", 20); }
+  std::string get(const std::string& path) { return exporter_.get(path).value_or(""); }
+  std::string scrape() { return exporter_.scrape(); }
   // Scrapes until metric{labels} == want (packets may still be in flight), at most ~5 s.
   std::string scrape_until(const std::string& name, const std::string& labels, double want) {
-    std::string text;
-    for (int i = 0; i < 50; ++i) {
-      text = scrape();
-      if (testing::metric_value(text, name, labels) == want) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return text;
+    return exporter_.scrape_until(name, labels, want, 5);
   }
-  testing::Subprocess& process() { return *process_; }
+  testing::Subprocess& process() { return exporter_.process(); }
 
  private:
-  std::string ns_;
-  int port_;
-  testing::TempDir dir_;
-  std::unique_ptr<testing::Subprocess> process_;
+  testing::ExporterProcess exporter_;
 };
 
 // Sends `count` UDP datagrams of `payload` bytes from the peer namespace to
 // ip:port, paced so the veth's 256-frame XDP ring never overflows.
 void send_udp(const TestNet& net, const std::string& ip, uint16_t port, int count, size_t payload) {
-  in_netns(net.peer(), [&] {
+  testing::run_in_netns(net.peer(), [&] {
     const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(fd, 0);
     sockaddr_in to{};
@@ -187,7 +149,7 @@ constexpr int kTcxIngress = 46;
 // Programs on the tcx ingress of `ifname` in namespace `ns` (-1: query failed).
 int tcx_programs(const std::string& ns, const std::string& ifname) {
   int count = -1;
-  in_netns(ns, [&] {
+  testing::run_in_netns(ns, [&] {
     __u32 ids[16] = {};
     __u32 n = 16;
     __u32 flags = 0;
@@ -296,7 +258,7 @@ TEST_P(XdpLiveModeTest, AttachedByGlobCountsExactlyAndSigtermDetaches) {
 
   // One TCP connection from the peer: its SYN and FIN arrive on nobs0.
   int listener = -1;
-  in_netns(net.agent(), [&] {
+  testing::run_in_netns(net.agent(), [&] {
     listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -305,7 +267,7 @@ TEST_P(XdpLiveModeTest, AttachedByGlobCountsExactlyAndSigtermDetaches) {
     ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
     ASSERT_EQ(listen(listener, 4), 0);
   });
-  in_netns(net.peer(), [&] {
+  testing::run_in_netns(net.peer(), [&] {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in to{};
     to.sin_family = AF_INET;
@@ -429,7 +391,7 @@ TEST(XdpLiveTest, ForeignXdpProgramIsNeitherReplacedNorDetached) {
   net.add_pair(1);
   const int prog = load_foreign_program();
   ASSERT_GE(prog, 0) << "loading the foreign program: " << strerror(errno);
-  in_netns(net.agent(), [&] {
+  testing::run_in_netns(net.agent(), [&] {
     ASSERT_EQ(bpf_xdp_attach(static_cast<int>(if_nametoindex("nobs0")), prog, XDP_FLAGS_SKB_MODE,
                              nullptr),
               0);
@@ -484,7 +446,7 @@ TEST(XdpLiveTest, AutoUsesTcBesideForeignXdpAndTcxPrograms) {
   ASSERT_GE(xdp, 0) << strerror(errno);
   ASSERT_GE(tc, 0) << strerror(errno);
   int tc_link = -1;
-  in_netns(net.agent(), [&] {
+  testing::run_in_netns(net.agent(), [&] {
     const int ifindex = static_cast<int>(if_nametoindex("nobs0"));
     ASSERT_EQ(bpf_xdp_attach(ifindex, xdp, XDP_FLAGS_SKB_MODE, nullptr), 0);
     tc_link = bpf_link_create(tc, ifindex, static_cast<bpf_attach_type>(kTcxIngress), nullptr);
@@ -581,7 +543,7 @@ TEST(XdpLiveTest, TcCountsGsoSuperPacketsAsWirePackets) {
   const double skbs_before = rx_skbs(net);
   constexpr size_t kBytes = 8 << 20;
   int listener = -1;
-  in_netns(net.agent(), [&] {
+  testing::run_in_netns(net.agent(), [&] {
     listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
@@ -599,7 +561,7 @@ TEST(XdpLiveTest, TcCountsGsoSuperPacketsAsWirePackets) {
     }
     close(fd);  // our FIN; the peer ACKs it
   });
-  in_netns(net.peer(), [&] {
+  testing::run_in_netns(net.peer(), [&] {
     const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in to{};
     to.sin_family = AF_INET;

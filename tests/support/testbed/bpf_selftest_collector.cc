@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "exporter/bpf/attach_ladder.h"
+#include "exporter/bpf/map_reader.h"
 #include "exporter/metric_builder.h"
 #include "ladder_test.skel.h"
 
@@ -47,19 +48,12 @@ Status BpfSelftestCollector::start_impl(const CollectorContext& context) {
 }
 
 Status BpfSelftestCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
-  const int fd = bpf_map__fd(loaded_->skeleton.skel->maps.send_totals);
-  const int cpus = libbpf_num_possible_cpus();
-  std::vector<__u64> values(static_cast<size_t>(cpus));
-  __u32 key = 0;
-  if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) {
-    return Status::error("reading map send_totals failed");
-  }
-  double bytes = 0;
-  for (__u64 v : values) bytes += static_cast<double>(v);
+  Result<uint64_t> bytes = sum_percpu_u64(MapRef::of(loaded_->skeleton.skel->maps.send_totals), 0);
+  if (!bytes) return bytes.status();
   FamilyBuilder("netobs_selftest_sent_bytes_total",
                 "Bytes sent by the process NETOBS_SELFTEST_TGID names (test collector).",
                 prometheus::MetricType::Counter)
-      .counter({}, bytes)
+      .counter({}, static_cast<double>(*bytes))
       .append_to(out);
   return Status::ok();
 }

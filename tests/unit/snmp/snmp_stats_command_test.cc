@@ -179,6 +179,39 @@ TEST(SnmpStatsCommand, RatiosOverAnInterval) {
   EXPECT_EQ(n.out.find("inf"), std::string::npos);
 }
 
+// With an exporter running, --ratios quotes the kernel's drop reasons it
+// counted, summed over interfaces, largest first; without one, nothing.
+TEST(StatsCommand, RatiosQuoteTheExportersDropReasons) {
+  FakeEnvironment env({"real"});
+  env.http["http://127.0.0.1:9723/metrics"] =
+      "# TYPE netobs_drops_total counter\n"
+      "netobs_drops_total{family=\"ipv4\",interface=\"lo\",protocol=\"tcp\","
+      "reason=\"TCP_LISTEN_OVERFLOW\"} 7\n"
+      "netobs_drops_total{family=\"ipv4\",interface=\"eth0\",protocol=\"tcp\","
+      "reason=\"TCP_LISTEN_OVERFLOW\"} 5\n"
+      "netobs_drops_total{family=\"ipv4\",interface=\"lo\",protocol=\"udp\","
+      "reason=\"SOCKET_RCVBUFF\"} 30\n"
+      "netobs_drops_total{family=\"ipv4\",interface=\"lo\",protocol=\"udp\","
+      "reason=\"NOT_SPECIFIED\"} 0\n"
+      "netobs_drops_reasons_info{reason=\"NO_SOCKET\"} 1\n";
+  CommandRun r = run({"--ratios", "-a"}, env);
+  ASSERT_EQ(r.code, 0) << r.err;
+  const size_t header = r.out.find(
+      "Kernel drop reasons (from http://127.0.0.1:9723/metrics, since the exporter started):\n");
+  ASSERT_NE(header, std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  SOCKET_RCVBUFF                           30  receive buffer full: "
+                       "RcvbufErrors\n  TCP_LISTEN_OVERFLOW                      12  accept queue "
+                       "full: ListenOverflows\n",
+                       header),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("NOT_SPECIFIED"), std::string::npos);
+
+  FakeEnvironment alone({"real"});
+  CommandRun quiet = run({"--ratios", "-a"}, alone);
+  EXPECT_EQ(quiet.out.find("Kernel drop reasons"), std::string::npos);
+}
+
 TEST(SnmpStatsCommand, SaveThenBaseline) {
   FakeEnvironment env({"seed_t0"});
   CommandRun saved = run({"--save", "/tmp/base"}, env);

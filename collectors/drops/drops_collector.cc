@@ -1,0 +1,145 @@
+#include "collectors/drops/drops_collector.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "collectors/drops/drops_config.h"
+#include "config/config.h"
+#include "drops.skel.h"
+#include "exporter/bpf/map_reader.h"
+#include "exporter/errno_name.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/log.h"
+
+namespace netobs {
+
+struct DropsCollector::Loaded {
+  LoadedSkeleton<drops_bpf> skeleton;
+};
+
+namespace {
+
+Result<uint32_t> netns_inode(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    return Status::error("collectors.drops.network_namespace " + path + ": " + errno_message(err) +
+                         "; give an existing namespace such as " +
+                         "/run/netns/NAME or /proc/PID/ns/net");
+  }
+  return static_cast<uint32_t>(st.st_ino);
+}
+
+// Every key of the `keys` hash with its packets: the key's slot in the
+// per-CPU array `counts`, summed over CPUs.
+Status read_drops_maps(const drops_bpf& skel, std::vector<DropsEntry>& out) {
+  auto keys = read_entries<netobs_drops_key, netobs_drops_slot>(MapRef::of(skel.maps.keys));
+  if (!keys) return keys.status();
+  const MapRef counts = MapRef::of(skel.maps.counts);
+  for (const auto& [key, slot] : *keys) {
+    Result<uint64_t> packets = sum_percpu_u64(counts, slot.slot);
+    if (!packets) return packets.status();
+    DropsEntry entry{.key = key, .packets = *packets};
+    entry.ifname.assign(slot.ifname, strnlen(slot.ifname, sizeof slot.ifname));
+    out.push_back(std::move(entry));
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+const std::vector<HookLadder>& DropsCollector::ladders() {
+  static const std::vector<HookLadder> kLadders = {
+      {"kfree_skb",
+       {{AttachKind::kTpBtf, "kfree_skb_btf", "skb/kfree_skb"},
+        {AttachKind::kRawTp, "kfree_skb_raw", "skb/kfree_skb"},
+        {AttachKind::kTracepoint, "kfree_skb_tp", "skb/kfree_skb"}},
+       true}};
+  return kLadders;
+}
+
+DropsCollector::DropsCollector(DropsCollectorOptions options)
+    : Collector(std::string(kName)), options_(options) {}
+DropsCollector::~DropsCollector() { stop(); }
+
+Status DropsCollector::start_impl(const CollectorContext& context) {
+  const DropsConfig& config = context.config.collector<DropsConfig>();
+  Result<DropReasons> reasons = DropReasons::from_btf(context.preflight.btf_path);
+  if (!reasons) return reasons.status();
+  reasons_.emplace(std::move(*reasons));
+
+  uint32_t netns = 0;
+  if (!config.network_namespace.empty()) {
+    Result<uint32_t> inode = netns_inode(config.network_namespace);
+    if (!inode) return inode.status();
+    netns = *inode;
+  }
+  LadderLoadOptions load_options;
+  load_options.collector = name();
+  load_options.force_kind = options_.force_kind;
+  auto loaded = load_skeleton_with_ladders<drops_bpf>(
+      ladders(), context.preflight, load_options, [&](drops_bpf& skel) -> Status {
+        skel.rodata->target_netns = netns;
+        skel.rodata->by_location = options_.by_location ? 1 : 0;
+        skel.rodata->max_slots = config.max_entries;
+        for (bpf_map* map : {skel.maps.keys, skel.maps.counts, skel.maps.slot_owner}) {
+          bpf_map__set_max_entries(map, config.max_entries);
+        }
+        return Status::ok();
+      });
+  if (!loaded) return loaded.status();
+  loaded_ = std::make_unique<Loaded>();
+  loaded_->skeleton = std::move(*loaded);
+  log_info("drops collector started",
+           {{"collector", name()},
+            {"attach", attach_kind()},
+            {"netns", config.network_namespace.empty() ? "all" : config.network_namespace},
+            {"reasons", std::to_string(reasons_->all().size())}});
+  return Status::ok();
+}
+
+std::string DropsCollector::attach_kind() const {
+  if (!loaded_ || loaded_->skeleton.attachment.programs.empty()) return "";
+  return loaded_->skeleton.attachment.programs.front().attach;
+}
+
+Result<DropsSnapshot> DropsCollector::snapshot() {
+  if (!loaded_) return Status::error("drops collector is not running");
+  const drops_bpf& skel = *loaded_->skeleton.skel;
+  DropsSnapshot snap;
+  if (Status status = read_drops_maps(skel, snap.entries); !status) return status;
+  Result<std::vector<uint64_t>> overflow =
+      sum_percpu_u64_array(MapRef::of(skel.maps.overflow), NETOBS_DROPS_OVERFLOW_SLOTS);
+  if (!overflow) return overflow.status();
+  for (size_t slot = 0; slot < snap.overflow.size() && slot < overflow->size(); ++slot) {
+    snap.overflow[slot] = (*overflow)[slot];
+  }
+  return snap;
+}
+
+Status DropsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
+  Result<DropsSnapshot> snap = snapshot();
+  if (!snap) return snap.status();
+  append_drops_families(*snap, *reasons_, out);
+  return Status::ok();
+}
+
+void DropsCollector::stop_impl() { loaded_.reset(); }
+
+BpfStatus DropsCollector::bpf_status_impl() const {
+  BpfStatus status;
+  if (!loaded_) return status;
+  status.programs = loaded_->skeleton.attachment.programs;
+  const drops_bpf& skel = *loaded_->skeleton.skel;
+  status.maps.push_back(
+      {"keys", bpf_map__fd(skel.maps.keys), bpf_map__max_entries(skel.maps.keys), 0});
+  status.maps.push_back(
+      {"overflow", bpf_map__fd(skel.maps.overflow), bpf_map__max_entries(skel.maps.overflow), 0});
+  return status;
+}
+
+}  // namespace netobs

@@ -1,0 +1,20 @@
+#include "collectors/drops/drops_config.h"
+
+#include "config/schema.h"
+
+namespace netobs {
+using namespace schema;
+
+CollectorConfigSection drops_config_section() {
+  return {
+      .name = "drops",
+      .make_default = [] { return std::make_unique<DropsConfig>(); },
+      .fields = {
+          {"network_namespace", bind_to(with_check(text(), check_netns_path),
+                                        NETOBS_COLLECTOR_FIELD(DropsConfig, network_namespace))},
+          {"max_entries", bind_to(integer(256, 1048576, "max_entries"),
+                                  NETOBS_COLLECTOR_FIELD(DropsConfig, max_entries))},
+      }};
+}
+
+}  // namespace netobs

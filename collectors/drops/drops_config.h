@@ -1,0 +1,29 @@
+// Settings of the drops collector (`collectors.drops` in netobs.yaml): the
+// struct with its defaults, and the section the config loader validates it with.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/config.h"
+#include "config/config_section.h"
+
+namespace netobs {
+
+struct DropsConfig : CollectorSettingsOf<DropsConfig> {
+  static constexpr std::string_view kSection = "drops";
+
+  // Only drops in this namespace (a path like /run/netns/x); "": every namespace.
+  std::string network_namespace;
+  // Distinct {reason, namespace, interface, protocol} keys held in the kernel
+  // (slots); beyond it drops are still counted, by reason only (interface "other").
+  uint32_t max_entries = 10240;
+
+  bool operator==(const DropsConfig&) const = default;
+};
+
+// The `collectors.drops` section: fields and ranges.
+CollectorConfigSection drops_config_section();
+
+}  // namespace netobs

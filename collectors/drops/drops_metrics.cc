@@ -1,0 +1,99 @@
+#include "collectors/drops/drops_metrics.h"
+
+#include <map>
+#include <tuple>
+
+#include "exporter/metric_builder.h"
+
+namespace netobs {
+namespace {
+
+constexpr uint16_t kEthIpv4 = 0x0800;
+constexpr uint16_t kEthIpv6 = 0x86dd;
+constexpr uint16_t kEthArp = 0x0806;
+
+constexpr char kDropsHelp[] =
+    "Packets the kernel dropped (skb:kfree_skb), by the kernel's drop reason (names from its "
+    "BTF), interface, address family and protocol. Where to look next: TCP_LISTEN_OVERFLOW and "
+    "SOCKET_BACKLOG point at full listen queues (TcpExt ListenOverflows/ListenDrops), "
+    "SOCKET_RCVBUFF at receive buffers (UdpRcvbufErrors, TcpExt TCPRcvQDrop), drops of TCP "
+    "segments at retransmissions (netobs_tcp_retransmits_total).";
+constexpr char kReasonsHelp[] =
+    "Drop reasons this kernel can report (enum skb_drop_reason in its BTF), one series each.";
+
+using LabelKey = std::tuple<std::string, std::string, std::string, std::string>;
+
+}  // namespace
+
+std::string_view drops_family_name(uint16_t l3) {
+  switch (l3) {
+    case kEthIpv4:
+      return "ipv4";
+    case kEthIpv6:
+      return "ipv6";
+    case kEthArp:
+      return "arp";
+    default:
+      return "other";
+  }
+}
+
+std::string_view drops_protocol_name(uint16_t l3, uint8_t l4) {
+  if (l3 != kEthIpv4 && l3 != kEthIpv6) return "none";
+  switch (l4) {
+    case 1:
+      return "icmp";
+    case 6:
+      return "tcp";
+    case 17:
+      return "udp";
+    case 47:
+      return "gre";
+    case 50:
+      return "esp";
+    case 58:
+      return "icmpv6";
+    case 132:
+      return "sctp";
+    default:
+      return "other";
+  }
+}
+
+std::string drops_interface_name(const DropsEntry& entry) {
+  if (entry.key.ifindex == 0) return "none";
+  if (!entry.ifname.empty()) return entry.ifname;
+  return "if" + std::to_string(entry.key.ifindex);
+}
+
+void append_drops_families(const DropsSnapshot& snapshot, const DropReasons& reasons,
+                           std::vector<prometheus::MetricFamily>& out) {
+  // Namespaces and locations are not labels: sum the keys that share labels.
+  std::map<LabelKey, uint64_t> totals;
+  for (const DropsEntry& e : snapshot.entries) {
+    totals[{reasons.name(e.key.reason), drops_interface_name(e),
+            std::string(drops_family_name(e.key.l3)),
+            std::string(drops_protocol_name(e.key.l3, e.key.l4))}] += e.packets;
+  }
+  for (uint32_t slot = 0; slot < snapshot.overflow.size(); ++slot) {
+    if (snapshot.overflow[slot] == 0) continue;
+    const std::string reason =
+        slot + 1 < snapshot.overflow.size() ? reasons.name(slot) : "unknown_other";
+    totals[{reason, "other", "other", "other"}] += snapshot.overflow[slot];
+  }
+  FamilyBuilder drops(std::string(kDropsMetric), kDropsHelp, prometheus::MetricType::Counter);
+  for (const auto& [labels, packets] : totals) {
+    const auto& [reason, interface, family, protocol] = labels;
+    drops.counter(
+        {{"reason", reason}, {"interface", interface}, {"family", family}, {"protocol", protocol}},
+        static_cast<double>(packets));
+  }
+  drops.append_to(out);
+
+  FamilyBuilder info(std::string(kDropsReasonsInfoMetric), kReasonsHelp,
+                     prometheus::MetricType::Gauge);
+  for (const auto& [value, name] : reasons.all()) info.gauge({{"reason", name}}, 1);
+  info.append_to(out);
+}
+
+}  // namespace netobs

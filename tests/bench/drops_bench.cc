@@ -1,0 +1,167 @@
+// drops collector benchmark (root; run by hand, figures quoted in
+// collectors/drops/README.md): the per-event cost of the kfree_skb program
+// as a ratio to an empty tp_btf program on the same hook, both attached at
+// once and measured in the same run with the kernel's BPF run-time stats,
+// under an nftables drop flood: UDP datagrams to a port an input rule drops,
+// inside a network namespace the benchmark creates (and deletes at exit).
+// Every flood is bounded in count and time. Also the scrape cost with many
+// keys in the map.
+//   build/tests/bench/drops_bench --benchmark_repetitions=5
+#include <benchmark/benchmark.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <string>
+
+#include "collectors/drops/drops_collector.h"
+#include "collectors/drops/drops_config.h"
+#include "config/config.h"
+#include "exporter/bpf/bpf_stats.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/builtin_config.h"
+#include "bench_baseline.h"
+
+namespace netobs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int run(const std::string& command) { return std::system(command.c_str()); }
+
+// The benchmark's own namespace, entered by the whole process, with an
+// nftables rule that drops UDP to kPort.
+constexpr uint16_t kPort = 9301;
+
+class BenchNetns {
+ public:
+  BenchNetns() : name_("nobsdropsbench" + std::to_string(getpid())) {
+    run("ip netns del " + name_ + " 2>/dev/null");
+    if (run("ip netns add " + name_) != 0) return;
+    int fd = ::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
+    ok_ = fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0 && run("ip link set lo up") == 0 &&
+          run("nft add table inet nobsbench && nft add chain inet nobsbench input "
+              "'{ type filter hook input priority 0; policy accept; }' && nft add rule inet "
+              "nobsbench input udp dport " +
+              std::to_string(kPort) + " drop") == 0;
+    if (fd >= 0) ::close(fd);
+  }
+  ~BenchNetns() { run("ip netns del " + name_ + " 2>/dev/null"); }
+  bool ok() const { return ok_; }
+  std::string path() const { return "/run/netns/" + name_; }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+BenchNetns& bench_netns() {
+  static BenchNetns netns;
+  return netns;
+}
+
+// Sends up to `count` datagrams to the dropping port, at most `seconds` long.
+uint64_t flood(uint64_t count, double seconds) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(kPort);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  uint64_t sent = 0;
+  char payload[32] = {};
+  while (sent < count && (sent % 1024 != 0 || Clock::now() < deadline)) {
+    if (sendto(fd, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0) {
+      ++sent;
+    }
+  }
+  close(fd);
+  return sent;
+}
+
+// ns/event of the real program and of the empty one, and their ratio. arg 0:
+// every namespace (the default), arg 1: filtered to the benchmark's namespace
+// (events of the namespace do the full work, the others stop at the filter).
+void BM_DropCost(benchmark::State& state) {
+  if (!bench_netns().ok()) {
+    state.SkipWithError("needs root: ip netns / nft failed");
+    return;
+  }
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  Config config = default_config();
+  if (state.range(0) == 1) config.collector<DropsConfig>().network_namespace = bench_netns().path();
+  PreflightReport preflight = run_preflight();
+  DropsCollector collector;
+  if (Status s = collector.start({config, preflight}); !s) {
+    state.SkipWithError(s.message().c_str());
+    return;
+  }
+  SkeletonPtr<bench_baseline_bpf> baseline = load_baselines({"kfree_skb_empty"});
+  bpf_program* empty = baseline ? baseline_program(*baseline, "kfree_skb_empty") : nullptr;
+  LinkPtr empty_link(empty ? bpf_program__attach(empty) : nullptr);
+  if (!empty_link) {
+    state.SkipWithError("cannot load the empty tp_btf/kfree_skb program");
+    return;
+  }
+  const int empty_fd = bpf_program__fd(empty);
+  const int real_fd = collector.bpf_status().programs.at(0).prog_fd;
+  Result<ProgramRuntime> real_before = read_program_runtime(real_fd);
+  Result<ProgramRuntime> empty_before = read_program_runtime(empty_fd);
+  uint64_t sent = 0;
+  for (auto _ : state) sent += flood(500000, 20);
+  Result<ProgramRuntime> real_after = read_program_runtime(real_fd);
+  Result<ProgramRuntime> empty_after = read_program_runtime(empty_fd);
+  if (!real_before || !empty_before || !real_after || !empty_after) {
+    state.SkipWithError("cannot read BPF run-time stats");
+    return;
+  }
+  auto per_event = [](const ProgramRuntime& a, const ProgramRuntime& b) {
+    const uint64_t runs = b.run_cnt - a.run_cnt;
+    return runs ? static_cast<double>(b.run_time_ns - a.run_time_ns) / runs : 0.0;
+  };
+  const double real_ns = per_event(*real_before, *real_after);
+  const double empty_ns = per_event(*empty_before, *empty_after);
+  state.counters["drops"] = static_cast<double>(sent);
+  state.counters["events"] = static_cast<double>(real_after->run_cnt - real_before->run_cnt);
+  state.counters["kfree_skb_ns"] = real_ns;
+  state.counters["empty_ns"] = empty_ns;
+  state.counters["ratio"] = empty_ns > 0 ? real_ns / empty_ns : 0;
+}
+BENCHMARK(BM_DropCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// One scrape (snapshot + render) of every drop on the machine since start
+// (the flood adds a key; the 256-slot overflow array is read every time).
+void BM_Scrape(benchmark::State& state) {
+  if (!bench_netns().ok()) {
+    state.SkipWithError("needs root: ip netns / nft failed");
+    return;
+  }
+  Config config = default_config();
+  PreflightReport preflight = run_preflight();
+  DropsCollector collector;
+  if (Status s = collector.start({config, preflight}); !s) {
+    state.SkipWithError(s.message().c_str());
+    return;
+  }
+  flood(1000, 5);
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> families;
+    benchmark::DoNotOptimize(collector.collect(families));
+  }
+}
+BENCHMARK(BM_Scrape)->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace netobs
+
+BENCHMARK_MAIN();
