@@ -116,6 +116,11 @@ int check_machine(const std::optional<std::string>& config_file, bool systemd, s
       if (!reasons.empty()) out << "      " << reasons << "\n";
     }
   }
+  const std::vector<std::string> costs = configuration_costs(registry, loaded.config);
+  if (!costs.empty()) {
+    out << "\nwhat this configuration costs:\n";
+    for (const auto& cost : costs) out << "  " << cost << "\n";
+  }
   return all_can_run ? 0 : 1;
 }
 

@@ -496,6 +496,11 @@ std::vector<CollectorSummary> CollectorManager::summaries() const {
   return out;
 }
 
+std::vector<std::string> CollectorManager::costs() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return configuration_costs(registry_, config_);
+}
+
 Config CollectorManager::config() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return config_;

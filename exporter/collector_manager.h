@@ -69,6 +69,8 @@ class CollectorManager : public prometheus::Collectable {
   void scrape(Clock::time_point deadline, const Deliver& deliver) const;
 
   std::vector<CollectorSummary> summaries() const;
+  // configuration_costs() of the running config.
+  std::vector<std::string> costs() const;
   Config config() const;
   // exporter.scrape_timeout_seconds without copying the whole config.
   double scrape_timeout_seconds() const;

@@ -57,4 +57,19 @@ bool collector_enabled(const Config& config, std::string_view name) {
   return common == nullptr || common->enabled;
 }
 
+std::vector<std::string> configuration_costs(const CollectorRegistry& registry,
+                                             const Config& config) {
+  std::vector<std::string> costs;
+  if (config.exporter.bpf_stats) {
+    costs.push_back(
+        "BPF run-time stats: on (exporter.bpf_stats): two clock reads per run of every BPF "
+        "program on this machine");
+  }
+  for (const auto& d : registry.all()) {
+    if (!d.cost_notes || !collector_enabled(config, d.name)) continue;
+    for (const auto& note : d.cost_notes(config)) costs.push_back(d.name + ": " + note);
+  }
+  return costs;
+}
+
 }  // namespace netobs

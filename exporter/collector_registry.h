@@ -41,6 +41,9 @@ struct CollectorDescriptor {
   std::function<std::vector<Subcommand>()> subcommands;
   // What `netobs trace --collector <name>` streams, for collectors with events.
   std::optional<TraceSource> trace_source;
+  // What running it with `config` costs the machine, one line per item
+  // (`netobs check` and the landing page). Unset: nothing worth saying.
+  std::function<std::vector<std::string>(const Config& config)> cost_notes;
 };
 
 class CollectorRegistry {
@@ -63,6 +66,12 @@ class CollectorRegistry {
 // Whether the config enables collector `name`; a collector without a config
 // section (test collectors) is always enabled.
 bool collector_enabled(const Config& config, std::string_view name);
+
+// What `config` costs the machine, one line per item: the exporter's own
+// (BPF run-time stats), then each enabled collector's cost_notes as
+// "<collector>: <note>". For `netobs check` and the landing page.
+std::vector<std::string> configuration_costs(const CollectorRegistry& registry,
+                                             const Config& config);
 
 // The one place where production collectors are registered.
 void register_builtin_collectors(CollectorRegistry& registry);

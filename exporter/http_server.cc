@@ -183,6 +183,7 @@ double scrape_budget_seconds(const char* timeout_header, double fallback_seconds
 }
 
 std::string render_landing_page(const std::vector<CollectorSummary>& collectors,
+                                const std::vector<std::string>& costs,
                                 const std::string& telemetry_path) {
   std::ostringstream html;
   html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>netobs</title>"
@@ -207,7 +208,13 @@ std::string render_landing_page(const std::vector<CollectorSummary>& collectors,
          << html_escape(c.last_error) << "</td><td>" << html_escape(c.description)
          << "</td></tr>\n";
   }
-  html << "</table>\n</body></html>\n";
+  html << "</table>\n";
+  if (!costs.empty()) {
+    html << "<h2>What this configuration costs</h2>\n<ul>\n";
+    for (const auto& cost : costs) html << "<li>" << html_escape(cost) << "</li>\n";
+    html << "</ul>\n";
+  }
+  html << "</body></html>\n";
   return html.str();
 }
 
@@ -306,7 +313,8 @@ int HttpServer::handle_request(mg_connection* conn, void* self_ptr) {
   }
   if (path == "/" || path == "/index.html") {
     return send_text(conn, 200, "OK", "text/html; charset=utf-8",
-                     render_landing_page(self->manager_.summaries(), self->options_.telemetry_path),
+                     render_landing_page(self->manager_.summaries(), self->manager_.costs(),
+                                         self->options_.telemetry_path),
                      head);
   }
   return send_text(conn, 404, "Not Found", "text/plain; charset=utf-8",

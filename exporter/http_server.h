@@ -34,6 +34,7 @@ Result<std::string> civetweb_listening_ports(const std::string& listen_address);
 double scrape_budget_seconds(const char* timeout_header, double fallback_seconds);
 
 std::string render_landing_page(const std::vector<CollectorSummary>& collectors,
+                                const std::vector<std::string>& costs,
                                 const std::string& telemetry_path);
 
 class HttpServer {

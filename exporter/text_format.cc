@@ -8,18 +8,19 @@
 namespace netobs {
 namespace {
 
-void append_escaped(std::string& out, const std::string& text, bool quote) {
-  for (char c : text) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (quote && c == '"') {
-      out += "\\\"";
-    } else {
-      out += c;
-    }
+// Appends runs between the characters that need escaping in one call each
+// (label values and help texts rarely have any): a per-character append
+// was a tenth of a scrape's instructions.
+void append_escaped(std::string& out, std::string_view text, bool quote) {
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '\\' && c != '\n' && !(quote && c == '"')) continue;
+    out.append(text.substr(run, i - run));
+    out += c == '\\' ? "\\\\" : c == '\n' ? "\\n" : "\\\"";
+    run = i + 1;
   }
+  out.append(text.substr(run));
 }
 
 void append_number(std::string& out, double value) {

@@ -177,12 +177,16 @@ Status SocketCollector::start_impl(const CollectorContext& context) {
   const Config& config = context.config;
   config_ = config.collector<SocketConfig>();
   events_enabled_ = options_.event_sink != nullptr || !config.events.output_dir.empty();
+  const SyscallTracepoints syscalls = syscall_tracepoints(config, events_enabled_);
+  syscall_tracepoints_ = syscalls.on;
+  log_info("syscall tracepoints " + std::string(syscalls.on ? "on" : "off"),
+           {{"collector", name()}, {"reason", syscalls.reason}});
 
-  // Without syscall_details the syscall ladders are left out (not loaded).
+  // Without the syscall tracepoints their ladders are left out (not loaded).
   auto chosen = [this](const std::vector<HookLadder>& all) {
     std::vector<HookLadder> ladders;
     for (const auto& ladder : all) {
-      if (config_.syscall_details || ladder.name.rfind("sys_", 0) != 0) ladders.push_back(ladder);
+      if (syscall_tracepoints_ || ladder.name.rfind("sys_", 0) != 0) ladders.push_back(ladder);
     }
     return ladders;
   };
@@ -245,7 +249,7 @@ Status SocketCollector::load(const CollectorContext& context,
     skel.rodata->filter_exclude_ports = !config.network.exclude_ports.empty();
     skel.rodata->filter_include_cidrs = !config.network.include_cidrs.empty();
     skel.rodata->filter_exclude_cidrs = !config.network.exclude_cidrs.empty();
-    skel.rodata->syscall_details = config_.syscall_details;
+    skel.rodata->syscall_details = syscall_tracepoints_;
     bpf_map__set_max_entries(skel.maps.include_cidrs, static_cast<uint32_t>(std::max<size_t>(
                                                           1, config.network.include_cidrs.size())));
     bpf_map__set_max_entries(skel.maps.exclude_cidrs, static_cast<uint32_t>(std::max<size_t>(
@@ -413,6 +417,7 @@ Result<SocketSnapshot> SocketCollector::snapshot() const {
     snap.protocol_mask |= 1u << (p == "tcp" ? SOCKET_PROTO_TCP : SOCKET_PROTO_UDP);
   }
   snap.events_enabled = events_enabled_;
+  snap.syscall_tracepoints = syscall_tracepoints_;
   snap.events_written = events_written_.load();
   snap.event_write_errors = event_write_errors_.load();
 

@@ -65,6 +65,7 @@ class SocketCollector final : public Collector {
   Options options_;
   SocketConfig config_;
   bool events_enabled_ = false;
+  bool syscall_tracepoints_ = false;  // see syscall_tracepoints() in socket_config.h
   std::unique_ptr<Loaded> loaded_;
   std::shared_ptr<EventSink> sink_;
   std::atomic<uint64_t> events_written_{0};

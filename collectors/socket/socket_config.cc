@@ -1,5 +1,7 @@
 #include "collectors/socket/socket_config.h"
 
+#include <algorithm>
+
 #include "config/config_text.h"
 #include "config/schema.h"
 
@@ -29,6 +31,37 @@ std::string check_socket_max_processes(const Value& v) {
 }
 
 }  // namespace
+
+SyscallTracepoints syscall_tracepoints(const Config& config, bool events_enabled) {
+  if (config.collector<SocketConfig>().syscall_details) return {true, "syscall_details: true"};
+  if (events_enabled) {
+    return {true, "network event capture records each call's latency, MSG_* flags and UDP peer"};
+  }
+  if (!config.network.include_cidrs.empty() || !config.network.exclude_cidrs.empty()) {
+    return {true, "include_cidrs/exclude_cidrs need the sender of unconnected UDP receives"};
+  }
+  return {false, "syscall_details: false"};
+}
+
+std::vector<std::string> socket_cost_notes(const Config& config) {
+  const bool events = !config.events.output_dir.empty();
+  const SyscallTracepoints syscalls = syscall_tracepoints(config, events);
+  std::vector<std::string> notes = {
+      "sock_send_length/sock_recv_length: one BPF program run per socket send and receive"};
+  if (syscalls.on) {
+    notes.push_back("syscall tracepoints: on (" + syscalls.reason +
+                    "): every syscall on this machine takes the traced path");
+  } else {
+    notes.push_back(
+        "syscall tracepoints: off (no MSG_* flags of sends, no operation latency; "
+        "syscall_details: true adds them at a cost to every syscall on this machine)");
+  }
+  if (events) {
+    notes.push_back("network event capture: one ring buffer record per operation (1 in " +
+                    std::to_string(std::max<uint32_t>(1, config.events.sample_rate)) + ")");
+  }
+  return notes;
+}
 
 CollectorConfigSection socket_config_section() {
   return {

@@ -22,11 +22,29 @@ struct SocketConfig : CollectorSettingsOf<SocketConfig> {
   uint32_t max_processes = 64;
   // MSG_* flags of sends and operation latency, from the syscall
   // tracepoints (which put every syscall of the machine on the kernel's
-  // slower traced path while attached).
-  bool syscall_details = true;
+  // slower traced path while attached). Off by default; see
+  // syscall_tracepoints() for what turns them on anyway.
+  bool syscall_details = false;
 
   bool operator==(const SocketConfig&) const = default;
 };
+
+// Whether the socket collector attaches the send/recv syscall tracepoints,
+// and why. They are on when `syscall_details: true`, or when something
+// that is exact only with them is on: network event capture (each row has
+// the latency and the MSG_* flags of the call, and the peer of unconnected
+// UDP), or network.include_cidrs / exclude_cidrs (the peer of an unconnected
+// UDP receive is known only at syscall exit). One rule for the collector,
+// `netobs check` and the landing page.
+struct SyscallTracepoints {
+  bool on = false;
+  std::string reason;  // the setting that decided it
+};
+SyscallTracepoints syscall_tracepoints(const Config& config, bool events_enabled);
+
+// What the socket collector's configuration costs, one line per item, for
+// `netobs check` and the landing page.
+std::vector<std::string> socket_cost_notes(const Config& config);
 
 // The `collectors.socket` section: fields, ranges, checks across fields.
 CollectorConfigSection socket_config_section();

@@ -19,6 +19,7 @@ CollectorDescriptor socket_descriptor() {
       .factory = [] { return std::make_unique<SocketCollector>(); }};
   descriptor.subcommands = socket_subcommands;
   descriptor.trace_source = socket_trace_source();
+  descriptor.cost_notes = socket_cost_notes;
   return descriptor;
 }
 

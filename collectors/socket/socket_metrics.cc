@@ -123,12 +123,15 @@ void append_socket_metrics(const SocketSnapshot& snapshot,
             with_comm(snapshot, process.comm, {{"protocol", protocol}, {"direction", direction}});
         std::vector<uint64_t> size_counts(s.size_slots, s.size_slots + SOCKET_SIZE_SLOTS);
         sizes.histogram(labels, size_bounds(), size_counts, static_cast<double>(s.size_sum));
+        if (!snapshot.syscall_tracepoints) continue;  // no latency without them
         std::vector<uint64_t> lat_counts(s.lat_slots, s.lat_slots + SOCKET_LAT_SLOTS);
         latency.histogram(labels, latency_bounds(), lat_counts,
                           static_cast<double>(s.lat_sum_ns) * 1e-9);
       }
     }
     for (uint32_t dir = 0; dir < SOCKET_DIR_COUNT; ++dir) {
+      // A send's flags come only from the syscall tracepoints.
+      if (dir == SOCKET_DIR_SEND && !snapshot.syscall_tracepoints) continue;
       for (uint32_t f = 0; f < SOCKET_FLAG_COUNT; ++f) {
         flags.counter(with_comm(snapshot, process.comm,
                                 {{"direction", std::string(socket_direction_name(dir))},
@@ -143,7 +146,7 @@ void append_socket_metrics(const SocketSnapshot& snapshot,
   errors.append_to(out);
   flags.append_to(out);
   sizes.append_to(out);
-  latency.append_to(out);
+  if (snapshot.syscall_tracepoints) latency.append_to(out);
 
   if (snapshot.per_process) {
     FamilyBuilder dropped("netobs_series_dropped_total",

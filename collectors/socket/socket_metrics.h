@@ -35,6 +35,9 @@ struct SocketSnapshot {
   uint64_t events_written = 0;
   uint64_t event_write_errors = 0;
   bool events_enabled = false;
+  // Without the syscall tracepoints there is no latency and no send flags:
+  // those series are left out rather than shown as zeros.
+  bool syscall_tracepoints = true;
 };
 
 // Appends netobs_socket_* families (and netobs_series_dropped_total for the

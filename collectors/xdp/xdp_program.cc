@@ -45,6 +45,10 @@ bpf_program* xdp_observer(xdp_bpf& skel, XdpVariant variant) {
   return variant == XdpVariant::kFrags ? skel.progs.xdp_observe : skel.progs.xdp_observe_linear;
 }
 
+uint32_t xdp_ring_bytes(uint32_t sample_rate) {
+  return sample_rate >= 1000 ? 512 * 1024 : 2 * 1024 * 1024;
+}
+
 Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options) {
   if (options.ports.size() > NETOBS_XDP_MAX_PORTS) {
     return Status::error("xdp filters.ports has " + std::to_string(options.ports.size()) +
@@ -67,6 +71,9 @@ Result<SkeletonPtr<xdp_bpf>> load_xdp_program(const XdpProgramOptions& options) 
   }
   if (bpf_map__set_max_entries(skel->maps.xdp_counters, options.slots) != 0) {
     return Status::error("sizing map xdp_counters failed: " + errno_message(errno));
+  }
+  if (bpf_map__set_max_entries(skel->maps.xdp_samples, xdp_ring_bytes(options.sample_rate)) != 0) {
+    return Status::error("sizing ring buffer xdp_samples failed: " + errno_message(errno));
   }
   if (!options.xdp && !options.tc) return Status::error("no xdp collector program to load");
   const bool frags = options.xdp && options.variant == XdpVariant::kFrags;

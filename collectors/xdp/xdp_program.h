@@ -35,6 +35,13 @@ uint32_t xdp_slots_for(size_t interfaces);
 
 // 2^32 / rate: sample when bpf_get_prandom_u32() is below it (2^32: always).
 uint64_t xdp_sample_threshold(uint32_t sample_rate);
+// Bytes of the sample ring buffer for 1-in-`sample_rate` sampling. Its pages
+// are mapped into the exporter twice (the kernel's wrap-around view), so
+// each MiB of ring is 2 MiB of the exporter's RSS: 2 MiB below 1 in 1000,
+// 512 KiB from 1 in 1000 (the default), ~2,800 samples: what a 10 GbE line
+// of minimum-size frames (14.9 Mpps) gives in ~190 ms, about one drain
+// period (user space consumes every 200 ms; lost samples are counted).
+uint32_t xdp_ring_bytes(uint32_t sample_rate);
 // Bit (1 << class) per protocol name; unknown names are an error.
 Result<uint32_t> xdp_protocol_mask(const std::vector<std::string>& protocols);
 

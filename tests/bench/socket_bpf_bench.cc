@@ -82,12 +82,19 @@ double per_event(const ProgramRuntime& before, const ProgramRuntime& after) {
 }
 
 struct Sample {
-  double send_ns = 0, recv_ns = 0, empty_ns = 0;
+  double send_ns = 0, recv_ns = 0, empty_ns = 0, floor_ns = 0;
+  double recv_empty_ns = 0, recv_floor_ns = 0;  // the same baselines on sock_recv_length
   uint64_t events = 0;
 };
 
-Sample run_once(const Config& base, const PreflightReport& preflight, int empty_fd, bool events,
-                bool syscall_details, int port, int seconds) {
+// The baselines' program fds: empty and floor on sock_send_length, then on
+// sock_recv_length.
+struct BaselineFds {
+  int empty = -1, floor = -1, recv_empty = -1, recv_floor = -1;
+};
+
+Sample run_once(const Config& base, const PreflightReport& preflight, const BaselineFds& fds,
+                bool events, bool syscall_details, int port, int seconds) {
   Config config = base;
   config.collector<SocketConfig>().syscall_details = syscall_details;
   auto sink = std::make_shared<DiscardSink>();
@@ -101,7 +108,9 @@ Sample run_once(const Config& base, const PreflightReport& preflight, int empty_
   const BpfStatus status = collector.bpf_status();
   const int send_fd = status.programs[0].prog_fd;
   const int recv_fd = status.programs[1].prog_fd;
-  const ProgramRuntime s0 = runtime(send_fd), r0 = runtime(recv_fd), e0 = runtime(empty_fd);
+  const ProgramRuntime s0 = runtime(send_fd), r0 = runtime(recv_fd), e0 = runtime(fds.empty),
+                       f0 = runtime(fds.floor), re0 = runtime(fds.recv_empty),
+                       rf0 = runtime(fds.recv_floor);
   pid_t client = spawn({"iperf3", "-c", "127.0.0.1", "-p", std::to_string(port), "-t",
                         std::to_string(seconds), "-l", "1K"});
   int wstatus = 0;
@@ -109,7 +118,10 @@ Sample run_once(const Config& base, const PreflightReport& preflight, int empty_
   Sample sample;
   sample.send_ns = per_event(s0, runtime(send_fd));
   sample.recv_ns = per_event(r0, runtime(recv_fd));
-  sample.empty_ns = per_event(e0, runtime(empty_fd));
+  sample.empty_ns = per_event(e0, runtime(fds.empty));
+  sample.floor_ns = per_event(f0, runtime(fds.floor));
+  sample.recv_empty_ns = per_event(re0, runtime(fds.recv_empty));
+  sample.recv_floor_ns = per_event(rf0, runtime(fds.recv_floor));
   collector.stop();
   sample.events = sink->rows_written();
   return sample;
@@ -281,10 +293,12 @@ int workload(int rounds, double seconds) {
   sched_setaffinity(0, sizeof(cpus), &cpus);
   setpriority(PRIO_PROCESS, 0, -20);
   const TcpPair pair = tcp_pair();
-  // What runs during each measurement; "off" is the baseline.
+  // What runs during each measurement; "off" is the baseline. "collector" is
+  // the socket collector with syscall_details: true, "nosys" the default
+  // configuration (no syscall tracepoints); "+stats" with BPF run-time stats.
   const std::vector<std::string> variants = {
       "off",       "empty:sock",      "empty:syscalls", "empty:raw-sys-enter",
-      "collector", "collector+stats", "nosys+stats"};
+      "collector", "collector+stats", "nosys",          "nosys+stats"};
   struct Figures {
     std::vector<double> kib, syscall;
   };
@@ -366,41 +380,52 @@ int run(int argc, char** argv) {
   Config config = loaded.config;
   config.events.output_dir.clear();
 
-  // The empty baseline: only on_send_empty of the bench-only object.
-  SkeletonPtr<bench_baseline_bpf> empty = load_baselines({"on_send_empty"});
+  // The baselines on sock_send_length: the empty program, and the floor of
+  // a per-process count (bench_baseline.bpf.c: on_send_floor).
+  SkeletonPtr<bench_baseline_bpf> empty =
+      load_baselines({"on_send_empty", "on_send_floor", "on_recv_empty", "on_recv_floor"});
   if (!empty) {
     std::fprintf(stderr, "loading the empty program failed\n");
     return 1;
   }
   LinkPtr empty_link(bpf_program__attach_trace(empty->progs.on_send_empty));
-  const int empty_fd = bpf_program__fd(empty->progs.on_send_empty);
+  LinkPtr floor_link(bpf_program__attach_trace(empty->progs.on_send_floor));
+  LinkPtr recv_empty_link(bpf_program__attach_trace(empty->progs.on_recv_empty));
+  LinkPtr recv_floor_link(bpf_program__attach_trace(empty->progs.on_recv_floor));
+  const BaselineFds fds{
+      bpf_program__fd(empty->progs.on_send_empty), bpf_program__fd(empty->progs.on_send_floor),
+      bpf_program__fd(empty->progs.on_recv_empty), bpf_program__fd(empty->progs.on_recv_floor)};
+  std::vector<double> floor_ratios, recv_floor_ratios, recv_same_hook;
 
   const int port = 15201 + getpid() % 1000;
   pid_t server = spawn({"iperf3", "-s", "-p", std::to_string(port)});
   usleep(500000);
-  // Modes: the default configuration (metrics only), the same without the
-  // syscall tracepoints (syscall_details: false), and events on.
+  // Modes: the default configuration (metrics only, no syscall
+  // tracepoints), the same with syscall_details: true, and events on.
   struct Mode {
     const char* name;
     bool events, syscall_details;
     std::vector<double> send, recv;
   };
   std::vector<Mode> modes = {
-      {"metrics", false, true, {}, {}},
-      {"nosys", false, false, {}, {}},
+      {"default", false, false, {}, {}},
+      {"details", false, true, {}, {}},
       {"events", true, true, {}, {}},
   };
   std::printf("round mode     send_ns recv_ns empty_ns send/empty recv/empty events\n");
   for (int r = 0; r < rounds; ++r) {
     for (Mode& mode : modes) {
-      Sample s =
-          run_once(config, preflight, empty_fd, mode.events, mode.syscall_details, port, seconds);
+      Sample s = run_once(config, preflight, fds, mode.events, mode.syscall_details, port, seconds);
       const double send_ratio = s.send_ns / s.empty_ns, recv_ratio = s.recv_ns / s.empty_ns;
       std::printf("%5d %-8s %7.1f %7.1f %8.1f %10.2f %10.2f %llu\n", r, mode.name, s.send_ns,
                   s.recv_ns, s.empty_ns, send_ratio, recv_ratio,
                   static_cast<unsigned long long>(s.events));
       mode.send.push_back(send_ratio);
       mode.recv.push_back(recv_ratio);
+      floor_ratios.push_back(s.floor_ns / s.empty_ns);
+      recv_floor_ratios.push_back(s.recv_floor_ns / s.recv_empty_ns);
+      if (std::string(mode.name) == "default")
+        recv_same_hook.push_back(s.recv_ns / s.recv_empty_ns);
     }
   }
   kill(server, SIGTERM);
@@ -409,6 +434,10 @@ int run(int argc, char** argv) {
     summarize((std::string(mode.name) + ", send/empty").c_str(), mode.send);
     summarize((std::string(mode.name) + ", recv/empty").c_str(), mode.recv);
   }
+  summarize("floor, send/empty", floor_ratios);
+  // The receive program against the empty program on its own hook.
+  summarize("default, recv/recvempty", recv_same_hook);
+  summarize("floor, recv/recvempty", recv_floor_ratios);
   return 0;
 }
 

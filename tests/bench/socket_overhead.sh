@@ -5,10 +5,12 @@
 # root and iperf3 (Debian package iperf3). Run it under the shared lock:
 #   sudo flock /tmp/netobs-bench.lock tests/bench/socket_overhead.sh \
 #        [build-dir] [rounds=5] [seconds=5] [variants...]
-# Variants (default: off default nosys):
+# Variants (default: off default details):
 #   off            no BPF at all (the baseline, always measured first)
-#   default        the exporter with the default configuration
-#   nosys          the exporter with collectors.socket.syscall_details: false
+#   default        the exporter with the default configuration (socket
+#                  collector, no syscall tracepoints)
+#   details        the exporter with collectors.socket.syscall_details: true
+#   nosys          collectors.socket.syscall_details: false (= default now)
 #   nostats        the exporter with exporter.bpf_stats: false
 #   hold:WHAT      socket_bpf_bench hold WHAT (empty programs only: sock,
 #                  syscalls, raw-sys-enter), to split the overhead by cause
@@ -23,7 +25,7 @@ rounds=${2:-5}
 seconds=${3:-5}
 shift $(($# < 3 ? $# : 3))
 variants=("$@")
-((${#variants[@]})) || variants=(default nosys)
+((${#variants[@]})) || variants=(default details)
 exec python3 - "$build" "$rounds" "$seconds" "${variants[@]}" <<'PY'
 import json, os, signal, statistics, subprocess, sys, tempfile, time, urllib.request
 
@@ -36,6 +38,7 @@ tmp = tempfile.mkdtemp(prefix="netobs-socket-overhead.")
 configs = {
     "default": "",
     "nosys": "collectors:\n  socket:\n    syscall_details: false\n",
+    "details": "collectors:\n  socket:\n    syscall_details: true\n",
     "nostats": "exporter:\n  bpf_stats: false\n",
 }
 

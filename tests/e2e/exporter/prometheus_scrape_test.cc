@@ -155,6 +155,17 @@ TEST(NetobsCliTest, CheckReportsConfigAndCollectors) {
   EXPECT_THAT(check.output, HasSubstr("config: <built-in>: ok"));
   EXPECT_THAT(check.output, HasSubstr("  snmp: enabled, can run here"));
   EXPECT_EQ(check.exit_code, 0) << check.output;
+  // What the configuration costs: the default taxes no unrelated syscall.
+  EXPECT_THAT(check.output, HasSubstr("what this configuration costs:\n"));
+  EXPECT_THAT(check.output, HasSubstr("  socket: syscall tracepoints: off"));
+  testing::TempDir dir;
+  const std::string details =
+      dir.write("details.yaml", "collectors:\n  socket:\n    syscall_details: true\n");
+  auto costly =
+      testing::run_command({testing::cli_binary(), "check", "--config.file", details}, 30);
+  EXPECT_THAT(costly.output, HasSubstr("  socket: syscall tracepoints: on (syscall_details: true): "
+                                       "every syscall on this machine takes the traced path"))
+      << costly.output;
   auto help = testing::run_command({testing::cli_binary(), "check", "--help"}, 10);
   EXPECT_EQ(help.exit_code, 0);
   EXPECT_THAT(help.output, HasSubstr("usage: netobs check"));

@@ -329,6 +329,77 @@ TEST(SocketCollectorTest, CidrFiltersKeepOnlyMatchingPeers) {
   }
 }
 
+// Metrics only (no event capture): the default leaves the syscall
+// tracepoints off, so nothing taxes the machine's other syscalls; calls,
+// bytes and sizes stay exact, and latency and send flags, which only those
+// tracepoints give, are absent rather than zero. `syscall_details: true`
+// brings them back, exact.
+TEST(SocketCollectorTest, SyscallTracepointsOnlyWhenAskedFor) {
+  NETOBS_REQUIRE_ROOT();
+  for (const bool details : {false, true}) {
+    SCOPED_TRACE(details ? "syscall_details: true" : "default (syscall_details: false)");
+    testing::TempDir dir;
+    Exporter exporter(dir, std::string("collectors:\n  socket:\n    comms: [") + kComm + "]\n" +
+                               (details ? "    syscall_details: true\n" : ""));
+    ASSERT_TRUE(exporter.ready()) << exporter.log();
+    ScriptRun run = run_script();
+    ASSERT_GE(run.ops.size(), 50u) << run.output;
+    const std::string text = exporter.scrape();
+    ASSERT_EQ(exporter.terminate(), 0) << exporter.log();
+    EXPECT_THAT(exporter.log(),
+                HasSubstr(details ? "syscall tracepoints on" : "syscall tracepoints off"));
+    EXPECT_EQ(text.find("program=\"sys_enter_sendto\"") != std::string::npos, details);
+    std::map<std::tuple<std::string, std::string, std::string>, double> calls, bytes;
+    std::map<std::pair<std::string, std::string>, double> latencies, send_flags;
+    for (const auto& op : run.ops) {
+      const std::string proto = lower(op.protocol);
+      calls[{proto, op.ip_version, op.direction}] += 1;
+      if (op.error.empty() && !(op.flags & MSG_PEEK)) {
+        bytes[{proto, op.ip_version, op.direction}] += std::stod(op.size);
+      }
+      if (op.syscall) latencies[{proto, op.direction}] += 1;
+      for (const auto& flag : kSocketFlags) {
+        if (op.direction == "send" && (op.flags & flag.value))
+          send_flags[{"send", std::string(flag.name)}] += 1;
+      }
+    }
+    const std::string comm = std::string("comm=\"") + kComm + "\"";
+    for (const char* proto : {"tcp", "udp"}) {
+      for (const char* direction : {"send", "receive"}) {
+        for (const char* version : {"4", "6"}) {
+          const std::string labels = comm + ",direction=\"" + direction + "\",ip_version=\"" +
+                                     version + "\",protocol=\"" + proto + "\"";
+          EXPECT_EQ(testing::metric_value(text, "netobs_socket_calls_total", labels),
+                    (calls[{proto, version, direction}]))
+              << labels;
+          EXPECT_EQ(testing::metric_value(text, "netobs_socket_bytes_total", labels),
+                    (bytes[{proto, version, direction}]))
+              << labels;
+        }
+        const std::string pd = comm + ",direction=\"" + direction + "\",protocol=\"" + proto + "\"";
+        const auto latency =
+            testing::metric_value(text, "netobs_socket_operation_duration_seconds_count", pd);
+        if (details) {
+          EXPECT_EQ(latency, (latencies[{proto, direction}])) << pd;
+        } else {
+          EXPECT_FALSE(latency.has_value()) << pd;
+        }
+      }
+    }
+    for (const auto& flag : kSocketFlags) {
+      const std::string labels =
+          comm + ",direction=\"send\",flag=\"" + std::string(flag.name) + "\"";
+      const auto value = testing::metric_value(text, "netobs_socket_msg_flags_total", labels);
+      if (details) {
+        EXPECT_EQ(value, (send_flags[{"send", std::string(flag.name)}])) << labels;
+      } else {
+        EXPECT_FALSE(value.has_value()) << labels;
+      }
+    }
+    EXPECT_GT((send_flags[{"send", "MSG_NOSIGNAL"}]), 0) << "the script sends with flags";
+  }
+}
+
 TEST(SocketCollectorTest, FullRingBufferCountsEveryDroppedEvent) {
   NETOBS_REQUIRE_ROOT();
   testing::TempDir dir;

@@ -33,7 +33,7 @@ TEST(ConfigSocket, FieldsLand) {
       "    comms: [nginx, netobs_socket_s]\n"
       "    per_process: false\n"
       "    max_processes: 1024\n"
-      "    syscall_details: false\n"
+      "    syscall_details: true\n"
       "events:\n"
       "  format: json\n"
       "  output_dir: /var/lib/netobs/trace\n"
@@ -46,9 +46,41 @@ TEST(ConfigSocket, FieldsLand) {
   EXPECT_EQ(socket.comms, (std::vector<std::string>{"nginx", "netobs_socket_s"}));
   EXPECT_FALSE(socket.per_process);
   EXPECT_EQ(socket.max_processes, 1024u);
-  EXPECT_FALSE(socket.syscall_details);
+  EXPECT_TRUE(socket.syscall_details);
   EXPECT_EQ(result.config.events.format, "json");
   EXPECT_EQ(result.config.events.sample_rate, 10u);
+}
+
+// The syscall tracepoints tax every syscall of the machine: off by default,
+// on when asked for or when event capture or CIDR filters need them, and
+// `netobs check` / the landing page say which and why.
+TEST(ConfigSocket, SyscallTracepointsAreOnOnlyWhenSomethingNeedsThem) {
+  ConfigLoadResult defaults = load_default_config();
+  ASSERT_TRUE(defaults.ok()) << defaults.format_errors();
+  EXPECT_FALSE(defaults.config.collector<SocketConfig>().syscall_details);
+  EXPECT_FALSE(syscall_tracepoints(defaults.config, false).on);
+  EXPECT_THAT(socket_cost_notes(defaults.config),
+              testing::Contains(HasSubstr("syscall tracepoints: off")));
+
+  ConfigLoadResult asked = load("collectors:\n  socket:\n    syscall_details: true\n");
+  ASSERT_TRUE(asked.ok()) << asked.format_errors();
+  EXPECT_EQ(syscall_tracepoints(asked.config, false).reason, "syscall_details: true");
+  EXPECT_THAT(socket_cost_notes(asked.config),
+              testing::Contains("syscall tracepoints: on (syscall_details: true): every syscall "
+                                "on this machine takes the traced path"));
+
+  ConfigLoadResult events = load("events:\n  output_dir: /tmp/x\n");
+  ASSERT_TRUE(events.ok()) << events.format_errors();
+  EXPECT_TRUE(syscall_tracepoints(events.config, true).on);
+  EXPECT_THAT(syscall_tracepoints(events.config, true).reason, HasSubstr("event capture"));
+  EXPECT_THAT(socket_cost_notes(events.config),
+              testing::Contains(HasSubstr("syscall tracepoints: on (network event capture")));
+  // `netobs trace` has no output_dir but an event sink.
+  EXPECT_TRUE(syscall_tracepoints(defaults.config, true).on);
+
+  ConfigLoadResult cidrs = load("network:\n  exclude_cidrs: [\"10.0.0.0/8\"]\n");
+  ASSERT_TRUE(cidrs.ok()) << cidrs.format_errors();
+  EXPECT_THAT(syscall_tracepoints(cidrs.config, false).reason, HasSubstr("exclude_cidrs"));
 }
 
 TEST(ConfigSocket, ProcessCapIsBoundedWithAReason) {

@@ -14,6 +14,7 @@ namespace netobs {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SleepyCollector : public Collector {
  public:
@@ -88,6 +89,17 @@ TEST_F(HttpServerTest, ServesMetricsLandingPageAndHealth) {
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
   EXPECT_EQ(health->body, "ok\n");
+}
+
+// The landing page says what the running configuration costs the machine.
+TEST(LandingPageTest, ListsWhatTheConfigurationCosts) {
+  const std::string with = render_landing_page(
+      {}, {"socket: syscall tracepoints: on (syscall_details: true): every syscall <x>"},
+      "/metrics");
+  EXPECT_THAT(with, HasSubstr("<h2>What this configuration costs</h2>"));
+  EXPECT_THAT(with, HasSubstr("<li>socket: syscall tracepoints: on (syscall_details: true): "
+                              "every syscall &lt;x&gt;</li>"));
+  EXPECT_THAT(render_landing_page({}, {}, "/metrics"), Not(HasSubstr("configuration costs")));
 }
 
 TEST_F(HttpServerTest, UnknownPathAndMethod) {

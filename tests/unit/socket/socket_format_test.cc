@@ -149,6 +149,33 @@ TEST(SocketMetricsTest, WithoutProcessesEverySeriesStartsAtZero) {
   EXPECT_THAT(text, Not(HasSubstr("netobs_series_dropped_total")));
 }
 
+// Without the syscall tracepoints (the default) nothing records latency or
+// the flags of a send: those series are absent, not zeros that look like
+// measurements; receive flags (from sock_recv_length) stay.
+TEST(SocketMetricsTest, WithoutSyscallTracepointsNoLatencyAndNoSendFlags) {
+  SocketSnapshot snapshot;
+  snapshot.per_process = false;
+  snapshot.syscall_tracepoints = false;
+  SocketSnapshot::Process p;
+  socket_stats& s = p.stats[SOCKET_PROTO_TCP * SOCKET_DIR_COUNT + SOCKET_DIR_RECV];
+  s.calls[SOCKET_IPV4] = 2;
+  s.size_slots[3] = 2;
+  s.flags[0] = 1;
+  snapshot.processes.push_back(p);
+  const std::string text = serialize(snapshot);
+  EXPECT_THAT(text, Not(HasSubstr("netobs_socket_operation_duration_seconds")));
+  EXPECT_THAT(text, Not(HasSubstr("netobs_socket_msg_flags_total{direction=\"send\"")));
+  EXPECT_EQ(testing::metric_value(
+                text, "netobs_socket_msg_flags_total",
+                "direction=\"receive\",flag=\"" + std::string(kSocketFlags[0].name) + "\""),
+            1);
+  EXPECT_EQ(testing::metric_value(text, "netobs_socket_message_size_bytes_count",
+                                  "direction=\"receive\",protocol=\"tcp\""),
+            2);
+  snapshot.syscall_tracepoints = true;
+  EXPECT_THAT(serialize(snapshot), HasSubstr("netobs_socket_operation_duration_seconds"));
+}
+
 TEST(SocketMetricsTest, HistogramBucketsAreInclusivePowersOfTwo) {
   SocketSnapshot snapshot;
   SocketSnapshot::Process p;

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Memory of the exporter with every collector on (xdp in mode auto, which is
+# tc on a veth) under mixed traffic, scraped every second:
+#
+#   sudo tests/bench/rss_soak.sh [BUILD_DIR] [SECONDS=180]
+#
+# Two namespaces the script creates (nobsrss<pid>, nobsrss<pid>p) joined by
+# a veth pair on 10.199.251.0/24; the exporter runs in the first, so its
+# snmp collector reads that namespace's counters and its xdp/tc programs sit
+# on the veth (nobsr0). Traffic, all bounded by SECONDS, from the peer
+# namespace: an iperf3 TCP stream capped at 200 Mbit/s with 1 KiB writes, an
+# iperf3 UDP stream (50 Mbit/s), DNS queries (dig against a dnsmasq of our
+# own, ~20/s, half of them for names it does not know), and short HTTP
+# connections (curl to a python http.server, ~10/s); plus /metrics scrapes
+# with gzip every second. Prints VmRSS at start and every 30 s, VmHWM at the
+# end, and `RESULT rss_start_kib|rss_end_kib|hwm_kib N` lines for run.sh.
+# Removes the namespaces (and so every program and process in them) at exit.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:-$here/../../build}
+seconds=${2:-180}
+exporter=$build/exporter/netobs_exporter
+[[ $(id -u) -eq 0 ]] || { echo "needs root" >&2; exit 1; }
+[[ -x $exporter ]] || { echo "no $exporter: build it first" >&2; exit 2; }
+for tool in iperf3 dnsmasq dig curl python3; do
+  command -v $tool >/dev/null || { echo "needs $tool" >&2; exit 2; }
+done
+
+agent=nobsrss$$
+peer=${agent}p
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  # Whatever still runs in the namespaces (deleting one does not end its
+  # processes, and they would keep an inherited benchmark lock).
+  for ns in "$agent" "$peer"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  done
+  wait 2>/dev/null || true
+  ip netns del "$peer" 2>/dev/null || true
+  ip netns del "$agent" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ip netns add "$agent"
+ip netns add "$peer"
+ip link add nobsr0 netns "$agent" type veth peer name nobsr1 netns "$peer"
+ip -n "$agent" addr add 10.199.251.1/24 dev nobsr0
+ip -n "$peer" addr add 10.199.251.2/24 dev nobsr1
+for ns in "$agent" "$peer"; do ip -n "$ns" link set lo up; done
+ip -n "$agent" link set nobsr0 up
+ip -n "$peer" link set nobsr1 up
+
+in_agent() { ip netns exec "$agent" "$@"; }
+in_peer() { ip netns exec "$peer" "$@"; }
+bg() {  # namespace command... : started in the background, stopped at exit
+  local ns=$1
+  shift
+  ip netns exec "$ns" "$@" >>"$tmp/background.log" 2>&1 &
+  pids+=($!)
+}
+
+cat >"$tmp/netobs.yaml" <<EOF
+collectors:
+  snmp: {enabled: true}
+  socket: {enabled: true}
+  tcp: {enabled: true}
+  dns: {enabled: true}
+  xdp:
+    enabled: true
+    interfaces: [nobsr0]
+    mode: auto
+EOF
+port=19725
+ip netns exec "$agent" "$exporter" --web.listen-address=127.0.0.1:$port --config.file="$tmp/netobs.yaml" \
+  --log.level=warn >"$tmp/exporter.log" 2>&1 &
+exporter_pid=$!
+pids+=($exporter_pid)
+url=http://127.0.0.1:$port/metrics
+ready=
+for _ in $(seq 100); do
+  if in_agent curl -sf "$url" 2>/dev/null | grep -q 'collector="xdp",program="[a-z_]*@nobsr0"} 1'; then
+    ready=1
+    break
+  fi
+  sleep 0.2
+done
+[[ -n $ready ]] || { echo "exporter did not attach to nobsr0:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
+for c in snmp socket tcp dns xdp; do
+  for try in $(seq 50); do
+    in_agent curl -s "$url" | grep -q "netobs_scrape_collector_success{collector=\"$c\"} 1" && break
+    ((try < 50)) || { echo "collector $c is not running:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
+    sleep 0.2
+  done
+done
+
+rss() { awk "/^$1:/ { print \$2 }" "/proc/$exporter_pid/status"; }
+rss_start=$(rss VmRSS)
+echo "t=0s VmRSS ${rss_start} KiB (all collectors started, xdp on nobsr0: tc on a veth)"
+
+# Servers in the agent namespace.
+bg "$agent" iperf3 -s -B 10.199.251.1 -p 5201
+bg "$agent" iperf3 -s -B 10.199.251.1 -p 5202
+bg "$agent" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
+  --listen-address=10.199.251.1 --port=53 --address=/soak.test/192.0.2.7 --pid-file="$tmp/dnsmasq.pid"
+mkdir -p "$tmp/www" && echo hello >"$tmp/www/index.html"
+bg "$agent" python3 -m http.server 8080 --bind 10.199.251.1 --directory "$tmp/www"
+sleep 1
+
+end=$((SECONDS + seconds))
+bg "$peer" iperf3 -c 10.199.251.1 -p 5201 -t "$seconds" -l 1K -b 200M
+bg "$peer" iperf3 -c 10.199.251.1 -p 5202 -u -t "$seconds" -b 50M
+bg "$peer" bash -c "i=0; while (( SECONDS < $seconds )); do
+  dig +short +tries=1 +time=1 @10.199.251.1 host\$((i % 50)).soak.test >/dev/null
+  dig +short +tries=1 +time=1 @10.199.251.1 missing\$((i % 500)).example >/dev/null
+  i=\$((i + 1)); sleep 0.1; done"
+bg "$peer" bash -c "while (( SECONDS < $seconds )); do
+  curl -s -o /dev/null http://10.199.251.1:8080/; sleep 0.1; done"
+
+next_report=30
+while ((SECONDS < end)); do
+  in_agent curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url" || true
+  sleep 1
+  elapsed=$((seconds - (end - SECONDS)))
+  if ((elapsed >= next_report)); then
+    echo "t=${elapsed}s VmRSS $(rss VmRSS) KiB"
+    next_report=$((next_report + 30))
+  fi
+done
+sleep 2  # let the last connections close and be counted
+in_agent curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url"
+rss_end=$(rss VmRSS)
+# Where it is: anonymous memory (heap, stacks), file pages (the binary and
+# its libraries), shared/special mappings (BPF ring buffers and maps mapped
+# into the process), and the largest mappings.
+grep -E '^Rss(Anon|File|Shmem)' "/proc/$exporter_pid/status" | tr -s ' \t' ' ' | tr '\n' ';'; echo
+awk '/^[0-9a-f]+-[0-9a-f]+ / { name = $6 ? $6 : "[anon]" } /^Rss:/ { rss[name] += $2 }
+     END { for (n in rss) if (rss[n] >= 256) printf "  %6d KiB %s\n", rss[n], n }' \
+  "/proc/$exporter_pid/smaps" | sort -rn | head -12
+hwm=$(rss VmHWM)
+echo "after ${seconds}s: VmRSS ${rss_end} KiB, VmHWM ${hwm} KiB; machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "RESULT rss_start_kib $rss_start"
+echo "RESULT rss_end_kib $rss_end"
+echo "RESULT hwm_kib $hwm"
