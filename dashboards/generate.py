@@ -248,7 +248,8 @@ def sockets():
            "`netobs trace --comm NAME`.", "ops",
            target(rate("netobs_socket_errors_total", "instance, comm, error"), "{{comm}} {{error}}")),
         ts("MSG flags", "Operations carrying each MSG_* flag. MSG_DONTWAIT: non-blocking I/O; MSG_PEEK: "
-           "protocol sniffing; MSG_OOB: urgent data (rare; suspicious).", "ops",
+           "protocol sniffing; MSG_OOB: urgent data (rare; suspicious). Send flags need "
+           "collectors.socket.syscall_details: true (off by default: it traces every syscall).", "ops",
            target(rate("netobs_socket_msg_flags_total", "instance, direction, flag"), "{{flag}} {{direction}}")),
         row("Sizes and latency"),
         heatmap("Message sizes", "Bytes per successful call. Many tiny writes: an application without "
@@ -258,8 +259,10 @@ def sockets():
            target(quantile(0.99, "netobs_socket_message_size_bytes", by="le, instance, direction"), "p99 {{direction}}")),
         heatmap("Operation latency", "Syscall entry → return of send/receive calls. Blocking receives wait "
                 "for data, so long receive times are normal on idle connections; long sends: a full "
-                "send buffer (slow peer).", "s", "netobs_socket_operation_duration_seconds"),
-        ts("Operation latency percentiles", "p50 and p99 per direction.", "s",
+                "send buffer (slow peer). Needs collectors.socket.syscall_details: true (off by default).",
+                "s", "netobs_socket_operation_duration_seconds"),
+        ts("Operation latency percentiles", "p50 and p99 per direction (needs "
+           "collectors.socket.syscall_details: true).", "s",
            target(quantile(0.5, "netobs_socket_operation_duration_seconds", by="le, instance, direction"), "p50 {{direction}}"),
            target(quantile(0.99, "netobs_socket_operation_duration_seconds", by="le, instance, direction"), "p99 {{direction}}")),
         row("Label caps"),

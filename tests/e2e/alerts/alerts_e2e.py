@@ -507,6 +507,7 @@ collectors:
     sample_interval: 1s
   socket:
     comms: [{COMM}]
+    syscall_details: true  # the latency and send-flag panels need the opt-in hooks
   tcp:
     network_namespace: /run/netns/{args.netns}
     max_tracked_connections: 1024
