@@ -28,8 +28,12 @@ cmake --build build-fuzz -j"$jobs" --target netobs_fuzzers
 echo "== packages: .deb and .rpm built as packagers build, lint, install, service as non-root"
 bash packaging/test-packages.sh build-pkg
 
-echo "== full suite: unit, privileged, e2e (a plain Release build, warnings as errors)"
-cmake -S . -B build-tests -DCMAKE_BUILD_TYPE=Release -DNETOBS_WERROR=ON >/dev/null
+echo "== a plain Release build of the programs, warnings as errors (as a user or packager builds)"
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DNETOBS_BUILD_TESTS=OFF -DNETOBS_WERROR=ON >/dev/null
+cmake --build build-release -j"$jobs"
+
+echo "== full suite: unit, privileged, e2e"
+cmake -S . -B build-tests -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETOBS_WERROR=ON >/dev/null
 cmake --build build-tests -j"$jobs"
 cd build-tests
 ctest -LE '^fuzz$' --output-on-failure --timeout 600
