@@ -5,6 +5,8 @@
 // maps every usage error to exit code 2. Used on the command's thread only.
 #pragma once
 
+#include <signal.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -103,5 +105,10 @@ int run_subcommand(const Subcommand& command, const std::vector<std::string>& ar
 // prints the list for --help (0), no or an unknown command (2).
 int run_subcommands(const std::vector<Subcommand>& commands, const std::vector<std::string>& args,
                     std::ostream& out, std::ostream& err, std::string_view version_line);
+
+// For subcommands that run until Ctrl-C: blocks SIGINT and SIGTERM (wait for
+// them with sigwait/sigtimedwait on the returned set) and ignores SIGPIPE.
+// Call before starting any thread, so every thread inherits the mask.
+sigset_t block_stop_signals();
 
 }  // namespace netobs

@@ -196,12 +196,7 @@ int run_drops(const DropsOptions& options, std::ostream& out, std::ostream& err)
   Config config = std::move(loaded.config);
   if (!options.netns.empty()) config.collector<DropsConfig>().network_namespace = options.netns;
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = block_stop_signals();
 
   install_libbpf_logger();
   PreflightReport preflight = run_preflight();

@@ -191,12 +191,7 @@ int run_trace(const TraceOptions& options, std::ostream& out, std::ostream& err)
 
   // Signals are taken with sigtimedwait on this thread: block them before
   // the reader thread exists so it inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = block_stop_signals();
 
   install_libbpf_logger();
   PreflightReport preflight = run_preflight();
