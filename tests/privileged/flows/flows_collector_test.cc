@@ -11,6 +11,7 @@
 // its counts against the same truth. The cardinality test makes 10 000
 // distinct edges against a budget of 50 through a real exporter.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/prctl.h>
 
 #include <chrono>
@@ -425,6 +426,65 @@ TEST_F(FlowsCollectorTest, PreExistingConnectionsAreSeeded) {
   EXPECT_EQ(out->bytes_to_server, kPairs * kBytes);
   EXPECT_EQ(in->closed, kPairs);
   EXPECT_EQ(in->bytes_to_server, kPairs * kBytes);
+}
+
+// `netobs topology` runs the collector itself: its --json document is valid
+// and counts the connections made while it watched; --dot draws the edge.
+TEST_F(FlowsCollectorTest, TopologyCommandShowsTheConnections) {
+  int listener = -1;
+  server_ns_.run([&] { listener = listen_on(kPgIp, kPgPort); });
+  ASSERT_GE(listener, 0);
+  constexpr int kCount = 4;
+  std::atomic<bool> stop{false};
+  std::thread acceptor([&] {
+    server_ns_.run([&] {
+      while (!stop) {
+        pollfd p{listener, POLLIN, 0};
+        if (poll(&p, 1, 100) > 0) close(accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+      }
+    });
+  });
+  for (const std::string view : {"--json", "--dot"}) {
+    testing::Subprocess cli(
+        {testing::cli_binary(), "topology", "--duration", "3", view, "--netns", client_ns_.path()});
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (cli.output().find("watching") == std::string::npos && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const int made = client_ns_.run([&] {
+      prctl(PR_SET_NAME, kClientComm);
+      int n = 0;
+      for (int i = 0; i < kCount; ++i) {
+        int fd = connect_to(kPgIp, kPgPort);
+        if (fd >= 0) {
+          ++n;
+          close(fd);
+        }
+      }
+      return n;
+    });
+    ASSERT_EQ(made, kCount);
+    ASSERT_EQ(cli.wait(30), 0) << cli.output();
+    const std::string out = cli.output();
+    if (view == "--dot") {
+      EXPECT_NE(out.find("digraph topology {"), std::string::npos) << out;
+      EXPECT_NE(out.find("\"nbfl-client\" -> \"198.51.100.50:5432\" [label=\"postgres "),
+                std::string::npos)
+          << out;
+      continue;
+    }
+    const size_t start = out.find("{\"topology\"");
+    ASSERT_NE(start, std::string::npos) << out;
+    const std::string json = out.substr(start, out.find('\n', start) - start);
+    EXPECT_EQ(schema_errors(json), "") << json;
+    std::istringstream counts(topology_counts(json)["nbfl-client>198.51.100.50:5432"]);
+    uint64_t opened = 0;
+    counts >> opened;
+    EXPECT_EQ(opened, static_cast<uint64_t>(kCount)) << json;
+  }
+  stop = true;
+  acceptor.join();
+  close(listener);
 }
 
 // 10 000 distinct edges (5 000 remote ports, 5 000 remote addresses) against
