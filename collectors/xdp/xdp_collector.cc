@@ -356,7 +356,7 @@ XdpCollector::~XdpCollector() { stop(); }
 Status XdpCollector::start_impl(const CollectorContext& context) {
   auto state = std::make_unique<State>();
   state->config = context.config.collector<XdpConfig>();
-  state->selector = InterfaceSelector::from_config(context.config);
+  state->selector = xdp_interface_selector(context.config);
   state->tc_legacy = tc_legacy_forced();
   Result<size_t> cpus = possible_cpus();
   if (!cpus) return cpus.status();
