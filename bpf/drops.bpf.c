@@ -195,6 +195,27 @@ static __always_inline __u16 local_port(const struct sk_buff* skb, struct sock* 
   return bpf_ntohs(port);
 }
 
+/* The same with direct loads for the tp_btf rung (typed socket,
+ * bpf_rdonly_cast for the packet bytes): no helper call. */
+static __always_inline __u16 local_port_direct(const struct sk_buff* skb, const struct sock* sk,
+                                               __u16 l3, __u8 l4) {
+  const unsigned char* th = skb->head + skb->network_header;
+  const struct udphdr* udp;
+
+  if (l3 != ETH_P_IP && l3 != ETH_P_IPV6) return 0;
+  if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP && l4 != IPPROTO_SCTP) return 0;
+  if (sk && sk->sk_protocol == l4) return sk->__sk_common.skc_num;
+  if (l3 == ETH_P_IP) {
+    const struct iphdr* ip = bpf_rdonly_cast(th, bpf_core_type_id_kernel(struct iphdr));
+    th += ip->ihl * 4;
+  } else {
+    th += sizeof(struct ipv6hdr);
+  }
+  /* dest is at the same offset in tcphdr, udphdr and sctphdr. */
+  udp = bpf_rdonly_cast(th, bpf_core_type_id_kernel(struct udphdr));
+  return bpf_ntohs(udp->dest);
+}
+
 /* The inode of the socket file (what /proc/PID/fd links name), for user
  * space to find the owning process. Request and time-wait sockets have no
  * file: 0. */
@@ -276,7 +297,9 @@ int BPF_PROG(kfree_skb_btf, struct sk_buff* skb, void* location, enum skb_drop_r
     sk = rx_sk ? rx_sk : skb->sk;
     if (sk) e.key.netns = sk->__sk_common.skc_net.net->ns.inum;
   }
-  if (by_port || by_owner) optional_key_parts(&e, skb, rx_sk ? rx_sk : skb->sk);
+  sk = rx_sk ? rx_sk : skb->sk;
+  if (by_port) e.key.local_port = local_port_direct(skb, sk, e.key.l3, e.key.l4);
+  if (by_owner) e.key.sock_ino = socket_inode(sk);
   count(&e);
   return 0;
 }

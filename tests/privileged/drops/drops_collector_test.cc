@@ -258,8 +258,10 @@ TEST_F(DropsCollectorTest, EveryRungCountsTheSame) {
             "");
   Config config = default_config();
   config.collector<DropsConfig>().network_namespace = ns_.path();
+  // Each rung reads the local port its own way (direct loads, probe reads).
+  config.collector<DropsConfig>().local_port_labels = true;
   std::vector<std::unique_ptr<DropsCollector>> rungs;
-  for (AttachKind kind : {AttachKind::kRawTp, AttachKind::kTracepoint}) {
+  for (AttachKind kind : {AttachKind::kTpBtf, AttachKind::kRawTp, AttachKind::kTracepoint}) {
     rungs.push_back(std::make_unique<DropsCollector>(DropsCollectorOptions{.force_kind = kind}));
     Status started = rungs.back()->start({config, preflight_});
     ASSERT_TRUE(started) << attach_kind_name(kind) << ": " << started.message();
@@ -281,6 +283,7 @@ TEST_F(DropsCollectorTest, EveryRungCountsTheSame) {
       if (rung->reasons().name(e.key.reason) == "NETFILTER_DROP" &&
           drops_interface_name(e) == "lo" && drops_protocol_name(e.key.l3, e.key.l4) == "udp") {
         counted += e.packets;
+        EXPECT_EQ(e.key.local_port, 9008) << rung->attach_kind();
       }
     }
     EXPECT_EQ(counted, rule) << rung->attach_kind();
