@@ -45,7 +45,6 @@ using namespace schema;
 
 constexpr int64_t kPageSize = 4096;  // libbpf ring buffers are page multiples
 constexpr char kHttpTracing[] = "HTTP/gRPC tracing";
-constexpr char kSecurityDetection[] = "security detection";
 
 std::string check_listen_address(const Value& v) {
   const std::string& address = v.text;
@@ -233,12 +232,6 @@ SchemaPtr build_schema(const CollectorConfigSections& collector_sections) {
                     ignored(integer(0, int64_t{1} << 40, "max_body_capture"), kHttpTracing)},
                    {"max_headers", ignored(integer(0, 1000000, "max_headers"), kHttpTracing)},
                })},
-      {"security", section({
-                       {"enabled", ignored(boolean(), kSecurityDetection)},
-                       {"suspicious_ports", ignored(list_of(port()), kSecurityDetection)},
-                       {"external_connection_alerts", ignored(boolean(), kSecurityDetection)},
-                       {"blocklists", ignored(list_of(text()), kSecurityDetection)},
-                   })},
   });
   SchemaPtr ebpf_network = section({
       {"enabled", ignored(boolean(), kHttpTracing)},

@@ -303,6 +303,8 @@ Status CollectorManager::reload(const Config& config) {
       entry->enabled = true;
       Status status = start_entry(*entry, config);
       if (!status.is_ok()) return status;
+    } else if (want && entry->collector) {
+      entry->collector->reloaded();  // kept running: may re-read its files
     }
   }
   config_ = config;
