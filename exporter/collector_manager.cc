@@ -498,6 +498,27 @@ std::vector<CollectorSummary> CollectorManager::summaries() const {
   return out;
 }
 
+std::optional<CollectorManager::JsonAnswer> CollectorManager::json_endpoint(
+    std::string_view path) const {
+  std::shared_ptr<Entry> owner;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& entry : entries_) {
+      const auto& paths = entry->descriptor->json_endpoints;
+      if (std::find(paths.begin(), paths.end(), path) != paths.end()) owner = entry;
+    }
+  }
+  if (!owner) return std::nullopt;
+  const std::string& name = owner->descriptor->name;
+  if (!owner->enabled || !owner->collector) {
+    return JsonAnswer{503, "collector " + name + " is not running; enable it with collectors." +
+                               name + ".enabled: true or --collector." + name + "\n"};
+  }
+  Result<std::string> body = owner->collector->json_endpoint(path);
+  if (!body) return JsonAnswer{503, "collector " + name + ": " + body.status().message() + "\n"};
+  return JsonAnswer{200, std::move(*body)};
+}
+
 std::vector<std::string> CollectorManager::costs() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return configuration_costs(registry_, config_);

@@ -317,6 +317,12 @@ int HttpServer::handle_request(mg_connection* conn, void* self_ptr) {
                                          self->options_.telemetry_path),
                      head);
   }
+  if (auto answer = self->manager_.json_endpoint(path)) {
+    return answer->status == 200
+               ? send_text(conn, 200, "OK", "application/json", answer->body, head)
+               : send_text(conn, answer->status, "Service Unavailable", "text/plain; charset=utf-8",
+                           answer->body, head);
+  }
   return send_text(conn, 404, "Not Found", "text/plain; charset=utf-8",
                    "not found: metrics are at " + self->options_.telemetry_path + "\n", head);
 }

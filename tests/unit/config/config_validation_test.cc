@@ -81,7 +81,7 @@ const BadCase kBadCases[] = {
      "unknown key \"port\"; allowed keys: listen_address, telemetry_path, max_requests, "
      "log_level, procfs, bpf_stats, scrape_timeout"},
     {"unknown_collector", "collectors:\n  http: {enabled: true}\n", 2, 3, "collectors.http",
-     "unknown key \"http\"; allowed keys: snmp, socket, tcp, dns, xdp, drops"},
+     "unknown key \"http\"; allowed keys: snmp, socket, tcp, dns, xdp, drops, flows"},
     {"unknown_key_under_seed_path", "agent:\n  network:\n    dns:\n      enable: true\n", 4, 7,
      "agent.network.dns.enable", "unknown key \"enable\"; did you mean \"enabled\"?"},
 
