@@ -75,6 +75,7 @@ int check_machine(const std::optional<std::string>& config_file, bool systemd, s
   if (!loaded.ok()) {
     out << ": INVALID\n";
     for (const auto& e : loaded.errors) out << "  " << e.to_string() << "\n";
+    if (loaded.more_errors > 0) out << "  " << loaded.more_errors_line() << "\n";
     return 2;
   }
   out << ": ok\n";
