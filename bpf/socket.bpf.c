@@ -550,6 +550,11 @@ static __always_inline void count_flags(struct socket_stats* s, __u32 flags) {
   /* Same order as kSocketFlags in collectors/socket/socket_format.cc. Most
    * operations carry none: one test skips the eight. */
   if (!flags) return;
+  /* A read() or recv() on a non-blocking socket: the common receive. */
+  if (flags == MSG_DONTWAIT) {
+    s->flags[3]++;
+    return;
+  }
   if (flags & MSG_OOB) s->flags[0]++;
   if (flags & MSG_PEEK) s->flags[1]++;
   if (flags & MSG_DONTROUTE) s->flags[2]++;
