@@ -224,6 +224,10 @@ Status SocketCollector::load(const CollectorContext& context,
     skel.rodata->per_process = per_process;
     skel.rodata->max_processes = max_processes;
     skel.rodata->events_enabled = events;
+    skel.rodata->count_only =
+        pid_count == 0 && comm_count == 0 && config.network.include_ports.empty() &&
+        config.network.exclude_ports.empty() && config.network.include_cidrs.empty() &&
+        config.network.exclude_cidrs.empty() && !syscall_tracepoints_ && !events;
     skel.rodata->sample_rate = sample_rate;
     // A sixteenth of the ring: wakeups in batches, long before it fills.
     skel.rodata->wakeup_bytes = events ? ring_size / 16 : 0;

@@ -167,7 +167,8 @@ std::string XdpCollector::State::attach_hook(int ifindex, Interface& iface, XdpH
                                              std::string& foreign) {
   if (hook == XdpHook::kTc) {
     if (!has_tc) return "tc: tc_observe is not loaded";
-    Result<TcAttachment> tc = TcAttachment::attach(tc_prog_fd, ifindex, !tc_legacy);
+    Result<TcAttachment> tc = TcAttachment::attach(tc_prog_fd, ifindex, !tc_legacy,
+                                                   TcDirection::kIngress, kXdpTcObserveSlot);
     if (!tc) return "tc: " + tc.message();
     iface.tc = std::move(*tc);
     iface.attach = std::string(iface.tc.kind());
@@ -240,7 +241,8 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
                   {"ifindex", std::to_string(ifindex)},
                   {"attach", iface.attach},
                   {"driver", driver ? driver->driver : "unknown"},
-                  {"skipped", errors.empty() ? "-" : errors}});
+                  {"skipped", errors.empty() ? "-" : errors},
+                  {"replaced_leftover", iface.tc.replaced_leftover() ? "yes" : "no"}});
         return;
       }
       errors += (errors.empty() ? "" : "; ") + error;
