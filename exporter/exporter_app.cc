@@ -34,6 +34,7 @@ std::optional<Config> load_effective_config(const Flags& flags,
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors)
       log_error("invalid config", {{"err", error.to_string()}});
+    if (loaded.more_errors > 0) log_error("invalid config", {{"err", loaded.more_errors_line()}});
     return std::nullopt;
   }
   Status applied = apply_flags(flags, loaded.config);

@@ -430,6 +430,10 @@ int HttpServer::serve(mg_connection* conn, const std::string& path, bool keep_al
         render_landing_page(manager_.summaries(), manager_.costs(), options_.telemetry_path), "",
         "text/html; charset=utf-8");
   }
+  if (auto answer = manager_.json_endpoint(path)) {
+    return answer->status == 200 ? reply(200, "OK", answer->body, "", "application/json")
+                                 : reply(answer->status, "Service Unavailable", answer->body);
+  }
   return reply(404, "Not Found", "not found: metrics are at " + options_.telemetry_path + "\n");
 }
 

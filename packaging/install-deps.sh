@@ -14,7 +14,7 @@ test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
   prometheus curl openssl iproute2 nftables iperf3 dnsmasq-base bind9-dnsutils dnsperf
   prometheus-node-exporter clang-format procps libcap2-bin
-  prometheus-alertmanager python3
+  prometheus-alertmanager python3 python3-jsonschema
   lintian rpmlint groff-base man-db bash-completion systemd
 )
 # Building the packages (packaging/build.sh): dpkg-shlibdeps, rpmbuild.
