@@ -1,4 +1,4 @@
-#include "collectors/snmp/http_fetch.h"
+#include "exporter/net/http_fetch.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -147,7 +147,8 @@ std::string metrics_url(const std::string& url) {
   return url;
 }
 
-Result<std::string> http_get(const std::string& url_text, double timeout_seconds) {
+Result<std::string> http_get(const std::string& url_text, double timeout_seconds,
+                             const std::vector<std::string>& extra_headers) {
   Result<Url> url = parse_url(url_text);
   if (!url) return url.status();
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
@@ -157,7 +158,9 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
   if (fd.get() < 0) return Status::error("GET " + url_text + ": " + error);
 
   std::string request = "GET " + url->path + " HTTP/1.0\r\nHost: " + url->host +
-                        "\r\nAccept: text/plain\r\nConnection: close\r\n\r\n";
+                        "\r\nAccept: text/plain\r\nConnection: close\r\n";
+  for (const std::string& header : extra_headers) request += header + "\r\n";
+  request += "\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
     if (!wait_for(fd.get(), POLLOUT, deadline))
