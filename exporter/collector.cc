@@ -106,6 +106,17 @@ void Collector::stop() {
   state_ = CollectorState::kStopped;
 }
 
+void Collector::reloaded() {
+  if (stopping_.load() || state() != CollectorState::kActive) return;
+  std::shared_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
+  if (state() != CollectorState::kActive) return;
+  try {
+    reloaded_impl();
+  } catch (const std::exception& e) {
+    log_error("reload notification failed", {{"collector", name_}, {"err", e.what()}});
+  }
+}
+
 CollectorState Collector::state() const {
   std::lock_guard<std::mutex> lock(state_mutex_);
   return state_;

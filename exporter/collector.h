@@ -72,6 +72,10 @@ class Collector {
   Status collect(std::vector<prometheus::MetricFamily>& out);
   // Releases every kernel object. Safe to call in any state, more than once.
   void stop();
+  // Tells a running collector that SIGHUP reloaded the config without
+  // restarting it (its settings did not change): a chance to re-read files
+  // it was pointed to. Main thread; ignored unless active.
+  void reloaded();
 
   CollectorState state() const;
   std::string last_error() const;
@@ -86,6 +90,7 @@ class Collector {
   virtual Status collect_impl(std::vector<prometheus::MetricFamily>& out) = 0;
   virtual void stop_impl() = 0;
   virtual BpfStatus bpf_status_impl() const { return {}; }
+  virtual void reloaded_impl() {}
   virtual Result<std::string> json_endpoint_impl(std::string_view path);
 
  private:
