@@ -25,11 +25,14 @@
 /* Set through skel->rodata before load. */
 const volatile __u32 target_netns = 0; /* network namespace inode number; 0: all */
 const volatile __u8 use_services = 0;  /* the services trie has entries */
-const volatile __u8 use_cidr_filter = 0;
-const volatile __u8 include_cidrs = 0; /* some cidr_filter entry is an include */
-const volatile __u8 use_port_filter = 0;
-const volatile __u8 include_ports = 0; /* some port_filter entry is an include */
-const volatile __u8 key_cgroup = 0;    /* key process clients by cgroup id too */
+/* network.include_cidrs / exclude_cidrs (on the remote address) and
+ * include_ports / exclude_ports (on the server port); maps filled by
+ * exporter/net/network_filter_maps.h as for the socket and dns collectors. */
+const volatile __u8 filter_include_cidrs = 0;
+const volatile __u8 filter_exclude_cidrs = 0;
+const volatile __u8 filter_include_ports = 0;
+const volatile __u8 filter_exclude_ports = 0;
+const volatile __u8 key_cgroup = 0; /* key process clients by cgroup id too */
 const volatile __u32 max_edges = 300;
 
 /* Edge key -> slot (see flows.h); max_entries = max_edges. */
@@ -95,21 +98,36 @@ struct {
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } services SEC(".maps");
 
-/* network.include_cidrs / exclude_cidrs on the remote address. */
+struct cidr_key {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(max_entries, 1024);
-  __type(key, struct netobs_flows_lpm_key);
-  __type(value, __u32);
   __uint(map_flags, BPF_F_NO_PREALLOC);
-} cidr_filter SEC(".maps");
+  __uint(max_entries, 1);
+  __type(key, struct cidr_key);
+  __type(value, __u8);
+} include_cidrs SEC(".maps");
 
-/* network.include_ports / exclude_ports on the server port. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 1024);
-  __type(key, __u16);
-  __type(value, __u32);
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 1);
+  __type(key, struct cidr_key);
+  __type(value, __u8);
+} exclude_cidrs SEC(".maps");
+
+/* port -> bit 0 included, bit 1 excluded; 65536 entries when port filters
+ * are configured, else 1. */
+#define PORT_INCLUDED 1
+#define PORT_EXCLUDED 2
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u8);
 } port_filter SEC(".maps");
 
 struct {
@@ -178,19 +196,22 @@ static __always_inline __u32 lpm_lookup(void* trie, const __u8 addr[16], __u16 p
 }
 
 /* Whether a connection with this remote address and server port passes
- * network.{include,exclude}_{cidrs,ports}. */
+ * network.{include,exclude}_{cidrs,ports}: an exclude match always wins. */
 static __always_inline bool filters_pass(const __u8 remote[16], __u16 server_port) {
-  if (use_cidr_filter) {
-    __u32 verdict = lpm_lookup(&cidr_filter, remote, 0, 128);
+  if (filter_include_cidrs || filter_exclude_cidrs) {
+    struct cidr_key ck = {.prefixlen = 128};
 
-    if (verdict == NETOBS_FLOWS_FILTER_EXCLUDE) return false;
-    if (include_cidrs && verdict != NETOBS_FLOWS_FILTER_INCLUDE) return false;
+    __builtin_memcpy(ck.addr, remote, 16);
+    if (filter_exclude_cidrs && bpf_map_lookup_elem(&exclude_cidrs, &ck)) return false;
+    if (filter_include_cidrs && !bpf_map_lookup_elem(&include_cidrs, &ck)) return false;
   }
-  if (use_port_filter) {
-    __u32* verdict = bpf_map_lookup_elem(&port_filter, &server_port);
+  if (filter_include_ports || filter_exclude_ports) {
+    __u32 port = server_port;
+    __u8* bits = bpf_map_lookup_elem(&port_filter, &port);
+    __u8 b = bits ? *bits : 0;
 
-    if (verdict && *verdict == NETOBS_FLOWS_FILTER_EXCLUDE) return false;
-    if (include_ports && !(verdict && *verdict == NETOBS_FLOWS_FILTER_INCLUDE)) return false;
+    if (filter_exclude_ports && (b & PORT_EXCLUDED)) return false;
+    if (filter_include_ports && !(b & PORT_INCLUDED)) return false;
   }
   return true;
 }

@@ -80,7 +80,7 @@ struct netobs_flows_seed {
   __u8 pad[7];
 };
 
-/* Keys of the LPM tries `services` and `cidr_filter`: an address (IPv6 or
+/* Keys of the LPM trie `services`: an address (IPv6 or
  * IPv4-mapped) followed by a port (network order). A service entry for
  * an address:port has prefixlen 144, an address 128, a CIDR 96+n (IPv4) or
  * n; lookups use 144 (servers) or 128 (clients: no port). */
@@ -90,10 +90,6 @@ struct netobs_flows_lpm_key {
   __u8 port[2];
   __u8 pad[2];
 };
-
-/* Values of `cidr_filter` and `port_filter` (longest match wins). */
-#define NETOBS_FLOWS_FILTER_INCLUDE 1
-#define NETOBS_FLOWS_FILTER_EXCLUDE 2
 
 /* Indices of the per-CPU array `counters`. */
 enum netobs_flows_counter {

@@ -16,6 +16,7 @@
 #include "exporter/bpf/preflight.h"
 #include "exporter/errno_name.h"
 #include "exporter/log.h"
+#include "exporter/net/network_filter_maps.h"
 #include "exporter/net/process_owners.h"
 #include "exporter/net/sock_diag.h"
 #include "flows.skel.h"
@@ -26,10 +27,7 @@ struct FlowsCollector::Loaded {
   LoadedSkeleton<flows_bpf> skeleton;
   // The tries' entries, for matching seeded connections in user space.
   std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> service_keys;
-  std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> filter_keys;
-  std::unordered_map<uint16_t, uint32_t> port_filter;
-  bool include_cidrs = false;
-  bool include_ports = false;
+  std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> include_keys, exclude_keys;
 };
 
 namespace {
@@ -129,32 +127,25 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   const NetworkFilters& filters = config.network;
   auto loaded = std::make_unique<Loaded>();
   loaded->service_keys = services_->keys();
-  for (auto [list, verdict] : {std::pair{&filters.include_cidrs, NETOBS_FLOWS_FILTER_INCLUDE},
-                               std::pair{&filters.exclude_cidrs, NETOBS_FLOWS_FILTER_EXCLUDE}}) {
+  for (auto [list, keys] : {std::pair{&filters.include_cidrs, &loaded->include_keys},
+                            std::pair{&filters.exclude_cidrs, &loaded->exclude_keys}}) {
     for (const std::string& cidr : *list) {
       Result<IpPrefix> prefix = parse_ip_prefix(cidr);
       if (!prefix) return Status::error("network CIDR filter: " + prefix.status().message());
-      loaded->filter_keys.emplace_back(flows_lpm_key({*prefix, std::nullopt}),
-                                       static_cast<uint32_t>(verdict));
+      keys->emplace_back(flows_lpm_key({*prefix, std::nullopt}), 1);
     }
   }
-  for (uint16_t port : filters.exclude_ports)
-    loaded->port_filter[port] = NETOBS_FLOWS_FILTER_EXCLUDE;
-  for (uint16_t port : filters.include_ports)
-    loaded->port_filter[port] = NETOBS_FLOWS_FILTER_INCLUDE;
-  loaded->include_cidrs = !filters.include_cidrs.empty();
-  loaded->include_ports = !filters.include_ports.empty();
-
+  const bool ports = !filters.include_ports.empty() || !filters.exclude_ports.empty();
   LadderLoadOptions load_options;
   load_options.collector = name();
   auto skeleton = load_skeleton_with_ladders<flows_bpf>(
       ladders(), context.preflight, load_options, [&](flows_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
         skel.rodata->use_services = loaded->service_keys.empty() ? 0 : 1;
-        skel.rodata->use_cidr_filter = loaded->filter_keys.empty() ? 0 : 1;
-        skel.rodata->include_cidrs = loaded->include_cidrs ? 1 : 0;
-        skel.rodata->use_port_filter = loaded->port_filter.empty() ? 0 : 1;
-        skel.rodata->include_ports = loaded->include_ports ? 1 : 0;
+        skel.rodata->filter_include_cidrs = filters.include_cidrs.empty() ? 0 : 1;
+        skel.rodata->filter_exclude_cidrs = filters.exclude_cidrs.empty() ? 0 : 1;
+        skel.rodata->filter_include_ports = filters.include_ports.empty() ? 0 : 1;
+        skel.rodata->filter_exclude_ports = filters.exclude_ports.empty() ? 0 : 1;
         skel.rodata->max_edges = flows.max_edges;
         bpf_map__set_max_entries(skel.maps.edge_ids, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
@@ -165,8 +156,11 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
           return static_cast<uint32_t>(std::max<size_t>(1, n));
         };
         bpf_map__set_max_entries(skel.maps.services, at_least_one(loaded->service_keys.size()));
-        bpf_map__set_max_entries(skel.maps.cidr_filter, at_least_one(loaded->filter_keys.size()));
-        bpf_map__set_max_entries(skel.maps.port_filter, at_least_one(loaded->port_filter.size()));
+        bpf_map__set_max_entries(skel.maps.include_cidrs,
+                                 at_least_one(filters.include_cidrs.size()));
+        bpf_map__set_max_entries(skel.maps.exclude_cidrs,
+                                 at_least_one(filters.exclude_cidrs.size()));
+        bpf_map__set_max_entries(skel.maps.port_filter, ports ? 65536 : 1);
         return Status::ok();
       });
   if (!skeleton) return skeleton.status();
@@ -191,7 +185,7 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   return Status::ok();
 }
 
-Status FlowsCollector::fill_maps(const Config&) {
+Status FlowsCollector::fill_maps(const Config& config) {
   flows_bpf& skel = *loaded_->skeleton.skel;
   const auto put = [](bpf_map* map, const void* key, const void* value, const char* what) {
     if (bpf_map_update_elem(bpf_map__fd(map), key, value, BPF_ANY) != 0) {
@@ -203,11 +197,11 @@ Status FlowsCollector::fill_maps(const Config&) {
   for (const auto& [key, id] : loaded_->service_keys) {
     if (Status s = put(skel.maps.services, &key, &id, "services"); !s) return s;
   }
-  for (const auto& [key, verdict] : loaded_->filter_keys) {
-    if (Status s = put(skel.maps.cidr_filter, &key, &verdict, "cidr_filter"); !s) return s;
-  }
-  for (const auto& [port, verdict] : loaded_->port_filter) {
-    if (Status s = put(skel.maps.port_filter, &port, &verdict, "port_filter"); !s) return s;
+  const NetworkFilters& network = config.network;
+  if (Status in = fill_cidr_map(skel.maps.include_cidrs, network.include_cidrs); !in) return in;
+  if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, network.exclude_cidrs); !ex) return ex;
+  if (!network.include_ports.empty() || !network.exclude_ports.empty()) {
+    if (Status p = fill_port_map(skel.maps.port_filter, network); !p) return p;
   }
   return Status::ok();
 }
@@ -242,17 +236,15 @@ Status FlowsCollector::seed_existing(const Config& config) {
     const Ip16 remote = record_addr(r, true);
     const Ip16 local = record_addr(r, false);
     const uint16_t server_port = passive ? r.local_port : r.remote_port;
-    if (!l.filter_keys.empty()) {
-      const uint32_t verdict = lpm_match(l.filter_keys, remote, 0, 128);
-      if (verdict == NETOBS_FLOWS_FILTER_EXCLUDE) continue;
-      if (l.include_cidrs && verdict != NETOBS_FLOWS_FILTER_INCLUDE) continue;
-    }
-    if (!l.port_filter.empty()) {
-      auto it = l.port_filter.find(server_port);
-      const uint32_t verdict = it == l.port_filter.end() ? 0 : it->second;
-      if (verdict == NETOBS_FLOWS_FILTER_EXCLUDE) continue;
-      if (l.include_ports && verdict != NETOBS_FLOWS_FILTER_INCLUDE) continue;
-    }
+    // The kernel's filters (bpf/flows.bpf.c filters_pass): an exclude wins.
+    const NetworkFilters& network = config.network;
+    if (lpm_match(l.exclude_keys, remote, 0, 128)) continue;
+    if (!l.include_keys.empty() && !lpm_match(l.include_keys, remote, 0, 128)) continue;
+    const auto listed = [&](const std::vector<uint16_t>& list) {
+      return std::find(list.begin(), list.end(), server_port) != list.end();
+    };
+    if (listed(network.exclude_ports)) continue;
+    if (!network.include_ports.empty() && !listed(network.include_ports)) continue;
     netobs_flows_seed rec{};
     rec.passive = passive ? 1 : 0;
     netobs_flows_edge_key& key = rec.edge;

@@ -1,7 +1,8 @@
-// IP addresses and networks in the 16-byte form the BPF LPM tries use (IPv6,
-// IPv4 as ::ffff:a.b.c.d so one trie serves both families), parsed from
-// config text ("10.0.0.0/8", "192.0.2.10", "2001:db8::/32", "192.0.2.10:5432",
-// "[2001:db8::1]:443") and printed back. Pure; errors name the bad text.
+// IP addresses and networks in the 16-byte form one BPF LPM trie for both
+// families uses (IPv6, IPv4 as ::ffff:a.b.c.d), parsed from config text
+// ("10.0.0.0/8", "192.0.2.10", "2001:db8::/32" through parse_cidr in cidr.h;
+// with a port: "192.0.2.10:5432", "[2001:db8::1]:443") and printed back.
+// Pure; errors name the bad text.
 #pragma once
 
 #include <array>

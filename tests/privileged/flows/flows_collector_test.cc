@@ -153,8 +153,10 @@ class FlowsCollectorTest : public ::testing::Test {
     preflight_ = run_preflight();
   }
 
-  Status start(FlowsCollector& collector, const Netns& ns, std::vector<std::string> services = {}) {
+  Status start(FlowsCollector& collector, const Netns& ns, std::vector<std::string> services = {},
+               const NetworkFilters& network = {}) {
     Config config = default_config();
+    config.network = network;
     FlowsConfig& flows = config.collector<FlowsConfig>();
     flows.common.enabled = true;
     flows.network_namespace = ns.path();
@@ -426,6 +428,50 @@ TEST_F(FlowsCollectorTest, PreExistingConnectionsAreSeeded) {
   EXPECT_EQ(out->bytes_to_server, kPairs * kBytes);
   EXPECT_EQ(in->closed, kPairs);
   EXPECT_EQ(in->bytes_to_server, kPairs * kBytes);
+}
+
+// network.exclude_cidrs (remote address) and exclude_ports (server port)
+// apply in the kernel: connections they match make no edge and are counted
+// as filtered; the others exactly as before.
+TEST_F(FlowsCollectorTest, NetworkFiltersApply) {
+  NetworkFilters network;
+  network.exclude_cidrs = {std::string(kRefuseIp) + "/32"};
+  network.exclude_ports = {kLossyPort};
+  FlowsCollector collector;
+  Status started = start(collector, client_ns_, {}, network);
+  ASSERT_TRUE(started) << started.message();
+  int pg = -1, lossy = -1;
+  server_ns_.run([&] {
+    pg = listen_on(kPgIp, kPgPort);
+    lossy = listen_on(kLossyIp, kLossyPort);
+  });
+  ASSERT_GE(pg, 0);
+  ASSERT_GE(lossy, 0);
+  constexpr int kCount = 3;
+  const int made = client_ns_.run([&] {
+    prctl(PR_SET_NAME, kClientComm);
+    int n = 0;
+    for (int i = 0; i < kCount; ++i) {
+      for (auto [ip, port] : {std::pair{kPgIp, kPgPort}, std::pair{kRefuseIp, kRefusePort},
+                              std::pair{kLossyIp, kLossyPort}}) {
+        int fd = connect_to(ip, port);
+        if (fd >= 0 || fd == -ECONNREFUSED) ++n;
+        if (fd >= 0) close(fd);
+      }
+    }
+    return n;
+  });
+  ASSERT_EQ(made, 3 * kCount);
+  Result<FlowsSnapshot> snap = collector.snapshot();
+  ASSERT_TRUE(snap);
+  const auto* kept = find_edge(*snap, kClientComm, kPgIp, "5432");
+  ASSERT_TRUE(kept) << describe(*snap);
+  EXPECT_EQ(kept->opened, kCount);
+  EXPECT_EQ(find_edge(*snap, kClientComm, kRefuseIp, "6379"), nullptr) << describe(*snap);
+  EXPECT_EQ(find_edge(*snap, kClientComm, kLossyIp, "8080"), nullptr) << describe(*snap);
+  EXPECT_EQ(snap->counters[NETOBS_FLOWS_FILTERED], 2u * kCount);
+  close(pg);
+  close(lossy);
 }
 
 // `netobs topology` runs the collector itself: its --json document is valid
