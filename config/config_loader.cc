@@ -112,6 +112,13 @@ std::string check_telemetry_path(const Value& v) {
   return "";
 }
 
+std::string check_kubelet_url(const Value& v) {
+  if (v.text.empty() || v.text.rfind("http://", 0) == 0) return "";
+  return "kubelet_url " + quote(v.text) +
+         " must be an http:// URL (e.g. the kubelet's read-only port, "
+         "http://127.0.0.1:10255/pods, or a local proxy to it); https is not supported";
+}
+
 std::string check_procfs(const Value& v) {
   if (v.text.empty() || v.text[0] != '/') {
     return "procfs must be an absolute path, e.g. \"/proc\"";
@@ -222,11 +229,26 @@ SchemaPtr build_schema(const CollectorConfigSections& collector_sections) {
     collectors.emplace_back(collector.name, collector_section(collector));
   }
 
+  SchemaPtr attribution = section({
+      {"label_idle_time",
+       bind_to(duration(0, 30 * 86400), NETOBS_FIELD(attribution.label_idle_seconds))},
+      {"gone_after",
+       bind_to(duration(0, 30 * 86400), NETOBS_FIELD(attribution.gone_after_seconds))},
+      {"cgroup_root", bind_to(text(), NETOBS_FIELD(attribution.cgroup_root))},
+      {"kubelet_url",
+       bind_to(with_check(text(), check_kubelet_url), NETOBS_FIELD(attribution.kubelet_url))},
+      {"kubelet_token_file", bind_to(text(), NETOBS_FIELD(attribution.kubelet_token_file))},
+      {"pods_file", bind_to(text(), NETOBS_FIELD(attribution.pods_file))},
+      {"metadata_refresh",
+       bind_to(duration(1, 86400), NETOBS_FIELD(attribution.metadata_refresh_seconds))},
+  });
+
   SchemaPtr root = section({
       {"exporter", exporter},
       {"network", network},
       {"events", events},
       {"collectors", section(std::move(collectors))},
+      {"attribution", attribution},
   });
   assign_targets(*root, "");
 
