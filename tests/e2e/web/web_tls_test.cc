@@ -183,6 +183,24 @@ TEST_F(WebTlsTest, MinVersionDecidesWhetherTls11IsAccepted) {
   EXPECT_NE(s_client("-tls1_3").exit_code, 0);
 }
 
+// exporter-toolkit's "no common cipher" / "no common curves" server cases.
+TEST_F(WebTlsTest, CipherSuitesAndCurvesLimitTheHandshake) {
+  start(
+      tls_section("  cipher_suites:\n    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n"
+                  "  max_version: TLS12\n"));
+  auto common =
+      s_client("-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES128-GCM-SHA256");
+  EXPECT_EQ(common.exit_code, 0) << common.output << exporter_->output();
+  EXPECT_THAT(common.output, HasSubstr("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"));
+  EXPECT_NE(s_client("-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384").exit_code, 0);
+
+  start(tls_section("  min_version: TLS13\n  curve_preferences: [CurveP521]\n"));
+  auto p521 = s_client("-tls1_3 -groups P-521");
+  EXPECT_EQ(p521.exit_code, 0) << p521.output;
+  EXPECT_THAT(p521.output, HasSubstr("Server Temp Key: ECDH, secp521r1"));
+  EXPECT_NE(s_client("-tls1_3 -groups P-384").exit_code, 0);
+}
+
 TEST_F(WebTlsTest, ClientCertificatesRequiredVerifiedAndSanChecked) {
   start(
       tls_section("  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n"
