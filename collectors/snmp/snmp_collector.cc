@@ -159,7 +159,7 @@ Status SnmpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   // Fresh values on every scrape; the sampler only feeds the rates.
   MibSnapshot snapshot = scrape_reader_->read();
   note_errors(snapshot, /*count=*/true);
-  append_mib_families(snapshot.parsed.entries, out);
+  append_mib_families(std::move(snapshot.parsed.entries), out);
 
   std::array<uint64_t, 3> errors{};
   for (size_t i = 0; i < errors.size(); ++i) {

@@ -87,7 +87,7 @@ exporter_pid=$!
 pids+=("$exporter_pid")
 url=http://127.0.0.1:$port/metrics
 ready=
-for _ in $(seq 100); do
+for _ in $(seq 300); do  # up to a minute on a loaded machine
   if in_agent curl -sf "$url" 2>/dev/null | grep -q 'collector="xdp",program="[a-z_]*@nobsr0"} 1'; then
     ready=1
     break
