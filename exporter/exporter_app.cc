@@ -12,6 +12,7 @@
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
+#include "exporter/bpf/skeleton.h"
 #include "exporter/collector_manager.h"
 #include "exporter/collector_registry.h"
 #include "exporter/flags.h"
@@ -61,7 +62,10 @@ bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& 
 // peaks at several MiB of heap that is freed right after, but glibc keeps
 // freed chunks inside the heap resident. Handing them back once the
 // collectors are (re)started keeps RSS near what the exporter really uses.
-void return_freed_memory() { malloc_trim(0); }
+void return_freed_memory() {
+  malloc_trim(0);
+  release_skeleton_bytes();
+}
 constexpr time_t kTrimIntervalSeconds = 10;
 
 void handle_reload(const Flags& flags, const CollectorConfigSections& sections,

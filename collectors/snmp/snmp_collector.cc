@@ -170,7 +170,7 @@ Status SnmpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
                          "/net/{snmp,netstat,snmp6} (see the parse errors logged): "
                          "--path.procfs must point at a mounted procfs (default /proc)");
   }
-  append_mib_families(snapshot.parsed.entries, out);
+  append_mib_families(std::move(snapshot.parsed.entries), out);
 
   std::array<uint64_t, 3> errors{};
   for (size_t i = 0; i < errors.size(); ++i) {

@@ -1,5 +1,8 @@
 #include "collectors/snmp/snmp_metrics.h"
 
+#include <type_traits>
+#include <utility>
+
 #include "collectors/snmp/field_types.h"
 #include "exporter/metric_builder.h"
 
@@ -9,19 +12,24 @@ namespace {
 
 // One series labelled {field, group} (the order FamilyBuilder's sorted map
 // would give), built in place: this family has ~400 series per scrape.
-prometheus::ClientMetric& add_field_series(prometheus::MetricFamily& family,
-                                           const MibEntry& entry) {
+// Entry is const (copies the names) or not (moves them: half the field
+// names are longer than the small-string buffer, one allocation each).
+template <typename Entry>
+prometheus::ClientMetric& add_field_series(prometheus::MetricFamily& family, Entry& entry) {
   prometheus::ClientMetric& metric = family.metric.emplace_back();
   metric.label.reserve(2);
-  metric.label.push_back({"field", entry.field});
-  metric.label.push_back({"group", entry.group});
+  if constexpr (std::is_const_v<Entry>) {
+    metric.label.push_back({"field", entry.field});
+    metric.label.push_back({"group", entry.group});
+  } else {
+    metric.label.push_back({"field", std::move(entry.field)});
+    metric.label.push_back({"group", std::move(entry.group)});
+  }
   return metric;
 }
 
-}  // namespace
-
-void append_mib_families(const std::vector<MibEntry>& entries,
-                         std::vector<prometheus::MetricFamily>& out) {
+template <typename Entries>
+void append_families(Entries& entries, std::vector<prometheus::MetricFamily>& out) {
   prometheus::MetricFamily counters;
   counters.name = kSnmpCounterMetric;
   counters.help =
@@ -35,15 +43,30 @@ void append_mib_families(const std::vector<MibEntry>& entries,
       "Linux SNMP MIB fields that are settings or current levels, not counters (e.g. Tcp "
       "CurrEstab, Tcp MaxConn = -1 for no limit).";
   gauges.type = prometheus::MetricType::Gauge;
-  for (const MibEntry& entry : entries) {
+  for (auto& entry : entries) {
+    // The type is looked up before add_field_series may move the names away.
     if (mib_field_type(entry.group, entry.field) == MibType::kGauge) {
-      add_field_series(gauges, entry).gauge.value = entry.value.as_double();
+      const double value = entry.value.as_double();
+      add_field_series(gauges, entry).gauge.value = value;
     } else if (!entry.value.negative) {
-      add_field_series(counters, entry).counter.value = entry.value.as_double();
+      const double value = entry.value.as_double();
+      add_field_series(counters, entry).counter.value = value;
     }
   }
   if (!counters.metric.empty()) out.push_back(std::move(counters));
   if (!gauges.metric.empty()) out.push_back(std::move(gauges));
+}
+
+}  // namespace
+
+void append_mib_families(const std::vector<MibEntry>& entries,
+                         std::vector<prometheus::MetricFamily>& out) {
+  append_families(entries, out);
+}
+
+void append_mib_families(std::vector<MibEntry>&& entries,
+                         std::vector<prometheus::MetricFamily>& out) {
+  append_families(entries, out);
 }
 
 void append_parse_error_family(const std::array<uint64_t, 3>& totals,

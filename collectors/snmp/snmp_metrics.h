@@ -32,6 +32,9 @@ inline constexpr std::string_view kSnmpWindowMetric = "netobs_snmp_window_covere
 // (negative counters already removed); any left are skipped.
 void append_mib_families(const std::vector<MibEntry>& entries,
                          std::vector<prometheus::MetricFamily>& out);
+// The same, moving the entries' names into the series (a scrape's snapshot).
+void append_mib_families(std::vector<MibEntry>&& entries,
+                         std::vector<prometheus::MetricFamily>& out);
 
 // netobs_snmp_parse_errors_total{file}, all three files, zeros included.
 void append_parse_error_family(const std::array<uint64_t, 3>& totals,

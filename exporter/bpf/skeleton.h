@@ -6,6 +6,7 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <memory>
 #include <utility>
 
@@ -20,9 +21,21 @@ struct SkeletonDeleter {
 template <typename Skel>
 using SkeletonPtr = std::unique_ptr<Skel, SkeletonDeleter<Skel>>;
 
+// The BPF ELF objects skeletons embed in the binary (~1.9 MiB in all) are
+// read only while a skeleton opens and loads, yet their pages then stay in
+// the process's RSS. open_skeleton notes each one; release_skeleton_bytes()
+// (after start and after each reload) drops those pages from the process
+// (MADV_DONTNEED on read-only file pages: a later load reads them again
+// from the binary).
+void note_skeleton_bytes(const void* data, size_t size);
+void release_skeleton_bytes();
+
 // Opens a fresh skeleton (not loaded); null with errno set on failure.
 template <typename Skel>
 SkeletonPtr<Skel> open_skeleton(const bpf_object_open_opts* opts = nullptr) {
+  size_t size = 0;
+  const void* data = Skel::elf_bytes(&size);
+  note_skeleton_bytes(data, size);
   return SkeletonPtr<Skel>(Skel::open(opts));
 }
 

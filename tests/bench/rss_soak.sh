@@ -15,7 +15,7 @@
 # with gzip every second. Prints VmRSS and open files at start and every 30 s,
 # VmHWM at the end, and `RESULT rss_start_kib|rss_end_kib|hwm_kib|fds_start|
 # fds_end N` lines for run.sh; every sample also as `SAMPLE <s> <rss KiB>
-# <open files>` (soak.sh reads them).
+# <open files> <RssAnon KiB>` (soak.sh reads them).
 # Environment: SOAK_SCRAPES_PER_SECOND (default 1: one curl a second; more:
 # a keep-alive client as Prometheus scrapes, paced at that rate, its
 # successes and failures printed at the end), SOAK_SAMPLE_SECONDS (30).
@@ -87,7 +87,7 @@ exporter_pid=$!
 pids+=("$exporter_pid")
 url=http://127.0.0.1:$port/metrics
 ready=
-for _ in $(seq 100); do
+for _ in $(seq 300); do  # up to a minute on a loaded machine
   if in_agent curl -sf "$url" 2>/dev/null | grep -q 'collector="xdp",program="[a-z_]*@nobsr0"} 1'; then
     ready=1
     break
@@ -96,9 +96,15 @@ for _ in $(seq 100); do
 done
 [[ -n $ready ]] || { echo "exporter did not attach to nobsr0:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
 for c in snmp socket tcp dns xdp; do
-  for try in $(seq 50); do
-    in_agent curl -s "$url" | grep -q "netobs_scrape_collector_success{collector=\"$c\"} 1" && break
-    ((try < 50)) || { echo "collector $c is not running:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
+  for try in $(seq 150); do
+    in_agent curl -s "$url" >"$tmp/ready.txt" || true
+    grep -q "netobs_scrape_collector_success{collector=\"$c\"} 1" "$tmp/ready.txt" && break
+    if ((try == 150)); then
+      echo "collector $c is not running:" >&2
+      grep -E '^netobs_scrape_collector_(success|duration)' "$tmp/ready.txt" >&2 || true
+      cat "$tmp/exporter.log" >&2
+      exit 1
+    fi
     sleep 0.2
   done
 done
@@ -108,7 +114,7 @@ fds() { find "/proc/$exporter_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 rss_start=$(rss VmRSS)
 fds_start=$(fds)
 echo "t=0s VmRSS ${rss_start} KiB, ${fds_start} open files (all collectors started, xdp on nobsr0: tc on a veth)"
-echo "SAMPLE 0 $rss_start $fds_start"
+echo "SAMPLE 0 $rss_start $fds_start $(rss RssAnon)"
 
 # Servers in the agent namespace.
 bg "$agent" iperf3 -s -B 10.199.251.1 -p 5201
@@ -170,9 +176,9 @@ while ((SECONDS < end)); do
   sleep 1
   elapsed=$((seconds - (end - SECONDS)))
   if ((elapsed >= next_report)); then
-    r=$(rss VmRSS) f=$(fds)
-    echo "t=${elapsed}s VmRSS $r KiB, $f open files"
-    echo "SAMPLE $elapsed $r $f"
+    r=$(rss VmRSS) f=$(fds) a=$(rss RssAnon)
+    echo "t=${elapsed}s VmRSS $r KiB (anonymous $a KiB), $f open files"
+    echo "SAMPLE $elapsed $r $f $a"
     next_report=$((next_report + sample_every))
   fi
 done

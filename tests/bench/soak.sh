@@ -57,7 +57,7 @@ python3 - "$log" "$warm" <<'PY'
 import sys
 lines = open(sys.argv[1]).read().splitlines()
 warm = int(sys.argv[2])
-samples = [tuple(map(int, l.split()[1:4])) for l in lines if l.startswith("SAMPLE ")]
+samples = [tuple(map(int, l.split()[1:5])) for l in lines if l.startswith("SAMPLE ")]
 results = {l.split()[1]: int(l.split()[2]) for l in lines if l.startswith("RESULT ")}
 if len(samples) < 3:
     print("too few samples"); sys.exit(2)
@@ -81,6 +81,8 @@ print("| figure | start | end of warm-up | end | after warm-up |")
 print("|---|---|---|---|---|")
 print(f"| RSS | {mib(start[1])} | {mib(at_warm[1])} (t={at_warm[0]} s) | {mib(end[1])} (t={end[0]} s) | "
       f"{rss_growth:+d} KiB, slope {slope * 3600:+.0f} KiB/h, peak {mib(results.get('hwm_kib', 0))} |")
+print(f"| of which anonymous (heap, stacks) | {mib(start[3])} | {mib(at_warm[3])} | {mib(end[3])} | "
+      f"{end[3] - at_warm[3]:+d} KiB |")
 print(f"| open files | {start[2]} | {at_warm[2]} | {end[2]} | max {fds_growth:+d} |")
 print(f"scrapes: {results.get('scrapes_ok', '?')} answered, {failed} failed")
 flat = rss_flat and fds_flat and failed == 0
