@@ -59,6 +59,11 @@ const volatile __u32 max_processes = 64; /* slot max_processes is "other" */
  * bytes of struct socket_comm, the rest zero) instead of its comm. */
 const volatile bool attribute_cgroup = false;
 const volatile bool events_enabled = false;
+/* Nothing but counting is asked (no pid/comm/port/CIDR filter, no syscall
+ * records, no events: the default). The tp_btf hooks then take
+ * handle_count_only, a short path the compiler lays out on its own, and the
+ * verifier drops the general one as dead code (rodata is frozen). */
+const volatile bool count_only = false;
 const volatile __u32 sample_rate = 1; /* events: keep 1 in N */
 /* Wake the event reader once this much is queued (see submit_flags). */
 const volatile __u64 wakeup_bytes = 0;
@@ -550,6 +555,11 @@ static __always_inline void count_flags(struct socket_stats* s, __u32 flags) {
   /* Same order as kSocketFlags in collectors/socket/socket_format.cc. Most
    * operations carry none: one test skips the eight. */
   if (!flags) return;
+  /* A read() or recv() on a non-blocking socket: the common receive. */
+  if (flags == MSG_DONTWAIT) {
+    s->flags[3]++;
+    return;
+  }
   if (flags & MSG_OOB) s->flags[0]++;
   if (flags & MSG_PEEK) s->flags[1]++;
   if (flags & MSG_DONTROUTE) s->flags[2]++;
@@ -895,6 +905,52 @@ static __always_inline int handle_op(struct op_ctx* c) {
   return 0;
 }
 
+/* The ip_version label of an IPv6 socket, as read_endpoints decides it
+ * without addresses or a syscall record: IPv4 when the peer is IPv4-mapped
+ * (an IPv4 peer of a dual-stack socket), or when there is no peer and the
+ * local address is. */
+static __always_inline __u8 v6_socket_ipver(struct sock* sk) {
+  const __u32* remote = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+  const __u32* local = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32;
+  __u32 r0 = remote[0], r1 = remote[1], r2 = remote[2];
+
+  if ((r0 | r1) == 0 && r2 == bpf_htonl(0x0000ffff)) return 4;
+  if ((r0 | r1 | r2 | remote[3]) != 0) return 6;
+  return (local[0] | local[1]) == 0 && local[2] == bpf_htonl(0x0000ffff) ? 4 : 6;
+}
+
+/* handle_op of the default configuration (count_only), BTF-typed hooks:
+ * socket kind, comm slot through the per-CPU cache, one stats update. The
+ * same counts as handle_op with no filter, record or event. */
+static __always_inline int handle_count_only(struct sock* sk, int ret, __u32 flags,
+                                             __u32 direction) {
+  __u32 zero = 0, slot = 0, proto;
+  __u16 family, protocol;
+  __u8 ipver;
+
+  if (!sk || !filters_ready) return 0;
+  family = sk->__sk_common.skc_family;
+  if (family == AF_INET)
+    ipver = 4;
+  else if (family == AF_INET6)
+    ipver = v6_socket_ipver(sk);
+  else
+    return 0;
+  protocol = sk->sk_protocol;
+  if (protocol == IPPROTO_TCP)
+    proto = SOCKET_PROTO_TCP;
+  else if (protocol == IPPROTO_UDP)
+    proto = SOCKET_PROTO_UDP;
+  else
+    return 0;
+  if (!(protocol_mask & (1 << proto))) return 0;
+  if (per_process) {
+    resolve_comm(bpf_map_lookup_elem(&comm_cache, &zero), bpf_get_current_task_btf(), &slot);
+  }
+  account_op(slot, proto, direction, ipver, ret, flags, 0);
+  return 0;
+}
+
 /* ---- sock:sock_send_length / sock:sock_recv_length ----
  * TP_PROTO(struct sock *sk, int ret, int flags); send passes flags = 0. */
 
@@ -902,6 +958,7 @@ SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_send_btf, struct sock* sk, int ret, int flags) {
   struct op_ctx c = {.sk = sk, .ret = ret, .direction = SOCKET_DIR_SEND, .direct = true};
 
+  if (count_only) return handle_count_only(sk, ret, 0, SOCKET_DIR_SEND);
   return handle_op(&c);
 }
 
@@ -910,6 +967,7 @@ int BPF_PROG(on_recv_btf, struct sock* sk, int ret, int flags) {
   struct op_ctx c = {
       .sk = sk, .ret = ret, .tp_flags = flags, .direction = SOCKET_DIR_RECV, .direct = true};
 
+  if (count_only) return handle_count_only(sk, ret, flags, SOCKET_DIR_RECV);
   return handle_op(&c);
 }
 

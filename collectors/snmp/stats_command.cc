@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "exporter/net/http_fetch.h"
+#include "collectors/snmp/http_fetch.h"
 #include "collectors/snmp/rate_history.h"
 #include "collectors/snmp/stats_format.h"
 #include "exporter/builtin_config.h"

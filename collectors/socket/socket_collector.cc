@@ -1,7 +1,6 @@
 #include "collectors/socket/socket_collector.h"
 
 #include <bpf/bpf.h>
-#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <time.h>
 
@@ -18,6 +17,7 @@
 #include "exporter/events/ring_buffer_reader.h"
 #include "exporter/log.h"
 #include "exporter/attribution/attribution.h"
+#include "exporter/net/network_filter_maps.h"
 #include "socket.skel.h"
 
 namespace netobs {
@@ -54,39 +54,6 @@ bool task_storage_usable() {
              1 &&
          libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, BPF_FUNC_get_current_task_btf,
                                  nullptr) == 1;
-}
-
-// "a.b.c.d/n" or "x::/n" as an LPM key of bpf/socket.bpf.c (IPv4
-// IPv4-mapped, prefix + 96). The config loader validated the text already;
-// the error here only guards against a caller that bypassed it.
-struct CidrKey {
-  uint32_t prefixlen = 0;
-  unsigned char addr[16] = {};
-};
-
-Result<CidrKey> parse_cidr_key(const std::string& cidr) {
-  const size_t slash = cidr.find('/');
-  const std::string address = cidr.substr(0, slash);
-  const std::string prefix = slash == std::string::npos ? "" : cidr.substr(slash + 1);
-  CidrKey key;
-  unsigned char v4[4] = {};
-  int max_prefix = 128, offset = 0;
-  if (inet_pton(AF_INET, address.c_str(), v4) == 1) {
-    key.addr[10] = key.addr[11] = 0xff;
-    std::memcpy(key.addr + 12, v4, 4);
-    max_prefix = 32;
-    offset = 96;
-  } else if (inet_pton(AF_INET6, address.c_str(), key.addr) != 1) {
-    return Status::error("invalid CIDR \"" + cidr + "\": not an IPv4 or IPv6 address");
-  }
-  char* end = nullptr;
-  const long bits = prefix.empty() ? -1 : std::strtol(prefix.c_str(), &end, 10);
-  if (bits < 0 || bits > max_prefix || *end != '\0') {
-    return Status::error("invalid CIDR \"" + cidr + "\": prefix length must be 0.." +
-                         std::to_string(max_prefix));
-  }
-  key.prefixlen = static_cast<uint32_t>(bits + offset);
-  return key;
 }
 
 // Sum over CPUs of a per-CPU u64 value.
@@ -318,6 +285,10 @@ Status SocketCollector::load(const CollectorContext& context,
     skel.rodata->max_processes = max_processes;
     skel.rodata->attribute_cgroup = by_cgroup;
     skel.rodata->events_enabled = events;
+    skel.rodata->count_only =
+        pid_count == 0 && comm_count == 0 && config.network.include_ports.empty() &&
+        config.network.exclude_ports.empty() && config.network.include_cidrs.empty() &&
+        config.network.exclude_cidrs.empty() && !syscall_tracepoints_ && !events;
     skel.rodata->sample_rate = sample_rate;
     // A sixteenth of the ring: wakeups in batches, long before it fills.
     skel.rodata->wakeup_bytes = events ? ring_size / 16 : 0;
@@ -374,24 +345,12 @@ Status SocketCollector::fill_filters(const Config& config) {
       return Status::error("filling the comm filter map failed: " + errno_message(errno));
     }
   }
-  std::map<uint32_t, __u8> ports;
-  for (uint16_t port : config.network.include_ports) ports[port] |= 1;
-  for (uint16_t port : config.network.exclude_ports) ports[port] |= 2;
-  for (const auto& [port, bits] : ports) {
-    if (bpf_map__update_elem(skel.maps.port_filter, &port, sizeof(port), &bits, sizeof(bits), 0) !=
-        0) {
-      return Status::error("filling the port filter map failed: " + errno_message(errno));
-    }
+  if (Status ports = fill_port_map(skel.maps.port_filter, config.network); !ports) return ports;
+  if (Status in = fill_cidr_map(skel.maps.include_cidrs, config.network.include_cidrs); !in) {
+    return in;
   }
-  for (auto [list, map] : {std::pair{&config.network.include_cidrs, skel.maps.include_cidrs},
-                           std::pair{&config.network.exclude_cidrs, skel.maps.exclude_cidrs}}) {
-    for (const std::string& cidr : *list) {
-      Result<CidrKey> key = parse_cidr_key(cidr);
-      if (!key) return key.status();
-      if (bpf_map__update_elem(map, &*key, sizeof(*key), &one, sizeof(one), 0) != 0) {
-        return Status::error("filling the CIDR filter map failed: " + errno_message(errno));
-      }
-    }
+  if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, config.network.exclude_cidrs); !ex) {
+    return ex;
   }
   return Status::ok();
 }

@@ -167,7 +167,8 @@ std::string XdpCollector::State::attach_hook(int ifindex, Interface& iface, XdpH
                                              std::string& foreign) {
   if (hook == XdpHook::kTc) {
     if (!has_tc) return "tc: tc_observe is not loaded";
-    Result<TcAttachment> tc = TcAttachment::attach(tc_prog_fd, ifindex, !tc_legacy);
+    Result<TcAttachment> tc = TcAttachment::attach(tc_prog_fd, ifindex, !tc_legacy,
+                                                   TcDirection::kIngress, kXdpTcObserveSlot);
     if (!tc) return "tc: " + tc.message();
     iface.tc = std::move(*tc);
     iface.attach = std::string(iface.tc.kind());
@@ -240,7 +241,8 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
                   {"ifindex", std::to_string(ifindex)},
                   {"attach", iface.attach},
                   {"driver", driver ? driver->driver : "unknown"},
-                  {"skipped", errors.empty() ? "-" : errors}});
+                  {"skipped", errors.empty() ? "-" : errors},
+                  {"replaced_leftover", iface.tc.replaced_leftover() ? "yes" : "no"}});
         return;
       }
       errors += (errors.empty() ? "" : "; ") + error;
@@ -356,7 +358,7 @@ XdpCollector::~XdpCollector() { stop(); }
 Status XdpCollector::start_impl(const CollectorContext& context) {
   auto state = std::make_unique<State>();
   state->config = context.config.collector<XdpConfig>();
-  state->selector = InterfaceSelector::from_config(context.config);
+  state->selector = xdp_interface_selector(context.config);
   state->tc_legacy = tc_legacy_forced();
   Result<size_t> cpus = possible_cpus();
   if (!cpus) return cpus.status();

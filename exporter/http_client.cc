@@ -1,4 +1,4 @@
-#include "exporter/net/http_fetch.h"
+#include "exporter/http_client.h"
 
 #include <fcntl.h>
 #include <netdb.h>
@@ -138,36 +138,32 @@ std::string dechunk(const std::string& body) {
 
 }  // namespace
 
-std::string metrics_url(const std::string& url) {
-  constexpr std::string_view kScheme = "http://";
-  size_t start = url.rfind(kScheme, 0) == 0 ? kScheme.size() : 0;
-  size_t slash = url.find('/', start);
-  if (slash == std::string::npos) return url + "/metrics";
-  if (slash == url.size() - 1) return url + "metrics";
-  return url;
-}
-
-Result<std::string> http_get(const std::string& url_text, double timeout_seconds,
-                             const std::vector<std::string>& extra_headers) {
-  Result<Url> url = parse_url(url_text);
+Result<HttpResponse> http_request(const HttpRequest& request, double timeout_seconds) {
+  const std::string what = request.method + " " + request.url;
+  Result<Url> url = parse_url(request.url);
   if (!url) return url.status();
   auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                      std::chrono::duration<double>(timeout_seconds));
   std::string error;
   FdGuard fd(connect_any(*url, deadline, error));
-  if (fd.get() < 0) return Status::error("GET " + url_text + ": " + error);
+  if (fd.get() < 0) return Status::error(what + ": " + error);
 
-  std::string request = "GET " + url->path + " HTTP/1.0\r\nHost: " + url->host +
-                        "\r\nAccept: text/plain\r\nConnection: close\r\n";
-  for (const std::string& header : extra_headers) request += header + "\r\n";
-  request += "\r\n";
+  std::string wire = request.method + " " + url->path + " HTTP/1.0\r\nHost: " + url->host +
+                     "\r\nConnection: close\r\n";
+  if (!request.accept.empty()) wire += "Accept: " + request.accept + "\r\n";
+  for (const std::string& header : request.headers) wire += header + "\r\n";
+  if (!request.content_type.empty()) {
+    wire += "Content-Type: " + request.content_type +
+            "\r\nContent-Length: " + std::to_string(request.body.size()) + "\r\n";
+  }
+  wire += "\r\n";
+  wire += request.body;
   size_t sent = 0;
-  while (sent < request.size()) {
-    if (!wait_for(fd.get(), POLLOUT, deadline))
-      return Status::error("GET " + url_text + ": timed out");
-    ssize_t n = ::send(fd.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+  while (sent < wire.size()) {
+    if (!wait_for(fd.get(), POLLOUT, deadline)) return Status::error(what + ": timed out");
+    ssize_t n = ::send(fd.get(), wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return Status::error("GET " + url_text + ": " + errno_text(errno));
+      return Status::error(what + ": " + errno_text(errno));
     }
     if (n > 0) sent += static_cast<size_t>(n);
   }
@@ -175,35 +171,41 @@ Result<std::string> http_get(const std::string& url_text, double timeout_seconds
   constexpr size_t kMaxResponse = 64 << 20;
   char buffer[65536];
   while (true) {
-    if (!wait_for(fd.get(), POLLIN, deadline))
-      return Status::error("GET " + url_text + ": timed out");
+    if (!wait_for(fd.get(), POLLIN, deadline)) return Status::error(what + ": timed out");
     ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
     if (n == 0) break;
     if (n < 0) {
       if (errno == EAGAIN || errno == EINTR) continue;
-      return Status::error("GET " + url_text + ": " + errno_text(errno));
+      return Status::error(what + ": " + errno_text(errno));
     }
     response.append(buffer, static_cast<size_t>(n));
-    if (response.size() > kMaxResponse)
-      return Status::error("GET " + url_text + ": response too large");
+    if (response.size() > kMaxResponse) return Status::error(what + ": response too large");
   }
   size_t header_end = response.find("\r\n\r\n");
   if (response.rfind("HTTP/", 0) != 0 || header_end == std::string::npos) {
-    return Status::error("GET " + url_text + ": not an HTTP response");
+    return Status::error(what + ": not an HTTP response");
   }
   size_t space = response.find(' ');
-  std::string status = response.substr(space + 1, 3);
-  if (status != "200") {
-    return Status::error("GET " + url_text + ": HTTP status " +
-                         response.substr(space + 1, response.find("\r\n") - space - 1));
-  }
+  HttpResponse out;
+  out.status = std::atoi(response.substr(space + 1, 3).c_str());
+  out.status_line = response.substr(space + 1, response.find("\r\n") - space - 1);
   std::string headers = response.substr(0, header_end);
-  std::string body = response.substr(header_end + 4);
+  out.body = response.substr(header_end + 4);
   std::string lower = headers;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  if (lower.find("transfer-encoding: chunked") != std::string::npos) body = dechunk(body);
-  return body;
+  if (lower.find("transfer-encoding: chunked") != std::string::npos) out.body = dechunk(out.body);
+  return out;
+}
+
+Result<std::string> http_get(const std::string& url, double timeout_seconds) {
+  Result<HttpResponse> response =
+      http_request({.method = "GET", .url = url, .accept = "text/plain"}, timeout_seconds);
+  if (!response) return response.status();
+  if (response->status != 200) {
+    return Status::error("GET " + url + ": HTTP status " + response->status_line);
+  }
+  return std::move(response->body);
 }
 
 }  // namespace netobs
