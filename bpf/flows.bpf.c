@@ -30,19 +30,46 @@ const volatile __u8 include_cidrs = 0; /* some cidr_filter entry is an include *
 const volatile __u8 use_port_filter = 0;
 const volatile __u8 include_ports = 0; /* some port_filter entry is an include */
 const volatile __u8 key_cgroup = 0;    /* key process clients by cgroup id too */
+const volatile __u32 max_edges = 300;
 
-/* Edges; max_entries = max_edges + 1 (the `other` edge, inserted by user
- * space before the programs attach). */
+/* Edge key -> slot (see flows.h); max_entries = max_edges. */
 struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-  __uint(max_entries, 301);
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 300);
   __type(key, struct netobs_flows_edge_key);
-  __type(value, struct netobs_flows_edge_stats);
-} edges SEC(".maps");
+  __type(value, __u32);
+} edge_ids SEC(".maps");
 
-/* The edge of each tracked socket, keyed by its address. LRU: when full,
- * the oldest go and their close is not counted (counted in UNTRACKED when
- * the insert itself fails). */
+/* Slot -> counters; max_entries = max_edges + 1 (slot 0: `other`). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 301);
+  __type(key, __u32);
+  __type(value, struct netobs_flows_edge_stats);
+} edge_stats SEC(".maps");
+
+/* Slots given out so far (shared by every CPU, advanced without atomics:
+ * `slot_owner` settles races). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} slots_used SEC(".maps");
+
+/* Which slots are taken: the insert (BPF_NOEXIST) is atomic, so two CPUs
+ * that read the same slots_used cannot both own a slot. max_entries =
+ * max_edges. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 300);
+  __type(key, __u32);
+  __type(value, __u8);
+} slot_owner SEC(".maps");
+
+/* The edge slot of each tracked socket, keyed by its address. LRU: when
+ * full, the oldest go and their close is not counted (counted in UNTRACKED
+ * when the insert itself fails). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
@@ -56,7 +83,7 @@ struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
   __type(key, __u64);
-  __type(value, struct netobs_flows_sock);
+  __type(value, struct netobs_flows_seed);
 } seeded SEC(".maps");
 
 /* Configured services: address, CIDR or address:port -> service id >= 1. */
@@ -92,13 +119,12 @@ struct {
   __type(value, __u64);
 } counters SEC(".maps");
 
-/* Scratch space for building keys (they do not fit the 512-byte stack
- * twice over with the socket record). */
+/* Scratch space for building an edge key off the stack. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct netobs_flows_sock);
+  __type(value, struct netobs_flows_edge_key);
 } scratch SEC(".maps");
 
 static __always_inline void count(__u32 index) {
@@ -107,22 +133,33 @@ static __always_inline void count(__u32 index) {
   if (value) *value += 1;
 }
 
-static __always_inline bool netns_ok(const struct sock* sk) {
+/* `btf`: sk is BTF-typed (the tp_btf rung), so direct loads replace the
+ * bpf_probe_read_kernel calls of BPF_CORE_READ; the other rungs probe-read. */
+static __always_inline bool netns_ok(const struct sock* sk, bool btf) {
   if (!target_netns) return true;
+  if (btf) return sk->__sk_common.skc_net.net->ns.inum == target_netns;
   return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) == target_netns;
 }
 
 /* The remote (daddr) or local (rcv_saddr) address as IPv6 / IPv4-mapped. */
-static __always_inline void read_addr(const struct sock* sk, bool remote, __u8 out[16]) {
-  if (BPF_CORE_READ(sk, __sk_common.skc_family) == AF_INET6) {
-    if (remote)
-      BPF_CORE_READ_INTO((struct in6_addr*)out, sk, __sk_common.skc_v6_daddr);
+static __always_inline void read_addr(const struct sock* sk, bool remote, __u8 out[16], bool btf) {
+  const struct sock_common* skc = &sk->__sk_common;
+  __u16 family = btf ? skc->skc_family : BPF_CORE_READ(skc, skc_family);
+
+  if (family == AF_INET6) {
+    if (btf)
+      __builtin_memcpy(out, remote ? &skc->skc_v6_daddr : &skc->skc_v6_rcv_saddr, 16);
+    else if (remote)
+      BPF_CORE_READ_INTO((struct in6_addr*)out, skc, skc_v6_daddr);
     else
-      BPF_CORE_READ_INTO((struct in6_addr*)out, sk, __sk_common.skc_v6_rcv_saddr);
+      BPF_CORE_READ_INTO((struct in6_addr*)out, skc, skc_v6_rcv_saddr);
     return;
   }
-  __u32 v4 = remote ? BPF_CORE_READ(sk, __sk_common.skc_daddr)
-                    : BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+  __u32 v4;
+  if (btf)
+    v4 = remote ? skc->skc_daddr : skc->skc_rcv_saddr;
+  else
+    v4 = remote ? BPF_CORE_READ(skc, skc_daddr) : BPF_CORE_READ(skc, skc_rcv_saddr);
   __builtin_memset(out, 0, 10);
   out[10] = 0xff;
   out[11] = 0xff;
@@ -176,73 +213,102 @@ static __always_inline void set_server(struct netobs_flows_edge_key* key, const 
   __builtin_memcpy(key->server_addr, addr, 16);
 }
 
-/* Makes sure the edge exists (an all-zero entry inserted on first use);
- * past the map's capacity the connection goes to the `other` edge. */
-static __always_inline void resolve_edge(struct netobs_flows_edge_key* key) {
-  if (bpf_map_lookup_elem(&edges, key)) return;
-  struct netobs_flows_edge_stats zero = {};
-  /* EEXIST (another CPU inserted it) is fine. */
-  bpf_map_update_elem(&edges, key, &zero, BPF_NOEXIST);
-  if (bpf_map_lookup_elem(&edges, key)) return;
+/* The slot of an edge, given out on first use; past max_edges slot 0, the
+ * `other` edge. A CPU losing the race for the same new edge leaves its slot
+ * unused. */
+static __always_inline __u32 edge_slot(const struct netobs_flows_edge_key* key) {
+  __u32* found = bpf_map_lookup_elem(&edge_ids, key);
+
+  if (found) return *found;
+  __u32 zero = 0;
+  __u32* used = bpf_map_lookup_elem(&slots_used, &zero);
+  if (!used) return NETOBS_FLOWS_OTHER_SLOT;
+  __u8 one = 1;
+  __u32 slot = 0;
+  /* A few tries: each failure means another CPU claimed that slot just now. */
+  for (int i = 0; i < 4; i++) {
+    __u32 next = *used + 1;
+
+    if (next > max_edges) break;
+    *used = next;
+    if (bpf_map_update_elem(&slot_owner, &next, &one, BPF_NOEXIST) == 0) {
+      slot = next;
+      break;
+    }
+  }
+  if (slot && bpf_map_update_elem(&edge_ids, key, &slot, BPF_NOEXIST) == 0) return slot;
+  found = bpf_map_lookup_elem(&edge_ids, key);
+  if (found) return *found;
   count(NETOBS_FLOWS_FOLDED);
-  __builtin_memset(key, 0, sizeof(*key));
+  return NETOBS_FLOWS_OTHER_SLOT;
 }
 
 /* The record of a new connection: the local end is the client (active) or
- * the server (passive). NULL when filtered out. */
-static __always_inline struct netobs_flows_sock* build(const struct sock* sk, bool passive) {
+ * the server (passive). False when filtered out. */
+static __always_inline bool build(const struct sock* sk, bool passive, bool btf,
+                                  struct netobs_flows_sock* rec) {
   __u32 zero = 0;
-  struct netobs_flows_sock* rec = bpf_map_lookup_elem(&scratch, &zero);
+  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
   __u8 remote[16], local[16];
 
-  if (!rec) return 0;
-  __builtin_memset(rec, 0, sizeof(*rec));
-  read_addr(sk, true, remote);
-  __u16 remote_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-  __u16 local_port = BPF_CORE_READ(sk, __sk_common.skc_num);
+  if (!key) return false;
+  __builtin_memset(key, 0, sizeof(*key));
+  read_addr(sk, true, remote, btf);
+  const struct sock_common* skc = &sk->__sk_common;
+  __u16 remote_port = bpf_ntohs(btf ? skc->skc_dport : BPF_CORE_READ(skc, skc_dport));
+  __u16 local_port = btf ? skc->skc_num : BPF_CORE_READ(skc, skc_num);
   if (!filters_pass(remote, passive ? local_port : remote_port)) {
     count(NETOBS_FLOWS_FILTERED);
-    return 0;
+    return false;
   }
-  rec->passive = passive;
   if (passive) {
     __u32 service = use_services ? lpm_lookup(&services, remote, 0, 128) : 0;
 
     if (service) {
-      rec->edge.client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
-      rec->edge.client_service = service;
+      key->client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
+      key->client_service = service;
     } else {
-      rec->edge.client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
-      __builtin_memcpy(rec->edge.client_addr, remote, 16);
+      key->client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
+      __builtin_memcpy(key->client_addr, remote, 16);
     }
-    read_addr(sk, false, local);
-    set_server(&rec->edge, local, local_port);
+    read_addr(sk, false, local, btf);
+    set_server(key, local, local_port);
   } else {
     /* SYN_SENT is entered in connect(), in the connecting task. */
-    rec->edge.client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
-    bpf_get_current_comm(rec->edge.comm, sizeof(rec->edge.comm));
-    if (key_cgroup) rec->edge.cgroup_id = bpf_get_current_cgroup_id();
-    set_server(&rec->edge, remote, remote_port);
+    key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
+    bpf_get_current_comm(key->comm, sizeof(key->comm));
+    if (key_cgroup) key->cgroup_id = bpf_get_current_cgroup_id();
+    set_server(key, remote, remote_port);
   }
-  resolve_edge(&rec->edge);
-  return rec;
+  rec->slot = edge_slot(key);
+  rec->passive = passive;
+  return true;
 }
 
-static __always_inline struct netobs_flows_edge_stats* stats_of(struct netobs_flows_sock* rec) {
-  return bpf_map_lookup_elem(&edges, &rec->edge);
+static __always_inline struct netobs_flows_edge_stats* stats_of(__u32 slot) {
+  return bpf_map_lookup_elem(&edge_stats, &slot);
 }
 
-/* Tracked record of a socket: by address, else (connections older than
- * netobs) by cookie in the seeded map. */
-static __always_inline struct netobs_flows_sock* tracked(const struct sock* sk, __u64* cookie) {
+/* The edge slot of a tracked socket: by address, else (connections older
+ * than netobs) by cookie in the seeded map. False when not tracked. */
+static __always_inline bool tracked(const struct sock* sk, __u64* cookie, bool btf,
+                                    struct netobs_flows_sock* out) {
   __u64 key = (__u64)sk;
   struct netobs_flows_sock* rec = bpf_map_lookup_elem(&socks, &key);
 
   *cookie = 0;
-  if (rec) return rec;
-  *cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-  if (!*cookie) return 0;
-  return bpf_map_lookup_elem(&seeded, cookie);
+  if (rec) {
+    *out = *rec;
+    return true;
+  }
+  *cookie =
+      btf ? sk->__sk_common.skc_cookie.counter : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+  if (!*cookie) return false;
+  struct netobs_flows_seed* seed = bpf_map_lookup_elem(&seeded, cookie);
+  if (!seed) return false;
+  out->slot = edge_slot(&seed->edge);
+  out->passive = seed->passive;
+  return true;
 }
 
 static __always_inline void forget(const struct sock* sk, __u64 cookie) {
@@ -260,70 +326,111 @@ static __always_inline void track(const struct sock* sk, struct netobs_flows_soc
   if (bpf_map_update_elem(&socks, &key, rec, BPF_ANY) != 0) count(NETOBS_FLOWS_UNTRACKED);
 }
 
-static __always_inline void on_close(const struct sock* sk, struct netobs_flows_sock* rec,
-                                     struct netobs_flows_edge_stats* stats) {
-  const struct tcp_sock* tp = (const struct tcp_sock*)sk;
-  /* Payload bytes as the tcp collector counts them (see tcp.bpf.c): sent =
-   * bytes_sent - bytes_retrans; received = bytes_received less the FIN. */
-  __u64 sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
-  __u64 received = BPF_CORE_READ(tp, bytes_received);
-  unsigned long flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
-  __u32 srtt8 = BPF_CORE_READ(tp, srtt_us);
+/* The socket's counters at close. Payload bytes as the tcp collector counts
+ * them (see tcp.bpf.c): sent = bytes_sent - bytes_retrans; received =
+ * bytes_received less the FIN (SOCK_DONE). */
+struct close_reading {
+  __u64 sent, received, retrans;
+  __u32 srtt8;
+};
 
-  if (((flags >> SOCK_DONE) & 1) && received > 0) received -= 1;
+static __always_inline bool read_close(const struct sock* sk, struct close_reading* r, bool btf) {
+  unsigned long flags;
+
+  if (btf) {
+    const struct tcp_sock* tp = bpf_skc_to_tcp_sock((void*)sk);
+
+    if (!tp) return false;
+    r->sent = tp->bytes_sent - tp->bytes_retrans;
+    r->received = tp->bytes_received;
+    r->retrans = tp->total_retrans;
+    r->srtt8 = tp->srtt_us;
+    flags = sk->__sk_common.skc_flags;
+  } else {
+    const struct tcp_sock* tp = (const struct tcp_sock*)sk;
+
+    r->sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+    r->received = BPF_CORE_READ(tp, bytes_received);
+    r->retrans = BPF_CORE_READ(tp, total_retrans);
+    r->srtt8 = BPF_CORE_READ(tp, srtt_us);
+    flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+  }
+  if (((flags >> SOCK_DONE) & 1) && r->received > 0) r->received -= 1;
+  return true;
+}
+
+static __always_inline void on_close(const struct sock* sk, struct netobs_flows_sock* rec,
+                                     struct netobs_flows_edge_stats* stats, bool btf) {
+  struct close_reading r;
+
+  if (!read_close(sk, &r, btf)) return;
   stats->closed += 1;
-  stats->bytes_to_server += rec->passive ? received : sent;
-  stats->bytes_to_client += rec->passive ? sent : received;
-  stats->retransmits += BPF_CORE_READ(tp, total_retrans);
-  if (srtt8) {
-    stats->rtt_sum_us += srtt8 >> 3;
+  stats->bytes_to_server += rec->passive ? r.received : r.sent;
+  stats->bytes_to_client += rec->passive ? r.sent : r.received;
+  stats->retransmits += r.retrans;
+  if (r.srtt8) {
+    stats->rtt_sum_us += r.srtt8 >> 3;
     stats->rtt_count += 1;
   }
 }
 
+static __always_inline __u32 total_retrans(const struct sock* sk, bool btf) {
+  if (btf) {
+    const struct tcp_sock* tp = bpf_skc_to_tcp_sock((void*)sk);
+    return tp ? tp->total_retrans : 0;
+  }
+  return BPF_CORE_READ((const struct tcp_sock*)sk, total_retrans);
+}
+
+/* `protocol` < 0: read it from the socket (only for the events that matter:
+ * most transitions are none of ours and return before any read). */
 static __always_inline int on_set_state(const struct sock* sk, int oldstate, int newstate,
-                                        int protocol) {
-  struct netobs_flows_sock* rec;
+                                        int protocol, bool btf) {
+  struct netobs_flows_sock rec = {};
   struct netobs_flows_edge_stats* stats;
   __u64 cookie = 0;
 
-  if (!sk || protocol != IPPROTO_TCP || !netns_ok(sk)) return 0;
+  if (newstate == TCP_ESTABLISHED) {
+    if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV) return 0;
+  } else if (newstate == TCP_CLOSE) {
+    if (oldstate == TCP_LISTEN || oldstate == TCP_CLOSE) return 0;
+  } else if (newstate != TCP_SYN_SENT) {
+    return 0;
+  }
+  if (!sk) return 0;
+  if (protocol < 0) protocol = btf ? sk->sk_protocol : BPF_CORE_READ(sk, sk_protocol);
+  if (protocol != IPPROTO_TCP || !netns_ok(sk, btf)) return 0;
   if (newstate == TCP_SYN_SENT) {
-    rec = build(sk, false);
-    if (rec) track(sk, rec);
+    if (build(sk, false, btf, &rec)) track(sk, &rec);
     return 0;
   }
   if (newstate == TCP_ESTABLISHED) {
     if (oldstate == TCP_SYN_RECV) {
-      rec = build(sk, true);
-      if (!rec) return 0;
-      track(sk, rec);
-    } else {
-      rec = tracked(sk, &cookie);
-      if (!rec) return 0;
+      if (!build(sk, true, btf, &rec)) return 0;
+      track(sk, &rec);
+    } else if (!tracked(sk, &cookie, btf, &rec)) {
+      return 0;
     }
-    stats = stats_of(rec);
+    stats = stats_of(rec.slot);
     if (stats) stats->opened += 1;
     return 0;
   }
-  if (newstate != TCP_CLOSE) return 0;
   if (oldstate == TCP_SYN_RECV) {
     /* A passive open reset before it completed: never tracked. */
-    rec = build(sk, true);
-    stats = rec ? stats_of(rec) : 0;
+    if (!build(sk, true, btf, &rec)) return 0;
+    stats = stats_of(rec.slot);
     if (stats) stats->failed += 1;
     return 0;
   }
-  rec = tracked(sk, &cookie);
-  if (!rec) return 0;
-  stats = stats_of(rec);
+  if (!tracked(sk, &cookie, btf, &rec)) return 0;
+  stats = stats_of(rec.slot);
   if (stats) {
     if (oldstate == TCP_SYN_SENT) {
       /* Refused, timed out or abandoned; its SYN retransmissions count. */
       stats->failed += 1;
-      stats->retransmits += BPF_CORE_READ((const struct tcp_sock*)sk, total_retrans);
-    } else if (oldstate != TCP_LISTEN && oldstate != TCP_CLOSE) {
-      on_close(sk, rec, stats);
+      stats->retransmits += total_retrans(sk, btf);
+    } else {
+      on_close(sk, &rec, stats, btf);
     }
   }
   forget(sk, cookie);
@@ -332,58 +439,58 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(flows_set_state_btf, const struct sock* sk, const int oldstate, const int newstate) {
-  return on_set_state(sk, oldstate, newstate, BPF_CORE_READ(sk, sk_protocol));
+  return on_set_state(sk, oldstate, newstate, -1, true);
 }
 
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(flows_set_state_raw, const struct sock* sk, const int oldstate, const int newstate) {
-  return on_set_state(sk, oldstate, newstate, BPF_CORE_READ(sk, sk_protocol));
+  return on_set_state(sk, oldstate, newstate, -1, false);
 }
 
 SEC("tracepoint/sock/inet_sock_set_state")
 int flows_set_state_tp(struct trace_event_raw_inet_sock_set_state* ctx) {
-  return on_set_state((const struct sock*)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol);
+  return on_set_state((const struct sock*)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
+                      false);
 }
 
 /* ---- Resets on a tracked connection (sent or received). */
 
-static __always_inline int on_reset(const struct sock* sk) {
+static __always_inline int on_reset(const struct sock* sk, bool btf) {
+  struct netobs_flows_sock rec;
   __u64 cookie;
 
-  if (!sk || !netns_ok(sk)) return 0;
-  struct netobs_flows_sock* rec = tracked(sk, &cookie);
-  if (!rec) return 0;
-  struct netobs_flows_edge_stats* stats = stats_of(rec);
+  if (!sk || !netns_ok(sk, btf) || !tracked(sk, &cookie, btf, &rec)) return 0;
+  struct netobs_flows_edge_stats* stats = stats_of(rec.slot);
   if (stats) stats->resets += 1;
   return 0;
 }
 
 SEC("tp_btf/tcp_receive_reset")
-int BPF_PROG(flows_receive_reset_btf, struct sock* sk) { return on_reset(sk); }
+int BPF_PROG(flows_receive_reset_btf, struct sock* sk) { return on_reset(sk, true); }
 
 SEC("raw_tp/tcp_receive_reset")
-int BPF_PROG(flows_receive_reset_raw, struct sock* sk) { return on_reset(sk); }
+int BPF_PROG(flows_receive_reset_raw, struct sock* sk) { return on_reset(sk, false); }
 
 SEC("tracepoint/tcp/tcp_receive_reset")
 int flows_receive_reset_tp(struct trace_event_raw_tcp_event_sk* ctx) {
-  return on_reset((const struct sock*)ctx->skaddr);
+  return on_reset((const struct sock*)ctx->skaddr, false);
 }
 
 /* sk is NULL when no socket matched (a SYN to a closed port): nothing to
  * attribute on this side (the client sees the reset). */
 SEC("tp_btf/tcp_send_reset")
 int BPF_PROG(flows_send_reset_btf, const struct sock* sk, const struct sk_buff* skb) {
-  return on_reset(sk);
+  return on_reset(sk, true);
 }
 
 SEC("raw_tp/tcp_send_reset")
 int BPF_PROG(flows_send_reset_raw, const struct sock* sk, const struct sk_buff* skb) {
-  return on_reset(sk);
+  return on_reset(sk, false);
 }
 
 SEC("tracepoint/tcp/tcp_send_reset")
 int flows_send_reset_tp(struct trace_event_raw_tcp_send_reset* ctx) {
-  return on_reset((const struct sock*)ctx->skaddr);
+  return on_reset((const struct sock*)ctx->skaddr, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -58,11 +58,25 @@ struct netobs_flows_edge_stats {
   __u64 resets; /* RSTs sent or received on the connection */
 };
 
-/* What the per-socket map `socks` (key: socket address) and the seeded map
- * (key: socket cookie, filled from a sock_diag dump at start) hold. */
+/* Edges live in two maps: the hash `edge_ids` (edge key -> slot, given out
+ * in order from 1 by the kernel) and the per-CPU array `edge_stats` (slot
+ * -> counters), so the per-socket record is a slot and the events after the
+ * first read an array, not an 80-byte-key hash. Slot 0 is the `other` edge:
+ * connections of edges beyond max_edges. */
+#define NETOBS_FLOWS_OTHER_SLOT 0
+
+/* Value of the per-socket map `socks` (key: socket address). */
 struct netobs_flows_sock {
-  struct netobs_flows_edge_key edge;
+  __u32 slot;
   __u8 passive; /* 1: the local end is the server */
+  __u8 pad[3];
+};
+
+/* Value of the map `seeded` (key: socket cookie): a connection that existed
+ * before start, from a sock_diag dump; its edge gets a slot when it closes. */
+struct netobs_flows_seed {
+  struct netobs_flows_edge_key edge;
+  __u8 passive;
   __u8 pad[7];
 };
 

@@ -3,7 +3,9 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "config/config_loader.h"
@@ -60,6 +62,7 @@ bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& 
 // freed chunks inside the heap resident. Handing them back once the
 // collectors are (re)started keeps RSS near what the exporter really uses.
 void return_freed_memory() { malloc_trim(0); }
+constexpr time_t kTrimIntervalSeconds = 10;
 
 void handle_reload(const Flags& flags, const CollectorConfigSections& sections,
                    CollectorManager& manager) {
@@ -173,8 +176,15 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   return_freed_memory();
 
   while (true) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    // Scrapes, reloads and label churn free memory inside the heap that
+    // glibc keeps resident; it is handed back every kTrimIntervalSeconds, so RSS
+    // stays flat under frequent scrapes.
+    const timespec trim_interval{kTrimIntervalSeconds, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &trim_interval);
+    if (sig < 0) {
+      if (errno == EAGAIN) return_freed_memory();
+      continue;
+    }
     if (sig == SIGHUP) {
       handle_reload(*flags, sections, manager);
       continue;

@@ -198,9 +198,11 @@ Result<HttpResponse> http_request(const HttpRequest& request, double timeout_sec
   return out;
 }
 
-Result<std::string> http_get(const std::string& url, double timeout_seconds) {
-  Result<HttpResponse> response =
-      http_request({.method = "GET", .url = url, .accept = "text/plain"}, timeout_seconds);
+Result<std::string> http_get(const std::string& url, double timeout_seconds,
+                             std::vector<std::string> headers) {
+  Result<HttpResponse> response = http_request(
+      {.method = "GET", .url = url, .accept = "text/plain", .headers = std::move(headers)},
+      timeout_seconds);
   if (!response) return response.status();
   if (response->status != 200) {
     return Status::error("GET " + url + ": HTTP status " + response->status_line);

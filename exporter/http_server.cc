@@ -266,11 +266,20 @@ Status HttpServer::start(const HttpOptions& options) {
   if (web_.tls_enabled()) callbacks.init_ssl = &HttpServer::init_ssl;
 
   auto try_start = [&](const std::string& listening) -> Status {
-    const char* config[] = {"listening_ports", listening.c_str(), "num_threads", threads.c_str(),
-                            "request_timeout_ms", header_timeout.c_str(), "keep_alive_timeout_ms",
-                            keep_alive_idle.c_str(), "enable_keep_alive", "yes",
-                            // Absolute URIs name this server by any host name.
-                            "enable_auth_domain_check", "no", nullptr};
+    // clang-format off
+    const char* config[] = {
+        "listening_ports", listening.c_str(),
+        "num_threads", threads.c_str(),
+        "request_timeout_ms", header_timeout.c_str(),
+        "keep_alive_timeout_ms", keep_alive_idle.c_str(),
+        "enable_keep_alive", "yes",
+        // Absolute URIs name this server by any host name.
+        "enable_auth_domain_check", "no",
+        // Per-connection buffer for a request head (a scrape's is < 1 KiB):
+        // 8 KiB instead of civetweb's 16, for every connection thread.
+        "max_request_size", "8192",
+        nullptr};
+    // clang-format on
     char error_text[256] = "";
     unsigned error_code = 0;
     mg_error_data error{&error_code, error_text, sizeof(error_text)};

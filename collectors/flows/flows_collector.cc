@@ -155,7 +155,10 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         skel.rodata->include_cidrs = loaded->include_cidrs ? 1 : 0;
         skel.rodata->use_port_filter = loaded->port_filter.empty() ? 0 : 1;
         skel.rodata->include_ports = loaded->include_ports ? 1 : 0;
-        bpf_map__set_max_entries(skel.maps.edges, flows.max_edges + 1);
+        skel.rodata->max_edges = flows.max_edges;
+        bpf_map__set_max_entries(skel.maps.edge_ids, flows.max_edges);
+        bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
+        bpf_map__set_max_entries(skel.maps.edge_stats, flows.max_edges + 1);
         bpf_map__set_max_entries(skel.maps.socks, flows.max_tracked_connections);
         bpf_map__set_max_entries(skel.maps.seeded, flows.max_tracked_connections);
         const auto at_least_one = [](size_t n) {
@@ -206,12 +209,7 @@ Status FlowsCollector::fill_maps(const Config&) {
   for (const auto& [port, verdict] : loaded_->port_filter) {
     if (Status s = put(skel.maps.port_filter, &port, &verdict, "port_filter"); !s) return s;
   }
-  // The `other` edge (all-zero key) takes the slot beyond max_edges.
-  netobs_flows_edge_key other{};
-  Result<size_t> cpus = possible_cpus();
-  if (!cpus) return cpus.status();
-  std::vector<netobs_flows_edge_stats> zeroes(*cpus);
-  return put(skel.maps.edges, &other, zeroes.data(), "edges");
+  return Status::ok();
 }
 
 // Connections that were established before the programs attached: one
@@ -237,9 +235,6 @@ Status FlowsCollector::seed_existing(const Config& config) {
   }
   const SocketOwnerMap owners = find_socket_owners(config.exporter.procfs, inodes);
   flows_bpf& skel = *loaded_->skeleton.skel;
-  Result<size_t> cpus = possible_cpus();
-  if (!cpus) return cpus.status();
-  std::vector<netobs_flows_edge_stats> zeroes(*cpus);
   const Loaded& l = *loaded_;
   for (const auto& r : established) {
     if (r.cookie == 0) continue;
@@ -258,7 +253,7 @@ Status FlowsCollector::seed_existing(const Config& config) {
       if (verdict == NETOBS_FLOWS_FILTER_EXCLUDE) continue;
       if (l.include_ports && verdict != NETOBS_FLOWS_FILTER_INCLUDE) continue;
     }
-    netobs_flows_sock rec{};
+    netobs_flows_seed rec{};
     rec.passive = passive ? 1 : 0;
     netobs_flows_edge_key& key = rec.edge;
     const Ip16& server = passive ? local : remote;
@@ -285,11 +280,7 @@ Status FlowsCollector::seed_existing(const Config& config) {
           owner == owners.end() || owner->second.empty() ? "unknown" : owner->second.front().comm;
       std::strncpy(key.comm, comm.c_str(), sizeof key.comm - 1);
     }
-    // Same budget as the kernel: an edge that does not fit goes to `other`.
-    if (bpf_map_update_elem(bpf_map__fd(skel.maps.edges), &key, zeroes.data(), BPF_NOEXIST) != 0 &&
-        errno != EEXIST) {
-      key = netobs_flows_edge_key{};
-    }
+    // The kernel gives the edge its slot (or `other`) when the connection closes.
     if (bpf_map_update_elem(bpf_map__fd(skel.maps.seeded), &r.cookie, &rec, BPF_ANY) == 0) {
       ++seeded_;
     }
@@ -302,14 +293,18 @@ Result<FlowsSnapshot> FlowsCollector::snapshot() {
   const flows_bpf& skel = *loaded_->skeleton.skel;
   FlowsSnapshot snap;
   snap.time = now_seconds();
-  Status read = for_each_percpu_entry<netobs_flows_edge_key, netobs_flows_edge_stats>(
-      MapRef::of(skel.maps.edges),
-      [&](const netobs_flows_edge_key& key, const std::vector<netobs_flows_edge_stats>& cpus) {
-        ++snap.kernel_edges;
-        netobs_flows_edge_stats& into = snap.edges[flow_edge_labels(key, *services_, *protocols_)];
-        for (const auto& s : cpus) add_edge_stats(into, s);
-      });
-  if (!read) return read;
+  auto ids = read_entries<netobs_flows_edge_key, uint32_t>(MapRef::of(skel.maps.edge_ids));
+  if (!ids) return ids.status();
+  ids->emplace_back(netobs_flows_edge_key{}, NETOBS_FLOWS_OTHER_SLOT);
+  const MapRef stats = MapRef::of(skel.maps.edge_stats);
+  for (const auto& [key, slot] : *ids) {
+    Result<std::vector<netobs_flows_edge_stats>> cpus =
+        lookup_percpu<netobs_flows_edge_stats>(stats, &slot);
+    if (!cpus) return cpus.status();
+    ++snap.kernel_edges;
+    netobs_flows_edge_stats& into = snap.edges[flow_edge_labels(key, *services_, *protocols_)];
+    for (const auto& s : *cpus) add_edge_stats(into, s);
+  }
   Result<std::vector<uint64_t>> counters =
       sum_percpu_u64_array(MapRef::of(skel.maps.counters), NETOBS_FLOWS_COUNTER_COUNT);
   if (!counters) return counters.status();
@@ -353,7 +348,7 @@ BpfStatus FlowsCollector::bpf_status_impl() const {
   status.programs = loaded_->skeleton.attachment.programs;
   const flows_bpf& skel = *loaded_->skeleton.skel;
   for (auto [map_name, map] :
-       {std::pair{"edges", skel.maps.edges}, std::pair{"socks", skel.maps.socks},
+       {std::pair{"edge_ids", skel.maps.edge_ids}, std::pair{"socks", skel.maps.socks},
         std::pair{"seeded", skel.maps.seeded}}) {
     status.maps.push_back({map_name, bpf_map__fd(map), bpf_map__max_entries(map), 0});
   }

@@ -249,6 +249,28 @@ TEST_F(WebTlsTest, SwappedCertificateIsServedOnTheNextConnection) {
   EXPECT_EQ(testing::metric_value(carol.output, "netobs_web_config_last_reload_successful"), 1);
 }
 
+TEST_F(WebTlsTest, IdleConnectionsWithoutHandshakeDoNotBlockAScrape) {
+  start(tls_section());
+  // Connections that never send a ClientHello (more than the old thread count).
+  std::vector<int> idle;
+  for (int i = 0; i < 60; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    idle.push_back(fd);
+  }
+  const auto start_time = std::chrono::steady_clock::now();
+  CurlResult scrape = curl("/metrics");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
+  EXPECT_EQ(scrape.status, 200) << scrape.output;
+  EXPECT_LT(seconds, 2.0);
+  for (int fd : idle) close(fd);
+}
+
 TEST_F(WebTlsTest, BadWebConfigAtStartExitsTwoWithTheError) {
   const std::string bad = dir_.write("bad.yml", tls_section("  curve_preferences: [CurveP257]\n"));
   auto run = testing::run_command(

@@ -424,6 +424,61 @@ TEST(XdpLiveTest, ForeignXdpProgramIsNeitherReplacedNorDetached) {
   EXPECT_THAT(links, Not(HasSubstr("xdp_observe")));
 }
 
+// An XDP observer attached the classic netlink way (as a netobs without XDP
+// links left it), then killed: a minimal program named like ours.
+int load_leftover_observer() {
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  return bpf_prog_load(BPF_PROG_TYPE_XDP, "xdp_observe", "GPL", insns, 2, &opts);
+}
+
+// While a live process holds the program it is not a leftover (left alone);
+// once nothing holds it, the next exporter detaches it and attaches its own
+// (one XDP program on the device, counting exactly).
+TEST(XdpLiveTest, LeftoverXdpObserverOfAKilledExporterIsReplaced) {
+  NETOBS_REQUIRE_ROOT();
+  TestNet net;
+  net.add_pair(0);
+  const int prog = load_leftover_observer();
+  ASSERT_GE(prog, 0) << "loading the program: " << strerror(errno);
+  testing::run_in_netns(net.agent(), [&] {
+    ASSERT_EQ(bpf_xdp_attach(static_cast<int>(if_nametoindex("nobs0")), prog, XDP_FLAGS_SKB_MODE,
+                             nullptr),
+              0);
+  });
+  const std::string config = "    enabled: true\n    interfaces: [\"nobs0\"]\n    mode: native\n";
+  {
+    Exporter held(net, config);  // this test process still holds the program
+    ASSERT_TRUE(held.wait_ready()) << held.process().output();
+    EXPECT_EQ(value(held.scrape(), "netobs_bpf_program_attached",
+                    "attach=\"xdp\",collector=\"xdp\",program=\"xdp_observe@nobs0\""),
+              0)
+        << held.process().output();
+    held.process().signal(SIGTERM);
+    ASSERT_EQ(held.process().wait(30), 0);
+  }
+  close(prog);  // now only the attachment holds it, as after a SIGKILL
+  Exporter exporter(net, config);
+  ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
+  EXPECT_EQ(
+      value(exporter.scrape(), "netobs_bpf_program_attached", attached_labels(kNative, "nobs0")), 1)
+      << exporter.process().output();
+  EXPECT_THAT(exporter.process().output(),
+              HasSubstr("removed a leftover XDP program of a netobs that was killed"));
+  const std::string links = net.agent_links();
+  EXPECT_THAT(links, Not(HasSubstr("prog/xdpgeneric"))) << links;
+  send_udp(net, ip_of(0, 1), 9001, 25, 1000);
+  const std::string text =
+      exporter.scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), 25);
+  EXPECT_EQ(value(text, "netobs_xdp_packets_total", udp_labels("nobs0")), 25) << text;
+  exporter.process().signal(SIGTERM);
+  ASSERT_EQ(exporter.process().wait(30), 0) << exporter.process().output();
+  expect_nothing_attached(net, "nobs0");
+}
+
 // A minimal tc program (return TCX_NEXT) another tool might have on tcx.
 int load_foreign_tc_program() {
   const bpf_insn insns[] = {

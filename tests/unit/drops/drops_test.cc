@@ -43,6 +43,16 @@ TEST(DropsConfig, FieldsLand) {
   ASSERT_TRUE(result.ok()) << result.format_errors();
   EXPECT_EQ(result.config.collector<DropsConfig>().network_namespace, "/run/netns/x");
   EXPECT_EQ(result.config.collector<DropsConfig>().max_entries, 512u);
+  EXPECT_FALSE(result.config.collector<DropsConfig>().local_port_labels);  // off by default
+  ConfigLoadResult ports =
+      load("collectors:\n  drops:\n    local_port_labels: true\n    max_local_ports: 5\n");
+  ASSERT_TRUE(ports.ok()) << ports.format_errors();
+  EXPECT_TRUE(ports.config.collector<DropsConfig>().local_port_labels);
+  EXPECT_EQ(ports.config.collector<DropsConfig>().max_local_ports, 5u);
+  ConfigLoadResult zero = load("collectors:\n  drops:\n    max_local_ports: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.format_errors().find("collectors.drops.max_local_ports"), std::string::npos)
+      << zero.format_errors();
 }
 
 TEST(DropsConfig, BadValuesNameTheProblemAndTheFix) {
