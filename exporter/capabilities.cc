@@ -19,8 +19,11 @@ constexpr CapabilityInfo kPerfmon = {"CAP_PERFMON",
                                      "attach tracing programs, read kernel memory in BPF"};
 constexpr CapabilityInfo kNetAdmin = {"CAP_NET_ADMIN", "load and attach tc and XDP programs"};
 constexpr CapabilityInfo kNetRaw = {"CAP_NET_RAW", "open packet sockets (socket filters)"};
+constexpr CapabilityInfo kDacReadSearch = {
+    "CAP_DAC_READ_SEARCH",
+    "resolve new cgroup ids to paths (open_by_handle_at), attribution: cgroup"};
 // The order of the list printed and of the packaged unit's lines.
-constexpr CapabilityInfo kListOrder[] = {kBpf, kPerfmon, kNetAdmin, kNetRaw};
+constexpr CapabilityInfo kListOrder[] = {kBpf, kPerfmon, kNetAdmin, kNetRaw, kDacReadSearch};
 
 // The capabilities that grant a requirement. BTF, tracefs and cgroup2 are
 // properties of the machine, not privileges: none.
@@ -103,6 +106,10 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
     for (Requirement need : d.needs) {
       for (const auto& info : capabilities_for(need)) add_need(plan, info, d.name);
     }
+  }
+  const SocketConfig& socket = config.collector<SocketConfig>();
+  if (collector_enabled(config, "socket") && socket.per_process && socket.attribution == "cgroup") {
+    add_need(plan, kDacReadSearch, "socket");
   }
   std::sort(plan.capabilities.begin(), plan.capabilities.end(),
             [](const CapabilityNeed& a, const CapabilityNeed& b) {

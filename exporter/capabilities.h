@@ -21,7 +21,8 @@ struct CapabilityNeed {
 
 struct ServicePlan {
   std::vector<std::string> enabled_collectors;
-  std::vector<CapabilityNeed> capabilities;   // CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW
+  std::vector<CapabilityNeed>
+      capabilities;  // CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN, CAP_NET_RAW, CAP_DAC_READ_SEARCH
   std::vector<std::string> read_write_paths;  // outside the unit's StateDirectory
   std::vector<std::string> notes;             // what the drop-in cannot fix, with the fix
 };

@@ -141,6 +141,10 @@ Status DnsCollector::open_event_sink(const Config& config) {
 
 Status DnsCollector::start_impl(const CollectorContext& context) {
   config_ = context.config.collector<DnsConfig>();
+  domain_slots_ = std::make_unique<LabelSlotTable>(
+      config_.top_domains,
+      std::chrono::duration_cast<LabelSlotTable::Clock::duration>(
+          std::chrono::duration<double>(context.config.attribution.label_idle_seconds)));
   event_options_ = dns_event_options(config_);
   if (config_.ports.empty() || config_.ports.size() > DNS_MAX_PORTS) {
     return Status::error("collectors.dns.ports: list 1 to " + std::to_string(DNS_MAX_PORTS) +
@@ -396,19 +400,23 @@ void DnsCollector::count_domain(const std::string& raw) {
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   std::lock_guard<std::mutex> lock(counts_mutex_);
-  auto it = domains_.find(name);
-  if (it != domains_.end() && name != "other") {
-    ++it->second;
-    return;
-  }
-  // The first top_domains distinct names keep their series (counters must
-  // not move between series); later names fold into "other".
-  const size_t named = domains_.size() - (domains_.count("other") ? 1 : 0);
-  if (named < config_.top_domains && name != "other") {
-    domains_[name] = 1;
+  // A name keeps its series while it holds one of top_domains slots; a slot
+  // idle for attribution.label_idle_time is given back (reclaim_idle_domains),
+  // so a name queried all along is not crowded out by names seen once.
+  // Later names fold into "other".
+  if (name != "other" && domain_slots_->acquire(name, LabelSlotTable::Clock::now())) {
+    ++domains_[name];
   } else {
     ++domains_["other"];
     ++domains_folded_;
+  }
+}
+
+void DnsCollector::reclaim_idle_domains() {
+  std::lock_guard<std::mutex> lock(counts_mutex_);
+  for (const LabelSlotTable::Entry& idle :
+       domain_slots_->reclaim_idle(LabelSlotTable::Clock::now())) {
+    domains_.erase(idle.key);
   }
 }
 
@@ -507,6 +515,7 @@ Result<DnsSnapshot> DnsCollector::snapshot() const {
 }
 
 Status DnsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
+  if (domain_slots_) reclaim_idle_domains();
   Result<DnsSnapshot> snap = snapshot();
   if (!snap) return snap.status();
   append_dns_metrics(*snap, out);

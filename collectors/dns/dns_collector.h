@@ -26,6 +26,7 @@
 #include "collectors/dns/dns_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
+#include "exporter/attribution/label_slot_table.h"
 #include "exporter/collector.h"
 #include "exporter/net/interface_selector.h"
 
@@ -98,6 +99,7 @@ class DnsCollector final : public Collector {
   void sweeper_loop(std::stop_token stop);
   void on_record(const void* data, size_t size);
   void count_domain(const std::string& name);
+  void reclaim_idle_domains();
   void deliver(const DnsExchange& exchange);
   uint64_t read_counter(uint32_t index) const;
   std::string server_label(uint8_t family, const uint8_t* address) const;
@@ -121,6 +123,9 @@ class DnsCollector final : public Collector {
   uint64_t evictions_ = 0;
   uint64_t outstanding_ = 0;
   std::map<std::string, uint64_t> domains_;
+  // Which names hold the top_domains series; names idle for
+  // attribution.label_idle_time give theirs back (reclaim_idle_domains).
+  std::unique_ptr<LabelSlotTable> domain_slots_;
   uint64_t domains_folded_ = 0;
   uint64_t samples_undecodable_ = 0;
   std::atomic<uint64_t> sink_errors_{0};

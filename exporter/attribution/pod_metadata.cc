@@ -130,9 +130,15 @@ Result<PodList> PodMetadata::fetch() const {
     while (!token->empty() && (token->back() == '\n' || token->back() == '\r')) token->pop_back();
     headers.push_back("Authorization: Bearer " + *token);
   }
-  Result<std::string> body = http_get(options_.kubelet_url, options_.timeout_seconds, headers);
-  if (!body) return body.status();
-  return parse_pod_list(*body);
+  Result<HttpResponse> response = http_request(
+      {.url = options_.kubelet_url, .accept = "application/json", .headers = headers},
+      options_.timeout_seconds);
+  if (!response) return response.status();
+  if (response->status != 200) {
+    return Status::error("GET " + options_.kubelet_url + ": HTTP status " +
+                         response->status_line);
+  }
+  return parse_pod_list(response->body);
 }
 
 void PodMetadata::run() {

@@ -7,8 +7,9 @@
 //   sudo build/tests/bench/socket_bpf_bench hold sock|syscalls|raw-sys-enter
 //   sudo build/tests/bench/socket_bpf_bench workload [rounds=10] [seconds=0.5]
 //
-// Each round runs the production SocketCollector twice, metrics only (all
-// default labels) and with events on (ring buffer to a discarding sink),
+// Each round runs the production SocketCollector in each mode: metrics only
+// by comm (the default), by cgroup (attribution: cgroup) and without a
+// process label, with syscall details, and with events on (ring buffer to a discarding sink),
 // under the same iperf3 -l 1K load, and prints ns/event of its send and
 // receive programs and of the empty baseline. Not run by ctest: needs root
 // and iperf3, and the figures are quoted, not asserted.
@@ -98,9 +99,11 @@ struct BaselineFds {
 };
 
 Sample run_once(const Config& base, const PreflightReport& preflight, const BaselineFds& fds,
-                bool events, bool syscall_details, int port, int seconds) {
+                bool events, bool syscall_details, const std::string& attribution, int port,
+                int seconds) {
   Config config = base;
   config.collector<SocketConfig>().syscall_details = syscall_details;
+  config.collector<SocketConfig>().attribution = attribution;
   auto sink = std::make_shared<DiscardSink>();
   SocketCollector collector(
       SocketCollector::Options{.event_sink = events ? sink : std::shared_ptr<EventSink>()});
@@ -405,21 +408,24 @@ int run(int argc, char** argv) {
   pid_t server = spawn({"iperf3", "-s", "-p", std::to_string(port)});
   usleep(500000);
   // Modes: the default configuration (metrics only, no syscall
-  // tracepoints), the same with syscall_details: true, and events on.
+  // tracepoints, series by comm), the same by cgroup (attribution: cgroup)
+  // and without a process label, with syscall_details: true, and events on.
   struct Mode {
     const char* name;
     bool events, syscall_details;
+    const char* attribution;
     std::vector<double> send, recv;
   };
   std::vector<Mode> modes = {
-      {"default", false, false, {}, {}},
-      {"details", false, true, {}, {}},
-      {"events", true, true, {}, {}},
+      {"default", false, false, "comm", {}, {}}, {"cgroup", false, false, "cgroup", {}, {}},
+      {"none", false, false, "none", {}, {}},    {"details", false, true, "comm", {}, {}},
+      {"events", true, true, "comm", {}, {}},
   };
   std::printf("round mode     send_ns recv_ns empty_ns send/empty recv/empty events\n");
   for (int r = 0; r < rounds; ++r) {
     for (Mode& mode : modes) {
-      Sample s = run_once(config, preflight, fds, mode.events, mode.syscall_details, port, seconds);
+      Sample s = run_once(config, preflight, fds, mode.events, mode.syscall_details,
+                          mode.attribution, port, seconds);
       const double send_ratio = s.send_ns / s.empty_ns, recv_ratio = s.recv_ns / s.empty_ns;
       std::printf("%5d %-8s %7.1f %7.1f %8.1f %10.2f %10.2f %llu\n", r, mode.name, s.send_ns,
                   s.recv_ns, s.empty_ns, send_ratio, recv_ratio,
