@@ -119,21 +119,25 @@ void DnsAttachments::attach(int ifindex, Interface& iface) {
   } else if (type && *type != ARPHRD_ETHER && *type != ARPHRD_LOOPBACK) {
     skipped = "tc: link type " + std::to_string(*type) + " has no Ethernet header";
   } else {
-    Result<TcAttachment> egress =
-        TcAttachment::attach(programs_.tc_egress, ifindex, allow_tcx_, TcDirection::kEgress);
+    Result<TcAttachment> egress = TcAttachment::attach(programs_.tc_egress, ifindex, allow_tcx_,
+                                                       TcDirection::kEgress, kDnsTcEgressSlot);
     Result<TcAttachment> ingress = Status::error("not tried");
     if (egress) {
-      ingress =
-          TcAttachment::attach(programs_.tc_ingress, ifindex, allow_tcx_, TcDirection::kIngress);
+      ingress = TcAttachment::attach(programs_.tc_ingress, ifindex, allow_tcx_,
+                                     TcDirection::kIngress, kDnsTcIngressSlot);
     }
     if (egress && ingress) {
       iface.egress = std::move(*egress);
       iface.ingress = std::move(*ingress);
       iface.attach = std::string(iface.ingress.kind());
-      log_info("attached", {{"collector", "dns"},
-                            {"interface", iface.name},
-                            {"ifindex", std::to_string(ifindex)},
-                            {"attach", iface.attach}});
+      log_info(
+          "attached",
+          {{"collector", "dns"},
+           {"interface", iface.name},
+           {"ifindex", std::to_string(ifindex)},
+           {"attach", iface.attach},
+           {"replaced_leftover",
+            iface.ingress.replaced_leftover() || iface.egress.replaced_leftover() ? "yes" : "no"}});
       return;
     }
     // An egress attached alone is closed here (its Result goes out of scope).

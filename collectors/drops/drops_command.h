@@ -12,7 +12,7 @@
 
 #include "collectors/drops/drop_reasons.h"
 #include "collectors/drops/drops_metrics.h"
-#include "collectors/tcp/process_owners.h"
+#include "exporter/net/process_owners.h"
 #include "exporter/subcommand.h"
 
 namespace netobs {
