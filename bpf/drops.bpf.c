@@ -161,8 +161,8 @@ static __always_inline struct netobs_drops_slot* add_key(const struct drop_event
   return bpf_map_lookup_elem(&keys, &e->key);
 }
 
-/* Off by default (switched off code is removed by the verifier): read with
- * probe reads on every rung, their cost only matters when switched on. */
+/* The optional key parts (rodata by_port, by_owner; off by default, and the
+ * verifier removes switched-off code). */
 
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
@@ -231,14 +231,6 @@ static __always_inline __u32 socket_inode(struct sock* sk) {
   return (__u32)BPF_CORE_READ(container_of(sock, struct socket_alloc, socket), vfs_inode.i_ino);
 }
 
-/* The optional key parts, shared by every rung. `sk`: the receiving socket,
- * else the one that owns the packet. */
-static __always_inline void optional_key_parts(struct drop_event* e, const struct sk_buff* skb,
-                                               struct sock* sk) {
-  if (by_port) e->key.local_port = local_port(skb, sk, e->key.l3, e->key.l4);
-  if (by_owner) e->key.sock_ino = socket_inode(sk);
-}
-
 static __always_inline void count(const struct drop_event* e) {
   __u32 zero = 0;
   struct recent_key* last;
@@ -286,18 +278,18 @@ int BPF_PROG(kfree_skb_btf, struct sk_buff* skb, void* location, enum skb_drop_r
   e.key.l3 = bpf_ntohs(skb->protocol);
   e.key.l4 = l4_protocol_direct(skb->head, skb->network_header, e.key.l3);
   if (by_location) e.key.location = (__u64)location;
+  /* The receiving socket, else the one that owns the packet. */
+  sk = rx_sk ? rx_sk : skb->sk;
   dev = skb->dev;
   if (dev) {
     e.dev = dev;
     e.key.ifindex = dev->ifindex;
     e.key.netns = dev->nd_net.net->ns.inum;
-  } else {
-    /* Dropped after the device was cleared (socket layer): the receiving
-     * socket, else the owning one, gives the namespace. */
-    sk = rx_sk ? rx_sk : skb->sk;
-    if (sk) e.key.netns = sk->__sk_common.skc_net.net->ns.inum;
+  } else if (sk) {
+    /* Dropped after the device was cleared (socket layer): the socket
+     * gives the namespace. */
+    e.key.netns = sk->__sk_common.skc_net.net->ns.inum;
   }
-  sk = rx_sk ? rx_sk : skb->sk;
   if (by_port) e.key.local_port = local_port_direct(skb, sk, e.key.l3, e.key.l4);
   if (by_owner) e.key.sock_ino = socket_inode(sk);
   count(&e);
@@ -309,7 +301,7 @@ static __always_inline int on_drop_read(const struct sk_buff* skb, void* locatio
                                         struct sock* rx_sk) {
   struct drop_event e = {};
   const struct net_device* dev;
-  struct sock* sk;
+  struct sock* sk = NULL;
 
   if (!is_drop(reason)) return 0;
   e.key.reason = reason;
@@ -317,15 +309,17 @@ static __always_inline int on_drop_read(const struct sk_buff* skb, void* locatio
   e.key.l4 = l4_protocol(BPF_CORE_READ(skb, head), BPF_CORE_READ(skb, network_header), e.key.l3);
   if (by_location) e.key.location = (__u64)location;
   dev = BPF_CORE_READ(skb, dev);
+  /* The receiving socket, else the owning one: a probe read, only when used. */
+  if (!dev || by_port || by_owner) sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
   if (dev) {
     e.dev = dev;
     e.key.ifindex = BPF_CORE_READ(dev, ifindex);
     e.key.netns = BPF_CORE_READ(dev, nd_net.net, ns.inum);
-  } else {
-    sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
-    if (sk) e.key.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  } else if (sk) {
+    e.key.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
   }
-  if (by_port || by_owner) optional_key_parts(&e, skb, rx_sk ? rx_sk : BPF_CORE_READ(skb, sk));
+  if (by_port) e.key.local_port = local_port(skb, sk, e.key.l3, e.key.l4);
+  if (by_owner) e.key.sock_ino = socket_inode(sk);
   count(&e);
   return 0;
 }

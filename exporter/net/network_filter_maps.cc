@@ -1,40 +1,23 @@
 #include "exporter/net/network_filter_maps.h"
 
-#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <map>
 
 #include "config/config.h"
 #include "exporter/errno_name.h"
+#include "exporter/net/ip_prefix.h"
 
 namespace netobs {
 
 Result<CidrKey> parse_cidr_key(const std::string& cidr) {
-  const size_t slash = cidr.find('/');
-  const std::string address = cidr.substr(0, slash);
-  const std::string prefix = slash == std::string::npos ? "" : cidr.substr(slash + 1);
+  Result<IpPrefix> prefix = parse_ip_prefix(cidr);
+  if (!prefix) return prefix.status();
   CidrKey key;
-  unsigned char v4[4] = {};
-  int max_prefix = 128, offset = 0;
-  if (inet_pton(AF_INET, address.c_str(), v4) == 1) {
-    key.addr[10] = key.addr[11] = 0xff;
-    std::memcpy(key.addr + 12, v4, 4);
-    max_prefix = 32;
-    offset = 96;
-  } else if (inet_pton(AF_INET6, address.c_str(), key.addr) != 1) {
-    return Status::error("invalid CIDR \"" + cidr + "\": not an IPv4 or IPv6 address");
-  }
-  char* end = nullptr;
-  const long bits = prefix.empty() ? -1 : std::strtol(prefix.c_str(), &end, 10);
-  if (bits < 0 || bits > max_prefix || *end != '\0') {
-    return Status::error("invalid CIDR \"" + cidr + "\": prefix length must be 0.." +
-                         std::to_string(max_prefix));
-  }
-  key.prefixlen = static_cast<uint32_t>(bits + offset);
+  key.prefixlen = prefix->bits;
+  std::memcpy(key.addr, prefix->addr.data(), sizeof key.addr);
   return key;
 }
 

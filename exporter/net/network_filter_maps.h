@@ -28,8 +28,9 @@ struct CidrKey {
   unsigned char addr[16] = {};
 };
 
-// "a.b.c.d/n" or "x::/n" as a trie key. The config loader validated the
-// text already; the error guards against a caller that bypassed it.
+// "a.b.c.d/n" or "x::/n" as a trie key (parsed by parse_ip_prefix). The
+// config loader validated the text already; the error guards against a
+// caller that bypassed it.
 Result<CidrKey> parse_cidr_key(const std::string& cidr);
 
 // Inserts every CIDR of `cidrs` into the LPM trie `map` (value u8 1).
