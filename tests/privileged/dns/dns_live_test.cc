@@ -303,10 +303,13 @@ class DnsLiveTest : public ::testing::Test {
 
 // Tolerance of the latency check: the kernel measures from the query
 // passing loopback to the response passing it, inside dig's own interval,
-// and dig truncates to whole milliseconds, so the kernel latency is at most
-// dig's figure + 1 ms (exact). It is lower by dig's user-space time
-// (sending, waking up); on a shared 2-core CI machine that reaches a few
-// milliseconds, so the lower bound is dig's figure - kDigSlackMs.
+// and dig truncates to whole milliseconds, so on a quiet machine the kernel
+// latency is at most dig's figure + 1 ms. dig reads its clock in user space,
+// after send() returns: when dig is preempted between the two (a shared
+// 2-core CI machine), the kernel's interval starts earlier than dig's. The
+// strict upper bound is therefore the wall time the test measures around the
+// whole dig run, and dig's own figure bounds it from below, less kDigSlackMs
+// for dig's user-space time (sending, waking up).
 constexpr double kDigSlackMs = 10;
 
 class DnsLiveHookTest : public DnsLiveTest, public ::testing::WithParamInterface<std::string> {};
@@ -346,7 +349,11 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
     SCOPED_TRACE(q.server + (q.tcp ? " tcp " : " udp ") + q.name + " " + q.type);
     const uint8_t transport = q.tcp ? DNS_TRANSPORT_TCP : DNS_TRANSPORT_UDP;
     const DnsSnapshot before = testing::snapshot_of(*collector);
+    const auto dig_started = std::chrono::steady_clock::now();
     const DigResult result = dig(q.server, port_, q.tcp, q.name, q.type);
+    const double dig_wall_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - dig_started)
+            .count();
     ASSERT_EQ(result.status, q.expected_status);
     ASSERT_GE(result.query_ms, 0);
     const uint8_t rcode = rcode_number(result.status);
@@ -367,9 +374,8 @@ TEST_P(DnsLiveHookTest, DigCountsMatchExactly) {
     EXPECT_EQ(observed_bucket, bucket_of(latency_ns));
     // ...which lies within dig's figure (see kDigSlackMs).
     const double latency_ms = static_cast<double>(latency_ns) / 1e6;
-    EXPECT_LE(latency_ms, result.query_ms + 1.0);
+    EXPECT_LE(latency_ms, dig_wall_ms);
     EXPECT_GE(latency_ms, result.query_ms - kDigSlackMs);
-    EXPECT_LE(observed_bucket, bucket_of(static_cast<uint64_t>(result.query_ms + 1) * 1000000));
     ++want_queries[{transport, q.qtype}];
     ++want_responses[{transport, q.qtype, rcode}];
   }
