@@ -22,6 +22,7 @@
 #define AF_INET6 10
 
 /* Set through skel->rodata before load; the verifier prunes what is off. */
+const volatile __u32 target_netns = 0;         /* network namespace inode; 0: every namespace */
 const volatile __u8 external_alerts = 0;       /* look peers up in the internal tries */
 const volatile __u8 has_port_rules = 0;        /* the port hash has entries */
 const volatile __u8 has_class_rules = 0;       /* class tries hold exclude bits */
@@ -167,8 +168,9 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
   } else {
     return 0;
   }
-  count(NETOBS_SEC_CONNECTIONS_CHECKED);
   read_addresses(sk, &c.e);
+  if (target_netns && c.e.netns != target_netns) return 0;
+  count(NETOBS_SEC_CONNECTIONS_CHECKED);
   if (port_excluded(&c)) return 0;
   match_address(&c);
   if (c.class_bits & NETOBS_SEC_CLASS_EXCLUDED) return 0;
