@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -88,6 +89,62 @@ TEST_P(SecurityRungsTest, DetectsOnEveryRung) {
   // The accepting side of both connections completed its handshake inbound:
   // the blocklisted peer (its own address) is an inbound alert too.
   EXPECT_THAT(text, HasSubstr("Suspicious inbound connection from known bad IP"));
+  collector.stop();
+}
+
+// The global filters apply in the kernel: an excluded port or CIDR is
+// looked at (counted as checked) but never an alert. A blocklist file that
+// changes is re-read without a signal.
+TEST(SecurityFiltersTest, ExcludedPortsAndCidrsAreSkippedAndChangedFilesReread) {
+  NETOBS_REQUIRE_ROOT();
+  testing::Netns ns("nb-sec-f" + std::to_string(getpid()));
+  ASSERT_EQ(ns.create(), "");
+  testing::TempDir dir;
+  Config config = default_config();
+  config.network.exclude_ports = {4444};
+  config.network.exclude_cidrs = {"127.0.0.2/32"};
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.network_namespace = ns.path();
+  security.suspicious_ports = {4444, 4445};
+  security.blocklists = {dir.write("bl.txt", "127.0.0.2\n")};
+  security.blocklist_check_interval_seconds = 0.1;
+  security.rate_limit_interval_seconds = 0;
+  std::ostringstream alerts;
+  auto sink = std::make_shared<StreamEventSink>(alerts, EventFormat::kJson,
+                                                EventSchema{.kind = "security", .fields = {}});
+  SecurityCollector collector({.event_sink = sink});
+  PreflightReport preflight = run_preflight();
+  Status started = collector.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+  auto connect_once = [&](const char* ip, uint16_t port) {
+    ns.run([&] {
+      const int listener = tcptest::listen_on(ip, port, 8);
+      ASSERT_GE(listener, 0);
+      const int client = tcptest::connect_to(ip, port);
+      ASSERT_GE(client, 0);
+      close(client);
+      close(listener);
+    });
+  };
+  connect_once("127.0.0.1", 4444);  // excluded port
+  connect_once("127.0.0.2", 8080);  // blocklisted, but an excluded CIDR
+  connect_once("127.0.0.1", 4445);  // the one alert
+  const std::string text = wait_for_line(alerts, "\"net.peer.port\":4445");
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+  EXPECT_THAT(text, HasSubstr("\"net.peer.port\":4445"));
+  // 3 connects and 3 accepts looked at.
+  EXPECT_EQ(collector.snapshot().connections_checked, 6u);
+
+  dir.write("bl.txt", "127.0.0.2\n127.0.0.3\n");
+  for (int i = 0; i < 40 && collector.snapshot().blocklist_entries != 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(collector.snapshot().blocklist_entries, 2u);
+  EXPECT_EQ(collector.snapshot().blocklist_loads, 2u);
+  connect_once("127.0.0.3", 8080);
+  EXPECT_THAT(wait_for_line(alerts, "127.0.0.3"),
+              HasSubstr("\"net.peer.ip\":\"127.0.0.3\",\"net.peer.port\":8080"));
   collector.stop();
 }
 
