@@ -1,6 +1,9 @@
 #include "config/config_loader.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -36,7 +39,14 @@ std::string ConfigLoadResult::format_errors() const {
     if (!out.empty()) out += "\n";
     out += error.to_string();
   }
+  if (more_errors > 0) out += "\n" + more_errors_line();
   return out;
+}
+
+std::string ConfigLoadResult::more_errors_line() const {
+  if (more_errors == 0) return "";
+  return "and " + std::to_string(more_errors) + " more error" + (more_errors == 1 ? "" : "s") +
+         " (fix the ones above first)";
 }
 
 namespace {
@@ -100,6 +110,13 @@ std::string check_telemetry_path(const Value& v) {
     return "telemetry path " + quote(path) + " must not contain whitespace or '?'";
   }
   return "";
+}
+
+std::string check_kubelet_url(const Value& v) {
+  if (v.text.empty() || v.text.rfind("http://", 0) == 0) return "";
+  return "kubelet_url " + quote(v.text) +
+         " must be an http:// URL (e.g. the kubelet's read-only port, "
+         "http://127.0.0.1:10255/pods, or a local proxy to it); https is not supported";
 }
 
 std::string check_procfs(const Value& v) {
@@ -212,11 +229,26 @@ SchemaPtr build_schema(const CollectorConfigSections& collector_sections) {
     collectors.emplace_back(collector.name, collector_section(collector));
   }
 
+  SchemaPtr attribution = section({
+      {"label_idle_time",
+       bind_to(duration(0, 30 * 86400), NETOBS_FIELD(attribution.label_idle_seconds))},
+      {"gone_after",
+       bind_to(duration(0, 30 * 86400), NETOBS_FIELD(attribution.gone_after_seconds))},
+      {"cgroup_root", bind_to(text(), NETOBS_FIELD(attribution.cgroup_root))},
+      {"kubelet_url",
+       bind_to(with_check(text(), check_kubelet_url), NETOBS_FIELD(attribution.kubelet_url))},
+      {"kubelet_token_file", bind_to(text(), NETOBS_FIELD(attribution.kubelet_token_file))},
+      {"pods_file", bind_to(text(), NETOBS_FIELD(attribution.pods_file))},
+      {"metadata_refresh",
+       bind_to(duration(1, 86400), NETOBS_FIELD(attribution.metadata_refresh_seconds))},
+  });
+
   SchemaPtr root = section({
       {"exporter", exporter},
       {"network", network},
       {"events", events},
       {"collectors", section(std::move(collectors))},
+      {"attribution", attribution},
   });
   assign_targets(*root, "");
 
@@ -289,6 +321,10 @@ class Walker : public ConfigChecker {
 };
 
 void Walker::error(const YAML::Mark& mark, const std::string& path, std::string message) {
+  if (result_.errors.size() >= kMaxConfigErrors) {
+    ++result_.more_errors;
+    return;
+  }
   ConfigError& e = result_.errors.emplace_back();
   e.file = file_;
   if (!mark.is_null()) {
@@ -619,8 +655,10 @@ Config default_config(const CollectorConfigSections& sections) {
   return config;
 }
 
-ConfigLoadResult load_config_string(std::string_view yaml, std::string_view source_name,
-                                    const CollectorConfigSections& sections) {
+namespace {
+
+ConfigLoadResult load_config_text(std::string_view yaml, std::string_view source_name,
+                                  const CollectorConfigSections& sections, bool empty_is_error) {
   ConfigLoadResult result;
   result.config = default_config(sections);
   result.config.source = std::string(source_name);
@@ -638,7 +676,15 @@ ConfigLoadResult load_config_string(std::string_view yaml, std::string_view sour
     error.message = "YAML syntax error: " + e.msg;
     return result;
   }
-  if (root.IsNull()) return result;  // an empty file means all defaults
+  if (root.IsNull() && empty_is_error) {
+    ConfigError& error = result.errors.emplace_back();
+    error.file = std::string(source_name);
+    error.message =
+        "the config file is empty (no settings); write the settings you want, or run without "
+        "--config.file to use the defaults";
+    return result;
+  }
+  if (root.IsNull()) return result;  // an empty text means all defaults
   if (!root.IsMap()) {
     ConfigError& error = result.errors.emplace_back();
     error.file = std::string(source_name);
@@ -655,29 +701,67 @@ ConfigLoadResult load_config_string(std::string_view yaml, std::string_view sour
   return result;
 }
 
+ConfigLoadResult file_error(const std::string& path, const std::string& message) {
+  ConfigLoadResult result;
+  result.config.source = path;
+  ConfigError& error = result.errors.emplace_back();
+  error.file = path;
+  error.message = message;
+  return result;
+}
+
+}  // namespace
+
+ConfigLoadResult load_config_string(std::string_view yaml, std::string_view source_name,
+                                    const CollectorConfigSections& sections) {
+  return load_config_text(yaml, source_name, sections, /*empty_is_error=*/false);
+}
+
 ConfigLoadResult load_config_file(const std::string& path,
                                   const CollectorConfigSections& sections) {
-  std::FILE* file = std::fopen(path.c_str(), "rb");
+  // Non-blocking: a FIFO given as the config must not hang the start.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    return file_error(path, std::string("cannot read config file: ") + std::strerror(errno));
+  }
+  struct stat st {};
   std::string text;
-  int read_errno = 0;
-  if (file == nullptr) {
-    read_errno = errno;
+  std::string problem;
+  if (::fstat(fd, &st) != 0) {
+    problem = std::string("cannot read config file: ") + std::strerror(errno);
+  } else if (S_ISDIR(st.st_mode)) {
+    problem = std::string("cannot read config file: ") + std::strerror(EISDIR);
+  } else if (!S_ISREG(st.st_mode)) {
+    problem =
+        "cannot read config file: not a regular file (a FIFO, socket or device); "
+        "point --config.file at a YAML file";
+  } else if (static_cast<uint64_t>(st.st_size) > kMaxConfigFileBytes) {
+    problem = "the config file is " + std::to_string(st.st_size) + " bytes, above the limit of " +
+              std::to_string(kMaxConfigFileBytes) +
+              " bytes; a netobs config is a few KiB: check the path";
   } else {
-    char buffer[65536];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) text.append(buffer, n);
-    if (std::ferror(file)) read_errno = errno != 0 ? errno : EIO;
-    std::fclose(file);
+    // Read at most one byte past the cap: a file growing meanwhile is refused too.
+    text.resize(kMaxConfigFileBytes + 1);
+    size_t size = 0;
+    while (size < text.size()) {
+      const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        problem = std::string("cannot read config file: ") + std::strerror(errno);
+        break;
+      }
+      if (n == 0) break;
+      size += static_cast<size_t>(n);
+    }
+    text.resize(size);
+    if (problem.empty() && size > kMaxConfigFileBytes) {
+      problem = "the config file is above the limit of " + std::to_string(kMaxConfigFileBytes) +
+                " bytes; a netobs config is a few KiB: check the path";
+    }
   }
-  if (read_errno != 0) {
-    ConfigLoadResult result;
-    result.config.source = path;
-    ConfigError& error = result.errors.emplace_back();
-    error.file = path;
-    error.message = std::string("cannot read config file: ") + std::strerror(read_errno);
-    return result;
-  }
-  return load_config_string(text, path, sections);
+  ::close(fd);
+  if (!problem.empty()) return file_error(path, problem);
+  return load_config_text(text, path, sections, /*empty_is_error=*/true);
 }
 
 ConfigLoadResult load_default_config(const CollectorConfigSections& sections) {

@@ -138,4 +138,20 @@ BpfStatus Collector::bpf_status() const {
   }
 }
 
+Result<std::string> Collector::json_endpoint(std::string_view path) {
+  if (stopping_.load() || state() != CollectorState::kActive) return inactive_error();
+  std::shared_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
+  std::lock_guard<std::mutex> lock(collect_mutex_);
+  if (state() != CollectorState::kActive) return inactive_error();
+  try {
+    return json_endpoint_impl(path);
+  } catch (const std::exception& e) {
+    return Status::error(std::string("endpoint threw: ") + e.what());
+  }
+}
+
+Result<std::string> Collector::json_endpoint_impl(std::string_view path) {
+  return Status::error("collector " + name_ + " serves nothing at " + std::string(path));
+}
+
 }  // namespace netobs

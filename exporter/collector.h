@@ -13,6 +13,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/status.h"
@@ -80,6 +81,9 @@ class Collector {
   std::string last_error() const;
   // BPF programs and maps this collector owns; empty for /proc-only collectors.
   BpfStatus bpf_status() const;
+  // The JSON document this collector serves at `path`, one of the paths its
+  // descriptor lists in `json_endpoints` (e.g. flows: /topology).
+  Result<std::string> json_endpoint(std::string_view path);
 
  protected:
   virtual Status start_impl(const CollectorContext& context) = 0;
@@ -87,6 +91,7 @@ class Collector {
   virtual void stop_impl() = 0;
   virtual BpfStatus bpf_status_impl() const { return {}; }
   virtual void reloaded_impl() {}
+  virtual Result<std::string> json_endpoint_impl(std::string_view path);
 
  private:
   Status inactive_error() const;

@@ -81,12 +81,27 @@ class CollectWorker {
 
 }  // namespace
 
+struct CollectorManager::ScrapeResult {
+  bool success = false;
+  double seconds = 0;
+  std::vector<prometheus::MetricFamily> families;
+};
+
 struct CollectorManager::Entry {
   const CollectorDescriptor* descriptor = nullptr;
   bool enabled = false;
   std::shared_ptr<Collector> collector;  // shared with in-flight scrapes
   std::string failure;                   // why it is not running, when it is not
-  std::atomic<bool> busy{false};         // a collect is still running (overran a deadline)
+
+  // The collect() running now, if any: scrapes that overlap it wait for its
+  // result (each gets a complete answer) instead of starting a second one.
+  struct Waiter {
+    std::weak_ptr<ScrapeState> scrape;  // gone once that scrape has answered
+    size_t index;                       // this entry's place in that scrape
+  };
+  std::mutex in_flight_mutex;
+  bool in_flight = false;       // guarded by in_flight_mutex
+  std::vector<Waiter> waiters;  // guarded by in_flight_mutex
 
   // Created on first use: a scrape of one collector runs it inline and never
   // needs a worker.
@@ -98,12 +113,6 @@ struct CollectorManager::Entry {
  private:
   std::once_flag worker_once_;
   std::unique_ptr<CollectWorker> worker_;
-};
-
-struct CollectorManager::ScrapeResult {
-  bool success = false;
-  double seconds = 0;
-  std::vector<prometheus::MetricFamily> families;
 };
 
 // One scrape in flight, shared by the scraping thread, the collector workers
@@ -123,25 +132,54 @@ struct CollectorManager::ScrapeState {
   bool waiting_for_results = false;  // the scraping thread waits on `changed`
   bool waiting_for_delivery = false;
 
-  // Runs entry i's collect() and records the result (any thread).
-  void run(size_t i) {
-    const std::shared_ptr<Entry>& entry = entries[i];
-    ScrapeResult result;
-    const auto begin = Clock::now();
-    Status status = entry->collector->collect(result.families);
-    result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
-    result.success = status.is_ok();
-    if (!status.is_ok()) {
-      log_debug("collect failed",
-                {{"collector", entry->descriptor->name}, {"err", status.message()}});
-      result.families.clear();
-    }
-    entry->busy.store(false);
+  void record(size_t i, ScrapeResult&& result) {
     std::lock_guard<std::mutex> lock(mutex);
     if (!claimed) results[i] = std::move(result);
     done[i] = true;
     --pending;
     if (waiting_for_results) changed.notify_all();
+  }
+
+  // Joins entry i's running collect(), or starts one (true: the caller must
+  // run it, with run_collection).
+  static bool join_or_start(const std::shared_ptr<ScrapeState>& state, size_t i) {
+    Entry& entry = *state->entries[i];
+    std::lock_guard<std::mutex> lock(entry.in_flight_mutex);
+    entry.waiters.push_back({state, i});
+    return !std::exchange(entry.in_flight, true);
+  }
+
+  // Runs the entry's collect() (any thread) and hands the result to every
+  // scrape that waits for it.
+  static void run_collection(Entry& entry) {
+    ScrapeResult result;
+    const auto begin = Clock::now();
+    Status status = entry.collector->collect(result.families);
+    result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
+    result.success = status.is_ok();
+    if (!status.is_ok()) {
+      log_debug("collect failed",
+                {{"collector", entry.descriptor->name}, {"err", status.message()}});
+      result.families.clear();
+    }
+    std::vector<Entry::Waiter> waiters;
+    {
+      std::lock_guard<std::mutex> lock(entry.in_flight_mutex);
+      waiters = std::move(entry.waiters);
+      entry.waiters.clear();
+      entry.in_flight = false;
+    }
+    std::vector<std::shared_ptr<ScrapeState>> alive;
+    for (const auto& waiter : waiters) alive.push_back(waiter.scrape.lock());
+    size_t last = alive.size();
+    for (size_t k = 0; k < alive.size(); ++k) {
+      if (alive[k]) last = k;
+    }
+    for (size_t k = 0; k < alive.size(); ++k) {
+      if (!alive[k]) continue;
+      // The last one gets the families themselves, the others a copy.
+      alive[k]->record(waiters[k].index, k == last ? std::move(result) : ScrapeResult(result));
+    }
   }
 };
 
@@ -285,6 +323,21 @@ Status CollectorManager::start(const Config& config) {
 }
 
 Status CollectorManager::reload(const Config& config) {
+  // Scrapes already running finish (at the latest at their deadline) with
+  // the collectors they started on, and new ones wait until the reload is
+  // done: no scrape sees a collector that a reload stopped under it.
+  std::unique_lock<std::mutex> gate(gate_mutex_);
+  reloading_ = true;
+  gate_changed_.wait(gate, [this] { return active_scrapes_ == 0; });
+  gate.unlock();
+  struct Reopen {
+    CollectorManager& manager;
+    ~Reopen() {
+      std::lock_guard<std::mutex> lock(manager.gate_mutex_);
+      manager.reloading_ = false;
+      manager.gate_changed_.notify_all();
+    }
+  } reopen{*this};
   std::lock_guard<std::mutex> lock(mutex_);
   for (auto& entry : entries_) {
     const std::string& name = entry->descriptor->name;
@@ -341,6 +394,11 @@ void CollectorManager::run_scrape(Clock::time_point deadline, bool run_one_here,
                                   const Deliver& deliver) const {
   auto state = std::make_shared<ScrapeState>();
   {
+    std::unique_lock<std::mutex> gate(gate_mutex_);
+    gate_changed_.wait(gate, [this] { return !reloading_; });
+    ++active_scrapes_;
+  }
+  {
     std::lock_guard<std::mutex> lock(mutex_);
     for (const auto& entry : entries_) {
       if (entry->enabled) state->entries.push_back(entry);
@@ -352,22 +410,23 @@ void CollectorManager::run_scrape(Clock::time_point deadline, bool run_one_here,
   state->results.resize(count);
   state->done.assign(count, false);
 
-  // Claim every collector that can run now; the others report failure.
+  // Start every collector that is not running yet; join the collect() of
+  // those an overlapping scrape already runs (its result is ours too).
   std::vector<size_t> runnable;
+  size_t pending = 0;
   for (size_t i = 0; i < count; ++i) {
     Entry& entry = *state->entries[i];
-    const bool active = entry.collector && entry.collector->state() == CollectorState::kActive;
-    if (active && !entry.busy.exchange(true)) {
-      runnable.push_back(i);
+    if (!entry.collector || entry.collector->state() != CollectorState::kActive) {
+      state->done[i] = true;
       continue;
     }
-    if (active) {
-      log_warn("collector still busy with an earlier scrape; reporting failure",
-               {{"collector", entry.descriptor->name}});
-    }
-    state->done[i] = true;
+    ++pending;
   }
-  state->pending = runnable.size();
+  state->pending = pending;
+  for (size_t i = 0; i < count; ++i) {
+    if (state->done[i]) continue;
+    if (ScrapeState::join_or_start(state, i)) runnable.push_back(i);
+  }
 
   // Keep the last one for this thread; the others run on their workers, in
   // parallel with it.
@@ -377,7 +436,8 @@ void CollectorManager::run_scrape(Clock::time_point deadline, bool run_one_here,
     runnable.pop_back();
   }
   for (size_t i : runnable) {
-    state->entries[i]->worker().post([state, i] { state->run(i); });
+    std::shared_ptr<Entry> entry = state->entries[i];
+    entry->worker().post([entry] { ScrapeState::run_collection(*entry); });
   }
 
   // Whoever claims the scrape first (this thread, or the watchdog at the
@@ -397,7 +457,7 @@ void CollectorManager::run_scrape(Clock::time_point deadline, bool run_one_here,
     // the scrape at the deadline if it overruns.
     uint64_t armed =
         watchdog_->arm(deadline, [state, claim_and_deliver] { claim_and_deliver(*state); });
-    state->run(*here);
+    ScrapeState::run_collection(*state->entries[*here]);
     watchdog_->cancel(armed);
   }
 
@@ -431,11 +491,22 @@ std::optional<std::vector<prometheus::MetricFamily>> CollectorManager::finish_sc
       if (done[i]) results[i] = std::move(state.results[i]);
     }
   }
+  {
+    // Answered: a reload may go ahead (a collect still running past the
+    // deadline holds its collector's stop() back by itself).
+    std::lock_guard<std::mutex> gate(gate_mutex_);
+    if (--active_scrapes_ == 0) gate_changed_.notify_all();
+  }
   for (size_t i = 0; i < state.entries.size(); ++i) {
     if (done[i]) continue;
     results[i].seconds = std::chrono::duration<double>(Clock::now() - state.start).count();
-    log_warn("collector overran the scrape timeout; reporting failure",
-             {{"collector", state.entries[i]->descriptor->name}});
+    const std::string& name = state.entries[i]->descriptor->name;
+    if (std::optional<uint64_t> suppressed = overrun_log_.admit(name)) {
+      log_warn(
+          "collector overran the scrape timeout; reporting failure (logged at most once a "
+          "minute per collector)",
+          {{"collector", name}, {"suppressed_since_last", std::to_string(*suppressed)}});
+    }
   }
 
   std::vector<prometheus::MetricFamily> families = self_metrics(state.entries, results);
@@ -496,6 +567,27 @@ std::vector<CollectorSummary> CollectorManager::summaries() const {
     out.push_back(std::move(summary));
   }
   return out;
+}
+
+std::optional<CollectorManager::JsonAnswer> CollectorManager::json_endpoint(
+    std::string_view path) const {
+  std::shared_ptr<Entry> owner;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& entry : entries_) {
+      const auto& paths = entry->descriptor->json_endpoints;
+      if (std::find(paths.begin(), paths.end(), path) != paths.end()) owner = entry;
+    }
+  }
+  if (!owner) return std::nullopt;
+  const std::string& name = owner->descriptor->name;
+  if (!owner->enabled || !owner->collector) {
+    return JsonAnswer{503, "collector " + name + " is not running; enable it with collectors." +
+                               name + ".enabled: true or --collector." + name + "\n"};
+  }
+  Result<std::string> body = owner->collector->json_endpoint(path);
+  if (!body) return JsonAnswer{503, "collector " + name + ": " + body.status().message() + "\n"};
+  return JsonAnswer{200, std::move(*body)};
 }
 
 std::vector<std::string> CollectorManager::costs() const {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -20,6 +21,7 @@
 #include "config/config.h"
 #include "exporter/collector.h"
 #include "exporter/collector_registry.h"
+#include "exporter/log.h"
 #include "exporter/status.h"
 
 namespace netobs {
@@ -69,6 +71,13 @@ class CollectorManager : public prometheus::Collectable {
   void scrape(Clock::time_point deadline, const Deliver& deliver) const;
 
   std::vector<CollectorSummary> summaries() const;
+  // A JSON document a collector serves at `path` (its descriptor's
+  // json_endpoints); nullopt when no registered collector claims the path.
+  struct JsonAnswer {
+    int status = 200;  // 503 when the collector is disabled or not running
+    std::string body;  // the document, or a one-line error
+  };
+  std::optional<JsonAnswer> json_endpoint(std::string_view path) const;
   // configuration_costs() of the running config.
   std::vector<std::string> costs() const;
   Config config() const;
@@ -99,6 +108,12 @@ class CollectorManager : public prometheus::Collectable {
   std::atomic<double> last_reload_time_{0};
   std::atomic<double> scrape_timeout_seconds_{0};
   std::unique_ptr<Watchdog> watchdog_;  // answers scrapes whose inline collector overran
+  mutable LogLimiter overrun_log_;
+  // Reload waits for running scrapes to answer; scrapes wait for a reload.
+  mutable std::mutex gate_mutex_;
+  mutable std::condition_variable gate_changed_;
+  mutable int active_scrapes_ = 0;
+  bool reloading_ = false;
 };
 
 }  // namespace netobs

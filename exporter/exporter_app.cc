@@ -3,7 +3,9 @@
 #include <malloc.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 
 #include "config/config_loader.h"
@@ -16,6 +18,7 @@
 #include "exporter/http_server.h"
 #include "exporter/log.h"
 #include "exporter/version.h"
+#include "exporter/web/web_config.h"
 
 namespace netobs {
 namespace {
@@ -33,6 +36,7 @@ std::optional<Config> load_effective_config(const Flags& flags,
   if (!loaded.ok()) {
     for (const auto& error : loaded.errors)
       log_error("invalid config", {{"err", error.to_string()}});
+    if (loaded.more_errors > 0) log_error("invalid config", {{"err", loaded.more_errors_line()}});
     return std::nullopt;
   }
   Status applied = apply_flags(flags, loaded.config);
@@ -58,6 +62,7 @@ bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& 
 // freed chunks inside the heap resident. Handing them back once the
 // collectors are (re)started keeps RSS near what the exporter really uses.
 void return_freed_memory() { malloc_trim(0); }
+constexpr time_t kTrimIntervalSeconds = 10;
 
 void handle_reload(const Flags& flags, const CollectorConfigSections& sections,
                    CollectorManager& manager) {
@@ -118,6 +123,14 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   std::optional<Config> config = load_effective_config(*flags, sections);
   if (!config) return kExitUsage;
   set_log_level(*parse_log_level(config->exporter.log_level));
+  if (!flags->web_config_file.empty()) {
+    // Checked before any collector starts: a bad web config is a usage error.
+    Result<web::WebConfig> web = web::load_web_config(flags->web_config_file);
+    if (!web) {
+      log_error("invalid web config", {{"file", flags->web_config_file}, {"err", web.message()}});
+      return kExitUsage;
+    }
+  }
   install_libbpf_logger();
   log_info("starting netobs_exporter",
            {{"version", kVersion}, {"revision", kRevision}, {"config", config->source}});
@@ -148,8 +161,12 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   }
 
   HttpServer server(manager);
-  HttpOptions http{config->exporter.listen_address, config->exporter.telemetry_path,
-                   config->exporter.max_requests};
+  HttpOptions http;
+  http.listen_address = config->exporter.listen_address;
+  http.telemetry_path = config->exporter.telemetry_path;
+  http.max_requests = config->exporter.max_requests;
+  if (flags->max_connections) http.max_connections = *flags->max_connections;
+  http.web_config_file = flags->web_config_file;
   Status listening = server.start(http);
   if (!listening.is_ok()) {
     log_error("startup failed", {{"err", listening.message()}});
@@ -159,8 +176,15 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   return_freed_memory();
 
   while (true) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
+    // Scrapes, reloads and label churn free memory inside the heap that
+    // glibc keeps resident; it is handed back every kTrimIntervalSeconds, so RSS
+    // stays flat under frequent scrapes.
+    const timespec trim_interval{kTrimIntervalSeconds, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &trim_interval);
+    if (sig < 0) {
+      if (errno == EAGAIN) return_freed_memory();
+      continue;
+    }
     if (sig == SIGHUP) {
       handle_reload(*flags, sections, manager);
       continue;

@@ -151,6 +151,7 @@ Result<HttpResponse> http_request(const HttpRequest& request, double timeout_sec
   std::string wire = request.method + " " + url->path + " HTTP/1.0\r\nHost: " + url->host +
                      "\r\nConnection: close\r\n";
   if (!request.accept.empty()) wire += "Accept: " + request.accept + "\r\n";
+  for (const std::string& header : request.headers) wire += header + "\r\n";
   if (!request.content_type.empty()) {
     wire += "Content-Type: " + request.content_type +
             "\r\nContent-Length: " + std::to_string(request.body.size()) + "\r\n";
@@ -197,9 +198,11 @@ Result<HttpResponse> http_request(const HttpRequest& request, double timeout_sec
   return out;
 }
 
-Result<std::string> http_get(const std::string& url, double timeout_seconds) {
-  Result<HttpResponse> response =
-      http_request({.method = "GET", .url = url, .accept = "text/plain"}, timeout_seconds);
+Result<std::string> http_get(const std::string& url, double timeout_seconds,
+                             std::vector<std::string> headers) {
+  Result<HttpResponse> response = http_request(
+      {.method = "GET", .url = url, .accept = "text/plain", .headers = std::move(headers)},
+      timeout_seconds);
   if (!response) return response.status();
   if (response->status != 200) {
     return Status::error("GET " + url + ": HTTP status " + response->status_line);

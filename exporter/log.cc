@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <utility>
 
 namespace netobs {
 namespace {
@@ -16,7 +17,8 @@ std::string* g_capture = nullptr;
 bool needs_quotes(std::string_view v) {
   if (v.empty()) return true;
   for (char c : v) {
-    if (c == ' ' || c == '"' || c == '=' || c == '\n' || c == '\t') return true;
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == ' ' || c == '"' || c == '=' || c == '\\' || byte < 0x20 || byte == 0x7f) return true;
   }
   return false;
 }
@@ -33,6 +35,16 @@ void append_value(std::string& out, std::string_view v) {
       out.push_back(c);
     } else if (c == '\n') {
       out.append("\\n");
+    } else if (c == '\t') {
+      out.append("\\t");
+    } else if (c == '\r') {
+      out.append("\\r");
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const auto byte = static_cast<unsigned char>(c);
+      out.append("\\x");
+      out.push_back(kHex[byte >> 4]);
+      out.push_back(kHex[byte & 0xf]);
     } else {
       out.push_back(c);
     }
@@ -100,6 +112,18 @@ void log(LogLevel level, std::string_view message, std::initializer_list<LogFiel
   } else {
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
+}
+
+std::optional<uint64_t> LogLimiter::admit(const std::string& key, Clock::time_point now) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto [it, inserted] = slots_.try_emplace(key);
+  Slot& slot = it->second;
+  if (!inserted && now - slot.last < interval_) {
+    ++slot.suppressed;
+    return std::nullopt;
+  }
+  slot.last = now;
+  return std::exchange(slot.suppressed, 0);
 }
 
 void capture_log_for_test(std::string* sink) {

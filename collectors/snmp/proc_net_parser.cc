@@ -1,6 +1,7 @@
 #include "collectors/snmp/proc_net_parser.h"
 
 #include "collectors/snmp/field_types.h"
+#include "exporter/bounded_file.h"
 #include "exporter/errno_name.h"
 
 #include <fcntl.h>
@@ -70,7 +71,7 @@ class LineErrors {
   void add(ParseErrorKind kind, std::string detail) {
     if (recorded_) return;
     recorded_ = true;
-    out_.errors.push_back({file_, kind, line_, std::move(detail)});
+    out_.add_error({file_, kind, line_, std::move(detail)});
   }
 
  private:
@@ -104,10 +105,25 @@ void add_entry(std::string_view group, std::string_view field, std::string_view 
                std::string(group) + "." + std::string(field) + " = \"" + clip(value_text) + "\"");
     return;
   }
+  if (out.entries.size() >= kMaxMibEntries) {
+    errors.add(ParseErrorKind::kMalformedLine,
+               "more than " + std::to_string(kMaxMibEntries) + " counters in all");
+    return;
+  }
   out.entries.push_back({std::string(group), std::string(field), value, file});
 }
 
 }  // namespace
+
+void ParseResult::add_error(ParseError error) {
+  const auto file = static_cast<size_t>(error.file);
+  if (recorded_errors[file] >= kMaxRecordedParseErrors) {
+    ++unrecorded_errors[file];
+    return;
+  }
+  ++recorded_errors[file];
+  errors.push_back(std::move(error));
+}
 
 std::string_view proc_net_file_name(ProcNetFile file) {
   switch (file) {
@@ -210,8 +226,8 @@ void parse_header_value_text(std::string_view text, ProcNetFile file, ParseResul
     std::string_view rest = line.substr(colon + 1);
     if (!pending || pending->group != group) {
       if (pending) {
-        out.errors.push_back({file, ParseErrorKind::kMissingValues, pending->line,
-                              "\"" + clip(pending->group) + ":\" header without a value line"});
+        out.add_error({file, ParseErrorKind::kMissingValues, pending->line,
+                       "\"" + clip(pending->group) + ":\" header without a value line"});
       }
       pending = Pending{group, rest, line_number};
       return;
@@ -225,6 +241,12 @@ void parse_header_value_text(std::string_view text, ProcNetFile file, ParseResul
     }
     split_tokens(header.names, names);
     split_tokens(rest, values);
+    if (names.size() > kMaxMibFieldsPerLine || values.size() > kMaxMibFieldsPerLine) {
+      errors.add(ParseErrorKind::kMalformedLine, std::string(clip(group)) + ": more than " +
+                                                     std::to_string(kMaxMibFieldsPerLine) +
+                                                     " fields on a line");
+      return;
+    }
     if (names.size() != values.size()) {
       errors.add(ParseErrorKind::kCountMismatch, std::string(group) + ": " +
                                                      std::to_string(names.size()) + " names but " +
@@ -235,8 +257,8 @@ void parse_header_value_text(std::string_view text, ProcNetFile file, ParseResul
       add_entry(group, names[i], values[i], file, errors, out);
   });
   if (pending) {
-    out.errors.push_back({file, ParseErrorKind::kMissingValues, pending->line,
-                          "\"" + clip(pending->group) + ":\" header without a value line"});
+    out.add_error({file, ParseErrorKind::kMissingValues, pending->line,
+                   "\"" + clip(pending->group) + ":\" header without a value line"});
   }
 }
 
@@ -315,8 +337,8 @@ void drop_duplicate_entries(ParseResult& result) {
   size_t kept = 0;
   for (size_t i = 0; i < entries.size(); ++i) {
     if (duplicate[i]) {
-      result.errors.push_back({entries[i].file, ParseErrorKind::kDuplicate, 0,
-                               entries[i].group + "." + entries[i].field + " seen twice"});
+      result.add_error({entries[i].file, ParseErrorKind::kDuplicate, 0,
+                        entries[i].group + "." + entries[i].field + " seen twice"});
       continue;
     }
     if (kept != i) entries[kept] = std::move(entries[i]);
@@ -330,8 +352,8 @@ void drop_negative_counters(ParseResult& result) {
   for (size_t i = 0; i < result.entries.size(); ++i) {
     MibEntry& entry = result.entries[i];
     if (entry.value.negative && mib_field_type(entry.group, entry.field) == MibType::kCounter) {
-      result.errors.push_back({entry.file, ParseErrorKind::kNegativeCounter, 0,
-                               entry.group + "." + entry.field + " = " + entry.value.to_string()});
+      result.add_error({entry.file, ParseErrorKind::kNegativeCounter, 0,
+                        entry.group + "." + entry.field + " = " + entry.value.to_string()});
       continue;
     }
     if (kept != i) result.entries[kept] = std::move(entry);
@@ -341,28 +363,7 @@ void drop_negative_counters(ParseResult& result) {
 }
 
 bool read_small_file(const std::string& path, std::string& contents) {
-  contents.clear();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  // procfs files report size 0: read until EOF. 16 MiB bounds a hostile file.
-  constexpr size_t kMaxSize = 16 << 20;
-  char buffer[16384];
-  bool ok = true;
-  while (true) {
-    ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ok = false;
-      break;
-    }
-    if (n == 0) break;
-    contents.append(buffer, static_cast<size_t>(n));
-    if (contents.size() > kMaxSize) break;
-  }
-  int saved_errno = errno;
-  ::close(fd);
-  errno = saved_errno;  // the caller reports why the read failed
-  return ok;
+  return read_proc_file(path, contents).is_ok();  // errno tells why not
 }
 
 namespace {
@@ -370,6 +371,9 @@ namespace {
 void count_errors(MibSnapshot& snapshot, size_t first_error) {
   for (size_t i = first_error; i < snapshot.parsed.errors.size(); ++i) {
     ++snapshot.errors_per_file[static_cast<size_t>(snapshot.parsed.errors[i].file)];
+  }
+  for (size_t i = 0; i < snapshot.errors_per_file.size(); ++i) {
+    snapshot.errors_per_file[i] += snapshot.parsed.unrecorded_errors[i];
   }
 }
 
@@ -401,19 +405,27 @@ ProcNetReader::~ProcNetReader() {
   }
 }
 
-bool ProcNetReader::read_file(ProcNetFile file, std::string_view& text) {
+bool ProcNetReader::read_file(ProcNetFile file, std::string_view& text, std::string& refused) {
   int& kept = fds_[static_cast<size_t>(file)];
   int fd = kept;
   if (fd < 0) {
     const std::string path = procfs_ + "/net/" + std::string(proc_net_file_name(file));
-    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // Non-blocking, so a FIFO there cannot hang the scrape; only regular files.
+    fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) return false;
+    Status regular = check_regular_file(fd, path);
+    if (!regular.is_ok()) {
+      ::close(fd);
+      refused = regular.message();
+      errno = EINVAL;
+      return false;
+    }
     struct statfs fs {};
     if (::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC) kept = fd;
   }
   // procfs reports size 0: read from offset 0 into a buffer that grows until
-  // the text fits (a short read is the whole text). 16 MiB bounds a hostile file.
-  constexpr size_t kMaxSize = 16 << 20;
+  // the text fits (a short read is the whole text). A file that fills
+  // kMaxProcFileBytes is not what procfs prints, or still grows: refused.
   bool ok = true;
   size_t size = 0;
   while (true) {
@@ -424,16 +436,28 @@ bool ProcNetReader::read_file(ProcNetFile file, std::string_view& text) {
       break;
     }
     size = static_cast<size_t>(n);
-    if (size < buffer_.size() || buffer_.size() >= kMaxSize) break;
-    buffer_.resize(buffer_.size() * 2);
+    if (size < buffer_.size()) break;
+    if (buffer_.size() >= kMaxProcFileBytes) {
+      ok = false;
+      refused = procfs_ + "/net/" + std::string(proc_net_file_name(file)) + " is larger than " +
+                std::to_string(kMaxProcFileBytes) +
+                " bytes: --path.procfs must point at a mounted procfs (default /proc)";
+      errno = EFBIG;
+      break;
+    }
+    buffer_.resize(std::min(buffer_.size() * 2, kMaxProcFileBytes));
   }
   const int saved_errno = errno;
   if (!ok || fd != kept) {
     ::close(fd);
     if (fd == kept) kept = -1;  // reopen next time
   }
+  if (buffer_.size() > (size_t{256} << 10)) {
+    buffer_.resize(16384);  // do not keep a hostile file's megabyte
+    buffer_.shrink_to_fit();
+  }
   errno = saved_errno;
-  text = std::string_view(buffer_.data(), size);
+  text = std::string_view(buffer_.data(), ok ? size : 0);
   return ok;
 }
 
@@ -442,12 +466,19 @@ MibSnapshot ProcNetReader::read() {
   snapshot.parsed.entries.reserve(512);
   for (ProcNetFile file : kProcNetFiles) {
     std::string_view text;
-    if (!read_file(file, text)) {
+    std::string refused;
+    if (!read_file(file, text, refused)) {
       int saved_errno = errno;
+      if (!refused.empty()) {
+        if (!snapshot.refused.empty()) snapshot.refused += "; ";
+        snapshot.refused += refused;
+      }
       if (file == ProcNetFile::kSnmp6 && saved_errno == ENOENT) continue;  // IPv6 disabled
-      snapshot.parsed.errors.push_back({file, ParseErrorKind::kUnreadable, 0,
-                                        procfs_ + "/net/" + std::string(proc_net_file_name(file)) +
-                                            ": " + errno_text(saved_errno)});
+      snapshot.parsed.add_error({file, ParseErrorKind::kUnreadable, 0,
+                                 !refused.empty()
+                                     ? refused
+                                     : procfs_ + "/net/" + std::string(proc_net_file_name(file)) +
+                                           ": " + errno_text(saved_errno)});
       continue;
     }
     if (file == ProcNetFile::kSnmp6) snapshot.snmp6_present = true;

@@ -64,9 +64,19 @@ struct ParseError {
   std::string detail;
 };
 
+// Bounds on what a hostile file can make the parser hold: the kernel prints
+// about 450 counters on lines of at most ~130 fields.
+inline constexpr size_t kMaxMibFieldsPerLine = 1024;
+inline constexpr size_t kMaxMibEntries = 8192;
+inline constexpr size_t kMaxRecordedParseErrors = 64;  // per file; the rest are only counted
+
 struct ParseResult {
   std::vector<MibEntry> entries;
-  std::vector<ParseError> errors;  // at most one per line
+  std::vector<ParseError> errors;  // at most one per line, kMaxRecordedParseErrors per file
+  std::array<uint64_t, 3> unrecorded_errors{};  // errors beyond that, by ProcNetFile
+  std::array<size_t, 3> recorded_errors{};      // errors in `errors`, by ProcNetFile
+
+  void add_error(ParseError error);
 };
 
 // Parses "Group: a b c" / "Group: 1 2 3" line pairs (/proc/net/snmp, netstat).
@@ -101,6 +111,10 @@ struct MibSnapshot {
   ParseResult parsed;
   std::array<uint64_t, 3> errors_per_file{};  // indexed by ProcNetFile
   bool snmp6_present = false;
+  // Why a file was not read at all when it is not what procfs serves (a FIFO,
+  // a device, a file above kMaxProcFileBytes): the collector fails the scrape
+  // with it. Empty when every file was a regular, bounded file.
+  std::string refused;
 };
 MibSnapshot read_mib_snapshot(const std::string& procfs);
 // Parses three texts as if read from a procfs (fuzzing, tests, benchmarks).
@@ -129,8 +143,9 @@ class ProcNetReader {
   MibSnapshot read();
 
  private:
-  // The file's whole text in buffer_; false with errno set when unreadable.
-  bool read_file(ProcNetFile file, std::string_view& text);
+  // The file's whole text in buffer_; false with errno set when unreadable,
+  // and `refused` saying why when the file is not what procfs serves.
+  bool read_file(ProcNetFile file, std::string_view& text, std::string& refused);
 
   std::string procfs_;
   std::array<int, 3> fds_{-1, -1, -1};  // open procfs files, by ProcNetFile

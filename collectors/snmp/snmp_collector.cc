@@ -5,6 +5,7 @@
 
 #include "collectors/snmp/field_types.h"
 #include "collectors/snmp/snmp_metrics.h"
+#include "exporter/bounded_file.h"
 #include "exporter/log.h"
 
 namespace netobs {
@@ -67,9 +68,11 @@ Status SnmpCollector::start_impl(const CollectorContext& context) {
   // Fail early with a clear reason when the files are not there at all.
   std::string probe;
   std::string snmp_path = procfs_ + "/net/snmp";
-  if (!read_small_file(snmp_path, probe)) {
-    return Status::error("cannot read " + snmp_path +
-                         ": is --path.procfs pointing at a mounted procfs?");
+  if (Status read = read_proc_file(snmp_path, probe); !read.is_ok()) {
+    return Status::error("cannot read " + read.message() +
+                         (read.message().find("--path.procfs") == std::string::npos
+                              ? " (is --path.procfs pointing at a mounted procfs?)"
+                              : ""));
   }
   scrape_reader_ = std::make_unique<ProcNetReader>(procfs_);
   {
@@ -159,6 +162,14 @@ Status SnmpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   // Fresh values on every scrape; the sampler only feeds the rates.
   MibSnapshot snapshot = scrape_reader_->read();
   note_errors(snapshot, /*count=*/true);
+  // Not procfs at all (a FIFO, a device, a huge or garbage file): fail the
+  // scrape with the reason rather than serve a partial set.
+  if (!snapshot.refused.empty()) return Status::error(snapshot.refused);
+  if (snapshot.parsed.entries.empty()) {
+    return Status::error("no SNMP counter could be parsed from " + procfs_ +
+                         "/net/{snmp,netstat,snmp6} (see the parse errors logged): "
+                         "--path.procfs must point at a mounted procfs (default /proc)");
+  }
   append_mib_families(snapshot.parsed.entries, out);
 
   std::array<uint64_t, 3> errors{};

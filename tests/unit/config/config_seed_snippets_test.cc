@@ -155,7 +155,7 @@ TEST(SeedSnippetsTest, DataExamplesAreYamlButNotConfigs) {
   EXPECT_EQ(topology_as_config.format_errors(),
             topology_path +
                 ":1:1: topology: unknown key \"topology\"; allowed keys: exporter, network, "
-                "events, collectors, agent");
+                "events, collectors, attribution, agent");
 }
 
 TEST(SeedSnippetsTest, EveryConfigSnippetLoadsWithoutErrors) {

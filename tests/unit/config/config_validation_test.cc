@@ -1,7 +1,11 @@
 // Tests of the config loader: every kind of bad value is reported at the right
 // file:line:column with the exact message, and good configs land in the right
 // fields.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -81,7 +85,7 @@ const BadCase kBadCases[] = {
      "unknown key \"port\"; allowed keys: listen_address, telemetry_path, max_requests, "
      "log_level, procfs, bpf_stats, scrape_timeout"},
     {"unknown_collector", "collectors:\n  http: {enabled: true}\n", 2, 3, "collectors.http",
-     "unknown key \"http\"; allowed keys: snmp, socket, tcp, dns, xdp, drops, security"},
+     "unknown key \"http\"; allowed keys: snmp, socket, tcp, dns, xdp, drops, security, flows"},
     {"unknown_key_under_seed_path", "agent:\n  network:\n    dns:\n      enable: true\n", 4, 7,
      "agent.network.dns.enable", "unknown key \"enable\"; did you mean \"enabled\"?"},
 
@@ -690,6 +694,98 @@ TEST(ConfigFileTest, ErrorsNameTheFile) {
                                         ":2:14: exporter.log_level: unknown value \"chatty\"; "
                                         "allowed values: debug, info, warn, error");
   EXPECT_EQ(result.config.source, path);
+}
+
+// --- hostile files: refused at once, in bounded time and memory -------------------
+
+std::string temp_config_path(const std::string& name) {
+  return std::string(NETOBS_BINARY_DIR) + "/config_validation_test_" + name;
+}
+
+TEST(ConfigFileTest, FileAboveTheSizeCapIsRefusedWithoutReadingIt) {
+  const std::string path = temp_config_path("huge.yaml");
+  {
+    std::ofstream file(path);
+    file << "exporter:\n";
+  }
+  // 50 MB, sparse: reading it would take visible time and memory.
+  ASSERT_EQ(::truncate(path.c_str(), 50'000'000), 0);
+  const ConfigLoadResult result = load_config_file(path);
+  std::remove(path.c_str());
+  ASSERT_EQ(result.errors.size(), 1u);
+  EXPECT_EQ(result.format_errors(),
+            path +
+                ": the config file is 50000000 bytes, above the limit of 1048576 bytes; a "
+                "netobs config is a few KiB: check the path");
+}
+
+TEST(ConfigFileTest, FifoIsRefusedWithoutWaitingForAWriter) {
+  const std::string path = temp_config_path("fifo.yaml");
+  std::remove(path.c_str());
+  ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+  const ConfigLoadResult result = load_config_file(path);  // would block without O_NONBLOCK
+  std::remove(path.c_str());
+  EXPECT_EQ(result.format_errors(),
+            path +
+                ": cannot read config file: not a regular file (a FIFO, socket or device); "
+                "point --config.file at a YAML file");
+}
+
+TEST(ConfigFileTest, EmptyFileIsAnErrorButEmptyTextIsDefaults) {
+  for (const std::string content : {"", "\n\n", "# only a comment\n", "---\n"}) {
+    const std::string path = temp_config_path("empty.yaml");
+    {
+      std::ofstream file(path);
+      file << content;
+    }
+    const ConfigLoadResult result = load_config_file(path);
+    std::remove(path.c_str());
+    EXPECT_EQ(result.format_errors(),
+              path +
+                  ": the config file is empty (no settings); write the settings you want, or "
+                  "run without --config.file to use the defaults")
+        << content;
+  }
+  EXPECT_TRUE(load("").ok());
+}
+
+TEST(ConfigFileTest, OnlyTheFirstErrorsAreKeptAndTheRestCounted) {
+  std::string yaml = "exporter:\n";
+  for (int i = 0; i < 100; ++i) yaml += "  unknown_" + std::to_string(i) + ": 1\n";
+  const ConfigLoadResult result = load(yaml);
+  EXPECT_EQ(result.errors.size(), kMaxConfigErrors);
+  EXPECT_EQ(result.more_errors, 100 - kMaxConfigErrors);
+  EXPECT_THAT(result.format_errors(), ::testing::EndsWith("\nand 80 more errors (fix the ones "
+                                                          "above first)"));
+}
+
+TEST(ConfigFileTest, DeepNestingIsAnErrorNotACrash) {
+  const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+  const ConfigLoadResult result = load("exporter: " + deep + "\n");
+  ASSERT_FALSE(result.ok());
+  EXPECT_THAT(result.errors[0].message, ::testing::HasSubstr("YAML syntax error"));
+  const ConfigLoadResult maps = load(std::string(100000, '{') + std::string(100000, '}'));
+  ASSERT_FALSE(maps.ok());
+}
+
+// "Billion laughs": each level aliases the previous one ten times. The
+// loader must not expand the aliases (1e9 nodes at level 9).
+TEST(ConfigFileTest, AliasBombIsBoundedInTimeAndMemory) {
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int level = 1; level <= 9; ++level) {
+    const std::string prev = "*a" + std::to_string(level - 1);
+    yaml += "a" + std::to_string(level) + ": &a" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) yaml += (i ? ", " : "") + prev;
+    yaml += "]\n";
+  }
+  yaml += "collectors:\n  dns:\n    domains: *a9\n  xdp:\n    filter_ports: *a9\n";
+  const auto start = std::chrono::steady_clock::now();
+  const ConfigLoadResult result = load(yaml);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_FALSE(result.ok());
+  EXPECT_LT(result.errors.size(), kMaxConfigErrors + 1);
+  EXPECT_LT(seconds, 10.0);  // generous: expanding the aliases would take hours
 }
 
 TEST(ConfigTest, CollectorCommonByName) {

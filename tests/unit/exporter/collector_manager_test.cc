@@ -257,7 +257,7 @@ TEST_F(CollectorManagerTest, CollectorsRunOnPersistentWorkersAndOneInline) {
 
 // The collector on the scraping thread overruns: the watchdog delivers at the
 // deadline (from its own thread), once; scrape() returns when the collector
-// is done; the next scrape while it still runs reports it failed at once.
+// is done; the next scrape while it still runs shares that collect.
 TEST_F(CollectorManagerTest, InlineCollectorOverrunIsDeliveredByTheWatchdog) {
   CollectorRegistry registry;
   ASSERT_TRUE(registry.add(fake("good", FakeCollector::Mode::kGood)).is_ok());
@@ -295,11 +295,13 @@ TEST_F(CollectorManagerTest, InlineCollectorOverrunIsDeliveredByTheWatchdog) {
         0);
     EXPECT_EQ(testing::metric_value(texts[0], "netobs_fake_good_total", "kind=\"x\""), 42);
   }
-  // A second scrape meanwhile: "slow" is still busy and fails without waiting.
+  // A second scrape meanwhile joins the collect of "slow" still running and
+  // gets its result: complete, without a second collect.
   std::string second =
       render(manager.collect_until(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
   EXPECT_EQ(testing::metric_value(second, "netobs_scrape_collector_success", "collector=\"slow\""),
-            0);
+            1);
+  EXPECT_EQ(testing::metric_value(second, "netobs_fake_slow_total", "kind=\"x\""), 42);
   EXPECT_EQ(testing::metric_value(second, "netobs_scrape_collector_success", "collector=\"good\""),
             1);
   scraper.join();
@@ -339,6 +341,139 @@ TEST_F(CollectorManagerTest, WorkerCollectorOverrunIsDeliveredAtTheDeadline) {
   EXPECT_EQ(testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"good\""),
             1);
   std::this_thread::sleep_for(std::chrono::milliseconds(600));  // let "slow" finish
+}
+
+// Several scrapes at once: every one gets every collector's families, and a
+// collector runs one collect for all the scrapes that overlap it.
+TEST_F(CollectorManagerTest, OverlappingScrapesShareTheInFlightCollect) {
+  CollectorRegistry registry;
+  auto slow = std::make_shared<FakeCollector*>(nullptr);
+  ASSERT_TRUE(registry.add(fake("slow", FakeCollector::Mode::kSlow, slow)).is_ok());
+  ASSERT_TRUE(registry.add(fake("good", FakeCollector::Mode::kGood)).is_ok());
+  CollectorManager manager(registry, preflight_);
+  ASSERT_TRUE(manager.start(config_).is_ok());
+  std::string log;
+  capture_log_for_test(&log);
+  constexpr int kScrapes = 6;
+  std::vector<std::string> texts(kScrapes);
+  std::vector<std::thread> scrapers;
+  for (int i = 0; i < kScrapes; ++i) {
+    scrapers.emplace_back([&, i] {
+      if (i % 2 == 0) {
+        texts[i] = render(
+            manager.collect_until(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
+      } else {
+        manager.scrape(std::chrono::steady_clock::now() + std::chrono::seconds(5),
+                       [&](std::vector<prometheus::MetricFamily>&& f) { texts[i] = render(f); });
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  for (auto& t : scrapers) t.join();
+  capture_log_for_test(nullptr);
+  for (const std::string& text : texts) {
+    EXPECT_EQ(testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"slow\""),
+              1);
+    EXPECT_EQ(testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"good\""),
+              1);
+    EXPECT_EQ(testing::metric_value(text, "netobs_fake_slow_total", "kind=\"x\""), 42);
+    EXPECT_EQ(testing::metric_value(text, "netobs_fake_good_total", "kind=\"x\""), 42);
+  }
+  // All six started within ~120 ms of one 600 ms collect: they shared it.
+  std::lock_guard<std::mutex> lock((*slow)->threads_mutex);
+  EXPECT_EQ((*slow)->threads.size(), 1u);
+  EXPECT_THAT(log, Not(HasSubstr("level=warn")));
+}
+
+// A scrape joining a collect that overruns its own deadline reports failure
+// at the deadline; the overrun warning is logged once a minute per collector,
+// with the count of those suppressed.
+TEST_F(CollectorManagerTest, OverrunWarningsAreRateLimited) {
+  CollectorRegistry registry;
+  ASSERT_TRUE(registry.add(fake("slow", FakeCollector::Mode::kSlow)).is_ok());
+  CollectorManager manager(registry, preflight_);
+  ASSERT_TRUE(manager.start(config_).is_ok());
+  std::string log;
+  capture_log_for_test(&log);
+  for (int i = 0; i < 5; ++i) {
+    std::string text = render(
+        manager.collect_until(std::chrono::steady_clock::now() + std::chrono::milliseconds(50)));
+    EXPECT_EQ(testing::metric_value(text, "netobs_scrape_collector_success", "collector=\"slow\""),
+              0);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // let "slow" finish
+  capture_log_for_test(nullptr);
+  size_t warnings = 0;
+  for (size_t at = log.find("overran"); at != std::string::npos; at = log.find("overran", at + 1))
+    ++warnings;
+  EXPECT_EQ(warnings, 1u) << log;
+}
+
+// Reloads that restart a collector while scrapes run: every scrape still gets
+// every collector (a reload waits for running scrapes, new ones wait for it).
+TEST_F(CollectorManagerTest, ScrapesDuringReloadsAreComplete) {
+  CollectorRegistry registry;
+  ASSERT_TRUE(registry.add(fake("snmp", FakeCollector::Mode::kGood)).is_ok());
+  ASSERT_TRUE(registry.add(fake("tcp", FakeCollector::Mode::kGood)).is_ok());
+  CollectorManager manager(registry, preflight_);
+  ASSERT_TRUE(manager.start(config_).is_ok());
+  std::atomic<bool> done = false;
+  std::atomic<int> scrapes = 0;
+  std::atomic<int> incomplete = 0;
+  std::vector<std::thread> scrapers;
+  for (int t = 0; t < 4; ++t) {
+    scrapers.emplace_back([&, t] {
+      while (!done.load()) {
+        std::string text;
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+        if (t % 2 == 0) {
+          text = render(manager.collect_until(deadline));
+        } else {
+          manager.scrape(deadline,
+                         [&](std::vector<prometheus::MetricFamily>&& f) { text = render(f); });
+        }
+        ++scrapes;
+        for (const char* name : {"snmp", "tcp"}) {
+          const std::string label = std::string("collector=\"") + name + "\"";
+          if (testing::metric_value(text, "netobs_scrape_collector_success", label) != 1 ||
+              text.find(std::string("netobs_fake_") + name + "_total") == std::string::npos) {
+            ++incomplete;
+          }
+        }
+      }
+    });
+  }
+  Config next = config_;
+  for (int round = 0; round < 100; ++round) {
+    next.collector<SnmpConfig>().sample_interval_seconds = round % 2 == 0 ? 10 : 20;
+    ASSERT_TRUE(manager.reload(next).is_ok());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  done = true;
+  for (auto& t : scrapers) t.join();
+  EXPECT_GT(scrapes.load(), 100);
+  EXPECT_EQ(incomplete.load(), 0);
+}
+
+TEST(LogLimiterTest, LetsOneRecordThroughPerIntervalAndCountsTheRest) {
+  LogLimiter limiter(std::chrono::seconds(60));
+  const auto t0 = LogLimiter::Clock::time_point{} + std::chrono::hours(1);
+  EXPECT_EQ(limiter.admit("a", t0), 0u);
+  EXPECT_EQ(limiter.admit("a", t0 + std::chrono::seconds(1)), std::nullopt);
+  EXPECT_EQ(limiter.admit("a", t0 + std::chrono::seconds(2)), std::nullopt);
+  EXPECT_EQ(limiter.admit("b", t0 + std::chrono::seconds(2)), 0u);  // keys are separate
+  EXPECT_EQ(limiter.admit("a", t0 + std::chrono::seconds(61)), 2u);
+  EXPECT_EQ(limiter.admit("a", t0 + std::chrono::seconds(62)), std::nullopt);
+}
+
+TEST(LogTest, ControlCharactersAreEscaped) {
+  std::string log;
+  capture_log_for_test(&log);
+  log_warn("bad", {{"file", std::string("a\x1b[31mred\rb\x01\x7f\ttab\nz")}});
+  capture_log_for_test(nullptr);
+  EXPECT_THAT(log, HasSubstr("file=\"a\\x1b[31mred\\rb\\x01\\x7f\\ttab\\nz\""));
+  EXPECT_EQ(log.find('\x1b'), std::string::npos);
+  EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 1);
 }
 
 }  // namespace
