@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 #include <limits.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -210,11 +211,23 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
   Result<SecurityRules> rules = build_security_rules(config, context.config.network);
   if (!rules) return Status::error("collectors.security: " + rules.status().message());
 
+  uint32_t netns = 0;
+  if (!config.network_namespace.empty()) {
+    struct stat st {};
+    if (::stat(config.network_namespace.c_str(), &st) != 0) {
+      return Status::error(
+          "collectors.security.network_namespace " + config.network_namespace + ": " +
+          errno_message(errno) +
+          "; give an existing namespace such as /run/netns/NAME or /proc/PID/ns/net");
+    }
+    netns = static_cast<uint32_t>(st.st_ino);
+  }
   LadderLoadOptions load_options;
   load_options.collector = name();
   load_options.force_kind = options_.force_kind;
   auto skeleton = load_skeleton_with_ladders<security_bpf>(
       ladders(), context.preflight, load_options, [&](security_bpf& skel) -> Status {
+        skel.rodata->target_netns = netns;
         skel.rodata->external_alerts = config.external_connection_alerts ? 1 : 0;
         skel.rodata->has_port_rules = !rules->ports.empty() || rules->default_port_excluded;
         skel.rodata->default_port_excluded = rules->default_port_excluded ? 1 : 0;

@@ -29,6 +29,9 @@ CollectorConfigSection security_config_section() {
       .make_default = [] { return std::make_unique<SecurityConfig>(); },
       .fields =
           {
+              {"network_namespace",
+               bind_to(with_check(text(), check_netns_path),
+                       NETOBS_COLLECTOR_FIELD(SecurityConfig, network_namespace))},
               {"suspicious_ports",
                bind_to(list_of(port()), NETOBS_COLLECTOR_FIELD(SecurityConfig, suspicious_ports))},
               {"external_connection_alerts",

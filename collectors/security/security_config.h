@@ -18,6 +18,8 @@ struct SecurityConfig : CollectorSettingsOf<SecurityConfig> {
 
   SecurityConfig() { common.enabled = false; }
 
+  // Only connections in this namespace (a path like /run/netns/x); "": every namespace.
+  std::string network_namespace;
   // Outbound connections to these peer ports are detections.
   std::vector<uint16_t> suspicious_ports;
   // Connections to or from addresses outside the internal ranges are detections.

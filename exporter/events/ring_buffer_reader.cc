@@ -41,6 +41,9 @@ void RingBufferReader::loop() {
       log_error("ring buffer poll failed", {{"ring", name_}, {"err", errno_text(-n)}});
       logged = true;
     }
+    // Producers that submit with BPF_RB_NO_WAKEUP never wake the poll: a
+    // poll that timed out still takes what they left.
+    if (n == 0) ring_buffer__consume(ring_);
     if (idle_) idle_();
   }
 }

@@ -1,6 +1,7 @@
 // RingBufferReader: drains one BPF ring buffer on its own thread and hands
 // each record to a callback. Owned by a collector: start() on the main
-// thread, the callback runs on the reader thread, stop() (main thread)
+// thread, the callback runs on the reader thread (after a wakeup, or at the
+// latest after poll_timeout_ms for producers that submit without one), stop() (main thread)
 // joins it after a last drain, so records already in the buffer are
 // delivered before stop() returns.
 #pragma once

@@ -44,6 +44,9 @@ Result<Cidr> parse_cidr(std::string_view text, bool strict) {
   } else if (inet_pton(AF_INET6, address.c_str(), cidr.bytes.data()) == 1) {
     cidr.family = AF_INET6;
   } else {
+    if (slash == std::string::npos) {
+      return Status::error("\"" + whole + "\" is not an IPv4 or IPv6 address");
+    }
     return Status::error("\"" + whole + "\": \"" + address + "\" is not an IPv4 or IPv6 address");
   }
   int prefix = max_prefix(cidr.family);

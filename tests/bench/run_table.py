@@ -194,6 +194,14 @@ for run_name, label in (("BM_RatioTcpPortMatchSampled1000", "xdp_observe, TCP po
     if name:
         add("xdp", f"{label} (vs empty, BPF_PROG_TEST_RUN)", counter(xdp, name, "ratio_median"))
 
+security = bench("security")
+for arg, label, goal, limit in (("0", "no rule matches", "<= 2x", 2),
+                                ("1", "every connect matches (alert through the ring buffer)", None, None)):
+    name = next((n for n in security if n.startswith("BM_SetStateCost/" + arg)), None)
+    if name or arg == "0":
+        add("security", f"inet_sock_set_state per event, {label} (vs empty tp_btf)",
+            counter(security, name, "ratio") if name else None, goal, limit)
+
 # ---- scrapes vs node_exporter ----
 sc = results("scrape")
 

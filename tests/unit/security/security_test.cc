@@ -23,6 +23,7 @@
 #include "collectors/security/security_rules.h"
 #include "collectors/security/security_webhook.h"
 #include "config/config.h"
+#include "tests/support/http_receiver.h"
 #include "tests/support/test_support.h"
 
 namespace netobs {
@@ -199,68 +200,6 @@ TEST(SecurityMetricsTest, EverySeriesFromTheStart) {
   EXPECT_EQ(out.back().metric[0].counter.value, 4);
 }
 
-// A loopback HTTP receiver answering each request with the next status.
-class Receiver {
- public:
-  explicit Receiver(std::vector<int> statuses) : statuses_(std::move(statuses)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(fd_, 16), 0);
-    socklen_t len = sizeof addr;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { serve(); });
-  }
-  ~Receiver() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/alerts"; }
-  std::vector<std::string> requests() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return requests_;
-  }
-
- private:
-  void serve() {
-    for (size_t i = 0; i < statuses_.size(); ++i) {
-      int client = ::accept(fd_, nullptr, nullptr);
-      if (client < 0) return;
-      std::string request;
-      char buf[4096];
-      while (true) {  // headers, then Content-Length bytes
-        ssize_t n = ::recv(client, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        request.append(buf, static_cast<size_t>(n));
-        size_t end = request.find("\r\n\r\n");
-        size_t cl = request.find("Content-Length: ");
-        if (end != std::string::npos && cl != std::string::npos &&
-            request.size() >= end + 4 + std::stoul(request.substr(cl + 16))) {
-          break;
-        }
-      }
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        requests_.push_back(request);
-      }
-      const std::string response = "HTTP/1.0 " + std::to_string(statuses_[i]) +
-                                   " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      ::send(client, response.data(), response.size(), MSG_NOSIGNAL);
-      ::close(client);
-    }
-  }
-  std::vector<int> statuses_;
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::vector<std::string> requests_;
-};
-
 template <typename F>
 bool eventually(F done) {
   for (int i = 0; i < 500 && !done(); ++i) {
@@ -270,7 +209,7 @@ bool eventually(F done) {
 }
 
 TEST(WebhookSenderTest, PostsJsonAndRetriesWithBackoff) {
-  Receiver receiver({503, 200, 200});
+  testing::HttpReceiver receiver({503, 200, 200});
   WebhookSender sender({.url = receiver.url(),
                         .queue_size = 8,
                         .max_retries = 2,

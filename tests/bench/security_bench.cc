@@ -1,0 +1,179 @@
+// security collector benchmark (root; run by tests/bench/run.sh, figures
+// quoted in collectors/security/README.md): the per-event cost of the
+// inet_sock_set_state program as a ratio to an empty tp_btf program on the
+// same hook, both attached at once and measured in the same run with the
+// kernel's BPF run-time stats, under loopback connection churn inside a
+// namespace the benchmark creates (and deletes at exit). The rules are
+// realistic: 10 000 blocklist entries, suspicious ports, external alerts.
+// arg 0: no connection matches (the common case); arg 1: every connect
+// matches a suspicious port and goes through the ring buffer (the user-space
+// rate limit keeps the alert output to one).
+//   build/tests/bench/security_bench --benchmark_repetitions=5
+#include <benchmark/benchmark.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "bench_baseline.h"
+#include "collectors/security/security_collector.h"
+#include "collectors/security/security_config.h"
+#include "config/config.h"
+#include "exporter/bpf/bpf_stats.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/builtin_config.h"
+
+namespace netobs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int run(const std::string& command) { return std::system(command.c_str()); }
+
+constexpr uint16_t kPort = 9411;
+
+// The benchmark's own namespace, entered by the whole process.
+class BenchNetns {
+ public:
+  BenchNetns() : name_("nb-sec-bench" + std::to_string(getpid())) {
+    run("ip netns del " + name_ + " 2>/dev/null");
+    if (run("ip netns add " + name_) != 0) return;
+    int fd = ::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
+    ok_ = fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0 && run("ip link set lo up") == 0;
+    if (fd >= 0) ::close(fd);
+  }
+  ~BenchNetns() {
+    run("ip netns del " + name_ + " 2>/dev/null");
+    if (!blocklist_.empty()) ::unlink(blocklist_.c_str());
+  }
+  bool ok() const { return ok_; }
+  std::string path() const { return "/run/netns/" + name_; }
+  // 10 000 entries outside anything the benchmark dials (IPv4 /32 and /24, IPv6 /64).
+  const std::string& blocklist() {
+    if (!blocklist_.empty()) return blocklist_;
+    blocklist_ = "/tmp/" + name_ + "-blocklist.txt";
+    std::ofstream out(blocklist_);
+    for (int i = 0; i < 8000; ++i) {
+      out << "45." << (i >> 8) << '.' << (i & 255) << (i % 2 ? ".0/24\n" : ".1\n");
+    }
+    for (int i = 0; i < 2000; ++i) out << "2a05:" << std::hex << i << std::dec << "::/64\n";
+    return blocklist_;
+  }
+
+ private:
+  std::string name_;
+  std::string blocklist_;
+  bool ok_ = false;
+};
+
+BenchNetns& bench_netns() {
+  static BenchNetns netns;
+  return netns;
+}
+
+// Up to `count` loopback connections (connect, accept, reset), at most
+// `seconds` long; returns how many were made.
+uint64_t churn(uint64_t count, double seconds) {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(kPort);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listener, 128) != 0) {
+    close(listener);
+    return 0;
+  }
+  const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
+  uint64_t made = 0;
+  const linger reset{.l_onoff = 1, .l_linger = 0};  // no TIME_WAIT pile-up
+  while (made < count && Clock::now() < deadline) {
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      int server = accept(listener, nullptr, nullptr);
+      setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+      close(client);
+      if (server >= 0) close(server);
+      ++made;
+    } else {
+      close(client);
+    }
+  }
+  close(listener);
+  return made;
+}
+
+void BM_SetStateCost(benchmark::State& state) {
+  if (!bench_netns().ok()) {
+    state.SkipWithError("needs root: ip netns failed");
+    return;
+  }
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  Config config = default_config();
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.external_connection_alerts = true;
+  security.blocklists = {bench_netns().blocklist()};
+  security.suspicious_ports = {4444, 31337, 1337, 6667};
+  if (state.range(0) == 1) security.suspicious_ports.push_back(kPort);
+  PreflightReport preflight = run_preflight();
+  SecurityCollector collector;
+  if (Status s = collector.start({config, preflight}); !s) {
+    state.SkipWithError(s.message().c_str());
+    return;
+  }
+  SkeletonPtr<bench_baseline_bpf> baseline = load_baselines({"inet_sock_set_state_empty"});
+  bpf_program* empty =
+      baseline ? baseline_program(*baseline, "inet_sock_set_state_empty") : nullptr;
+  LinkPtr empty_link(empty ? bpf_program__attach(empty) : nullptr);
+  if (!empty_link) {
+    state.SkipWithError("cannot load the empty tp_btf/inet_sock_set_state program");
+    return;
+  }
+  const int empty_fd = bpf_program__fd(empty);
+  const int real_fd = collector.bpf_status().programs.at(0).prog_fd;
+  Result<ProgramRuntime> real_before = read_program_runtime(real_fd);
+  Result<ProgramRuntime> empty_before = read_program_runtime(empty_fd);
+  uint64_t made = 0;
+  for (auto _ : state) made += churn(20000, 20);
+  Result<ProgramRuntime> real_after = read_program_runtime(real_fd);
+  Result<ProgramRuntime> empty_after = read_program_runtime(empty_fd);
+  if (!real_before || !empty_before || !real_after || !empty_after) {
+    state.SkipWithError("cannot read BPF run-time stats");
+    return;
+  }
+  auto per_event = [](const ProgramRuntime& a, const ProgramRuntime& b) {
+    const uint64_t runs = b.run_cnt - a.run_cnt;
+    return runs ? static_cast<double>(b.run_time_ns - a.run_time_ns) / runs : 0.0;
+  };
+  const double real_ns = per_event(*real_before, *real_after);
+  const double empty_ns = per_event(*empty_before, *empty_after);
+  const SecuritySnapshot snap = collector.snapshot();
+  state.counters["connections"] = static_cast<double>(made);
+  state.counters["events"] = static_cast<double>(real_after->run_cnt - real_before->run_cnt);
+  state.counters["checked"] = static_cast<double>(snap.connections_checked);
+  state.counters["blocklist_entries"] = static_cast<double>(snap.blocklist_entries);
+  state.counters["set_state_ns"] = real_ns;
+  state.counters["empty_ns"] = empty_ns;
+  state.counters["ratio"] = empty_ns > 0 ? real_ns / empty_ns : 0;
+}
+BENCHMARK(BM_SetStateCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace netobs
+
+BENCHMARK_MAIN();
