@@ -24,9 +24,10 @@ void append_security_families(const SecuritySnapshot& s,
     const DetectionType type = kAllDetectionTypes[i];
     std::string severity(detection_severity(type));
     for (char& c : severity) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    detections.counter({{"type", std::string(detection_type_name(type))}, {"severity", severity}},
-                       static_cast<double>(s.detections[i]));
-    suppressed.counter({{"type", std::string(detection_type_name(type))}},
+    detections.counter(
+        {{"detection", std::string(detection_type_name(type))}, {"severity", severity}},
+        static_cast<double>(s.detections[i]));
+    suppressed.counter({{"detection", std::string(detection_type_name(type))}},
                        static_cast<double>(s.suppressed[i]));
   }
   detections.append_to(out);

@@ -217,7 +217,7 @@ class SecurityEventsTest : public ::testing::Test {
   }
   double detections(const std::string& text, const std::string& type, const std::string& severity) {
     return metric(text, "netobs_security_detections_total",
-                  "severity=\"" + severity + "\",type=\"" + type + "\"");
+                  "detection=\"" + type + "\",severity=\"" + severity + "\"");
   }
 
   // The alert with its timestamp and cgroup id replaced by placeholders,
@@ -278,7 +278,7 @@ TEST_F(SecurityEventsTest, BlocklistedPeerIsOneAlertWithEveryField) {
                      kServicePort, pid, "blocklist", "blocklist,external_connection",
                      ",\"netobs.blocklist\":\"" + blocklist_ + ":2\""));
   const std::string after = exporter_->scrape_until("netobs_security_detections_total",
-                                                    "severity=\"warning\",type=\"blocklist\"",
+                                                    "detection=\"blocklist\",severity=\"warning\"",
                                                     detections(before, "blocklist", "warning") + 1);
   EXPECT_EQ(detections(after, "blocklist", "warning") - detections(before, "blocklist", "warning"),
             1);
@@ -297,7 +297,7 @@ TEST_F(SecurityEventsTest, SuspiciousPortIsOneAlert) {
             expected("WARNING", "Suspicious outbound connection to port 4444", kInternalPeer,
                      kSuspiciousPort, pid, "suspicious_port", "suspicious_port", ""));
   const std::string after = exporter_->scrape_until(
-      "netobs_security_detections_total", "severity=\"warning\",type=\"suspicious_port\"",
+      "netobs_security_detections_total", "detection=\"suspicious_port\",severity=\"warning\"",
       detections(before, "suspicious_port", "warning") + 1);
   EXPECT_EQ(detections(after, "suspicious_port", "warning") -
                 detections(before, "suspicious_port", "warning"),
@@ -316,7 +316,7 @@ TEST_F(SecurityEventsTest, ExternalPeerIsOneAlertAndInternalPeerNone) {
             expected("INFO", "Outbound connection to external address", kExternal, kServicePort,
                      pid, "external_connection", "external_connection", ""));
   const std::string after = exporter_->scrape_until(
-      "netobs_security_detections_total", "severity=\"info\",type=\"external_connection\"",
+      "netobs_security_detections_total", "detection=\"external_connection\",severity=\"info\"",
       detections(before, "external_connection", "info") + 1);
   EXPECT_EQ(detections(after, "external_connection", "info") -
                 detections(before, "external_connection", "info"),
@@ -395,12 +395,13 @@ TEST_F(SecurityEventsTest, FloodIsRateLimitedAndTheNextAlertCountsWhatWasHeldBac
     ASSERT_TRUE(children.back().connected);
   }
   const std::string during = exporter_->scrape_until(
-      "netobs_security_suppressed_total", "type=\"external_connection\"",
-      metric(before, "netobs_security_suppressed_total", "type=\"external_connection\"") +
+      "netobs_security_suppressed_total", "detection=\"external_connection\"",
+      metric(before, "netobs_security_suppressed_total", "detection=\"external_connection\"") +
           kFloodConnections - 1);
-  EXPECT_EQ(metric(during, "netobs_security_suppressed_total", "type=\"external_connection\"") -
-                metric(before, "netobs_security_suppressed_total", "type=\"external_connection\""),
-            kFloodConnections - 1);
+  EXPECT_EQ(
+      metric(during, "netobs_security_suppressed_total", "detection=\"external_connection\"") -
+          metric(before, "netobs_security_suppressed_total", "detection=\"external_connection\""),
+      kFloodConnections - 1);
   EXPECT_EQ(detections(during, "external_connection", "info") -
                 detections(before, "external_connection", "info"),
             1);
