@@ -190,7 +190,7 @@ TEST(SecurityMetricsTest, EverySeriesFromTheStart) {
   for (const auto& metric : out[0].metric) {
     std::map<std::string, std::string> labels;
     for (const auto& pair : metric.label) labels[pair.name] = pair.value;
-    if (labels["type"] == "suspicious_port") {
+    if (labels["detection"] == "suspicious_port") {
       EXPECT_EQ(labels["severity"], "warning");
       port_total = metric.counter.value;
     }
