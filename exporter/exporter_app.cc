@@ -2,9 +2,14 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "config/config_loader.h"
 #include "exporter/bpf/bpf_stats.h"
@@ -59,6 +64,83 @@ bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& 
 // freed chunks inside the heap resident. Handing them back once the
 // collectors are (re)started keeps RSS near what the exporter really uses.
 void return_freed_memory() { malloc_trim(0); }
+
+// How long SIGTERM may take: a collector blocked in a kernel call or a file
+// must not keep the process alive (systemd would SIGKILL it later anyway).
+constexpr std::chrono::seconds kShutdownGrace{10};
+
+// Takes SIGTERM, SIGINT and SIGHUP on a thread of its own, so a signal is seen
+// even while the main thread is stuck (in a collector's start or stop). The
+// main thread asks for events; once termination is asked for, the process
+// exits after kShutdownGrace if the main thread has not finished by then.
+// The state is never freed: the thread may outlive run_exporter's frame.
+class SignalWatcher {
+ public:
+  enum class Event { kReload, kTerminate };
+
+  explicit SignalWatcher(const sigset_t& signals) : state_(new State) {
+    state_->signals = signals;
+    std::thread([state = state_] { run(*state); }).detach();
+  }
+
+  // Blocks until a signal arrived; termination wins over pending reloads.
+  Event wait() {
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    state_->changed.wait(lock, [&] { return state_->terminate != 0 || state_->reloads > 0; });
+    if (state_->terminate != 0) return Event::kTerminate;
+    --state_->reloads;
+    return Event::kReload;
+  }
+  bool terminate_requested() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->terminate != 0;
+  }
+  std::string terminate_signal() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->terminate == SIGINT ? "SIGINT" : "SIGTERM";
+  }
+  // The main thread is done cleaning up: no forced exit.
+  void finished() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->finished = true;
+    state_->changed.notify_all();
+  }
+
+ private:
+  struct State {
+    sigset_t signals;
+    std::mutex mutex;
+    std::condition_variable changed;
+    int terminate = 0;  // the signal, once asked
+    int reloads = 0;
+    bool finished = false;
+  };
+
+  static void run(State& state) {
+    while (true) {
+      int sig = 0;
+      if (sigwait(&state.signals, &sig) != 0) continue;
+      std::unique_lock<std::mutex> lock(state.mutex);
+      if (sig == SIGHUP) {
+        ++state.reloads;
+        state.changed.notify_all();
+        continue;
+      }
+      if (state.terminate != 0) continue;  // already counting down
+      state.terminate = sig;
+      state.changed.notify_all();
+      if (state.changed.wait_for(lock, kShutdownGrace, [&] { return state.finished; })) return;
+      log_error(
+          "shutdown did not finish in time (a collector is blocked); exiting without "
+          "waiting for it",
+          {{"grace_seconds", std::to_string(kShutdownGrace.count())}});
+      std::fflush(stderr);
+      _exit(kExitRuntime);
+    }
+  }
+
+  State* state_;
+};
 
 void handle_reload(const Flags& flags, const CollectorConfigSections& sections,
                    CollectorManager& manager) {
@@ -115,9 +197,14 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  SignalWatcher watcher(signals);
+
   const CollectorConfigSections sections = registry.config_sections();
   std::optional<Config> config = load_effective_config(*flags, sections);
-  if (!config) return kExitUsage;
+  if (!config) {
+    watcher.finished();
+    return kExitUsage;
+  }
   set_log_level(*parse_log_level(config->exporter.log_level));
   install_libbpf_logger();
   log_info("starting netobs_exporter",
@@ -145,7 +232,14 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   if (!started.is_ok()) {
     log_error("startup failed", {{"err", started.message()}});
     manager.stop_all();
+    watcher.finished();
     return kExitRuntime;
+  }
+  if (watcher.terminate_requested()) {  // asked while the collectors started
+    log_info("shutting down", {{"signal", watcher.terminate_signal()}});
+    manager.stop_all();
+    watcher.finished();
+    return 0;
   }
 
   HttpServer server(manager);
@@ -155,23 +249,20 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   if (!listening.is_ok()) {
     log_error("startup failed", {{"err", listening.message()}});
     manager.stop_all();
+    watcher.finished();
     return kExitRuntime;
   }
   return_freed_memory();
 
-  while (true) {
-    int sig = 0;
-    if (sigwait(&signals, &sig) != 0) continue;
-    if (sig == SIGHUP) {
-      handle_reload(*flags, sections, manager);
-      continue;
-    }
-    log_info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    server.stop();
-    manager.stop_all();
-    log_info("stopped; every BPF program detached");
-    return 0;
+  while (watcher.wait() == SignalWatcher::Event::kReload) {
+    handle_reload(*flags, sections, manager);
   }
+  log_info("shutting down", {{"signal", watcher.terminate_signal()}});
+  server.stop();
+  manager.stop_all();
+  log_info("stopped; every BPF program detached");
+  watcher.finished();
+  return 0;
 }
 
 }  // namespace netobs
