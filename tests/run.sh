@@ -22,7 +22,7 @@ cmake --build build-asan -j"$jobs"
 echo "== ThreadSanitizer build of the concurrency tests (collector lifecycle, manager, HTTP server)"
 # Only these tests: scrapes, reloads and stops racing in one process. The
 # exporter binaries and the other tests are not built here.
-tsan_tests=(collector_race_test collector_manager_test http_server_test)
+tsan_tests=(collector_race_test collector_manager_test scrape_concurrency_test http_server_test)
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETOBS_TSAN=ON -DNETOBS_WERROR=ON >/dev/null
 cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
 for t in "${tsan_tests[@]}"; do
