@@ -69,6 +69,7 @@ enum dns_counter {
   DNS_C_OTHERHOST,           /* promiscuous copies of other hosts' packets, skipped */
   DNS_C_IPV6_EXT_TOO_DEEP,   /* more extension headers than walked: skipped */
   DNS_C_PROC_UPDATES,        /* process attributions recorded (sock_send_length) */
+  DNS_C_FILTERED,            /* messages left out by network.* CIDR / port filters */
   DNS_COUNTERS,
 };
 

@@ -25,6 +25,8 @@
 /* Filters and sizes, set through skel->rodata before load. */
 const volatile __u32 target_netns = 0;  /* namespace inode number; 0: all */
 const volatile __u32 by_location = 0;   /* 1: key by the dropping kernel address too */
+const volatile __u32 by_owner = 0;      /* 1: key by the socket's inode too (netobs drops) */
+const volatile __u32 by_port = 0;       /* 1: key by the local port too */
 const volatile __u32 max_slots = 10240; /* = max_entries of `keys` and `counts` */
 
 /* Every key seen, with its slot in `counts`. Insert-only. */
@@ -131,8 +133,8 @@ static __always_inline bool same_key(const struct netobs_drops_key* a,
   const __u64* x = (const __u64*)a;
   const __u64* y = (const __u64*)b;
 
-  _Static_assert(sizeof(struct netobs_drops_key) == 3 * sizeof(__u64), "compare every word");
-  return x[0] == y[0] && x[1] == y[1] && x[2] == y[2];
+  _Static_assert(sizeof(struct netobs_drops_key) == 4 * sizeof(__u64), "compare every word");
+  return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
 }
 
 /* The slot of a key seen for the first time: a fresh slot and the device's
@@ -157,6 +159,84 @@ static __always_inline struct netobs_drops_slot* add_key(const struct drop_event
    * unused; the lookup below returns theirs. */
   bpf_map_update_elem(&keys, &e->key, &fresh, BPF_NOEXIST);
   return bpf_map_lookup_elem(&keys, &e->key);
+}
+
+/* Off by default (switched off code is removed by the verifier): read with
+ * probe reads on every rung, their cost only matters when switched on. */
+
+#define IPPROTO_TCP 6
+#define IPPROTO_UDP 17
+#define IPPROTO_SCTP 132
+#define TCP_TIME_WAIT 6
+#define TCP_NEW_SYN_RECV 12
+
+/* The local port: the socket's when the drop has one, else the packet's
+ * destination port (the receiving side's). IPv6 extension headers are not
+ * walked (port 0). */
+static __always_inline __u16 local_port(const struct sk_buff* skb, struct sock* sk, __u16 l3,
+                                        __u8 l4) {
+  const unsigned char* nh;
+  __u16 port = 0;
+  __u8 vihl = 0;
+
+  if (l3 != ETH_P_IP && l3 != ETH_P_IPV6) return 0;
+  if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP && l4 != IPPROTO_SCTP) return 0;
+  /* A raw or packet socket's skc_num is a protocol, not a port. */
+  if (sk && BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) == l4)
+    return BPF_CORE_READ(sk, __sk_common.skc_num);
+  nh = BPF_CORE_READ(skb, head) + BPF_CORE_READ(skb, network_header);
+  if (l3 == ETH_P_IP) {
+    bpf_probe_read_kernel(&vihl, 1, nh);
+    nh += (vihl & 0x0f) * 4;
+  } else {
+    nh += sizeof(struct ipv6hdr);
+  }
+  bpf_probe_read_kernel(&port, 2, nh + 2); /* dest of tcphdr, udphdr, sctphdr */
+  return bpf_ntohs(port);
+}
+
+/* The same with direct loads for the tp_btf rung (typed socket,
+ * bpf_rdonly_cast for the packet bytes): no helper call. */
+static __always_inline __u16 local_port_direct(const struct sk_buff* skb, const struct sock* sk,
+                                               __u16 l3, __u8 l4) {
+  const unsigned char* th = skb->head + skb->network_header;
+  const struct udphdr* udp;
+
+  if (l3 != ETH_P_IP && l3 != ETH_P_IPV6) return 0;
+  if (l4 != IPPROTO_TCP && l4 != IPPROTO_UDP && l4 != IPPROTO_SCTP) return 0;
+  if (sk && sk->sk_protocol == l4) return sk->__sk_common.skc_num;
+  if (l3 == ETH_P_IP) {
+    const struct iphdr* ip = bpf_rdonly_cast(th, bpf_core_type_id_kernel(struct iphdr));
+    th += ip->ihl * 4;
+  } else {
+    th += sizeof(struct ipv6hdr);
+  }
+  /* dest is at the same offset in tcphdr, udphdr and sctphdr. */
+  udp = bpf_rdonly_cast(th, bpf_core_type_id_kernel(struct udphdr));
+  return bpf_ntohs(udp->dest);
+}
+
+/* The inode of the socket file (what /proc/PID/fd links name), for user
+ * space to find the owning process. Request and time-wait sockets have no
+ * file: 0. */
+static __always_inline __u32 socket_inode(struct sock* sk) {
+  struct socket* sock;
+  __u8 state;
+
+  if (!sk) return 0;
+  state = BPF_CORE_READ(sk, __sk_common.skc_state);
+  if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV) return 0;
+  sock = BPF_CORE_READ(sk, sk_socket);
+  if (!sock) return 0;
+  return (__u32)BPF_CORE_READ(container_of(sock, struct socket_alloc, socket), vfs_inode.i_ino);
+}
+
+/* The optional key parts, shared by every rung. `sk`: the receiving socket,
+ * else the one that owns the packet. */
+static __always_inline void optional_key_parts(struct drop_event* e, const struct sk_buff* skb,
+                                               struct sock* sk) {
+  if (by_port) e->key.local_port = local_port(skb, sk, e->key.l3, e->key.l4);
+  if (by_owner) e->key.sock_ino = socket_inode(sk);
 }
 
 static __always_inline void count(const struct drop_event* e) {
@@ -199,7 +279,7 @@ int BPF_PROG(kfree_skb_btf, struct sk_buff* skb, void* location, enum skb_drop_r
              struct sock* rx_sk) {
   struct drop_event e = {};
   const struct net_device* dev;
-  const struct sock* sk;
+  struct sock* sk;
 
   if (!is_drop(reason)) return 0;
   e.key.reason = reason;
@@ -217,16 +297,19 @@ int BPF_PROG(kfree_skb_btf, struct sk_buff* skb, void* location, enum skb_drop_r
     sk = rx_sk ? rx_sk : skb->sk;
     if (sk) e.key.netns = sk->__sk_common.skc_net.net->ns.inum;
   }
+  sk = rx_sk ? rx_sk : skb->sk;
+  if (by_port) e.key.local_port = local_port_direct(skb, sk, e.key.l3, e.key.l4);
+  if (by_owner) e.key.sock_ino = socket_inode(sk);
   count(&e);
   return 0;
 }
 
 /* raw_tp and tracepoint: the same work with probe reads. */
 static __always_inline int on_drop_read(const struct sk_buff* skb, void* location, __u32 reason,
-                                        const struct sock* rx_sk) {
+                                        struct sock* rx_sk) {
   struct drop_event e = {};
   const struct net_device* dev;
-  const struct sock* sk;
+  struct sock* sk;
 
   if (!is_drop(reason)) return 0;
   e.key.reason = reason;
@@ -242,6 +325,7 @@ static __always_inline int on_drop_read(const struct sk_buff* skb, void* locatio
     sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
     if (sk) e.key.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
   }
+  if (by_port || by_owner) optional_key_parts(&e, skb, rx_sk ? rx_sk : BPF_CORE_READ(skb, sk));
   count(&e);
   return 0;
 }
@@ -255,8 +339,7 @@ int BPF_PROG(kfree_skb_raw, struct sk_buff* skb, void* location, enum skb_drop_r
 SEC("tracepoint/skb/kfree_skb")
 int kfree_skb_tp(struct trace_event_raw_kfree_skb* ctx) {
   /* rx_sk came in Linux 6.12; before it the socket is unknown here. */
-  const struct sock* rx_sk =
-      bpf_core_field_exists(ctx->rx_sk) ? (const struct sock*)ctx->rx_sk : NULL;
+  struct sock* rx_sk = bpf_core_field_exists(ctx->rx_sk) ? (struct sock*)ctx->rx_sk : NULL;
 
   return on_drop_read((const struct sk_buff*)ctx->skbaddr, ctx->location, ctx->reason, rx_sk);
 }

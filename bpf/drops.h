@@ -19,7 +19,11 @@ struct netobs_drops_key {
   __u16 l3;      /* skb->protocol, host byte order (0x0800 IPv4, 0x86dd IPv6...) */
   __u8 l4;       /* IP protocol (6 tcp, 17 udp...); 0: not IP or unknown */
   __u8 pad;
-  __u64 location; /* kernel address that dropped it; 0 unless by_location */
+  __u64 location;   /* kernel address that dropped it; 0 unless by_location */
+  __u32 sock_ino;   /* inode of the socket the packet belongs to; 0 unless by_owner */
+  __u16 local_port; /* the socket's local port, else the packet's destination
+                     * port (TCP, UDP, SCTP); 0 unless by_port */
+  __u16 pad2;
 };
 
 /* Value of the `keys` hash: the key's slot in the per-CPU array `counts`,

@@ -55,7 +55,15 @@ const volatile bool per_process = true;
 /* The syscall tracepoints are attached (collectors.socket.syscall_details). */
 const volatile bool syscall_details = true;
 const volatile __u32 max_processes = 64; /* slot max_processes is "other" */
+/* attribution: cgroup. The slot key is the task's cgroup v2 id (first 8
+ * bytes of struct socket_comm, the rest zero) instead of its comm. */
+const volatile bool attribute_cgroup = false;
 const volatile bool events_enabled = false;
+/* Nothing but counting is asked (no pid/comm/port/CIDR filter, no syscall
+ * records, no events: the default). The tp_btf hooks then take
+ * handle_count_only, a short path the compiler lays out on its own, and the
+ * verifier drops the general one as dead code (rodata is frozen). */
+const volatile bool count_only = false;
 const volatile __u32 sample_rate = 1; /* events: keep 1 in N */
 /* Wake the event reader once this much is queued (see submit_flags). */
 const volatile __u64 wakeup_bytes = 0;
@@ -64,8 +72,10 @@ const volatile __u64 wakeup_bytes = 0;
  * counted, so no operation slips past a filter that is still empty. */
 bool filters_ready = false;
 
-/* Where claim_slot starts looking; slots are never reused. */
-__u32 next_comm_slot = 0;
+/* Bumped by user space around freeing idle slots: a cached slot taken under
+ * another epoch is resolved again, so no task keeps counting into a slot
+ * that was given to someone else. */
+__u32 slot_epoch = 0;
 
 /* ---- maps ---- */
 
@@ -106,10 +116,12 @@ struct {
  * slot depends on the name only, so a reused entry stays right. */
 struct comm_cache {
   __u64 tag[2];
+  __u64 cgroup; /* attribute_cgroup: the cgroup id the slot is for */
   __u32 slot;
+  __u32 epoch; /* slot_epoch when the slot was resolved */
   __u8 valid;
   __u8 pass;
-  __u16 pad;
+  __u8 pad[6];
 };
 
 /* Where the comm cache lives without task storage (kernels before 5.12):
@@ -121,13 +133,14 @@ struct {
   __type(value, struct comm_cache);
 } comm_cache SEC(".maps");
 
-/* slot -> the comm that claimed it (the allocator, see claim_slot). */
+/* Slots nobody holds, as a queue: user space pushes 0..max_processes-1 at
+ * start and each slot it frees; a new comm (or cgroup) pops one. A pop is
+ * atomic, so two CPUs never get the same slot. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(type, BPF_MAP_TYPE_QUEUE);
   __uint(max_entries, 64);
-  __type(key, __u32);
-  __type(value, struct socket_comm);
-} slot_owners SEC(".maps");
+  __type(value, __u32);
+} free_slots SEC(".maps");
 
 /* comms already counted as folded (LRU: beyond its size a comm may count twice). */
 struct {
@@ -314,38 +327,20 @@ static __always_inline bool pid_passes(__u32 tgid) {
   return !filter_pids || bpf_map_lookup_elem(&pid_filter, &tgid) != NULL;
 }
 
-/* Claims a free slot for `comm`. Slots are handed out without a fetching
- * atomic (that needs -mcpu=v3 and Linux 5.12): a CPU claims slot n by
- * inserting n into slot_owners with BPF_NOEXIST, which at most one CPU can
- * do; next_comm_slot is only a hint where to start. Bounded retries. */
-#define SLOT_CLAIM_TRIES 4
-static __always_inline bool claim_slot(const struct socket_comm* comm, __u32* slot) {
-  __u32 n = next_comm_slot;
-
-  for (int i = 0; i < SLOT_CLAIM_TRIES; i++, n++) {
-    if (n >= max_processes) return false;
-    if (bpf_map_update_elem(&slot_owners, &n, comm, BPF_NOEXIST) == 0) {
-      __sync_fetch_and_add(&next_comm_slot, 1); /* a hint; races only cost a retry */
-      *slot = n;
-      return true;
-    }
-  }
-  return false;
-}
-
-/* The slot of a comm in `stats`: looked up, else claimed while slots
- * remain, else the "other" slot (max_processes); a comm seen folding for
- * the first time is counted once. Slots are never reused. */
+/* The slot of a comm (or cgroup) in `stats`: looked up, else claimed while
+ * slots remain, else the "other" slot (max_processes); a key seen folding
+ * for the first time is counted once. User space frees slots idle for
+ * attribution.label_idle_time. */
 static __always_inline __u32 comm_slot(const struct socket_comm* comm) {
   __u32 *found, slot;
 
   if (!per_process) return 0;
   found = bpf_map_lookup_elem(&comm_slots, comm);
   if (found) return *found;
-  if (claim_slot(comm, &slot)) {
-    /* NOEXIST: another CPU may have added this comm meanwhile; then its
-     * slot wins and ours stays unused (owned, never counted into). */
+  if (bpf_map_pop_elem(&free_slots, &slot) == 0) {
     if (bpf_map_update_elem(&comm_slots, comm, &slot, BPF_NOEXIST) == 0) return slot;
+    /* Another CPU added this comm meanwhile: its slot wins, ours goes back. */
+    bpf_map_push_elem(&free_slots, &slot, 0);
     found = bpf_map_lookup_elem(&comm_slots, comm);
     if (found) return *found;
   }
@@ -368,23 +363,38 @@ static __always_inline __u32 comm_slot(const struct socket_comm* comm) {
 static __always_inline bool resolve_comm(struct comm_cache* cache, struct task_struct* task,
                                          __u32* slot) {
   struct socket_comm comm = {};
-  __u64 tag0, tag1;
+  __u64 tag0, tag1, cgroup = 0;
+  __u32 epoch;
   bool pass;
 
   *slot = 0;
   if (!per_process && !filter_comms) return true;
   tag0 = *(__u64*)&task->comm[0];
   tag1 = *(__u64*)&task->comm[8];
-  if (cache && cache->valid && cache->tag[0] == tag0 && cache->tag[1] == tag1) {
+  /* Re-read every operation: a task moved to another cgroup counts there
+   * from its next operation on. */
+  if (attribute_cgroup) cgroup = bpf_get_current_cgroup_id();
+  epoch = slot_epoch;
+  if (cache && cache->valid && cache->tag[0] == tag0 && cache->tag[1] == tag1 &&
+      cache->cgroup == cgroup && cache->epoch == epoch) {
     *slot = cache->slot;
     return cache->pass;
   }
   bpf_get_current_comm(comm.comm, sizeof(comm.comm));
   pass = comm_passes(&comm);
-  if (pass) *slot = comm_slot(&comm);
+  if (pass && attribute_cgroup) {
+    struct socket_comm key = {};
+
+    *(__u64*)key.comm = cgroup;
+    *slot = comm_slot(&key);
+  } else if (pass) {
+    *slot = comm_slot(&comm);
+  }
   if (cache) {
     cache->tag[0] = tag0;
     cache->tag[1] = tag1;
+    cache->cgroup = cgroup;
+    cache->epoch = epoch;
     cache->slot = *slot;
     cache->pass = pass;
     cache->valid = 1;
@@ -545,6 +555,11 @@ static __always_inline void count_flags(struct socket_stats* s, __u32 flags) {
   /* Same order as kSocketFlags in collectors/socket/socket_format.cc. Most
    * operations carry none: one test skips the eight. */
   if (!flags) return;
+  /* A read() or recv() on a non-blocking socket: the common receive. */
+  if (flags == MSG_DONTWAIT) {
+    s->flags[3]++;
+    return;
+  }
   if (flags & MSG_OOB) s->flags[0]++;
   if (flags & MSG_PEEK) s->flags[1]++;
   if (flags & MSG_DONTROUTE) s->flags[2]++;
@@ -890,6 +905,52 @@ static __always_inline int handle_op(struct op_ctx* c) {
   return 0;
 }
 
+/* The ip_version label of an IPv6 socket, as read_endpoints decides it
+ * without addresses or a syscall record: IPv4 when the peer is IPv4-mapped
+ * (an IPv4 peer of a dual-stack socket), or when there is no peer and the
+ * local address is. */
+static __always_inline __u8 v6_socket_ipver(struct sock* sk) {
+  const __u32* remote = sk->__sk_common.skc_v6_daddr.in6_u.u6_addr32;
+  const __u32* local = sk->__sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32;
+  __u32 r0 = remote[0], r1 = remote[1], r2 = remote[2];
+
+  if ((r0 | r1) == 0 && r2 == bpf_htonl(0x0000ffff)) return 4;
+  if ((r0 | r1 | r2 | remote[3]) != 0) return 6;
+  return (local[0] | local[1]) == 0 && local[2] == bpf_htonl(0x0000ffff) ? 4 : 6;
+}
+
+/* handle_op of the default configuration (count_only), BTF-typed hooks:
+ * socket kind, comm slot through the per-CPU cache, one stats update. The
+ * same counts as handle_op with no filter, record or event. */
+static __always_inline int handle_count_only(struct sock* sk, int ret, __u32 flags,
+                                             __u32 direction) {
+  __u32 zero = 0, slot = 0, proto;
+  __u16 family, protocol;
+  __u8 ipver;
+
+  if (!sk || !filters_ready) return 0;
+  family = sk->__sk_common.skc_family;
+  if (family == AF_INET)
+    ipver = 4;
+  else if (family == AF_INET6)
+    ipver = v6_socket_ipver(sk);
+  else
+    return 0;
+  protocol = sk->sk_protocol;
+  if (protocol == IPPROTO_TCP)
+    proto = SOCKET_PROTO_TCP;
+  else if (protocol == IPPROTO_UDP)
+    proto = SOCKET_PROTO_UDP;
+  else
+    return 0;
+  if (!(protocol_mask & (1 << proto))) return 0;
+  if (per_process) {
+    resolve_comm(bpf_map_lookup_elem(&comm_cache, &zero), bpf_get_current_task_btf(), &slot);
+  }
+  account_op(slot, proto, direction, ipver, ret, flags, 0);
+  return 0;
+}
+
 /* ---- sock:sock_send_length / sock:sock_recv_length ----
  * TP_PROTO(struct sock *sk, int ret, int flags); send passes flags = 0. */
 
@@ -897,6 +958,7 @@ SEC("tp_btf/sock_send_length")
 int BPF_PROG(on_send_btf, struct sock* sk, int ret, int flags) {
   struct op_ctx c = {.sk = sk, .ret = ret, .direction = SOCKET_DIR_SEND, .direct = true};
 
+  if (count_only) return handle_count_only(sk, ret, 0, SOCKET_DIR_SEND);
   return handle_op(&c);
 }
 
@@ -905,6 +967,7 @@ int BPF_PROG(on_recv_btf, struct sock* sk, int ret, int flags) {
   struct op_ctx c = {
       .sk = sk, .ret = ret, .tp_flags = flags, .direction = SOCKET_DIR_RECV, .direct = true};
 
+  if (count_only) return handle_count_only(sk, ret, flags, SOCKET_DIR_RECV);
   return handle_op(&c);
 }
 

@@ -1,6 +1,6 @@
 /* netobs `netobs conns`: one record per open socket file, written by the
  * socket_owners iterator (bpf/socket_owners.bpf.c) into its seq_file and read
- * by collectors/tcp/process_owners.cc. Plain fixed-size types only. */
+ * by exporter/net/process_owners.cc. Plain fixed-size types only. */
 #ifndef NETOBS_BPF_SOCKET_OWNERS_H
 #define NETOBS_BPF_SOCKET_OWNERS_H
 

@@ -55,6 +55,21 @@ struct EventsConfig {
   bool operator==(const EventsConfig&) const = default;
 };
 
+// Who sent the traffic, for collectors with `attribution: cgroup`, and how
+// long capped label values (comms, cgroups, domains, groups) keep their
+// series once idle.
+struct AttributionConfig {
+  double label_idle_seconds = 600;  // idle label slots are reclaimed after this
+  double gone_after_seconds = 60;   // series of removed cgroups disappear after this
+  std::string cgroup_root;          // cgroup2 mount; empty: found in <procfs>/mounts
+  std::string kubelet_url;          // http://host:port/pods; empty: no kubelet
+  std::string kubelet_token_file;   // bearer token for the kubelet
+  std::string pods_file;            // a /pods document on disk instead of the kubelet
+  double metadata_refresh_seconds = 30;
+
+  bool operator==(const AttributionConfig&) const = default;
+};
+
 // Base of every collector's settings section (`collectors.<name>`); each
 // collector defines its own in its folder, deriving from CollectorSettingsOf.
 struct CollectorSettings {
@@ -125,6 +140,7 @@ struct Config {
   NetworkFilters network;
   EventsConfig events;
   CollectorSections collectors;
+  AttributionConfig attribution;
   // Keys of the `agent.*` layout for features netobs does not implement
   // (HTTP/gRPC tracing): accepted so pasted snippets load, reported once.
   std::vector<std::string> ignored_keys;

@@ -55,7 +55,6 @@ using namespace schema;
 
 constexpr int64_t kPageSize = 4096;  // libbpf ring buffers are page multiples
 constexpr char kHttpTracing[] = "HTTP/gRPC tracing";
-constexpr char kSecurityDetection[] = "security detection";
 
 std::string check_listen_address(const Value& v) {
   const std::string& address = v.text;
@@ -111,6 +110,13 @@ std::string check_telemetry_path(const Value& v) {
     return "telemetry path " + quote(path) + " must not contain whitespace or '?'";
   }
   return "";
+}
+
+std::string check_kubelet_url(const Value& v) {
+  if (v.text.empty() || v.text.rfind("http://", 0) == 0) return "";
+  return "kubelet_url " + quote(v.text) +
+         " must be an http:// URL (e.g. the kubelet's read-only port, "
+         "http://127.0.0.1:10255/pods, or a local proxy to it); https is not supported";
 }
 
 std::string check_procfs(const Value& v) {
@@ -223,11 +229,26 @@ SchemaPtr build_schema(const CollectorConfigSections& collector_sections) {
     collectors.emplace_back(collector.name, collector_section(collector));
   }
 
+  SchemaPtr attribution = section({
+      {"label_idle_time",
+       bind_to(duration(0, 30 * 86400), NETOBS_FIELD(attribution.label_idle_seconds))},
+      {"gone_after",
+       bind_to(duration(0, 30 * 86400), NETOBS_FIELD(attribution.gone_after_seconds))},
+      {"cgroup_root", bind_to(text(), NETOBS_FIELD(attribution.cgroup_root))},
+      {"kubelet_url",
+       bind_to(with_check(text(), check_kubelet_url), NETOBS_FIELD(attribution.kubelet_url))},
+      {"kubelet_token_file", bind_to(text(), NETOBS_FIELD(attribution.kubelet_token_file))},
+      {"pods_file", bind_to(text(), NETOBS_FIELD(attribution.pods_file))},
+      {"metadata_refresh",
+       bind_to(duration(1, 86400), NETOBS_FIELD(attribution.metadata_refresh_seconds))},
+  });
+
   SchemaPtr root = section({
       {"exporter", exporter},
       {"network", network},
       {"events", events},
       {"collectors", section(std::move(collectors))},
+      {"attribution", attribution},
   });
   assign_targets(*root, "");
 
@@ -243,12 +264,6 @@ SchemaPtr build_schema(const CollectorConfigSections& collector_sections) {
                     ignored(integer(0, int64_t{1} << 40, "max_body_capture"), kHttpTracing)},
                    {"max_headers", ignored(integer(0, 1000000, "max_headers"), kHttpTracing)},
                })},
-      {"security", section({
-                       {"enabled", ignored(boolean(), kSecurityDetection)},
-                       {"suspicious_ports", ignored(list_of(port()), kSecurityDetection)},
-                       {"external_connection_alerts", ignored(boolean(), kSecurityDetection)},
-                       {"blocklists", ignored(list_of(text()), kSecurityDetection)},
-                   })},
   });
   SchemaPtr ebpf_network = section({
       {"enabled", ignored(boolean(), kHttpTracing)},

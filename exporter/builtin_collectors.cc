@@ -2,6 +2,8 @@
 // the descriptor the collector's folder provides (collectors/README.md).
 #include "collectors/dns/dns_collector.h"
 #include "collectors/drops/drops_collector.h"
+#include "collectors/security/security_collector.h"
+#include "collectors/flows/flows_collector.h"
 #include "collectors/snmp/snmp_collector.h"
 #include "collectors/socket/socket_collector.h"
 #include "collectors/tcp/tcp_collector.h"
@@ -20,6 +22,8 @@ void register_builtin_collectors(CollectorRegistry& registry) {
            dns_descriptor(),
            xdp_descriptor(),
            drops_descriptor(),
+           security_descriptor(),
+           flows_descriptor(),
        }) {
     Status status = registry.add(std::move(descriptor));
     if (!status.is_ok()) log_error("collector registration failed", {{"err", status.message()}});

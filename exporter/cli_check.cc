@@ -38,9 +38,24 @@ std::string format_preflight(const PreflightReport& r) {
                              : "NO (needs CAP_BPF+CAP_PERFMON or CAP_SYS_ADMIN)");
   line("CAP_NET_ADMIN", yes_no(r.cap_net_admin));
   line("CAP_NET_RAW", yes_no(r.cap_net_raw));
-  line("tracefs", r.tracefs_mounted ? "mounted at " + r.tracefs_path
-                                    : "not mounted (the exporter mounts it at " + r.tracefs_path +
-                                          " when it has CAP_SYS_ADMIN)");
+  line("tracefs", !r.tracefs_mounted ? "not mounted (the exporter mounts it at " + r.tracefs_path +
+                                           " when it has CAP_SYS_ADMIN)"
+                  : r.tracefs_readable ? "mounted at " + r.tracefs_path
+                                       : "NOT READABLE: " + tracefs_permission_problem(r));
+  auto sysctl = [](const std::optional<int>& value) {
+    return value ? std::to_string(*value) : std::string("unknown");
+  };
+  line("perf_event_paranoid",
+       sysctl(r.perf_event_paranoid) +
+           (r.cap_perfmon || r.cap_sys_admin || r.perf_event_paranoid.value_or(2) <= -1
+                ? ""
+                : " (without CAP_PERFMON, tracepoints and kprobes cannot be attached: grant "
+                  "CAP_PERFMON or set kernel.perf_event_paranoid=-1)"));
+  line("unprivileged_bpf_disabled",
+       sysctl(r.unprivileged_bpf_disabled) +
+           (r.cap_bpf || r.cap_sys_admin || r.unprivileged_bpf_disabled.value_or(1) == 0
+                ? ""
+                : " (without CAP_BPF, bpf() is refused: grant CAP_BPF)"));
   line("cgroup v2", r.cgroup2_mounted ? r.cgroup2_path : "not mounted");
   line("kprobes", yes_no(r.kprobes_available));
   line("BPF run-time stats", r.bpf_stats_possible ? "possible"

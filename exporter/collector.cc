@@ -106,6 +106,17 @@ void Collector::stop() {
   state_ = CollectorState::kStopped;
 }
 
+void Collector::reloaded() {
+  if (stopping_.load() || state() != CollectorState::kActive) return;
+  std::shared_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
+  if (state() != CollectorState::kActive) return;
+  try {
+    reloaded_impl();
+  } catch (const std::exception& e) {
+    log_error("reload notification failed", {{"collector", name_}, {"err", e.what()}});
+  }
+}
+
 CollectorState Collector::state() const {
   std::lock_guard<std::mutex> lock(state_mutex_);
   return state_;
@@ -125,6 +136,22 @@ BpfStatus Collector::bpf_status() const {
   } catch (...) {
     return {};
   }
+}
+
+Result<std::string> Collector::json_endpoint(std::string_view path) {
+  if (stopping_.load() || state() != CollectorState::kActive) return inactive_error();
+  std::shared_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
+  std::lock_guard<std::mutex> lock(collect_mutex_);
+  if (state() != CollectorState::kActive) return inactive_error();
+  try {
+    return json_endpoint_impl(path);
+  } catch (const std::exception& e) {
+    return Status::error(std::string("endpoint threw: ") + e.what());
+  }
+}
+
+Result<std::string> Collector::json_endpoint_impl(std::string_view path) {
+  return Status::error("collector " + name_ + " serves nothing at " + std::string(path));
 }
 
 }  // namespace netobs

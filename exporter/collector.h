@@ -13,6 +13,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exporter/status.h"
@@ -71,17 +72,26 @@ class Collector {
   Status collect(std::vector<prometheus::MetricFamily>& out);
   // Releases every kernel object. Safe to call in any state, more than once.
   void stop();
+  // Tells a running collector that SIGHUP reloaded the config without
+  // restarting it (its settings did not change): a chance to re-read files
+  // it was pointed to. Main thread; ignored unless active.
+  void reloaded();
 
   CollectorState state() const;
   std::string last_error() const;
   // BPF programs and maps this collector owns; empty for /proc-only collectors.
   BpfStatus bpf_status() const;
+  // The JSON document this collector serves at `path`, one of the paths its
+  // descriptor lists in `json_endpoints` (e.g. flows: /topology).
+  Result<std::string> json_endpoint(std::string_view path);
 
  protected:
   virtual Status start_impl(const CollectorContext& context) = 0;
   virtual Status collect_impl(std::vector<prometheus::MetricFamily>& out) = 0;
   virtual void stop_impl() = 0;
   virtual BpfStatus bpf_status_impl() const { return {}; }
+  virtual void reloaded_impl() {}
+  virtual Result<std::string> json_endpoint_impl(std::string_view path);
 
  private:
   Status inactive_error() const;

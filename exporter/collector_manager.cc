@@ -364,6 +364,8 @@ Status CollectorManager::reload(const Config& config) {
       entry->enabled = true;
       Status status = start_entry(*entry, config);
       if (!status.is_ok()) return status;
+    } else if (want && entry->collector) {
+      entry->collector->reloaded();  // kept running: may re-read its files
     }
   }
   config_ = config;
@@ -574,6 +576,27 @@ std::vector<CollectorSummary> CollectorManager::summaries() const {
     out.push_back(std::move(summary));
   }
   return out;
+}
+
+std::optional<CollectorManager::JsonAnswer> CollectorManager::json_endpoint(
+    std::string_view path) const {
+  std::shared_ptr<Entry> owner;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (const auto& entry : entries_) {
+      const auto& paths = entry->descriptor->json_endpoints;
+      if (std::find(paths.begin(), paths.end(), path) != paths.end()) owner = entry;
+    }
+  }
+  if (!owner) return std::nullopt;
+  const std::string& name = owner->descriptor->name;
+  if (!owner->enabled || !owner->collector) {
+    return JsonAnswer{503, "collector " + name + " is not running; enable it with collectors." +
+                               name + ".enabled: true or --collector." + name + "\n"};
+  }
+  Result<std::string> body = owner->collector->json_endpoint(path);
+  if (!body) return JsonAnswer{503, "collector " + name + ": " + body.status().message() + "\n"};
+  return JsonAnswer{200, std::move(*body)};
 }
 
 std::vector<std::string> CollectorManager::costs() const {

@@ -71,6 +71,13 @@ class CollectorManager : public prometheus::Collectable {
   void scrape(Clock::time_point deadline, const Deliver& deliver) const;
 
   std::vector<CollectorSummary> summaries() const;
+  // A JSON document a collector serves at `path` (its descriptor's
+  // json_endpoints); nullopt when no registered collector claims the path.
+  struct JsonAnswer {
+    int status = 200;  // 503 when the collector is disabled or not running
+    std::string body;  // the document, or a one-line error
+  };
+  std::optional<JsonAnswer> json_endpoint(std::string_view path) const;
   // configuration_costs() of the running config.
   std::vector<std::string> costs() const;
   Config config() const;

@@ -44,6 +44,9 @@ struct CollectorDescriptor {
   // What running it with `config` costs the machine, one line per item
   // (`netobs check` and the landing page). Unset: nothing worth saying.
   std::function<std::vector<std::string>(const Config& config)> cost_notes;
+  // HTTP paths (e.g. "/topology") the exporter answers with the collector's
+  // Collector::json_endpoint() while it runs.
+  std::vector<std::string> json_endpoints;
 };
 
 class CollectorRegistry {

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <mutex>
 #include <thread>
@@ -21,6 +23,7 @@
 #include "exporter/http_server.h"
 #include "exporter/log.h"
 #include "exporter/version.h"
+#include "exporter/web/web_config.h"
 
 namespace netobs {
 namespace {
@@ -64,6 +67,7 @@ bool any_bpf_collector_enabled(const CollectorRegistry& registry, const Config& 
 // freed chunks inside the heap resident. Handing them back once the
 // collectors are (re)started keeps RSS near what the exporter really uses.
 void return_freed_memory() { malloc_trim(0); }
+constexpr time_t kTrimIntervalSeconds = 10;
 
 // How long SIGTERM may take: a collector blocked in a kernel call or a file
 // must not keep the process alive (systemd would SIGKILL it later anyway).
@@ -83,10 +87,14 @@ class SignalWatcher {
     std::thread([state = state_] { run(*state); }).detach();
   }
 
-  // Blocks until a signal arrived; termination wins over pending reloads.
-  Event wait() {
+  // Waits at most `timeout` for a signal (nullopt: none came); termination
+  // wins over pending reloads.
+  std::optional<Event> wait_for(std::chrono::seconds timeout) {
     std::unique_lock<std::mutex> lock(state_->mutex);
-    state_->changed.wait(lock, [&] { return state_->terminate != 0 || state_->reloads > 0; });
+    if (!state_->changed.wait_for(lock, timeout,
+                                  [&] { return state_->terminate != 0 || state_->reloads > 0; })) {
+      return std::nullopt;
+    }
     if (state_->terminate != 0) return Event::kTerminate;
     --state_->reloads;
     return Event::kReload;
@@ -206,6 +214,15 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
     return kExitUsage;
   }
   set_log_level(*parse_log_level(config->exporter.log_level));
+  if (!flags->web_config_file.empty()) {
+    // Checked before any collector starts: a bad web config is a usage error.
+    Result<web::WebConfig> web = web::load_web_config(flags->web_config_file);
+    if (!web) {
+      log_error("invalid web config", {{"file", flags->web_config_file}, {"err", web.message()}});
+      watcher.finished();
+      return kExitUsage;
+    }
+  }
   install_libbpf_logger();
   log_info("starting netobs_exporter",
            {{"version", kVersion}, {"revision", kRevision}, {"config", config->source}});
@@ -243,8 +260,12 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   }
 
   HttpServer server(manager);
-  HttpOptions http{config->exporter.listen_address, config->exporter.telemetry_path,
-                   config->exporter.max_requests};
+  HttpOptions http;
+  http.listen_address = config->exporter.listen_address;
+  http.telemetry_path = config->exporter.telemetry_path;
+  http.max_requests = config->exporter.max_requests;
+  if (flags->max_connections) http.max_connections = *flags->max_connections;
+  http.web_config_file = flags->web_config_file;
   Status listening = server.start(http);
   if (!listening.is_ok()) {
     log_error("startup failed", {{"err", listening.message()}});
@@ -254,7 +275,17 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   }
   return_freed_memory();
 
-  while (watcher.wait() == SignalWatcher::Event::kReload) {
+  while (true) {
+    // Scrapes, reloads and label churn free memory inside the heap that
+    // glibc keeps resident; it is handed back every kTrimIntervalSeconds, so RSS
+    // stays flat under frequent scrapes.
+    const std::optional<SignalWatcher::Event> event =
+        watcher.wait_for(std::chrono::seconds(kTrimIntervalSeconds));
+    if (!event) {
+      return_freed_memory();
+      continue;
+    }
+    if (*event == SignalWatcher::Event::kTerminate) break;
     handle_reload(*flags, sections, manager);
   }
   log_info("shutting down", {{"signal", watcher.terminate_signal()}});

@@ -28,9 +28,9 @@ std::string joined(const std::vector<std::string>& names) {
 Result<Flags> parse_exporter_flags(const std::vector<std::string>& args,
                                    const std::vector<std::string>& collector_names) {
   Flags flags;
-  const std::vector<std::string> valued = {"--config.file",        "--web.listen-address",
-                                           "--web.telemetry-path", "--web.max-requests",
-                                           "--path.procfs",        "--log.level"};
+  const std::vector<std::string> valued = {
+      "--config.file",     "--web.listen-address",  "--web.telemetry-path", "--web.max-requests",
+      "--web.config.file", "--web.max-connections", "--path.procfs",        "--log.level"};
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
     if (arg == "-h" || arg == "--help") {
@@ -86,6 +86,17 @@ Result<Flags> parse_exporter_flags(const std::vector<std::string>& args,
                              *value + "\"");
       }
       flags.max_requests = n;
+    } else if (name == "--web.max-connections") {
+      int n = 0;
+      auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), n);
+      if (ec != std::errc() || ptr != value->data() + value->size() || n < 8 || n > 1024) {
+        return Status::error("--web.max-connections must be an integer from 8 to 1024, got \"" +
+                             *value + "\"");
+      }
+      flags.max_connections = n;
+    } else if (name == "--web.config.file") {
+      if (value->empty()) return Status::error("--web.config.file needs a file name");
+      flags.web_config_file = *value;
     } else if (name == "--path.procfs") {
       flags.procfs = *value;
     } else if (name == "--log.level") {
@@ -135,6 +146,10 @@ std::string exporter_usage(const std::vector<std::string>& collector_names) {
          "  --web.listen-address ADDR       address to listen on (default :9723)\n"
          "  --web.telemetry-path PATH       path of the metrics (default /metrics)\n"
          "  --web.max-requests N            concurrent scrapes before 503 (default 40)\n"
+         "  --web.max-connections N         connections served at once, idle ones included\n"
+         "                                  (default 256; more wait for a free slot)\n"
+         "  --web.config.file FILE          TLS and basic auth config (Prometheus\n"
+         "                                  exporter-toolkit format; re-read on change)\n"
          "  --path.procfs DIR               procfs mount point (default /proc)\n"
          "  --log.level LEVEL               debug, info, warn or error (default info)\n"
          "  --collector.disable-defaults    start only collectors enabled by flags\n" +

@@ -18,6 +18,8 @@ struct Flags {
   std::optional<std::string> listen_address;
   std::optional<std::string> telemetry_path;
   std::optional<int> max_requests;
+  std::optional<int> max_connections;
+  std::string web_config_file;  // --web.config.file; "" = plain HTTP, no auth
   std::optional<std::string> procfs;
   std::optional<std::string> log_level;
   bool disable_defaults = false;

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -18,10 +19,15 @@
 
 #include "exporter/log.h"
 #include "exporter/text_format.h"
+#include "exporter/metric_builder.h"
 #include "exporter/version.h"
+#include "exporter/web/http_headers.h"
+#include "exporter/web/openssl_names.h"
 
 namespace netobs {
 namespace {
+
+constexpr std::string_view kPlainText = "text/plain; charset=utf-8";
 
 Result<int> parse_port(std::string_view text, const std::string& address) {
   int port = 0;
@@ -61,31 +67,41 @@ std::string html_escape(std::string_view text) {
 // Writes status line, headers and body with one write: separate small writes
 // cost an extra round of the TCP stack per response.
 // `response` is scratch space (reused across scrapes by the caller).
+// `extra_headers` are complete "Name: value\r\n" lines.
 int send_response(mg_connection* conn, int status, const char* status_text, std::string_view type,
-                  const char* extra_headers, const std::string& body, bool head_only,
-                  std::string& response) {
+                  std::string_view extra_headers, const std::string& body, bool head_only,
+                  bool keep_alive, std::string& response) {
   char number[24];
   response.clear();
   response += "HTTP/1.1 ";
   response.append(number, std::to_chars(number, number + sizeof number, status).ptr);
   response += ' ';
   response += status_text;
-  response += "\r\nContent-Type: ";
-  response += type;
+  if (!type.empty()) {
+    response += "\r\nContent-Type: ";
+    response += type;
+  }
   response += "\r\n";
   response += extra_headers;
   response += "Content-Length: ";
   response.append(number, std::to_chars(number, number + sizeof number, body.size()).ptr);
-  response += "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+  response += keep_alive ? "\r\nCache-Control: no-store\r\nConnection: keep-alive\r\n\r\n"
+                         : "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
   if (!head_only) response += body;
   mg_write(conn, response.data(), response.size());
   return status;
 }
 
-int send_text(mg_connection* conn, int status, const char* status_text, std::string_view type,
-              const std::string& body, bool head_only) {
-  std::string response;
-  return send_response(conn, status, status_text, type, "", body, head_only, response);
+// Whether this connection stays open after the response (civetweb decides
+// the same way; a request body we did not read means closing).
+bool keep_connection(mg_connection* conn) {
+  const mg_request_info* request = mg_get_request_info(conn);
+  const bool keep = request->content_length <= 0 &&
+                    mg_get_header(conn, "Transfer-Encoding") == nullptr &&
+                    web::wants_keep_alive(mg_get_header(conn, "Connection"),
+                                          request->http_version ? request->http_version : "");
+  if (!keep) mg_disable_connection_keep_alive(conn);
+  return keep;
 }
 
 std::string peer_address(const sockaddr_storage& address, int& port) {
@@ -226,31 +242,52 @@ Status HttpServer::start(const HttpOptions& options) {
   static std::once_flag init_once;
   std::call_once(init_once, [] { mg_init_library(0); });
   options_ = options;
+  Status web = web_.load(options.web_config_file);
+  if (!web.is_ok()) {
+    return Status::error("invalid web config " + options.web_config_file + ": " + web.message());
+  }
   Result<std::string> ports = civetweb_listening_ports(options.listen_address);
   if (!ports) return ports.status();
-  // Scrapes beyond max_requests get a 503 from our handler, so civetweb needs
-  // a few threads more than that to answer them (and / and /healthz).
-  const std::string threads = std::to_string(std::clamp(options.max_requests + 4, 4, 1004));
+  if (web_.tls_enabled()) {
+    Status openssl = web::load_openssl_for_civetweb();
+    if (!openssl.is_ok()) return openssl;
+    *ports += 's';
+  }
+  // civetweb serves one connection per thread, idle keep-alive ones
+  // included. Scrapes beyond max_requests get a 503 from our handler, so the
+  // threads must outnumber them by a few (for / and /healthz) in any case.
+  const std::string threads = std::to_string(
+      std::clamp(std::max(options.max_connections, options.max_requests + 4), 4, 1024));
+  const std::string header_timeout = std::to_string(kHeaderTimeoutMs);
+  const std::string keep_alive_idle = std::to_string(kKeepAliveIdleMs);
   mg_callbacks callbacks{};
   callbacks.log_message = log_civetweb_message;
+  callbacks.connection_close = &HttpServer::on_connection_close;
+  if (web_.tls_enabled()) callbacks.init_ssl = &HttpServer::init_ssl;
 
   auto try_start = [&](const std::string& listening) -> Status {
-    const char* config[] = {"listening_ports",
-                            listening.c_str(),
-                            "num_threads",
-                            threads.c_str(),
-                            "request_timeout_ms",
-                            "30000",
-                            "enable_keep_alive",
-                            "no",
-                            nullptr};
+    // clang-format off
+    const char* config[] = {
+        "listening_ports", listening.c_str(),
+        "num_threads", threads.c_str(),
+        "request_timeout_ms", header_timeout.c_str(),
+        "keep_alive_timeout_ms", keep_alive_idle.c_str(),
+        "enable_keep_alive", "yes",
+        // Absolute URIs name this server by any host name.
+        "enable_auth_domain_check", "no",
+        // Per-connection buffer for a request head (a scrape's is < 1 KiB):
+        // 8 KiB instead of civetweb's 16, for every connection thread.
+        "max_request_size", "8192",
+        nullptr};
+    // clang-format on
     char error_text[256] = "";
     unsigned error_code = 0;
     mg_error_data error{&error_code, error_text, sizeof(error_text)};
     mg_init_data init{&callbacks, this, config};
     context_ = mg_start2(&init, &error);
     if (context_ == nullptr) {
-      return Status::error("cannot listen on " + options.listen_address + ": " + error_text +
+      const std::string text = error_text;
+      return Status::error("cannot listen on " + options.listen_address + ": " + text +
                            " (is the port in use? pick another with --web.listen-address)");
     }
     return Status::ok();
@@ -262,8 +299,10 @@ Status HttpServer::start(const HttpOptions& options) {
   }
   if (!status.is_ok()) return status;
   mg_set_request_handler(context_, "/", &HttpServer::handle_request, this);
-  log_info("listening",
-           {{"address", options.listen_address}, {"telemetry_path", options.telemetry_path}});
+  log_info("listening", {{"address", options.listen_address},
+                         {"telemetry_path", options.telemetry_path},
+                         {"tls", web_.tls_enabled() ? "on" : "off"},
+                         {"web_config", options.web_config_file}});
   return Status::ok();
 }
 
@@ -297,31 +336,109 @@ std::vector<int> HttpServer::listening_ports() const {
   return out;
 }
 
-int HttpServer::handle_request(mg_connection* conn, void* self_ptr) {
+int HttpServer::init_ssl(void* ssl_ctx, void* self_ptr) {
   auto* self = static_cast<HttpServer*>(self_ptr);
-  const mg_request_info* request = mg_get_request_info(conn);
-  const std::string method = request->request_method ? request->request_method : "";
-  const std::string path = request->local_uri ? request->local_uri : "";
-  const bool head = method == "HEAD";
-  if (method != "GET" && !head) {
-    return send_text(conn, 405, "Method Not Allowed", "text/plain; charset=utf-8",
-                     "only GET and HEAD are supported\n", false);
-  }
-  if (path == self->options_.telemetry_path) return self->serve_metrics(conn);
-  if (path == "/healthz") {
-    return send_text(conn, 200, "OK", "text/plain; charset=utf-8", "ok\n", head);
-  }
-  if (path == "/" || path == "/index.html") {
-    return send_text(conn, 200, "OK", "text/html; charset=utf-8",
-                     render_landing_page(self->manager_.summaries(), self->manager_.costs(),
-                                         self->options_.telemetry_path),
-                     head);
-  }
-  return send_text(conn, 404, "Not Found", "text/plain; charset=utf-8",
-                   "not found: metrics are at " + self->options_.telemetry_path + "\n", head);
+  web::configure_server_ctx(
+      static_cast<SSL_CTX*>(ssl_ctx),
+      [](void* arg) {
+        auto config = static_cast<web::WebState*>(arg)->current();
+        return config ? config->tls : nullptr;
+      },
+      &self->web_);
+  return 1;  // certificates come per connection from the web config
 }
 
-int HttpServer::serve_metrics(mg_connection* conn) {
+bool HttpServer::take_rate_token(const web::WebConfig& config) {
+  if (config.rate_limit_interval_seconds <= 0) return true;
+  // golang.org/x/time/rate semantics: one token per interval, at most burst.
+  std::lock_guard<std::mutex> lock(rate_mutex_);
+  const auto now = std::chrono::steady_clock::now();
+  const double burst = config.rate_limit_burst;
+  if (rate_tokens_ < 0) {
+    rate_tokens_ = burst;
+  } else {
+    rate_tokens_ =
+        std::min(burst, rate_tokens_ + std::chrono::duration<double>(now - rate_updated_).count() /
+                                           config.rate_limit_interval_seconds);
+  }
+  rate_updated_ = now;
+  if (rate_tokens_ < 1) return false;
+  rate_tokens_ -= 1;
+  return true;
+}
+
+int HttpServer::handle_request(mg_connection* conn, void* self_ptr) {
+  const mg_request_info* request = mg_get_request_info(conn);
+  return static_cast<HttpServer*>(self_ptr)->serve(
+      conn, request->local_uri ? request->local_uri : "", keep_connection(conn));
+}
+
+void HttpServer::on_connection_close(const mg_connection* closing) {
+  // civetweb 1.15 closes without an answer when the request target is "*"
+  // (OPTIONS *) or an absolute URI naming another port: answer those here,
+  // while the socket is still open. Other closes have no request pending
+  // (civetweb clears it before waiting for the next one) or a local URI.
+  auto* conn = const_cast<mg_connection*>(closing);
+  const mg_request_info* request = mg_get_request_info(conn);
+  if (request == nullptr || request->request_method == nullptr || request->request_uri == nullptr ||
+      request->local_uri != nullptr || request->http_version == nullptr) {
+    return;
+  }
+  const std::string_view version = request->http_version;
+  if (version != "1.0" && version != "1.1") return;  // civetweb answered 505
+  const std::string_view target = request->request_uri;
+  std::optional<std::string> path =
+      target == "*" ? std::optional<std::string>("*") : web::absolute_uri_path(target);
+  if (!path) return;  // civetweb answered 400
+  auto* self = static_cast<HttpServer*>(mg_get_user_data(mg_get_context(conn)));
+  if (self != nullptr) self->serve(conn, *path, false);
+}
+
+int HttpServer::serve(mg_connection* conn, const std::string& path, bool keep_alive) {
+  const mg_request_info* request = mg_get_request_info(conn);
+  const std::string method = request->request_method ? request->request_method : "";
+  const bool head = method == "HEAD";
+  std::shared_ptr<const web::LoadedWebConfig> web = web_.current();
+  std::string headers;
+  for (const auto& [name, value] : web->config.headers) headers += name + ": " + value + "\r\n";
+  auto reply = [&](int status, const char* status_text, const std::string& body,
+                   std::string_view extra = "", std::string_view type = kPlainText) {
+    std::string response;
+    return send_response(conn, status, status_text, type, headers + std::string(extra), body, head,
+                         keep_alive, response);
+  };
+  if (!take_rate_token(web->config)) return reply(429, "Too Many Requests", "Too Many Requests\n");
+  // Every path, / and /healthz included, needs the credentials when users
+  // are configured (as exporter-toolkit's handler wraps the whole mux).
+  if (!web->config.users.empty() &&
+      !web_.auth().allowed(web->config.users, mg_get_header(conn, "Authorization"))) {
+    return reply(401, "Unauthorized", "Unauthorized\n", "WWW-Authenticate: Basic\r\n");
+  }
+  if (method == "OPTIONS") {
+    return reply(204, "No Content", "", "Allow: GET, HEAD, OPTIONS\r\n", "");
+  }
+  if (path == "*") return reply(400, "Bad Request", "the target * is only for OPTIONS\n");
+  if (method != "GET" && !head) {
+    return reply(405, "Method Not Allowed", "only GET and HEAD are supported\n",
+                 "Allow: GET, HEAD, OPTIONS\r\n");
+  }
+  if (path == options_.telemetry_path) return serve_metrics(conn, headers, keep_alive);
+  if (path == "/healthz") return reply(200, "OK", "ok\n");
+  if (path == "/" || path == "/index.html") {
+    return reply(
+        200, "OK",
+        render_landing_page(manager_.summaries(), manager_.costs(), options_.telemetry_path), "",
+        "text/html; charset=utf-8");
+  }
+  if (auto answer = manager_.json_endpoint(path)) {
+    return answer->status == 200 ? reply(200, "OK", answer->body, "", "application/json")
+                                 : reply(answer->status, "Service Unavailable", answer->body);
+  }
+  return reply(404, "Not Found", "not found: metrics are at " + options_.telemetry_path + "\n");
+}
+
+int HttpServer::serve_metrics(mg_connection* conn, const std::string& extra_headers,
+                              bool keep_alive) {
   const bool head = std::string_view(mg_get_request_info(conn)->request_method) == "HEAD";
   // Counted until the response is sent (on the watchdog thread when a
   // collector overran), not until the handler returns.
@@ -337,10 +454,11 @@ int HttpServer::serve_metrics(mg_connection* conn) {
     ~InFlight() { release(); }
   } in_flight(in_flight_);
   if (in_flight.value > options_.max_requests) {
-    return send_text(conn, 503, "Service Unavailable", "text/plain; charset=utf-8",
-                     "too many concurrent scrapes (limit " + std::to_string(options_.max_requests) +
-                         ", see --web.max-requests)\n",
-                     head);
+    std::string response;
+    return send_response(conn, 503, "Service Unavailable", kPlainText, extra_headers,
+                         "too many concurrent scrapes (limit " +
+                             std::to_string(options_.max_requests) + ", see --web.max-requests)\n",
+                         head, keep_alive, response);
   }
   const double budget =
       scrape_budget_seconds(mg_get_header(conn, "X-Prometheus-Scrape-Timeout-Seconds"),
@@ -348,34 +466,52 @@ int HttpServer::serve_metrics(mg_connection* conn) {
   const auto deadline = CollectorManager::Clock::now() +
                         std::chrono::duration_cast<CollectorManager::Clock::duration>(
                             std::chrono::duration<double>(budget));
-  const char* accept_encoding = mg_get_header(conn, "Accept-Encoding");
-  const bool gzip = accept_encoding != nullptr &&
-                    std::string_view(accept_encoding).find("gzip") != std::string_view::npos;
+  const bool gzip = web::accepts_gzip(mg_get_header(conn, "Accept-Encoding"));
 
   const auto handler_thread = std::this_thread::get_id();
+  std::atomic<bool> answered_elsewhere{false};
   manager_.scrape(deadline, [&](std::vector<prometheus::MetricFamily>&& families) {
+    append_web_metrics(families);
     std::unique_ptr<ResponseBuffers> buffers = take_buffers();
     buffers->body.clear();
     render_text_format(families, buffers->body);
     families.clear();  // free the series before the write, not after
     const std::string* body = &buffers->body;
-    const char* extra_headers = "";
+    std::string headers = extra_headers;
     if (gzip && buffers->gzip.compress(buffers->body, buffers->compressed)) {
       body = &buffers->compressed;
-      extra_headers = "Content-Encoding: gzip\r\n";
+      headers += "Content-Encoding: gzip\r\n";
     }
-    send_response(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", extra_headers, *body,
-                  head, buffers->response);
+    headers += "Vary: Accept-Encoding\r\n";
+    const bool on_handler_thread = std::this_thread::get_id() == handler_thread;
+    send_response(conn, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", headers, *body, head,
+                  keep_alive && on_handler_thread, buffers->response);
     give_back_buffers(std::move(buffers));
     // On the watchdog thread (a collector overran on the handler thread): the
     // client has its answer, but civetweb closes the connection only when the
     // handler returns. Clients reading to EOF must not wait for that.
-    if (std::this_thread::get_id() != handler_thread) {
+    if (!on_handler_thread) {
+      answered_elsewhere = true;
       shut_down_client_socket(*mg_get_request_info(conn));
     }
     in_flight.release();
   });
+  if (answered_elsewhere) mg_disable_connection_keep_alive(conn);
   return 200;
+}
+
+void HttpServer::append_web_metrics(std::vector<prometheus::MetricFamily>& families) {
+  FamilyBuilder("netobs_web_config_last_reload_successful",
+                "Whether the last re-read of the web config file (--web.config.file) succeeded.",
+                prometheus::MetricType::Gauge)
+      .gauge({}, web_.last_reload_ok() ? 1 : 0)
+      .append_to(families);
+  FamilyBuilder("netobs_web_config_reload_failures_total",
+                "Re-reads of a changed web config file that failed; the previous one stayed "
+                "in force.",
+                prometheus::MetricType::Counter)
+      .counter({}, static_cast<double>(web_.reload_failures()))
+      .append_to(families);
 }
 
 std::unique_ptr<HttpServer::ResponseBuffers> HttpServer::take_buffers() {

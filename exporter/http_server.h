@@ -13,6 +13,7 @@
 #include "exporter/collector_manager.h"
 #include "exporter/status.h"
 #include "exporter/text_format.h"
+#include "exporter/web/web_state.h"
 
 struct mg_context;
 struct mg_connection;
@@ -23,7 +24,18 @@ struct HttpOptions {
   std::string listen_address = ":9723";
   std::string telemetry_path = "/metrics";
   int max_requests = 40;
+  // Connections served at once (idle keep-alive ones included); more wait in
+  // the listen backlog. Separate from max_requests so that idle or slow
+  // clients cannot take the threads scrapes need.
+  int max_connections = 256;
+  std::string web_config_file;  // TLS and basic auth; "" = plain HTTP
 };
+
+// civetweb timeouts: a request's headers must arrive within
+// kHeaderTimeoutMs of its first byte (slow clients are cut off), an idle
+// keep-alive connection is closed after kKeepAliveIdleMs.
+inline constexpr int kHeaderTimeoutMs = 5000;
+inline constexpr int kKeepAliveIdleMs = 10000;
 
 // Turns "host:port", ":port" or "[v6]:port" into civetweb's listening_ports
 // syntax; an error names what is wrong with the address.
@@ -61,7 +73,14 @@ class HttpServer {
   };
 
   static int handle_request(mg_connection* conn, void* self);
-  int serve_metrics(mg_connection* conn);
+  static void on_connection_close(const mg_connection* conn);
+  // Answers one request for `path` (the local path, or "*").
+  int serve(mg_connection* conn, const std::string& path, bool keep_alive);
+  static int init_ssl(void* ssl_ctx, void* self);
+  int serve_metrics(mg_connection* conn, const std::string& extra_headers, bool keep_alive);
+  // Token bucket of the web config's rate_limit; false: answer 429.
+  bool take_rate_token(const web::WebConfig& config);
+  void append_web_metrics(std::vector<prometheus::MetricFamily>& families);
   std::unique_ptr<ResponseBuffers> take_buffers();
   void give_back_buffers(std::unique_ptr<ResponseBuffers> buffers);
 
@@ -69,6 +88,10 @@ class HttpServer {
   HttpOptions options_;
   mg_context* context_ = nullptr;
   std::atomic<int> in_flight_{0};
+  web::WebState web_;
+  std::mutex rate_mutex_;
+  double rate_tokens_ = -1;  // guarded by rate_mutex_; -1: not started
+  std::chrono::steady_clock::time_point rate_updated_;
   std::mutex buffers_mutex_;
   std::vector<std::unique_ptr<ResponseBuffers>> spare_buffers_;  // guarded by buffers_mutex_
 };

@@ -2,6 +2,7 @@
 
 #include <sys/utsname.h>
 
+#include "exporter/attribution/attribution.h"
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/metric_builder.h"
 #include "exporter/version.h"
@@ -112,6 +113,7 @@ std::vector<prometheus::MetricFamily> build_self_metrics(const SelfMetricsInput&
       .append_to(out);
 
   append_bpf_metrics(input, out);
+  append_attribution_metrics(out);
   return out;
 }
 

@@ -8,12 +8,13 @@ set -euo pipefail
 build_packages=(
   cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev git
+  libssl-dev libcrypt-dev
 )
 test_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libclang-rt-14-dev
-  prometheus curl iproute2 nftables iperf3 dnsmasq-base bind9-dnsutils dnsperf
+  prometheus curl openssl iproute2 nftables iperf3 dnsmasq-base bind9-dnsutils dnsperf
   prometheus-node-exporter clang-format procps libcap2-bin
-  prometheus-alertmanager python3
+  prometheus-alertmanager python3 python3-jsonschema
   lintian rpmlint groff-base man-db bash-completion systemd
 )
 # Building the packages (packaging/build.sh): dpkg-shlibdeps, rpmbuild.

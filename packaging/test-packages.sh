@@ -317,7 +317,7 @@ grep -q "127.0.0.1:$port" /etc/default/netobs || fail "reinstall lost the edit o
 grep -q "^# local edit kept across reinstall" /etc/netobs/netobs.yaml ||
   fail "reinstall lost the edit of /etc/netobs/netobs.yaml"
 dpkg --purge netobs >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; fail "dpkg --purge"; }
-for f in /usr/bin/netobs_exporter /usr/bin/netobs /etc/netobs /etc/default/netobs \
+for f in /usr/bin/netobs_exporter /usr/bin/netobs /usr/lib/netobs /etc/netobs /etc/default/netobs \
   /lib/systemd/system/netobs.service /var/lib/netobs /usr/share/doc/netobs \
   /etc/systemd/system/multi-user.target.wants/netobs.service; do
   [[ -e $f ]] && fail "$f left after purge"
@@ -335,6 +335,9 @@ want_list="/etc/netobs
 /etc/sysconfig/netobs
 /usr/bin/netobs
 /usr/bin/netobs_exporter
+/usr/lib/netobs
+/usr/lib/netobs/libnetobs_openssl_crypto.so
+/usr/lib/netobs/libnetobs_openssl_ssl.so
 /usr/lib/systemd/system/netobs.service
 /usr/share/bash-completion/completions/netobs
 /usr/share/bash-completion/completions/netobs_exporter

@@ -60,10 +60,13 @@ Result<UniqueFd> open_filtered_packet_socket(int prog_fd, int ifindex) {
   return fd;
 }
 
-Status DnsAttachments::start(Programs programs, Mode mode, bool allow_tcx) {
+Status DnsAttachments::start(Programs programs, Mode mode, bool allow_tcx,
+                             InterfaceSelector interfaces) {
   programs_ = programs;
   allow_tcx_ = allow_tcx;
-  if (mode == Mode::kSocketFilter) {
+  selector_ = std::move(interfaces);
+  socket_only_ = mode == Mode::kSocketFilter;
+  if (mode == Mode::kSocketFilter && selector_.selects_all()) {
     Result<UniqueFd> fd = open_filtered_packet_socket(programs_.socket_filter, 0);
     if (!fd) return Status::error("dns: " + fd.message());
     all_socket_ = std::move(*fd);
@@ -111,24 +114,30 @@ std::map<std::string, std::string> DnsAttachments::interfaces() const {
 void DnsAttachments::attach(int ifindex, Interface& iface) {
   std::string skipped;
   const std::optional<int> type = link_type(iface.name);
-  if (type && *type != ARPHRD_ETHER && *type != ARPHRD_LOOPBACK) {
+  if (socket_only_) {
+    skipped = "tc: socket filter forced";
+  } else if (type && *type != ARPHRD_ETHER && *type != ARPHRD_LOOPBACK) {
     skipped = "tc: link type " + std::to_string(*type) + " has no Ethernet header";
   } else {
-    Result<TcAttachment> egress =
-        TcAttachment::attach(programs_.tc_egress, ifindex, allow_tcx_, TcDirection::kEgress);
+    Result<TcAttachment> egress = TcAttachment::attach(programs_.tc_egress, ifindex, allow_tcx_,
+                                                       TcDirection::kEgress, kDnsTcEgressSlot);
     Result<TcAttachment> ingress = Status::error("not tried");
     if (egress) {
-      ingress =
-          TcAttachment::attach(programs_.tc_ingress, ifindex, allow_tcx_, TcDirection::kIngress);
+      ingress = TcAttachment::attach(programs_.tc_ingress, ifindex, allow_tcx_,
+                                     TcDirection::kIngress, kDnsTcIngressSlot);
     }
     if (egress && ingress) {
       iface.egress = std::move(*egress);
       iface.ingress = std::move(*ingress);
       iface.attach = std::string(iface.ingress.kind());
-      log_info("attached", {{"collector", "dns"},
-                            {"interface", iface.name},
-                            {"ifindex", std::to_string(ifindex)},
-                            {"attach", iface.attach}});
+      log_info(
+          "attached",
+          {{"collector", "dns"},
+           {"interface", iface.name},
+           {"ifindex", std::to_string(ifindex)},
+           {"attach", iface.attach},
+           {"replaced_leftover",
+            iface.ingress.replaced_leftover() || iface.egress.replaced_leftover() ? "yes" : "no"}});
       return;
     }
     // An egress attached alone is closed here (its Result goes out of scope).
@@ -170,6 +179,13 @@ void DnsAttachments::reconcile() {
     it = interfaces_.erase(it);
   }
   for (const auto& [ifindex, name] : current) {
+    if (!selector_.matches(name)) {
+      // Renamed out of the selection: detached.
+      if (interfaces_.erase(ifindex)) {
+        log_info("interface deselected", {{"collector", "dns"}, {"interface", name}});
+      }
+      continue;
+    }
     auto [it, inserted] = interfaces_.try_emplace(ifindex);
     if (!inserted && !it->second.attach.empty()) continue;
     it->second.name = name;

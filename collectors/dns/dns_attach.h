@@ -15,6 +15,7 @@
 #include <string>
 
 #include "exporter/bpf/skeleton.h"
+#include "exporter/net/interface_selector.h"
 #include "exporter/net/link_watcher.h"
 #include "exporter/net/tc_attachment.h"
 #include "exporter/status.h"
@@ -47,9 +48,11 @@ class DnsAttachments {
   DnsAttachments(const DnsAttachments&) = delete;
   DnsAttachments& operator=(const DnsAttachments&) = delete;
 
-  // kTc: attaches to every interface now and starts following them;
-  // allow_tcx false forces clsact. kSocketFilter: one packet socket.
-  Status start(Programs programs, Mode mode, bool allow_tcx);
+  // kTc: attaches to every interface `interfaces` selects now and starts
+  // following them; allow_tcx false forces clsact. kSocketFilter: one packet
+  // socket on every interface, or, when `interfaces` leaves some out, one
+  // per selected interface (followed like tc).
+  Status start(Programs programs, Mode mode, bool allow_tcx, InterfaceSelector interfaces = {});
   // Stops following interfaces and detaches everything (tcx links closed,
   // clsact filters removed, sockets closed).
   void stop();
@@ -72,6 +75,8 @@ class DnsAttachments {
 
   Programs programs_;
   bool allow_tcx_ = true;
+  bool socket_only_ = false;  // kSocketFilter per interface
+  InterfaceSelector selector_;
   LinkWatcher watcher_;
   UniqueFd all_socket_;  // kSocketFilter
 

@@ -23,6 +23,7 @@
 #include "exporter/events/event_sink.h"
 #include "exporter/events/ring_buffer_reader.h"
 #include "exporter/log.h"
+#include "exporter/net/network_filter_maps.h"
 
 namespace netobs {
 namespace {
@@ -145,15 +146,8 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
     return Status::error("collectors.dns.ports: list 1 to " + std::to_string(DNS_MAX_PORTS) +
                          " ports");
   }
-  // Not applied (see README, Limits): say so rather than filter silently wrong.
-  const NetworkFilters& net = context.config.network;
-  if (!net.interfaces.empty() || !net.exclude_interfaces.empty() || !net.include_cidrs.empty() ||
-      !net.exclude_cidrs.empty()) {
-    log_warn(
-        "network.interfaces/exclude_interfaces/include_cidrs/exclude_cidrs are not applied "
-        "by the dns collector: it counts DNS on every interface of its network namespace",
-        {{"collector", "dns"}});
-  }
+  const NetworkFilters net = context.config.network;
+  interfaces_ = InterfaceSelector::from_network(net);
   const bool capture = config_.capture_queries || config_.capture_responses;
   events_on_ = capture && (options_.on_exchange || options_.event_sink ||
                            !context.config.events.output_dir.empty());
@@ -181,7 +175,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   const Options& opts = options_;
   auto loaded = load_skeleton_with_ladders<dns_bpf>(
       ladders, context.preflight, load_options,
-      [&cfg, &opts, events, sampling, servers, ring_bytes](dns_bpf& skel) -> Status {
+      [&cfg, &opts, &net, events, sampling, servers, ring_bytes](dns_bpf& skel) -> Status {
         for (size_t i = 0; i < cfg.ports.size(); ++i) skel.rodata->dns_ports[i] = cfg.ports[i];
         skel.rodata->dns_port_count = static_cast<__u32>(cfg.ports.size());
         skel.rodata->emit_exchanges = events ? 1 : 0;
@@ -189,6 +183,16 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
         skel.rodata->track_servers = servers ? 1 : 0;
         skel.rodata->query_sample_every = sampling ? cfg.domain_sample_rate : 0;
         if (!opts.loopback_dedupe) skel.rodata->loopback_ifindex = 0;
+        skel.rodata->filter_include_cidrs = !net.include_cidrs.empty();
+        skel.rodata->filter_exclude_cidrs = !net.exclude_cidrs.empty();
+        skel.rodata->filter_include_ports = !net.include_ports.empty();
+        skel.rodata->filter_exclude_ports = !net.exclude_ports.empty();
+        bpf_map__set_max_entries(skel.maps.include_cidrs, static_cast<uint32_t>(std::max<size_t>(
+                                                              1, net.include_cidrs.size())));
+        bpf_map__set_max_entries(skel.maps.exclude_cidrs, static_cast<uint32_t>(std::max<size_t>(
+                                                              1, net.exclude_cidrs.size())));
+        const bool ports = !net.include_ports.empty() || !net.exclude_ports.empty();
+        bpf_map__set_max_entries(skel.maps.port_filter, ports ? 65536 : 1);
         bpf_map__set_max_entries(skel.maps.dns_pending, cfg.max_outstanding_queries);
         bpf_map__set_max_entries(skel.maps.dns_servers, servers ? cfg.max_servers + 1 : 1);
         bpf_map__set_max_entries(skel.maps.dns_procs, events ? 4096 : 1);
@@ -206,6 +210,15 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   loaded_->skeleton = std::move(*loaded);
   loaded_->servers = servers;
   loaded_->ring_used = events_on_ || sampling;
+  {
+    // Filled before anything is attached: no packet sees a half-filled filter.
+    dns_bpf& skel = *loaded_->skeleton.skel;
+    if (Status in = fill_cidr_map(skel.maps.include_cidrs, net.include_cidrs); !in) return in;
+    if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, net.exclude_cidrs); !ex) return ex;
+    if (!net.include_ports.empty() || !net.exclude_ports.empty()) {
+      if (Status ports = fill_port_map(skel.maps.port_filter, net); !ports) return ports;
+    }
+  }
 
   if (servers) {
     const dns_server_value zero{};
@@ -254,7 +267,7 @@ Status DnsCollector::attach_programs() {
   const bool socket = options_.socket_filter || env_is_1("NETOBS_DNS_SOCKET_FILTER");
   return loaded_->attachments.start(
       programs, socket ? DnsAttachments::Mode::kSocketFilter : DnsAttachments::Mode::kTc,
-      !env_is_1("NETOBS_DNS_TC_CLSACT"));
+      !env_is_1("NETOBS_DNS_TC_CLSACT"), interfaces_);
 }
 
 void DnsCollector::sweeper_loop(std::stop_token stop) {

@@ -27,6 +27,7 @@
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
+#include "exporter/net/interface_selector.h"
 
 namespace netobs {
 
@@ -103,6 +104,7 @@ class DnsCollector final : public Collector {
 
   Options options_;
   DnsConfig config_;
+  InterfaceSelector interfaces_;  // network.interfaces / exclude_interfaces
   DnsEventOptions event_options_;
   bool events_on_ = false;
   int64_t unix_offset_ns_ = 0;  // Unix time minus CLOCK_MONOTONIC

@@ -165,6 +165,12 @@ void append_dns_metrics(const DnsSnapshot& s, std::vector<prometheus::MetricFami
                 MetricType::Counter)
       .counter({}, counter_sum(s, DNS_C_CORR_INSERT_ERRORS))
       .append_to(out);
+  FamilyBuilder("netobs_dns_filtered_messages_total",
+                "DNS queries and responses left out by network.include_cidrs/exclude_cidrs "
+                "(server address) or include_ports/exclude_ports; counted nowhere else.",
+                MetricType::Counter)
+      .counter({}, counter_sum(s, DNS_C_FILTERED))
+      .append_to(out);
   FamilyBuilder("netobs_dns_outstanding_queries",
                 "Queries waiting for their response at the last timeout sweep.", MetricType::Gauge)
       .gauge({}, static_cast<double>(s.outstanding))

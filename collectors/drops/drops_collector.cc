@@ -85,6 +85,8 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
       ladders(), context.preflight, load_options, [&](drops_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
         skel.rodata->by_location = options_.by_location ? 1 : 0;
+        skel.rodata->by_owner = options_.by_owner ? 1 : 0;
+        skel.rodata->by_port = config.local_port_labels ? 1 : 0;
         skel.rodata->max_slots = config.max_entries;
         for (bpf_map* map : {skel.maps.keys, skel.maps.counts, skel.maps.slot_owner}) {
           bpf_map__set_max_entries(map, config.max_entries);
@@ -94,10 +96,14 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
   if (!loaded) return loaded.status();
   loaded_ = std::make_unique<Loaded>();
   loaded_->skeleton = std::move(*loaded);
+  interfaces_ = InterfaceSelector::from_network(context.config.network);
+  port_labels_.reset();
+  if (config.local_port_labels) port_labels_.emplace(config.max_local_ports);
   log_info("drops collector started",
            {{"collector", name()},
             {"attach", attach_kind()},
             {"netns", config.network_namespace.empty() ? "all" : config.network_namespace},
+            {"interfaces", interfaces_.describe()},
             {"reasons", std::to_string(reasons_->all().size())}});
   return Status::ok();
 }
@@ -112,6 +118,14 @@ Result<DropsSnapshot> DropsCollector::snapshot() {
   const drops_bpf& skel = *loaded_->skeleton.skel;
   DropsSnapshot snap;
   if (Status status = read_drops_maps(skel, snap.entries); !status) return status;
+  if (!interfaces_.selects_all()) {
+    // The tracepoint has no per-device attach point: the filter applies here.
+    // Drops with no device (socket layer) pass unless interfaces are listed.
+    std::erase_if(snap.entries, [&](const DropsEntry& e) {
+      return e.key.ifindex == 0 ? interfaces_.has_includes()
+                                : !interfaces_.matches(drops_interface_name(e));
+    });
+  }
   Result<std::vector<uint64_t>> overflow =
       sum_percpu_u64_array(MapRef::of(skel.maps.overflow), NETOBS_DROPS_OVERFLOW_SLOTS);
   if (!overflow) return overflow.status();
@@ -124,7 +138,7 @@ Result<DropsSnapshot> DropsCollector::snapshot() {
 Status DropsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   Result<DropsSnapshot> snap = snapshot();
   if (!snap) return snap.status();
-  append_drops_families(*snap, *reasons_, out);
+  append_drops_families(*snap, *reasons_, out, port_labels_ ? &*port_labels_ : nullptr);
   return Status::ok();
 }
 

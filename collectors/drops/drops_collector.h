@@ -14,6 +14,7 @@
 #include "collectors/drops/drops_metrics.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
+#include "exporter/net/interface_selector.h"
 
 namespace netobs {
 
@@ -21,6 +22,9 @@ struct DropsCollectorOptions {
   // Key by the kernel address that dropped (`netobs drops` shows the
   // function); the exporter sums over locations, so it leaves this off.
   bool by_location = false;
+  // Key by the inode of the dropped packet's socket too, so `netobs drops`
+  // can name the owning process.
+  bool by_owner = false;
   // Use this rung only (tests and benchmarks of every rung); nullopt: the ladder.
   std::optional<AttachKind> force_kind;
 };
@@ -34,7 +38,8 @@ class DropsCollector final : public Collector {
   explicit DropsCollector(DropsCollectorOptions options = {});
   ~DropsCollector() override;
 
-  // Reads the maps (summed over CPUs). Only valid while active.
+  // Reads the maps (summed over CPUs), without the drops on interfaces that
+  // network.interfaces / exclude_interfaces leave out. Only valid while active.
   Result<DropsSnapshot> snapshot();
   // The running kernel's reason names. Only valid while active.
   const DropReasons& reasons() const { return *reasons_; }
@@ -52,6 +57,8 @@ class DropsCollector final : public Collector {
   DropsCollectorOptions options_;
   std::unique_ptr<Loaded> loaded_;
   std::optional<DropReasons> reasons_;
+  InterfaceSelector interfaces_;                // network.interfaces / exclude_interfaces
+  std::optional<DropsPortLabels> port_labels_;  // collectors.drops.local_port_labels
 };
 
 struct CollectorDescriptor;

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <unordered_set>
 
 #include "collectors/drops/drops_collector.h"
 #include "collectors/drops/drops_config.h"
@@ -92,25 +93,26 @@ std::string local_time() {
 }
 
 bool key_less(const netobs_drops_key& a, const netobs_drops_key& b) {
-  return std::tie(a.reason, a.netns, a.ifindex, a.l3, a.l4, a.location) <
-         std::tie(b.reason, b.netns, b.ifindex, b.l3, b.l4, b.location);
+  return std::tie(a.reason, a.netns, a.ifindex, a.l3, a.l4, a.location, a.sock_ino, a.local_port) <
+         std::tie(b.reason, b.netns, b.ifindex, b.l3, b.l4, b.location, b.sock_ino, b.local_port);
 }
 
 }  // namespace
 
 std::vector<DropsRow> drops_interval_rows(const DropsSnapshot& before, const DropsSnapshot& after,
                                           const DropReasons& reasons, const KernelSymbols& symbols,
-                                          const DropsFilter& filter) {
+                                          const DropsFilter& filter, const DropsOwners& owners) {
   std::map<netobs_drops_key, uint64_t, decltype(&key_less)> previous(&key_less);
   for (const DropsEntry& e : before.entries) previous[e.key] = e.packets;
-  using RowKey = std::tuple<std::string, uint64_t, std::string, std::string, std::string>;
+  using RowKey = std::tuple<std::string, uint64_t, std::string, std::string, std::string, int>;
   std::map<RowKey, DropsRow> rows;
   auto add = [&](DropsRow row) {
     if (row.packets == 0 || !matches(filter.reasons, row.reason) ||
         !matches(filter.interfaces, row.interface) || !matches(filter.protocols, row.protocol)) {
       return;
     }
-    DropsRow& slot = rows[{row.reason, row.location, row.interface, row.family, row.protocol}];
+    DropsRow& slot =
+        rows[{row.reason, row.location, row.interface, row.family, row.protocol, row.pid}];
     const uint64_t packets = slot.packets + row.packets;
     slot = std::move(row);
     slot.packets = packets;
@@ -128,6 +130,10 @@ std::vector<DropsRow> drops_interval_rows(const DropsSnapshot& before, const Dro
     row.interface = drops_interface_name(e);
     row.family = std::string(drops_family_name(e.key.l3));
     row.protocol = std::string(drops_protocol_name(e.key.l3, e.key.l4));
+    if (auto owner = owners.find(e.key.sock_ino); e.key.sock_ino != 0 && owner != owners.end()) {
+      row.pid = owner->second.pid;
+      row.comm = owner->second.comm;
+    }
     add(std::move(row));
   }
   for (uint32_t slot = 0; slot < after.overflow.size(); ++slot) {
@@ -155,14 +161,15 @@ void print_drops_table(const std::vector<DropsRow>& rows, double interval_second
                 static_cast<unsigned long long>(total), interval_seconds);
   out << line;
   if (rows.empty()) return;
-  std::snprintf(line, sizeof line, "%10s  %-28s %-36s %-16s %-6s %s\n", "PACKETS", "REASON",
-                "WHERE", "INTERFACE", "FAMILY", "PROTOCOL");
+  std::snprintf(line, sizeof line, "%10s  %-28s %-36s %-16s %-6s %-8s %s\n", "PACKETS", "REASON",
+                "WHERE", "INTERFACE", "FAMILY", "PROTOCOL", "PROCESS");
   out << line;
   for (size_t i = 0; i < rows.size() && (top == 0 || i < top); ++i) {
     const DropsRow& r = rows[i];
-    std::snprintf(line, sizeof line, "%10llu  %-28s %-36s %-16s %-6s %s\n",
+    const std::string process = r.pid ? std::to_string(r.pid) + "/" + r.comm : "-";
+    std::snprintf(line, sizeof line, "%10llu  %-28s %-36s %-16s %-6s %-8s %s\n",
                   static_cast<unsigned long long>(r.packets), r.reason.c_str(), r.where.c_str(),
-                  r.interface.c_str(), r.family.c_str(), r.protocol.c_str());
+                  r.interface.c_str(), r.family.c_str(), r.protocol.c_str(), process.c_str());
     out << line;
   }
   out << std::flush;
@@ -179,12 +186,54 @@ void print_drops_json(const std::vector<DropsRow>& rows, double interval_seconds
         << "\",\"reason_value\":" << r.reason_value << ",\"function\":\"" << json_escape(r.function)
         << "\",\"location\":\"" << json_escape(r.where) << "\",\"interface\":\""
         << json_escape(r.interface) << "\",\"family\":\"" << json_escape(r.family)
-        << "\",\"protocol\":\"" << json_escape(r.protocol) << "\",\"packets\":" << r.packets << "}";
+        << "\",\"protocol\":\"" << json_escape(r.protocol) << "\",\"packets\":" << r.packets;
+    if (r.pid) {
+      out << ",\"pid\":" << r.pid << ",\"comm\":\"" << json_escape(r.comm) << "\"}";
+    } else {
+      out << ",\"pid\":null,\"comm\":null}";
+    }
   }
   out << "]}\n" << std::flush;
 }
 
 namespace {
+
+// Names the processes of the sockets that dropped packets in this interval:
+// through the socket_owners iterator, else by walking /proc/*/fd. Sockets
+// closed before the interval ends stay unnamed. Inodes are remembered
+// (a socket inode is not reused while the socket lives).
+class OwnerLookup {
+ public:
+  void resolve(const DropsSnapshot& before, const DropsSnapshot& after) {
+    std::unordered_set<uint32_t> wanted;
+    std::unordered_map<uint32_t, uint64_t> earlier;
+    for (const DropsEntry& e : before.entries) earlier[e.key.sock_ino] += e.packets;
+    std::unordered_map<uint32_t, uint64_t> now;
+    for (const DropsEntry& e : after.entries) now[e.key.sock_ino] += e.packets;
+    for (const auto& [inode, packets] : now) {
+      if (inode != 0 && packets != earlier[inode] && !known_.count(inode)) wanted.insert(inode);
+    }
+    if (wanted.empty()) return;
+    if (!tried_iterator_) {
+      tried_iterator_ = true;
+      if (auto opened = SocketOwnerIterator::open()) iterator_ = std::move(*opened);
+    }
+    SocketOwnerMap found;
+    if (!iterator_ || !iterator_->find(wanted, found)) {
+      iterator_.reset();
+      found = find_socket_owners("/proc", wanted);
+    }
+    for (const auto& [inode, list] : found) {
+      if (!list.empty()) known_[inode] = list.front();
+    }
+  }
+  const DropsOwners& owners() const { return known_; }
+
+ private:
+  bool tried_iterator_ = false;
+  std::unique_ptr<SocketOwnerIterator> iterator_;
+  DropsOwners known_;
+};
 
 int run_drops(const DropsOptions& options, std::ostream& out, std::ostream& err) {
   ConfigLoadResult loaded =
@@ -200,7 +249,8 @@ int run_drops(const DropsOptions& options, std::ostream& out, std::ostream& err)
 
   install_libbpf_logger();
   PreflightReport preflight = run_preflight();
-  DropsCollector collector(DropsCollectorOptions{.by_location = true});
+  DropsCollector collector(DropsCollectorOptions{.by_location = true, .by_owner = true});
+  OwnerLookup owners;
   Status started = collector.start({config, preflight});
   if (!started) {
     err << "netobs drops: cannot start: " << started.message() << "\n";
@@ -228,8 +278,9 @@ int run_drops(const DropsOptions& options, std::ostream& out, std::ostream& err)
       err << "netobs drops: " << current.message() << "\n";
       return 1;
     }
-    const std::vector<DropsRow> rows =
-        drops_interval_rows(*previous, *current, collector.reasons(), symbols, options.filter);
+    owners.resolve(*previous, *current);
+    const std::vector<DropsRow> rows = drops_interval_rows(
+        *previous, *current, collector.reasons(), symbols, options.filter, owners.owners());
     if (options.json) {
       print_drops_json(rows, options.interval_seconds, options.top, out);
     } else {
@@ -249,7 +300,8 @@ Subcommand drops_subcommand() {
   command.description =
       "Shows the packets the kernel drops, per interval: the kernel's drop reason\n"
       "(named by the running kernel), the kernel function where it happened, the\n"
-      "interface and the protocol, busiest first. Needs CAP_BPF and CAP_PERFMON.\n";
+      "interface, the protocol and the process holding the packet's socket when\n"
+      "there is one, busiest first. Needs CAP_BPF and CAP_PERFMON.\n";
   command.flag_groups = {
       {"selection:",
        {{"--reason", "", "R[,R...]", "only these reasons, e.g. NETFILTER_DROP,NO_SOCKET"},

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "collectors/drops/drop_reasons.h"
 #include "collectors/drops/drops_metrics.h"
+#include "exporter/net/process_owners.h"
 #include "exporter/subcommand.h"
 
 namespace netobs {
@@ -33,13 +35,20 @@ struct DropsRow {
   std::string interface;
   std::string family;
   std::string protocol;
+  int pid = 0;  // the process holding the packet's socket; 0 unknown
+  std::string comm;
 };
 
-// Drops between two snapshots of a collector started with by_location,
-// filtered, largest first (ties by reason, then location).
+// Socket inode -> the process that holds it (the first, after a fork).
+using DropsOwners = std::unordered_map<uint32_t, SocketOwner>;
+
+// Drops between two snapshots of a collector started with by_location (and
+// by_owner: `owners` names the process of each socket inode), filtered,
+// largest first (ties by reason, then location).
 std::vector<DropsRow> drops_interval_rows(const DropsSnapshot& before, const DropsSnapshot& after,
                                           const DropReasons& reasons, const KernelSymbols& symbols,
-                                          const DropsFilter& filter);
+                                          const DropsFilter& filter,
+                                          const DropsOwners& owners = {});
 
 // One interval as a table (top rows, 0: all) or as one JSON object per line.
 void print_drops_table(const std::vector<DropsRow>& rows, double interval_seconds, size_t top,

@@ -14,6 +14,10 @@ CollectorConfigSection drops_config_section() {
                                         NETOBS_COLLECTOR_FIELD(DropsConfig, network_namespace))},
           {"max_entries", bind_to(integer(256, 1048576, "max_entries"),
                                   NETOBS_COLLECTOR_FIELD(DropsConfig, max_entries))},
+          {"local_port_labels",
+           bind_to(boolean(), NETOBS_COLLECTOR_FIELD(DropsConfig, local_port_labels))},
+          {"max_local_ports", bind_to(integer(1, 4096, "max_local_ports"),
+                                      NETOBS_COLLECTOR_FIELD(DropsConfig, max_local_ports))},
       }};
 }
 

@@ -19,6 +19,11 @@ struct DropsConfig : CollectorSettingsOf<DropsConfig> {
   // Distinct {reason, namespace, interface, protocol} keys held in the kernel
   // (slots); beyond it drops are still counted, by reason only (interface "other").
   uint32_t max_entries = 10240;
+  // Label netobs_drops_total with the local port (the socket's, else the
+  // packet's destination port); at most max_local_ports ports get their own
+  // series, the rest fold into local_port="other".
+  bool local_port_labels = false;
+  uint32_t max_local_ports = 64;
 
   bool operator==(const DropsConfig&) const = default;
 };

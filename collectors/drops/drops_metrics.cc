@@ -1,5 +1,6 @@
 #include "collectors/drops/drops_metrics.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -21,7 +22,7 @@ constexpr char kDropsHelp[] =
 constexpr char kReasonsHelp[] =
     "Drop reasons this kernel can report (enum skb_drop_reason in its BTF), one series each.";
 
-using LabelKey = std::tuple<std::string, std::string, std::string, std::string>;
+using LabelKey = std::tuple<std::string, std::string, std::string, std::string, std::string>;
 
 }  // namespace
 
@@ -66,29 +67,78 @@ std::string drops_interface_name(const DropsEntry& entry) {
   return "if" + std::to_string(entry.key.ifindex);
 }
 
+void DropsPortLabels::admit(const DropsSnapshot& snapshot) {
+  if (kept_.size() >= max_) return;
+  std::map<uint16_t, uint64_t> fresh;
+  for (const DropsEntry& e : snapshot.entries) {
+    if (e.key.local_port != 0 && !kept_.count(e.key.local_port)) {
+      fresh[e.key.local_port] += e.packets;
+    }
+  }
+  std::vector<std::pair<uint16_t, uint64_t>> order(fresh.begin(), fresh.end());
+  std::stable_sort(order.begin(), order.end(),
+                   [](const auto& a, const auto& b) { return a.second > b.second; });
+  for (const auto& [port, packets] : order) {
+    if (kept_.size() >= max_) break;
+    kept_.insert(port);
+  }
+}
+
+std::string DropsPortLabels::label(uint16_t port) const {
+  if (port == 0) return "none";
+  return kept_.count(port) ? std::to_string(port) : "other";
+}
+
 void append_drops_families(const DropsSnapshot& snapshot, const DropReasons& reasons,
-                           std::vector<prometheus::MetricFamily>& out) {
+                           std::vector<prometheus::MetricFamily>& out, DropsPortLabels* ports) {
   // Namespaces and locations are not labels: sum the keys that share labels.
   std::map<LabelKey, uint64_t> totals;
+  uint64_t folded = 0;
+  if (ports) ports->admit(snapshot);
   for (const DropsEntry& e : snapshot.entries) {
+    std::string port;
+    if (ports) {
+      port = ports->label(e.key.local_port);
+      if (ports->folded(e.key.local_port)) folded += e.packets;
+    }
     totals[{reasons.name(e.key.reason), drops_interface_name(e),
             std::string(drops_family_name(e.key.l3)),
-            std::string(drops_protocol_name(e.key.l3, e.key.l4))}] += e.packets;
+            std::string(drops_protocol_name(e.key.l3, e.key.l4)), port}] += e.packets;
   }
   for (uint32_t slot = 0; slot < snapshot.overflow.size(); ++slot) {
     if (snapshot.overflow[slot] == 0) continue;
     const std::string reason =
         slot + 1 < snapshot.overflow.size() ? reasons.name(slot) : "unknown_other";
-    totals[{reason, "other", "other", "other"}] += snapshot.overflow[slot];
+    totals[{reason, "other", "other", "other", ports ? "other" : ""}] += snapshot.overflow[slot];
   }
   FamilyBuilder drops(std::string(kDropsMetric), kDropsHelp, prometheus::MetricType::Counter);
   for (const auto& [labels, packets] : totals) {
-    const auto& [reason, interface, family, protocol] = labels;
-    drops.counter(
-        {{"reason", reason}, {"interface", interface}, {"family", family}, {"protocol", protocol}},
-        static_cast<double>(packets));
+    const auto& [reason, interface, family, protocol, port] = labels;
+    if (ports) {
+      drops.counter({{"reason", reason},
+                     {"interface", interface},
+                     {"family", family},
+                     {"protocol", protocol},
+                     {"local_port", port}},
+                    static_cast<double>(packets));
+    } else {
+      drops.counter({{"reason", reason},
+                     {"interface", interface},
+                     {"family", family},
+                     {"protocol", protocol}},
+                    static_cast<double>(packets));
+    }
   }
   drops.append_to(out);
+  if (ports) {
+    FamilyBuilder("netobs_series_dropped_total",
+                  "Observations folded into an `other` series because a label's cardinality cap "
+                  "was reached.",
+                  prometheus::MetricType::Counter)
+        .counter({{"collector", "drops"}, {"metric", std::string(kDropsMetric)}},
+                 static_cast<double>(folded))
+        .append_to(out);
+  }
 
   FamilyBuilder info(std::string(kDropsReasonsInfoMetric), kReasonsHelp,
                      prometheus::MetricType::Gauge);

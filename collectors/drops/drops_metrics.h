@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,9 +44,30 @@ std::string_view drops_protocol_name(uint16_t l3, uint8_t l4);
 // for drops after the device was cleared (socket layer).
 std::string drops_interface_name(const DropsEntry& entry);
 
+// The local ports that have their own series (collectors.drops.
+// local_port_labels): at most `max`, first seen first kept, and kept for the
+// collector's life so a series never changes what it counts. Among ports
+// first seen in the same scrape the busiest come first.
+class DropsPortLabels {
+ public:
+  explicit DropsPortLabels(uint32_t max) : max_(max) {}
+  // Admits the new ports of `snapshot` while there is room.
+  void admit(const DropsSnapshot& snapshot);
+  // "80", "none" (port 0: not TCP/UDP/SCTP), or "other" (not admitted).
+  std::string label(uint16_t port) const;
+  bool folded(uint16_t port) const { return port != 0 && !kept_.count(port); }
+
+ private:
+  uint32_t max_;
+  std::set<uint16_t> kept_;
+};
+
 // netobs_drops_total{reason,interface,family,protocol} (summed over
-// namespaces and kernel locations) and netobs_drops_reasons_info{reason}.
+// namespaces and kernel locations; with `ports`, also local_port and
+// netobs_series_dropped_total for the packets folded into "other") and
+// netobs_drops_reasons_info{reason}.
 void append_drops_families(const DropsSnapshot& snapshot, const DropReasons& reasons,
-                           std::vector<prometheus::MetricFamily>& out);
+                           std::vector<prometheus::MetricFamily>& out,
+                           DropsPortLabels* ports = nullptr);
 
 }  // namespace netobs

@@ -1,19 +1,14 @@
-// A minimal blocking HTTP/1.0 GET, enough for `netobs stats --trend --from`
-// to read a netobs exporter's /metrics. Plain http only (no TLS, no auth);
-// any thread may call it.
+// Where `netobs stats --trend --from URL` reads metrics; the HTTP exchange
+// itself is exporter/http_client.h.
 #pragma once
 
 #include <string>
 
-#include "exporter/status.h"
+#include "exporter/http_client.h"
 
 namespace netobs {
 
 // "http://host:9723" -> "http://host:9723/metrics"; a URL with a path is kept.
 std::string metrics_url(const std::string& url);
-
-// The body of a 200 response, or an error naming the URL and what failed.
-// The whole exchange is bounded by `timeout_seconds`; the body by 64 MiB.
-Result<std::string> http_get(const std::string& url, double timeout_seconds);
 
 }  // namespace netobs

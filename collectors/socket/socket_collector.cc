@@ -1,13 +1,13 @@
 #include "collectors/socket/socket_collector.h"
 
 #include <bpf/bpf.h>
-#include <arpa/inet.h>
 #include <bpf/libbpf.h>
 #include <time.h>
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <ctime>
 #include <map>
 #include <set>
@@ -16,6 +16,8 @@
 #include "exporter/bpf/map_reader.h"
 #include "exporter/events/ring_buffer_reader.h"
 #include "exporter/log.h"
+#include "exporter/attribution/attribution.h"
+#include "exporter/net/network_filter_maps.h"
 #include "socket.skel.h"
 
 namespace netobs {
@@ -54,39 +56,6 @@ bool task_storage_usable() {
                                  nullptr) == 1;
 }
 
-// "a.b.c.d/n" or "x::/n" as an LPM key of bpf/socket.bpf.c (IPv4
-// IPv4-mapped, prefix + 96). The config loader validated the text already;
-// the error here only guards against a caller that bypassed it.
-struct CidrKey {
-  uint32_t prefixlen = 0;
-  unsigned char addr[16] = {};
-};
-
-Result<CidrKey> parse_cidr_key(const std::string& cidr) {
-  const size_t slash = cidr.find('/');
-  const std::string address = cidr.substr(0, slash);
-  const std::string prefix = slash == std::string::npos ? "" : cidr.substr(slash + 1);
-  CidrKey key;
-  unsigned char v4[4] = {};
-  int max_prefix = 128, offset = 0;
-  if (inet_pton(AF_INET, address.c_str(), v4) == 1) {
-    key.addr[10] = key.addr[11] = 0xff;
-    std::memcpy(key.addr + 12, v4, 4);
-    max_prefix = 32;
-    offset = 96;
-  } else if (inet_pton(AF_INET6, address.c_str(), key.addr) != 1) {
-    return Status::error("invalid CIDR \"" + cidr + "\": not an IPv4 or IPv6 address");
-  }
-  char* end = nullptr;
-  const long bits = prefix.empty() ? -1 : std::strtol(prefix.c_str(), &end, 10);
-  if (bits < 0 || bits > max_prefix || *end != '\0') {
-    return Status::error("invalid CIDR \"" + cidr + "\": prefix length must be 0.." +
-                         std::to_string(max_prefix));
-  }
-  key.prefixlen = static_cast<uint32_t>(bits + offset);
-  return key;
-}
-
 // Sum over CPUs of a per-CPU u64 value.
 uint64_t sum_u64(const std::vector<uint64_t>& values) {
   uint64_t total = 0;
@@ -117,6 +86,43 @@ int64_t monotonic_to_unix_ns() {
   clock_gettime(CLOCK_MONOTONIC, &mono);
   return (static_cast<int64_t>(real.tv_sec) - mono.tv_sec) * 1000000000LL +
          (static_cast<int64_t>(real.tv_nsec) - mono.tv_nsec);
+}
+
+// skel->bss is libbpf's local copy here: the ladder loads with
+// bpf_object__load, which does not mmap global data into the skeleton. So
+// the kernel's .bss is read, changed and written back through the map; BPF
+// only reads it (filters_ready, slot_epoch), and only this collector writes.
+Status update_bss(socket_bpf& skel,
+                  const std::function<void(socket_bpf::socket_bpf__bss&)>& change) {
+  const bpf_map* bss = skel.maps.bss;
+  const size_t size = bpf_map__value_size(bss);
+  if (size != sizeof(*skel.bss)) return Status::error("socket .bss map has an unexpected size");
+  std::vector<char> value(size);
+  const uint32_t zero = 0;
+  if (Status read = lookup_value(MapRef::of(bss), &zero, value.data()); !read) return read;
+  change(*reinterpret_cast<socket_bpf::socket_bpf__bss*>(value.data()));
+  if (bpf_map__update_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {
+    return Status::error("updating the socket BPF globals failed: " + errno_message(errno));
+  }
+  return Status::ok();
+}
+
+// The comm_slots key of a LabelSlotTable key: the comm, or the cgroup id
+// in decimal (attribution: cgroup).
+socket_comm slot_key(const std::string& key, bool cgroup_mode) {
+  socket_comm comm{};
+  if (cgroup_mode) {
+    uint64_t id = std::stoull(key);
+    std::memcpy(comm.comm, &id, sizeof id);
+  } else {
+    std::memcpy(comm.comm, key.data(), std::min(key.size(), sizeof(comm.comm)));
+  }
+  return comm;
+}
+
+std::chrono::steady_clock::duration seconds_duration(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
 }
 
 }  // namespace
@@ -176,6 +182,19 @@ SocketCollector::~SocketCollector() { stop(); }
 Status SocketCollector::start_impl(const CollectorContext& context) {
   const Config& config = context.config;
   config_ = config.collector<SocketConfig>();
+  if (config_.attribution == "none") config_.per_process = false;
+  cgroup_mode_ = config_.per_process && config_.attribution == "cgroup";
+  if (cgroup_mode_) {
+    Result<std::shared_ptr<Attribution>> attribution =
+        Attribution::shared(attribution_options(config));
+    if (!attribution) return attribution.status();
+    attribution_ = *attribution;
+  }
+  if (config_.per_process) {
+    slot_table_ = std::make_unique<LabelSlotTable>(
+        config_.max_processes, seconds_duration(config.attribution.label_idle_seconds));
+    gone_after_ = seconds_duration(config.attribution.gone_after_seconds);
+  }
   events_enabled_ = options_.event_sink != nullptr || !config.events.output_dir.empty();
   const SyscallTracepoints syscalls = syscall_tracepoints(config, events_enabled_);
   syscall_tracepoints_ = syscalls.on;
@@ -215,8 +234,15 @@ Status SocketCollector::start_impl(const CollectorContext& context) {
     Status events = start_events(config);
     if (!events) return events;
   }
+  if (config_.per_process) {
+    std::vector<uint32_t> slots(config_.max_processes);
+    for (uint32_t slot = 0; slot < config_.max_processes; ++slot) slots[slot] = slot;
+    Status pushed = push_free_slots(slots);
+    if (!pushed) return pushed;
+  }
   // Nothing is counted until the filters are in place (see filters_ready).
-  return open_gate();
+  return update_bss(*loaded_->skeleton.skel,
+                    [](socket_bpf::socket_bpf__bss& bss) { bss.filters_ready = true; });
 }
 
 Status SocketCollector::load(const CollectorContext& context,
@@ -224,6 +250,7 @@ Status SocketCollector::load(const CollectorContext& context,
   const Config& config = context.config;
   const bool per_process = config_.per_process;
   const uint32_t max_processes = per_process ? config_.max_processes : 0;
+  const bool by_cgroup = cgroup_mode_;
   const uint32_t slots = max_processes + 1;
   uint8_t protocol_mask = 0;
   for (const auto& p : config_.protocols) {
@@ -256,13 +283,18 @@ Status SocketCollector::load(const CollectorContext& context,
                                                           1, config.network.exclude_cidrs.size())));
     skel.rodata->per_process = per_process;
     skel.rodata->max_processes = max_processes;
+    skel.rodata->attribute_cgroup = by_cgroup;
     skel.rodata->events_enabled = events;
+    skel.rodata->count_only =
+        pid_count == 0 && comm_count == 0 && config.network.include_ports.empty() &&
+        config.network.exclude_ports.empty() && config.network.include_cidrs.empty() &&
+        config.network.exclude_cidrs.empty() && !syscall_tracepoints_ && !events;
     skel.rodata->sample_rate = sample_rate;
     // A sixteenth of the ring: wakeups in batches, long before it fills.
     skel.rodata->wakeup_bytes = events ? ring_size / 16 : 0;
     bpf_map__set_max_entries(skel.maps.stats, slots * SOCKET_STATS_PER_SLOT);
     bpf_map__set_max_entries(skel.maps.comm_slots, std::max<uint32_t>(1, max_processes));
-    bpf_map__set_max_entries(skel.maps.slot_owners, std::max<uint32_t>(1, max_processes));
+    bpf_map__set_max_entries(skel.maps.free_slots, std::max<uint32_t>(1, max_processes));
     bpf_map__set_max_entries(skel.maps.pid_filter, std::max<uint32_t>(1, pid_count));
     bpf_map__set_max_entries(skel.maps.comm_filter, std::max<uint32_t>(1, comm_count));
     skel.rodata->use_task_storage = task_storage;
@@ -313,46 +345,72 @@ Status SocketCollector::fill_filters(const Config& config) {
       return Status::error("filling the comm filter map failed: " + errno_message(errno));
     }
   }
-  std::map<uint32_t, __u8> ports;
-  for (uint16_t port : config.network.include_ports) ports[port] |= 1;
-  for (uint16_t port : config.network.exclude_ports) ports[port] |= 2;
-  for (const auto& [port, bits] : ports) {
-    if (bpf_map__update_elem(skel.maps.port_filter, &port, sizeof(port), &bits, sizeof(bits), 0) !=
-        0) {
-      return Status::error("filling the port filter map failed: " + errno_message(errno));
-    }
+  if (Status ports = fill_port_map(skel.maps.port_filter, config.network); !ports) return ports;
+  if (Status in = fill_cidr_map(skel.maps.include_cidrs, config.network.include_cidrs); !in) {
+    return in;
   }
-  for (auto [list, map] : {std::pair{&config.network.include_cidrs, skel.maps.include_cidrs},
-                           std::pair{&config.network.exclude_cidrs, skel.maps.exclude_cidrs}}) {
-    for (const std::string& cidr : *list) {
-      Result<CidrKey> key = parse_cidr_key(cidr);
-      if (!key) return key.status();
-      if (bpf_map__update_elem(map, &*key, sizeof(*key), &one, sizeof(one), 0) != 0) {
-        return Status::error("filling the CIDR filter map failed: " + errno_message(errno));
-      }
+  if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, config.network.exclude_cidrs); !ex) {
+    return ex;
+  }
+  return Status::ok();
+}
+
+Status SocketCollector::push_free_slots(const std::vector<uint32_t>& slots) {
+  const int fd = bpf_map__fd(loaded_->skeleton.skel->maps.free_slots);
+  for (uint32_t slot : slots) {
+    if (bpf_map_update_elem(fd, nullptr, &slot, 0) != 0) {
+      return Status::error("filling the free slot queue failed: " + errno_message(errno));
     }
   }
   return Status::ok();
 }
 
-// skel->bss is libbpf's local copy here: the ladder loads with
-// bpf_object__load, which does not mmap global data into the skeleton. So
-// the kernel's .bss is read, changed and written back through the map; BPF
-// leaves it alone until filters_ready is set.
-Status SocketCollector::open_gate() {
-  socket_bpf& skel = *loaded_->skeleton.skel;
-  const bpf_map* bss = skel.maps.bss;
-  const size_t size = bpf_map__value_size(bss);
-  if (size != sizeof(*skel.bss)) return Status::error("socket .bss map has an unexpected size");
-  std::vector<char> value(size);
-  const uint32_t zero = 0;
-  if (Status read = lookup_value(MapRef::of(bss), &zero, value.data()); !read) return read;
-  auto* data = reinterpret_cast<decltype(skel.bss)>(value.data());
-  data->filters_ready = true;
-  if (bpf_map__update_elem(bss, &zero, sizeof(zero), value.data(), size, 0) != 0) {
-    return Status::error("enabling the socket BPF programs failed: " + errno_message(errno));
+// Slots idle for attribution.label_idle_time (or of a cgroup removed for
+// attribution.gone_after) go back to the kernel's free queue, their rows
+// zeroed, so their series disappear and newcomers get their own. The epoch
+// is bumped before and after, so no task keeps a cached slot across it.
+void SocketCollector::reclaim_idle_slots() {
+  if (!slot_table_) return;
+  std::function<bool(const std::string&)> gone;
+  if (attribution_) {
+    gone = [this](const std::string& key) { return !attribution_->exists(std::stoull(key)); };
   }
-  return Status::ok();
+  std::vector<LabelSlotTable::Entry> idle =
+      slot_table_->reclaim_idle(LabelSlotTable::Clock::now(), gone, gone_after_);
+  if (idle.empty()) return;
+  socket_bpf& skel = *loaded_->skeleton.skel;
+  auto bump = [](socket_bpf::socket_bpf__bss& bss) { ++bss.slot_epoch; };
+  if (Status bumped = update_bss(skel, bump); !bumped) {
+    log_warn("freeing idle label slots failed", {{"collector", name()}, {"err", bumped.message()}});
+    return;
+  }
+  const int ncpus = libbpf_num_possible_cpus();
+  std::vector<socket_stats> zeros(static_cast<size_t>(std::max(ncpus, 1)));
+  std::set<uint32_t> freed;
+  for (const LabelSlotTable::Entry& entry : idle) {
+    socket_comm key = slot_key(entry.key, cgroup_mode_);
+    bpf_map__delete_elem(skel.maps.comm_slots, &key, sizeof(key), 0);
+    for (uint32_t i = 0; i < SOCKET_STATS_PER_SLOT; ++i) {
+      uint32_t index = entry.slot * SOCKET_STATS_PER_SLOT + i;
+      bpf_map__update_elem(skel.maps.stats, &index, sizeof(index), zeros.data(),
+                           zeros.size() * sizeof(socket_stats), 0);
+    }
+    freed.insert(entry.slot);
+  }
+  std::vector<socket_error_key> stale;
+  (void)for_each_percpu_entry<socket_error_key, uint64_t>(
+      MapRef::of(skel.maps.errors), [&](const socket_error_key& key, const std::vector<uint64_t>&) {
+        if (freed.count(key.comm_slot)) stale.push_back(key);
+      });
+  for (const socket_error_key& key : stale) {
+    bpf_map__delete_elem(skel.maps.errors, &key, sizeof(key), 0);
+  }
+  (void)update_bss(skel, bump);
+  if (Status pushed = push_free_slots({freed.begin(), freed.end()}); !pushed) {
+    log_warn("freeing idle label slots failed", {{"collector", name()}, {"err", pushed.message()}});
+  }
+  log_debug("freed idle label slots",
+            {{"collector", name()}, {"slots", std::to_string(freed.size())}});
 }
 
 Status SocketCollector::start_events(const Config& config) {
@@ -408,7 +466,7 @@ void SocketCollector::stop_impl() {
   loaded_.reset();
 }
 
-Result<SocketSnapshot> SocketCollector::snapshot() const {
+Result<SocketSnapshot> SocketCollector::snapshot() {
   socket_bpf& skel = *loaded_->skeleton.skel;
   SocketSnapshot snap;
   snap.per_process = config_.per_process;
@@ -426,32 +484,65 @@ Result<SocketSnapshot> SocketCollector::snapshot() const {
   if (!counters) return counters.status();
   for (uint32_t c = 0; c < SOCKET_CTR_COUNT; ++c) snap.counters[c] = (*counters)[c];
 
-  // Which comm owns which slot.
+  // Which comm (or cgroup) owns which slot, as a label key: the comm, or
+  // for cgroups the attribution labels joined (two cgroups with the same
+  // labels share one series).
   std::map<uint32_t, std::string> slot_comm;
+  std::map<uint32_t, std::string> slot_table_key;
   if (config_.per_process) {
     Result<std::vector<std::pair<socket_comm, uint32_t>>> slots =
         read_entries<socket_comm, uint32_t>(MapRef::of(skel.maps.comm_slots));
     if (!slots) return slots.status();
-    for (const auto& [comm, slot] : *slots) slot_comm[slot] = comm_string(comm.comm);
+    for (const auto& [comm, slot] : *slots) {
+      if (!cgroup_mode_) {
+        slot_comm[slot] = slot_table_key[slot] = comm_string(comm.comm);
+        continue;
+      }
+      uint64_t id = 0;
+      std::memcpy(&id, comm.comm, sizeof id);
+      CgroupLabels labels = attribution_->labels(id);
+      std::string key;
+      for (const std::string& value : labels.values()) key += value + '\x1f';
+      Labels& owner = snap.owner_labels[key];
+      labels.add_to(owner);
+      slot_comm[slot] = key;
+      slot_table_key[slot] = std::to_string(id);
+    }
     slot_comm[config_.max_processes] = "other";
+    if (cgroup_mode_) {
+      for (const std::string& name : CgroupLabels::names())
+        snap.owner_labels["other"][name] = "other";
+    }
   } else {
     slot_comm[0] = "";
   }
 
   const MapRef stats = MapRef::of(skel.maps.stats);
+  const auto now = LabelSlotTable::Clock::now();
+  std::map<std::string, size_t> process_of_key;  // label key -> index in snap.processes
   for (const auto& [slot, comm] : slot_comm) {
     SocketSnapshot::Process process;
     process.comm = comm;
-    bool used = false;
+    uint64_t calls = 0;
     for (uint32_t i = 0; i < SOCKET_STATS_PER_SLOT; ++i) {
       uint32_t index = slot * SOCKET_STATS_PER_SLOT + i;
       Result<std::vector<socket_stats>> values = lookup_percpu<socket_stats>(stats, &index);
       if (!values) return values.status();
       for (const auto& v : *values) add_stats(process.stats[i], v);
-      used = used || process.stats[i].calls[0] + process.stats[i].calls[1] > 0;
+      calls += process.stats[i].calls[0] + process.stats[i].calls[1];
+    }
+    if (auto key = slot_table_key.find(slot); key != slot_table_key.end() && slot_table_) {
+      slot_table_->observe(slot, key->second, calls, now);
     }
     // "other" appears once something folded into it.
-    if (config_.per_process && slot == config_.max_processes && !used) continue;
+    if (config_.per_process && slot == config_.max_processes && calls == 0) continue;
+    if (auto same = process_of_key.find(comm); same != process_of_key.end()) {
+      SocketSnapshot::Process& into = snap.processes[same->second];
+      for (uint32_t i = 0; i < SOCKET_STATS_PER_SLOT; ++i)
+        add_stats(into.stats[i], process.stats[i]);
+      continue;
+    }
+    process_of_key[comm] = snap.processes.size();
     snap.processes.push_back(std::move(process));
   }
 
@@ -468,6 +559,7 @@ Result<SocketSnapshot> SocketCollector::snapshot() const {
 
 Status SocketCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   if (!loaded_) return Status::error("socket collector is not loaded");
+  reclaim_idle_slots();
   Result<SocketSnapshot> snap = snapshot();
   if (!snap) return snap.status();
   append_socket_metrics(*snap, out);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +16,8 @@
 #include "collectors/socket/socket_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
+#include "exporter/attribution/attribution.h"
+#include "exporter/attribution/label_slot_table.h"
 #include "exporter/collector.h"
 #include "exporter/events/event_sink.h"
 
@@ -58,15 +61,22 @@ class SocketCollector final : public Collector {
               bool fallback);
   Status fill_filters(const Config& config);
   Status start_events(const Config& config);
-  Status open_gate();
+  Status push_free_slots(const std::vector<uint32_t>& slots);
+  void reclaim_idle_slots();
   void on_event(const void* data, size_t size);
-  Result<SocketSnapshot> snapshot() const;
+  Result<SocketSnapshot> snapshot();
 
   Options options_;
   SocketConfig config_;
   bool events_enabled_ = false;
   bool syscall_tracepoints_ = false;  // see syscall_tracepoints() in socket_config.h
   std::unique_ptr<Loaded> loaded_;
+  // Per-process labels: which comm or cgroup holds each slot, and since when
+  // it is idle (see reclaim_idle_slots). cgroup_mode_: attribution: cgroup.
+  bool cgroup_mode_ = false;
+  std::shared_ptr<Attribution> attribution_;
+  std::unique_ptr<LabelSlotTable> slot_table_;
+  std::chrono::steady_clock::duration gone_after_{};
   std::shared_ptr<EventSink> sink_;
   std::atomic<uint64_t> events_written_{0};
   std::atomic<uint64_t> event_write_errors_{0};

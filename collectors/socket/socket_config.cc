@@ -80,6 +80,8 @@ CollectorConfigSection socket_config_section() {
                bind_to(boolean(), NETOBS_COLLECTOR_FIELD(SocketConfig, per_process))},
               {"max_processes", bind_to(with_check(integer(1, 65536), check_socket_max_processes),
                                         NETOBS_COLLECTOR_FIELD(SocketConfig, max_processes))},
+              {"attribution", bind_to(one_of({"comm", "cgroup", "none"}),
+                                      NETOBS_COLLECTOR_FIELD(SocketConfig, attribution))},
               {"syscall_details",
                bind_to(boolean(), NETOBS_COLLECTOR_FIELD(SocketConfig, syscall_details))},
           },

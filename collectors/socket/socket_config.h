@@ -20,6 +20,10 @@ struct SocketConfig : CollectorSettingsOf<SocketConfig> {
   std::vector<std::string> comms;
   bool per_process = true;
   uint32_t max_processes = 64;
+  // The per-process label: "comm", "cgroup" (container_id, pod_uid, unit,
+  // pod, namespace, container; see the attribution section) or "none".
+  // per_process: false is "none".
+  std::string attribution = "comm";
   // MSG_* flags of sends and operation latency, from the syscall
   // tracepoints (which put every syscall of the machine on the kernel's
   // slower traced path while attached). Off by default; see

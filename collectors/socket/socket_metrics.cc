@@ -14,7 +14,14 @@ namespace {
 using prometheus::MetricType;
 
 Labels with_comm(const SocketSnapshot& snapshot, const std::string& comm, Labels labels) {
-  if (snapshot.per_process) labels["comm"] = comm;
+  if (!snapshot.per_process) return labels;
+  if (snapshot.owner_labels.empty()) {
+    labels["comm"] = comm;
+    return labels;
+  }
+  if (auto owner = snapshot.owner_labels.find(comm); owner != snapshot.owner_labels.end()) {
+    for (const auto& [name, value] : owner->second) labels[name] = value;
+  }
   return labels;
 }
 
@@ -154,8 +161,9 @@ void append_socket_metrics(const SocketSnapshot& snapshot,
                           "reached (socket: process names beyond collectors.socket."
                           "max_processes).",
                           MetricType::Counter);
-    dropped.counter({{"collector", "socket"}, {"metric", "comm"}},
-                    static_cast<double>(snapshot.counters[SOCKET_CTR_FOLDED_COMMS]));
+    dropped.counter(
+        {{"collector", "socket"}, {"metric", snapshot.owner_labels.empty() ? "comm" : "cgroup"}},
+        static_cast<double>(snapshot.counters[SOCKET_CTR_FOLDED_COMMS]));
     dropped.append_to(out);
     FamilyBuilder("netobs_socket_folded_operations_total",
                   "Operations of processes counted under comm=\"other\" (beyond "

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct SocketSnapshot {
     std::array<socket_stats, SOCKET_STATS_PER_SLOT> stats{};  // [proto * 2 + direction]
   };
   std::vector<Process> processes;
+  // attribution: cgroup: `comm` of processes and errors is a key into this
+  // map, whose labels (container_id, pod_uid, unit, ...) replace comm.
+  std::map<std::string, std::map<std::string, std::string>> owner_labels;
   struct Error {
     std::string comm;
     uint32_t proto = 0;

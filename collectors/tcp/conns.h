@@ -13,8 +13,8 @@
 #include <unordered_set>
 #include <vector>
 
-#include "collectors/tcp/process_owners.h"
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/process_owners.h"
+#include "exporter/net/sock_diag.h"
 #include "collectors/snmp/snmp_config.h"
 #include "collectors/tcp/tcp_config.h"
 #include "config/config.h"

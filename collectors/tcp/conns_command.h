@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "collectors/snmp/proc_net_parser.h"
-#include "collectors/tcp/process_owners.h"
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/process_owners.h"
+#include "exporter/net/sock_diag.h"
 #include "exporter/status.h"
 #include "exporter/subcommand.h"
 

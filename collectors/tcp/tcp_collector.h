@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/sock_diag.h"
 #include "collectors/tcp/tcp_state_counter.h"
 #include "collectors/tcp/tcp_metrics.h"
 #include "exporter/bpf/attach_ladder.h"

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bpf/tcp.h"
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/sock_diag.h"
 #include "collectors/tcp/tcp_config.h"
 #include "config/config.h"
 #include "exporter/status.h"

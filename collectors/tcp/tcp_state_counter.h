@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/sock_diag.h"
 #include "exporter/bpf/skeleton.h"
 #include "exporter/collector.h"
 #include "exporter/status.h"

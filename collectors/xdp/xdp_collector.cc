@@ -28,6 +28,7 @@
 #include "exporter/bpf/map_reader.h"
 #include "exporter/log.h"
 #include "exporter/net/link_watcher.h"
+#include "exporter/net/tc_attachment.h"
 
 namespace netobs {
 namespace {
@@ -138,6 +139,9 @@ struct XdpCollector::State {
   std::string attach_label(const Interface& iface) const;
   void release(int ifindex, Interface& iface, bool vanished);
   std::string foreign_program(int ifindex) const;
+  // Detaches an XDP observer left attached without a link (netlink) by a
+  // netobs that was killed; "" when there was none, else what was removed.
+  std::string remove_leftover(int ifindex) const;
   Result<netobs_xdp_counters> read_counters(uint32_t slot) const;
   void zero_counters(uint32_t slot) const;
   // The .bss table the program maps ingress ifindex to slots with.
@@ -156,9 +160,29 @@ std::string XdpCollector::State::foreign_program(int ifindex) const {
     std::string text = "XDP program id " + std::to_string(id);
     if (!name.empty()) text += " (\"" + name + "\")";
     if (name.rfind("xdp_observe", 0) == 0) {
-      text += ", apparently left by an earlier netobs attached without a link";
+      text += ", an observer of a netobs that is still running or held by another process";
     }
     return text;
+  }
+  return "";
+}
+
+std::string XdpCollector::State::remove_leftover(int ifindex) const {
+  LIBBPF_OPTS(bpf_xdp_query_opts, query);
+  if (bpf_xdp_query(ifindex, 0, &query) != 0) return "";
+  for (const auto& [id, mode] : {std::pair{query.drv_prog_id, XDP_FLAGS_DRV_MODE},
+                                 std::pair{query.skb_prog_id, XDP_FLAGS_SKB_MODE}}) {
+    if (id == 0 || id == prog_id) continue;
+    // Ours by name, and no live process (a netobs, or a link's owner) holds it.
+    const std::string name = program_name(id);
+    if (name.rfind("xdp_observe", 0) != 0 || bpf_program_held_by_a_process(id) != false) continue;
+    UniqueFd old_fd(bpf_prog_get_fd_by_id(id));
+    if (!old_fd.valid()) continue;
+    LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = old_fd.get());
+    // XDP_FLAGS_REPLACE: only if that very program is still the one there.
+    if (bpf_xdp_detach(ifindex, mode | XDP_FLAGS_REPLACE, &opts) == 0) {
+      return "XDP program id " + std::to_string(id) + " (\"" + name + "\")";
+    }
   }
   return "";
 }
@@ -167,7 +191,8 @@ std::string XdpCollector::State::attach_hook(int ifindex, Interface& iface, XdpH
                                              std::string& foreign) {
   if (hook == XdpHook::kTc) {
     if (!has_tc) return "tc: tc_observe is not loaded";
-    Result<TcAttachment> tc = TcAttachment::attach(tc_prog_fd, ifindex, !tc_legacy);
+    Result<TcAttachment> tc = TcAttachment::attach(tc_prog_fd, ifindex, !tc_legacy,
+                                                   TcDirection::kIngress, kXdpTcObserveSlot);
     if (!tc) return "tc: " + tc.message();
     iface.tc = std::move(*tc);
     iface.attach = std::string(iface.tc.kind());
@@ -176,7 +201,12 @@ std::string XdpCollector::State::attach_hook(int ifindex, Interface& iface, XdpH
   const std::string_view name = xdp_hook_name(hook);
   if (!has_xdp) return std::string(name) + ": no XDP program is loaded";
   // Never replace: an XDP program of someone else is in the way of both
-  // XDP modes (one program per device).
+  // XDP modes (one program per device). A leftover of a killed netobs is
+  // not someone else's.
+  if (const std::string removed = remove_leftover(ifindex); !removed.empty()) {
+    log_info("removed a leftover XDP program of a netobs that was killed",
+             {{"collector", "xdp"}, {"ifindex", std::to_string(ifindex)}, {"program", removed}});
+  }
   foreign = foreign_program(ifindex);
   if (!foreign.empty()) return std::string(name) + ": " + foreign;
   LIBBPF_OPTS(bpf_link_create_opts, opts,
@@ -240,7 +270,8 @@ void XdpCollector::State::try_attach(int ifindex, Interface& iface) {
                   {"ifindex", std::to_string(ifindex)},
                   {"attach", iface.attach},
                   {"driver", driver ? driver->driver : "unknown"},
-                  {"skipped", errors.empty() ? "-" : errors}});
+                  {"skipped", errors.empty() ? "-" : errors},
+                  {"replaced_leftover", iface.tc.replaced_leftover() ? "yes" : "no"}});
         return;
       }
       errors += (errors.empty() ? "" : "; ") + error;
@@ -356,7 +387,7 @@ XdpCollector::~XdpCollector() { stop(); }
 Status XdpCollector::start_impl(const CollectorContext& context) {
   auto state = std::make_unique<State>();
   state->config = context.config.collector<XdpConfig>();
-  state->selector = InterfaceSelector::from_config(context.config);
+  state->selector = xdp_interface_selector(context.config);
   state->tc_legacy = tc_legacy_forced();
   Result<size_t> cpus = possible_cpus();
   if (!cpus) return cpus.status();

@@ -1,5 +1,7 @@
 #include "collectors/xdp/xdp_config.h"
 
+#include "collectors/xdp/interface_selector.h"
+
 #include "config/config_text.h"
 #include "config/schema.h"
 
@@ -47,6 +49,12 @@ CollectorConfigSection xdp_config_section() {
               },
           .aliases = {"agent.network.xdp"},
           .check = check_xdp_ports};
+}
+
+InterfaceSelector xdp_interface_selector(const Config& config) {
+  const XdpConfig& xdp = config.collector<XdpConfig>();
+  return InterfaceSelector(xdp.interfaces.empty() ? config.network.interfaces : xdp.interfaces,
+                           config.network.exclude_interfaces);
 }
 
 }  // namespace netobs

@@ -82,10 +82,7 @@ Status cached_probe(const std::string& key, Probe probe) {
 }
 
 std::string privileges_hint(const PreflightReport& preflight, int err) {
-  if (err == EPERM && !preflight.has_bpf_privileges()) {
-    return ": missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN)";
-  }
-  return "";
+  return permission_hint(preflight, err, /*perf_event=*/false);
 }
 
 Status probe_tp_btf(const HookRung& rung, const PreflightReport& preflight) {
@@ -149,6 +146,15 @@ Status probe_tracepoint(const HookRung& rung, const PreflightReport& preflight) 
   const std::string id_path =
       preflight.tracefs_path + "/events/" + name.category + "/" + name.event + "/id";
   if (access(id_path.c_str(), R_OK) != 0) {
+    if ((errno == EACCES || errno == EPERM) && !preflight.tracefs_readable) {
+      char mode[8];
+      std::snprintf(mode, sizeof(mode), "%04o", preflight.tracefs_mode);
+      return Status::error("cannot read tracepoint " + name.category + ":" + name.event +
+                           ": tracefs at " + preflight.tracefs_path + " is root-only (mode " +
+                           mode +
+                           ") and this process is not root; run as root or make tracefs "
+                           "readable to netobs (`netobs check` says how)");
+    }
     return Status::error("kernel has no tracepoint " + name.category + ":" + name.event + " (" +
                          id_path + ": " + errno_message(errno) + ")");
   }
@@ -515,6 +521,10 @@ class LadderLoader {
     if (link == nullptr) {
       const int err = errno;
       std::string why = errno_message(err);
+      // Tracepoints and kprobes attach through perf_event_open().
+      why += permission_hint(preflight_, err,
+                             r.kind == AttachKind::kTracepoint || r.kind == AttachKind::kKprobe ||
+                                 r.kind == AttachKind::kKretprobe);
       std::string_view text = capture.text();
       while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
       size_t last = text.rfind('\n');

@@ -2,6 +2,7 @@
 
 #include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -66,11 +67,40 @@ std::optional<uint64_t> capget_effective() {
          (static_cast<uint64_t>(data[1].effective) << 32);
 }
 
+std::optional<int> read_int_sysctl(const std::string& path) {
+  const std::optional<std::string> text = read_small_file(path);
+  if (!text) return std::nullopt;
+  try {
+    return std::stoi(*text);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// Mode and owner of the mount point, and whether this process can reach the
+// tracepoints' id files through it.
+void check_tracefs_access(PreflightReport& report) {
+  struct stat st {};
+  if (stat(report.tracefs_path.c_str(), &st) == 0) {
+    report.tracefs_mode = st.st_mode & 07777;
+    report.tracefs_uid = st.st_uid;
+    report.tracefs_gid = st.st_gid;
+  }
+  report.tracefs_readable = access((report.tracefs_path + "/events").c_str(), X_OK) == 0;
+}
+
+std::string octal(unsigned mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", mode);
+  return text;
+}
+
 void check_tracefs(const PreflightOptions& options, const std::vector<MountEntry>& mounts,
                    PreflightReport& report) {
   if (auto found = find_tracefs_mount(mounts, options.sys_root)) {
     report.tracefs_mounted = true;
     report.tracefs_path = *found;
+    check_tracefs_access(report);
     return;
   }
   report.tracefs_path = options.sys_root + std::string(kTracefsDir);
@@ -91,6 +121,7 @@ void check_tracefs(const PreflightOptions& options, const std::vector<MountEntry
   // Left mounted at exit on purpose: it is shared with every other tracing tool.
   report.tracefs_mounted = true;
   report.tracefs_mounted_by_us = true;
+  check_tracefs_access(report);
 }
 
 }  // namespace
@@ -218,9 +249,54 @@ PreflightReport run_preflight(const PreflightOptions& options) {
   if (auto stats = read_small_file(options.proc_root + "/sys/kernel/bpf_stats_enabled")) {
     report.bpf_stats_sysctl = trim(*stats) == "1";
   }
+  report.perf_event_paranoid =
+      read_int_sysctl(options.proc_root + "/sys/kernel/perf_event_paranoid");
+  report.unprivileged_bpf_disabled =
+      read_int_sysctl(options.proc_root + "/sys/kernel/unprivileged_bpf_disabled");
   // bpf_enable_stats() is refused without CAP_SYS_ADMIN (kernel/bpf/syscall.c).
   report.bpf_stats_possible = report.bpf_stats_sysctl || report.cap_sys_admin;
   return report;
+}
+
+std::string tracefs_permission_problem(const PreflightReport& report) {
+  if (!report.tracefs_mounted || report.tracefs_readable) return "";
+  return "tracefs at " + report.tracefs_path + " is not readable by this user (mode " +
+         octal(report.tracefs_mode) + ", owner uid " + std::to_string(report.tracefs_uid) +
+         " gid " + std::to_string(report.tracefs_gid) +
+         "; recent kernels mount it root-only): classic tracepoints (the syscall tracepoints "
+         "of syscall_details) need the ids in it whatever the capabilities. Fix: run as root, "
+         "or let the netobs group in: `mount -o remount,gid=<netobs group>,mode=0750 " +
+         report.tracefs_path +
+         "` (also in /etc/fstab), or leave syscall_details off (the other programs use "
+         "tp_btf or raw_tp, which need no tracefs)";
+}
+
+std::string permission_hint(const PreflightReport& report, int err, bool perf_event) {
+  if (err != EPERM && err != EACCES) return "";
+  if (!report.has_bpf_privileges()) {
+    std::string caps;
+    if (!report.cap_bpf) caps = "CAP_BPF";
+    if (!report.cap_perfmon) caps += caps.empty() ? "CAP_PERFMON" : " and CAP_PERFMON";
+    std::string hint = ": missing " + caps + " (or CAP_SYS_ADMIN)";
+    if (!report.cap_bpf && report.unprivileged_bpf_disabled &&
+        *report.unprivileged_bpf_disabled != 0) {
+      hint += "; kernel.unprivileged_bpf_disabled is " +
+              std::to_string(*report.unprivileged_bpf_disabled) +
+              ", so bpf() is refused to any process without CAP_BPF";
+    }
+    if (perf_event && !report.cap_perfmon && report.perf_event_paranoid &&
+        *report.perf_event_paranoid > -1) {
+      hint += "; kernel.perf_event_paranoid is " + std::to_string(*report.perf_event_paranoid) +
+              ", so system-wide perf events (classic tracepoints, kprobes) need CAP_PERFMON";
+    }
+    return hint +
+           ". Fix: run as root or grant the capabilities (systemd: "
+           "AmbientCapabilities=CAP_BPF CAP_PERFMON)";
+  }
+  if (perf_event && err == EACCES && !report.tracefs_readable) {
+    return ": " + tracefs_permission_problem(report);
+  }
+  return "";
 }
 
 std::vector<std::string> missing_requirements(const PreflightReport& report,
@@ -240,9 +316,20 @@ std::vector<std::string> missing_requirements(const PreflightReport& report,
         if (!report.cap_bpf) caps = "CAP_BPF";
         if (!report.cap_perfmon) caps += caps.empty() ? "CAP_PERFMON" : " and CAP_PERFMON";
         const bool both = !report.cap_bpf && !report.cap_perfmon;
-        missing.push_back("missing " + caps + " (or CAP_SYS_ADMIN): run as root or grant " +
-                          (both ? "them" : "it") +
-                          " (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON)");
+        std::string line = "missing " + caps + " (or CAP_SYS_ADMIN): run as root or grant " +
+                           (both ? "them" : "it") +
+                           " (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON)";
+        if (!report.cap_bpf && report.unprivileged_bpf_disabled &&
+            *report.unprivileged_bpf_disabled != 0) {
+          line += "; kernel.unprivileged_bpf_disabled is " +
+                  std::to_string(*report.unprivileged_bpf_disabled) +
+                  ": bpf() is refused to any process without CAP_BPF";
+        }
+        if (!report.cap_perfmon && report.perf_event_paranoid && *report.perf_event_paranoid > -1) {
+          line += "; kernel.perf_event_paranoid is " + std::to_string(*report.perf_event_paranoid) +
+                  ": system-wide perf events (tracepoints, kprobes) need CAP_PERFMON";
+        }
+        missing.push_back(std::move(line));
         break;
       }
       case Requirement::kNetAdmin:
@@ -266,6 +353,8 @@ std::vector<std::string> missing_requirements(const PreflightReport& report,
                              "` or run with CAP_SYS_ADMIN so netobs mounts it";
           if (!report.tracefs_error.empty()) line += " (" + report.tracefs_error + ")";
           missing.push_back(std::move(line));
+        } else if (!report.tracefs_readable) {
+          missing.push_back(tracefs_permission_problem(report));
         }
         break;
       case Requirement::kCgroup2:
@@ -316,6 +405,15 @@ void log_preflight(const PreflightReport& report) {
                                         Requirement::kNetAdmin, Requirement::kNetRaw,
                                         Requirement::kTracefs,  Requirement::kCgroup2};
   for (Requirement need : all) {
+    if (need == Requirement::kTracefs && report.tracefs_mounted) {
+      // Root-only tracefs is the normal state of a service run without
+      // root; it matters only to a program that needs it, which says so.
+      if (!report.tracefs_readable) {
+        log_info("tracefs not readable",
+                 {{"stage", "preflight"}, {"detail", tracefs_permission_problem(report)}});
+      }
+      continue;
+    }
     for (const auto& line : missing_requirements(report, {need})) {
       log_warn(line,
                {{"stage", "preflight"}, {"requirement", std::string(requirement_name(need))}});

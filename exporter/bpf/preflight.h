@@ -41,6 +41,18 @@ struct PreflightReport {
   bool tracefs_mounted = false;
   bool tracefs_mounted_by_us = false;
   std::string tracefs_error;  // why it is missing (mount refused, not allowed, ...)
+  // Whether this process may read the tracepoints' ids under tracefs (its
+  // mount point is root-only, mode 0700, on recent kernels), and the mount
+  // point's mode and owner for messages.
+  bool tracefs_readable = true;
+  unsigned tracefs_mode = 0;
+  unsigned tracefs_uid = 0;
+  unsigned tracefs_gid = 0;
+
+  // kernel.perf_event_paranoid and kernel.unprivileged_bpf_disabled; nullopt
+  // when unreadable.
+  std::optional<int> perf_event_paranoid;
+  std::optional<int> unprivileged_bpf_disabled;
 
   std::string cgroup2_path;  // from /proc/mounts; empty when there is none
   bool cgroup2_mounted = false;
@@ -57,6 +69,17 @@ struct PreflightReport {
 
 // Reads the machine; mounts tracefs when allowed and needed (recorded in the report).
 PreflightReport run_preflight(const PreflightOptions& options = {});
+
+// Why this process cannot read tracefs and the fixes; "" when it can (or
+// tracefs is not mounted: missing_requirements says that).
+std::string tracefs_permission_problem(const PreflightReport& report);
+
+// The cause and fix of a permission error (EPERM or EACCES) from bpf()
+// (perf_event false) or perf_event_open() (perf_event true, attaching
+// tracepoints and kprobes): the missing capability,
+// kernel.unprivileged_bpf_disabled, kernel.perf_event_paranoid. Starts with
+// ": "; "" for other errors or when the privileges look sufficient.
+std::string permission_hint(const PreflightReport& report, int err, bool perf_event);
 
 // One line per missing requirement, each naming the fix; empty when all are met.
 std::vector<std::string> missing_requirements(const PreflightReport& report,

@@ -114,6 +114,14 @@ Status StreamEventSink::write(const EventRow& row) {
   return Status::ok();
 }
 
+Status StreamEventSink::write_line(std::string_view line) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  out_ << line;
+  if (!out_) return Status::error("writing an event to the output stream failed");
+  ++rows_;
+  return Status::ok();
+}
+
 Status StreamEventSink::flush(bool /*durable*/) {
   std::lock_guard<std::mutex> lock(mutex_);
   out_.flush();
@@ -196,7 +204,10 @@ Status RotatingFileEventSink::close_current_locked() {
 }
 
 Status RotatingFileEventSink::write(const EventRow& row) {
-  const std::string line = format_event(options_.format, schema_, row);
+  return write_line(format_event(options_.format, schema_, row));
+}
+
+Status RotatingFileEventSink::write_line(std::string_view line) {
   std::lock_guard<std::mutex> lock(mutex_);
   if (file_ == nullptr) return Status::error("event file is closed");
   // A row larger than rotate_bytes still goes into a file of its own.

@@ -57,6 +57,10 @@ class EventSink {
   virtual ~EventSink() = default;
   // Writes one event; an error means the row was not (fully) written.
   virtual Status write(const EventRow& row) = 0;
+  // Writes one event already formatted as a whole line ending in '\n'
+  // (events whose shape is not a flat row, such as security alerts' nested
+  // JSON); no CSV header is written for it.
+  virtual Status write_line(std::string_view line) = 0;
   // Pushes buffered rows to the OS; `durable` also fsyncs them to disk.
   virtual Status flush(bool durable) = 0;
   virtual uint64_t rows_written() const = 0;
@@ -68,6 +72,7 @@ class StreamEventSink final : public EventSink {
  public:
   StreamEventSink(std::ostream& out, EventFormat format, EventSchema schema);
   Status write(const EventRow& row) override;
+  Status write_line(std::string_view line) override;
   Status flush(bool durable) override;
   uint64_t rows_written() const override;
 
@@ -95,6 +100,7 @@ class RotatingFileEventSink final : public EventSink {
   ~RotatingFileEventSink() override;
 
   Status write(const EventRow& row) override;
+  Status write_line(std::string_view line) override;
   Status flush(bool durable) override;
   uint64_t rows_written() const override;
 

@@ -49,30 +49,42 @@ struct Fixture {
   int tc_empty_fd() const { return bpf_program__fd(baseline->progs.tc_empty); }
 };
 
-Fixture& fixture() {
-  static Fixture* f = [] {
-    auto* fx = new Fixture;
-    fx->config = load_config_string("{}\n", "bench").config;
-    fx->preflight = run_preflight({.allow_mount = false});
-    DnsCollector::Options options;
-    options.attach_socket = false;
-    options.manual_sweep = true;
-    options.loopback_dedupe = false;
-    fx->collector = std::make_unique<DnsCollector>(options);
-    Status started = fx->collector->start({fx->config, fx->preflight});
-    if (!started) {
-      std::fprintf(stderr, "dns_bpf_bench: cannot load the dns programs (root?): %s\n",
-                   started.message().c_str());
-      std::exit(1);
-    }
-    fx->baseline = open_skeleton<packet_baseline_bpf>();
-    if (!fx->baseline || packet_baseline_bpf::load(fx->baseline.get()) != 0) {
-      std::fprintf(stderr, "dns_bpf_bench: cannot load packet_baseline.bpf.o\n");
-      std::exit(1);
-    }
-    return fx;
-  }();
-  return *f;
+// filtered: with the network.* CIDR and port filters on (the query's server
+// 192.0.2.53 is in include_cidrs, not in exclude_cidrs: every lookup done,
+// nothing left out).
+Fixture& make_fixture(bool filtered) {
+  auto* fx = new Fixture;
+  fx->config = load_config_string("{}\n", "bench").config;
+  if (filtered) {
+    fx->config.network.include_cidrs = {"192.0.2.0/24", "10.0.0.0/8"};
+    fx->config.network.exclude_cidrs = {"192.0.2.128/25", "203.0.113.0/24"};
+    fx->config.network.exclude_ports = {22};
+  }
+  fx->preflight = run_preflight({.allow_mount = false});
+  DnsCollector::Options options;
+  options.attach_socket = false;
+  options.manual_sweep = true;
+  options.loopback_dedupe = false;
+  fx->collector = std::make_unique<DnsCollector>(options);
+  Status started = fx->collector->start({fx->config, fx->preflight});
+  if (!started) {
+    std::fprintf(stderr, "dns_bpf_bench: cannot load the dns programs (root?): %s\n",
+                 started.message().c_str());
+    std::exit(1);
+  }
+  fx->baseline = open_skeleton<packet_baseline_bpf>();
+  if (!fx->baseline || packet_baseline_bpf::load(fx->baseline.get()) != 0) {
+    std::fprintf(stderr, "dns_bpf_bench: cannot load packet_baseline.bpf.o\n");
+    std::exit(1);
+  }
+  return *fx;
+}
+
+Fixture& fixture(bool filtered = false) {
+  static Fixture& plain = make_fixture(false);
+  if (!filtered) return plain;
+  static Fixture& with_filters = make_fixture(true);
+  return with_filters;
 }
 
 std::vector<uint8_t> udp(uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload) {
@@ -261,8 +273,8 @@ void BM_Ratio_NonDns(benchmark::State& state) {
 // response, one of them timed (`timed_response`: the response, which finds
 // its entry waiting; else the query, an LRU insert) together with the empty
 // program on the same packet. The other one runs untimed.
-void run_single_ratios(benchmark::State& state, bool timed_response) {
-  Fixture& f = fixture();
+void run_single_ratios(benchmark::State& state, bool timed_response, bool filtered = false) {
+  Fixture& f = fixture(filtered);
   const Hook hooks[2] = {socket_hook(f), tc_hook(f)};
   uint16_t id = 0;
   std::vector<double> empties[2], progs[2];
@@ -293,10 +305,18 @@ void run_single_ratios(benchmark::State& state, bool timed_response) {
 void BM_Ratio_CorrelatedResponse(benchmark::State& state) { run_single_ratios(state, true); }
 // A query: header + name walk + LRU insert + stats.
 void BM_Ratio_Query(benchmark::State& state) { run_single_ratios(state, false); }
+// The same with the network CIDR and port filters configured (two LPM
+// lookups and two port-array lookups per message).
+void BM_Ratio_CorrelatedResponse_Filtered(benchmark::State& state) {
+  run_single_ratios(state, true, true);
+}
+void BM_Ratio_Query_Filtered(benchmark::State& state) { run_single_ratios(state, false, true); }
 
 BENCHMARK(BM_Ratio_NonDns)->UseManualTime()->Iterations(200);
 BENCHMARK(BM_Ratio_CorrelatedResponse)->UseManualTime()->Iterations(20000);
 BENCHMARK(BM_Ratio_Query)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_Ratio_CorrelatedResponse_Filtered)->UseManualTime()->Iterations(20000);
+BENCHMARK(BM_Ratio_Query_Filtered)->UseManualTime()->Iterations(20000);
 BENCHMARK(BM_Empty_NonDns)->UseManualTime()->Iterations(50);
 BENCHMARK(BM_Filter_NonDnsUdp)->UseManualTime()->Iterations(50);
 BENCHMARK(BM_Filter_NonDnsTcp)->UseManualTime()->Iterations(50);

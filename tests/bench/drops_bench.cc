@@ -87,7 +87,8 @@ uint64_t flood(uint64_t count, double seconds) {
 
 // ns/event of the real program and of the empty one, and their ratio. arg 0:
 // every namespace (the default), arg 1: filtered to the benchmark's namespace
-// (events of the namespace do the full work, the others stop at the filter).
+// (events of the namespace do the full work, the others stop at the filter),
+// arg 2: with the opt-in local_port label (probe reads of the port).
 void BM_DropCost(benchmark::State& state) {
   if (!bench_netns().ok()) {
     state.SkipWithError("needs root: ip netns / nft failed");
@@ -100,6 +101,7 @@ void BM_DropCost(benchmark::State& state) {
   }
   Config config = default_config();
   if (state.range(0) == 1) config.collector<DropsConfig>().network_namespace = bench_netns().path();
+  if (state.range(0) == 2) config.collector<DropsConfig>().local_port_labels = true;
   PreflightReport preflight = run_preflight();
   DropsCollector collector;
   if (Status s = collector.start({config, preflight}); !s) {
@@ -137,7 +139,7 @@ void BM_DropCost(benchmark::State& state) {
   state.counters["empty_ns"] = empty_ns;
   state.counters["ratio"] = empty_ns > 0 ? real_ns / empty_ns : 0;
 }
-BENCHMARK(BM_DropCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DropCost)->Arg(0)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // One scrape (snapshot + render) of every drop on the machine since start
 // (the flood adds a key; the 256-slot overflow array is read every time).

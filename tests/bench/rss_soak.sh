@@ -12,13 +12,20 @@
 # iperf3 UDP stream (50 Mbit/s), DNS queries (dig against a dnsmasq of our
 # own, ~20/s, half of them for names it does not know), and short HTTP
 # connections (curl to a python http.server, ~10/s); plus /metrics scrapes
-# with gzip every second. Prints VmRSS at start and every 30 s, VmHWM at the
-# end, and `RESULT rss_start_kib|rss_end_kib|hwm_kib N` lines for run.sh.
+# with gzip every second. Prints VmRSS and open files at start and every 30 s,
+# VmHWM at the end, and `RESULT rss_start_kib|rss_end_kib|hwm_kib|fds_start|
+# fds_end N` lines for run.sh; every sample also as `SAMPLE <s> <rss KiB>
+# <open files>` (soak.sh reads them).
+# Environment: SOAK_SCRAPES_PER_SECOND (default 1: one curl a second; more:
+# a keep-alive client as Prometheus scrapes, paced at that rate, its
+# successes and failures printed at the end), SOAK_SAMPLE_SECONDS (30).
 # Removes the namespaces (and so every program and process in them) at exit.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../../build}
 seconds=${2:-180}
+scrape_rate=${SOAK_SCRAPES_PER_SECOND:-1}
+sample_every=${SOAK_SAMPLE_SECONDS:-30}
 exporter=$build/exporter/netobs_exporter
 [[ $(id -u) -eq 0 ]] || { echo "needs root" >&2; exit 1; }
 [[ -x $exporter ]] || { echo "no $exporter: build it first" >&2; exit 2; }
@@ -77,7 +84,7 @@ port=19725
 ip netns exec "$agent" "$exporter" --web.listen-address=127.0.0.1:$port --config.file="$tmp/netobs.yaml" \
   --log.level=warn >"$tmp/exporter.log" 2>&1 &
 exporter_pid=$!
-pids+=($exporter_pid)
+pids+=("$exporter_pid")
 url=http://127.0.0.1:$port/metrics
 ready=
 for _ in $(seq 100); do
@@ -97,8 +104,11 @@ for c in snmp socket tcp dns xdp; do
 done
 
 rss() { awk "/^$1:/ { print \$2 }" "/proc/$exporter_pid/status"; }
+fds() { find "/proc/$exporter_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 rss_start=$(rss VmRSS)
-echo "t=0s VmRSS ${rss_start} KiB (all collectors started, xdp on nobsr0: tc on a veth)"
+fds_start=$(fds)
+echo "t=0s VmRSS ${rss_start} KiB, ${fds_start} open files (all collectors started, xdp on nobsr0: tc on a veth)"
+echo "SAMPLE 0 $rss_start $fds_start"
 
 # Servers in the agent namespace.
 bg "$agent" iperf3 -s -B 10.199.251.1 -p 5201
@@ -119,19 +129,64 @@ bg "$peer" bash -c "i=0; while (( SECONDS < $seconds )); do
 bg "$peer" bash -c "while (( SECONDS < $seconds )); do
   curl -s -o /dev/null http://10.199.251.1:8080/; sleep 0.1; done"
 
-next_report=30
+if ((scrape_rate > 1)); then
+  # Keep-alive scrapes with gzip at a fixed pace; a failed or short answer
+  # counts as a failure and reconnects.
+  cat >"$tmp/scraper.py" <<'PY'
+import http.client, sys, time
+port, rate, seconds, out = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+ok = failed = 0
+conn = None
+start = time.monotonic()
+n = 0
+while time.monotonic() - start < seconds:
+    n += 1
+    try:
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status == 200 and len(body) > 0:
+            ok += 1
+        else:
+            failed += 1
+    except Exception:
+        failed += 1
+        conn = None
+    delay = start + n / rate - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+with open(out, "w") as f:
+    f.write(f"{ok} {failed} {time.monotonic() - start:.1f}\n")
+PY
+  bg "$agent" python3 "$tmp/scraper.py" "$port" "$scrape_rate" "$seconds" "$tmp/scrapes"
+fi
+next_report=$sample_every
 while ((SECONDS < end)); do
-  in_agent curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url" || true
+  if ((scrape_rate <= 1)); then
+    in_agent curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url" || true
+  fi
   sleep 1
   elapsed=$((seconds - (end - SECONDS)))
   if ((elapsed >= next_report)); then
-    echo "t=${elapsed}s VmRSS $(rss VmRSS) KiB"
-    next_report=$((next_report + 30))
+    r=$(rss VmRSS) f=$(fds)
+    echo "t=${elapsed}s VmRSS $r KiB, $f open files"
+    echo "SAMPLE $elapsed $r $f"
+    next_report=$((next_report + sample_every))
   fi
 done
 sleep 2  # let the last connections close and be counted
+if ((scrape_rate > 1)); then
+  for _ in $(seq 50); do [[ -s $tmp/scrapes ]] && break; sleep 0.2; done
+  read -r ok failed took <"$tmp/scrapes" || true
+  echo "scrapes: ${ok:-?} answered, ${failed:-?} failed in ${took:-?} s (asked for $scrape_rate/s)"
+  echo "RESULT scrapes_ok ${ok:-0}"
+  echo "RESULT scrapes_failed ${failed:-0}"
+fi
 in_agent curl -s -o /dev/null -H 'Accept-Encoding: gzip' "$url"
 rss_end=$(rss VmRSS)
+fds_end=$(fds)
 # Where it is: anonymous memory (heap, stacks), file pages (the binary and
 # its libraries), shared/special mappings (BPF ring buffers and maps mapped
 # into the process), and the largest mappings.
@@ -144,3 +199,5 @@ echo "after ${seconds}s: VmRSS ${rss_end} KiB, VmHWM ${hwm} KiB; machine: $(npro
 echo "RESULT rss_start_kib $rss_start"
 echo "RESULT rss_end_kib $rss_end"
 echo "RESULT hwm_kib $hwm"
+echo "RESULT fds_start $fds_start"
+echo "RESULT fds_end $fds_end"

@@ -39,7 +39,7 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
 fi
 echo "building in $build ..." >&2
 cmake --build "$build" -j"$(nproc)" --target netobs_exporter netobs socket_bpf_bench tcp_bench \
-  dns_bpf_bench xdp_bpf_bench >/dev/null
+  dns_bpf_bench xdp_bpf_bench flows_bench >/dev/null
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -67,6 +67,8 @@ if ((quick)); then
     --benchmark_out="$out/dns.json" --benchmark_out_format=json
   step xdp "$build/tests/bench/xdp_bpf_bench" --benchmark_filter='BM_Ratio(Tc)?TcpPortMatchSampled1000/' \
     --benchmark_out="$out/xdp.json" --benchmark_out_format=json
+  step flows "$build/tests/bench/flows_bench" --benchmark_filter='BM_FlowsPerEventCost/0' \
+    --benchmark_out="$out/flows.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 60 --rounds 3
   step rss bash "$here/rss_soak.sh" "$build" 30
 else
@@ -80,6 +82,8 @@ else
     --benchmark_out="$out/dns.json" --benchmark_out_format=json
   step xdp "$build/tests/bench/xdp_bpf_bench" --benchmark_filter='BM_Ratio' \
     --benchmark_out="$out/xdp.json" --benchmark_out_format=json
+  step flows "$build/tests/bench/flows_bench" --benchmark_repetitions=5 \
+    --benchmark_out="$out/flows.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 200 --rounds 5
   step rss bash "$here/rss_soak.sh" "$build" 180
 fi

@@ -164,6 +164,15 @@ for arg, label in (("0", "--top 20 --sort rtt --no-process"), ("1", "--top 20 --
         ms = statistics.median(b["real_time"] for b in tcp[name])
         add("cli", f"netobs conns {label}, 10 000 connections", (ms, f"{ms:.1f} ms"), "<= 50 ms", 50)
 
+flows = bench("flows")
+for arg, services in (("0", "no services"), ("1", "200 services")):
+    name = next((n for n in flows if n.startswith("BM_FlowsPerEventCost/" + arg)), None)
+    if not name:
+        continue
+    for hook in ("inet_sock_set_state", "tcp_send_reset", "tcp_receive_reset"):
+        add("flows", f"{hook} per event, {services} (vs empty tp_btf, same hook)",
+            counter(flows, name, hook + "_ratio"), "<= 2x", 2)
+
 dns = bench("dns")
 for run_name, key, label, goal, limit in (
         ("BM_Ratio_NonDns", "tc_ratio_to_tc_empty", "dns tc program, non-DNS UDP packet", "<= 1.3x", 1.3),

@@ -35,8 +35,8 @@
 #include <vector>
 
 #include "collectors/tcp/conns_command.h"
-#include "collectors/tcp/process_owners.h"
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/process_owners.h"
+#include "exporter/net/sock_diag.h"
 #include "collectors/tcp/tcp_collector.h"
 #include "collectors/tcp/tcp_state_counter.h"
 #include "config/config.h"

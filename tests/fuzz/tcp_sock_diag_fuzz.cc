@@ -9,7 +9,7 @@
 
 #include "collectors/snmp/snmp_config.h"
 #include "collectors/tcp/conns.h"
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/sock_diag.h"
 
 namespace {
 

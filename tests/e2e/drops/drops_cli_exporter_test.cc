@@ -2,8 +2,9 @@
 // creates, with an nftables rule that counts and drops UDP to one port:
 // `netobs drops --json` lists the rule's drops with their count, the reason
 // NETFILTER_DROP and the kernel function (a text symbol of /proc/kallsyms)
-// where they happened; netobs_exporter (drops only) exports the same count,
-// and promtool accepts the output.
+// where they happened; the receive-buffer drops of a socket the test holds
+// name the test's process; netobs_exporter (drops only) exports the same
+// count, and promtool accepts the output.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -95,7 +96,7 @@ TEST_F(DropsBinaries, CliJsonListsTheRulesDropsWithTheKernelFunction) {
   const std::regex row(
       "\\{\"reason\":\"([A-Z_0-9a-z]+)\",\"reason_value\":\\d+,\"function\":\"([^\"]*)\","
       "\"location\":\"([^\"]*)\",\"interface\":\"([^\"]*)\",\"family\":\"([^\"]*)\","
-      "\"protocol\":\"([^\"]*)\",\"packets\":(\\d+)\\}");
+      "\"protocol\":\"([^\"]*)\",\"packets\":(\\d+),\"pid\":(null|\\d+),\"comm\":[^}]*\\}");
   std::set<std::string> functions;
   while (std::getline(lines, line)) {
     if (line.rfind("{\"interval_seconds\":", 0) != 0) continue;
@@ -114,6 +115,58 @@ TEST_F(DropsBinaries, CliJsonListsTheRulesDropsWithTheKernelFunction) {
   EXPECT_EQ(listed, rule) << cli.output();
   ASSERT_FALSE(functions.empty());
   for (const std::string& f : functions) EXPECT_TRUE(text_symbol(f)) << f << " not in kallsyms";
+}
+
+// A UDP socket of this test process with the smallest receive buffer, never
+// read: `netobs drops` names this process (pid and comm) for its drops, and
+// their count equals the namespace's UdpRcvbufErrors.
+TEST_F(DropsBinaries, CliNamesTheProcessHoldingTheSocket) {
+  const int receiver = ns_.run([] {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int tiny = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+    sockaddr_in addr = tcptest::ipv4("127.0.0.1", 9102);
+    return bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? fd : -1;
+  });
+  ASSERT_GE(receiver, 0);
+  testing::Subprocess cli({testing::cli_binary(), "drops", "--json", "--netns", ns_.path(),
+                           "--reason", "SOCKET_RCVBUFF", "--interval", "1", "--count", "3"});
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  while (Clock::now() < deadline && cli.output().find("watching") == std::string::npos) {
+    ASSERT_TRUE(cli.running()) << cli.output();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  const auto counters_before = ns_.run([] { return tcptest::read_counters(); });
+  ns_.run([] {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_in to = tcptest::ipv4("127.0.0.1", 9102);
+    std::string payload(1000, 'x');
+    for (int i = 0; i < 60; ++i) {
+      sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    }
+    close(fd);
+  });
+  const auto counters_after = ns_.run([] { return tcptest::read_counters(); });
+  ASSERT_EQ(cli.wait(20), 0) << cli.output();
+  close(receiver);
+  const uint64_t rcvbuf = tcptest::delta(counters_before, counters_after, "Udp.RcvbufErrors");
+  EXPECT_GT(rcvbuf, 40u);
+
+  std::ifstream comm_file("/proc/self/comm");
+  std::string comm;
+  std::getline(comm_file, comm);
+  const std::regex row(
+      "\\{\"reason\":\"SOCKET_RCVBUFF\"[^}]*\"packets\":(\\d+),\"pid\":(\\d+),"
+      "\"comm\":\"([^\"]*)\"\\}");
+  const std::string output = cli.output();
+  uint64_t listed = 0;
+  for (std::sregex_iterator it(output.begin(), output.end(), row), end; it != end; ++it) {
+    EXPECT_EQ(std::stoi((*it)[2]), getpid());
+    EXPECT_EQ((*it)[3], comm);
+    listed += std::stoull((*it)[1]);
+  }
+  EXPECT_EQ(listed, rcvbuf) << output;
+  EXPECT_EQ(output.find("\"pid\":null"), std::string::npos) << output;
 }
 
 TEST_F(DropsBinaries, ExporterServesTheRulesDropsAndPromtoolAcceptsThem) {

@@ -6,6 +6,8 @@
 // that reason exactly with an independent truth: an nftables counter, the
 // namespace's /proc/net/snmp and netstat counters, `tc -s qdisc`, or the
 // packets the test sent. Every reason seen is a name from the kernel's BTF.
+// Also: the optional local_port label with its cap, and the
+// network.interfaces / exclude_interfaces filters.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <cmath>  // tcp_netns.h uses HUGE_VAL
 #include <map>
+#include <memory>
 #include <regex>
 #include <thread>
 
@@ -57,6 +60,70 @@ int send_udp(const char* ip, uint16_t port, int count, size_t size = 64) {
   return sent;
 }
 
+// The one's complement sum of RFC 1071 over `data`, folded and inverted.
+uint16_t internet_checksum(const uint8_t* data, size_t length) {
+  uint32_t sum = 0;
+  for (size_t i = 0; i + 1 < length; i += 2)
+    sum += static_cast<uint32_t>(data[i] << 8 | data[i + 1]);
+  if (length % 2) sum += static_cast<uint32_t>(data[length - 1] << 8);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+// Sends `count` IPv4 packets 127.0.0.1 -> 127.0.0.1 through a raw socket
+// (IP_HDRINCL): UDP or TCP (a SYN) to `port` whose L4 checksum is the right
+// one plus 1. Loopback does not mark raw packets as checked, so the
+// receiving stack verifies the checksum and drops them.
+int send_bad_checksum(uint8_t protocol, uint16_t port, int count) {
+  const int fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0) return -1;
+  constexpr size_t kIp = 20;
+  const size_t l4_length = protocol == IPPROTO_UDP ? 8 + 4 : 20;
+  uint8_t packet[64] = {};
+  auto put16 = [&](size_t at, uint16_t value) {
+    packet[at] = static_cast<uint8_t>(value >> 8);
+    packet[at + 1] = static_cast<uint8_t>(value);
+  };
+  packet[0] = 0x45;  // IPv4, 20-byte header; the kernel fills id and checksum
+  put16(2, static_cast<uint16_t>(kIp + l4_length));
+  packet[8] = 64;  // TTL
+  packet[9] = protocol;
+  const uint8_t loopback[4] = {127, 0, 0, 1};
+  std::memcpy(packet + 12, loopback, 4);
+  std::memcpy(packet + 16, loopback, 4);
+  put16(kIp, 40000);  // source port (TCP and UDP alike)
+  put16(kIp + 2, port);
+  size_t checksum_at = 0;
+  if (protocol == IPPROTO_UDP) {
+    put16(kIp + 4, static_cast<uint16_t>(l4_length));
+    std::memcpy(packet + kIp + 8, "nobs", 4);
+    checksum_at = kIp + 6;
+  } else {
+    packet[kIp + 7] = 1;        // sequence number 1
+    packet[kIp + 12] = 5 << 4;  // data offset: 20 bytes
+    packet[kIp + 13] = 0x02;    // SYN
+    put16(kIp + 14, 1024);      // window
+    checksum_at = kIp + 16;
+  }
+  // Pseudo-header + segment, then the checksum made wrong on purpose.
+  uint8_t pseudo[12 + 32] = {};
+  std::memcpy(pseudo, loopback, 4);
+  std::memcpy(pseudo + 4, loopback, 4);
+  pseudo[9] = protocol;
+  pseudo[11] = static_cast<uint8_t>(l4_length);
+  std::memcpy(pseudo + 12, packet + kIp, l4_length);
+  put16(checksum_at, static_cast<uint16_t>(internet_checksum(pseudo, 12 + l4_length) + 1));
+  sockaddr_in to = tcptest::ipv4("127.0.0.1", 0);
+  int sent = 0;
+  for (int i = 0; i < count; ++i) {
+    if (sendto(fd, packet, kIp + l4_length, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0) {
+      ++sent;
+    }
+  }
+  close(fd);
+  return sent;
+}
+
 class DropsCollectorTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -78,11 +145,39 @@ class DropsCollectorTest : public ::testing::Test {
     ASSERT_EQ(stat(ns_.path().c_str(), &st), 0);
     netns_inode_ = static_cast<uint32_t>(st.st_ino);
 
+    preflight_ = run_preflight();
+    ASSERT_NO_FATAL_FAILURE(restart(test_config()));
+  }
+
+  Config test_config() const {
     Config config = default_config();
     config.collector<DropsConfig>().network_namespace = ns_.path();
-    preflight_ = run_preflight();
-    Status started = collector_.start({config, preflight_});
+    return config;
+  }
+  void restart(const Config& config) {
+    collector_.reset();  // a collector starts once
+    collector_ = std::make_unique<DropsCollector>();
+    Status started = collector_->start({config, preflight_});
     ASSERT_TRUE(started) << started.message();
+  }
+
+  // netobs_drops_total and netobs_series_dropped_total{collector="drops"} as
+  // one map: "label=value,..." (sorted label order) -> value.
+  std::map<std::string, double> exported() {
+    std::vector<prometheus::MetricFamily> families;
+    EXPECT_TRUE(collector_->collect(families));
+    std::map<std::string, double> out;
+    for (const prometheus::MetricFamily& f : families) {
+      if (f.name != "netobs_drops_total" && f.name != "netobs_series_dropped_total") continue;
+      for (const prometheus::ClientMetric& metric : f.metric) {
+        std::map<std::string, std::string> labels;
+        for (const auto& l : metric.label) labels[l.name] = l.value;
+        std::string key = f.name;
+        for (const auto& [name, value] : labels) key += "," + name + "=" + value;
+        out[key] += metric.counter.value;
+      }
+    }
+    return out;
   }
 
   std::string ip(std::vector<std::string> args) {
@@ -99,14 +194,14 @@ class DropsCollectorTest : public ::testing::Test {
   // Packets per reason name in the test namespace, and the packets of one
   // reason per interface.
   std::map<std::string, uint64_t> by_reason() {
-    Result<DropsSnapshot> snap = collector_.snapshot();
+    Result<DropsSnapshot> snap = collector_->snapshot();
     EXPECT_TRUE(snap) << snap.message();
     std::map<std::string, uint64_t> out;
     if (!snap) return out;
     for (const DropsEntry& e : snap->entries) {
       EXPECT_EQ(e.key.netns, netns_inode_) << "a drop outside the test namespace was counted";
-      const std::string name = collector_.reasons().name(e.key.reason);
-      EXPECT_TRUE(collector_.reasons().all().count(e.key.reason)) << "not a BTF name: " << name;
+      const std::string name = collector_->reasons().name(e.key.reason);
+      EXPECT_TRUE(collector_->reasons().all().count(e.key.reason)) << "not a BTF name: " << name;
       out[name] += e.packets;
       out[name + "@" + drops_interface_name(e) + "/" +
           std::string(drops_protocol_name(e.key.l3, e.key.l4))] += e.packets;
@@ -125,7 +220,7 @@ class DropsCollectorTest : public ::testing::Test {
   Netns peer_{"nobsdropsB" + std::to_string(getpid())};
   uint32_t netns_inode_ = 0;
   PreflightReport preflight_;
-  DropsCollector collector_;
+  std::unique_ptr<DropsCollector> collector_;
 };
 
 TEST_F(DropsCollectorTest, NetfilterDropEqualsTheRulesCounter) {
@@ -163,8 +258,10 @@ TEST_F(DropsCollectorTest, EveryRungCountsTheSame) {
             "");
   Config config = default_config();
   config.collector<DropsConfig>().network_namespace = ns_.path();
+  // Each rung reads the local port its own way (direct loads, probe reads).
+  config.collector<DropsConfig>().local_port_labels = true;
   std::vector<std::unique_ptr<DropsCollector>> rungs;
-  for (AttachKind kind : {AttachKind::kRawTp, AttachKind::kTracepoint}) {
+  for (AttachKind kind : {AttachKind::kTpBtf, AttachKind::kRawTp, AttachKind::kTracepoint}) {
     rungs.push_back(std::make_unique<DropsCollector>(DropsCollectorOptions{.force_kind = kind}));
     Status started = rungs.back()->start({config, preflight_});
     ASSERT_TRUE(started) << attach_kind_name(kind) << ": " << started.message();
@@ -186,6 +283,7 @@ TEST_F(DropsCollectorTest, EveryRungCountsTheSame) {
       if (rung->reasons().name(e.key.reason) == "NETFILTER_DROP" &&
           drops_interface_name(e) == "lo" && drops_protocol_name(e.key.l3, e.key.l4) == "udp") {
         counted += e.packets;
+        EXPECT_EQ(e.key.local_port, 9008) << rung->attach_kind();
       }
     }
     EXPECT_EQ(counted, rule) << rung->attach_kind();
@@ -398,11 +496,128 @@ TEST_F(DropsCollectorTest, NeighbourFailureDropsEveryQueuedPacket) {
   EXPECT_EQ(delta(before, after, "NEIGH_FAILED@nobsdr0/udp"), static_cast<uint64_t>(kQueued));
 }
 
+// Datagrams and SYNs with a wrong checksum: UDP_CSUM = Udp InCsumErrors,
+// TCP_CSUM = Tcp InCsumErrors.
+TEST_F(DropsCollectorTest, BadChecksumsEqualInCsumErrors) {
+  const auto counters_before = ns_.run([] { return tcptest::read_counters(); });
+  const auto before = by_reason();
+  ASSERT_EQ(ns_.run([] { return send_bad_checksum(IPPROTO_UDP, 9008, 13); }), 13);
+  ASSERT_EQ(ns_.run([] { return send_bad_checksum(IPPROTO_TCP, 9008, 9); }), 9);
+  settle();
+  const auto after = by_reason();
+  const auto counters_after = ns_.run([] { return tcptest::read_counters(); });
+  const uint64_t udp = delta(counters_before, counters_after, "Udp.InCsumErrors");
+  const uint64_t tcp = delta(counters_before, counters_after, "Tcp.InCsumErrors");
+  EXPECT_EQ(udp, 13u);
+  EXPECT_EQ(tcp, 9u);
+  EXPECT_EQ(delta(before, after, "UDP_CSUM"), udp);
+  EXPECT_EQ(delta(before, after, "UDP_CSUM@lo/udp"), udp);
+  EXPECT_EQ(delta(before, after, "TCP_CSUM"), tcp);
+  EXPECT_EQ(delta(before, after, "TCP_CSUM@lo/tcp"), tcp);
+}
+
+// local_port_labels with room for 3 ports: the receive-buffer drops carry
+// the receiving socket's port; of three closed ports first seen in one
+// scrape the two busiest get series, the third folds into "other" and is
+// counted in netobs_series_dropped_total. Every count against /proc.
+TEST_F(DropsCollectorTest, LocalPortLabelsAreCappedAndFoldedIntoOther) {
+  Config config = test_config();
+  config.collector<DropsConfig>().local_port_labels = true;
+  config.collector<DropsConfig>().max_local_ports = 3;
+  ASSERT_NO_FATAL_FAILURE(restart(config));
+  const auto counters_before = ns_.run([] { return tcptest::read_counters(); });
+  const int receiver = ns_.run([] {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int tiny = 1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+    sockaddr_in addr = tcptest::ipv4("127.0.0.1", 9014);
+    return bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 ? fd : -1;
+  });
+  ASSERT_GE(receiver, 0);
+  ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9014, 60, 1000); }), 60);
+  settle();
+  const auto counters_middle = ns_.run([] { return tcptest::read_counters(); });
+  const uint64_t rcvbuf = delta(counters_before, counters_middle, "Udp.RcvbufErrors");
+  EXPECT_GT(rcvbuf, 40u);
+  const std::string udp_lo = "family=ipv4,interface=lo,";
+  auto first = exported();
+  EXPECT_EQ(
+      first["netobs_drops_total," + udp_lo + "local_port=9014,protocol=udp,reason=SOCKET_RCVBUFF"],
+      static_cast<double>(rcvbuf));
+  EXPECT_EQ(first["netobs_series_dropped_total,collector=drops,metric=netobs_drops_total"], 0);
+  close(receiver);
+
+  ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9011, 5); }), 5);
+  ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9012, 3); }), 3);
+  ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9013, 2); }), 2);
+  settle();
+  const auto counters_after = ns_.run([] { return tcptest::read_counters(); });
+  EXPECT_EQ(delta(counters_middle, counters_after, "Udp.NoPorts"), 10u);
+  auto second = exported();
+  const std::string no_socket = ",protocol=udp,reason=NO_SOCKET";
+  EXPECT_EQ(second["netobs_drops_total," + udp_lo + "local_port=9011" + no_socket], 5);
+  EXPECT_EQ(second["netobs_drops_total," + udp_lo + "local_port=9012" + no_socket], 3);
+  EXPECT_EQ(second["netobs_drops_total," + udp_lo + "local_port=other" + no_socket], 2);
+  EXPECT_EQ(second.count("netobs_drops_total," + udp_lo + "local_port=9013" + no_socket), 0u);
+  EXPECT_EQ(second["netobs_series_dropped_total,collector=drops,metric=netobs_drops_total"], 2);
+  // The port that came first keeps its series.
+  EXPECT_EQ(
+      second["netobs_drops_total," + udp_lo + "local_port=9014,protocol=udp,reason=SOCKET_RCVBUFF"],
+      static_cast<double>(rcvbuf));
+}
+
+// network.exclude_interfaces, then network.interfaces: drops on an excluded
+// (or not included) interface are not counted, the others exactly.
+TEST_F(DropsCollectorTest, NetworkInterfaceFiltersApply) {
+  testing::CommandResult tc = testing::run_command(
+      {"tc", "-n", ns_.name(), "qdisc", "add", "dev", "nobsdr0", "root", "pfifo", "limit", "0"},
+      30);
+  ASSERT_EQ(tc.exit_code, 0) << tc.output;
+  testing::CommandResult mac =
+      testing::run_command({"ip", "-n", peer_.name(), "-br", "link", "show", "dev", "nobsdr1"}, 30);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(mac.output, m, std::regex("([0-9a-f]{2}(:[0-9a-f]{2}){5})")));
+  ASSERT_EQ(ip({"-n", ns_.name(), "neigh", "replace", kPeer, "lladdr", m[1], "dev", "nobsdr0",
+                "nud", "permanent"}),
+            "");
+  for (const bool include_lo : {false, true}) {
+    SCOPED_TRACE(include_lo ? "interfaces: [lo]" : "exclude_interfaces: [nobsdr*]");
+    Config config = test_config();
+    if (include_lo) {
+      config.network.interfaces = {"lo"};
+    } else {
+      config.network.exclude_interfaces = {"nobsdr*"};
+    }
+    ASSERT_NO_FATAL_FAILURE(restart(config));
+    const auto counters_before = ns_.run([] { return tcptest::read_counters(); });
+    const uint64_t qdisc_before = field(
+        testing::run_command({"tc", "-n", ns_.name(), "-s", "qdisc", "show", "dev", "nobsdr0"}, 30)
+            .output,
+        "dropped (\\d+)");
+    ns_.run([] { return send_udp(kPeer, 9005, 17); });
+    ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9009, 7); }), 7);
+    settle();
+    const auto counters_after = ns_.run([] { return tcptest::read_counters(); });
+    const uint64_t qdisc_after = field(
+        testing::run_command({"tc", "-n", ns_.name(), "-s", "qdisc", "show", "dev", "nobsdr0"}, 30)
+            .output,
+        "dropped (\\d+)");
+    EXPECT_EQ(qdisc_after - qdisc_before, 17u);  // they were dropped, just not counted
+    const auto counts = by_reason();
+    EXPECT_EQ(counts.count("QDISC_DROP"), 0u);
+    EXPECT_EQ(counts.at("NO_SOCKET@lo/udp"), delta(counters_before, counters_after, "Udp.NoPorts"));
+    EXPECT_EQ(counts.at("NO_SOCKET@lo/udp"), 7u);
+    for (const auto& [key, value] : exported()) {
+      EXPECT_EQ(key.find("nobsdr0"), std::string::npos) << key;
+    }
+  }
+}
+
 TEST_F(DropsCollectorTest, ExportsTheSameCountsAsMetrics) {
   ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9007, 11); }), 11);
   settle();
   std::vector<prometheus::MetricFamily> families;
-  ASSERT_TRUE(collector_.collect(families));
+  ASSERT_TRUE(collector_->collect(families));
   const auto counts = by_reason();
   double exported = -1;
   for (const prometheus::MetricFamily& f : families) {
@@ -418,9 +633,9 @@ TEST_F(DropsCollectorTest, ExportsTheSameCountsAsMetrics) {
   }
   EXPECT_EQ(exported, 11);
   EXPECT_EQ(exported, static_cast<double>(counts.at("NO_SOCKET@lo/udp")));
-  EXPECT_EQ(collector_.bpf_status().programs.size(), 1u);
-  EXPECT_TRUE(collector_.bpf_status().programs[0].attached);
-  EXPECT_EQ(collector_.bpf_status().programs[0].attach, "tp_btf");
+  EXPECT_EQ(collector_->bpf_status().programs.size(), 1u);
+  EXPECT_TRUE(collector_->bpf_status().programs[0].attached);
+  EXPECT_EQ(collector_->bpf_status().programs[0].attach, "tp_btf");
 }
 
 }  // namespace

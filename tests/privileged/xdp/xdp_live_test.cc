@@ -424,6 +424,61 @@ TEST(XdpLiveTest, ForeignXdpProgramIsNeitherReplacedNorDetached) {
   EXPECT_THAT(links, Not(HasSubstr("xdp_observe")));
 }
 
+// An XDP observer attached the classic netlink way (as a netobs without XDP
+// links left it), then killed: a minimal program named like ours.
+int load_leftover_observer() {
+  const bpf_insn insns[] = {
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = XDP_PASS},
+      {.code = BPF_JMP | BPF_EXIT},
+  };
+  LIBBPF_OPTS(bpf_prog_load_opts, opts);
+  return bpf_prog_load(BPF_PROG_TYPE_XDP, "xdp_observe", "GPL", insns, 2, &opts);
+}
+
+// While a live process holds the program it is not a leftover (left alone);
+// once nothing holds it, the next exporter detaches it and attaches its own
+// (one XDP program on the device, counting exactly).
+TEST(XdpLiveTest, LeftoverXdpObserverOfAKilledExporterIsReplaced) {
+  NETOBS_REQUIRE_ROOT();
+  TestNet net;
+  net.add_pair(0);
+  const int prog = load_leftover_observer();
+  ASSERT_GE(prog, 0) << "loading the program: " << strerror(errno);
+  testing::run_in_netns(net.agent(), [&] {
+    ASSERT_EQ(bpf_xdp_attach(static_cast<int>(if_nametoindex("nobs0")), prog, XDP_FLAGS_SKB_MODE,
+                             nullptr),
+              0);
+  });
+  const std::string config = "    enabled: true\n    interfaces: [\"nobs0\"]\n    mode: native\n";
+  {
+    Exporter held(net, config);  // this test process still holds the program
+    ASSERT_TRUE(held.wait_ready()) << held.process().output();
+    EXPECT_EQ(value(held.scrape(), "netobs_bpf_program_attached",
+                    "attach=\"xdp\",collector=\"xdp\",program=\"xdp_observe@nobs0\""),
+              0)
+        << held.process().output();
+    held.process().signal(SIGTERM);
+    ASSERT_EQ(held.process().wait(30), 0);
+  }
+  close(prog);  // now only the attachment holds it, as after a SIGKILL
+  Exporter exporter(net, config);
+  ASSERT_TRUE(exporter.wait_ready()) << exporter.process().output();
+  EXPECT_EQ(
+      value(exporter.scrape(), "netobs_bpf_program_attached", attached_labels(kNative, "nobs0")), 1)
+      << exporter.process().output();
+  EXPECT_THAT(exporter.process().output(),
+              HasSubstr("removed a leftover XDP program of a netobs that was killed"));
+  const std::string links = net.agent_links();
+  EXPECT_THAT(links, Not(HasSubstr("prog/xdpgeneric"))) << links;
+  send_udp(net, ip_of(0, 1), 9001, 25, 1000);
+  const std::string text =
+      exporter.scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), 25);
+  EXPECT_EQ(value(text, "netobs_xdp_packets_total", udp_labels("nobs0")), 25) << text;
+  exporter.process().signal(SIGTERM);
+  ASSERT_EQ(exporter.process().wait(30), 0) << exporter.process().output();
+  expect_nothing_attached(net, "nobs0");
+}
+
 // A minimal tc program (return TCX_NEXT) another tool might have on tcx.
 int load_foreign_tc_program() {
   const bpf_insn insns[] = {
@@ -507,6 +562,77 @@ TEST(XdpLiveTest, TcThroughClsactCountsExactlyAndSigtermRemovesTheFilter) {
   exporter.process().signal(SIGTERM);
   ASSERT_EQ(exporter.process().wait(30), 0) << exporter.process().output();
   expect_nothing_attached(net, "nobs0");
+}
+
+// How many filters on `dir` (ingress/egress) of nobs0 run `program`.
+int filters_running(const TestNet& net, const std::string& dir, const std::string& program) {
+  const std::string text =
+      testing::run_command({"tc", "-n", net.agent(), "filter", "show", "dev", "nobs0", dir}).output;
+  int count = 0;
+  for (size_t at = text.find(program + ":"); at != std::string::npos;
+       at = text.find(program + ":", at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
+// The cls_bpf filters (clsact, the path of kernels before tcx) of the dns and
+// xdp collectors outlive an exporter killed with SIGKILL; the next exporter
+// recognises them (its slot, the program's name, no live process holding
+// the program) and replaces them: one filter per program and hook, and the
+// counts come from the new programs. A second exporter running at the same
+// time is not a leftover: it stacks a filter of its own beside the first.
+TEST(XdpLiveTest, ClsactFiltersOfAKilledExporterAreReplacedNotStacked) {
+  NETOBS_REQUIRE_ROOT();
+  TestNet net;
+  net.add_pair(0);
+  setenv("NETOBS_XDP_TC_CLSACT", "1", 1);  // inherited by the exporters
+  setenv("NETOBS_DNS_TC_CLSACT", "1", 1);
+  const auto start = [&] {
+    return std::make_unique<testing::ExporterProcess>(testing::ExporterOptions{
+        .collectors = {"dns", "xdp"},
+        .config_yaml = "collectors:\n  xdp:\n    enabled: true\n    interfaces: [\"nobs0\"]\n"
+                       "    mode: tc\n",
+        .netns = net.agent()});
+  };
+  const auto expect_one_set = [&](const std::string& when) {
+    EXPECT_EQ(filters_running(net, "ingress", "tc_observe"), 1) << when;
+    EXPECT_EQ(filters_running(net, "ingress", "dns_tc_ingress"), 1) << when;
+    EXPECT_EQ(filters_running(net, "egress", "dns_tc_egress"), 1) << when;
+  };
+  auto first = start();
+  ASSERT_TRUE(first->wait_ready("/healthz", 20)) << first->output();
+  expect_one_set("first exporter running");
+  first->process().signal(SIGKILL);
+  ASSERT_TRUE(first->process().wait(10).has_value());
+  expect_one_set("after SIGKILL the filters stay");
+
+  auto second = start();
+  unsetenv("NETOBS_XDP_TC_CLSACT");
+  unsetenv("NETOBS_DNS_TC_CLSACT");
+  ASSERT_TRUE(second->wait_ready("/healthz", 20)) << second->output();
+  expect_one_set("restarted");
+  EXPECT_THAT(second->output(), HasSubstr("replaced_leftover=yes")) << second->output();
+  send_udp(net, ip_of(0, 1), 9001, 25, 1000);
+  const std::string text =
+      second->scrape_until("netobs_xdp_packets_total", udp_labels("nobs0"), 25);
+  EXPECT_EQ(value(text, "netobs_xdp_packets_total", udp_labels("nobs0")), 25) << text;
+
+  setenv("NETOBS_XDP_TC_CLSACT", "1", 1);
+  setenv("NETOBS_DNS_TC_CLSACT", "1", 1);
+  auto beside = start();
+  unsetenv("NETOBS_XDP_TC_CLSACT");
+  unsetenv("NETOBS_DNS_TC_CLSACT");
+  ASSERT_TRUE(beside->wait_ready("/healthz", 20)) << beside->output();
+  EXPECT_EQ(filters_running(net, "ingress", "tc_observe"), 2) << "a live exporter's filter kept";
+  EXPECT_EQ(filters_running(net, "egress", "dns_tc_egress"), 2);
+  EXPECT_THAT(beside->output(), Not(HasSubstr("replaced_leftover=yes")));
+  ASSERT_EQ(beside->terminate(30), 0) << beside->output();
+  expect_one_set("the second exporter stopped");
+  ASSERT_EQ(second->terminate(30), 0) << second->output();
+  EXPECT_EQ(filters_running(net, "ingress", "tc_observe"), 0);
+  EXPECT_EQ(filters_running(net, "ingress", "dns_tc_ingress"), 0);
+  EXPECT_EQ(filters_running(net, "egress", "dns_tc_egress"), 0);
 }
 
 // Packets (skbs) nobs0 received, from its link statistics.

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "collectors/dns/dns_config.h"
+#include "collectors/security/security_config.h"
 #include "collectors/tcp/tcp_config.h"
 #include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
@@ -90,17 +91,16 @@ TEST(SeedSnippetsTest, PortFiltering) {
   EXPECT_THAT(r.warnings, IsEmpty());
 }
 
-TEST(SeedSnippetsTest, SecurityIsAcceptedButIgnored) {
+TEST(SeedSnippetsTest, SecurityEnablesTheSecurityCollector) {
   const ConfigLoadResult r = load_snippet("09_security.yaml");
-  EXPECT_THAT(
-      r.config.ignored_keys,
-      ElementsAre("agent.network.security.enabled", "agent.network.security.suspicious_ports",
-                  "agent.network.security.external_connection_alerts",
-                  "agent.network.security.blocklists"));
-  ASSERT_EQ(r.warnings.size(), 4u);
-  EXPECT_EQ(r.warnings[0],
-            "agent.network.security.enabled: security detection is not implemented by netobs; key "
-            "ignored");
+  ASSERT_TRUE(r.ok()) << r.format_errors();
+  const SecurityConfig& security = r.config.collector<SecurityConfig>();
+  EXPECT_TRUE(security.common.enabled);
+  EXPECT_THAT(security.suspicious_ports, ElementsAre(4444, 31337));
+  EXPECT_TRUE(security.external_connection_alerts);
+  EXPECT_THAT(security.blocklists, ElementsAre("/etc/telegen/ip-blocklist.txt"));
+  EXPECT_THAT(r.config.ignored_keys, IsEmpty());
+  EXPECT_THAT(r.warnings, IsEmpty());
 }
 
 TEST(SeedSnippetsTest, ReducingOverhead) {
@@ -155,7 +155,7 @@ TEST(SeedSnippetsTest, DataExamplesAreYamlButNotConfigs) {
   EXPECT_EQ(topology_as_config.format_errors(),
             topology_path +
                 ":1:1: topology: unknown key \"topology\"; allowed keys: exporter, network, "
-                "events, collectors, agent");
+                "events, collectors, attribution, agent");
 }
 
 TEST(SeedSnippetsTest, EveryConfigSnippetLoadsWithoutErrors) {

@@ -85,7 +85,7 @@ const BadCase kBadCases[] = {
      "unknown key \"port\"; allowed keys: listen_address, telemetry_path, max_requests, "
      "log_level, procfs, bpf_stats, scrape_timeout"},
     {"unknown_collector", "collectors:\n  http: {enabled: true}\n", 2, 3, "collectors.http",
-     "unknown key \"http\"; allowed keys: snmp, socket, tcp, dns, xdp, drops"},
+     "unknown key \"http\"; allowed keys: snmp, socket, tcp, dns, xdp, drops, security, flows"},
     {"unknown_key_under_seed_path", "agent:\n  network:\n    dns:\n      enable: true\n", 4, 7,
      "agent.network.dns.enable", "unknown key \"enable\"; did you mean \"enabled\"?"},
 
@@ -109,9 +109,9 @@ const BadCase kBadCases[] = {
      "expected a map, got the integer 9723"},
     {"collector_got_bool", "collectors:\n  tcp: false\n", 2, 8, "collectors.tcp",
      "expected a map, got the bool false; write \"tcp: {enabled: false}\""},
-    {"seed_ignored_key_still_type_checked",
-     "agent:\n  network:\n    security:\n      enabled: maybe\n", 4, 16,
-     "agent.network.security.enabled", "expected a bool (true or false), got the string \"maybe\""},
+    {"seed_security_key_type_checked", "agent:\n  network:\n    security:\n      enabled: maybe\n",
+     4, 16, "agent.network.security.enabled",
+     "expected a bool (true or false), got the string \"maybe\""},
 
     // --- ranges and enums
     {"integer_below_range", "exporter:\n  max_requests: 0\n", 2, 17, "exporter.max_requests",
@@ -618,26 +618,17 @@ TEST(ConfigGoodPathTest, UnimplementedSeedKeysAreIgnoredWithOneWarningEach) {
   const ConfigLoadResult result = load(R"(
 agent:
   network:
-    security:
-      enabled: true
-      suspicious_ports: [4444]
     http: {max_body_capture: 0}
   ebpf:
     network: {http: true, exclude_paths: ["/health"]}
 )");
   ASSERT_TRUE(result.ok()) << result.format_errors();
-  EXPECT_THAT(
-      result.config.ignored_keys,
-      ElementsAre("agent.network.security.enabled", "agent.network.security.suspicious_ports",
-                  "agent.network.http.max_body_capture", "agent.ebpf.network.http",
-                  "agent.ebpf.network.exclude_paths"));
+  EXPECT_THAT(result.config.ignored_keys,
+              ElementsAre("agent.network.http.max_body_capture", "agent.ebpf.network.http",
+                          "agent.ebpf.network.exclude_paths"));
   EXPECT_THAT(
       result.warnings,
       ElementsAre(
-          "agent.network.security.enabled: security detection is not implemented by netobs; key "
-          "ignored",
-          "agent.network.security.suspicious_ports: security detection is not implemented by "
-          "netobs; key ignored",
           "agent.network.http.max_body_capture: HTTP/gRPC tracing is not implemented by netobs; "
           "key ignored",
           "agent.ebpf.network.http: HTTP/gRPC tracing is not implemented by netobs; key ignored",

@@ -43,6 +43,16 @@ TEST(DropsConfig, FieldsLand) {
   ASSERT_TRUE(result.ok()) << result.format_errors();
   EXPECT_EQ(result.config.collector<DropsConfig>().network_namespace, "/run/netns/x");
   EXPECT_EQ(result.config.collector<DropsConfig>().max_entries, 512u);
+  EXPECT_FALSE(result.config.collector<DropsConfig>().local_port_labels);  // off by default
+  ConfigLoadResult ports =
+      load("collectors:\n  drops:\n    local_port_labels: true\n    max_local_ports: 5\n");
+  ASSERT_TRUE(ports.ok()) << ports.format_errors();
+  EXPECT_TRUE(ports.config.collector<DropsConfig>().local_port_labels);
+  EXPECT_EQ(ports.config.collector<DropsConfig>().max_local_ports, 5u);
+  ConfigLoadResult zero = load("collectors:\n  drops:\n    max_local_ports: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.format_errors().find("collectors.drops.max_local_ports"), std::string::npos)
+      << zero.format_errors();
 }
 
 TEST(DropsConfig, BadValuesNameTheProblemAndTheFix) {
@@ -326,10 +336,85 @@ TEST(DropsCommand, IntervalRowsAreDeltasWithFunctionsAndFilters) {
   EXPECT_EQ(json.str(),
             "{\"interval_seconds\":2,\"drops\":[{\"reason\":\"NETFILTER_DROP\",\"reason_value\":12,"
             "\"function\":\"nf_hook_slow\",\"location\":\"nf_hook_slow+0x40\",\"interface\":\"lo\","
-            "\"family\":\"ipv4\",\"protocol\":\"udp\",\"packets\":20},{\"reason\":\"NO_SOCKET\","
+            "\"family\":\"ipv4\",\"protocol\":\"udp\",\"packets\":20,\"pid\":null,\"comm\":null},"
+            "{\"reason\":\"NO_SOCKET\","
             "\"reason_value\":3,\"function\":\"udp_queue_rcv_one_skb\",\"location\":"
             "\"udp_queue_rcv_one_skb+0x10\",\"interface\":\"lo\",\"family\":\"ipv4\",\"protocol\":"
-            "\"udp\",\"packets\":2}]}\n");
+            "\"udp\",\"packets\":2,\"pid\":null,\"comm\":null}]}\n");
+}
+
+TEST(DropsCommand, RowsNameTheProcessOfTheSocketInode) {
+  const KernelSymbols symbols =
+      KernelSymbols::from_text("ffffffff81200000 t udp_queue_rcv_one_skb\n");
+  DropsSnapshot after;
+  after.entries = {entry(3, 1, 1, "lo", 0x0800, 17, 4, 0xffffffff81200010),
+                   entry(3, 1, 1, "lo", 0x0800, 17, 6, 0xffffffff81200010),
+                   entry(3, 1, 1, "lo", 0x0800, 17, 1, 0xffffffff81200010)};
+  after.entries[0].key.sock_ino = 1001;
+  after.entries[1].key.sock_ino = 1002;  // same process, another socket: one row
+  after.entries[2].key.sock_ino = 1003;  // owner unknown (closed): its own row
+  const DropsOwners owners = {{1001, {42, "dig"}}, {1002, {42, "dig"}}};
+  const std::vector<DropsRow> rows =
+      drops_interval_rows({}, after, sample_reasons(), symbols, {}, owners);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].packets, 10u);
+  EXPECT_EQ(rows[0].pid, 42);
+  EXPECT_EQ(rows[0].comm, "dig");
+  EXPECT_EQ(rows[1].packets, 1u);
+  EXPECT_EQ(rows[1].pid, 0);
+  std::ostringstream json, table;
+  print_drops_json(rows, 1, 1, json);
+  EXPECT_NE(json.str().find("\"packets\":10,\"pid\":42,\"comm\":\"dig\"}"), std::string::npos)
+      << json.str();
+  print_drops_table(rows, 1, 0, table);
+  EXPECT_NE(table.str().find(" 42/dig\n"), std::string::npos) << table.str();
+  EXPECT_NE(table.str().find(" -\n"), std::string::npos) << table.str();
+}
+
+TEST(DropsMetrics, LocalPortsAreCappedFirstSeenFirstKept) {
+  DropsSnapshot first;
+  first.entries = {entry(3, 1, 1, "lo", 0x0800, 17, 2), entry(3, 1, 1, "lo", 0x0800, 17, 9),
+                   entry(3, 1, 1, "lo", 0x0800, 1, 4)};
+  first.entries[0].key.local_port = 53;
+  first.entries[1].key.local_port = 9000;
+  // entries[2] (ICMP) has no port: "none", never folded.
+  DropsPortLabels ports(2);
+  std::vector<prometheus::MetricFamily> families;
+  append_drops_families(first, sample_reasons(), families, &ports);
+  std::string text = prometheus::TextSerializer().Serialize(families);
+  const std::string lo = "family=\"ipv4\",interface=\"lo\",";
+  EXPECT_EQ(value(text, "netobs_drops_total",
+                  lo + "local_port=\"9000\",protocol=\"udp\",reason=\"NO_SOCKET\""),
+            9);
+  EXPECT_EQ(value(text, "netobs_drops_total",
+                  lo + "local_port=\"53\",protocol=\"udp\",reason=\"NO_SOCKET\""),
+            2);
+  EXPECT_EQ(value(text, "netobs_drops_total",
+                  lo + "local_port=\"none\",protocol=\"icmp\",reason=\"NO_SOCKET\""),
+            4);
+  EXPECT_EQ(value(text, "netobs_series_dropped_total",
+                  "collector=\"drops\",metric=\"netobs_drops_total\""),
+            0);
+
+  // A busier newcomer does not take a kept port's series.
+  DropsSnapshot second = first;
+  second.entries.push_back(entry(3, 1, 1, "lo", 0x0800, 17, 100));
+  second.entries.back().key.local_port = 8080;
+  families.clear();
+  append_drops_families(second, sample_reasons(), families, &ports);
+  text = prometheus::TextSerializer().Serialize(families);
+  EXPECT_EQ(value(text, "netobs_drops_total",
+                  lo + "local_port=\"other\",protocol=\"udp\",reason=\"NO_SOCKET\""),
+            100);
+  EXPECT_EQ(value(text, "netobs_drops_total",
+                  lo + "local_port=\"53\",protocol=\"udp\",reason=\"NO_SOCKET\""),
+            2);
+  EXPECT_EQ(value(text, "netobs_series_dropped_total",
+                  "collector=\"drops\",metric=\"netobs_drops_total\""),
+            100);
+  // Without the option there is no local_port label and no folding count.
+  EXPECT_EQ(render(second).find("local_port"), std::string::npos);
+  EXPECT_EQ(render(second).find("netobs_series_dropped_total"), std::string::npos);
 }
 
 TEST(DropsCommand, UsageErrorsExitTwoAndNameTheFlag) {

@@ -1,8 +1,10 @@
 // Preflight parsing and messages against fake /proc and /sys trees (no root).
 #include "exporter/bpf/preflight.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,9 @@
 
 namespace netobs {
 namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 // /proc/mounts of the development machine: cgroup v1 hierarchies
 // under a tmpfs /sys/fs/cgroup, cgroup2 at /sys/fs/cgroup/unified, no tracefs.
@@ -243,6 +248,49 @@ TEST(MissingRequirements, NamesTheOneMissingBpfCapability) {
       missing_requirements(report, {Requirement::kBpfPrivileges}),
       std::vector<std::string>{"missing CAP_BPF (or CAP_SYS_ADMIN): run as root or "
                                "grant it (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON)"});
+}
+
+TEST(MissingRequirements, NamesTheSysctlsThatMakeACapabilityNecessary) {
+  PreflightReport report;
+  report.unprivileged_bpf_disabled = 2;
+  report.perf_event_paranoid = 2;
+  EXPECT_EQ(missing_requirements(report, {Requirement::kBpfPrivileges}),
+            std::vector<std::string>{
+                "missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN): run as root or grant them "
+                "(systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON); "
+                "kernel.unprivileged_bpf_disabled is 2: bpf() is refused to any process without "
+                "CAP_BPF; kernel.perf_event_paranoid is 2: system-wide perf events (tracepoints, "
+                "kprobes) need CAP_PERFMON"});
+  // Sysctls that let everyone through are not named.
+  report.unprivileged_bpf_disabled = 0;
+  report.perf_event_paranoid = -1;
+  EXPECT_THAT(missing_requirements(report, {Requirement::kBpfPrivileges})[0],
+              Not(HasSubstr("kernel.")));
+  EXPECT_EQ(permission_hint(report, EPERM, true),
+            ": missing CAP_BPF and CAP_PERFMON (or CAP_SYS_ADMIN). Fix: run as root or grant the "
+            "capabilities (systemd: AmbientCapabilities=CAP_BPF CAP_PERFMON)");
+  EXPECT_EQ(permission_hint(report, ENOENT, true), "");
+}
+
+TEST(MissingRequirements, ARootOnlyTracefsIsNamedWithItsModeAndTheFix) {
+  PreflightReport report;
+  report.tracefs_mounted = true;
+  report.tracefs_path = "/sys/kernel/tracing";
+  report.tracefs_readable = false;
+  report.tracefs_mode = 0700;
+  report.cap_bpf = report.cap_perfmon = true;
+  const std::vector<std::string> missing = missing_requirements(report, {Requirement::kTracefs});
+  ASSERT_EQ(missing.size(), 1u);
+  EXPECT_EQ(missing[0], tracefs_permission_problem(report));
+  EXPECT_THAT(missing[0], HasSubstr("tracefs at /sys/kernel/tracing is not readable by this user "
+                                    "(mode 0700, owner uid 0 gid 0"));
+  EXPECT_THAT(missing[0], HasSubstr("Fix: run as root, or let the netobs group in: `mount -o "
+                                    "remount,gid=<netobs group>,mode=0750 /sys/kernel/tracing`"));
+  // With the BPF capabilities held, EACCES from perf_event_open is tracefs.
+  EXPECT_EQ(permission_hint(report, EACCES, true), ": " + missing[0]);
+  report.tracefs_readable = true;
+  EXPECT_TRUE(missing_requirements(report, {Requirement::kTracefs}).empty());
+  EXPECT_EQ(tracefs_permission_problem(report), "");
 }
 
 TEST(MissingRequirements, EmptyWhenEverythingIsThere) {

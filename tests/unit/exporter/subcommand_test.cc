@@ -162,7 +162,7 @@ TEST(Subcommand, EveryNetobsSubcommandFollowsTheSameRules) {
     if (!descriptor.subcommands) continue;
     for (Subcommand& c : descriptor.subcommands()) commands.push_back(std::move(c));
   }
-  ASSERT_EQ(commands.size(), 5u);  // check, stats, trace, conns, drops
+  ASSERT_EQ(commands.size(), 6u);  // check, stats, trace, conns, drops, topology
   for (const Subcommand& c : commands) {
     CommandRun help = run(c, {"--help"});
     EXPECT_EQ(help.code, 0) << c.name;

@@ -16,7 +16,7 @@
 #include <tuple>
 #include <vector>
 
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/sock_diag.h"
 #include "collectors/tcp/tcp_state_counter.h"
 
 namespace netobs {

@@ -41,12 +41,12 @@ TEST(XdpInterfaceSelectorTest, GlobsIncludeExcludeAndConfigFallback) {
   Config config;
   config.network.interfaces = {"net*"};
   config.network.exclude_interfaces = {"net9"};
-  EXPECT_TRUE(InterfaceSelector::from_config(config).matches("net1"));
-  EXPECT_FALSE(InterfaceSelector::from_config(config).matches("net9"));
+  EXPECT_TRUE(xdp_interface_selector(config).matches("net1"));
+  EXPECT_FALSE(xdp_interface_selector(config).matches("net9"));
   config.collector<XdpConfig>().interfaces = {"xdp*"};  // the collector's own list wins
-  EXPECT_FALSE(InterfaceSelector::from_config(config).matches("net1"));
-  EXPECT_TRUE(InterfaceSelector::from_config(config).matches("xdp0"));
-  EXPECT_EQ(InterfaceSelector::from_config(config).describe(), "include=[xdp*] exclude=[net9]");
+  EXPECT_FALSE(xdp_interface_selector(config).matches("net1"));
+  EXPECT_TRUE(xdp_interface_selector(config).matches("xdp0"));
+  EXPECT_EQ(xdp_interface_selector(config).describe(), "include=[xdp*] exclude=[net9]");
 }
 
 // A sample record as the kernel writes it for `frame`.

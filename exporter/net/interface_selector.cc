@@ -1,8 +1,7 @@
-#include "collectors/xdp/interface_selector.h"
+#include "exporter/net/interface_selector.h"
 
 #include <fnmatch.h>
 
-#include "collectors/xdp/xdp_config.h"
 #include "config/config.h"
 
 namespace netobs {
@@ -27,11 +26,8 @@ InterfaceSelector::InterfaceSelector(std::vector<std::string> include,
                                      std::vector<std::string> exclude)
     : include_(std::move(include)), exclude_(std::move(exclude)) {}
 
-InterfaceSelector InterfaceSelector::from_config(const Config& config) {
-  return InterfaceSelector(config.collector<XdpConfig>().interfaces.empty()
-                               ? config.network.interfaces
-                               : config.collector<XdpConfig>().interfaces,
-                           config.network.exclude_interfaces);
+InterfaceSelector InterfaceSelector::from_network(const NetworkFilters& network) {
+  return InterfaceSelector(network.interfaces, network.exclude_interfaces);
 }
 
 bool InterfaceSelector::matches(std::string_view name) const {

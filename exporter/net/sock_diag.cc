@@ -1,4 +1,4 @@
-#include "collectors/tcp/sock_diag.h"
+#include "exporter/net/sock_diag.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

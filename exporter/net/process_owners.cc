@@ -1,4 +1,4 @@
-#include "collectors/tcp/process_owners.h"
+#include "exporter/net/process_owners.h"
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>

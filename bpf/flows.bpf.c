@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/* netobs flows collector: TCP connections aggregated into edges
+ * client -> server in a per-CPU hash, from the connection life cycle
+ * (sock:inet_sock_set_state) and resets (tcp:tcp_receive_reset,
+ * tcp:tcp_send_reset). Direction comes from who sent the SYN: a socket that
+ * enters SYN_SENT belongs to a local client (its process's comm); one that
+ * goes SYN_RECV -> ESTABLISHED was accepted by a local server. Bytes,
+ * retransmissions and RTT are read from the socket once, when it closes, so
+ * nothing runs per packet.
+ *
+ * Every event has three rungs (tp_btf, raw_tp, tracepoint); all read with
+ * BPF_CORE_READ (the events are per connection, not per segment).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "flows.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+/* Set through skel->rodata before load. */
+const volatile __u32 target_netns = 0; /* network namespace inode number; 0: all */
+const volatile __u8 use_services = 0;  /* the services trie has entries */
+const volatile __u8 use_cidr_filter = 0;
+const volatile __u8 include_cidrs = 0; /* some cidr_filter entry is an include */
+const volatile __u8 use_port_filter = 0;
+const volatile __u8 include_ports = 0; /* some port_filter entry is an include */
+const volatile __u8 key_cgroup = 0;    /* key process clients by cgroup id too */
+const volatile __u32 max_edges = 300;
+
+/* Edge key -> slot (see flows.h); max_entries = max_edges. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 300);
+  __type(key, struct netobs_flows_edge_key);
+  __type(value, __u32);
+} edge_ids SEC(".maps");
+
+/* Slot -> counters; max_entries = max_edges + 1 (slot 0: `other`). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 301);
+  __type(key, __u32);
+  __type(value, struct netobs_flows_edge_stats);
+} edge_stats SEC(".maps");
+
+/* Slots given out so far (shared by every CPU, advanced without atomics:
+ * `slot_owner` settles races). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} slots_used SEC(".maps");
+
+/* Which slots are taken: the insert (BPF_NOEXIST) is atomic, so two CPUs
+ * that read the same slots_used cannot both own a slot. max_entries =
+ * max_edges. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 300);
+  __type(key, __u32);
+  __type(value, __u8);
+} slot_owner SEC(".maps");
+
+/* The edge slot of each tracked socket, keyed by its address. LRU: when
+ * full, the oldest go and their close is not counted (counted in UNTRACKED
+ * when the insert itself fails). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, struct netobs_flows_sock);
+} socks SEC(".maps");
+
+/* Connections that existed before start, keyed by socket cookie (filled by
+ * user space from one sock_diag dump). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, struct netobs_flows_seed);
+} seeded SEC(".maps");
+
+/* Configured services: address, CIDR or address:port -> service id >= 1. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 1024);
+  __type(key, struct netobs_flows_lpm_key);
+  __type(value, __u32);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} services SEC(".maps");
+
+/* network.include_cidrs / exclude_cidrs on the remote address. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
+  __uint(max_entries, 1024);
+  __type(key, struct netobs_flows_lpm_key);
+  __type(value, __u32);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+} cidr_filter SEC(".maps");
+
+/* network.include_ports / exclude_ports on the server port. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u16);
+  __type(value, __u32);
+} port_filter SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, NETOBS_FLOWS_COUNTER_COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} counters SEC(".maps");
+
+/* Scratch space for building an edge key off the stack. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct netobs_flows_edge_key);
+} scratch SEC(".maps");
+
+static __always_inline void count(__u32 index) {
+  __u64* value = bpf_map_lookup_elem(&counters, &index);
+
+  if (value) *value += 1;
+}
+
+/* `btf`: sk is BTF-typed (the tp_btf rung), so direct loads replace the
+ * bpf_probe_read_kernel calls of BPF_CORE_READ; the other rungs probe-read. */
+static __always_inline bool netns_ok(const struct sock* sk, bool btf) {
+  if (!target_netns) return true;
+  if (btf) return sk->__sk_common.skc_net.net->ns.inum == target_netns;
+  return BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum) == target_netns;
+}
+
+/* The remote (daddr) or local (rcv_saddr) address as IPv6 / IPv4-mapped. */
+static __always_inline void read_addr(const struct sock* sk, bool remote, __u8 out[16], bool btf) {
+  const struct sock_common* skc = &sk->__sk_common;
+  __u16 family = btf ? skc->skc_family : BPF_CORE_READ(skc, skc_family);
+
+  if (family == AF_INET6) {
+    if (btf)
+      __builtin_memcpy(out, remote ? &skc->skc_v6_daddr : &skc->skc_v6_rcv_saddr, 16);
+    else if (remote)
+      BPF_CORE_READ_INTO((struct in6_addr*)out, skc, skc_v6_daddr);
+    else
+      BPF_CORE_READ_INTO((struct in6_addr*)out, skc, skc_v6_rcv_saddr);
+    return;
+  }
+  __u32 v4;
+  if (btf)
+    v4 = remote ? skc->skc_daddr : skc->skc_rcv_saddr;
+  else
+    v4 = remote ? BPF_CORE_READ(skc, skc_daddr) : BPF_CORE_READ(skc, skc_rcv_saddr);
+  __builtin_memset(out, 0, 10);
+  out[10] = 0xff;
+  out[11] = 0xff;
+  __builtin_memcpy(&out[12], &v4, 4);
+}
+
+static __always_inline __u32 lpm_lookup(void* trie, const __u8 addr[16], __u16 port,
+                                        __u32 prefixlen) {
+  struct netobs_flows_lpm_key key = {.prefixlen = prefixlen};
+
+  __builtin_memcpy(key.addr, addr, 16);
+  key.port[0] = port >> 8;
+  key.port[1] = port & 0xff;
+  __u32* value = bpf_map_lookup_elem(trie, &key);
+  return value ? *value : 0;
+}
+
+/* Whether a connection with this remote address and server port passes
+ * network.{include,exclude}_{cidrs,ports}. */
+static __always_inline bool filters_pass(const __u8 remote[16], __u16 server_port) {
+  if (use_cidr_filter) {
+    __u32 verdict = lpm_lookup(&cidr_filter, remote, 0, 128);
+
+    if (verdict == NETOBS_FLOWS_FILTER_EXCLUDE) return false;
+    if (include_cidrs && verdict != NETOBS_FLOWS_FILTER_INCLUDE) return false;
+  }
+  if (use_port_filter) {
+    __u32* verdict = bpf_map_lookup_elem(&port_filter, &server_port);
+
+    if (verdict && *verdict == NETOBS_FLOWS_FILTER_EXCLUDE) return false;
+    if (include_ports && !(verdict && *verdict == NETOBS_FLOWS_FILTER_INCLUDE)) return false;
+  }
+  return true;
+}
+
+/* Fills the server side: a configured service (port kept for the protocol)
+ * or the address:port. */
+static __always_inline void set_server(struct netobs_flows_edge_key* key, const __u8 addr[16],
+                                       __u16 port) {
+  key->server_port = port;
+  if (use_services) {
+    __u32 service = lpm_lookup(&services, addr, port, 144);
+
+    if (service) {
+      key->server_kind = NETOBS_FLOWS_SERVER_SERVICE;
+      key->server_service = service;
+      return;
+    }
+  }
+  key->server_kind = NETOBS_FLOWS_SERVER_ADDRESS;
+  __builtin_memcpy(key->server_addr, addr, 16);
+}
+
+/* The slot of an edge, given out on first use; past max_edges slot 0, the
+ * `other` edge. A CPU losing the race for the same new edge leaves its slot
+ * unused. */
+static __always_inline __u32 edge_slot(const struct netobs_flows_edge_key* key) {
+  __u32* found = bpf_map_lookup_elem(&edge_ids, key);
+
+  if (found) return *found;
+  __u32 zero = 0;
+  __u32* used = bpf_map_lookup_elem(&slots_used, &zero);
+  if (!used) return NETOBS_FLOWS_OTHER_SLOT;
+  __u8 one = 1;
+  __u32 slot = 0;
+  /* A few tries: each failure means another CPU claimed that slot just now. */
+  for (int i = 0; i < 4; i++) {
+    __u32 next = *used + 1;
+
+    if (next > max_edges) break;
+    *used = next;
+    if (bpf_map_update_elem(&slot_owner, &next, &one, BPF_NOEXIST) == 0) {
+      slot = next;
+      break;
+    }
+  }
+  if (slot && bpf_map_update_elem(&edge_ids, key, &slot, BPF_NOEXIST) == 0) return slot;
+  found = bpf_map_lookup_elem(&edge_ids, key);
+  if (found) return *found;
+  count(NETOBS_FLOWS_FOLDED);
+  return NETOBS_FLOWS_OTHER_SLOT;
+}
+
+/* The record of a new connection: the local end is the client (active) or
+ * the server (passive). False when filtered out. */
+static __always_inline bool build(const struct sock* sk, bool passive, bool btf,
+                                  struct netobs_flows_sock* rec) {
+  __u32 zero = 0;
+  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
+  __u8 remote[16], local[16];
+
+  if (!key) return false;
+  __builtin_memset(key, 0, sizeof(*key));
+  read_addr(sk, true, remote, btf);
+  const struct sock_common* skc = &sk->__sk_common;
+  __u16 remote_port = bpf_ntohs(btf ? skc->skc_dport : BPF_CORE_READ(skc, skc_dport));
+  __u16 local_port = btf ? skc->skc_num : BPF_CORE_READ(skc, skc_num);
+  if (!filters_pass(remote, passive ? local_port : remote_port)) {
+    count(NETOBS_FLOWS_FILTERED);
+    return false;
+  }
+  if (passive) {
+    __u32 service = use_services ? lpm_lookup(&services, remote, 0, 128) : 0;
+
+    if (service) {
+      key->client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
+      key->client_service = service;
+    } else {
+      key->client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
+      __builtin_memcpy(key->client_addr, remote, 16);
+    }
+    read_addr(sk, false, local, btf);
+    set_server(key, local, local_port);
+  } else {
+    /* SYN_SENT is entered in connect(), in the connecting task. */
+    key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
+    bpf_get_current_comm(key->comm, sizeof(key->comm));
+    if (key_cgroup) key->cgroup_id = bpf_get_current_cgroup_id();
+    set_server(key, remote, remote_port);
+  }
+  rec->slot = edge_slot(key);
+  rec->passive = passive;
+  return true;
+}
+
+static __always_inline struct netobs_flows_edge_stats* stats_of(__u32 slot) {
+  return bpf_map_lookup_elem(&edge_stats, &slot);
+}
+
+/* The edge slot of a tracked socket: by address, else (connections older
+ * than netobs) by cookie in the seeded map. False when not tracked. */
+static __always_inline bool tracked(const struct sock* sk, __u64* cookie, bool btf,
+                                    struct netobs_flows_sock* out) {
+  __u64 key = (__u64)sk;
+  struct netobs_flows_sock* rec = bpf_map_lookup_elem(&socks, &key);
+
+  *cookie = 0;
+  if (rec) {
+    *out = *rec;
+    return true;
+  }
+  *cookie =
+      btf ? sk->__sk_common.skc_cookie.counter : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+  if (!*cookie) return false;
+  struct netobs_flows_seed* seed = bpf_map_lookup_elem(&seeded, cookie);
+  if (!seed) return false;
+  out->slot = edge_slot(&seed->edge);
+  out->passive = seed->passive;
+  return true;
+}
+
+static __always_inline void forget(const struct sock* sk, __u64 cookie) {
+  __u64 key = (__u64)sk;
+
+  if (cookie)
+    bpf_map_delete_elem(&seeded, &cookie);
+  else
+    bpf_map_delete_elem(&socks, &key);
+}
+
+static __always_inline void track(const struct sock* sk, struct netobs_flows_sock* rec) {
+  __u64 key = (__u64)sk;
+
+  if (bpf_map_update_elem(&socks, &key, rec, BPF_ANY) != 0) count(NETOBS_FLOWS_UNTRACKED);
+}
+
+/* The socket's counters at close. Payload bytes as the tcp collector counts
+ * them (see tcp.bpf.c): sent = bytes_sent - bytes_retrans; received =
+ * bytes_received less the FIN (SOCK_DONE). */
+struct close_reading {
+  __u64 sent, received, retrans;
+  __u32 srtt8;
+};
+
+static __always_inline bool read_close(const struct sock* sk, struct close_reading* r, bool btf) {
+  unsigned long flags;
+
+  if (btf) {
+    const struct tcp_sock* tp = bpf_skc_to_tcp_sock((void*)sk);
+
+    if (!tp) return false;
+    r->sent = tp->bytes_sent - tp->bytes_retrans;
+    r->received = tp->bytes_received;
+    r->retrans = tp->total_retrans;
+    r->srtt8 = tp->srtt_us;
+    flags = sk->__sk_common.skc_flags;
+  } else {
+    const struct tcp_sock* tp = (const struct tcp_sock*)sk;
+
+    r->sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+    r->received = BPF_CORE_READ(tp, bytes_received);
+    r->retrans = BPF_CORE_READ(tp, total_retrans);
+    r->srtt8 = BPF_CORE_READ(tp, srtt_us);
+    flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+  }
+  if (((flags >> SOCK_DONE) & 1) && r->received > 0) r->received -= 1;
+  return true;
+}
+
+static __always_inline void on_close(const struct sock* sk, struct netobs_flows_sock* rec,
+                                     struct netobs_flows_edge_stats* stats, bool btf) {
+  struct close_reading r;
+
+  if (!read_close(sk, &r, btf)) return;
+  stats->closed += 1;
+  stats->bytes_to_server += rec->passive ? r.received : r.sent;
+  stats->bytes_to_client += rec->passive ? r.sent : r.received;
+  stats->retransmits += r.retrans;
+  if (r.srtt8) {
+    stats->rtt_sum_us += r.srtt8 >> 3;
+    stats->rtt_count += 1;
+  }
+}
+
+static __always_inline __u32 total_retrans(const struct sock* sk, bool btf) {
+  if (btf) {
+    const struct tcp_sock* tp = bpf_skc_to_tcp_sock((void*)sk);
+    return tp ? tp->total_retrans : 0;
+  }
+  return BPF_CORE_READ((const struct tcp_sock*)sk, total_retrans);
+}
+
+/* `protocol` < 0: read it from the socket (only for the events that matter:
+ * most transitions are none of ours and return before any read). */
+static __always_inline int on_set_state(const struct sock* sk, int oldstate, int newstate,
+                                        int protocol, bool btf) {
+  struct netobs_flows_sock rec = {};
+  struct netobs_flows_edge_stats* stats;
+  __u64 cookie = 0;
+
+  if (newstate == TCP_ESTABLISHED) {
+    if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV) return 0;
+  } else if (newstate == TCP_CLOSE) {
+    if (oldstate == TCP_LISTEN || oldstate == TCP_CLOSE) return 0;
+  } else if (newstate != TCP_SYN_SENT) {
+    return 0;
+  }
+  if (!sk) return 0;
+  if (protocol < 0) protocol = btf ? sk->sk_protocol : BPF_CORE_READ(sk, sk_protocol);
+  if (protocol != IPPROTO_TCP || !netns_ok(sk, btf)) return 0;
+  if (newstate == TCP_SYN_SENT) {
+    if (build(sk, false, btf, &rec)) track(sk, &rec);
+    return 0;
+  }
+  if (newstate == TCP_ESTABLISHED) {
+    if (oldstate == TCP_SYN_RECV) {
+      if (!build(sk, true, btf, &rec)) return 0;
+      track(sk, &rec);
+    } else if (!tracked(sk, &cookie, btf, &rec)) {
+      return 0;
+    }
+    stats = stats_of(rec.slot);
+    if (stats) stats->opened += 1;
+    return 0;
+  }
+  if (oldstate == TCP_SYN_RECV) {
+    /* A passive open reset before it completed: never tracked. */
+    if (!build(sk, true, btf, &rec)) return 0;
+    stats = stats_of(rec.slot);
+    if (stats) stats->failed += 1;
+    return 0;
+  }
+  if (!tracked(sk, &cookie, btf, &rec)) return 0;
+  stats = stats_of(rec.slot);
+  if (stats) {
+    if (oldstate == TCP_SYN_SENT) {
+      /* Refused, timed out or abandoned; its SYN retransmissions count. */
+      stats->failed += 1;
+      stats->retransmits += total_retrans(sk, btf);
+    } else {
+      on_close(sk, &rec, stats, btf);
+    }
+  }
+  forget(sk, cookie);
+  return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(flows_set_state_btf, const struct sock* sk, const int oldstate, const int newstate) {
+  return on_set_state(sk, oldstate, newstate, -1, true);
+}
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(flows_set_state_raw, const struct sock* sk, const int oldstate, const int newstate) {
+  return on_set_state(sk, oldstate, newstate, -1, false);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int flows_set_state_tp(struct trace_event_raw_inet_sock_set_state* ctx) {
+  return on_set_state((const struct sock*)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
+                      false);
+}
+
+/* ---- Resets on a tracked connection (sent or received). */
+
+static __always_inline int on_reset(const struct sock* sk, bool btf) {
+  struct netobs_flows_sock rec;
+  __u64 cookie;
+
+  if (!sk || !netns_ok(sk, btf) || !tracked(sk, &cookie, btf, &rec)) return 0;
+  struct netobs_flows_edge_stats* stats = stats_of(rec.slot);
+  if (stats) stats->resets += 1;
+  return 0;
+}
+
+SEC("tp_btf/tcp_receive_reset")
+int BPF_PROG(flows_receive_reset_btf, struct sock* sk) { return on_reset(sk, true); }
+
+SEC("raw_tp/tcp_receive_reset")
+int BPF_PROG(flows_receive_reset_raw, struct sock* sk) { return on_reset(sk, false); }
+
+SEC("tracepoint/tcp/tcp_receive_reset")
+int flows_receive_reset_tp(struct trace_event_raw_tcp_event_sk* ctx) {
+  return on_reset((const struct sock*)ctx->skaddr, false);
+}
+
+/* sk is NULL when no socket matched (a SYN to a closed port): nothing to
+ * attribute on this side (the client sees the reset). */
+SEC("tp_btf/tcp_send_reset")
+int BPF_PROG(flows_send_reset_btf, const struct sock* sk, const struct sk_buff* skb) {
+  return on_reset(sk, true);
+}
+
+SEC("raw_tp/tcp_send_reset")
+int BPF_PROG(flows_send_reset_raw, const struct sock* sk, const struct sk_buff* skb) {
+  return on_reset(sk, false);
+}
+
+SEC("tracepoint/tcp/tcp_send_reset")
+int flows_send_reset_tp(struct trace_event_raw_tcp_send_reset* ctx) {
+  return on_reset((const struct sock*)ctx->skaddr, false);
+}
+
+char LICENSE[] SEC("license") = "GPL";

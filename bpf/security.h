@@ -1,0 +1,80 @@
+/* The security collector's kernel/user contract, shared by
+ * bpf/security.bpf.c and collectors/security/. The ONE definition of each
+ * struct; plain __u32/__u64 with explicit padding, no vmlinux.h.
+ */
+#ifndef NETOBS_BPF_SECURITY_H_
+#define NETOBS_BPF_SECURITY_H_
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define NETOBS_SEC_COMM_LEN 16
+
+/* Keys of the LPM tries (blocklists, address classes): prefix length in
+ * bits, then the address in network order. IPv4-mapped IPv6 peers are
+ * looked up in the IPv4 tries. */
+struct netobs_sec_lpm_v4 {
+  __u32 prefixlen;
+  __u8 addr[4];
+};
+struct netobs_sec_lpm_v6 {
+  __u32 prefixlen;
+  __u8 addr[16];
+};
+
+/* Value of the blocklist tries: which list (index in the config's
+ * `blocklists`) and which line of it holds the entry. */
+struct netobs_sec_block_value {
+  __u32 list;
+  __u32 line;
+};
+
+/* Value bits of the address-class tries (internal ranges and the global
+ * include/exclude CIDR filters, merged by user space so that the longest
+ * match carries every bit that applies to it). */
+#define NETOBS_SEC_CLASS_INTERNAL 1u
+#define NETOBS_SEC_CLASS_EXCLUDED 2u /* network.exclude_cidrs, or outside include_cidrs */
+
+/* Value bits of the port hash (peer port). */
+#define NETOBS_SEC_PORT_SUSPICIOUS 1u
+#define NETOBS_SEC_PORT_EXCLUDED 2u /* network.exclude_ports, or outside include_ports */
+
+/* What a connection matched (event `matches`). */
+#define NETOBS_SEC_MATCH_BLOCKLIST 1u
+#define NETOBS_SEC_MATCH_PORT 2u
+#define NETOBS_SEC_MATCH_EXTERNAL 4u
+
+#define NETOBS_SEC_OUTBOUND 0
+#define NETOBS_SEC_INBOUND 1
+
+/* One detection, through the ring buffer `events`. For outbound
+ * connections the task is the one that called connect(); inbound
+ * handshakes complete in softirq, so tgid/comm there are 0/"" and user
+ * space finds the listener's owner. */
+struct netobs_sec_event {
+  __u64 ktime_ns;  /* bpf_ktime_get_ns */
+  __u64 cgroup_id; /* the task's cgroup v2 id (container attribution); 0 inbound */
+  __u32 tgid;
+  __u32 netns; /* network namespace inode */
+  __u32 matches;
+  __u32 block_list; /* with MATCH_BLOCKLIST: the list and line that matched */
+  __u32 block_line;
+  __u16 family; /* 2 AF_INET, 10 AF_INET6 (never IPv4-mapped: those are AF_INET) */
+  __u16 direction;
+  __u16 peer_port;  /* host order */
+  __u16 local_port; /* host order */
+  __u32 pad;
+  __u8 peer[16];
+  __u8 local[16];
+  char comm[NETOBS_SEC_COMM_LEN];
+};
+
+/* Per-CPU counters (array `counters`). */
+enum netobs_sec_counter {
+  NETOBS_SEC_CONNECTIONS_CHECKED = 0, /* connects and accepts looked at */
+  NETOBS_SEC_EVENTS_LOST = 1,         /* ring buffer full */
+  NETOBS_SEC_COUNTER_COUNT = 2,
+};
+
+#endif /* NETOBS_BPF_SECURITY_H_ */

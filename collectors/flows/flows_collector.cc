@@ -1,0 +1,358 @@
+#include "collectors/flows/flows_collector.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "collectors/flows/flows_config.h"
+#include "config/config.h"
+#include "exporter/bpf/map_reader.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/errno_name.h"
+#include "exporter/log.h"
+#include "exporter/net/process_owners.h"
+#include "exporter/net/sock_diag.h"
+#include "flows.skel.h"
+
+namespace netobs {
+
+struct FlowsCollector::Loaded {
+  LoadedSkeleton<flows_bpf> skeleton;
+  // The tries' entries, for matching seeded connections in user space.
+  std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> service_keys;
+  std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> filter_keys;
+  std::unordered_map<uint16_t, uint32_t> port_filter;
+  bool include_cidrs = false;
+  bool include_ports = false;
+};
+
+namespace {
+
+HookLadder ladder(const char* name, const char* btf, const char* raw, const char* tp,
+                  const char* target, bool required) {
+  return HookLadder{name,
+                    {{AttachKind::kTpBtf, btf, target},
+                     {AttachKind::kRawTp, raw, target},
+                     {AttachKind::kTracepoint, tp, target}},
+                    required};
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// What the kernel's LPM lookup answers, for the seeded connections: the
+// value of the longest entry matching the first `bits` bits of addr||port.
+uint32_t lpm_match(const std::vector<std::pair<netobs_flows_lpm_key, uint32_t>>& entries,
+                   const Ip16& addr, uint16_t port, uint32_t bits) {
+  uint8_t data[18];
+  std::memcpy(data, addr.data(), 16);
+  data[16] = static_cast<uint8_t>(port >> 8);
+  data[17] = static_cast<uint8_t>(port & 0xff);
+  uint32_t best_bits = 0, best = 0;
+  bool found = false;
+  for (const auto& [key, value] : entries) {
+    if (key.prefixlen > bits || (found && key.prefixlen < best_bits)) continue;
+    uint8_t key_data[18];
+    std::memcpy(key_data, key.addr, 16);
+    std::memcpy(key_data + 16, key.port, 2);
+    bool match = true;
+    for (uint32_t bit = 0; bit < key.prefixlen && match; ++bit) {
+      const uint8_t mask = static_cast<uint8_t>(0x80 >> (bit % 8));
+      match = (data[bit / 8] & mask) == (key_data[bit / 8] & mask);
+    }
+    if (match) {
+      found = true;
+      best_bits = key.prefixlen;
+      best = value;
+    }
+  }
+  return best;
+}
+
+Ip16 record_addr(const TcpSocketRecord& r, bool remote) {
+  const auto& a = remote ? r.remote_addr : r.local_addr;
+  if (r.family == AF_INET) return ipv4_mapped(a.data());
+  Ip16 out;
+  std::memcpy(out.data(), a.data(), 16);
+  return out;
+}
+
+}  // namespace
+
+const std::vector<HookLadder>& FlowsCollector::ladders() {
+  static const std::vector<HookLadder> kLadders = {
+      ladder("inet_sock_set_state", "flows_set_state_btf", "flows_set_state_raw",
+             "flows_set_state_tp", "sock/inet_sock_set_state", true),
+      ladder("tcp_receive_reset", "flows_receive_reset_btf", "flows_receive_reset_raw",
+             "flows_receive_reset_tp", "tcp/tcp_receive_reset", false),
+      ladder("tcp_send_reset", "flows_send_reset_btf", "flows_send_reset_raw",
+             "flows_send_reset_tp", "tcp/tcp_send_reset", false),
+  };
+  return kLadders;
+}
+
+FlowsCollector::FlowsCollector() : Collector(std::string(kName)) {}
+FlowsCollector::~FlowsCollector() { stop(); }
+
+Status FlowsCollector::start_impl(const CollectorContext& context) {
+  const Config& config = context.config;
+  const FlowsConfig& flows = config.collector<FlowsConfig>();
+  Result<ServiceMap> services = ServiceMap::build(flows.services);
+  if (!services) return Status::error("collectors.flows.services: " + services.status().message());
+  Result<ProtocolTable> protocols = ProtocolTable::build(flows.protocols);
+  if (!protocols) {
+    return Status::error("collectors.flows.protocols: " + protocols.status().message());
+  }
+  services_.emplace(std::move(*services));
+  protocols_.emplace(std::move(*protocols));
+  max_edges_ = flows.max_edges;
+
+  uint32_t netns = 0;
+  if (!flows.network_namespace.empty()) {
+    Result<uint32_t> inode = namespace_inode(flows.network_namespace);
+    if (!inode) return inode.status();
+    netns = *inode;
+  }
+  if (!config.network.interfaces.empty() || !config.network.exclude_interfaces.empty()) {
+    log_warn(
+        "flows collector: network.interfaces and exclude_interfaces do not apply to flows "
+        "(a connection's interface is not known when it opens); CIDR and port filters do",
+        {{"collector", name()}});
+  }
+  const NetworkFilters& filters = config.network;
+  auto loaded = std::make_unique<Loaded>();
+  loaded->service_keys = services_->keys();
+  for (auto [list, verdict] : {std::pair{&filters.include_cidrs, NETOBS_FLOWS_FILTER_INCLUDE},
+                               std::pair{&filters.exclude_cidrs, NETOBS_FLOWS_FILTER_EXCLUDE}}) {
+    for (const std::string& cidr : *list) {
+      Result<IpPrefix> prefix = parse_ip_prefix(cidr);
+      if (!prefix) return Status::error("network CIDR filter: " + prefix.status().message());
+      loaded->filter_keys.emplace_back(flows_lpm_key({*prefix, std::nullopt}),
+                                       static_cast<uint32_t>(verdict));
+    }
+  }
+  for (uint16_t port : filters.exclude_ports)
+    loaded->port_filter[port] = NETOBS_FLOWS_FILTER_EXCLUDE;
+  for (uint16_t port : filters.include_ports)
+    loaded->port_filter[port] = NETOBS_FLOWS_FILTER_INCLUDE;
+  loaded->include_cidrs = !filters.include_cidrs.empty();
+  loaded->include_ports = !filters.include_ports.empty();
+
+  LadderLoadOptions load_options;
+  load_options.collector = name();
+  auto skeleton = load_skeleton_with_ladders<flows_bpf>(
+      ladders(), context.preflight, load_options, [&](flows_bpf& skel) -> Status {
+        skel.rodata->target_netns = netns;
+        skel.rodata->use_services = loaded->service_keys.empty() ? 0 : 1;
+        skel.rodata->use_cidr_filter = loaded->filter_keys.empty() ? 0 : 1;
+        skel.rodata->include_cidrs = loaded->include_cidrs ? 1 : 0;
+        skel.rodata->use_port_filter = loaded->port_filter.empty() ? 0 : 1;
+        skel.rodata->include_ports = loaded->include_ports ? 1 : 0;
+        skel.rodata->max_edges = flows.max_edges;
+        bpf_map__set_max_entries(skel.maps.edge_ids, flows.max_edges);
+        bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
+        bpf_map__set_max_entries(skel.maps.edge_stats, flows.max_edges + 1);
+        bpf_map__set_max_entries(skel.maps.socks, flows.max_tracked_connections);
+        bpf_map__set_max_entries(skel.maps.seeded, flows.max_tracked_connections);
+        const auto at_least_one = [](size_t n) {
+          return static_cast<uint32_t>(std::max<size_t>(1, n));
+        };
+        bpf_map__set_max_entries(skel.maps.services, at_least_one(loaded->service_keys.size()));
+        bpf_map__set_max_entries(skel.maps.cidr_filter, at_least_one(loaded->filter_keys.size()));
+        bpf_map__set_max_entries(skel.maps.port_filter, at_least_one(loaded->port_filter.size()));
+        return Status::ok();
+      });
+  if (!skeleton) return skeleton.status();
+  loaded->skeleton = std::move(*skeleton);
+  loaded_ = std::move(loaded);
+  if (Status status = fill_maps(config); !status) return status;
+  FlowsSnapshot start;
+  start.time = now_seconds();
+  window_.emplace(flows.topology_window_seconds, std::move(start));
+  if (Status status = seed_existing(config); !status) {
+    // Not fatal: new connections are still counted.
+    log_warn("flows collector: connections older than netobs are not attributed",
+             {{"collector", name()}, {"err", status.message()}});
+  }
+  log_info("flows collector started",
+           {{"collector", name()},
+            {"attach", loaded_->skeleton.attachment.programs.front().attach},
+            {"netns", flows.network_namespace.empty() ? "all" : flows.network_namespace},
+            {"max_edges", std::to_string(flows.max_edges)},
+            {"services", std::to_string(loaded_->service_keys.size())},
+            {"seeded", std::to_string(seeded_)}});
+  return Status::ok();
+}
+
+Status FlowsCollector::fill_maps(const Config&) {
+  flows_bpf& skel = *loaded_->skeleton.skel;
+  const auto put = [](bpf_map* map, const void* key, const void* value, const char* what) {
+    if (bpf_map_update_elem(bpf_map__fd(map), key, value, BPF_ANY) != 0) {
+      return Status::error(std::string("filling BPF map ") + what +
+                           " failed: " + errno_text(errno));
+    }
+    return Status::ok();
+  };
+  for (const auto& [key, id] : loaded_->service_keys) {
+    if (Status s = put(skel.maps.services, &key, &id, "services"); !s) return s;
+  }
+  for (const auto& [key, verdict] : loaded_->filter_keys) {
+    if (Status s = put(skel.maps.cidr_filter, &key, &verdict, "cidr_filter"); !s) return s;
+  }
+  for (const auto& [port, verdict] : loaded_->port_filter) {
+    if (Status s = put(skel.maps.port_filter, &port, &verdict, "port_filter"); !s) return s;
+  }
+  return Status::ok();
+}
+
+// Connections that were established before the programs attached: one
+// sock_diag dump tells their direction (a local port that has a listener
+// is the server side) and the owner of the client side (/proc fd walk).
+Status FlowsCollector::seed_existing(const Config& config) {
+  const FlowsConfig& flows = config.collector<FlowsConfig>();
+  Result<SockDiagSocket> diag = flows.network_namespace.empty()
+                                    ? SockDiagSocket::open()
+                                    : SockDiagSocket::open_in_namespace(flows.network_namespace);
+  if (!diag) return diag.status();
+  std::vector<TcpSocketRecord> listeners, established;
+  Status dumped = diag->dump_all((1u << kTcpListen) | (1u << kTcpEstablished), 0,
+                                 [&](const TcpSocketRecord& r) {
+                                   (r.state == kTcpListen ? listeners : established).push_back(r);
+                                 });
+  if (!dumped) return dumped;
+  std::unordered_set<uint16_t> listening_ports;
+  for (const auto& r : listeners) listening_ports.insert(r.local_port);
+  std::unordered_set<uint32_t> inodes;
+  for (const auto& r : established) {
+    if (r.inode != 0 && !listening_ports.contains(r.local_port)) inodes.insert(r.inode);
+  }
+  const SocketOwnerMap owners = find_socket_owners(config.exporter.procfs, inodes);
+  flows_bpf& skel = *loaded_->skeleton.skel;
+  const Loaded& l = *loaded_;
+  for (const auto& r : established) {
+    if (r.cookie == 0) continue;
+    const bool passive = listening_ports.contains(r.local_port);
+    const Ip16 remote = record_addr(r, true);
+    const Ip16 local = record_addr(r, false);
+    const uint16_t server_port = passive ? r.local_port : r.remote_port;
+    if (!l.filter_keys.empty()) {
+      const uint32_t verdict = lpm_match(l.filter_keys, remote, 0, 128);
+      if (verdict == NETOBS_FLOWS_FILTER_EXCLUDE) continue;
+      if (l.include_cidrs && verdict != NETOBS_FLOWS_FILTER_INCLUDE) continue;
+    }
+    if (!l.port_filter.empty()) {
+      auto it = l.port_filter.find(server_port);
+      const uint32_t verdict = it == l.port_filter.end() ? 0 : it->second;
+      if (verdict == NETOBS_FLOWS_FILTER_EXCLUDE) continue;
+      if (l.include_ports && verdict != NETOBS_FLOWS_FILTER_INCLUDE) continue;
+    }
+    netobs_flows_seed rec{};
+    rec.passive = passive ? 1 : 0;
+    netobs_flows_edge_key& key = rec.edge;
+    const Ip16& server = passive ? local : remote;
+    key.server_port = server_port;
+    if (uint32_t service = lpm_match(l.service_keys, server, server_port, 144)) {
+      key.server_kind = NETOBS_FLOWS_SERVER_SERVICE;
+      key.server_service = service;
+    } else {
+      key.server_kind = NETOBS_FLOWS_SERVER_ADDRESS;
+      std::memcpy(key.server_addr, server.data(), 16);
+    }
+    if (passive) {
+      if (uint32_t service = lpm_match(l.service_keys, remote, 0, 128)) {
+        key.client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
+        key.client_service = service;
+      } else {
+        key.client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
+        std::memcpy(key.client_addr, remote.data(), 16);
+      }
+    } else {
+      key.client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
+      auto owner = owners.find(r.inode);
+      const std::string comm =
+          owner == owners.end() || owner->second.empty() ? "unknown" : owner->second.front().comm;
+      std::strncpy(key.comm, comm.c_str(), sizeof key.comm - 1);
+    }
+    // The kernel gives the edge its slot (or `other`) when the connection closes.
+    if (bpf_map_update_elem(bpf_map__fd(skel.maps.seeded), &r.cookie, &rec, BPF_ANY) == 0) {
+      ++seeded_;
+    }
+  }
+  return Status::ok();
+}
+
+Result<FlowsSnapshot> FlowsCollector::snapshot() {
+  if (!loaded_) return Status::error("flows collector is not running");
+  const flows_bpf& skel = *loaded_->skeleton.skel;
+  FlowsSnapshot snap;
+  snap.time = now_seconds();
+  auto ids = read_entries<netobs_flows_edge_key, uint32_t>(MapRef::of(skel.maps.edge_ids));
+  if (!ids) return ids.status();
+  ids->emplace_back(netobs_flows_edge_key{}, NETOBS_FLOWS_OTHER_SLOT);
+  const MapRef stats = MapRef::of(skel.maps.edge_stats);
+  for (const auto& [key, slot] : *ids) {
+    Result<std::vector<netobs_flows_edge_stats>> cpus =
+        lookup_percpu<netobs_flows_edge_stats>(stats, &slot);
+    if (!cpus) return cpus.status();
+    ++snap.kernel_edges;
+    netobs_flows_edge_stats& into = snap.edges[flow_edge_labels(key, *services_, *protocols_)];
+    for (const auto& s : *cpus) add_edge_stats(into, s);
+  }
+  Result<std::vector<uint64_t>> counters =
+      sum_percpu_u64_array(MapRef::of(skel.maps.counters), NETOBS_FLOWS_COUNTER_COUNT);
+  if (!counters) return counters.status();
+  for (size_t i = 0; i < snap.counters.size() && i < counters->size(); ++i) {
+    snap.counters[i] = (*counters)[i];
+  }
+  std::lock_guard<std::mutex> lock(window_mutex_);
+  window_->add(snap);
+  return snap;
+}
+
+Result<Topology> FlowsCollector::topology() {
+  Result<FlowsSnapshot> snap = snapshot();
+  if (!snap) return snap.status();
+  std::lock_guard<std::mutex> lock(window_mutex_);
+  return window_->topology();
+}
+
+Status FlowsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
+  Result<FlowsSnapshot> snap = snapshot();
+  if (!snap) return snap.status();
+  append_flows_families(*snap, max_edges_, out);
+  return Status::ok();
+}
+
+Result<std::string> FlowsCollector::json_endpoint_impl(std::string_view path) {
+  if (path != kTopologyPath) return Collector::json_endpoint_impl(path);
+  Result<Topology> topology = this->topology();
+  if (!topology) return topology.status();
+  return render_topology_json(*topology);
+}
+
+void FlowsCollector::stop_impl() {
+  loaded_.reset();
+  window_.reset();
+}
+
+BpfStatus FlowsCollector::bpf_status_impl() const {
+  BpfStatus status;
+  if (!loaded_) return status;
+  status.programs = loaded_->skeleton.attachment.programs;
+  const flows_bpf& skel = *loaded_->skeleton.skel;
+  for (auto [map_name, map] :
+       {std::pair{"edge_ids", skel.maps.edge_ids}, std::pair{"socks", skel.maps.socks},
+        std::pair{"seeded", skel.maps.seeded}}) {
+    status.maps.push_back({map_name, bpf_map__fd(map), bpf_map__max_entries(map), 0});
+  }
+  return status;
+}
+
+}  // namespace netobs

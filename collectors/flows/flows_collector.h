@@ -1,0 +1,62 @@
+// FlowsCollector: TCP connections aggregated in the kernel into edges
+// client -> server (bpf/flows.bpf.c), connections older than netobs seeded
+// from one sock_diag dump, exported as netobs_flow_* metrics under the
+// max_edges budget and as the service topology (/topology, `netobs
+// topology`). Owned by the CollectorManager, or by `netobs topology`.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "collectors/flows/flows_model.h"
+#include "exporter/bpf/attach_ladder.h"
+#include "exporter/collector.h"
+
+namespace netobs {
+
+class FlowsCollector final : public Collector {
+ public:
+  static constexpr std::string_view kName = "flows";
+  static constexpr std::string_view kTopologyPath = "/topology";
+  // The hooks, best rung first (also shown by `netobs check`).
+  static const std::vector<HookLadder>& ladders();
+
+  FlowsCollector();
+  ~FlowsCollector() override;
+
+  // Reads the kernel map (summed over CPUs) and adds it to the topology
+  // window. Only valid while active.
+  Result<FlowsSnapshot> snapshot();
+  // The topology over the configured window, after a fresh snapshot.
+  Result<Topology> topology();
+  // Connections seeded from the sock_diag dump at start.
+  size_t seeded_connections() const { return seeded_; }
+
+ protected:
+  Status start_impl(const CollectorContext& context) override;
+  Status collect_impl(std::vector<prometheus::MetricFamily>& out) override;
+  void stop_impl() override;
+  BpfStatus bpf_status_impl() const override;
+  Result<std::string> json_endpoint_impl(std::string_view path) override;
+
+ private:
+  struct Loaded;
+  Status fill_maps(const Config& config);
+  Status seed_existing(const Config& config);
+  std::unique_ptr<Loaded> loaded_;
+  std::optional<ServiceMap> services_;
+  std::optional<ProtocolTable> protocols_;
+  uint32_t max_edges_ = 0;
+  size_t seeded_ = 0;
+  std::mutex window_mutex_;  // snapshot() from scrapes and /topology at once
+  std::optional<TopologyWindow> window_;
+};
+
+struct CollectorDescriptor;
+// What netobs knows about this collector (flows_descriptor.cc).
+CollectorDescriptor flows_descriptor();
+
+}  // namespace netobs

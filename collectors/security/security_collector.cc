@@ -1,0 +1,350 @@
+#include "collectors/security/security_collector.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <mutex>
+#include <set>
+
+#include "bpf/security.h"
+#include "collectors/security/blocklist.h"
+#include "collectors/security/security_config.h"
+#include "collectors/security/security_rules.h"
+#include "collectors/security/security_webhook.h"
+#include "config/config.h"
+#include "exporter/bpf/map_reader.h"
+#include "exporter/events/event_sink.h"
+#include "exporter/events/ring_buffer_reader.h"
+#include "exporter/log.h"
+#include "security.skel.h"
+
+namespace netobs {
+namespace {
+
+constexpr size_t kTypes = std::size(kAllDetectionTypes);
+
+// The JSON sinks' schema: security alerts are pre-formatted lines.
+EventSchema security_event_schema() { return {.kind = "security", .fields = {}}; }
+
+uint64_t clock_ns(clockid_t clock) {
+  timespec ts{};
+  clock_gettime(clock, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// A blocklist trie key as user space tracks it (family, prefix, bytes).
+using TrieKey = std::tuple<int, uint8_t, std::array<uint8_t, 16>>;
+
+template <typename Key>
+Key lpm_key(const Cidr& cidr) {
+  Key key{};
+  key.prefixlen = cidr.prefix_len;
+  std::memcpy(key.addr, cidr.bytes.data(), sizeof key.addr);
+  return key;
+}
+
+Status update_lpm(bpf_map* v4, bpf_map* v6, const Cidr& cidr, const void* value) {
+  int rc = 0;
+  if (cidr.family == AF_INET) {
+    auto key = lpm_key<netobs_sec_lpm_v4>(cidr);
+    rc = bpf_map__update_elem(v4, &key, sizeof key, value, bpf_map__value_size(v4), BPF_ANY);
+  } else {
+    auto key = lpm_key<netobs_sec_lpm_v6>(cidr);
+    rc = bpf_map__update_elem(v6, &key, sizeof key, value, bpf_map__value_size(v6), BPF_ANY);
+  }
+  if (rc != 0) {
+    return Status::error("adding " + cidr.to_string() + " to the kernel map failed: " +
+                         errno_message(-rc) + " (at most 65536 blocklist entries per family)");
+  }
+  return Status::ok();
+}
+
+void delete_lpm(bpf_map* v4, bpf_map* v6, const Cidr& cidr) {
+  if (cidr.family == AF_INET) {
+    auto key = lpm_key<netobs_sec_lpm_v4>(cidr);
+    bpf_map__delete_elem(v4, &key, sizeof key, 0);
+  } else {
+    auto key = lpm_key<netobs_sec_lpm_v6>(cidr);
+    bpf_map__delete_elem(v6, &key, sizeof key, 0);
+  }
+}
+
+}  // namespace
+
+struct SecurityCollector::Loaded {
+  LoadedSkeleton<security_bpf> skeleton;
+  SecurityConfig config;
+  std::string procfs;
+  uint64_t unix_minus_monotonic_ns = 0;
+  std::vector<std::shared_ptr<EventSink>> sinks;
+  std::unique_ptr<WebhookSender> webhook;
+  RingBufferReader reader;
+
+  // Reader thread only.
+  std::optional<DetectionRateLimiter> limiter;
+  std::set<TrieKey> blocklist_keys;  // what the kernel tries hold now
+  std::vector<FileStamp> stamps;
+  std::chrono::steady_clock::time_point next_check{};
+
+  std::atomic<bool> reload_requested{false};
+  std::array<std::atomic<uint64_t>, kTypes> detections{};
+  std::array<std::atomic<uint64_t>, kTypes> suppressed{};
+  std::atomic<uint64_t> blocklist_entries{0}, blocklist_errors{0}, blocklist_loads{0};
+
+  void reload_blocklists();
+  void maybe_reload();
+  void on_event(const netobs_sec_event& event, const SecurityCollectorOptions& options);
+  std::string executable(uint32_t pid, const std::string& comm) const;
+};
+
+void SecurityCollector::Loaded::reload_blocklists() {
+  stamps = stamp_files(config.blocklists);
+  Blocklists lists = load_blocklists(config.blocklists);
+  for (const std::string& error : lists.errors) {
+    log_warn("blocklist line skipped", {{"collector", "security"}, {"err", error}});
+  }
+  security_bpf& skel = *skeleton.skel;
+  std::set<TrieKey> fresh;
+  uint64_t errors = lists.errors.size();
+  // New entries first, stale ones after: an address listed in both the old
+  // and the new files is never missing from the kernel.
+  for (const BlocklistEntry& entry : lists.entries) {
+    const netobs_sec_block_value value{.list = entry.list, .line = entry.line};
+    Status status = update_lpm(skel.maps.block_v4, skel.maps.block_v6, entry.cidr, &value);
+    if (!status) {
+      log_warn("blocklist entry not loaded",
+               {{"collector", "security"}, {"err", status.message()}});
+      ++errors;
+      continue;
+    }
+    fresh.insert({entry.cidr.family, entry.cidr.prefix_len, entry.cidr.bytes});
+  }
+  for (const TrieKey& key : blocklist_keys) {
+    if (fresh.contains(key)) continue;
+    Cidr cidr{
+        .family = std::get<0>(key), .prefix_len = std::get<1>(key), .bytes = std::get<2>(key)};
+    delete_lpm(skel.maps.block_v4, skel.maps.block_v6, cidr);
+  }
+  blocklist_keys = std::move(fresh);
+  blocklist_entries.store(blocklist_keys.size());
+  blocklist_errors.store(errors);
+  blocklist_loads.fetch_add(1);
+  log_info("blocklists loaded", {{"collector", "security"},
+                                 {"files", std::to_string(config.blocklists.size())},
+                                 {"entries", std::to_string(blocklist_keys.size())},
+                                 {"skipped", std::to_string(errors)}});
+}
+
+void SecurityCollector::Loaded::maybe_reload() {
+  if (config.blocklists.empty()) return;
+  bool reload = reload_requested.exchange(false);
+  const auto now = std::chrono::steady_clock::now();
+  if (!reload && now >= next_check) {
+    next_check = now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(config.blocklist_check_interval_seconds));
+    reload = stamp_files(config.blocklists) != stamps;
+  }
+  if (reload) reload_blocklists();
+}
+
+std::string SecurityCollector::Loaded::executable(uint32_t pid, const std::string& comm) const {
+  const std::string link = procfs + "/" + std::to_string(pid) + "/exe";
+  char target[PATH_MAX];
+  const ssize_t n = ::readlink(link.c_str(), target, sizeof target - 1);
+  if (n <= 0) return comm;  // the task already exited, or is a kernel thread
+  return std::string(target, static_cast<size_t>(n));
+}
+
+void SecurityCollector::Loaded::on_event(const netobs_sec_event& event,
+                                         const SecurityCollectorOptions& options) {
+  Detection d =
+      detection_from_event(event, event.ktime_ns + unix_minus_monotonic_ns, config.blocklists);
+  if (d.matches.empty()) return;
+  const size_t type = static_cast<size_t>(d.type);
+  const std::string key = std::string(detection_type_name(d.type)) + "|" + d.peer_ip;
+  std::optional<uint64_t> admitted =
+      limiter->admit(key, static_cast<double>(clock_ns(CLOCK_MONOTONIC)) / 1e9);
+  if (!admitted) {
+    suppressed[type].fetch_add(1);
+    return;
+  }
+  d.suppressed = *admitted;
+  if (d.pid != 0) d.executable = executable(d.pid, d.comm);
+  if (options.attribute) options.attribute(d.cgroup_id, d.pid, d);
+  const std::string json = format_detection_json(d);
+  for (const auto& sink : sinks) {
+    Status status = sink->write_line(json);
+    if (!status) log_warn("security event not written", {{"err", status.message()}});
+  }
+  if (webhook) webhook->enqueue(json);
+  detections[type].fetch_add(1);
+}
+
+const std::vector<HookLadder>& SecurityCollector::ladders() {
+  static const std::vector<HookLadder> kLadders = {
+      {"inet_sock_set_state",
+       {{AttachKind::kTpBtf, "security_set_state_btf", "sock/inet_sock_set_state"},
+        {AttachKind::kRawTp, "security_set_state_raw", "sock/inet_sock_set_state"},
+        {AttachKind::kTracepoint, "security_set_state_tp", "sock/inet_sock_set_state"}},
+       true}};
+  return kLadders;
+}
+
+SecurityCollector::SecurityCollector(SecurityCollectorOptions options)
+    : Collector(std::string(kName)), options_(std::move(options)) {}
+SecurityCollector::~SecurityCollector() { stop(); }
+
+Status SecurityCollector::start_impl(const CollectorContext& context) {
+  auto loaded = std::make_unique<Loaded>();
+  loaded->config = context.config.collector<SecurityConfig>();
+  loaded->procfs = context.config.exporter.procfs;
+  const SecurityConfig& config = loaded->config;
+  Result<SecurityRules> rules = build_security_rules(config, context.config.network);
+  if (!rules) return Status::error("collectors.security: " + rules.status().message());
+
+  LadderLoadOptions load_options;
+  load_options.collector = name();
+  load_options.force_kind = options_.force_kind;
+  auto skeleton = load_skeleton_with_ladders<security_bpf>(
+      ladders(), context.preflight, load_options, [&](security_bpf& skel) -> Status {
+        skel.rodata->external_alerts = config.external_connection_alerts ? 1 : 0;
+        skel.rodata->has_port_rules = !rules->ports.empty() || rules->default_port_excluded;
+        skel.rodata->default_port_excluded = rules->default_port_excluded ? 1 : 0;
+        bool exclusions = rules->default_excluded;
+        for (const ClassEntry& entry : rules->classes) {
+          exclusions = exclusions || (entry.bits & NETOBS_SEC_CLASS_EXCLUDED);
+        }
+        skel.rodata->has_class_rules = exclusions ? 1 : 0;
+        skel.rodata->default_excluded = rules->default_excluded ? 1 : 0;
+        return Status::ok();
+      });
+  if (!skeleton) return skeleton.status();
+  loaded->skeleton = std::move(*skeleton);
+  security_bpf& skel = *loaded->skeleton.skel;
+  for (const ClassEntry& entry : rules->classes) {
+    Status status = update_lpm(skel.maps.class_v4, skel.maps.class_v6, entry.cidr, &entry.bits);
+    if (!status) return status;
+  }
+  for (const auto& [port, bits] : rules->ports) {
+    if (bpf_map__update_elem(skel.maps.ports, &port, sizeof port, &bits, sizeof bits, BPF_ANY) !=
+        0) {
+      return Status::error("filling the suspicious-port map failed: " + errno_message(errno));
+    }
+  }
+  loaded->limiter.emplace(config.rate_limit_interval_seconds, config.rate_limit_max_peers);
+  loaded->reload_blocklists();
+  loaded->unix_minus_monotonic_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+
+  if (options_.event_sink) loaded->sinks.push_back(options_.event_sink);
+  if (config.stdout_events) {
+    loaded->sinks.push_back(
+        std::make_shared<StreamEventSink>(std::cout, EventFormat::kJson, security_event_schema()));
+  }
+  if (!context.config.events.output_dir.empty()) {
+    Result<std::string> dir =
+        event_run_directory(context.config.events.output_dir, "security", std::time(nullptr));
+    if (!dir) return Status::error("security events: " + dir.status().message());
+    auto sink = RotatingFileEventSink::open({.directory = *dir,
+                                             .format = EventFormat::kJson,
+                                             .rotate_bytes = context.config.events.rotate_bytes},
+                                            security_event_schema());
+    if (!sink) return Status::error("security events: " + sink.status().message());
+    loaded->sinks.push_back(std::move(*sink));
+    log_info("security events", {{"collector", "security"}, {"dir", *dir}});
+  }
+  if (!config.webhook_url.empty()) {
+    loaded->webhook = std::make_unique<WebhookSender>(
+        WebhookOptions{.url = config.webhook_url,
+                       .queue_size = config.webhook_queue_size,
+                       .max_retries = config.webhook_max_retries,
+                       .timeout_seconds = config.webhook_timeout_seconds});
+  }
+  Loaded* state = loaded.get();
+  const SecurityCollectorOptions* options = &options_;
+  Status reader = loaded->reader.start(
+      bpf_map__fd(skel.maps.events), "security",
+      [state, options](const void* data, size_t size) {
+        if (size < sizeof(netobs_sec_event)) return;
+        netobs_sec_event event;
+        std::memcpy(&event, data, sizeof event);
+        state->on_event(event, *options);
+      },
+      [state] {
+        state->maybe_reload();
+        for (const auto& sink : state->sinks) (void)sink->flush(false);
+      });
+  if (!reader) return reader;
+  loaded_ = std::move(loaded);
+  log_info("security collector started",
+           {{"collector", name()},
+            {"attach", attach_kind()},
+            {"suspicious_ports", std::to_string(config.suspicious_ports.size())},
+            {"external_connection_alerts", config.external_connection_alerts ? "true" : "false"},
+            {"blocklist_entries", std::to_string(loaded_->blocklist_entries.load())}});
+  return Status::ok();
+}
+
+void SecurityCollector::reloaded_impl() {
+  if (loaded_) loaded_->reload_requested.store(true);
+}
+
+std::string SecurityCollector::attach_kind() const {
+  if (!loaded_ || loaded_->skeleton.attachment.programs.empty()) return "";
+  return loaded_->skeleton.attachment.programs.front().attach;
+}
+
+SecuritySnapshot SecurityCollector::snapshot() const {
+  SecuritySnapshot s;
+  if (!loaded_) return s;
+  for (size_t i = 0; i < kTypes; ++i) {
+    s.detections[i] = loaded_->detections[i].load();
+    s.suppressed[i] = loaded_->suppressed[i].load();
+  }
+  Result<uint64_t> checked = sum_percpu_u64(MapRef::of(loaded_->skeleton.skel->maps.counters),
+                                            NETOBS_SEC_CONNECTIONS_CHECKED);
+  if (checked) s.connections_checked = *checked;
+  s.blocklist_entries = loaded_->blocklist_entries.load();
+  s.blocklist_errors = loaded_->blocklist_errors.load();
+  s.blocklist_loads = loaded_->blocklist_loads.load();
+  if (loaded_->webhook) s.webhook = loaded_->webhook->counters();
+  return s;
+}
+
+Status SecurityCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
+  append_security_families(snapshot(), out);
+  return Status::ok();
+}
+
+void SecurityCollector::stop_impl() {
+  if (!loaded_) return;
+  loaded_->reader.stop();  // delivers what is left in the ring first
+  if (loaded_->webhook) loaded_->webhook->stop();
+  for (const auto& sink : loaded_->sinks) (void)sink->flush(true);
+  loaded_.reset();
+}
+
+BpfStatus SecurityCollector::bpf_status_impl() const {
+  BpfStatus status;
+  if (!loaded_) return status;
+  status.programs = loaded_->skeleton.attachment.programs;
+  const security_bpf& skel = *loaded_->skeleton.skel;
+  for (auto [map_name, map] :
+       {std::pair{"block_v4", skel.maps.block_v4}, std::pair{"block_v6", skel.maps.block_v6},
+        std::pair{"class_v4", skel.maps.class_v4}, std::pair{"class_v6", skel.maps.class_v6}}) {
+    status.maps.push_back({map_name, bpf_map__fd(map), bpf_map__max_entries(map), 0});
+  }
+  status.has_event_stream = true;
+  Result<uint64_t> lost = sum_percpu_u64(MapRef::of(skel.maps.counters), NETOBS_SEC_EVENTS_LOST);
+  if (lost) status.events_lost = *lost;
+  return status;
+}
+
+}  // namespace netobs

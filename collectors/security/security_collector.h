@@ -1,0 +1,64 @@
+// SecurityCollector: suspicious connections matched in the kernel (CIDR
+// blocklists in LPM tries, suspicious peer ports in a hash, external
+// addresses against the internal ranges) on outbound connect and inbound
+// accept (sock:inet_sock_set_state); each detection becomes one JSON alert
+// (rate-limited per type and peer) on the event sinks and the optional
+// webhook, and counts in netobs_security_detections_total. Owned by the
+// CollectorManager: start/stop/reloaded on the main thread, collect on HTTP
+// workers, events and blocklist re-reads on its ring-buffer reader thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "collectors/security/security_event.h"
+#include "collectors/security/security_metrics.h"
+#include "exporter/bpf/attach_ladder.h"
+#include "exporter/collector.h"
+
+namespace netobs {
+
+class EventSink;
+
+struct SecurityCollectorOptions {
+  // Alerts also go here (tests, `netobs` subcommands); nullptr: only the
+  // configured sinks.
+  std::shared_ptr<EventSink> event_sink;
+  // Adds attributes (k8s.pod.name, container.id...) from the task's cgroup
+  // and pid; called on the reader thread. Unset: none.
+  std::function<void(uint64_t cgroup_id, uint32_t pid, Detection& detection)> attribute;
+  std::optional<AttachKind> force_kind;  // one rung only (tests, benchmarks)
+};
+
+class SecurityCollector final : public Collector {
+ public:
+  static constexpr std::string_view kName = "security";
+  static const std::vector<HookLadder>& ladders();
+
+  explicit SecurityCollector(SecurityCollectorOptions options = {});
+  ~SecurityCollector() override;
+
+  SecuritySnapshot snapshot() const;
+  std::string attach_kind() const;
+
+ protected:
+  Status start_impl(const CollectorContext& context) override;
+  Status collect_impl(std::vector<prometheus::MetricFamily>& out) override;
+  void stop_impl() override;
+  BpfStatus bpf_status_impl() const override;
+  void reloaded_impl() override;
+
+ private:
+  struct Loaded;
+  SecurityCollectorOptions options_;
+  std::unique_ptr<Loaded> loaded_;
+};
+
+struct CollectorDescriptor;
+// What netobs knows about this collector (security_descriptor.cc).
+CollectorDescriptor security_descriptor();
+
+}  // namespace netobs

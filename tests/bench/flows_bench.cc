@@ -1,0 +1,166 @@
+// flows collector benchmark (root; run by tests/bench/run.sh, figures quoted
+// in collectors/flows/README.md): per-event cost of each of its BPF programs
+// (sock:inet_sock_set_state, tcp:tcp_send_reset, tcp:tcp_receive_reset) as a
+// ratio to an empty tp_btf program on the same hook, both attached at once and
+// measured in the same run with the kernel's BPF stats, under connection
+// churn on loopback: 3000 connections that exchange a few bytes and close
+// (half of them aborted with SO_LINGER 0, a reset each way). Arg 0: no
+// services; arg 1: 200 services entries (an LPM lookup per new connection).
+// The process runs in a network namespace of its own (unshare), so the
+// churn is the only traffic the programs see.
+//   build/tests/bench/flows_bench
+#include <benchmark/benchmark.h>
+#include <bpf/libbpf.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "bench_baseline.h"
+#include "collectors/flows/flows_collector.h"
+#include "collectors/flows/flows_config.h"
+#include "config/config.h"
+#include "exporter/bpf/bpf_stats.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/builtin_config.h"
+
+namespace netobs {
+namespace {
+
+// The whole process moves into a new network namespace once, with lo up.
+bool own_netns() {
+  static const bool ok = ::unshare(CLONE_NEWNET) == 0 && std::system("ip link set lo up") == 0;
+  return ok;
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return addr;
+}
+
+void churn(int connections, uint16_t port) {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr = loopback(port);
+  if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      listen(listener, 1024) != 0) {
+    close(listener);
+    return;
+  }
+  char byte[64] = {};
+  for (int i = 0; i < connections; ++i) {
+    int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(client);
+      continue;
+    }
+    int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    send(client, byte, sizeof byte, MSG_NOSIGNAL);
+    recv(server, byte, sizeof byte, 0);
+    if (i % 2 == 0) {
+      linger abort{1, 0};
+      setsockopt(client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+    }
+    close(client);
+    close(server);
+  }
+  close(listener);
+}
+
+struct HookPair {
+  const char* hook;  // the ladder's name, as bpf_status() reports the program
+  const char* empty;
+};
+
+void BM_FlowsPerEventCost(benchmark::State& state) {
+  if (geteuid() != 0 || !own_netns()) {
+    state.SkipWithError("needs root (BPF, a network namespace)");
+    return;
+  }
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  Config config = default_config();
+  FlowsConfig& flows = config.collector<FlowsConfig>();
+  flows.common.enabled = true;
+  flows.network_namespace = "/proc/self/ns/net";
+  if (state.range(0) == 1) {
+    for (int i = 0; i < 200; ++i) {
+      flows.services.push_back("svc" + std::to_string(i) + "=10." + std::to_string(i) + ".0.0/16");
+    }
+  }
+  const PreflightReport preflight = run_preflight();
+  FlowsCollector collector;
+  if (Status s = collector.start({config, preflight}); !s) {
+    state.SkipWithError(s.message().c_str());
+    return;
+  }
+  const std::vector<HookPair> pairs = {{"inet_sock_set_state", "inet_sock_set_state_empty"},
+                                       {"tcp_send_reset", "tcp_send_reset_empty"},
+                                       {"tcp_receive_reset", "tcp_receive_reset_empty"}};
+  std::vector<std::string> empties;
+  for (const HookPair& p : pairs) empties.push_back(p.empty);
+  SkeletonPtr<bench_baseline_bpf> baseline = load_baselines(empties);
+  if (!baseline) {
+    state.SkipWithError("loading bench_baseline.bpf.o failed");
+    return;
+  }
+  std::vector<LinkPtr> links;
+  std::vector<int> fds;  // real, empty per pair
+  const BpfStatus status = collector.bpf_status();
+  for (const HookPair& p : pairs) {
+    int real_fd = -1;
+    for (const BpfProgramStatus& program : status.programs) {
+      if (program.program == p.hook) real_fd = program.prog_fd;
+    }
+    bpf_program* empty = baseline_program(*baseline, p.empty);
+    links.emplace_back(empty ? bpf_program__attach(empty) : nullptr);
+    if (real_fd < 0 || !links.back()) {
+      state.SkipWithError("cannot find or attach a program pair");
+      return;
+    }
+    fds.push_back(real_fd);
+    fds.push_back(bpf_program__fd(empty));
+  }
+  auto read_all = [&] {
+    std::vector<ProgramRuntime> out;
+    for (int fd : fds) {
+      Result<ProgramRuntime> r = read_program_runtime(fd);
+      out.push_back(r ? *r : ProgramRuntime{});
+    }
+    return out;
+  };
+  const std::vector<ProgramRuntime> before = read_all();
+  for (auto _ : state) churn(3000, static_cast<uint16_t>(5400 + state.range(0)));
+  const std::vector<ProgramRuntime> after = read_all();
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    double ns[2] = {0, 0};
+    for (size_t k = 0; k < 2; ++k) {
+      const size_t at = 2 * i + k;
+      const double runs = static_cast<double>(after[at].run_cnt - before[at].run_cnt);
+      ns[k] =
+          runs > 0 ? static_cast<double>(after[at].run_time_ns - before[at].run_time_ns) / runs : 0;
+      if (k == 0) state.counters[std::string(pairs[i].hook) + "_events"] = runs;
+    }
+    state.counters[std::string(pairs[i].hook) + "_ns"] = ns[0];
+    state.counters[std::string(pairs[i].empty) + "_ns"] = ns[1];
+    state.counters[std::string(pairs[i].hook) + "_ratio"] = ns[1] > 0 ? ns[0] / ns[1] : 0;
+  }
+  collector.stop();
+}
+BENCHMARK(BM_FlowsPerEventCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace netobs
+
+BENCHMARK_MAIN();

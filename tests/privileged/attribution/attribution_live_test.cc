@@ -1,0 +1,375 @@
+// Attribution on the real kernel (root): the exporter's socket collector with
+// `attribution: cgroup` while the test's own child processes make loopback
+// TCP and UDP traffic from cgroups shaped like real nodes' (Kubernetes with
+// the systemd and cgroupfs drivers, a systemd service, a Docker scope),
+// created under the cgroup2 mount with a unique prefix and removed after.
+// Truth: the number of sends each child made. A fake kubelet serves /pods.
+// Also: label slots reclaimed after churn (1000 short-lived process names,
+// then a long-running one gets its own series).
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "exporter/attribution/cgroup_resolver.h"
+#include "tests/support/exporter_process.h"
+#include "tests/support/fake_kubelet.h"
+#include "tests/support/test_support.h"
+
+namespace netobs {
+namespace {
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+const std::string kUid = "6f9e1c0a-52b4-4d3e-9a77-0c1d2e3f4a5b";
+const std::string kUid2 = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const std::string kId = "4f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+const std::string kId2 = "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+const std::string kId3 = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+std::string underscored(std::string uid) {
+  for (char& c : uid) c = c == '-' ? '_' : c;
+  return uid;
+}
+
+// A loopback UDP socket and TCP listener nobody reads: sends to them
+// succeed, and the test's own process never sends.
+struct Sinks {
+  int udp = -1, tcp = -1;
+  uint16_t udp_port = 0, tcp_port = 0;
+  Sinks() {
+    udp = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    tcp = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    for (int* fd : {&udp, &tcp}) {
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      ::bind(*fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      socklen_t len = sizeof addr;
+      ::getsockname(*fd, reinterpret_cast<sockaddr*>(&addr), &len);
+      (fd == &udp ? udp_port : tcp_port) = ntohs(addr.sin_port);
+    }
+    int size = 4 << 20;
+    ::setsockopt(udp, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    ::listen(tcp, 64);
+  }
+  ~Sinks() {
+    ::close(udp);
+    ::close(tcp);
+  }
+};
+
+// A child process with its own comm that makes traffic on command: UDP
+// sends of 1 byte, or a TCP connection with N sends of 100 bytes.
+class Worker {
+ public:
+  explicit Worker(const std::string& comm) {
+    int cmd[2], ack[2];
+    EXPECT_EQ(::pipe2(cmd, O_CLOEXEC), 0);
+    EXPECT_EQ(::pipe2(ack, O_CLOEXEC), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::prctl(PR_SET_NAME, comm.c_str());
+      ::close(cmd[1]);
+      ::close(ack[0]);
+      serve(cmd[0], ack[1]);
+    }
+    ::close(cmd[0]);
+    ::close(ack[1]);
+    cmd_ = cmd[1];
+    ack_ = ack[0];
+  }
+  ~Worker() {
+    ::close(cmd_);
+    ::close(ack_);
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+  void udp(int count, uint16_t port) { run(1, count, port); }
+  void tcp(int count, uint16_t port) { run(2, count, port); }
+
+ private:
+  struct Command {
+    int32_t op, count, port;
+  };
+  void run(int op, int count, uint16_t port) {
+    Command c{op, count, port};
+    ASSERT_EQ(::write(cmd_, &c, sizeof c), static_cast<ssize_t>(sizeof c));
+    char done = 0;
+    ASSERT_EQ(::read(ack_, &done, 1), 1);
+    ASSERT_EQ(done, 'y') << "worker traffic failed";
+  }
+  [[noreturn]] static void serve(int cmd, int ack) {
+    Command c{};
+    while (::read(cmd, &c, sizeof c) == static_cast<ssize_t>(sizeof c)) {
+      sockaddr_in to{};
+      to.sin_family = AF_INET;
+      to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      to.sin_port = htons(static_cast<uint16_t>(c.port));
+      bool ok = true;
+      int fd = ::socket(AF_INET, c.op == 1 ? SOCK_DGRAM : SOCK_STREAM, 0);
+      if (c.op == 2) ok = ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0;
+      char payload[100] = {};
+      for (int i = 0; ok && i < c.count; ++i) {
+        ssize_t n = c.op == 1
+                        ? ::sendto(fd, payload, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to)
+                        : ::send(fd, payload, sizeof payload, 0);
+        ok = n == (c.op == 1 ? 1 : static_cast<ssize_t>(sizeof payload));
+      }
+      ::close(fd);
+      char done = ok ? 'y' : 'n';
+      if (::write(ack, &done, 1) != 1) break;
+    }
+    ::_exit(0);
+  }
+
+  pid_t pid_ = -1;
+  int cmd_ = -1, ack_ = -1;
+};
+
+// Cgroups under <cgroup2 mount>/nbat-<pid>/, removed (children first) at the end.
+class CgroupTree {
+ public:
+  CgroupTree() {
+    Result<std::string> mount = CgroupResolver::find_cgroup2_mount();
+    if (!mount) return;
+    root_ = *mount;
+    prefix_ = "/nbat-" + std::to_string(::getpid());
+    fs::create_directories(root_ + prefix_);
+  }
+  ~CgroupTree() {
+    // Deepest first; a cgroup whose last process just exited may be busy briefly.
+    std::vector<fs::path> dirs;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(root_ + prefix_, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->is_directory()) dirs.push_back(it->path());
+    }
+    std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+      return a.string().size() > b.string().size();
+    });
+    dirs.push_back(root_ + prefix_);
+    for (const fs::path& dir : dirs) remove(dir.string());
+  }
+  bool ok() const { return !root_.empty(); }
+  // Creates <prefix>/<path> and returns its path below the mount.
+  std::string make(const std::string& path) {
+    fs::create_directories(root_ + prefix_ + "/" + path);
+    return prefix_ + "/" + path;
+  }
+  void move(pid_t pid, const std::string& cgroup) {
+    std::ofstream procs(root_ + cgroup + "/cgroup.procs");
+    procs << pid << "\n";
+    procs.flush();
+    ASSERT_TRUE(procs.good()) << "moving " << pid << " to " << cgroup;
+  }
+  static bool remove(const std::string& dir) {
+    for (int i = 0; i < 100; ++i) {
+      if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+  const std::string& root() const { return root_; }
+
+ private:
+  std::string root_, prefix_;
+};
+
+std::string labels_text(const std::map<std::string, std::string>& labels) {
+  std::string text;
+  for (const auto& [name, value] : labels) {
+    if (!text.empty()) text += ",";
+    text += name + "=\"" + value + "\"";
+  }
+  return text;
+}
+
+std::map<std::string, std::string> owner(const std::string& container_id,
+                                         const std::string& pod_uid, const std::string& unit,
+                                         const std::string& pod = "", const std::string& ns = "",
+                                         const std::string& container = "") {
+  return {{"container_id", container_id},
+          {"pod_uid", pod_uid},
+          {"unit", unit},
+          {"pod", pod},
+          {"namespace", ns},
+          {"container", container}};
+}
+
+double calls(const std::string& text, std::map<std::string, std::string> labels,
+             const std::string& protocol) {
+  labels["protocol"] = protocol;
+  labels["direction"] = "send";
+  labels["ip_version"] = "4";
+  return testing::metric_value(text, "netobs_socket_calls_total", labels_text(labels)).value_or(-1);
+}
+
+void require_root() {
+  if (testing::running_as_root()) return;
+  if (testing::running_in_ci()) FAIL() << "attribution tests need root in CI";
+  GTEST_SKIP() << "needs root";
+}
+
+TEST(AttributionLive, SocketSeriesCarryContainerPodAndUnitLabels) {
+  require_root();
+  CgroupTree tree;
+  ASSERT_TRUE(tree.ok()) << "no cgroup2 mount";
+  testing::FakeKubelet kubelet;
+  kubelet.set_failing(true);  // first: no names, the failures counted
+  kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
+  testing::ExporterProcess exporter(
+      {.collectors = {"socket"},
+       .config_yaml = "collectors:\n  socket:\n    attribution: cgroup\n    max_processes: 256\n"
+                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
+                      "  metadata_refresh: 2s\n  kubelet_url: " +
+                      kubelet.url() + "\n",
+       .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+
+  const std::string k8s_systemd =
+      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  const std::string k8s_cgroupfs = tree.make("kubepods/burstable/pod" + kUid2 + "/" + kId2);
+  const std::string service = tree.make("system.slice/nbat-web.service");
+  const std::string docker = tree.make("system.slice/docker-" + kId3 + ".scope");
+
+  Sinks sinks;
+  Worker a("nbat-a"), b("nbat-b"), c("nbat-c");
+  tree.move(a.pid(), k8s_systemd);
+  tree.move(b.pid(), k8s_cgroupfs);
+  tree.move(c.pid(), service);
+  a.udp(7, sinks.udp_port);
+  a.tcp(5, sinks.tcp_port);
+  b.udp(11, sinks.udp_port);
+  c.tcp(3, sinks.tcp_port);
+
+  // The kubelet fails: series flow without names, the failure is counted.
+  std::string text = exporter.scrape();
+  auto pod_a = owner(kId.substr(0, 12), kUid, "");
+  EXPECT_EQ(calls(text, pod_a, "udp"), 7) << text;
+  EXPECT_EQ(calls(text, pod_a, "tcp"), 5);
+  EXPECT_EQ(calls(text, owner(kId2.substr(0, 12), kUid2, ""), "udp"), 11);
+  EXPECT_EQ(calls(text, owner("", "", "nbat-web.service"), "tcp"), 3);
+  EXPECT_GE(testing::metric_value(text, "netobs_attribution_metadata_failures_total").value_or(0),
+            1)
+      << text;
+
+  // The kubelet answers: pod, namespace and container names appear.
+  kubelet.set_failing(false);
+  auto named_a = owner(kId.substr(0, 12), kUid, "", "web-0", "shop", "nginx");
+  text = exporter.scrape_until("netobs_socket_calls_total", labels_text([&] {
+                                 auto l = named_a;
+                                 l["protocol"] = "udp";
+                                 l["direction"] = "send";
+                                 l["ip_version"] = "4";
+                                 return l;
+                               }()),
+                               7, 15);
+  EXPECT_EQ(calls(text, named_a, "udp"), 7) << text;
+  EXPECT_EQ(calls(text, named_a, "tcp"), 5);
+  EXPECT_GE(testing::metric_value(text, "netobs_attribution_metadata_refreshes_total").value_or(0),
+            1);
+
+  // A process moved to another cgroup counts there from its next operation.
+  tree.move(c.pid(), docker);
+  c.udp(4, sinks.udp_port);
+  text = exporter.scrape();
+  EXPECT_EQ(calls(text, owner(kId3.substr(0, 12), "", ""), "udp"), 4) << text;
+  EXPECT_EQ(calls(text, owner("", "", "nbat-web.service"), "tcp"), 3);
+  EXPECT_EQ(calls(text, owner("", "", "nbat-web.service"), "udp"), 0);
+
+  // A removed cgroup's series age out (gone_after: 1s).
+  tree.move(b.pid(), tree.make("."));
+  ASSERT_TRUE(CgroupTree::remove(tree.root() + k8s_cgroupfs));
+  exporter.scrape();
+  std::this_thread::sleep_for(1500ms);
+  exporter.scrape();  // frees the slot: its series disappear
+  text = exporter.scrape();
+  EXPECT_EQ(text.find("container_id=\"" + kId2.substr(0, 12) + "\""), std::string::npos) << text;
+  EXPECT_EQ(calls(text, named_a, "udp"), 7);  // still there
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+// Issue: short-lived processes used up the comm slots for good. Now slots
+// idle for label_idle_time are freed, and a long-running process folded into
+// "other" meanwhile gets its own series.
+TEST(AttributionLive, LongRunningProcessGetsItsSlotAfterChurn) {
+  require_root();
+  testing::ExporterProcess exporter({.collectors = {"socket"},
+                                     .config_yaml =
+                                         "collectors:\n  socket:\n    max_processes: 64\n"
+                                         "attribution:\n  label_idle_time: 2s\n",
+                                     .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+  Sinks sinks;
+  Worker long_running("nbat-long");
+  constexpr int kChurn = 1000;
+  constexpr int kBatch = 50;
+  for (int first = 0; first < kChurn; first += kBatch) {
+    std::vector<pid_t> children;
+    for (int i = first; i < first + kBatch; ++i) {
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        char name[16];
+        std::snprintf(name, sizeof name, "nbat-c%04d", i);
+        ::prctl(PR_SET_NAME, name);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        to.sin_port = htons(sinks.udp_port);
+        int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+        char byte = 0;
+        ::_exit(::sendto(fd, &byte, 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) == 1 ? 0
+                                                                                            : 1);
+      }
+      children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+  }
+  long_running.udp(5, sinks.udp_port);
+  std::string text = exporter.scrape();
+  const std::string long_series =
+      "comm=\"nbat-long\",direction=\"send\",ip_version=\"4\",protocol=\"udp\"";
+  EXPECT_FALSE(testing::metric_value(text, "netobs_socket_calls_total", long_series).has_value())
+      << "expected nbat-long folded into other while the churned names hold every slot";
+  // Folding is counted: every distinct name beyond the 64 slots.
+  EXPECT_GE(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"socket\",metric=\"comm\"")
+                .value_or(0),
+            kChurn - 64);
+
+  std::this_thread::sleep_for(2500ms);
+  text = exporter.scrape();  // the churned names idle > 2 s: slots freed
+  EXPECT_FALSE(testing::metric_value(
+                   text, "netobs_socket_calls_total",
+                   "comm=\"nbat-c0001\",direction=\"send\",ip_version=\"4\",protocol=\"udp\"")
+                   .has_value());
+  long_running.udp(9, sinks.udp_port);
+  text = exporter.scrape();
+  EXPECT_EQ(testing::metric_value(text, "netobs_socket_calls_total", long_series), 9) << text;
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+}  // namespace
+}  // namespace netobs

@@ -1,0 +1,494 @@
+// The flows collector on the real kernel. A client namespace and a server
+// namespace joined by a veth pair (documentation addresses 198.51.100.1 and
+// .50/.51/.52, IPv6 off so nothing else talks); a scripted set of clients
+// and servers: N connections to each of three servers, one refusing (no
+// listener), one behind an nftables rule dropping 10 % of the client's
+// segments. One collector watches each namespace, so the client side sees
+// edges process -> server and the server side edges address -> listener.
+// Truth: what the script did (connections, bytes each way), the refusals it
+// got, and the namespaces' own Tcp RetransSegs counters. The /topology
+// document is validated against collectors/flows/topology.schema.json and
+// its counts against the same truth. The cardinality test makes 10 000
+// distinct edges against a budget of 50 through a real exporter.
+#include <gtest/gtest.h>
+#include <sys/prctl.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "collectors/flows/flows_collector.h"
+#include "collectors/flows/flows_config.h"
+#include "config/config.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/builtin_config.h"
+#include "tests/support/exporter_process.h"
+#include "tests/support/netns.h"
+#include "tests/support/tcp_netns.h"
+#include "tests/support/test_support.h"
+
+namespace netobs {
+namespace {
+
+using testing::Netns;
+using Clock = std::chrono::steady_clock;
+using tcptest::connect_to;
+using tcptest::listen_on;
+using tcptest::recv_all;
+using tcptest::send_all;
+
+constexpr char kClientIp[] = "198.51.100.1";
+constexpr char kPgIp[] = "198.51.100.50";      // answers on 5432
+constexpr char kRefuseIp[] = "198.51.100.51";  // nothing listens on 6379
+constexpr char kLossyIp[] = "198.51.100.52";   // answers on 8080 behind 10 % loss
+constexpr uint16_t kPgPort = 5432;
+constexpr uint16_t kRefusePort = 6379;
+constexpr uint16_t kLossyPort = 8080;
+constexpr int kConnections = 6;
+constexpr size_t kPgRequest = 1000, kPgReply = 5000;
+constexpr size_t kLossyRequest = 96 * 1024, kLossyReply = 3000;
+constexpr char kClientComm[] = "nbfl-client";
+
+std::string run_ip(std::vector<std::string> args) {
+  args.insert(args.begin(), "ip");
+  testing::CommandResult r = testing::run_command(args, 30);
+  return r.exit_code == 0 ? "" : r.output;
+}
+
+std::string ns_sysctl(const Netns& n, const std::string& setting) {
+  testing::CommandResult r =
+      testing::run_command({"ip", "netns", "exec", n.name(), "sysctl", "-qw", setting}, 30);
+  return r.exit_code == 0 ? "" : r.output;
+}
+
+const netobs_flows_edge_stats* find_edge(const FlowsSnapshot& snap, const std::string& client,
+                                         const std::string& server, const std::string& port) {
+  for (const auto& [labels, stats] : snap.edges) {
+    if (labels.client == client && labels.server == server && labels.port == port) return &stats;
+  }
+  return nullptr;
+}
+
+std::string describe(const FlowsSnapshot& snap) {
+  std::ostringstream out;
+  for (const auto& [l, s] : snap.edges) {
+    out << l.client << " -> " << l.server << ":" << l.port << " (" << l.protocol
+        << ") opened=" << s.opened << " failed=" << s.failed << " closed=" << s.closed
+        << " to_server=" << s.bytes_to_server << " to_client=" << s.bytes_to_client
+        << " retrans=" << s.retransmits << " rtt_n=" << s.rtt_count << " resets=" << s.resets
+        << "\n";
+  }
+  return out.str();
+}
+
+// Validates `json` against the repo's topology schema; "" when valid.
+std::string schema_errors(const std::string& json) {
+  testing::TempDir dir;
+  const std::string doc = dir.write("topology.json", json);
+  testing::CommandResult r = testing::run_command(
+      {"python3", std::string(NETOBS_SOURCE_DIR) + "/tests/support/validate_json_schema.py",
+       std::string(NETOBS_SOURCE_DIR) + "/collectors/flows/topology.schema.json", doc},
+      60);
+  return r.exit_code == 0 ? "" : r.output;
+}
+
+// One edge of a /topology document as "opened failed closed to_server
+// to_client retransmits resets", read by Python's json (an independent parser).
+std::map<std::string, std::string> topology_counts(const std::string& json) {
+  testing::TempDir dir;
+  const std::string doc = dir.write("topology.json", json);
+  testing::CommandResult r = testing::run_command(
+      {"python3", "-c",
+       "import json,sys\n"
+       "for e in json.load(open(sys.argv[1]))['topology']['edges']:\n"
+       "  a=e['attributes']\n"
+       "  print(e['source']+'>'+e['target'], a['connections_opened'], a['connections_failed'],"
+       " a['connections_closed'], a['bytes_to_server'], a['bytes_to_client'], a['retransmits'],"
+       " a['resets'], a['protocol'])\n",
+       doc},
+      60);
+  std::map<std::string, std::string> out;
+  std::istringstream lines(r.output);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const size_t space = line.find(' ');
+    if (space != std::string::npos) out[line.substr(0, space)] = line.substr(space + 1);
+  }
+  return out;
+}
+
+std::string counts_text(const netobs_flows_edge_stats& s, const std::string& protocol) {
+  return std::to_string(s.opened) + " " + std::to_string(s.failed) + " " +
+         std::to_string(s.closed) + " " + std::to_string(s.bytes_to_server) + " " +
+         std::to_string(s.bytes_to_client) + " " + std::to_string(s.retransmits) + " " +
+         std::to_string(s.resets) + " " + protocol;
+}
+
+class FlowsCollectorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    NETOBS_REQUIRE_ROOT();
+    ASSERT_EQ(client_ns_.create(), "");
+    ASSERT_EQ(server_ns_.create(), "");
+    ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "add", "nbfl0", "type", "veth", "peer",
+                      "name", "nbfl1", "netns", server_ns_.name()}),
+              "");
+    ASSERT_EQ(ns_sysctl(client_ns_, "net.ipv6.conf.nbfl0.disable_ipv6=1"), "");
+    ASSERT_EQ(ns_sysctl(server_ns_, "net.ipv6.conf.nbfl1.disable_ipv6=1"), "");
+    ASSERT_EQ(run_ip({"-n", client_ns_.name(), "addr", "add", std::string(kClientIp) + "/24", "dev",
+                      "nbfl0"}),
+              "");
+    for (const char* ip : {kPgIp, kRefuseIp, kLossyIp}) {
+      ASSERT_EQ(
+          run_ip({"-n", server_ns_.name(), "addr", "add", std::string(ip) + "/24", "dev", "nbfl1"}),
+          "");
+    }
+    ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "set", "nbfl0", "up"}), "");
+    ASSERT_EQ(run_ip({"-n", server_ns_.name(), "link", "set", "nbfl1", "up"}), "");
+    preflight_ = run_preflight();
+  }
+
+  Status start(FlowsCollector& collector, const Netns& ns, std::vector<std::string> services = {}) {
+    Config config = default_config();
+    FlowsConfig& flows = config.collector<FlowsConfig>();
+    flows.common.enabled = true;
+    flows.network_namespace = ns.path();
+    flows.services = std::move(services);
+    return collector.start({config, preflight_});
+  }
+
+  Netns client_ns_{"nbflc" + std::to_string(getpid())};
+  Netns server_ns_{"nbfls" + std::to_string(getpid())};
+  PreflightReport preflight_;
+};
+
+TEST_F(FlowsCollectorTest, ScriptedTrafficGivesExactEdgesAndTopology) {
+  // 10 % of the client's non-SYN segments to the lossy server are dropped on
+  // the server's input: the client retransmits, and the server too when the
+  // dropped segment was an ACK of its reply.
+  ASSERT_EQ(server_ns_.nft("table inet nbflloss {\n"
+                           "  chain in {\n"
+                           "    type filter hook input priority 0;\n"
+                           "    ip daddr " +
+                           std::string(kLossyIp) +
+                           " tcp dport 8080 tcp flags & syn == 0 numgen random mod 10 == 0 drop\n"
+                           "  }\n"
+                           "}\n"),
+            "");
+  FlowsCollector client_side, server_side;
+  Status started = start(client_side, client_ns_, {"pg=198.51.100.50:5432"});
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_);
+  ASSERT_TRUE(started) << started.message();
+
+  std::map<std::string, uint64_t> client_before, client_after, server_before, server_after;
+  server_ns_.run([&] { server_before = tcptest::read_counters(); });
+  // Servers: accept, read the request, send the reply, close.
+  std::atomic<int> server_failures{0};
+  std::atomic<bool> listening{false};
+  std::thread servers([&] {
+    server_ns_.run([&] {
+      int pg = listen_on(kPgIp, kPgPort);
+      int lossy = listen_on(kLossyIp, kLossyPort);
+      listening = true;
+      if (pg < 0 || lossy < 0) {
+        ++server_failures;
+        return;
+      }
+      auto serve = [&](int listener, size_t request, size_t reply) {
+        std::vector<char> in(request), out(reply, 's');
+        for (int i = 0; i < kConnections; ++i) {
+          int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+          if (fd < 0) {
+            ++server_failures;
+            return;
+          }
+          tcptest::set_timeouts(fd, 20);
+          if (!recv_all(fd, in.data(), request) || !send_all(fd, out.data(), reply)) {
+            ++server_failures;
+          }
+          close(fd);
+        }
+      };
+      std::thread lossy_thread([&] { serve(lossy, kLossyRequest, kLossyReply); });
+      serve(pg, kPgRequest, kPgReply);
+      lossy_thread.join();
+      close(pg);
+      close(lossy);
+    });
+  });
+  while (!listening) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+
+  struct Script {
+    int refused = 0;
+    std::string error;
+  };
+  Script script = client_ns_.run([&] {
+    Script s;
+    prctl(PR_SET_NAME, kClientComm);
+    client_before = tcptest::read_counters();
+    auto exchange = [&](const char* ip, uint16_t port, size_t request, size_t reply) {
+      int fd = connect_to(ip, port);
+      if (fd < 0) {
+        s.error = std::string("connect to ") + ip + " failed: " + std::strerror(-fd);
+        return;
+      }
+      tcptest::set_timeouts(fd, 20);
+      std::vector<char> out(request, 'c'), in(reply);
+      if (!send_all(fd, out.data(), request) || !recv_all(fd, in.data(), reply)) {
+        s.error = std::string("exchange with ") + ip + " failed";
+      }
+      char eof;
+      recv(fd, &eof, 1, 0);  // the server's FIN: close second, no TIME_WAIT here
+      close(fd);
+    };
+    for (int i = 0; i < kConnections && s.error.empty(); ++i) {
+      exchange(kPgIp, kPgPort, kPgRequest, kPgReply);
+      if (connect_to(kRefuseIp, kRefusePort) == -ECONNREFUSED) ++s.refused;
+      exchange(kLossyIp, kLossyPort, kLossyRequest, kLossyReply);
+    }
+    return s;
+  });
+  servers.join();
+  ASSERT_EQ(script.error, "");
+  ASSERT_EQ(server_failures, 0);
+  ASSERT_EQ(script.refused, kConnections);
+
+  // Closing handshakes finish asynchronously (retransmitted FINs): wait
+  // until every connection closed on both sides.
+  const std::string comm = kClientComm;
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  Result<FlowsSnapshot> client_snap = client_side.snapshot();
+  Result<FlowsSnapshot> server_snap = server_side.snapshot();
+  auto closed = [&](const Result<FlowsSnapshot>& snap, const std::string& client,
+                    const std::string& server, uint16_t port) -> uint64_t {
+    if (!snap) return 0;
+    const netobs_flows_edge_stats* e = find_edge(*snap, client, server, std::to_string(port));
+    return e ? e->closed : 0;
+  };
+  while (Clock::now() < deadline &&
+         (closed(client_snap, comm, "pg", kPgPort) < kConnections ||
+          closed(client_snap, comm, kLossyIp, kLossyPort) < kConnections ||
+          closed(server_snap, kClientIp, kPgIp, kPgPort) < kConnections ||
+          closed(server_snap, kClientIp, kLossyIp, kLossyPort) < kConnections)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    client_snap = client_side.snapshot();
+    server_snap = server_side.snapshot();
+  }
+  ASSERT_TRUE(client_snap) << client_snap.status().message();
+  ASSERT_TRUE(server_snap) << server_snap.status().message();
+  client_ns_.run([&] { client_after = tcptest::read_counters(); });
+  server_ns_.run([&] { server_after = tcptest::read_counters(); });
+
+  // Client side: process -> server, the postgres server folded into "pg".
+  const auto* pg = find_edge(*client_snap, comm, "pg", "5432");
+  const auto* refused = find_edge(*client_snap, comm, kRefuseIp, "6379");
+  const auto* lossy = find_edge(*client_snap, comm, kLossyIp, "8080");
+  ASSERT_TRUE(pg && refused && lossy) << describe(*client_snap);
+  EXPECT_EQ(pg->opened, kConnections);
+  EXPECT_EQ(pg->failed, 0u);
+  EXPECT_EQ(pg->closed, kConnections);
+  EXPECT_EQ(pg->bytes_to_server, kConnections * kPgRequest);
+  EXPECT_EQ(pg->bytes_to_client, kConnections * kPgReply);
+  EXPECT_EQ(pg->rtt_count, kConnections);
+  EXPECT_GT(pg->rtt_sum_us, 0u);
+  EXPECT_EQ(pg->resets, 0u);
+  EXPECT_EQ(refused->opened, 0u);
+  EXPECT_EQ(refused->failed, kConnections);
+  EXPECT_EQ(refused->resets, kConnections);  // the RST that refused each connect
+  EXPECT_EQ(refused->closed, 0u);
+  EXPECT_EQ(lossy->opened, kConnections);
+  EXPECT_EQ(lossy->closed, kConnections);
+  EXPECT_EQ(lossy->bytes_to_server, kConnections * kLossyRequest);
+  EXPECT_EQ(lossy->bytes_to_client, kConnections * kLossyReply);
+  EXPECT_GT(lossy->retransmits, 0u) << "the loss rule dropped nothing";
+  uint64_t client_retrans = 0;
+  for (const auto& [labels, s] : client_snap->edges) client_retrans += s.retransmits;
+  EXPECT_EQ(client_retrans, tcptest::delta(client_before, client_after, "Tcp.RetransSegs"))
+      << describe(*client_snap);
+  EXPECT_EQ(client_snap->edges.size(), 4u) << describe(*client_snap);  // 3 + `other`
+  EXPECT_EQ(pg->opened + lossy->opened,
+            tcptest::delta(client_before, client_after, "Tcp.ActiveOpens") - kConnections);
+
+  // Server side: the client's address -> the listening address:port; the
+  // refusing server has no socket, so no edge.
+  const auto* pg_in = find_edge(*server_snap, kClientIp, kPgIp, "5432");
+  const auto* lossy_in = find_edge(*server_snap, kClientIp, kLossyIp, "8080");
+  ASSERT_TRUE(pg_in && lossy_in) << describe(*server_snap);
+  EXPECT_EQ(find_edge(*server_snap, kClientIp, kRefuseIp, "6379"), nullptr);
+  EXPECT_EQ(pg_in->opened, kConnections);
+  EXPECT_EQ(pg_in->closed, kConnections);
+  EXPECT_EQ(pg_in->bytes_to_server, kConnections * kPgRequest);
+  EXPECT_EQ(pg_in->bytes_to_client, kConnections * kPgReply);
+  EXPECT_EQ(lossy_in->opened, kConnections);
+  EXPECT_EQ(lossy_in->bytes_to_server, kConnections * kLossyRequest);
+  EXPECT_EQ(lossy_in->bytes_to_client, kConnections * kLossyReply);
+  EXPECT_EQ(pg_in->opened + lossy_in->opened,
+            tcptest::delta(server_before, server_after, "Tcp.PassiveOpens"));
+  uint64_t server_retrans = 0;
+  for (const auto& [labels, s] : server_snap->edges) server_retrans += s.retransmits;
+  EXPECT_EQ(server_retrans, tcptest::delta(server_before, server_after, "Tcp.RetransSegs"))
+      << describe(*server_snap);
+
+  // /topology: valid against the schema, and the same counts.
+  Result<std::string> json = client_side.json_endpoint(FlowsCollector::kTopologyPath);
+  ASSERT_TRUE(json) << json.status().message();
+  EXPECT_EQ(schema_errors(*json), "") << *json;
+  std::map<std::string, std::string> counts = topology_counts(*json);
+  const std::string c = comm;
+  EXPECT_EQ(counts[c + ">pg"], counts_text(*pg, "postgres")) << *json;
+  EXPECT_EQ(counts[c + ">198.51.100.51:6379"], counts_text(*refused, "redis")) << *json;
+  EXPECT_EQ(counts[c + ">198.51.100.52:8080"], counts_text(*lossy, "http")) << *json;
+  EXPECT_EQ(counts.size(), 3u) << *json;  // the idle `other` edge is left out
+  Result<std::string> server_json = server_side.json_endpoint(FlowsCollector::kTopologyPath);
+  ASSERT_TRUE(server_json);
+  EXPECT_EQ(schema_errors(*server_json), "") << *server_json;
+  counts = topology_counts(*server_json);
+  EXPECT_EQ(counts["198.51.100.1>198.51.100.50:5432"], counts_text(*pg_in, "postgres"));
+  EXPECT_EQ(counts["198.51.100.1>198.51.100.52:8080"], counts_text(*lossy_in, "http"));
+}
+
+// Connections established before the collector started are attributed from
+// the sock_diag dump: their close, bytes and direction land on the right edges.
+TEST_F(FlowsCollectorTest, PreExistingConnectionsAreSeeded) {
+  struct Pair {
+    int client = -1, server = -1;
+  };
+  constexpr int kPairs = 3;
+  int listener = -1;
+  std::vector<Pair> pairs;
+  server_ns_.run([&] { listener = listen_on(kPgIp, kPgPort); });
+  ASSERT_GE(listener, 0);
+  std::thread acceptor([&] {
+    server_ns_.run([&] {
+      for (int i = 0; i < kPairs; ++i) {
+        Pair p;
+        p.server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        pairs.push_back(p);
+      }
+    });
+  });
+  std::vector<int> clients = client_ns_.run([&] {
+    std::vector<int> fds;
+    for (int i = 0; i < kPairs; ++i) fds.push_back(connect_to(kPgIp, kPgPort));
+    return fds;
+  });
+  acceptor.join();
+  ASSERT_EQ(pairs.size(), static_cast<size_t>(kPairs));
+  for (int fd : clients) ASSERT_GE(fd, 0);
+
+  FlowsCollector client_side, server_side;
+  ASSERT_TRUE(start(client_side, client_ns_));
+  ASSERT_TRUE(start(server_side, server_ns_));
+  EXPECT_EQ(client_side.seeded_connections(), static_cast<size_t>(kPairs));
+  EXPECT_EQ(server_side.seeded_connections(), static_cast<size_t>(kPairs));
+
+  constexpr size_t kBytes = 777;
+  std::vector<char> data(kBytes, 'p');
+  for (int i = 0; i < kPairs; ++i) {
+    ASSERT_TRUE(send_all(clients[i], data.data(), kBytes));
+    ASSERT_TRUE(recv_all(pairs[i].server, data.data(), kBytes));
+    close(pairs[i].server);
+    char eof;
+    recv(clients[i], &eof, 1, 0);
+    close(clients[i]);
+  }
+  close(listener);
+  std::string process_comm;
+  std::ifstream("/proc/self/comm") >> process_comm;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  Result<FlowsSnapshot> c = client_side.snapshot();
+  Result<FlowsSnapshot> s = server_side.snapshot();
+  auto closed_of = [](const Result<FlowsSnapshot>& snap, const std::string& client,
+                      const std::string& server) -> uint64_t {
+    if (!snap) return 0;
+    const auto* e = find_edge(*snap, client, server, "5432");
+    return e ? e->closed : 0;
+  };
+  while (Clock::now() < deadline &&
+         (closed_of(c, process_comm, kPgIp) < kPairs || closed_of(s, kClientIp, kPgIp) < kPairs)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    c = client_side.snapshot();
+    s = server_side.snapshot();
+  }
+  ASSERT_TRUE(c && s);
+  // The owner's comm from /proc (the process, not the thread that connected).
+  const auto* out = find_edge(*c, process_comm, kPgIp, "5432");
+  const auto* in = find_edge(*s, kClientIp, kPgIp, "5432");
+  ASSERT_TRUE(out && in) << describe(*c) << describe(*s);
+  EXPECT_EQ(out->opened, 0u);  // opened before netobs watched
+  EXPECT_EQ(out->closed, kPairs);
+  EXPECT_EQ(out->bytes_to_server, kPairs * kBytes);
+  EXPECT_EQ(in->closed, kPairs);
+  EXPECT_EQ(in->bytes_to_server, kPairs * kBytes);
+}
+
+// 10 000 distinct edges (5 000 remote ports, 5 000 remote addresses) against
+// max_edges 50 in a real exporter: the series stay within the budget, every
+// connection is still counted, and the folding is counted exactly.
+TEST(FlowsCardinality, TenThousandEdgesStayWithinTheBudget) {
+  NETOBS_REQUIRE_ROOT();
+  Netns ns("nbflk" + std::to_string(getpid()));
+  ASSERT_EQ(ns.create(), "");
+  constexpr int kMaxEdges = 50;
+  testing::ExporterProcess exporter(
+      {.collectors = {"flows"},
+       .config_yaml = "collectors:\n  flows:\n    required: true\n    max_edges: " +
+                      std::to_string(kMaxEdges) + "\n    network_namespace: \"" + ns.path() +
+                      "\"\n"});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 20)) << exporter.output();
+
+  constexpr int kPorts = 5000, kAddresses = 5000;
+  const int refused = ns.run([&] {
+    int n = 0;
+    for (int i = 0; i < kPorts; ++i) {
+      if (connect_to("127.0.0.1", static_cast<uint16_t>(20000 + i)) == -ECONNREFUSED) ++n;
+    }
+    for (int i = 0; i < kAddresses; ++i) {
+      const std::string ip = "127.1." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+      if (connect_to(ip.c_str(), 9) == -ECONNREFUSED) ++n;
+    }
+    return n;
+  });
+  ASSERT_EQ(refused, kPorts + kAddresses);
+
+  const std::string text = exporter.scrape();
+  int series = 0;
+  double failed = 0;
+  std::istringstream lines(text);
+  std::string line;
+  const std::string family = "netobs_flow_connections_failed_total{";
+  while (std::getline(lines, line)) {
+    if (line.rfind(family, 0) != 0) continue;
+    ++series;
+    failed += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  EXPECT_LE(series, kMaxEdges + 1);  // + `other`
+  EXPECT_EQ(failed, kPorts + kAddresses);
+  EXPECT_EQ(testing::metric_value(text, "netobs_flow_edges"), kMaxEdges + 1);
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"flows\",metric=\"netobs_flow_*\""),
+            kPorts + kAddresses - kMaxEdges);
+  EXPECT_EQ(testing::metric_value(text, "netobs_flow_connections_failed_total",
+                                  "client=\"other\",client_type=\"other\",port=\"other\","
+                                  "protocol=\"other\",server=\"other\""),
+            kPorts + kAddresses - kMaxEdges);
+  // /topology over HTTP: valid, and the `other` edge carries the folded failures.
+  std::optional<std::string> json = exporter.get("/topology");
+  ASSERT_TRUE(json);
+  EXPECT_EQ(schema_errors(*json), "") << *json;
+  std::map<std::string, std::string> counts = topology_counts(*json);
+  EXPECT_EQ(counts.size(), static_cast<size_t>(kMaxEdges + 1));
+  std::istringstream other(counts["other>other"]);
+  uint64_t other_opened = 1, other_failed = 0;
+  other >> other_opened >> other_failed;
+  EXPECT_EQ(other_opened, 0u);
+  EXPECT_EQ(other_failed, static_cast<uint64_t>(kPorts + kAddresses - kMaxEdges));
+}
+
+}  // namespace
+}  // namespace netobs
