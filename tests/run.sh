@@ -23,7 +23,9 @@ echo "== ThreadSanitizer build of the concurrency tests (collector lifecycle, ma
 # Only these tests: scrapes, reloads and stops racing in one process. The
 # exporter binaries and the other tests are not built here.
 tsan_tests=(collector_race_test collector_manager_test scrape_concurrency_test http_server_test)
-cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETOBS_TSAN=ON -DNETOBS_WERROR=ON >/dev/null
+# No -Werror here: TSan's instrumentation makes GCC 12 report false
+# -Wstringop-truncation in code that is clean in every other build.
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETOBS_TSAN=ON -DNETOBS_WERROR=OFF >/dev/null
 cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
 for t in "${tsan_tests[@]}"; do
   TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/"$t" --gtest_brief=1
