@@ -158,8 +158,16 @@ struct CollectorManager::ScrapeState {
     result.seconds = std::chrono::duration<double>(Clock::now() - begin).count();
     result.success = status.is_ok();
     if (!status.is_ok()) {
-      log_debug("collect failed",
-                {{"collector", entry.descriptor->name}, {"err", status.message()}});
+      // Every scrape may fail the same way: say why, but not on every scrape.
+      static LogLimiter failure_log;
+      if (std::optional<uint64_t> suppressed = failure_log.admit(entry.descriptor->name)) {
+        log_warn(
+            "collect failed; the collector reports netobs_scrape_collector_success 0 "
+            "(logged at most once a minute per collector)",
+            {{"collector", entry.descriptor->name},
+             {"err", status.message()},
+             {"suppressed_since_last", std::to_string(*suppressed)}});
+      }
       result.families.clear();
     }
     std::vector<Entry::Waiter> waiters;
@@ -412,19 +420,20 @@ void CollectorManager::run_scrape(Clock::time_point deadline, bool run_one_here,
 
   // Start every collector that is not running yet; join the collect() of
   // those an overlapping scrape already runs (its result is ours too).
-  std::vector<size_t> runnable;
-  size_t pending = 0;
+  std::vector<size_t> active;
   for (size_t i = 0; i < count; ++i) {
     Entry& entry = *state->entries[i];
-    if (!entry.collector || entry.collector->state() != CollectorState::kActive) {
+    if (entry.collector && entry.collector->state() == CollectorState::kActive) {
+      active.push_back(i);
+    } else {
       state->done[i] = true;
-      continue;
     }
-    ++pending;
   }
-  state->pending = pending;
-  for (size_t i = 0; i < count; ++i) {
-    if (state->done[i]) continue;
+  // From here on, collections this scrape joined may record results: state
+  // is only touched under its mutex.
+  state->pending = active.size();
+  std::vector<size_t> runnable;
+  for (size_t i : active) {
     if (ScrapeState::join_or_start(state, i)) runnable.push_back(i);
   }
 

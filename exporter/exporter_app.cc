@@ -2,11 +2,16 @@
 
 #include <malloc.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include "config/config_loader.h"
 #include "exporter/bpf/bpf_stats.h"
@@ -68,6 +73,87 @@ void return_freed_memory() {
 }
 constexpr time_t kTrimIntervalSeconds = 10;
 
+// How long SIGTERM may take: a collector blocked in a kernel call or a file
+// must not keep the process alive (systemd would SIGKILL it later anyway).
+constexpr std::chrono::seconds kShutdownGrace{10};
+
+// Takes SIGTERM, SIGINT and SIGHUP on a thread of its own, so a signal is seen
+// even while the main thread is stuck (in a collector's start or stop). The
+// main thread asks for events; once termination is asked for, the process
+// exits after kShutdownGrace if the main thread has not finished by then.
+// The state is never freed: the thread may outlive run_exporter's frame.
+class SignalWatcher {
+ public:
+  enum class Event { kReload, kTerminate };
+
+  explicit SignalWatcher(const sigset_t& signals) : state_(new State) {
+    state_->signals = signals;
+    std::thread([state = state_] { run(*state); }).detach();
+  }
+
+  // Waits at most `timeout` for a signal (nullopt: none came); termination
+  // wins over pending reloads.
+  std::optional<Event> wait_for(std::chrono::seconds timeout) {
+    std::unique_lock<std::mutex> lock(state_->mutex);
+    if (!state_->changed.wait_for(lock, timeout,
+                                  [&] { return state_->terminate != 0 || state_->reloads > 0; })) {
+      return std::nullopt;
+    }
+    if (state_->terminate != 0) return Event::kTerminate;
+    --state_->reloads;
+    return Event::kReload;
+  }
+  bool terminate_requested() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->terminate != 0;
+  }
+  std::string terminate_signal() const {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    return state_->terminate == SIGINT ? "SIGINT" : "SIGTERM";
+  }
+  // The main thread is done cleaning up: no forced exit.
+  void finished() {
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    state_->finished = true;
+    state_->changed.notify_all();
+  }
+
+ private:
+  struct State {
+    sigset_t signals;
+    std::mutex mutex;
+    std::condition_variable changed;
+    int terminate = 0;  // the signal, once asked
+    int reloads = 0;
+    bool finished = false;
+  };
+
+  static void run(State& state) {
+    while (true) {
+      int sig = 0;
+      if (sigwait(&state.signals, &sig) != 0) continue;
+      std::unique_lock<std::mutex> lock(state.mutex);
+      if (sig == SIGHUP) {
+        ++state.reloads;
+        state.changed.notify_all();
+        continue;
+      }
+      if (state.terminate != 0) continue;  // already counting down
+      state.terminate = sig;
+      state.changed.notify_all();
+      if (state.changed.wait_for(lock, kShutdownGrace, [&] { return state.finished; })) return;
+      log_error(
+          "shutdown did not finish in time (a collector is blocked); exiting without "
+          "waiting for it",
+          {{"grace_seconds", std::to_string(kShutdownGrace.count())}});
+      std::fflush(stderr);
+      _exit(kExitRuntime);
+    }
+  }
+
+  State* state_;
+};
+
 void handle_reload(const Flags& flags, const CollectorConfigSections& sections,
                    CollectorManager& manager) {
   log_info("SIGHUP: reloading config", {{"file", flags.config_file.value_or("<built-in>")}});
@@ -123,15 +209,21 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  SignalWatcher watcher(signals);
+
   const CollectorConfigSections sections = registry.config_sections();
   std::optional<Config> config = load_effective_config(*flags, sections);
-  if (!config) return kExitUsage;
+  if (!config) {
+    watcher.finished();
+    return kExitUsage;
+  }
   set_log_level(*parse_log_level(config->exporter.log_level));
   if (!flags->web_config_file.empty()) {
     // Checked before any collector starts: a bad web config is a usage error.
     Result<web::WebConfig> web = web::load_web_config(flags->web_config_file);
     if (!web) {
       log_error("invalid web config", {{"file", flags->web_config_file}, {"err", web.message()}});
+      watcher.finished();
       return kExitUsage;
     }
   }
@@ -161,7 +253,14 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   if (!started.is_ok()) {
     log_error("startup failed", {{"err", started.message()}});
     manager.stop_all();
+    watcher.finished();
     return kExitRuntime;
+  }
+  if (watcher.terminate_requested()) {  // asked while the collectors started
+    log_info("shutting down", {{"signal", watcher.terminate_signal()}});
+    manager.stop_all();
+    watcher.finished();
+    return 0;
   }
 
   HttpServer server(manager);
@@ -175,6 +274,7 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
   if (!listening.is_ok()) {
     log_error("startup failed", {{"err", listening.message()}});
     manager.stop_all();
+    watcher.finished();
     return kExitRuntime;
   }
   return_freed_memory();
@@ -183,22 +283,21 @@ int run_exporter(int argc, char** argv, void (*register_collectors)(CollectorReg
     // Scrapes, reloads and label churn free memory inside the heap that
     // glibc keeps resident; it is handed back every kTrimIntervalSeconds, so RSS
     // stays flat under frequent scrapes.
-    const timespec trim_interval{kTrimIntervalSeconds, 0};
-    const int sig = sigtimedwait(&signals, nullptr, &trim_interval);
-    if (sig < 0) {
-      if (errno == EAGAIN) return_freed_memory();
+    const std::optional<SignalWatcher::Event> event =
+        watcher.wait_for(std::chrono::seconds(kTrimIntervalSeconds));
+    if (!event) {
+      return_freed_memory();
       continue;
     }
-    if (sig == SIGHUP) {
-      handle_reload(*flags, sections, manager);
-      continue;
-    }
-    log_info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
-    server.stop();
-    manager.stop_all();
-    log_info("stopped; every BPF program detached");
-    return 0;
+    if (*event == SignalWatcher::Event::kTerminate) break;
+    handle_reload(*flags, sections, manager);
   }
+  log_info("shutting down", {{"signal", watcher.terminate_signal()}});
+  server.stop();
+  manager.stop_all();
+  log_info("stopped; every BPF program detached");
+  watcher.finished();
+  return 0;
 }
 
 }  // namespace netobs

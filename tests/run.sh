@@ -19,6 +19,18 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest -L '^unit$' --output-on-failure -j"$jobs")
 
+echo "== ThreadSanitizer build of the concurrency tests (collector lifecycle, manager, HTTP server)"
+# Only these tests: scrapes, reloads and stops racing in one process. The
+# exporter binaries and the other tests are not built here.
+tsan_tests=(collector_race_test collector_manager_test scrape_concurrency_test http_server_test)
+# No -Werror here: TSan's instrumentation makes GCC 12 report false
+# -Wstringop-truncation in code that is clean in every other build.
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DNETOBS_TSAN=ON -DNETOBS_WERROR=OFF >/dev/null
+cmake --build build-tsan -j"$jobs" --target "${tsan_tests[@]}"
+for t in "${tsan_tests[@]}"; do
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" build-tsan/tests/"$t" --gtest_brief=1
+done
+
 echo "== fuzz targets (bounded time)"
 CC=clang CXX=clang++ cmake -S . -B build-fuzz -DNETOBS_FUZZ=ON -DNETOBS_BUILD_TESTS=ON -DNETOBS_WERROR=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -406,6 +406,12 @@ ProcNetReader::~ProcNetReader() {
 }
 
 bool ProcNetReader::read_file(ProcNetFile file, std::string_view& text, std::string& refused) {
+  // The previous file's text (in buffer_) has been parsed: do not keep a
+  // hostile file's megabyte around.
+  if (buffer_.size() > (size_t{256} << 10)) {
+    buffer_.resize(16384);
+    buffer_.shrink_to_fit();
+  }
   int& kept = fds_[static_cast<size_t>(file)];
   int fd = kept;
   if (fd < 0) {
@@ -451,10 +457,6 @@ bool ProcNetReader::read_file(ProcNetFile file, std::string_view& text, std::str
   if (!ok || fd != kept) {
     ::close(fd);
     if (fd == kept) kept = -1;  // reopen next time
-  }
-  if (buffer_.size() > (size_t{256} << 10)) {
-    buffer_.resize(16384);  // do not keep a hostile file's megabyte
-    buffer_.shrink_to_fit();
   }
   errno = saved_errno;
   text = std::string_view(buffer_.data(), ok ? size : 0);

@@ -21,6 +21,7 @@
 
 #include "collectors/snmp/rate_history.h"
 #include "collectors/tcp/conns.h"
+#include "exporter/bounded_file.h"
 #include "exporter/builtin_config.h"
 #include "exporter/log.h"
 
@@ -305,8 +306,9 @@ int run_with(const ConnsOptions& options, std::ostream& out, std::ostream& err,
 size_t expected_tcp_sockets(const std::string& procfs) {
   size_t total = 0;
   for (const char* name : {"/net/sockstat", "/net/sockstat6"}) {
-    UniqueFd fd(::open((procfs + name).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) continue;
+    Result<int> opened = open_proc_file(procfs + name);  // non-blocking, regular files only
+    if (!opened) continue;
+    UniqueFd fd(*opened);
     char buffer[1024];
     const ssize_t n = ::read(fd.get(), buffer, sizeof buffer - 1);
     if (n <= 0) continue;

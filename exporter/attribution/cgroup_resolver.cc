@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "exporter/bounded_file.h"
 #include "exporter/errno_name.h"
 
 namespace netobs {
@@ -39,10 +40,14 @@ class Fd {
 }  // namespace
 
 Result<std::string> CgroupResolver::find_cgroup2_mount(const std::string& procfs) {
-  std::ifstream mounts(procfs + "/mounts");
-  if (!mounts) {
-    return Status::error("cannot read " + procfs + "/mounts: " + errno_message(errno));
+  // Bounded and non-blocking: --path.procfs may point anywhere. Nodes with
+  // thousands of container mounts have a mounts file of a few MiB.
+  constexpr size_t kMaxMountsBytes = size_t{16} << 20;
+  std::string text;
+  if (Status read = read_proc_file(procfs + "/mounts", text, kMaxMountsBytes); !read.is_ok()) {
+    return Status::error("cannot read " + read.message());
   }
+  std::istringstream mounts(text);
   std::string line;
   while (std::getline(mounts, line)) {
     std::istringstream fields(line);

@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "bpf/socket_owners.h"
+#include "exporter/bounded_file.h"
 #include "exporter/bpf/skeleton.h"
 #include "exporter/errno_name.h"
 #include "socket_owners.skel.h"
@@ -35,8 +36,9 @@ std::optional<int> parse_pid(const char* name) {
 
 std::string read_comm(const std::string& procfs, int pid) {
   std::string path = procfs + "/" + std::to_string(pid) + "/comm";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "";
+  Result<int> opened = open_proc_file(path);  // non-blocking, regular files only
+  if (!opened) return "";
+  const int fd = *opened;
   char buffer[64];
   ssize_t n = ::read(fd, buffer, sizeof buffer);
   ::close(fd);
