@@ -534,7 +534,17 @@ double dns_responses(const std::string& text, std::map<std::string, std::string>
       .value_or(-1);
 }
 
-TEST(AttributionLive, DnsSeriesCarryContainerPodAndUnitLabels) {
+// Both DNS hook modes: tc (tcx or clsact) and the packet-socket filter
+// (NETOBS_DNS_SOCKET_FILTER=1, inherited by the exporter process).
+class DnsAttributionLive : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam()) ::setenv("NETOBS_DNS_SOCKET_FILTER", "1", 1);
+  }
+  void TearDown() override { ::unsetenv("NETOBS_DNS_SOCKET_FILTER"); }
+};
+
+TEST_P(DnsAttributionLive, DnsSeriesCarryContainerPodAndUnitLabels) {
   require_root();
   for (const char* tool : {"dnsmasq", "dig"}) {
     if (testing::run_command({"sh", "-c", std::string("command -v ") + tool}, 5).exit_code != 0) {
@@ -605,6 +615,11 @@ TEST(AttributionLive, DnsSeriesCarryContainerPodAndUnitLabels) {
   EXPECT_EQ(dns_responses(text, named_a, "NOERROR"), 3);  // still there
   EXPECT_EQ(exporter.terminate(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Hooks, DnsAttributionLive, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "socket_filter" : "tc";
+                         });
 
 // Issue: short-lived processes used up the comm slots for good. Now slots
 // idle for label_idle_time are freed, and a long-running process folded into
