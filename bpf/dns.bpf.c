@@ -98,6 +98,9 @@ const volatile __u32 loopback_ifindex = 1; /* LOOPBACK_IFINDEX in every netns */
 const volatile __u8 emit_exchanges = 0;
 const volatile __u8 track_procs = 0;
 const volatile __u8 track_servers = 0;
+/* Responses by the querying process's cgroup: sock_send_length records the
+ * sender's cgroup beside its comm (needs track_procs); off: pruned. */
+const volatile __u8 attribute_cgroup = 0;
 const volatile __u32 query_sample_every = 0; /* 0: no samples */
 /* network.include_cidrs / exclude_cidrs (on the server's address) and
  * include_ports / exclude_ports (on either end's port). */
@@ -124,6 +127,16 @@ struct {
   __type(key, struct dns_stats_key);
   __type(value, struct dns_stats_value);
 } dns_stats SEC(".maps");
+
+/* Responses and latency by {cgroup of the querying process, rcode};
+ * max_entries set at load (max_cgroups + 16). Past it: the `other` cgroup,
+ * whose 16 rcode entries user space inserts before attaching. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 1);
+  __type(key, struct dns_cgroup_key);
+  __type(value, struct dns_stats_value);
+} dns_cgroup_stats SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -498,6 +511,34 @@ static __always_inline int handle_query(struct __sk_buff* skb, const struct dns_
   return 0;
 }
 
+/* The querying process's cgroup (recorded in its dns_procs entry when it
+ * sent, in its own context) gets the response: the socket filter and tc
+ * see the response in softirq context, without the sender. */
+static __always_inline void count_cgroup_response(__u32 proc_key, __u8 rcode, __u64 latency) {
+  if (proc_key == 0) return;
+  struct dns_proc* proc = bpf_map_lookup_elem(&dns_procs, &proc_key);
+  if (!proc || proc->cgroup_id == 0) return;
+  struct dns_cgroup_key key = {.cgroup_id = proc->cgroup_id, .rcode = rcode};
+  struct dns_stats_value* stats = bpf_map_lookup_elem(&dns_cgroup_stats, &key);
+  if (!stats) {
+    /* EEXIST (another CPU inserted it) is fine: look it up again. */
+    struct dns_stats_value zero = {};
+
+    bpf_map_update_elem(&dns_cgroup_stats, &key, &zero, BPF_NOEXIST);
+    stats = bpf_map_lookup_elem(&dns_cgroup_stats, &key);
+  }
+  if (!stats) {
+    count(DNS_C_CGROUP_OVERFLOW);
+    key.cgroup_id = DNS_CGROUP_OTHER;
+    stats = bpf_map_lookup_elem(&dns_cgroup_stats, &key);
+  }
+  if (!stats) return;
+  __u32 bucket = latency_bucket(latency);
+  stats->count += 1;
+  stats->sum_ns += latency;
+  if (bucket < DNS_LATENCY_BUCKETS) stats->buckets[bucket] += 1;
+}
+
 static __always_inline int handle_response(struct __sk_buff* skb, const struct dns_where* w,
                                            struct dns_flow_key* key, __u16 flags) {
   if (flags & 0x0200) count(DNS_C_TRUNCATED + w->transport); /* TC bit */
@@ -535,6 +576,7 @@ static __always_inline int handle_response(struct __sk_buff* skb, const struct d
     if (bucket < DNS_LATENCY_BUCKETS) stats->buckets[bucket] += 1;
   }
   if (track_servers) count_server(key, 1);
+  if (attribute_cgroup) count_cgroup_response(pending.proc_key, flags & 0xF, latency);
   if (!emit_exchanges) return 0;
 
   struct dns_event* event = bpf_ringbuf_reserve(&dns_events, sizeof(*event), 0);
@@ -1003,6 +1045,7 @@ static __always_inline int note_sender(struct sock* sk) {
   struct task_struct* leader = BPF_CORE_READ(task, group_leader);
   if (bpf_probe_read_kernel_str(proc->comm, sizeof(proc->comm), &leader->comm) < 0)
     bpf_get_current_comm(proc->comm, sizeof(proc->comm));
+  if (attribute_cgroup) proc->cgroup_id = bpf_get_current_cgroup_id();
   count(DNS_C_PROC_UPDATES);
   return 0;
 }

@@ -70,6 +70,7 @@ enum dns_counter {
   DNS_C_IPV6_EXT_TOO_DEEP,   /* more extension headers than walked: skipped */
   DNS_C_PROC_UPDATES,        /* process attributions recorded (sock_send_length) */
   DNS_C_FILTERED,            /* messages left out by network.* CIDR / port filters */
+  DNS_C_CGROUP_OVERFLOW,     /* responses folded into the `other` cgroup */
   DNS_COUNTERS,
 };
 
@@ -160,6 +161,16 @@ struct dns_proc {
   __u32 tgid;
   __u32 pad;
   char comm[16];
+  __u64 cgroup_id; /* cgroup v2 id of the sender (rodata attribute_cgroup), else 0 */
+};
+
+/* Responses by the querying process's cgroup (collectors.dns.attribution:
+ * cgroup). Cgroup id 0 holds the `other` series (past max_cgroups). */
+#define DNS_CGROUP_OTHER 0ull
+struct dns_cgroup_key {
+  __u64 cgroup_id;
+  __u8 rcode;
+  __u8 pad[7];
 };
 
 /* Ring-buffer record kinds. */

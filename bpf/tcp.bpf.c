@@ -30,6 +30,9 @@
 const volatile __u32 target_netns = 0; /* network namespace inode number; 0: all */
 const volatile __u32 sample_rate = 1;  /* keep 1 in N connections */
 const volatile __u32 group_by = NETOBS_TCP_GROUP_NONE;
+/* Per-cgroup counters (collectors.tcp.attribution: cgroup); off: the code
+ * that reads the socket's cgroup is pruned and costs nothing. */
+const volatile bool attribute_cgroup = false;
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -105,6 +108,15 @@ struct {
   __type(value, __u64);
 } conn_start SEC(".maps");
 
+/* Connection counters by the socket's cgroup id; max_entries = max_cgroups
+ * + 1 (`other`, pre-inserted). User space deletes idle and gone cgroups. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 257);
+  __type(key, __u64);
+  __type(value, struct netobs_tcp_cgroup_counts);
+} cgroup_counts SEC(".maps");
+
 /* Remote CIDR groups (see struct netobs_tcp_cidr_key); filled before attach. */
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -118,6 +130,32 @@ static __always_inline void count(__u32 index, __u64 delta) {
   __u64* value = bpf_map_lookup_elem(&counters, &index);
 
   if (value) *value += delta;
+}
+
+/* The counters of the socket's cgroup, created on first use (past the
+ * map's capacity: `other`). The socket's cgroup, not the current task's:
+ * these events run in softirq context (SYN-ACK received, retransmit timer)
+ * as often as in the owner's. NULL when attribution is off. */
+static __always_inline struct netobs_tcp_cgroup_counts* cgroup_counts_of(const struct sock* sk) {
+  if (!attribute_cgroup) return 0;
+  __u64 id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+  struct netobs_tcp_cgroup_counts* counts = bpf_map_lookup_elem(&cgroup_counts, &id);
+
+  if (counts) return counts;
+  struct netobs_tcp_cgroup_counts zero = {};
+  /* EEXIST (another CPU inserted it) is fine: look it up again. */
+  bpf_map_update_elem(&cgroup_counts, &id, &zero, BPF_NOEXIST);
+  counts = bpf_map_lookup_elem(&cgroup_counts, &id);
+  if (counts) return counts;
+  count(NETOBS_TCP_CGROUP_OVERFLOW, 1);
+  id = NETOBS_TCP_CGROUP_OTHER;
+  return bpf_map_lookup_elem(&cgroup_counts, &id);
+}
+
+static __always_inline void cgroup_add(const struct sock* sk, __u32 index, __u64 delta) {
+  struct netobs_tcp_cgroup_counts* counts = cgroup_counts_of(sk);
+
+  if (counts && index < NETOBS_TCP_CG_COUNTER_COUNT) counts->values[index] += delta;
 }
 
 static __always_inline bool netns_ok(const struct sock_common* skc) {
@@ -340,7 +378,9 @@ static __always_inline int on_retransmit(const struct sock* sk, const struct sk_
     count(NETOBS_TCP_RETRANS_ERRORS, 1);
     return 0;
   }
-  add_retrans(skc, retrans_kind(sk), skb_segments(skb));
+  __u64 segments = skb_segments(skb);
+  add_retrans(skc, retrans_kind(sk), segments);
+  cgroup_add(sk, NETOBS_TCP_CG_RETRANS_SEGS, segments);
   return 0;
 }
 
@@ -371,6 +411,7 @@ static __always_inline int on_retransmit_synack(const struct sock* sk,
 
   if (!sk || !req || !netns_ok(&sk->__sk_common) || !sampled(req_skc)) return 0;
   add_retrans(req_skc, NETOBS_TCP_RETRANS_SYNACK, 1);
+  cgroup_add(sk, NETOBS_TCP_CG_RETRANS_SEGS, 1);
   return 0;
 }
 
@@ -395,8 +436,10 @@ int tcp_retransmit_synack_tp(struct trace_event_raw_tcp_retransmit_synack* ctx) 
 static __always_inline void on_established(const struct sock* sk, int oldstate) {
   if (oldstate == TCP_SYN_SENT) {
     count(NETOBS_TCP_OPENED_ACTIVE, 1);
+    cgroup_add(sk, NETOBS_TCP_CG_OPENED_ACTIVE, 1);
   } else if (oldstate == TCP_SYN_RECV) {
     count(NETOBS_TCP_OPENED_PASSIVE, 1);
+    cgroup_add(sk, NETOBS_TCP_CG_OPENED_PASSIVE, 1);
   } else {
     return;
   }
@@ -424,6 +467,12 @@ static __always_inline void on_closed(const struct sock* sk) {
   if (((flags >> SOCK_DONE) & 1) && received > 0) received -= 1;
   count(NETOBS_TCP_SENT_BYTES, sent);
   count(NETOBS_TCP_RECEIVED_BYTES, received);
+  struct netobs_tcp_cgroup_counts* by_cgroup = cgroup_counts_of(sk);
+  if (by_cgroup) {
+    by_cgroup->values[NETOBS_TCP_CG_CLOSED] += 1;
+    by_cgroup->values[NETOBS_TCP_CG_SENT_BYTES] += sent;
+    by_cgroup->values[NETOBS_TCP_CG_RECEIVED_BYTES] += received;
+  }
   if (!sampled(&sk->__sk_common)) {
     bpf_map_delete_elem(&conn_start, &key);
     return;

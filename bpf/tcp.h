@@ -58,7 +58,8 @@ enum netobs_tcp_counter {
   NETOBS_TCP_RECEIVED_BYTES = 10,  /* payload bytes received, summed at close */
   NETOBS_TCP_PASSIVE_FAILED = 11,  /* SYN_RECV -> CLOSE (reset before accept) */
   NETOBS_TCP_TRACK_ERRORS = 12,    /* conn_start updates that failed */
-  NETOBS_TCP_COUNTER_COUNT = 13,
+  NETOBS_TCP_CGROUP_OVERFLOW = 13, /* events folded into the `other` cgroup */
+  NETOBS_TCP_COUNTER_COUNT = 14,
 };
 
 /* Failed connects by errno (sk_err when SYN_SENT -> CLOSE); index 0 is "the
@@ -87,6 +88,26 @@ struct netobs_tcp_retrans_key {
 struct netobs_tcp_cidr_key {
   __u32 prefixlen;
   __u8 addr[16];
+};
+
+/* Per-cgroup connection counters (rodata attribute_cgroup), keyed by the
+ * socket's cgroup v2 id (sk->sk_cgrp_data: the cgroup of the task that
+ * created the socket; accepted sockets inherit the listener's). Past the
+ * map's capacity events go to the pre-inserted `other` key. */
+#define NETOBS_TCP_CGROUP_OTHER 0ull
+
+enum netobs_tcp_cgroup_counter {
+  NETOBS_TCP_CG_OPENED_ACTIVE = 0,
+  NETOBS_TCP_CG_OPENED_PASSIVE = 1,
+  NETOBS_TCP_CG_CLOSED = 2,
+  NETOBS_TCP_CG_SENT_BYTES = 3,     /* payload bytes, added at close */
+  NETOBS_TCP_CG_RECEIVED_BYTES = 4, /* payload bytes, added at close */
+  NETOBS_TCP_CG_RETRANS_SEGS = 5,   /* retransmitted segments (sampled connections) */
+  NETOBS_TCP_CG_COUNTER_COUNT = 6,
+};
+
+struct netobs_tcp_cgroup_counts {
+  __u64 values[NETOBS_TCP_CG_COUNTER_COUNT];
 };
 
 #endif /* NETOBS_BPF_TCP_H_ */

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <iterator>
 
+#include "collectors/dns/dns_config.h"
 #include "collectors/socket/socket_config.h"
 #include "collectors/tcp/tcp_config.h"
 
@@ -110,6 +111,12 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
   const SocketConfig& socket = config.collector<SocketConfig>();
   if (collector_enabled(config, "socket") && socket.per_process && socket.attribution == "cgroup") {
     add_need(plan, kDacReadSearch, "socket");
+  }
+  if (collector_enabled(config, "tcp") && config.collector<TcpConfig>().attribution == "cgroup") {
+    add_need(plan, kDacReadSearch, "tcp");
+  }
+  if (collector_enabled(config, "dns") && config.collector<DnsConfig>().attribution == "cgroup") {
+    add_need(plan, kDacReadSearch, "dns");
   }
   std::sort(plan.capabilities.begin(), plan.capabilities.end(),
             [](const CapabilityNeed& a, const CapabilityNeed& b) {

@@ -162,6 +162,20 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   }
   const bool sampling = config_.top_domains > 0;
   const bool servers = config_.server_labels;
+  attribution_.reset();
+  cgroup_activity_.clear();
+  if (config_.attribution == "cgroup") {
+    Result<std::shared_ptr<Attribution>> attribution =
+        Attribution::shared(attribution_options(context.config));
+    if (!attribution) return attribution.status();
+    attribution_ = *attribution;
+    label_idle_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(context.config.attribution.label_idle_seconds));
+    gone_after_ = std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+        std::chrono::duration<double>(context.config.attribution.gone_after_seconds));
+  }
+  // The sender's process (and cgroup) is recorded by sock_send_length.
+  const bool procs = events_on_ || attribution_ != nullptr;
   uint32_t ring_bytes = kMinRingBytes;
   if (events_on_) {
     ring_bytes = static_cast<uint32_t>(context.config.events.ring_buffer_size);
@@ -171,7 +185,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   unix_offset_ns_ = unix_minus_monotonic_ns();
 
   std::vector<HookLadder> ladders;
-  if (events_on_) ladders.push_back(kProcessLadder);
+  if (procs) ladders.push_back(kProcessLadder);
   LadderLoadOptions load_options;
   load_options.collector = name();
   const DnsConfig cfg = config_;
@@ -179,11 +193,14 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   const Options& opts = options_;
   auto loaded = load_skeleton_with_ladders<dns_bpf>(
       ladders, context.preflight, load_options,
-      [&cfg, &opts, &net, events, sampling, servers, ring_bytes](dns_bpf& skel) -> Status {
+      [&cfg, &opts, &net, events, procs, sampling, servers, ring_bytes](dns_bpf& skel) -> Status {
         for (size_t i = 0; i < cfg.ports.size(); ++i) skel.rodata->dns_ports[i] = cfg.ports[i];
         skel.rodata->dns_port_count = static_cast<__u32>(cfg.ports.size());
         skel.rodata->emit_exchanges = events ? 1 : 0;
-        skel.rodata->track_procs = events ? 1 : 0;
+        skel.rodata->track_procs = procs ? 1 : 0;
+        skel.rodata->attribute_cgroup = cfg.attribution == "cgroup" ? 1 : 0;
+        bpf_map__set_max_entries(skel.maps.dns_cgroup_stats,
+                                 cfg.attribution == "cgroup" ? cfg.max_cgroups + 16 : 1);
         skel.rodata->track_servers = servers ? 1 : 0;
         skel.rodata->query_sample_every = sampling ? cfg.domain_sample_rate : 0;
         if (!opts.loopback_dedupe) skel.rodata->loopback_ifindex = 0;
@@ -199,10 +216,10 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
         bpf_map__set_max_entries(skel.maps.port_filter, ports ? 65536 : 1);
         bpf_map__set_max_entries(skel.maps.dns_pending, cfg.max_outstanding_queries);
         bpf_map__set_max_entries(skel.maps.dns_servers, servers ? cfg.max_servers + 1 : 1);
-        bpf_map__set_max_entries(skel.maps.dns_procs, events ? 4096 : 1);
+        bpf_map__set_max_entries(skel.maps.dns_procs, procs ? 4096 : 1);
         bpf_map__set_max_entries(skel.maps.dns_events, ring_bytes);
-        // The process programs are loaded through their ladder when events are on.
-        if (!events) {
+        // The process programs are loaded through their ladder when needed.
+        if (!procs) {
           bpf_program__set_autoload(skel.progs.dns_proc_btf, false);
           bpf_program__set_autoload(skel.progs.dns_proc_raw, false);
           bpf_program__set_autoload(skel.progs.dns_proc_tp, false);
@@ -233,6 +250,23 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
                             values.data(), BPF_ANY) != 0) {
       return Status::error("dns: creating the server=\"other\" entry failed: " +
                            errno_message(errno));
+    }
+  }
+  if (attribution_) {
+    // The `other` cgroup's entries (one per rcode) exist before any packet,
+    // so folding past max_cgroups never fails.
+    Result<size_t> cpus = possible_cpus();
+    if (!cpus) return cpus.status();
+    std::vector<uint8_t> values(*cpus * percpu_stride(sizeof(dns_stats_value)), 0);
+    for (uint8_t rcode = 0; rcode < 16; ++rcode) {
+      dns_cgroup_key key{};
+      key.cgroup_id = DNS_CGROUP_OTHER;
+      key.rcode = rcode;
+      if (bpf_map_update_elem(bpf_map__fd(loaded_->skeleton.skel->maps.dns_cgroup_stats), &key,
+                              values.data(), BPF_ANY) != 0) {
+        return Status::error("dns: creating the cgroup \"other\" entries failed: " +
+                             errno_message(errno));
+      }
     }
   }
   if (loaded_->ring_used) {
@@ -499,6 +533,29 @@ Result<DnsSnapshot> DnsCollector::snapshot() const {
     s.servers_folded = s.counters[DNS_C_SERVERS_OVERFLOW];
   }
 
+  s.attribution = attribution_ != nullptr;
+  if (attribution_) {
+    read = for_each_percpu_entry<dns_cgroup_key, dns_stats_value>(
+        MapRef::of(skel.maps.dns_cgroup_stats),
+        [&](const dns_cgroup_key& key, const std::vector<dns_stats_value>& per_cpu) {
+          std::vector<std::string> values;
+          if (key.cgroup_id == DNS_CGROUP_OTHER) {
+            values.assign(CgroupLabels::names().size(), "other");
+          } else {
+            values = attribution_->labels(key.cgroup_id).values();
+          }
+          dns_stats_key stats_key{};
+          stats_key.rcode = key.rcode;
+          stats_key.kind = DNS_STAT_RESPONSE;
+          DnsStatsEntry sum = sum_stats(stats_key, per_cpu);
+          DnsStatsEntry& e = s.by_cgroup[{values, key.rcode}];
+          e.count += sum.count;
+          e.sum_ns += sum.sum_ns;
+          for (size_t i = 0; i < e.buckets.size(); ++i) e.buckets[i] += sum.buckets[i];
+        });
+    if (!read) return read;
+  }
+
   std::lock_guard<std::mutex> lock(counts_mutex_);
   s.unanswered = unanswered_;
   s.evictions = evictions_;
@@ -514,8 +571,38 @@ Result<DnsSnapshot> DnsCollector::snapshot() const {
   return s;
 }
 
+// Entries of cgroups whose responses did not move for
+// attribution.label_idle_time, or that were removed and idle for
+// attribution.gone_after, are deleted: their series disappear.
+void DnsCollector::reclaim_idle_cgroups() {
+  if (!attribution_ || !loaded_) return;
+  const auto now = std::chrono::steady_clock::now();
+  const MapRef map = MapRef::of(loaded_->skeleton.skel->maps.dns_cgroup_stats);
+  std::map<uint64_t, std::pair<uint64_t, std::vector<dns_cgroup_key>>> by_id;  // total, keys
+  Status read = for_each_percpu_entry<dns_cgroup_key, dns_stats_value>(
+      map, [&](const dns_cgroup_key& key, const std::vector<dns_stats_value>& per_cpu) {
+        if (key.cgroup_id == DNS_CGROUP_OTHER) return;
+        auto& [total, keys] = by_id[key.cgroup_id];
+        for (const dns_stats_value& v : per_cpu) total += v.count;
+        keys.push_back(key);
+      });
+  if (!read) return;
+  for (const auto& [id, entry] : by_id) {
+    auto [it, inserted] = cgroup_activity_.try_emplace(id, CgroupActivity{entry.first, now});
+    if (!inserted && it->second.total != entry.first) it->second = {entry.first, now};
+    const auto idle = now - it->second.last_change;
+    if ((label_idle_.count() > 0 && idle > label_idle_) ||
+        (idle > gone_after_ && !attribution_->exists(id))) {
+      for (const dns_cgroup_key& key : entry.second) bpf_map_delete_elem(map.fd, &key);
+      cgroup_activity_.erase(it);
+    }
+  }
+  std::erase_if(cgroup_activity_, [&](const auto& item) { return !by_id.contains(item.first); });
+}
+
 Status DnsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   if (domain_slots_) reclaim_idle_domains();
+  reclaim_idle_cgroups();
   Result<DnsSnapshot> snap = snapshot();
   if (!snap) return snap.status();
   append_dns_metrics(*snap, out);
@@ -579,7 +666,8 @@ BpfStatus DnsCollector::bpf_status_impl() const {
   if (loaded_->servers) {
     map("dns_servers", skel.maps.dns_servers, read_counter(DNS_C_SERVERS_OVERFLOW));
   }
-  if (events_on_) map("dns_procs", skel.maps.dns_procs, 0);
+  if (events_on_ || attribution_) map("dns_procs", skel.maps.dns_procs, 0);
+  if (attribution_) map("dns_cgroup_stats", skel.maps.dns_cgroup_stats, 0);
   status.has_event_stream = events_on_;
   status.events_lost = read_counter(DNS_C_EVENTS_LOST);
   return status;

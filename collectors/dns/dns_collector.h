@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -26,6 +27,7 @@
 #include "collectors/dns/dns_config.h"
 #include "config/config.h"
 #include "exporter/bpf/attach_ladder.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/attribution/label_slot_table.h"
 #include "exporter/collector.h"
 #include "exporter/net/interface_selector.h"
@@ -100,6 +102,7 @@ class DnsCollector final : public Collector {
   void on_record(const void* data, size_t size);
   void count_domain(const std::string& name);
   void reclaim_idle_domains();
+  void reclaim_idle_cgroups();
   void deliver(const DnsExchange& exchange);
   uint64_t read_counter(uint32_t index) const;
   std::string server_label(uint8_t family, const uint8_t* address) const;
@@ -129,6 +132,17 @@ class DnsCollector final : public Collector {
   uint64_t domains_folded_ = 0;
   uint64_t samples_undecodable_ = 0;
   std::atomic<uint64_t> sink_errors_{0};
+
+  // collectors.dns.attribution: cgroup (see reclaim_idle_cgroups); the
+  // activity map is touched by collect only (serialized by the base).
+  struct CgroupActivity {
+    uint64_t total = 0;
+    std::chrono::steady_clock::time_point last_change;
+  };
+  std::shared_ptr<Attribution> attribution_;
+  std::chrono::steady_clock::duration label_idle_{};
+  std::chrono::steady_clock::duration gone_after_{};
+  std::map<uint64_t, CgroupActivity> cgroup_activity_;
 
   std::mutex sweep_mutex_;  // one sweep at a time (thread and tests)
   std::mutex wake_mutex_;

@@ -25,6 +25,11 @@ struct DnsConfig : CollectorSettingsOf<DnsConfig> {
   uint32_t max_servers = 32;
   uint32_t top_domains = 0;           // 0: off; else the most queried names exported
   uint32_t domain_sample_rate = 100;  // 1-in-N queries parsed for top_domains
+  // Responses by the cgroup of the process that sent the query (container_id,
+  // pod_uid, unit, pod, namespace, container; see the attribution section):
+  // "cgroup" or "none" (the default: no per-cgroup series, no cost).
+  std::string attribution = "none";
+  uint32_t max_cgroups = 256;  // {cgroup, rcode} series; the rest fold into "other"
 
   bool operator==(const DnsConfig&) const = default;
 };

@@ -3,6 +3,7 @@
 #include <tuple>
 
 #include "collectors/dns/dns_protocol.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/metric_builder.h"
 
 namespace netobs {
@@ -229,6 +230,31 @@ void append_dns_metrics(const DnsSnapshot& s, std::vector<prometheus::MetricFami
         .append_to(out);
     dropped.counter({{"collector", "dns"}, {"metric", "netobs_dns_sampled_queries_total"}},
                     static_cast<double>(s.domains_folded));
+  }
+  if (s.attribution) {
+    FamilyBuilder responses("netobs_dns_cgroup_responses_total",
+                            "DNS responses matched to their query, by the cgroup of the process "
+                            "that sent the query and the response code.",
+                            MetricType::Counter);
+    FamilyBuilder latency("netobs_dns_cgroup_request_duration_seconds",
+                          "Time from a DNS query to its response, by the cgroup of the process "
+                          "that sent the query and the response code.",
+                          MetricType::Histogram);
+    const std::vector<std::string>& names = CgroupLabels::names();
+    const std::vector<double> bounds = latency_bounds_seconds();
+    for (const auto& [key, e] : s.by_cgroup) {
+      Labels labels{{"rcode", dns::rcode_name(key.second)}};
+      for (size_t i = 0; i < names.size() && i < key.first.size(); ++i) {
+        labels[names[i]] = key.first[i];
+      }
+      responses.counter(labels, static_cast<double>(e.count));
+      latency.histogram(labels, bounds, {e.buckets.begin(), e.buckets.end()},
+                        static_cast<double>(e.sum_ns) / 1e9);
+    }
+    responses.append_to(out);
+    latency.append_to(out);
+    dropped.counter({{"collector", "dns"}, {"metric", "cgroup"}},
+                    counter_sum(s, DNS_C_CGROUP_OVERFLOW));
   }
   dropped.append_to(out);
 }

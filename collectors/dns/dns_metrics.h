@@ -50,6 +50,12 @@ struct DnsSnapshot {
   std::map<std::string, uint64_t> domains;  // sampled queries; "other" holds the overflow
   uint64_t domains_folded = 0;
   uint64_t samples_undecodable = 0;  // sampled queries whose name could not be decoded
+
+  // collectors.dns.attribution: cgroup: responses by the querying process's
+  // attribution labels (values in the order of CgroupLabels::names(); all
+  // "other" beyond max_cgroups) and rcode.
+  bool attribution = false;
+  std::map<std::pair<std::vector<std::string>, uint8_t>, DnsStatsEntry> by_cgroup;
 };
 
 // "udp" / "tcp".

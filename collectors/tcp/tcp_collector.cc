@@ -25,6 +25,11 @@ struct TcpCollector::Loaded {
 
 namespace {
 
+std::chrono::steady_clock::duration seconds_duration(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
 HookLadder ladder(const char* name, const char* btf, const char* raw, const char* tp,
                   const char* target, bool required) {
   return HookLadder{name,
@@ -60,8 +65,19 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
   const TcpConfig& config = context.config.collector<TcpConfig>();
   Result<TcpGrouping> grouping = parse_tcp_grouping(config);
   if (!grouping) return grouping.status();
-  options_ = TcpMetricOptions{*grouping, config.rtt, config.retransmits, config.connection_tracking,
-                              config.sample_rate};
+  options_ = TcpMetricOptions{*grouping,          config.rtt,
+                              config.retransmits, config.connection_tracking,
+                              config.sample_rate, config.attribution == "cgroup"};
+  attribution_.reset();
+  cgroup_activity_.clear();
+  if (options_.attribution) {
+    Result<std::shared_ptr<Attribution>> attribution =
+        Attribution::shared(attribution_options(context.config));
+    if (!attribution) return attribution.status();
+    attribution_ = *attribution;
+    label_idle_ = seconds_duration(context.config.attribution.label_idle_seconds);
+    gone_after_ = seconds_duration(context.config.attribution.gone_after_seconds);
+  }
 
   uint32_t netns_inode = 0;
   if (!config.network_namespace.empty()) {
@@ -109,6 +125,9 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
         bpf_map__set_max_entries(skel.maps.retrans_by_group,
                                  group_entries * NETOBS_TCP_RETRANS_KIND_COUNT);
         bpf_map__set_max_entries(skel.maps.conn_start, config.max_tracked_connections);
+        skel.rodata->attribute_cgroup = options_.attribution;
+        bpf_map__set_max_entries(skel.maps.cgroup_counts,
+                                 options_.attribution ? config.max_cgroups + 1 : 1);
         for (const std::string& program : unwanted_programs) {
           bpf_program* prog = bpf_object__find_program_by_name(skel.obj, program.c_str());
           if (prog != nullptr) bpf_program__set_autoload(prog, false);
@@ -149,11 +168,21 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
       }
     }
   }
+  if (options_.attribution) {
+    const uint64_t other = NETOBS_TCP_CGROUP_OTHER;
+    std::vector<netobs_tcp_cgroup_counts> zero_counts(static_cast<size_t>(loaded_->cpus));
+    if (bpf_map_update_elem(bpf_map__fd(skel.maps.cgroup_counts), &other, zero_counts.data(),
+                            BPF_ANY) != 0) {
+      return Status::error(std::string("initializing BPF map cgroup_counts failed: ") +
+                           errno_text(errno));
+    }
+  }
   log_info("tcp collector started",
            {{"collector", name()},
             {"netns", config.network_namespace.empty() ? "all" : config.network_namespace},
             {"sample_rate", std::to_string(config.sample_rate)},
             {"group_by", config.group_by},
+            {"attribution", config.attribution},
             {"states", states_ ? std::string(states_->method()) : "off"}});
   return Status::ok();
 }
@@ -209,6 +238,11 @@ Result<TcpSnapshot> TcpCollector::snapshot() {
     if (!read) return read;
   }
 
+  if (attribution_) {
+    Status read = read_cgroup_counts(snap);
+    if (!read) return read;
+  }
+
   if (states_) {
     Result<TcpStateCounts> states = states_->count();
     if (states) {
@@ -219,6 +253,47 @@ Result<TcpSnapshot> TcpCollector::snapshot() {
     }
   }
   return snap;
+}
+
+// Sums the per-CPU counters of each cgroup into its label set; deletes the
+// entries of idle and gone cgroups (see CgroupActivity).
+Status TcpCollector::read_cgroup_counts(TcpSnapshot& snap) {
+  tcp_bpf& skel = *loaded_->skeleton.skel;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(cgroup_mutex_);
+  std::vector<uint64_t> expired;
+  Status read = for_each_percpu_entry<uint64_t, netobs_tcp_cgroup_counts>(
+      MapRef::of(skel.maps.cgroup_counts),
+      [&](uint64_t id, const std::vector<netobs_tcp_cgroup_counts>& per_cpu) {
+        std::array<uint64_t, NETOBS_TCP_CG_COUNTER_COUNT> sum{};
+        for (const netobs_tcp_cgroup_counts& counts : per_cpu) {
+          for (size_t i = 0; i < sum.size(); ++i) sum[i] += counts.values[i];
+        }
+        std::vector<std::string> values;
+        if (id == NETOBS_TCP_CGROUP_OTHER) {
+          values.assign(CgroupLabels::names().size(), "other");
+        } else {
+          uint64_t total = 0;
+          for (uint64_t v : sum) total += v;
+          auto [it, inserted] = cgroup_activity_.try_emplace(id, CgroupActivity{total, now});
+          if (!inserted && it->second.total != total) it->second = {total, now};
+          const auto idle = now - it->second.last_change;
+          if ((label_idle_.count() > 0 && idle > label_idle_) ||
+              (idle > gone_after_ && !attribution_->exists(id))) {
+            expired.push_back(id);
+            return;
+          }
+          values = attribution_->labels(id).values();
+        }
+        auto& merged = snap.by_cgroup[values];
+        for (size_t i = 0; i < sum.size(); ++i) merged[i] += sum[i];
+      });
+  if (!read) return read;
+  for (uint64_t id : expired) {
+    bpf_map_delete_elem(bpf_map__fd(skel.maps.cgroup_counts), &id);
+    cgroup_activity_.erase(id);
+  }
+  return Status::ok();
 }
 
 Status TcpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
@@ -252,6 +327,7 @@ BpfStatus TcpCollector::bpf_status_impl() const {
     add("retrans_by_group", skel.maps.retrans_by_group);
   }
   if (options_.grouping.by == TcpGroupBy::kRemoteCidr) add("cidr_groups", skel.maps.cidr_groups);
+  if (options_.attribution) add("cgroup_counts", skel.maps.cgroup_counts);
   if (states_) {
     for (const BpfProgramStatus& program : states_->program_status()) {
       status.programs.push_back(program);

@@ -5,7 +5,10 @@
 // collect on HTTP workers (serialized by the Collector base).
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -13,6 +16,7 @@
 #include "exporter/net/sock_diag.h"
 #include "collectors/tcp/tcp_state_counter.h"
 #include "collectors/tcp/tcp_metrics.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
 
@@ -39,9 +43,25 @@ class TcpCollector final : public Collector {
 
  private:
   struct Loaded;
+  Status read_cgroup_counts(TcpSnapshot& snap);
+
   std::unique_ptr<Loaded> loaded_;
   TcpMetricOptions options_;
   std::optional<TcpStateCounter> states_;
+
+  // attribution: cgroup. Each cgroup's counter total and when it last
+  // changed: cgroups idle for attribution.label_idle_time, or removed and
+  // idle for attribution.gone_after, are deleted from the map (their series
+  // disappear; a returning cgroup starts again from 0).
+  struct CgroupActivity {
+    uint64_t total = 0;
+    std::chrono::steady_clock::time_point last_change;
+  };
+  std::shared_ptr<Attribution> attribution_;
+  std::chrono::steady_clock::duration label_idle_{};
+  std::chrono::steady_clock::duration gone_after_{};
+  std::mutex cgroup_mutex_;  // snapshot() may run beside a scrape (tests)
+  std::map<uint64_t, CgroupActivity> cgroup_activity_;
 };
 
 struct CollectorDescriptor;

@@ -121,6 +121,10 @@ CollectorConfigSection tcp_config_section() {
               {"max_tracked_connections",
                bind_to(integer(1024, 4194304, "max_tracked_connections"),
                        NETOBS_COLLECTOR_FIELD(TcpConfig, max_tracked_connections))},
+              {"attribution",
+               bind_to(one_of({"none", "cgroup"}), NETOBS_COLLECTOR_FIELD(TcpConfig, attribution))},
+              {"max_cgroups", bind_to(integer(1, 65536, "max_cgroups"),
+                                      NETOBS_COLLECTOR_FIELD(TcpConfig, max_cgroups))},
           },
       .aliases = {"agent.network.tcp"},
       .check = check_tcp_grouping};

@@ -27,6 +27,11 @@ struct TcpConfig : CollectorSettingsOf<TcpConfig> {
   std::vector<std::string> remote_cidr_groups;  // "NAME=CIDR", e.g. "office=10.0.0.0/8"
   std::string network_namespace;  // only this namespace (a path like /run/netns/x); "": all
   uint32_t max_tracked_connections = 65536;  // connections timed at once (duration histogram)
+  // Connection counters per cgroup of the socket (container_id, pod_uid, unit,
+  // pod, namespace, container; see the attribution section): "cgroup" or
+  // "none" (the default: no per-cgroup series, no per-event cost).
+  std::string attribution = "none";
+  uint32_t max_cgroups = 256;  // cgroups with their own series; the rest fold into "other"
 
   bool operator==(const TcpConfig&) const = default;
 };

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "exporter/attribution/attribution.h"
 #include "exporter/metric_builder.h"
 #include "exporter/errno_name.h"
 
@@ -113,20 +114,77 @@ void append_retransmits(const TcpSnapshot& snapshot, const TcpMetricOptions& opt
       .append_to(out);
 }
 
+// Connection counters per cgroup of the socket, labelled with the
+// attribution labels (container_id, pod_uid, unit, pod, namespace,
+// container; all "other" for the series beyond max_cgroups).
+void append_by_cgroup(const TcpSnapshot& snapshot, std::vector<prometheus::MetricFamily>& out) {
+  const std::vector<std::string>& names = CgroupLabels::names();
+  auto labels_of = [&names](const std::vector<std::string>& values) {
+    Labels labels;
+    for (size_t i = 0; i < names.size() && i < values.size(); ++i) labels[names[i]] = values[i];
+    return labels;
+  };
+  FamilyBuilder opened("netobs_tcp_cgroup_connections_opened_total",
+                       "TCP connections established, by the cgroup of the socket (the process "
+                       "that created it; accepted sockets: the listener's): active or passive.",
+                       MetricType::Counter);
+  struct Counter {
+    const char* name;
+    const char* help;
+    uint32_t index;
+  };
+  const Counter counters[] = {
+      {"netobs_tcp_cgroup_connections_closed_total",
+       "Established TCP connections that reached CLOSE, by the cgroup of the socket.",
+       NETOBS_TCP_CG_CLOSED},
+      {"netobs_tcp_cgroup_sent_bytes_total",
+       "Payload bytes sent by TCP connections (each byte once), added when each closes, by the "
+       "cgroup of the socket.",
+       NETOBS_TCP_CG_SENT_BYTES},
+      {"netobs_tcp_cgroup_received_bytes_total",
+       "Payload bytes received by TCP connections, added when each closes, by the cgroup of the "
+       "socket.",
+       NETOBS_TCP_CG_RECEIVED_BYTES},
+      {"netobs_tcp_cgroup_retransmits_total",
+       "Retransmitted TCP segments of sampled connections, by the cgroup of the socket.",
+       NETOBS_TCP_CG_RETRANS_SEGS},
+  };
+  for (const auto& [values, counts] : snapshot.by_cgroup) {
+    Labels labels = labels_of(values);
+    labels["direction"] = "active";
+    opened.counter(labels, static_cast<double>(counts[NETOBS_TCP_CG_OPENED_ACTIVE]));
+    labels["direction"] = "passive";
+    opened.counter(labels, static_cast<double>(counts[NETOBS_TCP_CG_OPENED_PASSIVE]));
+  }
+  opened.append_to(out);
+  for (const Counter& counter : counters) {
+    FamilyBuilder family(counter.name, counter.help, MetricType::Counter);
+    for (const auto& [values, counts] : snapshot.by_cgroup) {
+      family.counter(labels_of(values), static_cast<double>(counts[counter.index]));
+    }
+    family.append_to(out);
+  }
+}
+
 void append_series_dropped(const TcpSnapshot& snapshot, const TcpMetricOptions& options,
                            std::vector<prometheus::MetricFamily>& out) {
-  if (options.grouping.by == TcpGroupBy::kNone) return;
+  const bool grouped = options.grouping.by != TcpGroupBy::kNone;
+  if (!grouped && !options.attribution) return;
   FamilyBuilder family(std::string(kTcpSeriesDroppedMetric),
                        "Observations folded into the `other` series because the metric reached "
-                       "its series cap (collectors.<name>.max_groups).",
+                       "its series cap (collectors.<name>.max_groups, max_cgroups).",
                        MetricType::Counter);
-  if (options.rtt) {
+  if (grouped && options.rtt) {
     family.counter({{"collector", "tcp"}, {"metric", std::string(kTcpRttMetric)}},
                    static_cast<double>(snapshot.counters[NETOBS_TCP_RTT_OVERFLOW]));
   }
-  if (options.retransmits) {
+  if (grouped && options.retransmits) {
     family.counter({{"collector", "tcp"}, {"metric", std::string(kTcpRetransmitsMetric)}},
                    static_cast<double>(snapshot.counters[NETOBS_TCP_RETRANS_OVERFLOW]));
+  }
+  if (options.attribution) {
+    family.counter({{"collector", "tcp"}, {"metric", "cgroup"}},
+                   static_cast<double>(snapshot.counters[NETOBS_TCP_CGROUP_OVERFLOW]));
   }
   family.append_to(out);
 }
@@ -345,6 +403,7 @@ void append_tcp_families(const TcpSnapshot& snapshot, const TcpMetricOptions& op
     append_lifecycle(snapshot, out);
     append_states(snapshot, out);
   }
+  if (options.attribution) append_by_cgroup(snapshot, out);
   FamilyBuilder("netobs_tcp_sample_rate",
                 "1-in-N connection sampling of RTT, retransmissions and the per-connection "
                 "histograms (collectors.tcp.sample_rate); multiply by it to estimate totals.",

@@ -43,6 +43,9 @@ struct TcpSnapshot {
   std::array<TcpHistogram, NETOBS_TCP_CONN_HIST_COUNT> conn_hists{};
   std::array<uint64_t, NETOBS_TCP_ERRNO_SLOTS> connect_errors{};
   std::optional<TcpStateCounts> states;  // nullopt: the sock_diag dump failed
+  // attribution: cgroup: connection counters by attribution label values (in
+  // the order of CgroupLabels::names(); cgroups with equal labels summed).
+  std::map<std::vector<std::string>, std::array<uint64_t, NETOBS_TCP_CG_COUNTER_COUNT>> by_cgroup;
 };
 
 enum class TcpGroupBy { kNone, kLocalPort, kRemotePort, kRemoteCidr };
@@ -72,6 +75,7 @@ struct TcpMetricOptions {
   bool retransmits = true;
   bool connection_tracking = true;
   uint32_t sample_rate = 1;
+  bool attribution = false;  // collectors.tcp.attribution: cgroup
 };
 
 // "rto", "fast", "tlp", "syn", "synack", "other".

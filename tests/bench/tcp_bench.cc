@@ -118,11 +118,13 @@ struct Rig {
   std::vector<int> fds;  // per program in `pairs` order: real, empty, real, empty...
 };
 
-std::optional<Rig> load_rig(const std::vector<HookPair>& pairs, uint32_t group_by) {
+std::optional<Rig> load_rig(const std::vector<HookPair>& pairs, uint32_t group_by,
+                            bool attribute_cgroup = false) {
   Rig rig;
   rig.skel = open_skeleton<tcp_bpf>();
   if (!rig.skel) return std::nullopt;
   rig.skel->rodata->group_by = group_by;
+  rig.skel->rodata->attribute_cgroup = attribute_cgroup;
   bpf_map__set_max_entries(rig.skel->maps.rtt_by_group, 65);
   bpf_program* prog = nullptr;
   bpf_object__for_each_program(prog, rig.skel->obj) { bpf_program__set_autoload(prog, false); }
@@ -236,6 +238,7 @@ BENCHMARK(BM_TcpProbeCost)
 
 // inet_sock_set_state and both reset hooks under connection churn: 3000
 // connections opened and aborted with SO_LINGER 0 (one reset each way).
+// Arg 1: attribution: cgroup (counters by the socket's cgroup as well).
 void BM_LifecycleCost(benchmark::State& state) {
   if (!require_root(state)) return;
   Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
@@ -246,11 +249,12 @@ void BM_LifecycleCost(benchmark::State& state) {
   const std::vector<HookPair> pairs = {{"inet_sock_set_state_btf", "inet_sock_set_state_empty"},
                                        {"tcp_send_reset_btf", "tcp_send_reset_empty"},
                                        {"tcp_receive_reset_btf", "tcp_receive_reset_empty"}};
-  std::optional<Rig> rig = load_rig(pairs, NETOBS_TCP_GROUP_NONE);
+  std::optional<Rig> rig = load_rig(pairs, NETOBS_TCP_GROUP_NONE, state.range(0) == 1);
   if (!rig) {
     state.SkipWithError("loading tcp.bpf.o failed");
     return;
   }
+  state.SetLabel(state.range(0) == 1 ? "attribution: cgroup" : "attribution: none");
   for (auto _ : state) {
     int listener = listen_loopback(5302, 1024);
     auto before = runtimes(*rig);
@@ -267,7 +271,7 @@ void BM_LifecycleCost(benchmark::State& state) {
     report(state, pairs, before, after);
   }
 }
-BENCHMARK(BM_LifecycleCost)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LifecycleCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 // track_tcp_states (the state gauge's counts, bpf/tcp_states.bpf.c) after
 // seeding, vs an empty program on sock:inet_sock_set_state, under the same

@@ -4,6 +4,10 @@
 // the systemd and cgroupfs drivers, a systemd service, a Docker scope),
 // created under the cgroup2 mount with a unique prefix and removed after.
 // Truth: the number of sends each child made. A fake kubelet serves /pods.
+// The dns collector with `attribution: cgroup`: dig run inside those cgroups
+// against a real dnsmasq on loopback; truth: the answers dig got.
+// The tcp collector with `attribution: cgroup`: connections, bytes by the
+// socket's cgroup, against the connections and bytes each child made.
 // Also: label slots reclaimed after churn (1000 short-lived process names,
 // then a long-running one gets its own series).
 #include <arpa/inet.h>
@@ -16,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,6 +28,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <poll.h>
 #include <thread>
 
 #include "exporter/attribution/cgroup_resolver.h"
@@ -306,6 +312,314 @@ TEST(AttributionLive, SocketSeriesCarryContainerPodAndUnitLabels) {
   EXPECT_EQ(calls(text, named_a, "udp"), 7);  // still there
   EXPECT_EQ(exporter.terminate(), 0);
 }
+
+// A loopback TCP server in the test process: accepts, reads to EOF, closes,
+// so each client connection reaches CLOSE (via TIME_WAIT) within a scrape.
+class DrainingServer {
+ public:
+  DrainingServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    ::listen(fd_, 64);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~DrainingServer() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  uint16_t port() const { return port_; }
+
+ private:
+  void serve() {
+    while (!stop_) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      int conn = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn < 0) continue;
+      char buffer[4096];
+      pollfd c{conn, POLLIN, 0};
+      // Bounded: a client that never closes is dropped after 5 s.
+      for (int i = 0; i < 100 && ::poll(&c, 1, 50) >= 0; ++i) {
+        if ((c.revents & POLLIN) == 0) continue;
+        if (::read(conn, buffer, sizeof buffer) <= 0) break;
+      }
+      ::close(conn);
+    }
+  }
+
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+double tcp_value(const std::string& text, const std::string& metric,
+                 std::map<std::string, std::string> labels, const std::string& direction = "") {
+  if (!direction.empty()) labels["direction"] = direction;
+  return testing::metric_value(text, "netobs_tcp_cgroup_" + metric, labels_text(labels))
+      .value_or(-1);
+}
+
+TEST(AttributionLive, TcpSeriesCarryContainerPodAndUnitLabels) {
+  require_root();
+  CgroupTree tree;
+  ASSERT_TRUE(tree.ok()) << "no cgroup2 mount";
+  testing::FakeKubelet kubelet;
+  kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
+  testing::ExporterProcess exporter(
+      {.collectors = {"tcp"},
+       .config_yaml = "collectors:\n  tcp:\n    attribution: cgroup\n    max_cgroups: 4096\n"
+                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
+                      "  metadata_refresh: 2s\n  kubelet_url: " +
+                      kubelet.url() + "\n",
+       .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+
+  const std::string k8s_systemd =
+      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  const std::string k8s_cgroupfs = tree.make("kubepods/burstable/pod" + kUid2 + "/" + kId2);
+  const std::string service = tree.make("system.slice/nbat-web.service");
+  const std::string docker = tree.make("system.slice/docker-" + kId3 + ".scope");
+
+  DrainingServer server;
+  Worker a("nbat-a"), b("nbat-b"), c("nbat-c");
+  tree.move(a.pid(), k8s_systemd);
+  tree.move(b.pid(), k8s_cgroupfs);
+  tree.move(c.pid(), service);
+  // Connections of N sends of 100 bytes each.
+  a.tcp(5, server.port());
+  a.tcp(2, server.port());
+  b.tcp(11, server.port());
+  c.tcp(3, server.port());
+
+  auto named_a = owner(kId.substr(0, 12), kUid, "", "web-0", "shop", "nginx");
+  auto pod_b = owner(kId2.substr(0, 12), kUid2, "");
+  auto unit_c = owner("", "", "nbat-web.service");
+  // Closes arrive when the server has drained and closed each connection.
+  std::string text = exporter.scrape_until("netobs_tcp_cgroup_connections_closed_total",
+                                           labels_text(unit_c), 1, 15);
+  text = exporter.scrape_until("netobs_tcp_cgroup_connections_closed_total", labels_text(named_a),
+                               2, 15);
+  EXPECT_EQ(tcp_value(text, "connections_opened_total", named_a, "active"), 2) << text;
+  EXPECT_EQ(tcp_value(text, "connections_opened_total", named_a, "passive"), 0);
+  EXPECT_EQ(tcp_value(text, "connections_closed_total", named_a), 2);
+  EXPECT_EQ(tcp_value(text, "sent_bytes_total", named_a), 700);
+  EXPECT_EQ(tcp_value(text, "received_bytes_total", named_a), 0);
+  EXPECT_EQ(tcp_value(text, "connections_opened_total", pod_b, "active"), 1);
+  EXPECT_EQ(tcp_value(text, "sent_bytes_total", pod_b), 1100);
+  EXPECT_EQ(tcp_value(text, "connections_opened_total", unit_c, "active"), 1);
+  EXPECT_EQ(tcp_value(text, "sent_bytes_total", unit_c), 300);
+  EXPECT_EQ(tcp_value(text, "retransmits_total", unit_c), 0);
+
+  // A process moved to another cgroup: its next connection counts there.
+  tree.move(c.pid(), docker);
+  c.tcp(4, server.port());
+  auto docker_c = owner(kId3.substr(0, 12), "", "");
+  text = exporter.scrape_until("netobs_tcp_cgroup_connections_closed_total", labels_text(docker_c),
+                               1, 15);
+  EXPECT_EQ(tcp_value(text, "connections_opened_total", docker_c, "active"), 1) << text;
+  EXPECT_EQ(tcp_value(text, "sent_bytes_total", docker_c), 400);
+  EXPECT_EQ(tcp_value(text, "connections_opened_total", unit_c, "active"), 1);
+  EXPECT_EQ(tcp_value(text, "sent_bytes_total", unit_c), 300);
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"tcp\",metric=\"cgroup\""),
+            0);
+
+  // A removed cgroup's series age out (gone_after: 1s).
+  tree.move(b.pid(), tree.make("."));
+  ASSERT_TRUE(CgroupTree::remove(tree.root() + k8s_cgroupfs));
+  exporter.scrape();
+  std::this_thread::sleep_for(1500ms);
+  exporter.scrape();  // deletes the gone cgroup's entry
+  text = exporter.scrape();
+  EXPECT_EQ(text.find("container_id=\"" + kId2.substr(0, 12) + "\""), std::string::npos) << text;
+  EXPECT_EQ(tcp_value(text, "sent_bytes_total", named_a), 700);  // still there
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+// Past max_cgroups, connections fold into the labels-"other" series and are
+// counted in netobs_series_dropped_total (other hosts' traffic may take the
+// one slot first, so the test checks sums, not which cgroup got it).
+TEST(AttributionLive, TcpCgroupsBeyondTheCapFoldIntoOther) {
+  require_root();
+  CgroupTree tree;
+  ASSERT_TRUE(tree.ok()) << "no cgroup2 mount";
+  testing::ExporterProcess exporter(
+      {.collectors = {"tcp"},
+       .config_yaml = "collectors:\n  tcp:\n    attribution: cgroup\n    max_cgroups: 1\n",
+       .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+  DrainingServer server;
+  Worker a("nbat-a"), b("nbat-b");
+  tree.move(a.pid(), tree.make("system.slice/nbat-one.service"));
+  tree.move(b.pid(), tree.make("system.slice/nbat-two.service"));
+  a.tcp(1, server.port());
+  a.tcp(1, server.port());
+  b.tcp(1, server.port());
+  b.tcp(1, server.port());
+  b.tcp(1, server.port());
+  const std::string text = exporter.scrape();
+  // Our 5 active opens: in the one own series of a or b, or under "other".
+  const auto other = owner("other", "other", "other", "other", "other", "other");
+  double ours = 0;
+  int own_series = 0;
+  for (const auto& who : {owner("", "", "nbat-one.service"), owner("", "", "nbat-two.service")}) {
+    double v = tcp_value(text, "connections_opened_total", who, "active");
+    if (v >= 0) {
+      ours += v;
+      ++own_series;
+    }
+  }
+  const double folded = tcp_value(text, "connections_opened_total", other, "active");
+  EXPECT_LE(own_series, 1) << text;
+  EXPECT_GE(folded, 5 - ours) << text;
+  EXPECT_GE(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"tcp\",metric=\"cgroup\"")
+                .value_or(0),
+            5 - ours);
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+// dnsmasq on 127.0.0.1:<free port> with one name and one NXDOMAIN zone.
+class Dnsmasq {
+ public:
+  explicit Dnsmasq(int port)
+      : port_(port),
+        process_({"dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+                  "--port=" + std::to_string(port), "--listen-address=127.0.0.1",
+                  "--bind-interfaces", "--no-resolv", "--no-hosts", "--no-negcache",
+                  "--host-record=a.test,10.1.2.3", "--address=/nx.test/"}) {}
+  bool wait_ready() {
+    for (int i = 0; i < 50; ++i) {
+      auto r = testing::run_command(
+          {"dig", "@127.0.0.1", "-p", std::to_string(port_), "+tries=1", "+time=1", "a.test", "A"},
+          5);
+      if (r.exit_code == 0 && r.output.find("status: NOERROR") != std::string::npos) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  }
+  std::string output() const { return process_.output(); }
+
+ private:
+  int port_;
+  testing::Subprocess process_;
+};
+
+// dig run from inside `cgroup` (the shell moves itself, then execs dig);
+// returns dig's status ("NOERROR", "NXDOMAIN", ...).
+std::string dig_in(const CgroupTree& tree, const std::string& cgroup, int port,
+                   const std::string& name, bool tcp) {
+  const std::string command = "echo $$ > '" + tree.root() + cgroup +
+                              "/cgroup.procs' && exec dig @127.0.0.1 -p " + std::to_string(port) +
+                              " +tries=1 +time=3 " + name + " A" + (tcp ? " +tcp" : "");
+  auto r = testing::run_command({"sh", "-c", command}, 15);
+  const size_t at = r.output.find("status: ");
+  if (at == std::string::npos) return "dig failed: " + r.output;
+  return r.output.substr(at + 8, r.output.find(',', at) - at - 8);
+}
+
+double dns_responses(const std::string& text, std::map<std::string, std::string> labels,
+                     const std::string& rcode) {
+  labels["rcode"] = rcode;
+  return testing::metric_value(text, "netobs_dns_cgroup_responses_total", labels_text(labels))
+      .value_or(-1);
+}
+
+// Both DNS hook modes: tc (tcx or clsact) and the packet-socket filter
+// (NETOBS_DNS_SOCKET_FILTER=1, inherited by the exporter process).
+class DnsAttributionLive : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    if (GetParam()) ::setenv("NETOBS_DNS_SOCKET_FILTER", "1", 1);
+  }
+  void TearDown() override { ::unsetenv("NETOBS_DNS_SOCKET_FILTER"); }
+};
+
+TEST_P(DnsAttributionLive, DnsSeriesCarryContainerPodAndUnitLabels) {
+  require_root();
+  for (const char* tool : {"dnsmasq", "dig"}) {
+    if (testing::run_command({"sh", "-c", std::string("command -v ") + tool}, 5).exit_code != 0) {
+      if (testing::running_in_ci()) FAIL() << tool << " is not installed";
+      GTEST_SKIP() << tool << " is not installed (Debian: dnsmasq-base, bind9-dnsutils)";
+    }
+  }
+  CgroupTree tree;
+  ASSERT_TRUE(tree.ok()) << "no cgroup2 mount";
+  const int port = testing::free_tcp_port();
+  Dnsmasq dnsmasq(port);
+  ASSERT_TRUE(dnsmasq.wait_ready()) << dnsmasq.output();
+  testing::FakeKubelet kubelet;
+  kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
+  testing::ExporterProcess exporter(
+      {.collectors = {"dns"},
+       .config_yaml = "collectors:\n  dns:\n    attribution: cgroup\n    ports: [" +
+                      std::to_string(port) +
+                      "]\nattribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
+                      "  metadata_refresh: 2s\n  kubelet_url: " +
+                      kubelet.url() + "\n",
+       .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+
+  const std::string k8s_systemd =
+      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  const std::string k8s_cgroupfs = tree.make("kubepods/burstable/pod" + kUid2 + "/" + kId2);
+  const std::string service = tree.make("system.slice/nbat-web.service");
+
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(dig_in(tree, k8s_systemd, port, "a.test", false), "NOERROR");
+  EXPECT_EQ(dig_in(tree, k8s_systemd, port, "x.nx.test", false), "NXDOMAIN");
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(dig_in(tree, service, port, "a.test", true), "NOERROR");
+  EXPECT_EQ(dig_in(tree, k8s_cgroupfs, port, "a.test", false), "NOERROR");
+
+  auto named_a = owner(kId.substr(0, 12), kUid, "", "web-0", "shop", "nginx");
+  auto pod_b = owner(kId2.substr(0, 12), kUid2, "");
+  auto unit_c = owner("", "", "nbat-web.service");
+  std::string text = exporter.scrape_until("netobs_dns_cgroup_responses_total", labels_text([&] {
+                                             auto l = named_a;
+                                             l["rcode"] = "NOERROR";
+                                             return l;
+                                           }()),
+                                           3, 15);
+  EXPECT_EQ(dns_responses(text, named_a, "NOERROR"), 3) << text;
+  EXPECT_EQ(dns_responses(text, named_a, "NXDOMAIN"), 1);
+  EXPECT_EQ(dns_responses(text, unit_c, "NOERROR"), 2);
+  EXPECT_EQ(dns_responses(text, pod_b, "NOERROR"), 1);
+  {
+    auto l = named_a;
+    l["rcode"] = "NOERROR";
+    EXPECT_EQ(testing::metric_value(text, "netobs_dns_cgroup_request_duration_seconds_count",
+                                    labels_text(l)),
+              3);
+  }
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"dns\",metric=\"cgroup\""),
+            0);
+
+  // A removed cgroup's series age out (gone_after: 1s).
+  ASSERT_TRUE(CgroupTree::remove(tree.root() + k8s_cgroupfs));
+  exporter.scrape();
+  std::this_thread::sleep_for(1500ms);
+  exporter.scrape();  // deletes the gone cgroup's entries
+  text = exporter.scrape();
+  EXPECT_EQ(text.find("container_id=\"" + kId2.substr(0, 12) + "\""), std::string::npos) << text;
+  EXPECT_EQ(dns_responses(text, named_a, "NOERROR"), 3);  // still there
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Hooks, DnsAttributionLive, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "socket_filter" : "tc";
+                         });
 
 // Issue: short-lived processes used up the comm slots for good. Now slots
 // idle for label_idle_time are freed, and a long-running process folded into

@@ -30,7 +30,9 @@ TEST(ConfigTcp, GroupingFieldsLand) {
       "    port_names: [\"5432=postgres\", \"6379=redis\"]\n"
       "    remote_cidr_groups: [\"office=10.1.0.0/16\", \"office=fd00::/8\", \"dc=192.0.2.0/24\"]\n"
       "    network_namespace: /run/netns/x\n"
-      "    max_tracked_connections: 4096\n");
+      "    max_tracked_connections: 4096\n"
+      "    attribution: cgroup\n"
+      "    max_cgroups: 32\n");
   ASSERT_TRUE(result.ok()) << result.format_errors();
   const TcpConfig& tcp = result.config.collector<TcpConfig>();
   EXPECT_EQ(tcp.group_by, "remote_cidr");
@@ -38,6 +40,8 @@ TEST(ConfigTcp, GroupingFieldsLand) {
   EXPECT_EQ(tcp.port_names.size(), 2u);
   EXPECT_EQ(tcp.network_namespace, "/run/netns/x");
   EXPECT_EQ(tcp.max_tracked_connections, 4096u);
+  EXPECT_EQ(tcp.attribution, "cgroup");
+  EXPECT_EQ(tcp.max_cgroups, 32u);
 
   Result<TcpGrouping> grouping = parse_tcp_grouping(tcp);
   ASSERT_TRUE(grouping) << grouping.message();
