@@ -38,6 +38,8 @@ class TcpCollector final : public Collector {
   BpfStatus bpf_status_impl() const override;
 
  private:
+  void reclaim_idle_groups(const TcpSnapshot& snap);
+
   struct Loaded;
   std::unique_ptr<Loaded> loaded_;
   TcpMetricOptions options_;
