@@ -70,6 +70,16 @@ struct {
   __type(value, __u8);
 } slot_owner SEC(".maps");
 
+/* Slots user space took back from edges idle for attribution.label_idle_time
+ * (their edge_ids entry deleted, counters zeroed), handed out again once
+ * slots_used reached max_edges. Only the miss path of edge_slot reads it.
+ * max_entries = max_edges. */
+struct {
+  __uint(type, BPF_MAP_TYPE_QUEUE);
+  __uint(max_entries, 300);
+  __type(value, __u32);
+} free_slots SEC(".maps");
+
 /* The edge slot of each tracked socket, keyed by its address. LRU: when
  * full, the oldest go and their close is not counted (counted in UNTRACKED
  * when the insert itself fails). */
@@ -234,8 +244,8 @@ static __always_inline void set_server(struct netobs_flows_edge_key* key, const 
   __builtin_memcpy(key->server_addr, addr, 16);
 }
 
-/* The slot of an edge, given out on first use; past max_edges slot 0, the
- * `other` edge. A CPU losing the race for the same new edge leaves its slot
+/* The slot of an edge, given out on first use (in order, then slots freed
+ * by user space); none left: slot 0, the `other` edge. A CPU losing the race for the same new edge leaves its slot
  * unused. */
 static __always_inline __u32 edge_slot(const struct netobs_flows_edge_key* key) {
   __u32* found = bpf_map_lookup_elem(&edge_ids, key);
@@ -257,7 +267,12 @@ static __always_inline __u32 edge_slot(const struct netobs_flows_edge_key* key) 
       break;
     }
   }
+  /* All slots given out once: a slot freed by user space, if any. */
+  bool popped = false;
+  if (!slot) popped = bpf_map_pop_elem(&free_slots, &slot) == 0;
   if (slot && bpf_map_update_elem(&edge_ids, key, &slot, BPF_NOEXIST) == 0) return slot;
+  /* Another CPU inserted this edge first: give a freed slot back. */
+  if (popped) bpf_map_push_elem(&free_slots, &slot, 0);
   found = bpf_map_lookup_elem(&edge_ids, key);
   if (found) return *found;
   count(NETOBS_FLOWS_FOLDED);

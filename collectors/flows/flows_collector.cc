@@ -19,6 +19,7 @@
 #include "exporter/net/network_filter_maps.h"
 #include "exporter/net/process_owners.h"
 #include "exporter/net/sock_diag.h"
+#include "exporter/attribution/idle_keys.h"
 #include "flows.skel.h"
 
 namespace netobs {
@@ -28,6 +29,14 @@ struct FlowsCollector::Loaded {
   // The tries' entries, for matching seeded connections in user space.
   std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> service_keys;
   std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> include_keys, exclude_keys;
+  // Edge slots idle for attribution.label_idle_time (reclaim_idle_edges).
+  IdleKeys<uint32_t> idle_slots;
+};
+
+struct FlowsCollector::SlotRead {
+  netobs_flows_edge_key key;
+  uint32_t slot;
+  netobs_flows_edge_stats stats;  // summed over CPUs
 };
 
 namespace {
@@ -149,6 +158,7 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         skel.rodata->max_edges = flows.max_edges;
         bpf_map__set_max_entries(skel.maps.edge_ids, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
+        bpf_map__set_max_entries(skel.maps.free_slots, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.edge_stats, flows.max_edges + 1);
         bpf_map__set_max_entries(skel.maps.socks, flows.max_tracked_connections);
         bpf_map__set_max_entries(skel.maps.seeded, flows.max_tracked_connections);
@@ -165,6 +175,9 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
       });
   if (!skeleton) return skeleton.status();
   loaded->skeleton = std::move(*skeleton);
+  loaded->idle_slots =
+      IdleKeys<uint32_t>(std::chrono::duration_cast<IdleKeys<uint32_t>::Clock::duration>(
+          std::chrono::duration<double>(config.attribution.label_idle_seconds)));
   loaded_ = std::move(loaded);
   if (Status status = fill_maps(config); !status) return status;
   FlowsSnapshot start;
@@ -280,7 +293,9 @@ Status FlowsCollector::seed_existing(const Config& config) {
   return Status::ok();
 }
 
-Result<FlowsSnapshot> FlowsCollector::snapshot() {
+Result<FlowsSnapshot> FlowsCollector::snapshot() { return read_snapshot(nullptr); }
+
+Result<FlowsSnapshot> FlowsCollector::read_snapshot(std::vector<SlotRead>* slots) {
   if (!loaded_) return Status::error("flows collector is not running");
   const flows_bpf& skel = *loaded_->skeleton.skel;
   FlowsSnapshot snap;
@@ -296,6 +311,11 @@ Result<FlowsSnapshot> FlowsCollector::snapshot() {
     ++snap.kernel_edges;
     netobs_flows_edge_stats& into = snap.edges[flow_edge_labels(key, *services_, *protocols_)];
     for (const auto& s : *cpus) add_edge_stats(into, s);
+    if (slots != nullptr && slot != NETOBS_FLOWS_OTHER_SLOT) {
+      SlotRead read{key, slot, {}};
+      for (const auto& s : *cpus) add_edge_stats(read.stats, s);
+      slots->push_back(read);
+    }
   }
   Result<std::vector<uint64_t>> counters =
       sum_percpu_u64_array(MapRef::of(skel.maps.counters), NETOBS_FLOWS_COUNTER_COUNT);
@@ -316,10 +336,60 @@ Result<Topology> FlowsCollector::topology() {
 }
 
 Status FlowsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
-  Result<FlowsSnapshot> snap = snapshot();
+  std::vector<SlotRead> slots;
+  Result<FlowsSnapshot> snap = read_snapshot(&slots);
   if (!snap) return snap.status();
   append_flows_families(*snap, max_edges_, out);
+  reclaim_idle_edges(slots);
   return Status::ok();
+}
+
+namespace {
+
+uint64_t edge_activity(const netobs_flows_edge_stats& s) {
+  return s.opened + s.failed + s.closed + s.bytes_to_server + s.bytes_to_client + s.retransmits +
+         s.rtt_count + s.resets;
+}
+
+}  // namespace
+
+// Edges whose counters did not move for attribution.label_idle_time, with no
+// connection open (opened <= closed: sockets hold their slot number until
+// they close), give their slot back: the edge_ids entry is deleted, the
+// counters zeroed and the slot queued in free_slots, which the kernel uses
+// once max_edges slots were given out. Their series disappear; what was folded
+// into `other` stays counted. A connection of the edge that starts between
+// the read and the delete is seen by a second read and keeps the slot.
+void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
+  IdleKeys<uint32_t>& idle = loaded_->idle_slots;
+  if (!idle.enabled()) return;
+  const auto now = IdleKeys<uint32_t>::Clock::now();
+  std::unordered_map<uint32_t, const SlotRead*> by_slot;
+  for (const SlotRead& read : slots) {
+    if (read.stats.opened > read.stats.closed) continue;  // live: never idle
+    idle.observe(read.slot, edge_activity(read.stats), now);
+    by_slot[read.slot] = &read;
+  }
+  const flows_bpf& skel = *loaded_->skeleton.skel;
+  const int ids_fd = bpf_map__fd(skel.maps.edge_ids);
+  const MapRef stats = MapRef::of(skel.maps.edge_stats);
+  for (uint32_t slot : idle.reclaim_idle(now)) {
+    const SlotRead& read = *by_slot.at(slot);
+    if (bpf_map_delete_elem(ids_fd, &read.key) != 0) continue;
+    Result<std::vector<netobs_flows_edge_stats>> cpus =
+        lookup_percpu<netobs_flows_edge_stats>(stats, &slot);
+    netobs_flows_edge_stats now_stats{};
+    if (cpus) {
+      for (const auto& s : *cpus) add_edge_stats(now_stats, s);
+    }
+    if (!cpus || edge_activity(now_stats) != edge_activity(read.stats)) {
+      bpf_map_update_elem(ids_fd, &read.key, &slot, BPF_NOEXIST);  // in use again: keep it
+      continue;
+    }
+    std::vector<netobs_flows_edge_stats> zeros(cpus->size());
+    bpf_map_update_elem(bpf_map__fd(skel.maps.edge_stats), &slot, zeros.data(), BPF_ANY);
+    bpf_map_update_elem(bpf_map__fd(skel.maps.free_slots), nullptr, &slot, BPF_ANY);  // push
+  }
 }
 
 Result<std::string> FlowsCollector::json_endpoint_impl(std::string_view path) {

@@ -43,6 +43,11 @@ class FlowsCollector final : public Collector {
   Result<std::string> json_endpoint_impl(std::string_view path) override;
 
  private:
+  // One kernel edge as read by a snapshot: its slot, key and counters.
+  struct SlotRead;
+  Result<FlowsSnapshot> read_snapshot(std::vector<SlotRead>* slots);
+  void reclaim_idle_edges(const std::vector<SlotRead>& slots);
+
   struct Loaded;
   Status fill_maps(const Config& config);
   Status seed_existing(const Config& config);

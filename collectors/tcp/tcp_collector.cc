@@ -4,11 +4,14 @@
 #include <bpf/libbpf.h>
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <cerrno>
 #include <cstring>
 
 #include "collectors/tcp/tcp_config.h"
 #include "config/config.h"
+#include "exporter/attribution/idle_keys.h"
 #include "exporter/bpf/map_reader.h"
 #include "exporter/log.h"
 #include "exporter/errno_name.h"
@@ -21,6 +24,9 @@ struct TcpCollector::Loaded {
   int cpus = 1;
   std::atomic<uint64_t> track_errors{0};
   std::atomic<bool> warned_diag{false};
+  // Port groups idle for attribution.label_idle_time (local_port/remote_port
+  // grouping; remote_cidr groups are fixed by the config).
+  IdleKeys<uint32_t> idle_groups;
 };
 
 namespace {
@@ -137,6 +143,11 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
   if (!loaded) return loaded.status();
   loaded_ = std::make_unique<Loaded>();
   loaded_->skeleton = std::move(*loaded);
+  if (groups.by == TcpGroupBy::kLocalPort || groups.by == TcpGroupBy::kRemotePort) {
+    loaded_->idle_groups =
+        IdleKeys<uint32_t>(std::chrono::duration_cast<IdleKeys<uint32_t>::Clock::duration>(
+            std::chrono::duration<double>(context.config.attribution.label_idle_seconds)));
+  }
   Result<size_t> cpus = possible_cpus();
   if (!cpus) return cpus.status();
   loaded_->cpus = static_cast<int>(*cpus);
@@ -300,7 +311,38 @@ Status TcpCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   Result<TcpSnapshot> snap = snapshot();
   if (!snap) return snap.status();
   append_tcp_families(*snap, options_, out);
+  reclaim_idle_groups(*snap);
   return Status::ok();
+}
+
+// Groups whose RTT samples and retransmissions did not move for
+// attribution.label_idle_time are deleted from both maps, so the kernel
+// inserts the next new group instead of folding it into `other` (the folded
+// counts stay in netobs_series_dropped_total). Their series disappear from the
+// next scrape. An event racing the delete is lost with the entry; the group
+// had been idle for label_idle_time.
+void TcpCollector::reclaim_idle_groups(const TcpSnapshot& snap) {
+  IdleKeys<uint32_t>& idle = loaded_->idle_groups;
+  if (!idle.enabled()) return;
+  const auto now = IdleKeys<uint32_t>::Clock::now();
+  std::map<uint32_t, uint64_t> activity;
+  for (const auto& [group, hist] : snap.rtt_by_group) {
+    for (uint64_t n : hist.slots) activity[group] += n;
+  }
+  for (const auto& [group, kinds] : snap.retrans_by_group) {
+    for (uint64_t n : kinds) activity[group] += n;
+  }
+  for (const auto& [group, n] : activity) {
+    if (group != NETOBS_TCP_GROUP_OTHER) idle.observe(group, n, now);
+  }
+  tcp_bpf& skel = *loaded_->skeleton.skel;
+  for (uint32_t group : idle.reclaim_idle(now)) {
+    bpf_map_delete_elem(bpf_map__fd(skel.maps.rtt_by_group), &group);
+    for (uint32_t kind = 0; kind < NETOBS_TCP_RETRANS_KIND_COUNT; ++kind) {
+      netobs_tcp_retrans_key key{group, kind};
+      bpf_map_delete_elem(bpf_map__fd(skel.maps.retrans_by_group), &key);
+    }
+  }
 }
 
 void TcpCollector::stop_impl() {

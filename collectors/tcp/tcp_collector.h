@@ -42,6 +42,8 @@ class TcpCollector final : public Collector {
   BpfStatus bpf_status_impl() const override;
 
  private:
+  void reclaim_idle_groups(const TcpSnapshot& snap);
+
   struct Loaded;
   Status read_cgroup_counts(TcpSnapshot& snap);
 

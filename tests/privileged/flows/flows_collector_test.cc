@@ -596,5 +596,115 @@ TEST(FlowsCardinality, TenThousandEdgesStayWithinTheBudget) {
   EXPECT_EQ(other_failed, static_cast<uint64_t>(kPorts + kAddresses - kMaxEdges));
 }
 
+// Issue 15.5: edges idle for attribution.label_idle_time give their slot back.
+// Refused connects to six ports fill max_edges 4 (two fold into `other`), a
+// service's first connection folds too; once the refused edges were idle for
+// 2 s, the service's next connections get their own edges (client side and
+// server side) with exact counts, and what was folded stays counted.
+TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
+  NETOBS_REQUIRE_ROOT();
+  Netns ns("nbflr" + std::to_string(getpid()));
+  ASSERT_EQ(ns.create(), "");
+  testing::ExporterProcess exporter(
+      {.collectors = {"flows"},
+       .config_yaml = "collectors:\n  flows:\n    required: true\n    max_edges: 4\n"
+                      "    network_namespace: \"" +
+                      ns.path() + "\"\nattribution:\n  label_idle_time: 2s\n"});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 20)) << exporter.output();
+  const std::string dropped = "collector=\"flows\",metric=\"netobs_flow_*\"";
+  // Sum and number of the series of `family` whose labels contain `has`.
+  auto sum = [](const std::string& text, const std::string& family, const std::string& has,
+                const std::string& has2 = "") {
+    std::pair<double, int> out{0, 0};
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind(family + "{", 0) != 0 || line.find(has) == std::string::npos ||
+          line.find(has2) == std::string::npos) {
+        continue;
+      }
+      out.first += std::stod(line.substr(line.rfind(' ') + 1));
+      ++out.second;
+    }
+    return out;
+  };
+  constexpr uint16_t kServicePort = 7100;
+  constexpr size_t kRequest = 100, kReply = 200;
+  int listener = -1;
+  // One connection to the service: kRequest bytes there, kReply back, closed.
+  auto call_service = [&]() -> std::string {
+    int client = connect_to("127.0.0.1", kServicePort);
+    int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0 || server < 0) return "connect/accept failed";
+    std::vector<char> buffer(kReply);
+    bool ok = send_all(client, buffer.data(), kRequest) &&
+              recv_all(server, buffer.data(), kRequest) &&
+              send_all(server, buffer.data(), kReply) && recv_all(client, buffer.data(), kReply);
+    close(client);
+    close(server);
+    return ok ? "" : "exchange failed";
+  };
+  // 1. Six refused connects: four edges, two folded.
+  // 2. The service's first connection: both its edges folded.
+  std::string error = ns.run([&]() -> std::string {
+    for (uint16_t port = 21001; port <= 21006; ++port) {
+      if (connect_to("127.0.0.1", port) != -ECONNREFUSED) return "connect not refused";
+    }
+    listener = listen_on("127.0.0.1", kServicePort);
+    if (listener < 0) return "listen failed";
+    return call_service();
+  });
+  ASSERT_EQ(error, "");
+  const std::string port = "port=\"" + std::to_string(kServicePort) + "\"";
+  const std::string opened = "netobs_flow_connections_opened_total";
+  const std::string closed = "netobs_flow_connections_closed_total";
+  const std::string failed = "netobs_flow_connections_failed_total";
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  std::string text = exporter.scrape();
+  while (sum(text, closed, "server=\"other\"").first < 2 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // closing handshakes
+    text = exporter.scrape();
+  }
+  EXPECT_EQ(sum(text, failed, "").first, 6);
+  EXPECT_EQ(sum(text, failed, "").second, 5);  // four edges + `other`
+  EXPECT_EQ(sum(text, opened, port).second, 0);
+  EXPECT_EQ(sum(text, opened, "server=\"other\"").first, 2);  // client and server side
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
+  // 3. The refused edges go idle and give their slots back (bounded wait).
+  const auto idle_deadline = Clock::now() + std::chrono::seconds(12);
+  while (sum(text, failed, "").second > 1 && Clock::now() < idle_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    text = exporter.scrape();
+  }
+  ASSERT_EQ(sum(text, failed, "").second, 1) << text;  // only `other`
+  // 4. The service's next connections get their own edges, exact.
+  constexpr int kCalls = 3;
+  error = ns.run([&]() -> std::string {
+    for (int i = 0; i < kCalls; ++i) {
+      if (std::string e = call_service(); !e.empty()) return e;
+    }
+    return "";
+  });
+  ASSERT_EQ(error, "");
+  close(listener);
+  const auto close_deadline = Clock::now() + std::chrono::seconds(5);
+  text = exporter.scrape();
+  while (sum(text, closed, port).first < 2 * kCalls && Clock::now() < close_deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    text = exporter.scrape();
+  }
+  EXPECT_EQ(sum(text, opened, port), (std::pair<double, int>{2 * kCalls, 2}));
+  EXPECT_EQ(sum(text, closed, port), (std::pair<double, int>{2 * kCalls, 2}));
+  const std::string bytes = "netobs_flow_bytes_total";
+  EXPECT_EQ(sum(text, bytes, port, "direction=\"to_server\"").first,
+            static_cast<double>(2 * kCalls * kRequest));
+  EXPECT_EQ(sum(text, bytes, port, "direction=\"to_client\"").first,
+            static_cast<double>(2 * kCalls * kReply));
+  // Nothing more folded; the folded connections stay counted in `other`.
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
+  EXPECT_EQ(sum(text, failed, "server=\"other\"").first, 2);
+  EXPECT_EQ(sum(text, opened, "server=\"other\"").first, 2);
+}
+
 }  // namespace
 }  // namespace netobs

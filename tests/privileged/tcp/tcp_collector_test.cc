@@ -20,6 +20,7 @@
 #include <deque>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <tuple>
 #include <unordered_set>
 #include <thread>
@@ -640,6 +641,112 @@ TEST(TcpCollectorLive, GroupingLabelsAndOverflow) {
                                   "collector=\"tcp\",metric=\"netobs_tcp_rtt_seconds\"")
                 .value_or(0),
             0);
+}
+
+// Issue 15.5: port groups idle for attribution.label_idle_time give their
+// slot back. Short-lived connections fill max_groups, a long-running one
+// folds into `other`; once the short-lived groups were idle for 2 s the
+// long-running connection's ports get their own series, with exactly the
+// segments its sockets received since (tcpi_segs_in), and the folded
+// observations stay counted in netobs_series_dropped_total.
+TEST(TcpCollectorLive, IdleGroupsGiveTheirSlotsBack) {
+  Netns ns("slt");
+  NETOBS_SETUP_NETNS(ns);
+  Exporter exporter(ns.path(),
+                    "    group_by: local_port\n    max_groups: 4\n"
+                    "attribution:\n  label_idle_time: 2s\n");
+  ASSERT_TRUE(exporter.ready()) << exporter.output();
+  const std::string rtt_count = "netobs_tcp_rtt_seconds_count";
+  const std::string dropped_labels = "collector=\"tcp\",metric=\"netobs_tcp_rtt_seconds\"";
+  auto ping_pong = [](int a, int b, int times) {
+    char buffer[32] = {};
+    for (int i = 0; i < times; ++i) {
+      if (!send_all(a, buffer, sizeof buffer) || !recv_all(b, buffer, sizeof buffer) ||
+          !send_all(b, buffer, sizeof buffer) || !recv_all(a, buffer, sizeof buffer)) {
+        return false;
+      }
+    }
+    return true;
+  };
+  // Port series other than `other` in a scrape.
+  auto port_series = [&](const std::string& text) {
+    std::set<std::string> ports;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind(rtt_count + "{", 0) != 0) continue;
+      size_t at = line.find("local_port=\"");
+      if (at == std::string::npos) continue;
+      at += 12;
+      std::string port = line.substr(at, line.find('"', at) - at);
+      if (port != "other") ports.insert(port);
+    }
+    return ports;
+  };
+  // 1. Four short-lived servers and their clients: 8 ports for 4 slots.
+  std::string error = ns.run([&]() -> std::string {
+    for (uint16_t port = 6001; port <= 6004; ++port) {
+      int listener = listen_on(kLocal, port);
+      int client = connect_to(kLocal, port);
+      int server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+      if (listener < 0 || client < 0 || server < 0) return "connect/accept failed";
+      if (!ping_pong(client, server, 3)) return "ping-pong failed";
+      close(client);
+      close(server);
+      close(listener);
+    }
+    return "";
+  });
+  ASSERT_EQ(error, "");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // closing handshakes
+  ASSERT_EQ(port_series(exporter.scrape()).size(), 4u);
+  // 2. The long-running service starts while the cap is full: folded.
+  int listener = -1, client = -1, server = -1;
+  error = ns.run([&]() -> std::string {
+    listener = listen_on(kLocal, 7000);
+    client = connect_to(kLocal, 7000);
+    server = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (listener < 0 || client < 0 || server < 0) return "connect/accept failed";
+    return ping_pong(client, server, 5) ? "" : "ping-pong failed";
+  });
+  ASSERT_EQ(error, "");
+  sockaddr_in client_addr{};
+  socklen_t addr_len = sizeof client_addr;
+  getsockname(client, reinterpret_cast<sockaddr*>(&client_addr), &addr_len);
+  const std::string client_port = std::to_string(ntohs(client_addr.sin_port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // delayed ACKs
+  std::string text = exporter.scrape();
+  EXPECT_EQ(port_series(text).count("7000"), 0u);
+  const double folded =
+      testing::metric_value(text, "netobs_series_dropped_total", dropped_labels).value_or(0);
+  EXPECT_GE(folded, 20);  // at least the 2 x 2 x 5 segments of step 2
+  // 3. The short-lived groups go idle and are reclaimed (bounded wait).
+  const auto deadline = Clock::now() + std::chrono::seconds(12);
+  while (!port_series(text).empty() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    text = exporter.scrape();
+  }
+  ASSERT_TRUE(port_series(text).empty()) << text;
+  const double other_before =
+      testing::metric_value(text, rtt_count, "local_port=\"other\"").value_or(-1);
+  // 4. The long-running service now gets its own series, exact.
+  const tcp_info client_before = read_tcp_info(client), server_before = read_tcp_info(server);
+  ASSERT_TRUE(ping_pong(client, server, 7));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // delayed ACKs
+  const tcp_info client_after = read_tcp_info(client), server_after = read_tcp_info(server);
+  text = exporter.scrape();
+  EXPECT_EQ(port_series(text), (std::set<std::string>{"7000", client_port}));
+  EXPECT_EQ(testing::metric_value(text, rtt_count, "local_port=\"7000\""),
+            static_cast<double>(server_after.tcpi_segs_in - server_before.tcpi_segs_in));
+  EXPECT_EQ(testing::metric_value(text, rtt_count, "local_port=\"" + client_port + "\""),
+            static_cast<double>(client_after.tcpi_segs_in - client_before.tcpi_segs_in));
+  EXPECT_GE(server_after.tcpi_segs_in - server_before.tcpi_segs_in, 7u);
+  // Nothing more folded; what was folded stays counted.
+  EXPECT_EQ(testing::metric_value(text, rtt_count, "local_port=\"other\""), other_before);
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped_labels), folded);
+  close(client);
+  close(server);
+  close(listener);
 }
 
 // A delay line between two namespaces: a TUN device in each, and a thread
