@@ -245,8 +245,8 @@ static __always_inline void set_server(struct netobs_flows_edge_key* key, const 
 }
 
 /* The slot of an edge, given out on first use (in order, then slots freed
- * by user space); none left: slot 0, the `other` edge. A CPU losing the race for the same new edge leaves its slot
- * unused. */
+ * by user space); none left: slot 0, the `other` edge. A CPU losing the race for the same new edge
+ * leaves its slot unused. */
 static __always_inline __u32 edge_slot(const struct netobs_flows_edge_key* key) {
   __u32* found = bpf_map_lookup_elem(&edge_ids, key);
 
