@@ -315,7 +315,10 @@ TEST_P(XdpProgTest, ProtocolAndPortFiltersCombine) {
 }
 
 // sample_rate 10 over 20000 runs: the sample count lies in the binomial
-// 99.9 % interval (n p +- 3.29 sqrt(n p (1 - p)) = 2000 +- 140).
+// interval n p +- 4.4 sqrt(n p (1 - p)) = 2000 +- 187. At 4.4 sigma a fair
+// draw falls outside once in ~100 000 runs (at 3.29 sigma it did once in
+// 1000, i.e. every few CI runs over the three hooks); a rate of 1/8 or 1/12
+// still fails.
 TEST_P(XdpProgTest, SampleRateIsWithinBinomialInterval) {
   NETOBS_REQUIRE_ROOT();
   Loaded loaded(with_hook({.sample_rate = 10}, GetParam()));
@@ -332,7 +335,7 @@ TEST_P(XdpProgTest, SampleRateIsWithinBinomialInterval) {
   EXPECT_EQ(c.proto[NETOBS_XDP_ETH_IPV4][NETOBS_XDP_L4_TCP].packets, 20000u);
   EXPECT_EQ(c.sample_candidates, 20000u);
   EXPECT_EQ(c.sample_drops, 0u);
-  const double n = 20000, p = 0.1, half = 3.29 * std::sqrt(n * p * (1 - p));
+  const double n = 20000, p = 0.1, half = 4.4 * std::sqrt(n * p * (1 - p));
   EXPECT_GE(static_cast<double>(c.samples), n * p - half);
   EXPECT_LE(static_cast<double>(c.samples), n * p + half);
   EXPECT_EQ(loaded.samples.size(), c.samples);
