@@ -641,7 +641,7 @@ TEST(AttributionLive, LongRunningProcessGetsItsSlotAfterChurn) {
     for (int i = first; i < first + kBatch; ++i) {
       pid_t pid = ::fork();
       if (pid == 0) {
-        char name[16];
+        char name[24];  // the kernel keeps the first 15 characters
         std::snprintf(name, sizeof name, "nbat-c%04d", i);
         ::prctl(PR_SET_NAME, name);
         sockaddr_in to{};
