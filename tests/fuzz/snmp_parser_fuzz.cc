@@ -42,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   MibSnapshot snapshot = parse_mib_texts(parts[0], parts[1], parts[2]);
   uint64_t errors = 0;
   for (uint64_t n : snapshot.errors_per_file) errors += n;
-  check(errors == snapshot.parsed.errors.size());
+  // Every error is counted; only the first few per file keep their text.
+  check(errors >= snapshot.parsed.errors.size());
   for (const MibEntry& entry : snapshot.parsed.entries) {
     check(!entry.group.empty() && !entry.field.empty());
     MibValue again;
