@@ -70,19 +70,24 @@ bg() {  # namespace command... : started in the background, stopped at exit
 }
 
 # Every collector sees only the run's own traffic, so the figures depend on
-# netobs alone and not on what else runs on the machine: the socket and dns
-# collectors through ports nothing else uses (network.include_ports), the
-# tcp collector through the agent namespace, snmp and xdp through being in
-# it. (The socket collector counts host-wide; on a shared machine other
-# processes' churn filled its comm slots and grew RSS in an earlier soak.)
+# netobs alone and not on what else runs on the machine: tcp and drops
+# through the agent namespace, snmp and xdp through being in it, dns through
+# a port nothing else uses, and the socket collector (it counts host-wide)
+# through the run's process names and ports (an unconnected UDP send passes
+# a port filter, so the names are needed too). On a shared machine other
+# processes filled the socket collector's comm slots and the drops
+# collector's keys, and RSS followed.
 cat >"$tmp/netobs.yaml" <<EOF
 network:
   include_ports: [25201, 25202, 25353, 28080]
 collectors:
   snmp: {enabled: true}
-  socket: {enabled: true}
+  socket:
+    enabled: true
+    comms: [iperf3, dnsmasq, dig, isc-net-0000, isc-net-0001, curl, python3]
   tcp: {enabled: true, network_namespace: /run/netns/$agent}
   dns: {enabled: true, ports: [25353]}
+  drops: {enabled: true, network_namespace: /run/netns/$agent}
   xdp:
     enabled: true
     interfaces: [nobsr0]
