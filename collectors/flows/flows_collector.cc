@@ -2,11 +2,15 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -19,6 +23,7 @@
 #include "exporter/net/network_filter_maps.h"
 #include "exporter/net/process_owners.h"
 #include "exporter/net/sock_diag.h"
+#include "exporter/attribution/cgroup_resolver.h"
 #include "exporter/attribution/idle_keys.h"
 #include "flows.skel.h"
 
@@ -31,6 +36,8 @@ struct FlowsCollector::Loaded {
   std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> include_keys, exclude_keys;
   // Edge slots idle for attribution.label_idle_time (reclaim_idle_edges).
   IdleKeys<uint32_t> idle_slots;
+  // The UDP programs on the cgroup2 root (collectors.flows.udp).
+  std::vector<LinkPtr> udp_links;
 };
 
 struct FlowsCollector::SlotRead {
@@ -83,6 +90,39 @@ uint32_t lpm_match(const std::vector<std::pair<netobs_flows_lpm_key, uint32_t>>&
   return best;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+// The cookie the kernel gives a network namespace (bpf_get_netns_cookie),
+// read from a socket opened inside it.
+Result<uint64_t> netns_cookie(const std::string& netns_path) {
+  UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) {
+    return Status::error("opening network namespace " + netns_path +
+                         " failed: " + errno_text(errno));
+  }
+  uint64_t cookie = 0;
+  int error = 0;
+  std::thread([&] {  // setns() changes this thread only
+    if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+      error = errno;
+      return;
+    }
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    socklen_t len = sizeof cookie;
+    if (!fd.valid() || ::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) {
+      error = errno;
+    }
+  })
+      .join();
+  if (error != 0) {
+    return Status::error("reading the cookie of network namespace " + netns_path +
+                         " failed: " + errno_text(error));
+  }
+  return cookie;
+}
+
 Ip16 record_addr(const TcpSocketRecord& r, bool remote) {
   const auto& a = remote ? r.remote_addr : r.local_addr;
   if (r.family == AF_INET) return ipv4_mapped(a.data());
@@ -122,10 +162,16 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   max_edges_ = flows.max_edges;
 
   uint32_t netns = 0;
+  uint64_t cookie = 0;
   if (!flows.network_namespace.empty()) {
     Result<uint32_t> inode = namespace_inode(flows.network_namespace);
     if (!inode) return inode.status();
     netns = *inode;
+    if (flows.udp) {
+      Result<uint64_t> c = netns_cookie(flows.network_namespace);
+      if (!c) return c.status();
+      cookie = *c;
+    }
   }
   if (!config.network.interfaces.empty() || !config.network.exclude_interfaces.empty()) {
     log_warn(
@@ -150,6 +196,10 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   auto skeleton = load_skeleton_with_ladders<flows_bpf>(
       ladders(), context.preflight, load_options, [&](flows_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
+        skel.rodata->target_netns_cookie = cookie;
+        bpf_program__set_autoload(skel.progs.flows_udp_egress, flows.udp);
+        bpf_program__set_autoload(skel.progs.flows_udp_ingress, flows.udp);
+        bpf_map__set_max_entries(skel.maps.udp_flows, flows.max_tracked_connections);
         skel.rodata->use_services = loaded->service_keys.empty() ? 0 : 1;
         skel.rodata->filter_include_cidrs = filters.include_cidrs.empty() ? 0 : 1;
         skel.rodata->filter_exclude_cidrs = filters.exclude_cidrs.empty() ? 0 : 1;
@@ -180,6 +230,9 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
           std::chrono::duration<double>(config.attribution.label_idle_seconds)));
   loaded_ = std::move(loaded);
   if (Status status = fill_maps(config); !status) return status;
+  if (flows.udp) {
+    if (Status status = attach_udp(config); !status) return status;
+  }
   FlowsSnapshot start;
   start.time = now_seconds();
   window_.emplace(flows.topology_window_seconds, std::move(start));
@@ -215,6 +268,35 @@ Status FlowsCollector::fill_maps(const Config& config) {
   if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, network.exclude_cidrs); !ex) return ex;
   if (!network.include_ports.empty() || !network.exclude_ports.empty()) {
     if (Status p = fill_port_map(skel.maps.port_filter, network); !p) return p;
+  }
+  return Status::ok();
+}
+
+// The UDP programs go on the cgroup2 root, so they see the datagrams of
+// every local socket (each cgroup below runs its own programs too).
+Status FlowsCollector::attach_udp(const Config& config) {
+  std::string root = config.attribution.cgroup_root;
+  if (root.empty()) {
+    Result<std::string> mount = CgroupResolver::find_cgroup2_mount(config.exporter.procfs);
+    if (!mount) return Status::error("flows collector (udp): " + mount.status().message());
+    root = *mount;
+  }
+  UniqueFd cgroup(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cgroup.valid()) {
+    return Status::error("flows collector (udp): opening the cgroup2 root " + root +
+                         " failed: " + errno_text(errno) +
+                         " (set collectors.flows.udp: false to count TCP only)");
+  }
+  flows_bpf& skel = *loaded_->skeleton.skel;
+  for (bpf_program* prog : {skel.progs.flows_udp_egress, skel.progs.flows_udp_ingress}) {
+    LinkPtr link(bpf_program__attach_cgroup(prog, cgroup.get()));
+    if (!link) {
+      return Status::error(std::string("flows collector (udp): attaching ") +
+                           bpf_program__name(prog) + " to " + root +
+                           " failed: " + errno_text(errno) +
+                           " (set collectors.flows.udp: false to count TCP only)");
+    }
+    loaded_->udp_links.push_back(std::move(link));
   }
   return Status::ok();
 }
@@ -348,7 +430,7 @@ namespace {
 
 uint64_t edge_activity(const netobs_flows_edge_stats& s) {
   return s.opened + s.failed + s.closed + s.bytes_to_server + s.bytes_to_client + s.retransmits +
-         s.rtt_count + s.resets;
+         s.rtt_count + s.resets + s.packets_to_server + s.packets_to_client;
 }
 
 }  // namespace
@@ -411,7 +493,7 @@ BpfStatus FlowsCollector::bpf_status_impl() const {
   const flows_bpf& skel = *loaded_->skeleton.skel;
   for (auto [map_name, map] :
        {std::pair{"edge_ids", skel.maps.edge_ids}, std::pair{"socks", skel.maps.socks},
-        std::pair{"seeded", skel.maps.seeded}}) {
+        std::pair{"seeded", skel.maps.seeded}, std::pair{"udp_flows", skel.maps.udp_flows}}) {
     status.maps.push_back({map_name, bpf_map__fd(map), bpf_map__max_entries(map), 0});
   }
   return status;

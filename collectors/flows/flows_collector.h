@@ -50,6 +50,7 @@ class FlowsCollector final : public Collector {
 
   struct Loaded;
   Status fill_maps(const Config& config);
+  Status attach_udp(const Config& config);
   Status seed_existing(const Config& config);
   std::unique_ptr<Loaded> loaded_;
   std::optional<ServiceMap> services_;

@@ -10,6 +10,7 @@
 // document is validated against collectors/flows/topology.schema.json and
 // its counts against the same truth. The cardinality test makes 10 000
 // distinct edges against a budget of 50 through a real exporter.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/prctl.h>
@@ -355,6 +356,178 @@ TEST_F(FlowsCollectorTest, ScriptedTrafficGivesExactEdgesAndTopology) {
   EXPECT_EQ(counts["198.51.100.1>198.51.100.52:8080"], counts_text(*lossy_in, "http"));
 }
 
+namespace udptest {
+
+int udp_socket(const char* ip, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+sockaddr_in endpoint(const char* ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  return a;
+}
+
+}  // namespace udptest
+
+// UDP flows: a dns-like server on 198.51.100.50:53 (unconnected socket,
+// recvfrom/sendto) answers a connected client (5 queries) and an unconnected
+// one (3 queries, sendto); a server on 198.51.100.51:9999 reads and never
+// answers (4 datagrams). Truth: the sizes the script sent and both
+// namespaces' Udp InDatagrams/OutDatagrams.
+TEST_F(FlowsCollectorTest, UdpFlowsGiveExactEdges) {
+  constexpr uint16_t kDnsPort = 53, kSilentPort = 9999;
+  constexpr int kConnectedQueries = 5, kUnconnectedQueries = 3, kSilentSends = 4;
+  constexpr size_t kQuery1 = 40, kReply1 = 120, kQuery2 = 60, kReply2 = 200, kSilent = 30;
+  FlowsCollector client_side, server_side;
+  Status started = start(client_side, client_ns_);
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_);
+  ASSERT_TRUE(started) << started.message();
+  std::map<std::string, uint64_t> client_before, client_after, server_before, server_after;
+  client_ns_.run([&] { client_before = tcptest::read_counters(); });
+  server_ns_.run([&] { server_before = tcptest::read_counters(); });
+
+  std::atomic<bool> ready{false};
+  std::atomic<int> failures{0};
+  std::thread servers([&] {
+    server_ns_.run([&] {
+      int dns = udptest::udp_socket(kPgIp, kDnsPort);
+      int silent = udptest::udp_socket(kRefuseIp, kSilentPort);
+      ready = true;
+      if (dns < 0 || silent < 0) {
+        ++failures;
+        return;
+      }
+      char buf[2048];
+      for (int i = 0; i < kConnectedQueries + kUnconnectedQueries; ++i) {
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        ssize_t n = recvfrom(dns, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 0) {
+          ++failures;
+          break;
+        }
+        const size_t reply = n == static_cast<ssize_t>(kQuery1) ? kReply1 : kReply2;
+        std::vector<char> out(reply, 'r');
+        if (sendto(dns, out.data(), reply, 0, reinterpret_cast<sockaddr*>(&from), len) < 0) {
+          ++failures;
+        }
+      }
+      for (int i = 0; i < kSilentSends; ++i) {
+        if (recv(silent, buf, sizeof buf, 0) != static_cast<ssize_t>(kSilent)) ++failures;
+      }
+      close(dns);
+      close(silent);
+    });
+  });
+  while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread client([&] {
+    client_ns_.run([&] {
+      prctl(PR_SET_NAME, kClientComm);
+      char buf[2048];
+      const sockaddr_in dns = udptest::endpoint(kPgIp, kDnsPort);
+      const sockaddr_in silent = udptest::endpoint(kRefuseIp, kSilentPort);
+      // Connected client.
+      int c1 = udptest::udp_socket(kClientIp, 0);
+      if (c1 < 0 || connect(c1, reinterpret_cast<const sockaddr*>(&dns), sizeof dns) != 0) {
+        ++failures;
+        return;
+      }
+      std::vector<char> q1(kQuery1, 'q'), q2(kQuery2, 'q'), q3(kSilent, 'q');
+      for (int i = 0; i < kConnectedQueries; ++i) {
+        if (send(c1, q1.data(), q1.size(), 0) < 0 ||
+            recv(c1, buf, sizeof buf, 0) != static_cast<ssize_t>(kReply1)) {
+          ++failures;
+        }
+      }
+      // Unconnected client.
+      int c2 = udptest::udp_socket(kClientIp, 0);
+      for (int i = 0; i < kUnconnectedQueries; ++i) {
+        if (sendto(c2, q2.data(), q2.size(), 0, reinterpret_cast<const sockaddr*>(&dns),
+                   sizeof dns) < 0 ||
+            recvfrom(c2, buf, sizeof buf, 0, nullptr, nullptr) != static_cast<ssize_t>(kReply2)) {
+          ++failures;
+        }
+      }
+      // Never answered.
+      int c3 = udptest::udp_socket(kClientIp, 0);
+      for (int i = 0; i < kSilentSends; ++i) {
+        if (sendto(c3, q3.data(), q3.size(), 0, reinterpret_cast<const sockaddr*>(&silent),
+                   sizeof silent) < 0) {
+          ++failures;
+        }
+      }
+      close(c1);
+      close(c2);
+      close(c3);
+    });
+  });
+  client.join();
+  servers.join();
+  ASSERT_EQ(failures, 0);
+  client_ns_.run([&] { client_after = tcptest::read_counters(); });
+  server_ns_.run([&] { server_after = tcptest::read_counters(); });
+  Result<FlowsSnapshot> client_snap = client_side.snapshot();
+  Result<FlowsSnapshot> server_snap = server_side.snapshot();
+  ASSERT_TRUE(client_snap && server_snap);
+
+  const uint64_t queries = kConnectedQueries + kUnconnectedQueries;
+  const uint64_t query_bytes = kConnectedQueries * kQuery1 + kUnconnectedQueries * kQuery2;
+  const uint64_t reply_bytes = kConnectedQueries * kReply1 + kUnconnectedQueries * kReply2;
+  // Client side: the process -> the server, two flows (source ports).
+  const auto* out = find_edge(*client_snap, kClientComm, kPgIp, "53");
+  ASSERT_TRUE(out) << describe(*client_snap);
+  EXPECT_EQ(out->opened, 2u);
+  EXPECT_EQ(out->failed + out->closed + out->retransmits + out->resets, 0u);
+  EXPECT_EQ(out->packets_to_server, queries);
+  EXPECT_EQ(out->bytes_to_server, query_bytes);
+  EXPECT_EQ(out->packets_to_client, queries);
+  EXPECT_EQ(out->bytes_to_client, reply_bytes);
+  EXPECT_EQ(find_edge(*client_snap, kClientComm, kRefuseIp, "9999"), nullptr);
+  EXPECT_EQ(client_snap->edges.size(), 2u) << describe(*client_snap);  // + `other`
+  EXPECT_EQ(client_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 3u);
+  // The namespace's own counters: what the edge saw plus the unanswered sends.
+  EXPECT_EQ(out->packets_to_server + kSilentSends,
+            tcptest::delta(client_before, client_after, "Udp.OutDatagrams"));
+  EXPECT_EQ(out->packets_to_client, tcptest::delta(client_before, client_after, "Udp.InDatagrams"));
+
+  // Server side: the client's address -> the server's address:port.
+  const auto* in = find_edge(*server_snap, kClientIp, kPgIp, "53");
+  ASSERT_TRUE(in) << describe(*server_snap);
+  EXPECT_EQ(in->opened, 2u);
+  EXPECT_EQ(in->packets_to_server, queries);
+  EXPECT_EQ(in->bytes_to_server, query_bytes);
+  EXPECT_EQ(in->packets_to_client, queries);
+  EXPECT_EQ(in->bytes_to_client, reply_bytes);
+  EXPECT_EQ(find_edge(*server_snap, kClientIp, kRefuseIp, "9999"), nullptr);
+  EXPECT_EQ(server_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 3u);
+  EXPECT_EQ(in->packets_to_server + kSilentSends,
+            tcptest::delta(server_before, server_after, "Udp.InDatagrams"));
+  EXPECT_EQ(in->packets_to_client, tcptest::delta(server_before, server_after, "Udp.OutDatagrams"));
+
+  // /topology: valid, protocol from the port table, transport udp.
+  Result<std::string> json = client_side.json_endpoint(FlowsCollector::kTopologyPath);
+  ASSERT_TRUE(json) << json.status().message();
+  EXPECT_EQ(schema_errors(*json), "") << *json;
+  std::map<std::string, std::string> counts = topology_counts(*json);
+  EXPECT_EQ(counts[std::string(kClientComm) + ">198.51.100.50:53"], counts_text(*out, "dns"))
+      << *json;
+  EXPECT_NE(json->find("\"transport\":\"udp\""), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"packets_to_server\":8,\"packets_to_client\":8"), std::string::npos)
+      << *json;
+}
+
 // Connections established before the collector started are attributed from
 // the sock_diag dump: their close, bytes and direction land on the right edges.
 TEST_F(FlowsCollectorTest, PreExistingConnectionsAreSeeded) {
@@ -581,7 +754,7 @@ TEST(FlowsCardinality, TenThousandEdgesStayWithinTheBudget) {
             kPorts + kAddresses - kMaxEdges);
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_connections_failed_total",
                                   "client=\"other\",client_type=\"other\",port=\"other\","
-                                  "protocol=\"other\",server=\"other\""),
+                                  "protocol=\"other\",server=\"other\",transport=\"other\""),
             kPorts + kAddresses - kMaxEdges);
   // /topology over HTTP: valid, and the `other` edge carries the folded failures.
   std::optional<std::string> json = exporter.get("/topology");
