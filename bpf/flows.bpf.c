@@ -33,6 +33,7 @@ const volatile __u8 filter_exclude_cidrs = 0;
 const volatile __u8 filter_include_ports = 0;
 const volatile __u8 filter_exclude_ports = 0;
 const volatile __u8 key_cgroup = 0; /* key process clients by cgroup id too */
+const volatile __u8 key_comm = 1;   /* key process clients by comm (attribution != none) */
 const volatile __u32 max_edges = 300;
 /* UDP: the network namespace's cookie (SO_NETNS_COOKIE); 0: all. */
 const volatile __u64 target_netns_cookie = 0;
@@ -331,7 +332,7 @@ static __always_inline bool build(const struct sock* sk, bool passive, bool btf,
   } else {
     /* SYN_SENT is entered in connect(), in the connecting task. */
     key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
-    bpf_get_current_comm(key->comm, sizeof(key->comm));
+    if (key_comm) bpf_get_current_comm(key->comm, sizeof(key->comm));
     if (key_cgroup) key->cgroup_id = bpf_get_current_cgroup_id();
     set_server(key, remote, remote_port);
   }
@@ -621,7 +622,7 @@ static __always_inline void udp_new_flow(struct __sk_buff* skb, struct bpf_sock*
     flow.pending_bytes = d->payload;
     if (egress) {
       /* cgroup egress runs in the sending task (sendmsg) */
-      bpf_get_current_comm(flow.comm, sizeof(flow.comm));
+      if (key_comm) bpf_get_current_comm(flow.comm, sizeof(flow.comm));
       if (key_cgroup) flow.cgroup_id = bpf_sk_cgroup_id(sk);
     }
   }

@@ -36,6 +36,8 @@ struct FlowsCollector::Loaded {
   std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> include_keys, exclude_keys;
   // Edge slots idle for attribution.label_idle_time (reclaim_idle_edges).
   IdleKeys<uint32_t> idle_slots;
+  // Slots of edges whose client cgroup is gone, since when (attribution: cgroup).
+  std::unordered_map<uint32_t, IdleKeys<uint32_t>::Clock::time_point> gone_since;
   // The UDP programs on the cgroup2 root (collectors.flows.udp).
   std::vector<LinkPtr> udp_links;
 };
@@ -160,6 +162,13 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   services_.emplace(std::move(*services));
   protocols_.emplace(std::move(*protocols));
   max_edges_ = flows.max_edges;
+  gone_after_seconds_ = config.attribution.gone_after_seconds;
+  if (flows.attribution == "cgroup") {
+    Result<std::shared_ptr<Attribution>> attribution =
+        Attribution::shared(attribution_options(config));
+    if (!attribution) return attribution.status();
+    attribution_ = *attribution;
+  }
 
   uint32_t netns = 0;
   uint64_t cookie = 0;
@@ -206,6 +215,8 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         skel.rodata->filter_include_ports = filters.include_ports.empty() ? 0 : 1;
         skel.rodata->filter_exclude_ports = filters.exclude_ports.empty() ? 0 : 1;
         skel.rodata->max_edges = flows.max_edges;
+        skel.rodata->key_cgroup = flows.attribution == "cgroup" ? 1 : 0;
+        skel.rodata->key_comm = flows.attribution == "none" ? 0 : 1;
         bpf_map__set_max_entries(skel.maps.edge_ids, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.free_slots, flows.max_edges);
@@ -386,12 +397,17 @@ Result<FlowsSnapshot> FlowsCollector::read_snapshot(std::vector<SlotRead>* slots
   if (!ids) return ids.status();
   ids->emplace_back(netobs_flows_edge_key{}, NETOBS_FLOWS_OTHER_SLOT);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
+  CgroupLabelsOf cgroup_labels;
+  if (attribution_) {
+    cgroup_labels = [this](uint64_t id) { return attribution_->labels(id); };
+  }
   for (const auto& [key, slot] : *ids) {
     Result<std::vector<netobs_flows_edge_stats>> cpus =
         lookup_percpu<netobs_flows_edge_stats>(stats, &slot);
     if (!cpus) return cpus.status();
     ++snap.kernel_edges;
-    netobs_flows_edge_stats& into = snap.edges[flow_edge_labels(key, *services_, *protocols_)];
+    netobs_flows_edge_stats& into =
+        snap.edges[flow_edge_labels(key, *services_, *protocols_, cgroup_labels)];
     for (const auto& s : *cpus) add_edge_stats(into, s);
     if (slots != nullptr && slot != NETOBS_FLOWS_OTHER_SLOT) {
       SlotRead read{key, slot, {}};
@@ -442,20 +458,40 @@ uint64_t edge_activity(const netobs_flows_edge_stats& s) {
 // once max_edges slots were given out. Their series disappear; what was folded
 // into `other` stays counted. A connection of the edge that starts between
 // the read and the delete is seen by a second read and keeps the slot.
+// With attribution: cgroup, edges of a client cgroup removed for
+// attribution.gone_after go the same way (open or not: a gone cgroup's
+// sockets are gone with it).
 void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
   IdleKeys<uint32_t>& idle = loaded_->idle_slots;
-  if (!idle.enabled()) return;
   const auto now = IdleKeys<uint32_t>::Clock::now();
   std::unordered_map<uint32_t, const SlotRead*> by_slot;
+  std::vector<uint32_t> reclaim;
+  auto& gone_since = loaded_->gone_since;
+  std::unordered_map<uint32_t, IdleKeys<uint32_t>::Clock::time_point> still_gone;
   for (const SlotRead& read : slots) {
-    if (read.stats.opened > read.stats.closed) continue;  // live: never idle
-    idle.observe(read.slot, edge_activity(read.stats), now);
     by_slot[read.slot] = &read;
+    if (attribution_ && read.key.cgroup_id != 0 && !attribution_->exists(read.key.cgroup_id)) {
+      auto since = gone_since.find(read.slot);
+      const auto first = since == gone_since.end() ? now : since->second;
+      if (std::chrono::duration<double>(now - first).count() >= gone_after_seconds_) {
+        reclaim.push_back(read.slot);
+      } else {
+        still_gone[read.slot] = first;
+      }
+      continue;
+    }
+    if (read.stats.opened > read.stats.closed) continue;  // live: never idle
+    if (idle.enabled()) idle.observe(read.slot, edge_activity(read.stats), now);
+  }
+  gone_since = std::move(still_gone);
+  if (idle.enabled()) {
+    for (uint32_t slot : idle.reclaim_idle(now)) reclaim.push_back(slot);
   }
   const flows_bpf& skel = *loaded_->skeleton.skel;
   const int ids_fd = bpf_map__fd(skel.maps.edge_ids);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
-  for (uint32_t slot : idle.reclaim_idle(now)) {
+  for (uint32_t slot : reclaim) {
+    if (!by_slot.contains(slot)) continue;
     const SlotRead& read = *by_slot.at(slot);
     if (bpf_map_delete_elem(ids_fd, &read.key) != 0) continue;
     Result<std::vector<netobs_flows_edge_stats>> cpus =

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectors/flows/flows_model.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
 
@@ -56,6 +57,9 @@ class FlowsCollector final : public Collector {
   std::optional<ServiceMap> services_;
   std::optional<ProtocolTable> protocols_;
   uint32_t max_edges_ = 0;
+  // attribution: cgroup (else null): cgroup id -> container/pod/unit labels.
+  std::shared_ptr<Attribution> attribution_;
+  double gone_after_seconds_ = 60;
   size_t seeded_ = 0;
   std::mutex window_mutex_;  // snapshot() from scrapes and /topology at once
   std::optional<TopologyWindow> window_;

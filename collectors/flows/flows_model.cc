@@ -226,13 +226,23 @@ std::string ProtocolTable::name(uint16_t port, std::string_view transport) const
 }
 
 FlowEdgeLabels flow_edge_labels(const netobs_flows_edge_key& key, const ServiceMap& services,
-                                const ProtocolTable& protocols) {
+                                const ProtocolTable& protocols,
+                                const CgroupLabelsOf& cgroup_labels) {
   FlowEdgeLabels l;
+  if (cgroup_labels) {
+    if (key.client_kind == NETOBS_FLOWS_CLIENT_PROCESS) {
+      l.cgroup = key.cgroup_id ? cgroup_labels(key.cgroup_id).values()
+                               : std::vector<std::string>(CgroupLabels::names().size());
+    } else {
+      l.cgroup.assign(CgroupLabels::names().size(),
+                      key.client_kind == NETOBS_FLOWS_CLIENT_OTHER ? "other" : "");
+    }
+  }
   l.client_type = std::string(client_type_name(key.client_kind));
   switch (key.client_kind) {
     case NETOBS_FLOWS_CLIENT_PROCESS:
       l.client.assign(key.comm, strnlen(key.comm, sizeof key.comm));
-      if (l.client.empty()) l.client = "unknown";
+      if (l.client.empty()) l.client = "local";  // attribution: none
       break;
     case NETOBS_FLOWS_CLIENT_ADDRESS:
       l.client = format_ip(to_ip16(key.client_addr));
@@ -312,9 +322,12 @@ void append_flows_families(const FlowsSnapshot& snapshot, uint32_t max_edges,
                        "TCP resets sent or received on connections of the edge.",
                        MetricType::Counter);
   for (const auto& [l, s] : snapshot.edges) {
-    const Labels labels = {{"client", l.client},     {"client_type", l.client_type},
-                           {"server", l.server},     {"port", l.port},
-                           {"protocol", l.protocol}, {"transport", l.transport}};
+    Labels labels = {{"client", l.client},     {"client_type", l.client_type},
+                     {"server", l.server},     {"port", l.port},
+                     {"protocol", l.protocol}, {"transport", l.transport}};
+    for (size_t i = 0; i < l.cgroup.size() && i < CgroupLabels::names().size(); ++i) {
+      labels[CgroupLabels::names()[i]] = l.cgroup[i];
+    }
     opened.counter(labels, static_cast<double>(s.opened));
     failed.counter(labels, static_cast<double>(s.failed));
     closed.counter(labels, static_cast<double>(s.closed));
@@ -399,7 +412,41 @@ Topology TopologyWindow::topology() const {
   return topology;
 }
 
-std::string topology_client_id(const FlowEdgeLabels& labels) { return labels.client; }
+namespace {
+
+// A process client's cgroup label (CgroupLabels::names() order), "" when none.
+std::string cgroup_label(const FlowEdgeLabels& l, size_t index) {
+  return l.client_type == "process" && index < l.cgroup.size() ? l.cgroup[index] : "";
+}
+enum CgroupIndex { kContainerId, kPodUid, kUnit, kPod, kNamespace, kContainer };
+
+// Node attributes of a process client in a container, pod or unit.
+std::string client_attributes(const FlowEdgeLabels& l) {
+  static const std::pair<CgroupIndex, const char*> kNames[] = {
+      {kPod, "k8s.pod.name"},         {kNamespace, "k8s.namespace.name"},
+      {kPodUid, "k8s.pod.uid"},       {kContainer, "k8s.container.name"},
+      {kContainerId, "container.id"}, {kUnit, "systemd.unit"}};
+  std::string out;
+  for (const auto& [index, name] : kNames) {
+    const std::string value = cgroup_label(l, index);
+    if (!value.empty()) out += "," + json_string(name) + ":" + json_string(value);
+  }
+  return out;
+}
+
+}  // namespace
+
+// comm, with the pod (namespace/name, else uid), container or unit it runs in.
+std::string topology_client_id(const FlowEdgeLabels& labels) {
+  std::string where = cgroup_label(labels, kPod);
+  if (!where.empty() && !cgroup_label(labels, kNamespace).empty()) {
+    where = cgroup_label(labels, kNamespace) + "/" + where;
+  }
+  for (CgroupIndex next : {kPodUid, kContainerId, kUnit}) {
+    if (where.empty()) where = cgroup_label(labels, next);
+  }
+  return where.empty() ? labels.client : labels.client + " (" + where + ")";
+}
 
 std::string topology_server_id(const FlowEdgeLabels& labels) {
   if (labels.server_type != "address") return labels.server;
@@ -408,19 +455,21 @@ std::string topology_server_id(const FlowEdgeLabels& labels) {
 }
 
 std::string render_topology_json(const Topology& topology) {
-  std::map<std::string, std::string> nodes;  // id -> type
+  std::map<std::string, std::pair<std::string, std::string>> nodes;  // id -> type, attributes
   for (const TopologyEdge& e : topology.edges) {
-    nodes.emplace(topology_client_id(e.labels), client_node_type(e.labels));
-    nodes.emplace(topology_server_id(e.labels), server_node_type(e.labels));
+    nodes.emplace(topology_client_id(e.labels),
+                  std::pair{client_node_type(e.labels), client_attributes(e.labels)});
+    nodes.emplace(topology_server_id(e.labels), std::pair{server_node_type(e.labels), ""});
   }
   std::string out =
       "{\"topology\":{\"window_seconds\":" + number(topology.window_seconds) + ",\"nodes\":[";
   bool first = true;
-  for (const auto& [id, type] : nodes) {
+  for (const auto& [id, node] : nodes) {
+    const auto& [type, attributes] = node;
     out += first ? "" : ",";
     first = false;
     out += "{\"id\":" + json_string(id) + ",\"type\":" + json_string(type) +
-           ",\"attributes\":{\"netobs.node_kind\":" + json_string(type) + "}}";
+           ",\"attributes\":{\"netobs.node_kind\":" + json_string(type) + attributes + "}}";
   }
   out += "],\"edges\":[";
   first = true;

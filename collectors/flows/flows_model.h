@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "bpf/flows.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/net/ip_prefix.h"
 #include "exporter/status.h"
 
@@ -65,10 +67,16 @@ class ProtocolTable {
 // ("tcp", "udp"; "other" for the `other` edge).
 struct FlowEdgeLabels {
   std::string client, client_type, server, server_type, port, protocol, transport;
+  // With attribution: cgroup, the client's CgroupLabels::values() (process
+  // clients; "" for the others, "other" for the `other` edge); else empty.
+  std::vector<std::string> cgroup;
   auto operator<=>(const FlowEdgeLabels&) const = default;
 };
+// cgroup_labels (attribution: cgroup) names a process client's cgroup id.
+using CgroupLabelsOf = std::function<CgroupLabels(uint64_t cgroup_id)>;
 FlowEdgeLabels flow_edge_labels(const netobs_flows_edge_key& key, const ServiceMap& services,
-                                const ProtocolTable& protocols);
+                                const ProtocolTable& protocols,
+                                const CgroupLabelsOf& cgroup_labels = {});
 
 // The kernel map read at one moment (summed over CPUs).
 struct FlowsSnapshot {

@@ -15,6 +15,11 @@
 #include <poll.h>
 #include <sys/prctl.h>
 
+#include <filesystem>
+#include <algorithm>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <prometheus/text_serializer.h>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -26,6 +31,7 @@
 #include "collectors/flows/flows_collector.h"
 #include "collectors/flows/flows_config.h"
 #include "config/config.h"
+#include "exporter/attribution/cgroup_resolver.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 #include "tests/support/exporter_process.h"
@@ -877,6 +883,187 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
   EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
   EXPECT_EQ(sum(text, failed, "server=\"other\"").first, 2);
   EXPECT_EQ(sum(text, opened, "server=\"other\"").first, 2);
+}
+
+// Container attribution (attribution: cgroup): a child process in a
+// Kubernetes-shaped cgroup (systemd driver, besteffort pod, containerd
+// container) makes one TCP connection (300 bytes) and one UDP exchange (2
+// queries of 50 bytes, 2 replies of 70) on loopback. Its edges carry the
+// container id (12 hex) and pod uid with exact counts; the topology node of
+// the client carries them as attributes; once the cgroup is removed, its
+// edges disappear after attribution.gone_after.
+TEST(FlowsAttribution, EdgesCarryContainerAndPodLabels) {
+  NETOBS_REQUIRE_ROOT();
+  namespace fs = std::filesystem;
+  const std::string uid = "6f9e1c0a-52b4-4d3e-9a77-0c1d2e3f4a5b";
+  const std::string id = "4f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+  std::string uid_ = uid;
+  std::replace(uid_.begin(), uid_.end(), '-', '_');
+  Result<std::string> mount = CgroupResolver::find_cgroup2_mount();
+  ASSERT_TRUE(mount) << mount.status().message();
+  const std::string top = *mount + "/nb-fl-" + std::to_string(getpid());
+  const std::string cgroup = top +
+                             "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                             uid_ + ".slice/cri-containerd-" + id + ".scope";
+  fs::create_directories(cgroup);
+  struct Cleanup {
+    std::string top;
+    ~Cleanup() {
+      std::vector<fs::path> dirs;
+      std::error_code ec;
+      for (auto it = fs::recursive_directory_iterator(top, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_directory()) dirs.push_back(it->path());
+      }
+      std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+        return a.string().size() > b.string().size();
+      });
+      dirs.push_back(top);
+      for (const fs::path& dir : dirs) {
+        for (int i = 0; i < 100 && rmdir(dir.c_str()) != 0 && errno != ENOENT; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    }
+  } cleanup{top};
+
+  Config config = default_config();
+  config.attribution.gone_after_seconds = 1;
+  FlowsConfig& flows = config.collector<FlowsConfig>();
+  flows.common.enabled = true;
+  flows.attribution = "cgroup";
+  FlowsCollector collector;
+  Status started = collector.start({config, run_preflight()});
+  ASSERT_TRUE(started) << started.message();
+
+  // Loopback servers: TCP reads to EOF; UDP answers each query with 70 bytes.
+  int listener = listen_on("127.0.0.1", 0);
+  int udp = udptest::udp_socket("127.0.0.1", 0);
+  ASSERT_TRUE(listener >= 0 && udp >= 0);
+  sockaddr_in tcp_addr{}, udp_addr{};
+  socklen_t len = sizeof tcp_addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&tcp_addr), &len);
+  len = sizeof udp_addr;
+  getsockname(udp, reinterpret_cast<sockaddr*>(&udp_addr), &len);
+  const std::string tcp_port = std::to_string(ntohs(tcp_addr.sin_port));
+  const std::string udp_port = std::to_string(ntohs(udp_addr.sin_port));
+  std::atomic<int> failures{0};
+  std::thread servers([&] {
+    int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    char buf[1024];
+    size_t total = 0;
+    for (ssize_t n; fd >= 0 && (n = recv(fd, buf, sizeof buf, 0)) > 0;) total += n;
+    if (total != 300) ++failures;
+    close(fd);
+    std::vector<char> reply(70, 'r');
+    for (int i = 0; i < 2; ++i) {
+      sockaddr_in from{};
+      socklen_t from_len = sizeof from;
+      if (recvfrom(udp, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len) != 50 ||
+          sendto(udp, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                 from_len) != 70) {
+        ++failures;
+      }
+    }
+  });
+  const std::string procs = cgroup + "/cgroup.procs";
+  pid_t child = fork();
+  if (child == 0) {
+    const std::string pid = std::to_string(getpid()) + "\n";
+    int f = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (f < 0 || write(f, pid.data(), pid.size()) < 0) _exit(2);
+    close(f);
+    prctl(PR_SET_NAME, "nbfl-attr");
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char payload[300] = {};
+    if (connect(c, reinterpret_cast<sockaddr*>(&tcp_addr), sizeof tcp_addr) != 0 ||
+        send(c, payload, sizeof payload, 0) != 300) {
+      _exit(3);
+    }
+    close(c);
+    int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    char buf[128];
+    for (int i = 0; i < 2; ++i) {
+      if (sendto(u, payload, 50, 0, reinterpret_cast<sockaddr*>(&udp_addr), sizeof udp_addr) !=
+              50 ||
+          recv(u, buf, sizeof buf, 0) != 70) {
+        _exit(4);
+      }
+    }
+    close(u);
+    _exit(0);
+  }
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  servers.join();
+  close(listener);
+  close(udp);
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << wstatus;
+  ASSERT_EQ(failures, 0);
+
+  const std::vector<std::string> want = {id.substr(0, 12), uid, "", "", "", ""};
+  const auto edge = [](const FlowsSnapshot& snap, const std::string& port)
+      -> std::pair<const FlowEdgeLabels*, const netobs_flows_edge_stats*> {
+    for (const auto& [labels, stats] : snap.edges) {
+      if (labels.client == "nbfl-attr" && labels.port == port) return {&labels, &stats};
+    }
+    return {nullptr, nullptr};
+  };
+  // The client's close may come a moment after the child exits.
+  Result<FlowsSnapshot> snap = collector.snapshot();
+  for (auto deadline = Clock::now() + std::chrono::seconds(5);
+       snap && (!edge(*snap, tcp_port).second || edge(*snap, tcp_port).second->closed < 1) &&
+       Clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    snap = collector.snapshot();
+  }
+  ASSERT_TRUE(snap);
+  auto [tcp_labels, tcp] = edge(*snap, tcp_port);
+  auto [udp_labels, udp_stats] = edge(*snap, udp_port);
+  ASSERT_TRUE(tcp && udp_stats) << describe(*snap);
+  EXPECT_EQ(tcp_labels->cgroup, want);
+  EXPECT_EQ(tcp_labels->transport, "tcp");
+  EXPECT_EQ(tcp->opened, 1u);
+  EXPECT_EQ(tcp->closed, 1u);
+  EXPECT_EQ(tcp->bytes_to_server, 300u);
+  EXPECT_EQ(tcp->bytes_to_client, 0u);
+  EXPECT_EQ(udp_labels->cgroup, want);
+  EXPECT_EQ(udp_labels->transport, "udp");
+  EXPECT_EQ(udp_stats->opened, 1u);
+  EXPECT_EQ(udp_stats->packets_to_server, 2u);
+  EXPECT_EQ(udp_stats->bytes_to_server, 100u);
+  EXPECT_EQ(udp_stats->packets_to_client, 2u);
+  EXPECT_EQ(udp_stats->bytes_to_client, 140u);
+
+  std::vector<prometheus::MetricFamily> families;
+  ASSERT_TRUE(collector.collect(families));
+  const std::string text = prometheus::TextSerializer().Serialize(families);
+  const std::string labels =
+      "client=\"nbfl-attr\",client_type=\"process\",container=\"\","
+      "container_id=\"" +
+      id.substr(0, 12) + "\",namespace=\"\",pod=\"\",pod_uid=\"" + uid + "\",port=\"" + tcp_port +
+      "\",protocol=\"tcp\",server=\"127.0.0.1\",transport=\"tcp\",unit=\"\"";
+  EXPECT_EQ(testing::metric_value(text, "netobs_flow_connections_opened_total", labels), 1) << text;
+  Result<std::string> json = collector.json_endpoint(FlowsCollector::kTopologyPath);
+  ASSERT_TRUE(json);
+  EXPECT_EQ(schema_errors(*json), "") << *json;
+  EXPECT_NE(json->find("{\"id\":\"nbfl-attr (" + uid +
+                       ")\",\"type\":\"process\",\"attributes\":{"
+                       "\"netobs.node_kind\":\"process\",\"k8s.pod.uid\":\"" +
+                       uid + "\",\"container.id\":\"" + id.substr(0, 12) + "\"}}"),
+            std::string::npos)
+      << *json;
+
+  // The cgroup goes: its edges leave /metrics after gone_after (1 s).
+  ASSERT_EQ(rmdir(cgroup.c_str()), 0) << errno;
+  bool gone = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); !gone && Clock::now() < deadline;) {
+    families.clear();
+    ASSERT_TRUE(collector.collect(families));
+    gone = prometheus::TextSerializer().Serialize(families).find("nbfl-attr") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(gone);
 }
 
 }  // namespace
