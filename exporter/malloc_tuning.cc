@@ -1,8 +1,47 @@
 #include "exporter/malloc_tuning.h"
 
 #include <malloc.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
 
 namespace netobs {
+
+namespace {
+
+constexpr char kTunables[] = "GLIBC_TUNABLES";
+constexpr char kNoThreadCaches[] = "glibc.malloc.tcache_count=0";
+// Set on the restart: GLIBC_TUNABLES as it was before ("" when unset).
+constexpr char kRestartedFrom[] = "NETOBS_GLIBC_TUNABLES_BEFORE";
+
+}  // namespace
+
+void restart_without_thread_caches(char** argv) {
+  if (const char* before = std::getenv(kRestartedFrom)) {
+    if (*before != '\0') {
+      setenv(kTunables, before, 1);
+    } else {
+      unsetenv(kTunables);
+    }
+    unsetenv(kRestartedFrom);
+    return;
+  }
+  const char* current = std::getenv(kTunables);
+  const std::string before = current != nullptr ? current : "";
+  if (before.find("glibc.malloc.tcache_count") != std::string::npos) return;  // the user's choice
+  const std::string tunables = before.empty() ? kNoThreadCaches : before + ":" + kNoThreadCaches;
+  setenv(kTunables, tunables.c_str(), 1);
+  setenv(kRestartedFrom, before.c_str(), 1);
+  execv("/proc/self/exe", argv);
+  // No /proc or not executable: go on with the caches.
+  if (current != nullptr) {
+    setenv(kTunables, before.c_str(), 1);
+  } else {
+    unsetenv(kTunables);
+  }
+  unsetenv(kRestartedFrom);
+}
 
 void tune_malloc() {
   mallopt(M_ARENA_MAX, 1);
