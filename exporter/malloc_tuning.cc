@@ -33,8 +33,15 @@ void restart_without_thread_caches(char** argv) {
   const std::string tunables = before.empty() ? kNoThreadCaches : before + ":" + kNoThreadCaches;
   setenv(kTunables, tunables.c_str(), 1);
   setenv(kRestartedFrom, before.c_str(), 1);
-  execv("/proc/self/exe", argv);
-  // No /proc or not executable: go on with the caches.
+  // The resolved path, not /proc/self/exe: the process name (comm) is taken
+  // from the path executed, and would become "exe".
+  char self[4096];
+  const ssize_t length = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (length > 0) {
+    self[length] = '\0';
+    execv(self, argv);
+  }
+  // No /proc, or the binary was replaced or removed: go on with the caches.
   if (current != nullptr) {
     setenv(kTunables, before.c_str(), 1);
   } else {

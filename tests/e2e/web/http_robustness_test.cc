@@ -372,6 +372,9 @@ TEST_F(HttpRobustnessTest, ConnectionThreadsKeepNoMemoryAfterShortConnections) {
   const std::string environ =
       testing::read_file("/proc/" + std::to_string(exporter_->pid()) + "/environ");
   EXPECT_THAT(environ, HasSubstr("GLIBC_TUNABLES=glibc.malloc.tcache_count=0"));
+  // Restarted under its own name (not "exe", as executing /proc/self/exe gives).
+  EXPECT_EQ(testing::read_file("/proc/" + std::to_string(exporter_->pid()) + "/comm"),
+            "netobs_exporter\n");
 }
 
 }  // namespace
