@@ -101,7 +101,10 @@ pids+=("$exporter_pid")
 url=http://127.0.0.1:$port/metrics
 ready=
 for _ in $(seq 300); do  # up to a minute on a loaded machine
-  if in_agent curl -sf "$url" 2>/dev/null | grep -q 'collector="xdp",program="[a-z_]*@nobsr0"} 1'; then
+  # grep reads the whole body: with -q it would exit at the match, curl would
+  # fail on the closed pipe (the body is larger than a pipe buffer) and
+  # pipefail would call the exporter not ready.
+  if in_agent curl -sf "$url" 2>/dev/null | grep 'collector="xdp",program="[a-z_]*@nobsr0"} 1' >/dev/null; then
     ready=1
     break
   fi

@@ -64,9 +64,9 @@ def start(variant):
                           "--collector.socket", f"--web.listen-address=127.0.0.1:{web}",
                           f"--config.file={path}"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
+    for _ in range(300):  # up to a minute: loading the BPF programs on a busy machine
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=1).read()
+            urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=5).read()
             return p
         except Exception:
             time.sleep(0.1)
