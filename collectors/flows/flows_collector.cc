@@ -527,6 +527,12 @@ BpfStatus FlowsCollector::bpf_status_impl() const {
   if (!loaded_) return status;
   status.programs = loaded_->skeleton.attachment.programs;
   const flows_bpf& skel = *loaded_->skeleton.skel;
+  if (!loaded_->udp_links.empty()) {
+    status.programs.push_back(
+        {"udp_egress", "cgroup_skb", true, bpf_program__fd(skel.progs.flows_udp_egress)});
+    status.programs.push_back(
+        {"udp_ingress", "cgroup_skb", true, bpf_program__fd(skel.progs.flows_udp_ingress)});
+  }
   for (auto [map_name, map] :
        {std::pair{"edge_ids", skel.maps.edge_ids}, std::pair{"socks", skel.maps.socks},
         std::pair{"seeded", skel.maps.seeded}, std::pair{"udp_flows", skel.maps.udp_flows}}) {
