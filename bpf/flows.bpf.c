@@ -37,6 +37,9 @@ const volatile __u8 key_comm = 1;   /* key process clients by comm (attribution 
 const volatile __u32 max_edges = 300;
 /* UDP: the network namespace's cookie (SO_NETNS_COOKIE); 0: all. */
 const volatile __u64 target_netns_cookie = 0;
+/* UDP: only datagrams through the interfaces in `udp_interfaces`
+ * (network.interfaces minus exclude_interfaces, resolved at start). */
+const volatile __u8 filter_interfaces = 0;
 
 /* Edge key -> slot (see flows.h); max_entries = max_edges. */
 struct {
@@ -174,6 +177,14 @@ struct {
   __type(key, struct netobs_flows_udp_key);
   __type(value, __u8);
 } udp_joins SEC(".maps");
+
+/* ifindex -> 1 for the selected interfaces (filter_interfaces). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u8);
+} udp_interfaces SEC(".maps");
 
 static __always_inline void count(__u32 index) {
   __u64* value = bpf_map_lookup_elem(&counters, &index);
@@ -674,6 +685,9 @@ static __always_inline int on_udp(struct __sk_buff* skb, bool egress) {
   sk = bpf_sk_fullsock(sk);
   if (!sk || sk->protocol != IPPROTO_UDP) return 1;
   if (target_netns_cookie && bpf_get_netns_cookie(skb) != target_netns_cookie) return 1;
+  /* skb->ifindex: the device the datagram came in on (ingress) or goes out on (egress). */
+  __u32 ifindex = skb->ifindex;
+  if (filter_interfaces && !bpf_map_lookup_elem(&udp_interfaces, &ifindex)) return 1;
   if (!parse_udp(skb, egress, &d)) return 1;
   struct netobs_flows_udp_flow* flow = bpf_map_lookup_elem(&udp_flows, &d.key);
   if (!flow) {

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "exporter/bpf/preflight.h"
 #include "exporter/errno_name.h"
 #include "exporter/log.h"
+#include "exporter/net/interface_selector.h"
 #include "exporter/net/network_filter_maps.h"
 #include "exporter/net/process_owners.h"
 #include "exporter/net/sock_diag.h"
@@ -125,6 +127,41 @@ Result<uint64_t> netns_cookie(const std::string& netns_path) {
   return cookie;
 }
 
+// The indexes of the interfaces `selector` picks in the network namespace
+// at netns_path ("": this one).
+Result<std::vector<uint32_t>> selected_ifindexes(const std::string& netns_path,
+                                                 const InterfaceSelector& selector) {
+  std::vector<uint32_t> out;
+  int error = 0;
+  auto scan = [&] {
+    struct if_nameindex* list = ::if_nameindex();
+    if (list == nullptr) {
+      error = errno;
+      return;
+    }
+    for (struct if_nameindex* i = list; i->if_index != 0; ++i) {
+      if (selector.matches(i->if_name)) out.push_back(i->if_index);
+    }
+    ::if_freenameindex(list);
+  };
+  if (netns_path.empty()) {
+    scan();
+  } else {
+    UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid()) return Status::error("opening " + netns_path + ": " + errno_text(errno));
+    std::thread([&] {  // setns() changes this thread only
+      if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+        error = errno;
+        return;
+      }
+      scan();
+    })
+        .join();
+  }
+  if (error != 0) return Status::error("listing interfaces failed: " + errno_text(error));
+  return out;
+}
+
 Ip16 record_addr(const TcpSocketRecord& r, bool remote) {
   const auto& a = remote ? r.remote_addr : r.local_addr;
   if (r.family == AF_INET) return ipv4_mapped(a.data());
@@ -182,11 +219,18 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
       cookie = *c;
     }
   }
-  if (!config.network.interfaces.empty() || !config.network.exclude_interfaces.empty()) {
+  const InterfaceSelector interfaces = InterfaceSelector::from_network(config.network);
+  std::vector<uint32_t> ifindexes;
+  if (!interfaces.selects_all()) {
     log_warn(
-        "flows collector: network.interfaces and exclude_interfaces do not apply to flows "
-        "(a connection's interface is not known when it opens); CIDR and port filters do",
-        {{"collector", name()}});
+        "flows collector: network.interfaces and exclude_interfaces apply to UDP flows only "
+        "(interfaces present at start); a TCP connection's interface is not known when it opens",
+        {{"collector", name()}, {"interfaces", interfaces.describe()}});
+    if (flows.udp) {
+      Result<std::vector<uint32_t>> found = selected_ifindexes(flows.network_namespace, interfaces);
+      if (!found) return Status::error("flows collector: " + found.status().message());
+      ifindexes = std::move(*found);
+    }
   }
   const NetworkFilters& filters = config.network;
   auto loaded = std::make_unique<Loaded>();
@@ -206,6 +250,9 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
       ladders(), context.preflight, load_options, [&](flows_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
         skel.rodata->target_netns_cookie = cookie;
+        skel.rodata->filter_interfaces = interfaces.selects_all() ? 0 : 1;
+        bpf_map__set_max_entries(skel.maps.udp_interfaces,
+                                 static_cast<uint32_t>(std::max<size_t>(1, ifindexes.size())));
         bpf_program__set_autoload(skel.progs.flows_udp_egress, flows.udp);
         bpf_program__set_autoload(skel.progs.flows_udp_ingress, flows.udp);
         bpf_map__set_max_entries(skel.maps.udp_flows, flows.max_tracked_connections);
@@ -241,6 +288,11 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
           std::chrono::duration<double>(config.attribution.label_idle_seconds)));
   loaded_ = std::move(loaded);
   if (Status status = fill_maps(config); !status) return status;
+  for (uint32_t ifindex : ifindexes) {
+    const uint8_t one = 1;
+    bpf_map_update_elem(bpf_map__fd(loaded_->skeleton.skel->maps.udp_interfaces), &ifindex, &one,
+                        BPF_ANY);
+  }
   if (flows.udp) {
     if (Status status = attach_udp(config); !status) return status;
   }
@@ -527,6 +579,12 @@ BpfStatus FlowsCollector::bpf_status_impl() const {
   if (!loaded_) return status;
   status.programs = loaded_->skeleton.attachment.programs;
   const flows_bpf& skel = *loaded_->skeleton.skel;
+  if (!loaded_->udp_links.empty()) {
+    status.programs.push_back(
+        {"udp_egress", "cgroup_skb", true, bpf_program__fd(skel.progs.flows_udp_egress)});
+    status.programs.push_back(
+        {"udp_ingress", "cgroup_skb", true, bpf_program__fd(skel.progs.flows_udp_ingress)});
+  }
   for (auto [map_name, map] :
        {std::pair{"edge_ids", skel.maps.edge_ids}, std::pair{"socks", skel.maps.socks},
         std::pair{"seeded", skel.maps.seeded}, std::pair{"udp_flows", skel.maps.udp_flows}}) {

@@ -534,6 +534,97 @@ TEST_F(FlowsCollectorTest, UdpFlowsGiveExactEdges) {
       << *json;
 }
 
+// network.interfaces / exclude_interfaces for UDP flows: a second veth pair
+// (nb-fl-x0 198.51.100.1's namespace side 192.0.2.1, server 192.0.2.50).
+// The client side excludes nb-fl-x0, the server side includes only nbfl1:
+// the exchange over nb-fl-x0 gives no edge on either side, the one over
+// nbfl0/nbfl1 exact counts.
+TEST_F(FlowsCollectorTest, InterfaceFiltersApplyToUdpFlows) {
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "add", "nb-fl-x0", "type", "veth", "peer",
+                    "name", "nb-fl-x1", "netns", server_ns_.name()}),
+            "");
+  ASSERT_EQ(ns_sysctl(client_ns_, "net.ipv6.conf.nb-fl-x0.disable_ipv6=1"), "");
+  ASSERT_EQ(ns_sysctl(server_ns_, "net.ipv6.conf.nb-fl-x1.disable_ipv6=1"), "");
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "addr", "add", "192.0.2.1/24", "dev", "nb-fl-x0"}),
+            "");
+  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "addr", "add", "192.0.2.50/24", "dev", "nb-fl-x1"}),
+            "");
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "set", "nb-fl-x0", "up"}), "");
+  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "link", "set", "nb-fl-x1", "up"}), "");
+  NetworkFilters client_filters, server_filters;
+  client_filters.exclude_interfaces = {"nb-fl-x0"};
+  server_filters.interfaces = {"nbfl1"};
+  FlowsCollector client_side, server_side;
+  Status started = start(client_side, client_ns_, {}, client_filters);
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_, {}, server_filters);
+  ASSERT_TRUE(started) << started.message();
+
+  constexpr int kKept = 3, kSkipped = 2;
+  std::atomic<bool> ready{false};
+  std::atomic<int> failures{0};
+  std::thread server([&] {
+    server_ns_.run([&] {
+      int kept = udptest::udp_socket(kPgIp, 53);
+      int skipped = udptest::udp_socket("192.0.2.50", 53);
+      ready = true;
+      if (kept < 0 || skipped < 0) {
+        ++failures;
+        return;
+      }
+      char buf[256];
+      for (auto [fd, n] : {std::pair{kept, kKept}, std::pair{skipped, kSkipped}}) {
+        for (int i = 0; i < n; ++i) {
+          sockaddr_in from{};
+          socklen_t len = sizeof from;
+          ssize_t got = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+          if (got <= 0 || sendto(fd, buf, got, 0, reinterpret_cast<sockaddr*>(&from), len) < 0) {
+            ++failures;
+          }
+        }
+      }
+      close(kept);
+      close(skipped);
+    });
+  });
+  while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  client_ns_.run([&] {
+    prctl(PR_SET_NAME, kClientComm);
+    char buf[256] = {};
+    for (auto [ip, n] : {std::pair{kPgIp, kKept}, std::pair{"192.0.2.50", kSkipped}}) {
+      const sockaddr_in to = udptest::endpoint(ip, 53);
+      int fd = udptest::udp_socket("0.0.0.0", 0);
+      for (int i = 0; i < n; ++i) {
+        if (sendto(fd, buf, 25, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 25 ||
+            recv(fd, buf, sizeof buf, 0) != 25) {
+          ++failures;
+        }
+      }
+      close(fd);
+    }
+  });
+  server.join();
+  ASSERT_EQ(failures, 0);
+  Result<FlowsSnapshot> client_snap = client_side.snapshot();
+  Result<FlowsSnapshot> server_snap = server_side.snapshot();
+  ASSERT_TRUE(client_snap && server_snap);
+  const auto* out = find_edge(*client_snap, kClientComm, kPgIp, "53");
+  ASSERT_TRUE(out) << describe(*client_snap);
+  EXPECT_EQ(out->opened, 1u);
+  EXPECT_EQ(out->packets_to_server, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(out->bytes_to_client, 25u * kKept);
+  EXPECT_EQ(find_edge(*client_snap, kClientComm, "192.0.2.50", "53"), nullptr)
+      << describe(*client_snap);
+  EXPECT_EQ(client_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 1u);
+  const auto* in = find_edge(*server_snap, kClientIp, kPgIp, "53");
+  ASSERT_TRUE(in) << describe(*server_snap);
+  EXPECT_EQ(in->packets_to_client, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(in->bytes_to_server, 25u * kKept);
+  EXPECT_EQ(find_edge(*server_snap, "192.0.2.1", "192.0.2.50", "53"), nullptr)
+      << describe(*server_snap);
+  EXPECT_EQ(server_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 1u);
+}
+
 // Connections established before the collector started are attributed from
 // the sock_diag dump: their close, bytes and direction land on the right edges.
 TEST_F(FlowsCollectorTest, PreExistingConnectionsAreSeeded) {
