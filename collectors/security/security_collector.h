@@ -37,6 +37,9 @@ class SecurityCollector final : public Collector {
  public:
   static constexpr std::string_view kName = "security";
   static const std::vector<HookLadder>& ladders();
+  // Who sent DNS queries (sock_send_length), loaded with the DNS-answer
+  // filter; not required: without it DNS detections carry no process.
+  static const HookLadder& dns_client_ladder();
 
   explicit SecurityCollector(SecurityCollectorOptions options = {});
   ~SecurityCollector() override;
