@@ -29,6 +29,7 @@ const volatile __u8 has_port_rules = 0;        /* the port hash has entries */
 const volatile __u8 has_class_rules = 0;       /* class tries hold exclude bits */
 const volatile __u8 default_excluded = 0;      /* include_cidrs set: unmatched peers excluded */
 const volatile __u8 default_port_excluded = 0; /* include_ports set: unlisted ports excluded */
+const volatile __u8 has_interface_rules = 0;   /* filtered_addrs is in use */
 /* DNS answers: the namespace of the packet socket the filter is attached to
  * (also where queries are attributed), and the DNS server port. */
 const volatile __u32 dns_netns = 0;
@@ -72,6 +73,13 @@ struct {
   __type(key, __u16);
   __type(value, __u32);
 } ports SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct netobs_sec_addr_key);
+  __type(value, __u32);
+} filtered_addrs SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -211,6 +219,12 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
   read_addresses(sk, &c.e, direct);
   if (target_netns && c.e.netns != target_netns) return 0;
   count(NETOBS_SEC_CONNECTIONS_CHECKED);
+  if (has_interface_rules) {
+    /* network.interfaces / exclude_interfaces: by the local address. */
+    struct netobs_sec_addr_key local = {.family = c.e.family};
+    __builtin_memcpy(local.addr, c.e.local, 16);
+    if (bpf_map_lookup_elem(&filtered_addrs, &local)) return 0;
+  }
   if (port_excluded(&c)) return 0;
   match_address(&c);
   if (c.class_bits & NETOBS_SEC_CLASS_EXCLUDED) return 0;

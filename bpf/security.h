@@ -36,6 +36,16 @@ struct netobs_sec_block_value {
 #define NETOBS_SEC_CLASS_INTERNAL 1u
 #define NETOBS_SEC_CLASS_EXCLUDED 2u /* network.exclude_cidrs, or outside include_cidrs */
 
+/* `filtered_addrs`: local addresses of interfaces that network.interfaces /
+ * exclude_interfaces leave out (value: the ifindex). The connection's local
+ * address stands for its interface: a connect's route is attached to the
+ * socket only after the SYN_SENT transition (IPv4), but the source address
+ * the route lookup chose is already set. */
+struct netobs_sec_addr_key {
+  __u32 family; /* AF_INET: the first 4 bytes of addr */
+  __u8 addr[16];
+};
+
 /* Value bits of the port hash (peer port). */
 #define NETOBS_SEC_PORT_SUSPICIOUS 1u
 #define NETOBS_SEC_PORT_EXCLUDED 2u /* network.exclude_ports, or outside include_ports */

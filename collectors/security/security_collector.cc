@@ -3,7 +3,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <arpa/inet.h>
@@ -18,6 +20,7 @@
 #include <ctime>
 #include <iostream>
 #include <mutex>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -32,6 +35,7 @@
 #include "exporter/events/event_sink.h"
 #include "exporter/events/ring_buffer_reader.h"
 #include "exporter/log.h"
+#include "exporter/net/interface_selector.h"
 #include "security.skel.h"
 
 namespace netobs {
@@ -135,6 +139,46 @@ Result<UniqueFd> open_dns_answer_socket(int prog_fd, const std::string& netns_pa
   return UniqueFd(fd);
 }
 
+using AddrKey = std::pair<int, std::array<uint8_t, 16>>;
+
+// The addresses of the interfaces `selector` leaves out, in `netns_path`'s
+// namespace ("": this one), read on a short-lived thread that joined it.
+Result<std::map<AddrKey, uint32_t>> filtered_addresses(const InterfaceSelector& selector,
+                                                       const std::string& netns_path) {
+  std::map<AddrKey, uint32_t> out;
+  std::string error;
+  std::thread([&] {
+    if (!netns_path.empty()) {
+      UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!ns.valid() || ::setns(ns.get(), CLONE_NEWNET) != 0) {
+        error = "joining " + netns_path + ": " + errno_message(errno);
+        return;
+      }
+    }
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) {
+      error = "listing the interface addresses: " + errno_message(errno);
+      return;
+    }
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+      if (!a->ifa_addr || !a->ifa_name || selector.matches(a->ifa_name)) continue;
+      AddrKey key{a->ifa_addr->sa_family, {}};
+      if (key.first == AF_INET) {
+        std::memcpy(key.second.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
+      } else if (key.first == AF_INET6) {
+        std::memcpy(key.second.data(), &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr,
+                    16);
+      } else {
+        continue;
+      }
+      out[key] = ::if_nametoindex(a->ifa_name);
+    }
+    ::freeifaddrs(list);
+  }).join();
+  if (!error.empty()) return Status::error(error);
+  return out;
+}
+
 Result<uint32_t> netns_inode(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -161,7 +205,10 @@ struct SecurityCollector::Loaded {
 
   // Reader thread only.
   std::optional<DetectionRateLimiter> limiter;
-  std::set<TrieKey> blocklist_keys;  // what the kernel tries hold now
+  std::set<TrieKey> blocklist_keys;             // what the kernel tries hold now
+  std::optional<InterfaceSelector> interfaces;  // with network.interfaces/exclude_interfaces
+  std::map<AddrKey, uint32_t> filtered;         // what filtered_addrs holds now
+  std::chrono::steady_clock::time_point next_address_check{};
   std::vector<FileStamp> stamps;
   std::chrono::steady_clock::time_point next_check{};
 
@@ -171,6 +218,7 @@ struct SecurityCollector::Loaded {
   std::atomic<uint64_t> blocklist_entries{0}, blocklist_errors{0}, blocklist_loads{0};
 
   void reload_blocklists();
+  void refresh_filtered_addresses();
   void maybe_reload();
   void on_event(const netobs_sec_event& event);
   void on_dns_event(const netobs_sec_dns_event& event);
@@ -216,7 +264,40 @@ void SecurityCollector::Loaded::reload_blocklists() {
                                  {"skipped", std::to_string(errors)}});
 }
 
+void SecurityCollector::Loaded::refresh_filtered_addresses() {
+  Result<std::map<AddrKey, uint32_t>> fresh =
+      filtered_addresses(*interfaces, config.network_namespace);
+  if (!fresh) {
+    log_warn("interface addresses not read",
+             {{"collector", "security"}, {"err", fresh.status().message()}});
+    return;
+  }
+  bpf_map* map = skeleton.skel->maps.filtered_addrs;
+  for (const auto& [key, ifindex] : *fresh) {
+    netobs_sec_addr_key k{.family = static_cast<__u32>(key.first), .addr = {}};
+    std::memcpy(k.addr, key.second.data(), sizeof k.addr);
+    bpf_map__update_elem(map, &k, sizeof k, &ifindex, sizeof ifindex, BPF_ANY);
+  }
+  for (const auto& [key, ifindex] : filtered) {
+    if (fresh->contains(key)) continue;
+    netobs_sec_addr_key k{.family = static_cast<__u32>(key.first), .addr = {}};
+    std::memcpy(k.addr, key.second.data(), sizeof k.addr);
+    bpf_map__delete_elem(map, &k, sizeof k, 0);
+  }
+  filtered = std::move(*fresh);
+}
+
 void SecurityCollector::Loaded::maybe_reload() {
+  if (interfaces) {
+    // Addresses come and go (DHCP, new veths): re-read as often as the files.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_address_check) {
+      next_address_check =
+          now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(config.blocklist_check_interval_seconds));
+      refresh_filtered_addresses();
+    }
+  }
   if (config.blocklists.empty()) return;
   bool reload = reload_requested.exchange(false);
   const auto now = std::chrono::steady_clock::now();
@@ -319,6 +400,7 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
     if (!own) return own.status();
     dns_netns = *own;
   }
+  const InterfaceSelector selector = InterfaceSelector::from_network(context.config.network);
   std::vector<HookLadder> hook_ladders = ladders();
   if (dns_answers) hook_ladders.push_back(dns_client_ladder());
   LadderLoadOptions load_options;
@@ -328,6 +410,7 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
       hook_ladders, context.preflight, load_options, [&](security_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
         skel.rodata->dns_netns = dns_netns;
+        skel.rodata->has_interface_rules = selector.selects_all() ? 0 : 1;
         skel.rodata->dns_port = config.dns_port;
         if (!dns_answers) {
           bpf_program__set_autoload(skel.progs.security_dns_answers, false);
@@ -359,6 +442,11 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
         0) {
       return Status::error("filling the suspicious-port map failed: " + errno_message(errno));
     }
+  }
+  if (!selector.selects_all()) {
+    loaded->interfaces = selector;
+    loaded->refresh_filtered_addresses();
+    loaded->next_address_check = std::chrono::steady_clock::now();
   }
   loaded->limiter.emplace(config.rate_limit_interval_seconds, config.rate_limit_max_peers);
   loaded->reload_blocklists();
@@ -449,6 +537,11 @@ void SecurityCollector::reloaded_impl() {
 std::string SecurityCollector::attach_kind() const {
   if (!loaded_ || loaded_->skeleton.attachment.programs.empty()) return "";
   return loaded_->skeleton.attachment.programs.front().attach;
+}
+
+int SecurityCollector::dns_answer_prog_fd() const {
+  if (!loaded_ || !loaded_->dns_socket.valid()) return -1;
+  return bpf_program__fd(loaded_->skeleton.skel->progs.security_dns_answers);
 }
 
 SecuritySnapshot SecurityCollector::snapshot() const {

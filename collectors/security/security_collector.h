@@ -46,6 +46,8 @@ class SecurityCollector final : public Collector {
 
   SecuritySnapshot snapshot() const;
   std::string attach_kind() const;
+  // The DNS-answer socket filter (benchmarks: BPF_PROG_TEST_RUN); -1 when off.
+  int dns_answer_prog_fd() const;
 
  protected:
   Status start_impl(const CollectorContext& context) override;
