@@ -261,6 +261,83 @@ void BM_DnsAnswerCost(benchmark::State& state) {
 }
 BENCHMARK(BM_DnsAnswerCost)->Arg(0)->Arg(1)->Arg(2)->Iterations(10)->Unit(benchmark::kMicrosecond);
 
+// The query-sender program on sock_send_length (loaded with the DNS-answer
+// filter) against an empty tp_btf program on the same hook, both attached,
+// BPF run-time stats over the same sends. arg 0: UDP sends to a non-DNS
+// port (every other send on the machine: one compare); arg 1: to port 53
+// (each query: the dns_clients update).
+void BM_DnsClientCost(benchmark::State& state) {
+  if (!bench_netns().ok()) {
+    state.SkipWithError("needs root: ip netns failed");
+    return;
+  }
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  Config config = default_config();
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.blocklists = {bench_netns().blocklist()};
+  PreflightReport preflight = run_preflight();
+  SecurityCollector collector;
+  if (Status s = collector.start({config, preflight}); !s) {
+    state.SkipWithError(s.message().c_str());
+    return;
+  }
+  int real_fd = -1;
+  for (const BpfProgramStatus& p : collector.bpf_status().programs) {
+    if (p.program.starts_with("security_dns_client")) real_fd = p.prog_fd;
+  }
+  SkeletonPtr<bench_baseline_bpf> baseline = load_baselines({"on_send_empty"});
+  LinkPtr empty_link(baseline ? bpf_program__attach_trace(baseline->progs.on_send_empty) : nullptr);
+  if (real_fd < 0 || !empty_link) {
+    state.SkipWithError("sock_send_length programs not attached");
+    return;
+  }
+  const int empty_fd = bpf_program__fd(baseline->progs.on_send_empty);
+  const uint16_t port = state.range(0) == 1 ? 53 : 9412;
+  const int sink = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  const int sender = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(sink, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      connect(sender, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    state.SkipWithError("cannot set up the UDP sockets");
+    close(sink);
+    close(sender);
+    return;
+  }
+  Result<ProgramRuntime> real_before = read_program_runtime(real_fd);
+  Result<ProgramRuntime> empty_before = read_program_runtime(empty_fd);
+  const char byte = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 200000; ++i) (void)!send(sender, &byte, 1, MSG_DONTWAIT);
+  }
+  Result<ProgramRuntime> real_after = read_program_runtime(real_fd);
+  Result<ProgramRuntime> empty_after = read_program_runtime(empty_fd);
+  close(sink);
+  close(sender);
+  if (!real_before || !empty_before || !real_after || !empty_after) {
+    state.SkipWithError("cannot read BPF run-time stats");
+    return;
+  }
+  auto per_event = [](const ProgramRuntime& a, const ProgramRuntime& b) {
+    const uint64_t runs = b.run_cnt - a.run_cnt;
+    return runs ? static_cast<double>(b.run_time_ns - a.run_time_ns) / runs : 0.0;
+  };
+  const double real_ns = per_event(*real_before, *real_after);
+  const double empty_ns = per_event(*empty_before, *empty_after);
+  state.counters["events"] = static_cast<double>(real_after->run_cnt - real_before->run_cnt);
+  state.counters["send_length_ns"] = real_ns;
+  state.counters["empty_ns"] = empty_ns;
+  state.counters["ratio"] = empty_ns > 0 ? real_ns / empty_ns : 0;
+}
+BENCHMARK(BM_DnsClientCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace netobs
 
