@@ -279,8 +279,12 @@ static __always_inline void count_server(const struct dns_flow_key* flow, int re
     bpf_map_update_elem(&dns_servers, &key, &zero, BPF_NOEXIST);
     value = bpf_map_lookup_elem(&dns_servers, &key);
     if (!value) {
+      /* Map full: server="other" (the all-zero key user space created). */
+      struct dns_server_key other = {};
+
       count(DNS_C_SERVERS_OVERFLOW);
-      return;
+      value = bpf_map_lookup_elem(&dns_servers, &other);
+      if (!value) return;
     }
   }
   if (response)

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "collectors/dns/dns_config.h"
+#include "collectors/flows/flows_config.h"
 #include "collectors/security/security_config.h"
 #include "collectors/socket/socket_config.h"
 #include "collectors/tcp/tcp_config.h"
@@ -118,6 +119,10 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
   }
   if (collector_enabled(config, "dns") && config.collector<DnsConfig>().attribution == "cgroup") {
     add_need(plan, kDacReadSearch, "dns");
+  }
+  if (collector_enabled(config, "flows") &&
+      config.collector<FlowsConfig>().attribution == "cgroup") {
+    add_need(plan, kDacReadSearch, "flows");
   }
   const SecurityConfig& security = config.collector<SecurityConfig>();
   if (collector_enabled(config, "security") && security.dns_answers &&
