@@ -5,6 +5,7 @@
 
 #include "collectors/dns/dns_config.h"
 #include "collectors/flows/flows_config.h"
+#include "collectors/security/security_config.h"
 #include "collectors/socket/socket_config.h"
 #include "collectors/tcp/tcp_config.h"
 
@@ -122,6 +123,11 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
   if (collector_enabled(config, "flows") &&
       config.collector<FlowsConfig>().attribution == "cgroup") {
     add_need(plan, kDacReadSearch, "flows");
+  }
+  const SecurityConfig& security = config.collector<SecurityConfig>();
+  if (collector_enabled(config, "security") && security.dns_answers &&
+      !security.blocklists.empty()) {
+    add_need(plan, kNetRaw, "security");  // the DNS-answer packet socket
   }
   std::sort(plan.capabilities.begin(), plan.capabilities.end(),
             [](const CapabilityNeed& a, const CapabilityNeed& b) {
