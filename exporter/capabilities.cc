@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "collectors/dns/dns_config.h"
+#include "collectors/drops/drops_config.h"
 #include "collectors/socket/socket_config.h"
 #include "collectors/tcp/tcp_config.h"
 
@@ -117,6 +118,10 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
   }
   if (collector_enabled(config, "dns") && config.collector<DnsConfig>().attribution == "cgroup") {
     add_need(plan, kDacReadSearch, "dns");
+  }
+  if (collector_enabled(config, "drops") &&
+      config.collector<DropsConfig>().attribution == "cgroup") {
+    add_need(plan, kDacReadSearch, "drops");
   }
   std::sort(plan.capabilities.begin(), plan.capabilities.end(),
             [](const CapabilityNeed& a, const CapabilityNeed& b) {
