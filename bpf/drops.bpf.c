@@ -23,11 +23,12 @@
 #define ETH_P_IPV6 0x86DD
 
 /* Filters and sizes, set through skel->rodata before load. */
-const volatile __u32 target_netns = 0;  /* namespace inode number; 0: all */
-const volatile __u32 by_location = 0;   /* 1: key by the dropping kernel address too */
-const volatile __u32 by_owner = 0;      /* 1: key by the socket's inode too (netobs drops) */
-const volatile __u32 by_port = 0;       /* 1: key by the local port too */
-const volatile __u32 max_slots = 10240; /* = max_entries of `keys` and `counts` */
+const volatile __u32 target_netns = 0;     /* namespace inode number; 0: all */
+const volatile __u32 by_location = 0;      /* 1: key by the dropping kernel address too */
+const volatile __u32 by_owner = 0;         /* 1: key by the socket's inode too (netobs drops) */
+const volatile __u32 by_port = 0;          /* 1: key by the local port too */
+const volatile __u32 max_slots = 10240;    /* = max_entries of `keys` and `counts` */
+const volatile __u32 attribute_cgroup = 0; /* 1: count by the socket's cgroup too */
 
 /* Every key seen, with its slot in `counts`. Insert-only. */
 struct {
@@ -87,10 +88,26 @@ struct {
   __type(value, __u64);
 } overflow SEC(".maps");
 
+/* attribution: cgroup (see drops.h); sized from collectors.drops.max_cgroups. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 1);
+  __type(key, struct netobs_drops_cgroup_key);
+  __type(value, __u64);
+} cgroup_drops SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, NETOBS_DROPS_OVERFLOW_SLOTS);
+  __type(key, __u32);
+  __type(value, __u64);
+} cgroup_overflow SEC(".maps");
+
 /* What one event is about, read by the rung's own loads. */
 struct drop_event {
   struct netobs_drops_key key;
   const struct net_device* dev;
+  __u64 cgroup_id; /* the socket's cgroup v2 id; 0: no socket (or attribution off) */
 };
 
 /* Packet bytes are not BTF-typed: this kfunc (Linux 6.2+) types them, so
@@ -216,6 +233,11 @@ static __always_inline __u16 local_port_direct(const struct sk_buff* skb, const 
   return bpf_ntohs(udp->dest);
 }
 
+/* Request and time-wait sockets are smaller structs without sk_cgrp_data. */
+static __always_inline bool full_socket(__u8 state) {
+  return state != TCP_TIME_WAIT && state != TCP_NEW_SYN_RECV;
+}
+
 /* The inode of the socket file (what /proc/PID/fd links name), for user
  * space to find the owning process. Request and time-wait sockets have no
  * file: 0. */
@@ -231,6 +253,35 @@ static __always_inline __u32 socket_inode(struct sock* sk) {
   return (__u32)BPF_CORE_READ(container_of(sock, struct socket_alloc, socket), vfs_inode.i_ino);
 }
 
+static __always_inline __u32 overflow_slot(__u32 reason) {
+  return reason < NETOBS_DROPS_OVERFLOW_SLOTS - 1 ? reason : NETOBS_DROPS_OVERFLOW_SLOTS - 1;
+}
+
+/* attribution: cgroup: one more drop for the socket's cgroup. */
+static __always_inline void count_cgroup(const struct drop_event* e) {
+  struct netobs_drops_cgroup_key key = {
+      .cgroup_id = e->cgroup_id, .reason = e->key.reason, .l3 = e->key.l3, .l4 = e->key.l4};
+  __u64* packets = bpf_map_lookup_elem(&cgroup_drops, &key);
+  __u64 one = 1;
+  __u32 slot;
+
+  if (packets) {
+    (*packets)++;
+    return;
+  }
+  /* Fails when the hash is full, or when another CPU inserted the key just
+   * now: then the lookup finds it. */
+  if (bpf_map_update_elem(&cgroup_drops, &key, &one, BPF_NOEXIST) == 0) return;
+  packets = bpf_map_lookup_elem(&cgroup_drops, &key);
+  if (packets) {
+    (*packets)++;
+    return;
+  }
+  slot = overflow_slot(e->key.reason);
+  packets = bpf_map_lookup_elem(&cgroup_overflow, &slot);
+  if (packets) (*packets)++;
+}
+
 static __always_inline void count(const struct drop_event* e) {
   __u32 zero = 0;
   struct recent_key* last;
@@ -238,6 +289,7 @@ static __always_inline void count(const struct drop_event* e) {
   __u64* packets;
 
   if (target_netns && e->key.netns != target_netns) return;
+  if (attribute_cgroup && e->cgroup_id) count_cgroup(e);
   last = bpf_map_lookup_elem(&recent, &zero);
   if (!last) return;
   if (!last->valid || !same_key(&last->key, &e->key)) {
@@ -245,9 +297,7 @@ static __always_inline void count(const struct drop_event* e) {
     if (!found) found = add_key(e);
     if (!found) {
       /* Every slot taken: count by reason only. */
-      __u32 slot = e->key.reason < NETOBS_DROPS_OVERFLOW_SLOTS - 1
-                       ? e->key.reason
-                       : NETOBS_DROPS_OVERFLOW_SLOTS - 1;
+      __u32 slot = overflow_slot(e->key.reason);
       __u64* folded = bpf_map_lookup_elem(&overflow, &slot);
 
       if (folded) (*folded)++;
@@ -292,6 +342,11 @@ int BPF_PROG(kfree_skb_btf, struct sk_buff* skb, void* location, enum skb_drop_r
   }
   if (by_port) e.key.local_port = local_port_direct(skb, sk, e.key.l3, e.key.l4);
   if (by_owner) e.key.sock_ino = socket_inode(sk);
+  if (attribute_cgroup && sk && full_socket(sk->__sk_common.skc_state)) {
+    const struct cgroup* cgroup = sk->sk_cgrp_data.cgroup;
+
+    if (cgroup) e.cgroup_id = cgroup->kn->id;
+  }
   count(&e);
   return 0;
 }
@@ -310,7 +365,7 @@ static __always_inline int on_drop_read(const struct sk_buff* skb, void* locatio
   if (by_location) e.key.location = (__u64)location;
   dev = BPF_CORE_READ(skb, dev);
   /* The receiving socket, else the owning one: a probe read, only when used. */
-  if (!dev || by_port || by_owner) sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
+  if (!dev || by_port || by_owner || attribute_cgroup) sk = rx_sk ? rx_sk : BPF_CORE_READ(skb, sk);
   if (dev) {
     e.dev = dev;
     e.key.ifindex = BPF_CORE_READ(dev, ifindex);
@@ -320,6 +375,8 @@ static __always_inline int on_drop_read(const struct sk_buff* skb, void* locatio
   }
   if (by_port) e.key.local_port = local_port(skb, sk, e.key.l3, e.key.l4);
   if (by_owner) e.key.sock_ino = socket_inode(sk);
+  if (attribute_cgroup && sk && full_socket(BPF_CORE_READ(sk, __sk_common.skc_state)))
+    e.cgroup_id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
   count(&e);
   return 0;
 }

@@ -42,4 +42,17 @@ struct netobs_drops_slot {
  * still counted, by reason only. */
 #define NETOBS_DROPS_OVERFLOW_SLOTS 256
 
+/* attribution: cgroup. Drops of packets whose socket is known, by the cgroup
+ * v2 id of the socket (sock_cgroup_data: the cgroup of the process that
+ * created it), reason and protocol (key of the per-CPU hash `cgroup_drops`,
+ * value: packets). When the hash is full, drops fold into the per-CPU array
+ * `cgroup_overflow`, indexed by reason like `overflow`. */
+struct netobs_drops_cgroup_key {
+  __u64 cgroup_id;
+  __u32 reason;
+  __u16 l3;
+  __u8 l4;
+  __u8 pad;
+};
+
 #endif /* NETOBS_BPF_DROPS_H_ */

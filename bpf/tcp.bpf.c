@@ -117,6 +117,16 @@ struct {
   __type(value, struct netobs_tcp_cgroup_counts);
 } cgroup_counts SEC(".maps");
 
+/* RTT histograms by the socket's cgroup id (attribute_cgroup); max_entries
+ * = max_cgroups + 1 (`other`, pre-inserted). User space deletes idle and
+ * gone cgroups. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+  __uint(max_entries, 257);
+  __type(key, __u64);
+  __type(value, struct netobs_tcp_hist);
+} rtt_by_cgroup SEC(".maps");
+
 /* Remote CIDR groups (see struct netobs_tcp_cidr_key); filled before attach. */
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -278,6 +288,33 @@ static __always_inline struct netobs_tcp_hist* rtt_hist(const struct sock_common
   return rtt_group_hist(group);
 }
 
+/* The RTT histogram of the socket's cgroup, created on first use; past the
+ * map's capacity the pre-inserted `other` entry (counted). Direct loads on
+ * the tp_btf rung: this runs per segment. */
+static __always_inline struct netobs_tcp_hist* rtt_cgroup_hist(const struct sock* sk, bool btf) {
+  __u64 id = 0;
+
+  if (btf) {
+    const struct cgroup* cgroup = sk->sk_cgrp_data.cgroup;
+
+    if (cgroup) id = cgroup->kn->id;
+  } else {
+    id = BPF_CORE_READ(sk, sk_cgrp_data.cgroup, kn, id);
+  }
+  struct netobs_tcp_hist* hist = bpf_map_lookup_elem(&rtt_by_cgroup, &id);
+  if (hist) return hist;
+  __u32 zero = 0;
+  struct netobs_tcp_hist* zeroes = bpf_map_lookup_elem(&zero_hist, &zero);
+  if (!zeroes) return 0;
+  /* EEXIST (another CPU inserted it) is fine: look it up again. */
+  bpf_map_update_elem(&rtt_by_cgroup, &id, zeroes, BPF_NOEXIST);
+  hist = bpf_map_lookup_elem(&rtt_by_cgroup, &id);
+  if (hist) return hist;
+  count(NETOBS_TCP_CGROUP_OVERFLOW, 1);
+  id = NETOBS_TCP_CGROUP_OTHER;
+  return bpf_map_lookup_elem(&rtt_by_cgroup, &id);
+}
+
 static __always_inline int on_probe(const struct sock* sk, bool btf) {
   /* srtt_us is the smoothed RTT in microseconds << 3 (tcp_rtt_estimator);
    * 0 means no RTT sample yet. Exported as microseconds. */
@@ -287,6 +324,10 @@ static __always_inline int on_probe(const struct sock* sk, bool btf) {
   if (srtt8 == 0) return 0;
   hist = rtt_hist(&sk->__sk_common, btf);
   if (hist) hist_add(hist, srtt8 >> 3, NETOBS_TCP_RTT_SLOTS);
+  if (attribute_cgroup) {
+    hist = rtt_cgroup_hist(sk, btf);
+    if (hist) hist_add(hist, srtt8 >> 3, NETOBS_TCP_RTT_SLOTS);
+  }
   return 0;
 }
 

@@ -62,9 +62,11 @@ struct AttributionConfig {
   double label_idle_seconds = 600;  // idle label slots are reclaimed after this
   double gone_after_seconds = 60;   // series of removed cgroups disappear after this
   std::string cgroup_root;          // cgroup2 mount; empty: found in <procfs>/mounts
-  std::string kubelet_url;          // http://host:port/pods; empty: no kubelet
+  std::string kubelet_url;          // http[s]://host:port/pods; empty: no kubelet
   std::string kubelet_token_file;   // bearer token for the kubelet
-  std::string pods_file;            // a /pods document on disk instead of the kubelet
+  std::string kubelet_ca_file;      // CA of the kubelet's certificate; empty: the system's
+  bool kubelet_insecure_skip_verify = false;  // https without checking the certificate
+  std::string pods_file;                      // a /pods document on disk instead of the kubelet
   double metadata_refresh_seconds = 30;
 
   bool operator==(const AttributionConfig&) const = default;

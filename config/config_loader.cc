@@ -113,10 +113,13 @@ std::string check_telemetry_path(const Value& v) {
 }
 
 std::string check_kubelet_url(const Value& v) {
-  if (v.text.empty() || v.text.rfind("http://", 0) == 0) return "";
+  if (v.text.empty() || v.text.rfind("http://", 0) == 0 || v.text.rfind("https://", 0) == 0) {
+    return "";
+  }
   return "kubelet_url " + quote(v.text) +
-         " must be an http:// URL (e.g. the kubelet's read-only port, "
-         "http://127.0.0.1:10255/pods, or a local proxy to it); https is not supported";
+         " must be an https:// or http:// URL, e.g. the kubelet's https://<node>:10250/pods "
+         "(with kubelet_token_file and kubelet_ca_file) or its read-only port "
+         "http://127.0.0.1:10255/pods";
 }
 
 std::string check_procfs(const Value& v) {
@@ -238,6 +241,9 @@ SchemaPtr build_schema(const CollectorConfigSections& collector_sections) {
       {"kubelet_url",
        bind_to(with_check(text(), check_kubelet_url), NETOBS_FIELD(attribution.kubelet_url))},
       {"kubelet_token_file", bind_to(text(), NETOBS_FIELD(attribution.kubelet_token_file))},
+      {"kubelet_ca_file", bind_to(text(), NETOBS_FIELD(attribution.kubelet_ca_file))},
+      {"kubelet_insecure_skip_verify",
+       bind_to(boolean(), NETOBS_FIELD(attribution.kubelet_insecure_skip_verify))},
       {"pods_file", bind_to(text(), NETOBS_FIELD(attribution.pods_file))},
       {"metadata_refresh",
        bind_to(duration(1, 86400), NETOBS_FIELD(attribution.metadata_refresh_seconds))},

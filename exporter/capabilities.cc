@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "collectors/dns/dns_config.h"
+#include "collectors/drops/drops_config.h"
 #include "collectors/flows/flows_config.h"
 #include "collectors/security/security_config.h"
 #include "collectors/socket/socket_config.h"
@@ -128,6 +129,10 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
   if (collector_enabled(config, "security") && security.dns_answers &&
       !security.blocklists.empty()) {
     add_need(plan, kNetRaw, "security");  // the DNS-answer packet socket
+  }
+  if (collector_enabled(config, "drops") &&
+      config.collector<DropsConfig>().attribution == "cgroup") {
+    add_need(plan, kDacReadSearch, "drops");
   }
   std::sort(plan.capabilities.begin(), plan.capabilities.end(),
             [](const CapabilityNeed& a, const CapabilityNeed& b) {

@@ -1,7 +1,11 @@
 #include "exporter/http_client.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,18 +25,24 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Url {
+  bool tls = false;
   std::string host;
   std::string port = "80";
   std::string path = "/";
 };
 
 Result<Url> parse_url(const std::string& text) {
-  constexpr std::string_view kScheme = "http://";
-  if (text.rfind(kScheme, 0) != 0) {
-    return Status::error("\"" + text + "\": only http:// URLs are supported");
-  }
-  std::string rest = text.substr(kScheme.size());
   Url url;
+  std::string rest;
+  if (text.rfind("http://", 0) == 0) {
+    rest = text.substr(7);
+  } else if (text.rfind("https://", 0) == 0) {
+    rest = text.substr(8);
+    url.tls = true;
+    url.port = "443";
+  } else {
+    return Status::error("\"" + text + "\": only http:// and https:// URLs are supported");
+  }
   size_t slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   if (slash != std::string::npos) url.path = rest.substr(slash);
@@ -49,7 +59,7 @@ Result<Url> parse_url(const std::string& text) {
     if (colon != std::string::npos) url.port = authority.substr(colon + 1);
   }
   if (url.host.empty() || url.port.empty()) {
-    return Status::error("\"" + text + "\": expected http://host:port[/path]");
+    return Status::error("\"" + text + "\": expected http[s]://host:port[/path]");
   }
   return url;
 }
@@ -136,6 +146,167 @@ std::string dechunk(const std::string& body) {
   return out;
 }
 
+// OpenSSL's queued errors of this thread, "; "-separated.
+std::string openssl_errors() {
+  std::string out;
+  while (unsigned long code = ERR_get_error()) {
+    char text[256];
+    ERR_error_string_n(code, text, sizeof text);
+    if (!out.empty()) out += "; ";
+    out += text;
+  }
+  return out;
+}
+
+// A connected socket, with TLS on it for https:// URLs. Sends and receives
+// wait with poll() until the deadline (the socket is non-blocking).
+class Connection {
+ public:
+  Connection(int fd, Clock::time_point deadline) : fd_(fd), deadline_(deadline) {}
+  ~Connection() {
+    if (ssl_) SSL_free(ssl_);
+    if (ctx_) SSL_CTX_free(ctx_);
+  }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The TLS handshake: the server's certificate chain checked against the
+  // CA file (or the system's CAs) and its name against the URL's host,
+  // unless insecure_skip_verify.
+  Status start_tls(const Url& url, const HttpTls& tls) {
+    ERR_clear_error();
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    if (!ctx_) return Status::error("TLS setup failed: " + openssl_errors());
+    SSL_CTX_set_min_proto_version(ctx_, TLS1_2_VERSION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    // A server that closes without close_notify ends the body (HTTP/1.0 framing).
+    SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    if (tls.insecure_skip_verify) {
+      SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
+    } else {
+      SSL_CTX_set_verify(ctx_, SSL_VERIFY_PEER, nullptr);
+      if (!tls.ca_file.empty()) {
+        if (SSL_CTX_load_verify_locations(ctx_, tls.ca_file.c_str(), nullptr) != 1) {
+          return Status::error("cannot load the CA file " + tls.ca_file + " (" + openssl_errors() +
+                               "); give a readable PEM file of CA certificates");
+        }
+      } else if (SSL_CTX_set_default_verify_paths(ctx_) != 1) {
+        return Status::error("cannot load the system's CA certificates: " + openssl_errors());
+      }
+    }
+    ssl_ = SSL_new(ctx_);
+    if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) {
+      return Status::error("TLS setup failed: " + openssl_errors());
+    }
+    in6_addr address{};
+    const bool is_ip = ::inet_pton(AF_INET, url.host.c_str(), &address) == 1 ||
+                       ::inet_pton(AF_INET6, url.host.c_str(), &address) == 1;
+    if (is_ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), url.host.c_str());
+    } else {
+      SSL_set_tlsext_host_name(ssl_, url.host.c_str());
+      SSL_set1_host(ssl_, url.host.c_str());
+    }
+    while (true) {
+      ERR_clear_error();
+      const int rc = SSL_connect(ssl_);
+      if (rc == 1) return Status::ok();
+      const int error = SSL_get_error(ssl_, rc);
+      if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+        if (!wait_for(fd_, error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_)) {
+          return Status::error("TLS handshake timed out");
+        }
+        continue;
+      }
+      const long verify = SSL_get_verify_result(ssl_);
+      if (verify != X509_V_OK) {
+        return Status::error(std::string("TLS handshake failed: the server's certificate is not "
+                                         "trusted: ") +
+                             X509_verify_cert_error_string(verify) +
+                             (tls.ca_file.empty()
+                                  ? "; set the CA file to the CA that signed it"
+                                  : "; is " + tls.ca_file + " the CA that signed it?"));
+      }
+      std::string detail = openssl_errors();
+      if (detail.empty()) detail = error == SSL_ERROR_SYSCALL ? errno_text(errno) : "closed";
+      return Status::error("TLS handshake failed: " + detail + " (is it an https server?)");
+    }
+  }
+
+  Status send_all(const std::string& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      const size_t left = data.size() - sent;
+      if (ssl_) {
+        ERR_clear_error();
+        const int n =
+            SSL_write(ssl_, data.data() + sent, static_cast<int>(std::min<size_t>(left, 1 << 30)));
+        if (n > 0) {
+          sent += static_cast<size_t>(n);
+          continue;
+        }
+        if (Status wait = wait_tls(n); !wait) return wait;
+        continue;
+      }
+      if (!wait_for(fd_, POLLOUT, deadline_)) return Status::error("timed out");
+      ssize_t n = ::send(fd_, data.data() + sent, left, MSG_NOSIGNAL);
+      if (n < 0 && errno != EAGAIN && errno != EINTR) return Status::error(errno_text(errno));
+      if (n > 0) sent += static_cast<size_t>(n);
+    }
+    return Status::ok();
+  }
+
+  // Everything until the server closes, at most `max` bytes.
+  Status receive_all(std::string& out, size_t max) {
+    char buffer[65536];
+    while (true) {
+      if (ssl_) {
+        ERR_clear_error();
+        const int n = SSL_read(ssl_, buffer, sizeof buffer);
+        if (n > 0) {
+          out.append(buffer, static_cast<size_t>(n));
+        } else if (SSL_get_error(ssl_, n) == SSL_ERROR_ZERO_RETURN) {
+          return Status::ok();
+        } else if (Status wait = wait_tls(n); !wait) {
+          return wait;
+        }
+      } else {
+        if (!wait_for(fd_, POLLIN, deadline_)) return Status::error("timed out");
+        ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (n == 0) return Status::ok();
+        if (n < 0) {
+          if (errno == EAGAIN || errno == EINTR) continue;
+          return Status::error(errno_text(errno));
+        }
+        out.append(buffer, static_cast<size_t>(n));
+      }
+      if (out.size() > max) return Status::error("response too large");
+    }
+  }
+
+ private:
+  // After an SSL_read/SSL_write that returned `rc` <= 0: waits for what TLS
+  // wants, or names the error.
+  Status wait_tls(int rc) {
+    const int error = SSL_get_error(ssl_, rc);
+    if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+      if (!wait_for(fd_, error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline_)) {
+        return Status::error("timed out");
+      }
+      return Status::ok();
+    }
+    std::string detail = openssl_errors();
+    if (detail.empty()) detail = error == SSL_ERROR_SYSCALL ? errno_text(errno) : "TLS error";
+    return Status::error(detail);
+  }
+
+  int fd_;
+  Clock::time_point deadline_;
+  SSL_CTX* ctx_ = nullptr;
+  SSL* ssl_ = nullptr;
+};
+
 }  // namespace
 
 Result<HttpResponse> http_request(const HttpRequest& request, double timeout_seconds) {
@@ -158,28 +329,19 @@ Result<HttpResponse> http_request(const HttpRequest& request, double timeout_sec
   }
   wire += "\r\n";
   wire += request.body;
-  size_t sent = 0;
-  while (sent < wire.size()) {
-    if (!wait_for(fd.get(), POLLOUT, deadline)) return Status::error(what + ": timed out");
-    ssize_t n = ::send(fd.get(), wire.data() + sent, wire.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EINTR) {
-      return Status::error(what + ": " + errno_text(errno));
+  Connection connection(fd.get(), deadline);
+  if (url->tls) {
+    if (Status tls = connection.start_tls(*url, request.tls); !tls) {
+      return Status::error(what + ": " + tls.message());
     }
-    if (n > 0) sent += static_cast<size_t>(n);
+  }
+  if (Status sent = connection.send_all(wire); !sent) {
+    return Status::error(what + ": " + sent.message());
   }
   std::string response;
   constexpr size_t kMaxResponse = 64 << 20;
-  char buffer[65536];
-  while (true) {
-    if (!wait_for(fd.get(), POLLIN, deadline)) return Status::error(what + ": timed out");
-    ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-    if (n == 0) break;
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EINTR) continue;
-      return Status::error(what + ": " + errno_text(errno));
-    }
-    response.append(buffer, static_cast<size_t>(n));
-    if (response.size() > kMaxResponse) return Status::error(what + ": response too large");
+  if (Status received = connection.receive_all(response, kMaxResponse); !received) {
+    return Status::error(what + ": " + received.message());
   }
   size_t header_end = response.find("\r\n\r\n");
   if (response.rfind("HTTP/", 0) != 0 || header_end == std::string::npos) {

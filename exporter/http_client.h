@@ -1,7 +1,9 @@
-// A minimal blocking HTTP/1.0 client over a plain socket: `netobs stats
-// --trend --from` reads a netobs exporter's /metrics with it, the security
-// collector POSTs alerts to a webhook, attribution reads a kubelet's /pods. Plain http only (no
-// TLS, no auth); any thread may call it.
+// A minimal blocking HTTP/1.0 client: `netobs stats --trend --from` reads a
+// netobs exporter's /metrics with it, the security collector POSTs alerts to
+// a webhook, attribution reads a kubelet's /pods. http:// over a plain
+// socket, https:// over OpenSSL (the server's certificate verified against a
+// CA file or the system's CAs, and its name against the URL's host, unless
+// told otherwise). Any thread may call it.
 #pragma once
 
 #include <string>
@@ -11,14 +13,23 @@
 
 namespace netobs {
 
+// How https:// URLs are checked.
+struct HttpTls {
+  std::string ca_file;  // PEM CA certificates; "": the system's (/etc/ssl/certs)
+  // Accept any certificate (no CA nor name check): the connection is still
+  // encrypted, but anyone on the path can pose as the server.
+  bool insecure_skip_verify = false;
+};
+
 struct HttpRequest {
   std::string method = "GET";
-  std::string url;  // http://host[:port][/path]
+  std::string url;  // http[s]://host[:port][/path]
   std::string body;
   std::string content_type;  // set with a body: sends Content-Type and Content-Length
   std::string accept;
   // Further whole header lines without CRLF ("Authorization: Bearer ...").
   std::vector<std::string> headers;
+  HttpTls tls;  // https:// only
 };
 
 struct HttpResponse {

@@ -23,6 +23,11 @@ struct DropsCollector::Loaded {
 
 namespace {
 
+std::chrono::steady_clock::duration seconds_duration(double seconds) {
+  return std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+      std::chrono::duration<double>(seconds));
+}
+
 Result<uint32_t> netns_inode(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -78,6 +83,17 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
     if (!inode) return inode.status();
     netns = *inode;
   }
+  attribution_.reset();
+  cgroup_activity_.clear();
+  const bool attribute = config.attribution == "cgroup";
+  if (attribute) {
+    Result<std::shared_ptr<Attribution>> attribution =
+        Attribution::shared(attribution_options(context.config));
+    if (!attribution) return attribution.status();
+    attribution_ = *attribution;
+    label_idle_ = seconds_duration(context.config.attribution.label_idle_seconds);
+    gone_after_ = seconds_duration(context.config.attribution.gone_after_seconds);
+  }
   LadderLoadOptions load_options;
   load_options.collector = name();
   load_options.force_kind = options_.force_kind;
@@ -91,6 +107,8 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
         for (bpf_map* map : {skel.maps.keys, skel.maps.counts, skel.maps.slot_owner}) {
           bpf_map__set_max_entries(map, config.max_entries);
         }
+        skel.rodata->attribute_cgroup = attribute ? 1 : 0;
+        bpf_map__set_max_entries(skel.maps.cgroup_drops, attribute ? config.max_cgroups : 1);
         return Status::ok();
       });
   if (!loaded) return loaded.status();
@@ -109,6 +127,7 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
             {"attach", attach_kind()},
             {"netns", config.network_namespace.empty() ? "all" : config.network_namespace},
             {"interfaces", interfaces_.describe()},
+            {"attribution", config.attribution},
             {"reasons", std::to_string(reasons_->all().size())}});
   return Status::ok();
 }
@@ -140,14 +159,61 @@ Result<DropsSnapshot> DropsCollector::snapshot() {
   return snap;
 }
 
+Result<DropsByCgroup> DropsCollector::by_cgroup() {
+  if (!loaded_ || !attribution_) return Status::error("drops attribution is not running");
+  const drops_bpf& skel = *loaded_->skeleton.skel;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(cgroup_mutex_);
+  DropsByCgroup result;
+  std::vector<netobs_drops_cgroup_key> expired;
+  Status read = for_each_percpu_entry<netobs_drops_cgroup_key, uint64_t>(
+      MapRef::of(skel.maps.cgroup_drops),
+      [&](const netobs_drops_cgroup_key& key, const std::vector<uint64_t>& per_cpu) {
+        uint64_t packets = 0;
+        for (uint64_t v : per_cpu) packets += v;
+        auto [it, inserted] = cgroup_activity_.try_emplace(
+            std::tuple{key.cgroup_id, key.reason, key.l3, key.l4}, CgroupActivity{packets, now});
+        if (!inserted && it->second.packets != packets) it->second = {packets, now};
+        const auto idle = now - it->second.last_change;
+        if ((label_idle_.count() > 0 && idle > label_idle_) ||
+            (idle > gone_after_ && !attribution_->exists(key.cgroup_id))) {
+          expired.push_back(key);
+          return;
+        }
+        result
+            .packets[{attribution_->labels(key.cgroup_id).values(), key.reason, key.l3, key.l4}] +=
+            packets;
+      });
+  if (!read) return read;
+  for (const netobs_drops_cgroup_key& key : expired) {
+    bpf_map_delete_elem(bpf_map__fd(skel.maps.cgroup_drops), &key);
+    cgroup_activity_.erase(std::tuple{key.cgroup_id, key.reason, key.l3, key.l4});
+  }
+  Result<std::vector<uint64_t>> overflow =
+      sum_percpu_u64_array(MapRef::of(skel.maps.cgroup_overflow), NETOBS_DROPS_OVERFLOW_SLOTS);
+  if (!overflow) return overflow.status();
+  for (size_t slot = 0; slot < result.overflow.size() && slot < overflow->size(); ++slot) {
+    result.overflow[slot] = (*overflow)[slot];
+  }
+  return result;
+}
+
 Status DropsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   Result<DropsSnapshot> snap = snapshot();
   if (!snap) return snap.status();
   append_drops_families(*snap, *reasons_, out, port_labels_ ? &*port_labels_ : nullptr);
+  if (attribution_) {
+    Result<DropsByCgroup> by = by_cgroup();
+    if (!by) return by.status();
+    append_drops_cgroup_families(*by, *reasons_, out);
+  }
   return Status::ok();
 }
 
-void DropsCollector::stop_impl() { loaded_.reset(); }
+void DropsCollector::stop_impl() {
+  loaded_.reset();
+  attribution_.reset();
+}
 
 BpfStatus DropsCollector::bpf_status_impl() const {
   BpfStatus status;
@@ -158,6 +224,10 @@ BpfStatus DropsCollector::bpf_status_impl() const {
       {"keys", bpf_map__fd(skel.maps.keys), bpf_map__max_entries(skel.maps.keys), 0});
   status.maps.push_back(
       {"overflow", bpf_map__fd(skel.maps.overflow), bpf_map__max_entries(skel.maps.overflow), 0});
+  if (attribution_) {
+    status.maps.push_back({"cgroup_drops", bpf_map__fd(skel.maps.cgroup_drops),
+                           bpf_map__max_entries(skel.maps.cgroup_drops), 0});
+  }
   return status;
 }
 

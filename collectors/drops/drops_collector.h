@@ -5,13 +5,18 @@
 // serialized by the Collector base), or by `netobs drops`.
 #pragma once
 
+#include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "collectors/drops/drop_reasons.h"
 #include "collectors/drops/drops_metrics.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
 #include "exporter/net/interface_selector.h"
@@ -43,6 +48,11 @@ class DropsCollector final : public Collector {
   Result<DropsSnapshot> snapshot();
   // The running kernel's reason names. Only valid while active.
   const DropReasons& reasons() const { return *reasons_; }
+  // attribution: cgroup: the drops by the socket's cgroup, resolved to
+  // labels; entries of cgroups idle for attribution.label_idle_time, or
+  // removed and idle for attribution.gone_after, are deleted from the kernel
+  // map (their series disappear). Only valid while active.
+  Result<DropsByCgroup> by_cgroup();
   // The rung attached ("tp_btf", "raw_tp", "tracepoint"); "" before start.
   std::string attach_kind() const;
 
@@ -59,6 +69,18 @@ class DropsCollector final : public Collector {
   std::optional<DropReasons> reasons_;
   InterfaceSelector interfaces_;                // network.interfaces / exclude_interfaces
   std::optional<DropsPortLabels> port_labels_;  // collectors.drops.local_port_labels
+
+  // attribution: cgroup. Each kernel entry's packets and when they last
+  // changed (a returning cgroup starts again from 0).
+  struct CgroupActivity {
+    uint64_t packets = 0;
+    std::chrono::steady_clock::time_point last_change;
+  };
+  std::shared_ptr<Attribution> attribution_;
+  std::chrono::steady_clock::duration label_idle_{};
+  std::chrono::steady_clock::duration gone_after_{};
+  std::mutex cgroup_mutex_;  // by_cgroup() may run beside a scrape (tests)
+  std::map<std::tuple<uint64_t, uint32_t, uint16_t, uint8_t>, CgroupActivity> cgroup_activity_;
 };
 
 struct CollectorDescriptor;

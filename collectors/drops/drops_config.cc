@@ -18,6 +18,10 @@ CollectorConfigSection drops_config_section() {
            bind_to(boolean(), NETOBS_COLLECTOR_FIELD(DropsConfig, local_port_labels))},
           {"max_local_ports", bind_to(integer(1, 4096, "max_local_ports"),
                                       NETOBS_COLLECTOR_FIELD(DropsConfig, max_local_ports))},
+          {"attribution",
+           bind_to(one_of({"none", "cgroup"}), NETOBS_COLLECTOR_FIELD(DropsConfig, attribution))},
+          {"max_cgroups", bind_to(integer(1, 65536, "max_cgroups"),
+                                  NETOBS_COLLECTOR_FIELD(DropsConfig, max_cgroups))},
       }};
 }
 

@@ -24,6 +24,15 @@ struct DropsConfig : CollectorSettingsOf<DropsConfig> {
   // series, the rest fold into local_port="other".
   bool local_port_labels = false;
   uint32_t max_local_ports = 64;
+  // netobs_drops_cgroup_total: drops of packets whose socket is known, by the
+  // cgroup of the socket (container_id, pod_uid, unit, pod, namespace,
+  // container; see the attribution section): "cgroup" or "none" (the default:
+  // no such series, no per-event cost). Drops run in softirq context, so the
+  // current task (comm) says nothing about who owns the packet: no "comm".
+  std::string attribution = "none";
+  // {cgroup, reason, protocol} entries held in the kernel; beyond it the
+  // drops fold into the series whose attribution labels are all "other".
+  uint32_t max_cgroups = 256;
 
   bool operator==(const DropsConfig&) const = default;
 };

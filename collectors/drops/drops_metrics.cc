@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "exporter/attribution/attribution.h"
 #include "exporter/metric_builder.h"
 
 namespace netobs {
@@ -19,6 +20,10 @@ constexpr char kDropsHelp[] =
     "SOCKET_BACKLOG point at full listen queues (TcpExt ListenOverflows/ListenDrops), "
     "SOCKET_RCVBUFF at receive buffers (UdpRcvbufErrors, TcpExt TCPRcvQDrop), drops of TCP "
     "segments at retransmissions (netobs_tcp_retransmits_total).";
+constexpr char kCgroupHelp[] =
+    "Packets the kernel dropped whose socket is known (a full receive buffer, a full backlog, a "
+    "socket filter...), by the cgroup of that socket: the container, pod or systemd unit that "
+    "created it. Labels \"other\": drops beyond collectors.drops.max_cgroups.";
 constexpr char kReasonsHelp[] =
     "Drop reasons this kernel can report (enum skb_drop_reason in its BTF), one series each.";
 
@@ -203,6 +208,41 @@ void append_drops_families(const DropsSnapshot& snapshot, const DropReasons& rea
                      prometheus::MetricType::Gauge);
   for (const auto& [value, name] : reasons.all()) info.gauge({{"reason", name}}, 1);
   info.append_to(out);
+}
+
+void append_drops_cgroup_families(const DropsByCgroup& by_cgroup, const DropReasons& reasons,
+                                  std::vector<prometheus::MetricFamily>& out) {
+  const std::vector<std::string>& names = CgroupLabels::names();
+  FamilyBuilder drops(std::string(kDropsCgroupMetric), kCgroupHelp,
+                      prometheus::MetricType::Counter);
+  auto add = [&](const std::vector<std::string>& owner, const std::string& reason,
+                 std::string_view family, std::string_view protocol, uint64_t packets) {
+    Labels labels = {
+        {"reason", reason}, {"family", std::string(family)}, {"protocol", std::string(protocol)}};
+    for (size_t i = 0; i < names.size() && i < owner.size(); ++i) {
+      labels[names[i]] = owner[i];
+    }
+    drops.counter(labels, static_cast<double>(packets));
+  };
+  for (const auto& [key, packets] : by_cgroup.packets) {
+    add(key.owner, reasons.name(key.reason), drops_family_name(key.l3),
+        drops_protocol_name(key.l3, key.l4), packets);
+  }
+  uint64_t folded = 0;
+  const std::vector<std::string> other(names.size(), "other");
+  for (uint32_t slot = 0; slot < by_cgroup.overflow.size(); ++slot) {
+    if (by_cgroup.overflow[slot] == 0) continue;
+    folded += by_cgroup.overflow[slot];
+    add(other, slot + 1 < by_cgroup.overflow.size() ? reasons.name(slot) : "unknown_other", "other",
+        "other", by_cgroup.overflow[slot]);
+  }
+  drops.append_to(out);
+  FamilyBuilder("netobs_series_dropped_total",
+                "Observations folded into an `other` series because a label's cardinality cap "
+                "was reached.",
+                prometheus::MetricType::Counter)
+      .counter({{"collector", "drops"}, {"metric", "cgroup"}}, static_cast<double>(folded))
+      .append_to(out);
 }
 
 }  // namespace netobs

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <map>
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,6 +24,7 @@ namespace netobs {
 
 inline constexpr std::string_view kDropsMetric = "netobs_drops_total";
 inline constexpr std::string_view kDropsReasonsInfoMetric = "netobs_drops_reasons_info";
+inline constexpr std::string_view kDropsCgroupMetric = "netobs_drops_cgroup_total";
 
 // One key of the kernel map, summed over CPUs.
 struct DropsEntry {
@@ -36,6 +38,23 @@ struct DropsSnapshot {
   std::vector<DropsEntry> entries;
   // Drops counted by reason only because the map was full (index: reason,
   // the last slot for larger values).
+  std::array<uint64_t, NETOBS_DROPS_OVERFLOW_SLOTS> overflow{};
+};
+
+// attribution: cgroup: drops by the socket's cgroup, resolved to the
+// attribution label values (in the order of CgroupLabels::names(); cgroups
+// with equal labels summed).
+struct DropsByCgroup {
+  struct Key {
+    std::vector<std::string> owner;
+    uint32_t reason = 0;
+    uint16_t l3 = 0;
+    uint8_t l4 = 0;
+    auto operator<=>(const Key&) const = default;
+  };
+  std::map<Key, uint64_t> packets;
+  // Drops folded because the kernel's cgroup map was full, by reason (the
+  // last slot for larger values): the series whose owner labels are "other".
   std::array<uint64_t, NETOBS_DROPS_OVERFLOW_SLOTS> overflow{};
 };
 
@@ -101,5 +120,11 @@ void append_drops_families(const DropsSnapshot& snapshot, const DropReasons& rea
                            std::vector<prometheus::MetricFamily>& out,
                            DropsPortLabels* ports = nullptr,
                            DropsPortLabels::Clock::time_point now = DropsPortLabels::Clock::now());
+
+// netobs_drops_cgroup_total{reason,family,protocol,container_id,pod_uid,unit,
+// pod,namespace,container} and netobs_series_dropped_total{collector="drops",
+// metric="cgroup"} (the packets folded into the "other" owner).
+void append_drops_cgroup_families(const DropsByCgroup& by_cgroup, const DropReasons& reasons,
+                                  std::vector<prometheus::MetricFamily>& out);
 
 }  // namespace netobs

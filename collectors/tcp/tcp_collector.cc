@@ -76,6 +76,7 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
                               config.sample_rate, config.attribution == "cgroup"};
   attribution_.reset();
   cgroup_activity_.clear();
+  rtt_cgroup_activity_.clear();
   if (options_.attribution) {
     Result<std::shared_ptr<Attribution>> attribution =
         Attribution::shared(attribution_options(context.config));
@@ -134,6 +135,8 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
         skel.rodata->attribute_cgroup = options_.attribution;
         bpf_map__set_max_entries(skel.maps.cgroup_counts,
                                  options_.attribution ? config.max_cgroups + 1 : 1);
+        bpf_map__set_max_entries(skel.maps.rtt_by_cgroup,
+                                 options_.attribution && config.rtt ? config.max_cgroups + 1 : 1);
         for (const std::string& program : unwanted_programs) {
           bpf_program* prog = bpf_object__find_program_by_name(skel.obj, program.c_str());
           if (prog != nullptr) bpf_program__set_autoload(prog, false);
@@ -185,6 +188,12 @@ Status TcpCollector::start_impl(const CollectorContext& context) {
     if (bpf_map_update_elem(bpf_map__fd(skel.maps.cgroup_counts), &other, zero_counts.data(),
                             BPF_ANY) != 0) {
       return Status::error(std::string("initializing BPF map cgroup_counts failed: ") +
+                           errno_text(errno));
+    }
+    std::vector<netobs_tcp_hist> zero_hists(static_cast<size_t>(loaded_->cpus));
+    if (bpf_map_update_elem(bpf_map__fd(skel.maps.rtt_by_cgroup), &other, zero_hists.data(),
+                            BPF_ANY) != 0) {
+      return Status::error(std::string("initializing BPF map rtt_by_cgroup failed: ") +
                            errno_text(errno));
     }
   }
@@ -303,6 +312,40 @@ Status TcpCollector::read_cgroup_counts(TcpSnapshot& snap) {
   for (uint64_t id : expired) {
     bpf_map_delete_elem(bpf_map__fd(skel.maps.cgroup_counts), &id);
     cgroup_activity_.erase(id);
+  }
+  if (!options_.rtt) return Status::ok();
+  // RTT histograms: their own activity (a long-lived connection keeps its
+  // histogram moving while its connection counters stand still).
+  expired.clear();
+  read = for_each_percpu_entry<uint64_t, netobs_tcp_hist>(
+      MapRef::of(skel.maps.rtt_by_cgroup),
+      [&](uint64_t id, const std::vector<netobs_tcp_hist>& per_cpu) {
+        TcpHistogram sum;
+        for (const netobs_tcp_hist& hist : per_cpu) sum.add(hist);
+        std::vector<std::string> values;
+        if (id == NETOBS_TCP_CGROUP_OTHER) {
+          values.assign(CgroupLabels::names().size(), "other");
+        } else {
+          uint64_t samples = 0;
+          for (uint64_t slot : sum.slots) samples += slot;
+          auto [it, inserted] = rtt_cgroup_activity_.try_emplace(id, CgroupActivity{samples, now});
+          if (!inserted && it->second.total != samples) it->second = {samples, now};
+          const auto idle = now - it->second.last_change;
+          if ((label_idle_.count() > 0 && idle > label_idle_) ||
+              (idle > gone_after_ && !attribution_->exists(id))) {
+            expired.push_back(id);
+            return;
+          }
+          values = attribution_->labels(id).values();
+        }
+        TcpHistogram& merged = snap.rtt_by_cgroup[values];
+        for (size_t i = 0; i < merged.slots.size(); ++i) merged.slots[i] += sum.slots[i];
+        merged.sum += sum.sum;
+      });
+  if (!read) return read;
+  for (uint64_t id : expired) {
+    bpf_map_delete_elem(bpf_map__fd(skel.maps.rtt_by_cgroup), &id);
+    rtt_cgroup_activity_.erase(id);
   }
   return Status::ok();
 }

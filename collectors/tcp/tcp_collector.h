@@ -64,6 +64,7 @@ class TcpCollector final : public Collector {
   std::chrono::steady_clock::duration gone_after_{};
   std::mutex cgroup_mutex_;  // snapshot() may run beside a scrape (tests)
   std::map<uint64_t, CgroupActivity> cgroup_activity_;
+  std::map<uint64_t, CgroupActivity> rtt_cgroup_activity_;  // total: RTT samples
 };
 
 struct CollectorDescriptor;

@@ -164,6 +164,16 @@ void append_by_cgroup(const TcpSnapshot& snapshot, std::vector<prometheus::Metri
     }
     family.append_to(out);
   }
+  if (snapshot.rtt_by_cgroup.empty()) return;
+  FamilyBuilder rtt("netobs_tcp_cgroup_rtt_seconds",
+                    "Smoothed round-trip time (the kernel's srtt) of TCP connections, one "
+                    "observation per received segment (tcp:tcp_probe), by the cgroup of the "
+                    "socket.",
+                    MetricType::Histogram);
+  for (const auto& [values, hist] : snapshot.rtt_by_cgroup) {
+    add_log2_histogram(rtt, labels_of(values), hist, NETOBS_TCP_RTT_SLOTS, kMicro);
+  }
+  rtt.append_to(out);
 }
 
 void append_series_dropped(const TcpSnapshot& snapshot, const TcpMetricOptions& options,

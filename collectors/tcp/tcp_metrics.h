@@ -46,6 +46,8 @@ struct TcpSnapshot {
   // attribution: cgroup: connection counters by attribution label values (in
   // the order of CgroupLabels::names(); cgroups with equal labels summed).
   std::map<std::vector<std::string>, std::array<uint64_t, NETOBS_TCP_CG_COUNTER_COUNT>> by_cgroup;
+  // attribution: cgroup and rtt: RTT histograms by the same label values.
+  std::map<std::vector<std::string>, TcpHistogram> rtt_by_cgroup;
 };
 
 enum class TcpGroupBy { kNone, kLocalPort, kRemotePort, kRemoteCidr };

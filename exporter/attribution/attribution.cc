@@ -32,6 +32,8 @@ bool AttributionOptions::operator==(const AttributionOptions& other) const {
   return cgroup_root == other.cgroup_root && procfs == other.procfs &&
          metadata.kubelet_url == other.metadata.kubelet_url &&
          metadata.token_file == other.metadata.token_file &&
+         metadata.tls.ca_file == other.metadata.tls.ca_file &&
+         metadata.tls.insecure_skip_verify == other.metadata.tls.insecure_skip_verify &&
          metadata.static_file == other.metadata.static_file &&
          metadata.refresh_interval == other.metadata.refresh_interval &&
          metadata.min_backoff == other.metadata.min_backoff &&
@@ -44,6 +46,8 @@ AttributionOptions attribution_options(const Config& config) {
   options.procfs = config.exporter.procfs;
   options.metadata.kubelet_url = config.attribution.kubelet_url;
   options.metadata.token_file = config.attribution.kubelet_token_file;
+  options.metadata.tls.ca_file = config.attribution.kubelet_ca_file;
+  options.metadata.tls.insecure_skip_verify = config.attribution.kubelet_insecure_skip_verify;
   options.metadata.static_file = config.attribution.pods_file;
   options.metadata.refresh_interval = std::chrono::milliseconds(
       static_cast<int64_t>(config.attribution.metadata_refresh_seconds * 1000));

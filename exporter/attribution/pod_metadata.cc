@@ -130,9 +130,11 @@ Result<PodList> PodMetadata::fetch() const {
     while (!token->empty() && (token->back() == '\n' || token->back() == '\r')) token->pop_back();
     headers.push_back("Authorization: Bearer " + *token);
   }
-  Result<HttpResponse> response =
-      http_request({.url = options_.kubelet_url, .accept = "application/json", .headers = headers},
-                   options_.timeout_seconds);
+  Result<HttpResponse> response = http_request({.url = options_.kubelet_url,
+                                                .accept = "application/json",
+                                                .headers = headers,
+                                                .tls = options_.tls},
+                                               options_.timeout_seconds);
   if (!response) return response.status();
   if (response->status != 200) {
     return Status::error("GET " + options_.kubelet_url + ": HTTP status " + response->status_line);

@@ -1,6 +1,6 @@
 // PodMetadata: Kubernetes pod and container names by pod uid, from the
-// kubelet's pod list (GET <kubelet_url>, the `/pods` document, with an
-// optional bearer token file) or a static file in the same format. Kept in
+// kubelet's pod list (GET <kubelet_url>, the `/pods` document, over https
+// or http, with an optional bearer token file) or a static file in the same format. Kept in
 // a cache that a background thread refreshes, with exponential backoff
 // after failures (counted); lookups never wait for the network.
 #pragma once
@@ -16,6 +16,7 @@
 #include <string_view>
 #include <thread>
 
+#include "exporter/http_client.h"
 #include "exporter/status.h"
 
 namespace netobs {
@@ -38,8 +39,9 @@ Result<PodList> parse_pod_list(std::string_view json);
 class PodMetadata {
  public:
   struct Options {
-    std::string kubelet_url;  // http://host:port/pods; "" when unused
+    std::string kubelet_url;  // http[s]://host:port/pods; "" when unused
     std::string token_file;   // bearer token for the kubelet, re-read on every refresh
+    HttpTls tls;              // https: the CA file, or no certificate check at all
     std::string static_file;  // a /pods document on disk; "" when unused
     std::chrono::milliseconds refresh_interval{std::chrono::seconds(30)};
     std::chrono::milliseconds min_backoff{std::chrono::seconds(1)};

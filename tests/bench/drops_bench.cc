@@ -66,12 +66,17 @@ BenchNetns& bench_netns() {
   return netns;
 }
 
-// Sends up to `count` datagrams to the dropping port, at most `seconds` long.
-uint64_t flood(uint64_t count, double seconds) {
+// A port with a UDP socket that never reads, its receive buffer the
+// smallest: datagrams to it are dropped by the socket layer
+// (SOCKET_RCVBUFF), with the socket known (attribution applies).
+constexpr uint16_t kFullSocketPort = 9302;
+
+// Sends up to `count` datagrams to `port`, at most `seconds` long.
+uint64_t flood(uint64_t count, double seconds, uint16_t port = kPort) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
-  to.sin_port = htons(kPort);
+  to.sin_port = htons(port);
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
   uint64_t sent = 0;
@@ -89,6 +94,9 @@ uint64_t flood(uint64_t count, double seconds) {
 // every namespace (the default), arg 1: filtered to the benchmark's namespace
 // (events of the namespace do the full work, the others stop at the filter),
 // arg 2: with the opt-in local_port label (probe reads of the port).
+// Args 3 and 4: a receive-buffer flood (drops whose socket is known), with
+// attribution none (3) and cgroup (4): the cost of the socket's cgroup id
+// and the per-cgroup hash.
 void BM_DropCost(benchmark::State& state) {
   if (!bench_netns().ok()) {
     state.SkipWithError("needs root: ip netns / nft failed");
@@ -102,6 +110,22 @@ void BM_DropCost(benchmark::State& state) {
   Config config = default_config();
   if (state.range(0) == 1) config.collector<DropsConfig>().network_namespace = bench_netns().path();
   if (state.range(0) == 2) config.collector<DropsConfig>().local_port_labels = true;
+  if (state.range(0) == 4) config.collector<DropsConfig>().attribution = "cgroup";
+  const bool socket_drops = state.range(0) >= 3;
+  int full_socket = -1;
+  if (socket_drops) {
+    full_socket = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int tiny = 1;
+    setsockopt(full_socket, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(kFullSocketPort);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(full_socket, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      state.SkipWithError("cannot bind the full socket");
+      return;
+    }
+  }
   PreflightReport preflight = run_preflight();
   DropsCollector collector;
   if (Status s = collector.start({config, preflight}); !s) {
@@ -120,7 +144,8 @@ void BM_DropCost(benchmark::State& state) {
   Result<ProgramRuntime> real_before = read_program_runtime(real_fd);
   Result<ProgramRuntime> empty_before = read_program_runtime(empty_fd);
   uint64_t sent = 0;
-  for (auto _ : state) sent += flood(500000, 20);
+  for (auto _ : state) sent += flood(500000, 20, socket_drops ? kFullSocketPort : kPort);
+  if (full_socket >= 0) close(full_socket);
   Result<ProgramRuntime> real_after = read_program_runtime(real_fd);
   Result<ProgramRuntime> empty_after = read_program_runtime(empty_fd);
   if (!real_before || !empty_before || !real_after || !empty_after) {
@@ -139,7 +164,14 @@ void BM_DropCost(benchmark::State& state) {
   state.counters["empty_ns"] = empty_ns;
   state.counters["ratio"] = empty_ns > 0 ? real_ns / empty_ns : 0;
 }
-BENCHMARK(BM_DropCost)->Arg(0)->Arg(1)->Arg(2)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DropCost)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Arg(3)
+    ->Arg(4)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 // One scrape (snapshot + render) of every drop on the machine since start
 // (the flood adds a key; the 256-slot overflow array is read every time).

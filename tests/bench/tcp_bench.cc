@@ -195,7 +195,8 @@ bool require_root(benchmark::State& state) {
   return true;
 }
 
-// tcp_probe under iperf3 (2 s, loopback); arg: group_by.
+// tcp_probe under iperf3 (2 s, loopback); args: group_by, and attribution
+// (1: cgroup, the RTT histogram by the socket's cgroup as well).
 void BM_TcpProbeCost(benchmark::State& state) {
   if (!require_root(state)) return;
   Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
@@ -204,11 +205,13 @@ void BM_TcpProbeCost(benchmark::State& state) {
     return;
   }
   const std::vector<HookPair> pairs = {{"tcp_probe_btf", "tcp_probe_empty"}};
-  std::optional<Rig> rig = load_rig(pairs, static_cast<uint32_t>(state.range(0)));
+  std::optional<Rig> rig =
+      load_rig(pairs, static_cast<uint32_t>(state.range(0)), state.range(1) == 1);
   if (!rig) {
     state.SkipWithError("loading tcp.bpf.o failed");
     return;
   }
+  state.SetLabel(state.range(1) == 1 ? "attribution: cgroup" : "attribution: none");
   for (auto _ : state) {
     const std::string port = "5301";
     pid_t server = fork();
@@ -231,8 +234,9 @@ void BM_TcpProbeCost(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TcpProbeCost)
-    ->Arg(NETOBS_TCP_GROUP_NONE)
-    ->Arg(NETOBS_TCP_GROUP_LOCAL_PORT)
+    ->Args({NETOBS_TCP_GROUP_NONE, 0})
+    ->Args({NETOBS_TCP_GROUP_NONE, 1})
+    ->Args({NETOBS_TCP_GROUP_LOCAL_PORT, 0})
     ->Iterations(1)
     ->Unit(benchmark::kSecond);
 

@@ -10,9 +10,13 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "tests/support/test_support.h"
 
 namespace netobs::testing {
 
@@ -100,6 +104,61 @@ class FakeKubelet {
 };
 
 // A /pods document with one pod and one container.
+// A fake kubelet over TLS, as real nodes serve it (https://<node>:10250/pods
+// with a service-account token): Python's http.server wrapped in its ssl
+// module, with the certificate and key given (tests/support/test_certs.h
+// makes them). Answers GET /pods with the document only when the request
+// carries "Authorization: Bearer <token>", else 401.
+class FakeHttpsKubelet {
+ public:
+  FakeHttpsKubelet(const TempDir& dir, const std::string& cert, const std::string& key,
+                   const std::string& pods_json, const std::string& token) {
+    const std::string script = dir.write("fake_kubelet.py", R"(import http.server, ssl, sys
+cert, key, pods, token = sys.argv[1:5]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/pods":
+            code, body = 404, b""
+        elif self.headers.get("Authorization") != "Bearer " + token:
+            code, body = 401, b"Unauthorized"
+        else:
+            code, body = 200, open(pods, "rb").read()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(cert, key)
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print("port", server.server_address[1], flush=True)
+server.serve_forever()
+)");
+    const std::string pods = dir.write("kubelet_pods.json", pods_json);
+    process_ = std::make_unique<Subprocess>(
+        std::vector<std::string>{"python3", script, cert, key, pods, token});
+    for (int i = 0; i < 500 && port_ == 0 && process_->running(); ++i) {
+      const std::string out = process_->output();
+      const size_t at = out.find("port ");
+      if (at != std::string::npos && out.find('\n', at) != std::string::npos) {
+        port_ = std::stoi(out.substr(at + 5));
+      } else {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  }
+  bool ok() const { return port_ != 0; }
+  std::string output() const { return process_->output(); }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_) + "/pods"; }
+
+ private:
+  std::unique_ptr<Subprocess> process_;
+  int port_ = 0;
+};
+
 inline std::string pod_list_json(const std::string& uid, const std::string& name,
                                  const std::string& namespace_name, const std::string& container,
                                  const std::string& container_id) {

@@ -8,13 +8,19 @@
 // against a real dnsmasq on loopback; truth: the answers dig got.
 // The tcp collector with `attribution: cgroup`: connections, bytes by the
 // socket's cgroup, against the connections and bytes each child made.
+// The drops collector with `attribution: cgroup`: receive-buffer drops by
+// the socket's cgroup, against the kernel's UdpRcvbufErrors.
 // Also: label slots reclaimed after churn (1000 short-lived process names,
 // then a long-running one gets its own series).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <net/if.h>
 #include <netinet/in.h>
+#include <linux/tcp.h>  // not <netinet/tcp.h>: its tcp_info lacks tcpi_segs_in
 #include <signal.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -29,6 +35,7 @@
 #include <iostream>
 #include <map>
 #include <poll.h>
+#include <sstream>
 #include <thread>
 
 #include "exporter/attribution/cgroup_resolver.h"
@@ -485,6 +492,311 @@ TEST(AttributionLive, TcpCgroupsBeyondTheCapFoldIntoOther) {
                                   "collector=\"tcp\",metric=\"cgroup\"")
                 .value_or(0),
             5 - ours);
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+// Brings up lo of the calling process's network namespace.
+bool loopback_up() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  bool ok = ::ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+  ifr.ifr_flags |= IFF_UP;
+  ok = ok && ::ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// A child in `cgroup` opens a loopback TCP connection to itself (listener,
+// client and accepted socket all in that cgroup) and ping-pongs `rounds`
+// 32-byte messages. It reports the segments both sockets received during
+// the ping-pong (tcpi_segs_in: every one runs tcp:tcp_probe, one RTT
+// sample each) and keeps the connection open until `release` is called, so
+// no closing segment adds samples before the test scrapes.
+class RttChild {
+ public:
+  RttChild(const CgroupTree& tree, const std::string& cgroup, int rounds) {
+    int result[2], go[2];
+    if (::pipe(result) != 0 || ::pipe(go) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::close(result[0]);
+      ::close(go[1]);
+      {
+        std::ofstream procs(tree.root() + cgroup + "/cgroup.procs");
+        procs << ::getpid() << "\n";
+        procs.flush();
+        if (!procs.good()) ::_exit(2);
+      }
+      int64_t segments = -1;
+      const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      socklen_t len = sizeof addr;
+      int client = -1, server = -1;
+      if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+          ::listen(listener, 4) == 0 &&
+          ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
+        client = ::socket(AF_INET, SOCK_STREAM, 0);
+        if (::connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+          server = ::accept(listener, nullptr, nullptr);
+        }
+      }
+      if (server >= 0) {
+        auto segs_in = [](int fd) {
+          tcp_info info{};
+          socklen_t size = sizeof info;
+          ::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &size);
+          return static_cast<int64_t>(info.tcpi_segs_in);
+        };
+        std::this_thread::sleep_for(100ms);
+        const int64_t before = segs_in(client) + segs_in(server);
+        char buffer[32] = {};
+        bool ok = true;
+        for (int i = 0; i < rounds && ok; ++i) {
+          ok = ::send(client, buffer, sizeof buffer, 0) == sizeof buffer &&
+               ::recv(server, buffer, sizeof buffer, MSG_WAITALL) == sizeof buffer &&
+               ::send(server, buffer, sizeof buffer, 0) == sizeof buffer &&
+               ::recv(client, buffer, sizeof buffer, MSG_WAITALL) == sizeof buffer;
+        }
+        std::this_thread::sleep_for(300ms);  // delayed ACKs
+        if (ok) segments = segs_in(client) + segs_in(server) - before;
+      }
+      [[maybe_unused]] ssize_t n = ::write(result[1], &segments, sizeof segments);
+      char byte;
+      n = ::read(go[0], &byte, 1);  // until release(): EOF
+      ::_exit(0);
+    }
+    ::close(result[1]);
+    ::close(go[0]);
+    go_ = go[1];
+    if (::read(result[0], &segments_, sizeof segments_) != sizeof segments_) segments_ = -1;
+    ::close(result[0]);
+  }
+  ~RttChild() { release(); }
+  int64_t segments() const { return segments_; }
+  void release() {
+    if (go_ >= 0) ::close(go_);
+    go_ = -1;
+    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int go_ = -1;
+  int64_t segments_ = -1;
+};
+
+// The tcp collector with `attribution: cgroup`: the RTT histogram by the
+// socket's cgroup has one sample per segment the cgroup's sockets received
+// (the kernel's tcpi_segs_in), and the cgroup's series ages out once gone.
+TEST(AttributionLive, TcpRttByCgroupCountsEverySegmentReceived) {
+  require_root();
+  CgroupTree tree;
+  ASSERT_TRUE(tree.ok()) << "no cgroup2 mount";
+  testing::FakeKubelet kubelet;
+  kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
+  testing::ExporterProcess exporter(
+      {.collectors = {"tcp"},
+       .config_yaml = "collectors:\n  tcp:\n    attribution: cgroup\n    max_cgroups: 4096\n"
+                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
+                      "  metadata_refresh: 2s\n  kubelet_url: " +
+                      kubelet.url() + "\n",
+       .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+  const std::string pod_cgroup =
+      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  const std::string service = tree.make("system.slice/nbat-rtt.service");
+  RttChild pod(tree, pod_cgroup, 20);
+  RttChild unit(tree, service, 7);
+  ASSERT_GE(pod.segments(), 40);
+  ASSERT_GE(unit.segments(), 14);
+  const std::string count = "netobs_tcp_cgroup_rtt_seconds_count";
+  const auto named = owner(kId.substr(0, 12), kUid, "", "web-0", "shop", "nginx");
+  const auto unit_labels = owner("", "", "nbat-rtt.service");
+  std::string text =
+      exporter.scrape_until(count, labels_text(named), static_cast<double>(pod.segments()), 15);
+  EXPECT_EQ(testing::metric_value(text, count, labels_text(named)),
+            static_cast<double>(pod.segments()))
+      << text;
+  EXPECT_EQ(testing::metric_value(text, count, labels_text(unit_labels)),
+            static_cast<double>(unit.segments()));
+  // Loopback RTTs: positive, far below a second on average.
+  const double sum =
+      testing::metric_value(text, "netobs_tcp_cgroup_rtt_seconds_sum", labels_text(named))
+          .value_or(-1);
+  EXPECT_GT(sum, 0);
+  EXPECT_LT(sum / static_cast<double>(pod.segments()), 0.1);
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"tcp\",metric=\"cgroup\""),
+            0);
+  pod.release();
+  unit.release();
+
+  // A removed cgroup's RTT series ages out (gone_after: 1s).
+  ASSERT_TRUE(CgroupTree::remove(tree.root() + service));
+  exporter.scrape();
+  std::this_thread::sleep_for(1500ms);
+  exporter.scrape();  // deletes the gone cgroup's entries
+  text = exporter.scrape();
+  EXPECT_EQ(text.find("nbat-rtt.service"), std::string::npos) << text;
+  EXPECT_TRUE(testing::metric_value(text, count, labels_text(named)).has_value());
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+// A child in `cgroup` with a network namespace of its own (so no other
+// traffic of the host counts there) overflows a UDP receive buffer it never
+// reads on loopback. Returns Udp RcvbufErrors of that namespace (the
+// kernel's count of the drops), or -1.
+int64_t overflow_udp_rcvbuf_in(const CgroupTree& tree, const std::string& cgroup, int datagrams) {
+  int result_pipe[2];
+  if (::pipe(result_pipe) != 0) return -1;
+  const pid_t pid = ::fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    ::close(result_pipe[0]);
+    int64_t errors = -1;
+    {
+      std::ofstream procs(tree.root() + cgroup + "/cgroup.procs");
+      procs << ::getpid() << "\n";
+      procs.flush();
+      if (!procs.good()) ::_exit(2);
+    }
+    // Sockets take the cgroup of the process that creates them: after the move.
+    if (::unshare(CLONE_NEWNET) != 0 || !loopback_up()) ::_exit(3);
+    int receiver = ::socket(AF_INET, SOCK_DGRAM, 0);
+    int sender = ::socket(AF_INET, SOCK_DGRAM, 0);
+    int tiny = 1;
+    ::setsockopt(receiver, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof tiny);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(9000);
+    if (::bind(receiver, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) ::_exit(4);
+    char payload[1000] = {};
+    for (int i = 0; i < datagrams; ++i) {
+      ::sendto(sender, payload, sizeof payload, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    }
+    std::this_thread::sleep_for(200ms);  // loopback delivery (softirq) done
+    std::ifstream snmp("/proc/self/net/snmp");
+    std::string header, values;
+    while (std::getline(snmp, header) && std::getline(snmp, values)) {
+      if (header.rfind("Udp: ", 0) != 0) continue;
+      std::istringstream names(header), numbers(values);
+      std::string name, number;
+      while (names >> name && numbers >> number) {
+        if (name == "RcvbufErrors") errors = std::stoll(number);
+      }
+    }
+    [[maybe_unused]] ssize_t n = ::write(result_pipe[1], &errors, sizeof errors);
+    ::_exit(0);
+  }
+  ::close(result_pipe[1]);
+  int64_t errors = -1;
+  if (::read(result_pipe[0], &errors, sizeof errors) != sizeof errors) errors = -1;
+  ::close(result_pipe[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? errors : -1;
+}
+
+double cgroup_drops(const std::string& text, std::map<std::string, std::string> labels) {
+  labels["reason"] = "SOCKET_RCVBUFF";
+  labels["family"] = "ipv4";
+  labels["protocol"] = "udp";
+  return testing::metric_value(text, "netobs_drops_cgroup_total", labels_text(labels)).value_or(-1);
+}
+
+// The drops collector with `attribution: cgroup`: receive-buffer drops are
+// counted for the cgroup of the socket (the drop runs in softirq context,
+// not in the receiving process), exactly the kernel's UdpRcvbufErrors.
+TEST(AttributionLive, DropsOfASocketCarryItsContainerAndPodLabels) {
+  require_root();
+  CgroupTree tree;
+  ASSERT_TRUE(tree.ok()) << "no cgroup2 mount";
+  testing::FakeKubelet kubelet;
+  kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
+  testing::ExporterProcess exporter(
+      {.collectors = {"drops"},
+       .config_yaml = "collectors:\n  drops:\n    attribution: cgroup\n    max_cgroups: 4096\n"
+                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
+                      "  metadata_refresh: 2s\n  kubelet_url: " +
+                      kubelet.url() + "\n",
+       .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+  const std::string k8s_systemd =
+      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  const std::string service = tree.make("system.slice/nbat-drops.service");
+
+  const int64_t pod_drops = overflow_udp_rcvbuf_in(tree, k8s_systemd, 60);
+  const int64_t unit_drops = overflow_udp_rcvbuf_in(tree, service, 30);
+  ASSERT_GT(pod_drops, 40);
+  ASSERT_GT(unit_drops, 15);
+  auto named = owner(kId.substr(0, 12), kUid, "", "web-0", "shop", "nginx");
+  auto unit = owner("", "", "nbat-drops.service");
+  std::string text = exporter.scrape_until(
+      "netobs_drops_cgroup_total",
+      labels_text(named) + ",reason=\"SOCKET_RCVBUFF\",family=\"ipv4\",protocol=\"udp\"",
+      static_cast<double>(pod_drops), 15);
+  EXPECT_EQ(cgroup_drops(text, named), static_cast<double>(pod_drops)) << text;
+  EXPECT_EQ(cgroup_drops(text, unit), static_cast<double>(unit_drops)) << text;
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"drops\",metric=\"cgroup\""),
+            0);
+
+  // A removed cgroup's series age out (gone_after: 1s).
+  ASSERT_TRUE(CgroupTree::remove(tree.root() + service));
+  exporter.scrape();
+  std::this_thread::sleep_for(1500ms);
+  exporter.scrape();  // deletes the gone cgroup's entries
+  text = exporter.scrape();
+  EXPECT_EQ(text.find("nbat-drops.service"), std::string::npos) << text;
+  EXPECT_EQ(cgroup_drops(text, named), static_cast<double>(pod_drops));
+  EXPECT_EQ(exporter.terminate(), 0);
+}
+
+// Past max_cgroups, drops fold into the labels-"other" series and are counted
+// in netobs_series_dropped_total (other hosts' socket drops may take the one
+// entry first, so the test checks sums).
+TEST(AttributionLive, DropsBeyondTheCapFoldIntoOther) {
+  require_root();
+  CgroupTree tree;
+  ASSERT_TRUE(tree.ok()) << "no cgroup2 mount";
+  testing::ExporterProcess exporter(
+      {.collectors = {"drops"},
+       .config_yaml = "collectors:\n  drops:\n    attribution: cgroup\n    max_cgroups: 1\n",
+       .scrape_with_curl = true});
+  ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
+  const auto one = owner("", "", "nbat-one.service"), two = owner("", "", "nbat-two.service");
+  const int64_t drops_one =
+      overflow_udp_rcvbuf_in(tree, tree.make("system.slice/nbat-one.service"), 30);
+  const int64_t drops_two =
+      overflow_udp_rcvbuf_in(tree, tree.make("system.slice/nbat-two.service"), 30);
+  ASSERT_GT(drops_one, 15);
+  ASSERT_GT(drops_two, 15);
+  const std::string text = exporter.scrape();
+  const double own_one = cgroup_drops(text, one), own_two = cgroup_drops(text, two);
+  EXPECT_LE((own_one >= 0) + (own_two >= 0), 1) << text;
+  // An own series is exact; the other cgroup's drops are all folded.
+  double folded_at_least = 0;
+  for (const auto& [own, made] : {std::pair{own_one, drops_one}, std::pair{own_two, drops_two}}) {
+    if (own >= 0) {
+      EXPECT_EQ(own, static_cast<double>(made));
+    } else {
+      folded_at_least += static_cast<double>(made);
+    }
+  }
+  EXPECT_GE(cgroup_drops(text, owner("other", "other", "other", "other", "other", "other")),
+            folded_at_least)
+      << text;
+  EXPECT_GE(testing::metric_value(text, "netobs_series_dropped_total",
+                                  "collector=\"drops\",metric=\"cgroup\"")
+                .value_or(0),
+            folded_at_least);
   EXPECT_EQ(exporter.terminate(), 0);
 }
 

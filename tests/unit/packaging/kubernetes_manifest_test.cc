@@ -1,4 +1,4 @@
-// packaging/kubernetes/: the DaemonSet, ConfigMap, Service and Containerfile
+// packaging/kubernetes/: the DaemonSet, ConfigMap, Service, RBAC and Containerfile
 // fit together (names, ports, mounts, paths), and the DaemonSet grants
 // exactly the capabilities `netobs check --systemd` says the ConfigMap's
 // config needs, instead of privileged.
@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <set>
 #include <string>
 
@@ -106,6 +107,39 @@ TEST(KubernetesManifest, CapabilitiesAreWhatNetobsCheckSaysTheConfigNeeds) {
   EXPECT_THAT(strings(container_of(ds)["args"]),
               ::testing::Contains("--config.file=" + config_mount + "/netobs.yaml"));
   EXPECT_EQ(loaded.config.attribution.cgroup_root, "/sys/fs/cgroup");
+}
+
+// Pod names come from the kubelet's https port with the pod's
+// service-account token, which rbac.yaml allows to read /pods.
+TEST(KubernetesManifest, KubeletOverHttpsWithTheServiceAccountToken) {
+  const std::string yaml = load("configmap.yaml")["data"]["netobs.yaml"].as<std::string>();
+  ConfigLoadResult loaded = load_config_string(yaml, "configmap.yaml");
+  ASSERT_TRUE(loaded.ok()) << loaded.errors[0].to_string();
+  EXPECT_EQ(loaded.config.attribution.kubelet_url, "https://127.0.0.1:10250/pods");
+  EXPECT_EQ(loaded.config.attribution.kubelet_token_file,
+            "/var/run/secrets/kubernetes.io/serviceaccount/token");
+  const YAML::Node pod = load("daemonset.yaml")["spec"]["template"]["spec"];
+  EXPECT_FALSE(pod["automountServiceAccountToken"] &&
+               !pod["automountServiceAccountToken"].as<bool>());
+  const std::vector<YAML::Node> rbac = YAML::LoadAllFromFile(manifest_dir() + "/rbac.yaml");
+  std::map<std::string, YAML::Node> by_kind;
+  for (const YAML::Node& doc : rbac) by_kind[doc["kind"].as<std::string>()] = doc;
+  ASSERT_EQ(by_kind.size(), 3u);
+  const YAML::Node account = by_kind["ServiceAccount"];
+  EXPECT_EQ(pod["serviceAccountName"].as<std::string>(),
+            account["metadata"]["name"].as<std::string>());
+  EXPECT_EQ(account["metadata"]["namespace"].as<std::string>(),
+            load("namespace.yaml")["metadata"]["name"].as<std::string>());
+  const YAML::Node rule = by_kind["ClusterRole"]["rules"][0];
+  EXPECT_EQ(strings(rule["resources"]), std::vector<std::string>{"nodes/proxy"});
+  EXPECT_EQ(strings(rule["verbs"]), std::vector<std::string>{"get"});
+  const YAML::Node binding = by_kind["ClusterRoleBinding"];
+  EXPECT_EQ(binding["roleRef"]["name"].as<std::string>(),
+            by_kind["ClusterRole"]["metadata"]["name"].as<std::string>());
+  EXPECT_EQ(binding["subjects"][0]["name"].as<std::string>(),
+            account["metadata"]["name"].as<std::string>());
+  EXPECT_EQ(binding["subjects"][0]["namespace"].as<std::string>(),
+            account["metadata"]["namespace"].as<std::string>());
 }
 
 TEST(KubernetesManifest, ScrapeAnnotationsAndServiceMatchThePort) {
