@@ -577,44 +577,42 @@ struct udp_datagram {
 /* The 5-tuple (local end first) and payload length from the headers at
  * skb->data (the network header for cgroup_skb). False: not UDP. */
 static __always_inline bool parse_udp(struct __sk_buff* skb, bool egress, struct udp_datagram* d) {
-  struct udphdr uh;
-  __u32 l4;
+  /* Direct packet reads (cgroup_skb allows them): cheaper than bpf_skb_load_bytes. */
+  void* data = (void*)(long)skb->data;
+  void* data_end = (void*)(long)skb->data_end;
+  struct udphdr* uh;
   __u8* local = d->key.local_addr;
   __u8* remote = d->key.remote_addr;
 
   if (skb->protocol == bpf_htons(ETH_P_IP)) {
-    struct iphdr ih;
+    struct iphdr* ih = data;
 
-    if (bpf_skb_load_bytes(skb, 0, &ih, sizeof(ih)) != 0 || ih.protocol != IPPROTO_UDP) {
-      return false;
-    }
-    if (ih.frag_off & bpf_htons(0x1fff)) return false; /* not the first fragment */
-    l4 = ih.ihl * 4;
+    if ((void*)(ih + 1) > data_end || ih->protocol != IPPROTO_UDP) return false;
+    if (ih->frag_off & bpf_htons(0x1fff)) return false; /* not the first fragment */
+    uh = data + ih->ihl * 4;
     __builtin_memset(local, 0, 10);
     __builtin_memset(remote, 0, 10);
     local[10] = local[11] = remote[10] = remote[11] = 0xff;
-    __builtin_memcpy(&local[12], egress ? &ih.saddr : &ih.daddr, 4);
-    __builtin_memcpy(&remote[12], egress ? &ih.daddr : &ih.saddr, 4);
+    __builtin_memcpy(&local[12], egress ? &ih->saddr : &ih->daddr, 4);
+    __builtin_memcpy(&remote[12], egress ? &ih->daddr : &ih->saddr, 4);
   } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-    struct ipv6hdr ih;
+    struct ipv6hdr* ih = data;
 
     /* Extension headers are not followed: such datagrams are not counted. */
-    if (bpf_skb_load_bytes(skb, 0, &ih, sizeof(ih)) != 0 || ih.nexthdr != IPPROTO_UDP) {
-      return false;
-    }
-    l4 = sizeof(ih);
-    __builtin_memcpy(local, egress ? &ih.saddr : &ih.daddr, 16);
-    __builtin_memcpy(remote, egress ? &ih.daddr : &ih.saddr, 16);
+    if ((void*)(ih + 1) > data_end || ih->nexthdr != IPPROTO_UDP) return false;
+    uh = (void*)(ih + 1);
+    __builtin_memcpy(local, egress ? &ih->saddr : &ih->daddr, 16);
+    __builtin_memcpy(remote, egress ? &ih->daddr : &ih->saddr, 16);
   } else {
     return false;
   }
-  if (bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)) != 0) return false;
-  __u16 sport = bpf_ntohs(uh.source), dport = bpf_ntohs(uh.dest);
+  if ((void*)(uh + 1) > data_end) return false;
+  __u16 sport = bpf_ntohs(uh->source), dport = bpf_ntohs(uh->dest);
   d->key.local_port = egress ? sport : dport;
   d->key.remote_port = egress ? dport : sport;
   d->key.pad = 0;
-  __u16 len = bpf_ntohs(uh.len);
-  d->payload = len > sizeof(uh) ? len - sizeof(uh) : 0;
+  __u16 len = bpf_ntohs(uh->len);
+  d->payload = len > sizeof(*uh) ? len - sizeof(*uh) : 0;
   return true;
 }
 
