@@ -288,7 +288,7 @@ void BM_DnsClientCost(benchmark::State& state) {
   }
   int real_fd = -1;
   for (const BpfProgramStatus& p : collector.bpf_status().programs) {
-    if (p.program.starts_with("security_dns_client")) real_fd = p.prog_fd;
+    if (p.program == "sock_send_length") real_fd = p.prog_fd;  // the ladder name
   }
   SkeletonPtr<bench_baseline_bpf> baseline = load_baselines({"on_send_empty"});
   LinkPtr empty_link(baseline ? bpf_program__attach_trace(baseline->progs.on_send_empty) : nullptr);

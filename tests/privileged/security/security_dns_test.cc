@@ -204,6 +204,9 @@ TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
   security.common.enabled = true;
   security.network_namespace = client_->path();
   security.rate_limit_interval_seconds = 0;
+  // Alerts compared whole: no container attributes from whatever cgroup the
+  // test runs in (security_attribution_test covers them).
+  security.attribution = "none";
   security.blocklists = {dir.write("bl.txt", "# bad hosts\n198.51.100.0/24\n2001:db8:bad::/48\n")};
   auto sink = std::make_shared<LineSink>();
   SecurityCollector collector({.event_sink = sink});
