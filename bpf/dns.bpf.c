@@ -53,6 +53,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "dns.h"
+#include "lib/dns_wire.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -69,14 +70,6 @@
 
 /* IPv6 extension headers walked before giving up (counted). */
 #define DNS_IPV6_EXT_MAX 6
-/* A name of at most 255 bytes has at most 127 labels plus the root. */
-#define DNS_MAX_LABELS 128
-#define DNS_MAX_NAME 255
-#define DNS_HEADER_LEN 12
-
-unsigned long long load_byte(void* skb, unsigned long long off) asm("llvm.bpf.load.byte");
-unsigned long long load_half(void* skb, unsigned long long off) asm("llvm.bpf.load.half");
-unsigned long long load_word(void* skb, unsigned long long off) asm("llvm.bpf.load.word");
 
 /* Which program runs the shared body: direction and packet layout follow. */
 #define DNS_HOOK_SOCKET 0 /* packet socket: offset 0 is the IP header, pkt_type tells direction */
@@ -286,8 +279,12 @@ static __always_inline void count_server(const struct dns_flow_key* flow, int re
     bpf_map_update_elem(&dns_servers, &key, &zero, BPF_NOEXIST);
     value = bpf_map_lookup_elem(&dns_servers, &key);
     if (!value) {
+      /* Map full: server="other" (the all-zero key user space created). */
+      struct dns_server_key other = {};
+
       count(DNS_C_SERVERS_OVERFLOW);
-      return;
+      value = bpf_map_lookup_elem(&dns_servers, &other);
+      if (!value) return;
     }
   }
   if (response)
@@ -295,16 +292,6 @@ static __always_inline void count_server(const struct dns_flow_key* flow, int re
   else
     value->queries += 1;
 }
-
-/* The DNS header fields the filter uses, in network byte order. */
-struct dns_wire_header {
-  __be16 id;
-  __be16 flags;
-  __be16 qdcount;
-  __be16 ancount;
-  __be16 nscount;
-  __be16 arcount;
-};
 
 /* Where the DNS message is in the packet. Offsets are from the network
  * header; `base` is where that is from skb->data (0 for the packet socket,
@@ -332,9 +319,6 @@ static __always_inline void malformed(__u32 reason, __u8 transport) {
   count(DNS_C_MALFORMED + reason * DNS_TRANSPORTS + transport);
 }
 
-/* Skips the question name at `off` (labels only: a compression pointer ends
- * it, and is not followed, so no loop is possible here). Returns the offset
- * after the name, or a negative -(reason + 1). Bounded: DNS_MAX_LABELS steps. */
 /* tc only: a pointer to `len` bytes at `off` from skb->data when they are in
  * the linear part of the packet, else NULL (read them with a helper). The
  * verifier gives a packet pointer a checked range only while its variable
@@ -351,26 +335,14 @@ static __always_inline const __u8* packet_at(struct __sk_buff* skb, __u32 off, _
   return p;
 }
 
+/* The question name at `off` skipped (lib/dns_wire.h): the offset after
+ * it, or a negative -(DNS_MALFORMED_* + 1). */
 static __always_inline long skip_name(struct __sk_buff* skb, __u32 base, __u32 off, __u32 end) {
-  __u32 name_len = 1; /* the root label */
+  long after = dns_skip_name(skb, base, off, end);
 
-  /* Not unrolled: the verifier walks bounded loops itself (5.3+), and 128
-   * copies of the body would bloat the program for no gain. */
-#pragma clang loop unroll(disable)
-  for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
-    if (off >= end) return -(DNS_MALFORMED_TRUNCATED + 1);
-    /* LD_ABS also for tc: direct reads here double the paths per label,
-     * and verifying the 128-step loop then took seconds (and passed the
-     * 1M-instruction limit with query sampling on). */
-    __u32 c = load_byte(skb, base + off);
-    if (c == 0) return off + 1;
-    if ((c & 0xC0) == 0xC0) return off + 2;
-    if (c & 0xC0) return -(DNS_MALFORMED_BAD_NAME + 1);
-    name_len += c + 1;
-    if (name_len > DNS_MAX_NAME) return -(DNS_MALFORMED_BAD_NAME + 1);
-    off += c + 1;
-  }
-  return -(DNS_MALFORMED_BAD_NAME + 1);
+  if (after == DNS_NAME_TRUNCATED) return -(DNS_MALFORMED_TRUNCATED + 1);
+  if (after == DNS_NAME_BAD) return -(DNS_MALFORMED_BAD_NAME + 1);
+  return after;
 }
 
 /* The QTYPE of the first question, or a negative -(reason + 1). */

@@ -33,7 +33,13 @@ const volatile __u8 filter_exclude_cidrs = 0;
 const volatile __u8 filter_include_ports = 0;
 const volatile __u8 filter_exclude_ports = 0;
 const volatile __u8 key_cgroup = 0; /* key process clients by cgroup id too */
+const volatile __u8 key_comm = 1;   /* key process clients by comm (attribution != none) */
 const volatile __u32 max_edges = 300;
+/* UDP: the network namespace's cookie (SO_NETNS_COOKIE); 0: all. */
+const volatile __u64 target_netns_cookie = 0;
+/* UDP: only datagrams through the interfaces in `udp_interfaces`
+ * (network.interfaces minus exclude_interfaces, resolved at start). */
+const volatile __u8 filter_interfaces = 0;
 
 /* Edge key -> slot (see flows.h); max_entries = max_edges. */
 struct {
@@ -154,6 +160,31 @@ struct {
   __type(key, __u32);
   __type(value, struct netobs_flows_edge_key);
 } scratch SEC(".maps");
+
+/* UDP flows by 5-tuple (see flows.h); max_entries =
+ * max_tracked_connections. LRU: the oldest flows go when it is full. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct netobs_flows_udp_key);
+  __type(value, struct netobs_flows_udp_flow);
+} udp_flows SEC(".maps");
+
+/* The flows whose first reply a CPU is counting right now (see on_udp). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct netobs_flows_udp_key);
+  __type(value, __u8);
+} udp_joins SEC(".maps");
+
+/* ifindex -> 1 for the selected interfaces (filter_interfaces). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u8);
+} udp_interfaces SEC(".maps");
 
 static __always_inline void count(__u32 index) {
   __u64* value = bpf_map_lookup_elem(&counters, &index);
@@ -312,7 +343,7 @@ static __always_inline bool build(const struct sock* sk, bool passive, bool btf,
   } else {
     /* SYN_SENT is entered in connect(), in the connecting task. */
     key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
-    bpf_get_current_comm(key->comm, sizeof(key->comm));
+    if (key_comm) bpf_get_current_comm(key->comm, sizeof(key->comm));
     if (key_cgroup) key->cgroup_id = bpf_get_current_cgroup_id();
     set_server(key, remote, remote_port);
   }
@@ -528,5 +559,174 @@ SEC("tracepoint/tcp/tcp_send_reset")
 int flows_send_reset_tp(struct trace_event_raw_tcp_send_reset* ctx) {
   return on_reset((const struct sock*)ctx->skaddr, false);
 }
+
+/* ---- UDP "connections": cgroup_skb on the cgroup2 root sees every datagram
+ * a local socket sends (egress, in the sender's context) or receives
+ * (ingress, after the socket lookup: datagrams to closed ports never come
+ * here), connected or not, with the headers. TCP and other sockets leave at
+ * the first test. Always lets the packet through (returns 1). */
+
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
+struct udp_datagram {
+  struct netobs_flows_udp_key key;
+  __u32 payload; /* UDP length less the header */
+};
+
+/* The 5-tuple (local end first) and payload length from the headers at
+ * skb->data (the network header for cgroup_skb). False: not UDP. */
+static __always_inline bool parse_udp(struct __sk_buff* skb, bool egress, struct udp_datagram* d) {
+  /* Direct packet reads (cgroup_skb allows them): cheaper than bpf_skb_load_bytes. */
+  void* data = (void*)(long)skb->data;
+  void* data_end = (void*)(long)skb->data_end;
+  struct udphdr* uh;
+  __u8* local = d->key.local_addr;
+  __u8* remote = d->key.remote_addr;
+
+  if (skb->protocol == bpf_htons(ETH_P_IP)) {
+    struct iphdr* ih = data;
+
+    if ((void*)(ih + 1) > data_end || ih->protocol != IPPROTO_UDP) return false;
+    if (ih->frag_off & bpf_htons(0x1fff)) return false; /* not the first fragment */
+    uh = data + ih->ihl * 4;
+    __builtin_memset(local, 0, 10);
+    __builtin_memset(remote, 0, 10);
+    local[10] = local[11] = remote[10] = remote[11] = 0xff;
+    __builtin_memcpy(&local[12], egress ? &ih->saddr : &ih->daddr, 4);
+    __builtin_memcpy(&remote[12], egress ? &ih->daddr : &ih->saddr, 4);
+  } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+    struct ipv6hdr* ih = data;
+
+    /* Extension headers are not followed: such datagrams are not counted. */
+    if ((void*)(ih + 1) > data_end || ih->nexthdr != IPPROTO_UDP) return false;
+    uh = (void*)(ih + 1);
+    __builtin_memcpy(local, egress ? &ih->saddr : &ih->daddr, 16);
+    __builtin_memcpy(remote, egress ? &ih->daddr : &ih->saddr, 16);
+  } else {
+    return false;
+  }
+  if ((void*)(uh + 1) > data_end) return false;
+  __u16 sport = bpf_ntohs(uh->source), dport = bpf_ntohs(uh->dest);
+  d->key.local_port = egress ? sport : dport;
+  d->key.remote_port = egress ? dport : sport;
+  d->key.pad = 0;
+  __u16 len = bpf_ntohs(uh->len);
+  d->payload = len > sizeof(*uh) ? len - sizeof(*uh) : 0;
+  return true;
+}
+
+/* A new flow: the first datagram's direction makes the client. */
+static __always_inline void udp_new_flow(struct __sk_buff* skb, struct bpf_sock* sk, bool egress,
+                                         const struct udp_datagram* d) {
+  struct netobs_flows_udp_flow flow = {};
+
+  count(NETOBS_FLOWS_UDP_FLOWS);
+  flow.local_client = egress;
+  if (!filters_pass(d->key.remote_addr, egress ? d->key.remote_port : d->key.local_port)) {
+    count(NETOBS_FLOWS_FILTERED);
+    flow.state = NETOBS_FLOWS_UDP_FILTERED;
+  } else {
+    flow.pending_packets = 1;
+    flow.pending_bytes = d->payload;
+    if (egress) {
+      /* cgroup egress runs in the sending task (sendmsg) */
+      if (key_comm) bpf_get_current_comm(flow.comm, sizeof(flow.comm));
+      if (key_cgroup) flow.cgroup_id = bpf_sk_cgroup_id(sk);
+    }
+  }
+  bpf_map_update_elem(&udp_flows, &d->key, &flow, BPF_NOEXIST);
+}
+
+/* The first reply: the flow gets its edge, which counts it as opened and
+ * takes the datagrams it held. */
+static __always_inline __u32 udp_join_edge(struct netobs_flows_udp_flow* flow,
+                                           const struct udp_datagram* d) {
+  __u32 zero = 0;
+  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
+
+  if (!key) return NETOBS_FLOWS_OTHER_SLOT;
+  __builtin_memset(key, 0, sizeof(*key));
+  key->transport = NETOBS_FLOWS_TRANSPORT_UDP;
+  if (flow->local_client) {
+    key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
+    __builtin_memcpy(key->comm, flow->comm, sizeof(key->comm));
+    key->cgroup_id = flow->cgroup_id;
+    set_server(key, d->key.remote_addr, d->key.remote_port);
+  } else {
+    __u32 service = use_services ? lpm_lookup(&services, d->key.remote_addr, 0, 128) : 0;
+
+    if (service) {
+      key->client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
+      key->client_service = service;
+    } else {
+      key->client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
+      __builtin_memcpy(key->client_addr, d->key.remote_addr, 16);
+    }
+    set_server(key, d->key.local_addr, d->key.local_port);
+  }
+  __u32 slot = edge_slot(key);
+  struct netobs_flows_edge_stats* stats = stats_of(slot);
+  if (stats) {
+    stats->opened += 1;
+    stats->packets_to_server += flow->pending_packets;
+    stats->bytes_to_server += flow->pending_bytes;
+  }
+  return slot;
+}
+
+static __always_inline int on_udp(struct __sk_buff* skb, bool egress) {
+  struct bpf_sock* sk = skb->sk;
+  struct udp_datagram d;
+
+  if (!sk) return 1;
+  sk = bpf_sk_fullsock(sk);
+  if (!sk || sk->protocol != IPPROTO_UDP) return 1;
+  if (target_netns_cookie && bpf_get_netns_cookie(skb) != target_netns_cookie) return 1;
+  /* skb->ifindex: the device the datagram came in on (ingress) or goes out on (egress). */
+  __u32 ifindex = skb->ifindex;
+  if (filter_interfaces && !bpf_map_lookup_elem(&udp_interfaces, &ifindex)) return 1;
+  if (!parse_udp(skb, egress, &d)) return 1;
+  struct netobs_flows_udp_flow* flow = bpf_map_lookup_elem(&udp_flows, &d.key);
+  if (!flow) {
+    udp_new_flow(skb, sk, egress, &d);
+    return 1;
+  }
+  const bool to_server = egress == (bool)flow->local_client;
+  if (flow->state == NETOBS_FLOWS_UDP_FILTERED) return 1;
+  if (flow->state == NETOBS_FLOWS_UDP_PENDING) {
+    if (to_server) {
+      __sync_fetch_and_add(&flow->pending_packets, 1);
+      __sync_fetch_and_add(&flow->pending_bytes, d.payload);
+      return 1;
+    }
+    /* One CPU wins the first reply (the insert is atomic); the others
+     * find the state still pending and leave below. */
+    __u8 one = 1;
+    if (bpf_map_update_elem(&udp_joins, &d.key, &one, BPF_NOEXIST) == 0) {
+      flow->slot = udp_join_edge(flow, &d);
+      flow->state = NETOBS_FLOWS_UDP_REPLIED;
+      bpf_map_delete_elem(&udp_joins, &d.key);
+    }
+  }
+  /* Another CPU is joining the edge right now: this datagram is not counted. */
+  if (flow->state != NETOBS_FLOWS_UDP_REPLIED) return 1;
+  struct netobs_flows_edge_stats* stats = stats_of(flow->slot);
+  if (!stats) return 1;
+  if (to_server) {
+    stats->packets_to_server += 1;
+    stats->bytes_to_server += d.payload;
+  } else {
+    stats->packets_to_client += 1;
+    stats->bytes_to_client += d.payload;
+  }
+  return 1;
+}
+
+SEC("cgroup_skb/egress")
+int flows_udp_egress(struct __sk_buff* skb) { return on_udp(skb, true); }
+
+SEC("cgroup_skb/ingress")
+int flows_udp_ingress(struct __sk_buff* skb) { return on_udp(skb, false); }
 
 char LICENSE[] SEC("license") = "GPL";

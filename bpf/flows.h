@@ -26,6 +26,12 @@ enum netobs_flows_server_kind {
   NETOBS_FLOWS_SERVER_SERVICE = 2, /* configured service server_service (port kept) */
 };
 
+/* The transport of an edge (0: TCP, so keys built before UDP existed stay valid). */
+enum netobs_flows_transport {
+  NETOBS_FLOWS_TRANSPORT_TCP = 0,
+  NETOBS_FLOWS_TRANSPORT_UDP = 1,
+};
+
 /* One edge client -> server (key of the per-CPU hash `edges`). Addresses
  * are IPv6 or IPv4-mapped (::ffff:a.b.c.d), network order. Unused fields
  * are zero, so equal edges have equal bytes. */
@@ -35,7 +41,7 @@ struct netobs_flows_edge_key {
   __u16 server_port; /* host order; kept for folded services (protocol) */
   __u32 client_service;
   __u32 server_service;
-  __u32 pad;
+  __u32 transport; /* enum netobs_flows_transport */
   __u64 cgroup_id; /* process clients, when keyed by cgroup (0 today) */
   char comm[NETOBS_FLOWS_COMM_LEN];
   __u8 client_addr[16];
@@ -56,6 +62,9 @@ struct netobs_flows_edge_stats {
   __u64 rtt_sum_us;      /* smoothed RTT at close, summed over connections */
   __u64 rtt_count;
   __u64 resets; /* RSTs sent or received on the connection */
+  /* UDP edges only: datagrams each way, counted as they pass (bytes too). */
+  __u64 packets_to_server;
+  __u64 packets_to_client;
 };
 
 /* Edges live in two maps: the hash `edge_ids` (edge key -> slot, given out
@@ -80,6 +89,36 @@ struct netobs_flows_seed {
   __u8 pad[7];
 };
 
+/* UDP: one "connection" per 5-tuple seen by a local socket (key of the
+ * LRU hash `udp_flows`; addresses IPv6 or IPv4-mapped, ports host order).
+ * The first datagram tells the client: sent by the local socket -> the local
+ * process is the client; received -> the remote address is. The flow joins
+ * its edge when the first datagram the other way (the reply) is seen. */
+struct netobs_flows_udp_key {
+  __u8 local_addr[16];
+  __u8 remote_addr[16];
+  __u16 local_port;
+  __u16 remote_port;
+  __u32 pad;
+};
+
+enum netobs_flows_udp_state {
+  NETOBS_FLOWS_UDP_PENDING = 0,  /* no reply yet: datagrams kept in the flow */
+  NETOBS_FLOWS_UDP_REPLIED = 1,  /* counted on edge `slot` */
+  NETOBS_FLOWS_UDP_FILTERED = 2, /* skipped by the network filters */
+};
+
+struct netobs_flows_udp_flow {
+  __u32 state; /* enum netobs_flows_udp_state */
+  __u32 slot;
+  __u8 local_client; /* 1: the local socket sent first */
+  __u8 pad[7];
+  __u64 pending_packets; /* client -> server datagrams before the reply */
+  __u64 pending_bytes;
+  __u64 cgroup_id; /* the local socket's cgroup (local clients) */
+  char comm[NETOBS_FLOWS_COMM_LEN];
+};
+
 /* Keys of the LPM trie `services`: an address (IPv6 or
  * IPv4-mapped) followed by a port (network order). A service entry for
  * an address:port has prefixlen 144, an address 128, a CIDR 96+n (IPv4) or
@@ -96,7 +135,8 @@ enum netobs_flows_counter {
   NETOBS_FLOWS_FOLDED = 0,    /* connections counted in the `other` edge */
   NETOBS_FLOWS_FILTERED = 1,  /* connections skipped by the CIDR/port filters */
   NETOBS_FLOWS_UNTRACKED = 2, /* socks updates that failed */
-  NETOBS_FLOWS_COUNTER_COUNT = 3,
+  NETOBS_FLOWS_UDP_FLOWS = 3, /* UDP 5-tuples seen; those never answered get no edge */
+  NETOBS_FLOWS_COUNTER_COUNT = 4,
 };
 
 #endif /* NETOBS_BPF_FLOWS_H_ */

@@ -17,6 +17,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "security.h"
+#include "lib/dns_wire.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -28,6 +29,11 @@ const volatile __u8 has_port_rules = 0;        /* the port hash has entries */
 const volatile __u8 has_class_rules = 0;       /* class tries hold exclude bits */
 const volatile __u8 default_excluded = 0;      /* include_cidrs set: unmatched peers excluded */
 const volatile __u8 default_port_excluded = 0; /* include_ports set: unlisted ports excluded */
+const volatile __u8 has_interface_rules = 0;   /* filtered_addrs is in use */
+/* DNS answers: the namespace of the packet socket the filter is attached to
+ * (also where queries are attributed), and the DNS server port. */
+const volatile __u32 dns_netns = 0;
+const volatile __u16 dns_port = 53;
 
 struct {
   __uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -69,6 +75,13 @@ struct {
 } ports SEC(".maps");
 
 struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct netobs_sec_addr_key);
+  __type(value, __u32);
+} filtered_addrs SEC(".maps");
+
+struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, NETOBS_SEC_COUNTER_COUNT);
   __type(key, __u32);
@@ -79,6 +92,22 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
+
+/* Client port -> the task that sent a DNS query from it. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 4096);
+  __type(key, struct netobs_sec_dns_client_key);
+  __type(value, struct netobs_sec_dns_client);
+} dns_clients SEC(".maps");
+
+/* The DNS event is built here (too large for the stack). */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct netobs_sec_dns_event);
+} dns_scratch SEC(".maps");
 
 static __always_inline void count(__u32 which) {
   __u64* value = bpf_map_lookup_elem(&counters, &which);
@@ -190,6 +219,12 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
   read_addresses(sk, &c.e, direct);
   if (target_netns && c.e.netns != target_netns) return 0;
   count(NETOBS_SEC_CONNECTIONS_CHECKED);
+  if (has_interface_rules) {
+    /* network.interfaces / exclude_interfaces: by the local address. */
+    struct netobs_sec_addr_key local = {.family = c.e.family};
+    __builtin_memcpy(local.addr, c.e.local, 16);
+    if (bpf_map_lookup_elem(&filtered_addrs, &local)) return 0;
+  }
   if (port_excluded(&c)) return 0;
   match_address(&c);
   if (c.class_bits & NETOBS_SEC_CLASS_EXCLUDED) return 0;
@@ -225,6 +260,217 @@ SEC("tracepoint/sock/inet_sock_set_state")
 int security_set_state_tp(struct trace_event_raw_inet_sock_set_state* ctx) {
   return on_set_state((const struct sock*)ctx->skaddr, ctx->oldstate, ctx->newstate, ctx->protocol,
                       false);
+}
+
+/* ---- DNS answers on a blocklist ----
+ *
+ * security_dns_answers: a socket filter on an AF_PACKET (SOCK_DGRAM) socket
+ * in the watched namespace, so offset 0 is the IP header. Received UDP
+ * packets from the DNS port carrying a response: every A/AAAA answer
+ * (at most SEC_DNS_MAX_ANSWERS) is looked up in the blocklist tries; the
+ * first hit becomes one event with the question name. Always returns 0:
+ * nothing is queued to the packet socket. IPv4 with options and IPv6 with
+ * extension headers are not parsed (resolvers do not send them); DNS over
+ * TCP is not looked at. */
+#define SEC_DNS_MAX_ANSWERS 16
+#define PACKET_OUTGOING 4
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+
+struct dns_udp_v4 {
+  __u8 vihl, tos;
+  __be16 tot_len, id, frag;
+  __u8 ttl, protocol;
+  __be16 check;
+  __u8 saddr[4], daddr[4];
+  __be16 sport, dport, len, csum;
+  struct dns_wire_header dns;
+};
+
+struct dns_udp_v6 {
+  __be32 version_class_flow;
+  __be16 payload_len;
+  __u8 next, hop_limit;
+  __u8 saddr[16], daddr[16];
+  __be16 sport, dport, len, csum;
+  struct dns_wire_header dns;
+};
+
+/* Where the response is: filled by the per-family header parse. */
+struct dns_response {
+  __u32 off; /* DNS header */
+  __u32 end; /* one past the message */
+  __u16 family, sport, dport;
+  __u8 saddr[16], daddr[16];
+  struct dns_wire_header dns;
+};
+
+static __always_inline bool locate_v4(struct __sk_buff* skb, struct dns_response* r) {
+  struct dns_udp_v4 h;
+  if (bpf_skb_load_bytes(skb, 0, &h, sizeof h) < 0) return false;
+  if (h.vihl != 0x45 || h.protocol != IPPROTO_UDP || (h.frag & bpf_htons(0x1FFF))) return false;
+  if (h.sport != bpf_htons(dns_port)) return false;
+  __u32 end = bpf_ntohs(h.tot_len);
+  r->end = end < skb->len ? end : skb->len;
+  r->off = 28;
+  r->family = AF_INET;
+  r->sport = bpf_ntohs(h.sport);
+  r->dport = bpf_ntohs(h.dport);
+  __builtin_memcpy(r->saddr, h.saddr, 4);
+  __builtin_memcpy(r->daddr, h.daddr, 4);
+  r->dns = h.dns;
+  return true;
+}
+
+static __always_inline bool locate_v6(struct __sk_buff* skb, struct dns_response* r) {
+  struct dns_udp_v6 h;
+  if (bpf_skb_load_bytes(skb, 0, &h, sizeof h) < 0) return false;
+  if (h.next != IPPROTO_UDP || h.sport != bpf_htons(dns_port)) return false;
+  __u32 end = bpf_ntohs(h.payload_len) + 40;
+  r->end = end < skb->len ? end : skb->len;
+  r->off = 48;
+  r->family = AF_INET6;
+  r->sport = bpf_ntohs(h.sport);
+  r->dport = bpf_ntohs(h.dport);
+  __builtin_memcpy(r->saddr, h.saddr, 16);
+  __builtin_memcpy(r->daddr, h.daddr, 16);
+  r->dns = h.dns;
+  return true;
+}
+
+/* The blocklist entry of one answer's address, or NULL. */
+static __always_inline struct netobs_sec_block_value* answer_blocked(struct __sk_buff* skb,
+                                                                     const struct dns_rr_head* rr,
+                                                                     __u8* address, __u16* family) {
+  struct netobs_sec_block_value* block = 0;
+  if (rr->type == DNS_TYPE_A && rr->rdlength == 4) {
+    struct netobs_sec_lpm_v4 key = {.prefixlen = 32};
+    __u32 word = bpf_htonl(load_word(skb, rr->rdata));
+    __builtin_memcpy(key.addr, &word, 4);
+    block = bpf_map_lookup_elem(&block_v4, &key);
+    if (block) {
+      __builtin_memcpy(address, key.addr, 4);
+      *family = AF_INET;
+    }
+  } else if (rr->type == DNS_TYPE_AAAA && rr->rdlength == 16) {
+    struct netobs_sec_lpm_v6 key = {.prefixlen = 128};
+    __u32 words[4];
+    for (int i = 0; i < 4; i++) words[i] = bpf_htonl(load_word(skb, rr->rdata + 4 * i));
+    __builtin_memcpy(key.addr, words, 16);
+    block = bpf_map_lookup_elem(&block_v6, &key);
+    if (block) {
+      __builtin_memcpy(address, key.addr, 16);
+      *family = AF_INET6;
+    }
+  }
+  return block;
+}
+
+SEC("socket")
+int security_dns_answers(struct __sk_buff* skb) {
+  struct dns_response r = {};
+  const __u32 zero = 0;
+
+  if (skb->pkt_type == PACKET_OUTGOING) return 0; /* responses are received */
+  if (skb->protocol == bpf_htons(ETH_P_IP)) {
+    if (!locate_v4(skb, &r)) return 0;
+  } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+    if (!locate_v6(skb, &r)) return 0;
+  } else {
+    return 0;
+  }
+  __u16 flags = bpf_ntohs(r.dns.flags);
+  __u16 answers = bpf_ntohs(r.dns.ancount);
+  if (!(flags & 0x8000) || bpf_ntohs(r.dns.qdcount) != 1 || answers == 0) return 0;
+  count(NETOBS_SEC_DNS_RESPONSES_CHECKED);
+
+  const __u32 qname = r.off + DNS_HEADER_LEN;
+  long after = dns_skip_name(skb, 0, qname, r.end);
+  if (after < 0) return 0;
+  __u32 pos = (__u32)after + 4; /* QTYPE, QCLASS */
+  struct netobs_sec_dns_event* ev = bpf_map_lookup_elem(&dns_scratch, &zero);
+  if (!ev) return 0;
+  struct netobs_sec_block_value* block = 0;
+#pragma clang loop unroll(disable)
+  for (__u32 i = 0; i < SEC_DNS_MAX_ANSWERS && i < answers; i++) {
+    struct dns_rr_head rr;
+    if (dns_read_rr(skb, 0, pos, r.end, &rr) < 0) return 0;
+    block = answer_blocked(skb, &rr, ev->answer, &ev->answer_family);
+    if (block) break;
+    pos = rr.next;
+  }
+  if (!block) return 0;
+
+  __builtin_memset(&ev->e, 0, sizeof ev->e);
+  ev->e.ktime_ns = bpf_ktime_get_ns();
+  ev->e.netns = dns_netns;
+  ev->e.matches = NETOBS_SEC_MATCH_DNS_BLOCKLIST;
+  ev->e.block_list = block->list;
+  ev->e.block_line = block->line;
+  ev->e.family = r.family;
+  ev->e.direction = NETOBS_SEC_DNS_ANSWER;
+  ev->e.peer_port = r.sport;
+  ev->e.local_port = r.dport;
+  __builtin_memcpy(ev->e.peer, r.saddr, 16);
+  __builtin_memcpy(ev->e.local, r.daddr, 16);
+  struct netobs_sec_dns_client_key ck = {.netns = dns_netns, .port = r.dport};
+  struct netobs_sec_dns_client* client = bpf_map_lookup_elem(&dns_clients, &ck);
+  if (client) {
+    ev->e.tgid = client->tgid;
+    ev->e.cgroup_id = client->cgroup_id;
+    __builtin_memcpy(ev->e.comm, client->comm, sizeof ev->e.comm);
+  }
+  /* The question name as it is on the wire (labels; user space decodes). */
+  __u64 len = (__u32)after - qname;
+  ev->name_len = 0;
+  if (len > 0 && len <= NETOBS_SEC_DNS_NAME_MAX) {
+    asm volatile("" : "+r"(len));
+    len = ((len - 1) & (NETOBS_SEC_DNS_NAME_MAX - 1)) + 1;
+    if (bpf_skb_load_bytes(skb, qname, ev->name, len) == 0) ev->name_len = len;
+  }
+  if (bpf_ringbuf_output(&events, ev, sizeof *ev, BPF_RB_NO_WAKEUP) != 0) {
+    count(NETOBS_SEC_EVENTS_LOST);
+  }
+  return 0;
+}
+
+/* Who queries: sock_send_length runs in the sending task, after a query
+ * left a socket connected to the DNS port (resolvers connect their UDP
+ * sockets); the answer program finds the task by the client port. One
+ * compare for every other send. */
+static __always_inline int note_dns_client(const struct sock* sk, const bool direct) {
+  if (!sk) return 0;
+  if (SK_READ(direct, sk, __sk_common.skc_dport) != bpf_htons(dns_port)) return 0;
+  struct netobs_sec_dns_client_key key = {};
+  key.netns = direct ? sk->__sk_common.skc_net.net->ns.inum
+                     : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  if (key.netns != dns_netns) return 0;
+  if ((__u32)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_UDP) return 0;
+  key.port = SK_READ(direct, sk, __sk_common.skc_num);
+  struct netobs_sec_dns_client client = {};
+  client.tgid = bpf_get_current_pid_tgid() >> 32;
+  client.cgroup_id = bpf_get_current_cgroup_id();
+  struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+  struct task_struct* leader = BPF_CORE_READ(task, group_leader);
+  if (bpf_probe_read_kernel_str(client.comm, sizeof client.comm, &leader->comm) < 0)
+    bpf_get_current_comm(client.comm, sizeof client.comm);
+  bpf_map_update_elem(&dns_clients, &key, &client, BPF_ANY);
+  return 0;
+}
+
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(security_dns_client_btf, struct sock* sk, int ret, int flags) {
+  return note_dns_client(sk, true);
+}
+
+SEC("raw_tp/sock_send_length")
+int BPF_PROG(security_dns_client_raw, struct sock* sk, int ret, int flags) {
+  return note_dns_client(sk, false);
+}
+
+SEC("tracepoint/sock/sock_send_length")
+int security_dns_client_tp(struct trace_event_raw_sock_msg_length* ctx) {
+  return note_dns_client((const struct sock*)ctx->sk, false);
 }
 
 char LICENSE[] SEC("license") = "GPL";

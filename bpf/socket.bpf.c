@@ -579,6 +579,16 @@ static __always_inline __u32 latency_slot(__u64 ns) {
   return slot;
 }
 
+/* Size slot of a returned length (0..INT_MAX): netobs_log2_slot in 32 bits,
+ * which a length never exceeds (the 64-bit form costs a branch and a shift
+ * more on every operation). Slot k is (2^(k-1), 2^k]. */
+static __always_inline __u32 size_slot(int ret) {
+  __u32 v = ret > 0 ? (__u32)ret - 1 : 0;
+  __u32 slot = v == 0 ? 0 : netobs_log2_u32(v) + 1;
+
+  return slot < SOCKET_SIZE_SLOTS ? slot : SOCKET_SIZE_SLOTS - 1;
+}
+
 /* Counts one operation in the metrics maps. `ipver` is 4 or 6. */
 static __always_inline void account_op(__u32 slot, __u32 proto, __u32 direction, __u8 ipver,
                                        int ret, __u32 flags, __u64 latency) {
@@ -596,7 +606,7 @@ static __always_inline void account_op(__u32 slot, __u32 proto, __u32 direction,
       if (!(flags & MSG_PEEK)) s->bytes[v & 1] += (__u64)ret;
       s->size_sum += (__u64)ret;
       /* Shifted by one so slot k is (2^(k-1), 2^k]: Prometheus le = 2^k is exact. */
-      s->size_slots[netobs_log2_slot(ret ? (__u64)ret - 1 : 0, SOCKET_SIZE_SLOTS)]++;
+      s->size_slots[size_slot(ret)]++;
     }
     if (latency) {
       s->lat_slots[latency_slot(latency)]++;
@@ -604,7 +614,9 @@ static __always_inline void account_op(__u32 slot, __u32 proto, __u32 direction,
     }
     count_flags(s, flags);
   }
-  if (ret < 0) {
+  if (ret == -SOCKET_EAGAIN && s) {
+    s->eagain++;
+  } else if (ret < 0) {
     struct socket_error_key key = {
         .comm_slot = slot, .proto = proto, .direction = direction, .err = (__u16)-ret};
     __u64 one = 1, *n = bpf_map_lookup_elem(&errors, &key);

@@ -43,16 +43,23 @@
 #define SOCKET_STATS_PER_SLOT (SOCKET_PROTO_COUNT * SOCKET_DIR_COUNT)
 
 struct socket_stats {
-  __u64 calls[SOCKET_IPVER_COUNT];     /* every operation, failed ones included */
-  __u64 bytes[SOCKET_IPVER_COUNT];     /* bytes moved by successful operations (MSG_PEEK: 0) */
-  __u64 size_sum;                      /* bytes returned by successful operations */
+  __u64 calls[SOCKET_IPVER_COUNT]; /* every operation, failed ones included */
+  __u64 bytes[SOCKET_IPVER_COUNT]; /* bytes moved by successful operations (MSG_PEEK: 0) */
+  __u64 size_sum;                  /* bytes returned by successful operations */
+  /* Operations that failed with EAGAIN, the usual error of a non-blocking
+   * socket: counted here, next to calls, instead of in the errors hash. */
+  __u64 eagain;
   __u64 size_slots[SOCKET_SIZE_SLOTS]; /* successful operations by returned size */
   __u64 lat_slots[SOCKET_LAT_SLOTS];   /* operations with a known start time */
   __u64 lat_sum_ns;
   __u64 flags[SOCKET_FLAG_COUNT]; /* operations carrying each MSG_* flag */
 };
 
-/* errors map (per-CPU hash): key -> operations that returned -errno. */
+/* EAGAIN (= EWOULDBLOCK) on Linux. */
+#define SOCKET_EAGAIN 11
+
+/* errors map (per-CPU hash): key -> operations that returned -errno, EAGAIN
+ * excepted (socket_stats.eagain). */
 struct socket_error_key {
   __u32 comm_slot;
   __u8 proto;     /* SOCKET_PROTO_* */

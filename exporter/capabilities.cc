@@ -5,6 +5,8 @@
 
 #include "collectors/dns/dns_config.h"
 #include "collectors/drops/drops_config.h"
+#include "collectors/flows/flows_config.h"
+#include "collectors/security/security_config.h"
 #include "collectors/socket/socket_config.h"
 #include "collectors/tcp/tcp_config.h"
 
@@ -118,6 +120,15 @@ ServicePlan plan_service(const Config& config, const CollectorRegistry& registry
   }
   if (collector_enabled(config, "dns") && config.collector<DnsConfig>().attribution == "cgroup") {
     add_need(plan, kDacReadSearch, "dns");
+  }
+  if (collector_enabled(config, "flows") &&
+      config.collector<FlowsConfig>().attribution == "cgroup") {
+    add_need(plan, kDacReadSearch, "flows");
+  }
+  const SecurityConfig& security = config.collector<SecurityConfig>();
+  if (collector_enabled(config, "security") && security.dns_answers &&
+      !security.blocklists.empty()) {
+    add_need(plan, kNetRaw, "security");  // the DNS-answer packet socket
   }
   if (collector_enabled(config, "drops") &&
       config.collector<DropsConfig>().attribution == "cgroup") {

@@ -1,6 +1,9 @@
 #include "exporter/collector.h"
 
 #include <exception>
+#include <iterator>
+#include <mutex>
+#include <set>
 
 #include "exporter/log.h"
 
@@ -18,6 +21,44 @@ std::string_view collector_state_name(CollectorState state) {
       return "error";
   }
   return "unknown";
+}
+
+namespace {
+
+// Never freed: read by the signal thread, which may outlive main's objects.
+std::mutex& busy_mutex() {
+  static auto* mutex = new std::mutex;
+  return *mutex;
+}
+std::multiset<std::string>& busy_calls() {
+  static auto* calls = new std::multiset<std::string>;
+  return *calls;
+}
+
+// Marks one collector call for collectors_busy() while it runs.
+class BusyMark {
+ public:
+  BusyMark(const std::string& name, const char* phase) : entry_(name + " (" + phase + ")") {
+    std::lock_guard<std::mutex> lock(busy_mutex());
+    busy_calls().insert(entry_);
+  }
+  ~BusyMark() {
+    std::lock_guard<std::mutex> lock(busy_mutex());
+    busy_calls().erase(busy_calls().find(entry_));
+  }
+  BusyMark(const BusyMark&) = delete;
+  BusyMark& operator=(const BusyMark&) = delete;
+
+ private:
+  std::string entry_;
+};
+
+}  // namespace
+
+std::vector<std::string> collectors_busy() {
+  std::lock_guard<std::mutex> lock(busy_mutex());
+  std::set<std::string> unique(busy_calls().begin(), busy_calls().end());
+  return {unique.begin(), unique.end()};
 }
 
 Collector::Collector(std::string name) : name_(std::move(name)) {}
@@ -39,6 +80,7 @@ Status Collector::start(const CollectorContext& context) {
   std::unique_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
   Status status;
   try {
+    BusyMark busy(name_, "start");
     status = start_impl(context);
   } catch (const std::exception& e) {
     status = Status::error(std::string("start threw: ") + e.what());
@@ -76,6 +118,7 @@ Status Collector::collect(std::vector<prometheus::MetricFamily>& out) {
   std::vector<prometheus::MetricFamily> scratch;
   Status status;
   try {
+    BusyMark busy(name_, "collect");
     status = collect_impl(scratch);
   } catch (const std::exception& e) {
     status = Status::error(std::string("collect threw: ") + e.what());
@@ -98,6 +141,7 @@ void Collector::stop() {
   stopping_.store(true);
   std::unique_lock<std::shared_mutex> lifecycle(lifecycle_mutex_);
   try {
+    BusyMark busy(name_, "stop");
     stop_impl();
   } catch (const std::exception& e) {
     log_error("stop failed", {{"collector", name_}, {"err", e.what()}});

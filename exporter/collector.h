@@ -26,6 +26,11 @@ struct PreflightReport;
 enum class CollectorState { kUninitialized, kActive, kStopped, kError };
 std::string_view collector_state_name(CollectorState state);
 
+// The collectors inside start, collect or stop right now, as "name (phase)":
+// what a shutdown that does not finish is waiting for (the forced exit on
+// SIGTERM names them).
+std::vector<std::string> collectors_busy();
+
 // One BPF program as the self-metrics and the landing page describe it.
 struct BpfProgramStatus {
   std::string program;  // the program's name in its .bpf.c

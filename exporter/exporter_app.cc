@@ -142,10 +142,13 @@ class SignalWatcher {
       state.terminate = sig;
       state.changed.notify_all();
       if (state.changed.wait_for(lock, kShutdownGrace, [&] { return state.finished; })) return;
+      std::string busy;
+      for (const std::string& call : collectors_busy()) busy += (busy.empty() ? "" : ", ") + call;
       log_error(
           "shutdown did not finish in time (a collector is blocked); exiting without "
           "waiting for it",
-          {{"grace_seconds", std::to_string(kShutdownGrace.count())}});
+          {{"grace_seconds", std::to_string(kShutdownGrace.count())},
+           {"blocked", busy.empty() ? "none (the HTTP server or the main thread)" : busy}});
       std::fflush(stderr);
       _exit(kExitRuntime);
     }

@@ -74,6 +74,7 @@ class HttpServer {
 
   static int handle_request(mg_connection* conn, void* self);
   static void on_connection_close(const mg_connection* conn);
+  static void answer_unanswered(mg_connection* conn);
   // Answers one request for `path` (the local path, or "*").
   int serve(mg_connection* conn, const std::string& path, bool keep_alive);
   static int init_ssl(void* ssl_ctx, void* self);

@@ -18,6 +18,7 @@
 #include "collectors/dns/dns_attach.h"
 #include "collectors/dns/dns_protocol.h"
 #include "dns.skel.h"
+#include "exporter/attribution/idle_keys.h"
 #include "exporter/bpf/map_reader.h"
 #include "exporter/bpf/skeleton.h"
 #include "exporter/events/event_sink.h"
@@ -113,6 +114,10 @@ struct DnsCollector::Loaded {
   DnsAttachments attachments;
   bool ring_used = false;
   bool servers = false;
+  // Server entries the kernel inserted (bytes of dns_server_key), by
+  // activity; idle ones are deleted so new servers get series
+  // (reclaim_idle_servers).
+  IdleKeys<std::string> idle_servers;
 };
 
 const HookLadder& DnsCollector::process_ladder() { return kProcessLadder; }
@@ -230,6 +235,9 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   loaded_ = std::make_unique<Loaded>();
   loaded_->skeleton = std::move(*loaded);
   loaded_->servers = servers;
+  loaded_->idle_servers =
+      IdleKeys<std::string>(std::chrono::duration_cast<IdleKeys<std::string>::Clock::duration>(
+          std::chrono::duration<double>(context.config.attribution.label_idle_seconds)));
   loaded_->ring_used = events_on_ || sampling;
   {
     // Filled before anything is attached: no packet sees a half-filled filter.
@@ -600,8 +608,37 @@ void DnsCollector::reclaim_idle_cgroups() {
   std::erase_if(cgroup_activity_, [&](const auto& item) { return !by_id.contains(item.first); });
 }
 
+// Servers whose queries and responses did not move for
+// attribution.label_idle_time are deleted from dns_servers, so the kernel
+// inserts the next new server instead of folding it (the folded counts stay
+// in netobs_series_dropped_total). Their series disappear from the next
+// scrape. A query racing the delete is lost with the entry; the server had
+// been idle for label_idle_time.
+void DnsCollector::reclaim_idle_servers() {
+  if (!loaded_ || !loaded_->servers || !loaded_->idle_servers.enabled()) return;
+  IdleKeys<std::string>& idle = loaded_->idle_servers;
+  const auto now = IdleKeys<std::string>::Clock::now();
+  const MapRef map = MapRef::of(loaded_->skeleton.skel->maps.dns_servers);
+  Status read = for_each_percpu_entry<dns_server_key, dns_server_value>(
+      map, [&](const dns_server_key& key, const std::vector<dns_server_value>& per_cpu) {
+        if (key.family == 0) return;  // server="other" keeps its entry
+        uint64_t activity = 0;
+        for (const dns_server_value& v : per_cpu) activity += v.queries + v.responses;
+        idle.observe(std::string(reinterpret_cast<const char*>(&key), sizeof(key)), activity, now);
+      });
+  if (!read) return;
+  for (const std::string& bytes : idle.reclaim_idle(now)) {
+    dns_server_key key{};
+    std::memcpy(&key, bytes.data(), sizeof(key));
+    bpf_map_delete_elem(map.fd, &key);
+    std::lock_guard<std::mutex> lock(counts_mutex_);
+    server_unanswered_.erase(dns_address_text(key.family, key.addr));
+  }
+}
+
 Status DnsCollector::collect_impl(std::vector<prometheus::MetricFamily>& out) {
   if (domain_slots_) reclaim_idle_domains();
+  reclaim_idle_servers();
   reclaim_idle_cgroups();
   Result<DnsSnapshot> snap = snapshot();
   if (!snap) return snap.status();

@@ -103,6 +103,7 @@ class DnsCollector final : public Collector {
   void count_domain(const std::string& name);
   void reclaim_idle_domains();
   void reclaim_idle_cgroups();
+  void reclaim_idle_servers();
   void deliver(const DnsExchange& exchange);
   uint64_t read_counter(uint32_t index) const;
   std::string server_label(uint8_t family, const uint8_t* address) const;

@@ -116,7 +116,12 @@ Status DropsCollector::start_impl(const CollectorContext& context) {
   loaded_->skeleton = std::move(*loaded);
   interfaces_ = InterfaceSelector::from_network(context.config.network);
   port_labels_.reset();
-  if (config.local_port_labels) port_labels_.emplace(config.max_local_ports);
+  if (config.local_port_labels) {
+    port_labels_.emplace(
+        config.max_local_ports,
+        std::chrono::duration_cast<DropsPortLabels::Clock::duration>(
+            std::chrono::duration<double>(context.config.attribution.label_idle_seconds)));
+  }
   log_info("drops collector started",
            {{"collector", name()},
             {"attach", attach_kind()},

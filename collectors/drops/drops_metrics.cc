@@ -72,43 +72,102 @@ std::string drops_interface_name(const DropsEntry& entry) {
   return "if" + std::to_string(entry.key.ifindex);
 }
 
-void DropsPortLabels::admit(const DropsSnapshot& snapshot) {
-  if (kept_.size() >= max_) return;
+std::vector<DropsPortLabels::Split> DropsPortLabels::update(const DropsSnapshot& snapshot,
+                                                            Clock::time_point now) {
+  // Each port's total drops and the drops it folded since its segment began.
+  std::map<uint16_t, uint64_t> totals;
   std::map<uint16_t, uint64_t> fresh;
   for (const DropsEntry& e : snapshot.entries) {
-    if (e.key.local_port != 0 && !kept_.count(e.key.local_port)) {
-      fresh[e.key.local_port] += e.packets;
+    if (e.key.local_port == 0) continue;
+    auto [it, inserted] = segments_.try_emplace(e.key);
+    if (inserted) it->second.labelled = kept(e.key.local_port);
+    totals[e.key.local_port] += e.packets;
+    if (!it->second.labelled && e.packets > it->second.start) {
+      fresh[e.key.local_port] += e.packets - it->second.start;
+    }
+  }
+  if (idle_.enabled()) {
+    for (uint16_t port : kept_) idle_.observe(port, totals[port], now);
+    std::set<uint16_t> idle;
+    for (uint16_t port : idle_.reclaim_idle(now)) idle.insert(port);
+    for (uint16_t port : idle) kept_.erase(port);
+    if (!idle.empty()) {
+      for (const DropsEntry& e : snapshot.entries) {
+        if (!idle.count(e.key.local_port)) continue;
+        Segment& segment = segments_.at(e.key);
+        segment.labelled = false;
+        segment.start = segment.last;  // the series' packets leave with it
+      }
     }
   }
   std::vector<std::pair<uint16_t, uint64_t>> order(fresh.begin(), fresh.end());
   std::stable_sort(order.begin(), order.end(),
                    [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::set<uint16_t> admitted;
   for (const auto& [port, packets] : order) {
     if (kept_.size() >= max_) break;
     kept_.insert(port);
+    admitted.insert(port);
+    if (idle_.enabled()) idle_.observe(port, totals[port], now);  // idle from now on
   }
-}
-
-std::string DropsPortLabels::label(uint16_t port) const {
-  if (port == 0) return "none";
-  return kept_.count(port) ? std::to_string(port) : "other";
+  std::vector<Split> splits;
+  splits.reserve(snapshot.entries.size());
+  for (const DropsEntry& e : snapshot.entries) {
+    Split split;
+    if (e.key.local_port == 0) {
+      split.label = "none";
+      split.labelled = e.packets;
+      splits.push_back(std::move(split));
+      continue;
+    }
+    Segment& segment = segments_.at(e.key);
+    if (admitted.count(e.key.local_port) && !segment.labelled) {
+      // What "other" showed stays there; the rest is the port's.
+      segment.other_total += segment.last - std::min(segment.start, segment.last);
+      segment.start = segment.last;
+      segment.labelled = true;
+    }
+    segment.last = e.packets;
+    const uint64_t current = e.packets - std::min(segment.start, e.packets);
+    split.other = segment.other_total + (segment.labelled ? 0 : current);
+    if (segment.labelled) {
+      split.label = std::to_string(e.key.local_port);
+      split.labelled = current;
+    } else {
+      split.label = "other";
+    }
+    splits.push_back(std::move(split));
+  }
+  return splits;
 }
 
 void append_drops_families(const DropsSnapshot& snapshot, const DropReasons& reasons,
-                           std::vector<prometheus::MetricFamily>& out, DropsPortLabels* ports) {
+                           std::vector<prometheus::MetricFamily>& out, DropsPortLabels* ports,
+                           DropsPortLabels::Clock::time_point now) {
   // Namespaces and locations are not labels: sum the keys that share labels.
   std::map<LabelKey, uint64_t> totals;
   uint64_t folded = 0;
-  if (ports) ports->admit(snapshot);
-  for (const DropsEntry& e : snapshot.entries) {
-    std::string port;
-    if (ports) {
-      port = ports->label(e.key.local_port);
-      if (ports->folded(e.key.local_port)) folded += e.packets;
+  std::vector<DropsPortLabels::Split> splits;
+  if (ports) splits = ports->update(snapshot, now);
+  for (size_t i = 0; i < snapshot.entries.size(); ++i) {
+    const DropsEntry& e = snapshot.entries[i];
+    LabelKey labels{reasons.name(e.key.reason), drops_interface_name(e),
+                    std::string(drops_family_name(e.key.l3)),
+                    std::string(drops_protocol_name(e.key.l3, e.key.l4)), ""};
+    if (!ports) {
+      totals[labels] += e.packets;
+      continue;
     }
-    totals[{reasons.name(e.key.reason), drops_interface_name(e),
-            std::string(drops_family_name(e.key.l3)),
-            std::string(drops_protocol_name(e.key.l3, e.key.l4)), port}] += e.packets;
+    const DropsPortLabels::Split& split = splits[i];
+    folded += split.other;
+    if (split.label != "other") {
+      std::get<4>(labels) = split.label;
+      totals[labels] += split.labelled;
+    }
+    if (split.label == "other" || split.other > 0) {
+      std::get<4>(labels) = "other";
+      totals[labels] += split.other;
+    }
   }
   for (uint32_t slot = 0; slot < snapshot.overflow.size(); ++slot) {
     if (snapshot.overflow[slot] == 0) continue;

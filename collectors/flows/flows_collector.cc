@@ -2,11 +2,16 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,9 +21,11 @@
 #include "exporter/bpf/preflight.h"
 #include "exporter/errno_name.h"
 #include "exporter/log.h"
+#include "exporter/net/interface_selector.h"
 #include "exporter/net/network_filter_maps.h"
 #include "exporter/net/process_owners.h"
 #include "exporter/net/sock_diag.h"
+#include "exporter/attribution/cgroup_resolver.h"
 #include "exporter/attribution/idle_keys.h"
 #include "flows.skel.h"
 
@@ -31,6 +38,10 @@ struct FlowsCollector::Loaded {
   std::vector<std::pair<netobs_flows_lpm_key, uint32_t>> include_keys, exclude_keys;
   // Edge slots idle for attribution.label_idle_time (reclaim_idle_edges).
   IdleKeys<uint32_t> idle_slots;
+  // Slots of edges whose client cgroup is gone, since when (attribution: cgroup).
+  std::unordered_map<uint32_t, IdleKeys<uint32_t>::Clock::time_point> gone_since;
+  // The UDP programs on the cgroup2 root (collectors.flows.udp).
+  std::vector<LinkPtr> udp_links;
 };
 
 struct FlowsCollector::SlotRead {
@@ -83,6 +94,74 @@ uint32_t lpm_match(const std::vector<std::pair<netobs_flows_lpm_key, uint32_t>>&
   return best;
 }
 
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+// The cookie the kernel gives a network namespace (bpf_get_netns_cookie),
+// read from a socket opened inside it.
+Result<uint64_t> netns_cookie(const std::string& netns_path) {
+  UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!ns.valid()) {
+    return Status::error("opening network namespace " + netns_path +
+                         " failed: " + errno_text(errno));
+  }
+  uint64_t cookie = 0;
+  int error = 0;
+  std::thread([&] {  // setns() changes this thread only
+    if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+      error = errno;
+      return;
+    }
+    UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    socklen_t len = sizeof cookie;
+    if (!fd.valid() || ::getsockopt(fd.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len) != 0) {
+      error = errno;
+    }
+  })
+      .join();
+  if (error != 0) {
+    return Status::error("reading the cookie of network namespace " + netns_path +
+                         " failed: " + errno_text(error));
+  }
+  return cookie;
+}
+
+// The indexes of the interfaces `selector` picks in the network namespace
+// at netns_path ("": this one).
+Result<std::vector<uint32_t>> selected_ifindexes(const std::string& netns_path,
+                                                 const InterfaceSelector& selector) {
+  std::vector<uint32_t> out;
+  int error = 0;
+  auto scan = [&] {
+    struct if_nameindex* list = ::if_nameindex();
+    if (list == nullptr) {
+      error = errno;
+      return;
+    }
+    for (struct if_nameindex* i = list; i->if_index != 0; ++i) {
+      if (selector.matches(i->if_name)) out.push_back(i->if_index);
+    }
+    ::if_freenameindex(list);
+  };
+  if (netns_path.empty()) {
+    scan();
+  } else {
+    UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid()) return Status::error("opening " + netns_path + ": " + errno_text(errno));
+    std::thread([&] {  // setns() changes this thread only
+      if (::setns(ns.get(), CLONE_NEWNET) != 0) {
+        error = errno;
+        return;
+      }
+      scan();
+    })
+        .join();
+  }
+  if (error != 0) return Status::error("listing interfaces failed: " + errno_text(error));
+  return out;
+}
+
 Ip16 record_addr(const TcpSocketRecord& r, bool remote) {
   const auto& a = remote ? r.remote_addr : r.local_addr;
   if (r.family == AF_INET) return ipv4_mapped(a.data());
@@ -120,18 +199,38 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   services_.emplace(std::move(*services));
   protocols_.emplace(std::move(*protocols));
   max_edges_ = flows.max_edges;
+  gone_after_seconds_ = config.attribution.gone_after_seconds;
+  if (flows.attribution == "cgroup") {
+    Result<std::shared_ptr<Attribution>> attribution =
+        Attribution::shared(attribution_options(config));
+    if (!attribution) return attribution.status();
+    attribution_ = *attribution;
+  }
 
   uint32_t netns = 0;
+  uint64_t cookie = 0;
   if (!flows.network_namespace.empty()) {
     Result<uint32_t> inode = namespace_inode(flows.network_namespace);
     if (!inode) return inode.status();
     netns = *inode;
+    if (flows.udp) {
+      Result<uint64_t> c = netns_cookie(flows.network_namespace);
+      if (!c) return c.status();
+      cookie = *c;
+    }
   }
-  if (!config.network.interfaces.empty() || !config.network.exclude_interfaces.empty()) {
+  const InterfaceSelector interfaces = InterfaceSelector::from_network(config.network);
+  std::vector<uint32_t> ifindexes;
+  if (!interfaces.selects_all()) {
     log_warn(
-        "flows collector: network.interfaces and exclude_interfaces do not apply to flows "
-        "(a connection's interface is not known when it opens); CIDR and port filters do",
-        {{"collector", name()}});
+        "flows collector: network.interfaces and exclude_interfaces apply to UDP flows only "
+        "(interfaces present at start); a TCP connection's interface is not known when it opens",
+        {{"collector", name()}, {"interfaces", interfaces.describe()}});
+    if (flows.udp) {
+      Result<std::vector<uint32_t>> found = selected_ifindexes(flows.network_namespace, interfaces);
+      if (!found) return Status::error("flows collector: " + found.status().message());
+      ifindexes = std::move(*found);
+    }
   }
   const NetworkFilters& filters = config.network;
   auto loaded = std::make_unique<Loaded>();
@@ -150,12 +249,21 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   auto skeleton = load_skeleton_with_ladders<flows_bpf>(
       ladders(), context.preflight, load_options, [&](flows_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
+        skel.rodata->target_netns_cookie = cookie;
+        skel.rodata->filter_interfaces = interfaces.selects_all() ? 0 : 1;
+        bpf_map__set_max_entries(skel.maps.udp_interfaces,
+                                 static_cast<uint32_t>(std::max<size_t>(1, ifindexes.size())));
+        bpf_program__set_autoload(skel.progs.flows_udp_egress, flows.udp);
+        bpf_program__set_autoload(skel.progs.flows_udp_ingress, flows.udp);
+        bpf_map__set_max_entries(skel.maps.udp_flows, flows.max_tracked_connections);
         skel.rodata->use_services = loaded->service_keys.empty() ? 0 : 1;
         skel.rodata->filter_include_cidrs = filters.include_cidrs.empty() ? 0 : 1;
         skel.rodata->filter_exclude_cidrs = filters.exclude_cidrs.empty() ? 0 : 1;
         skel.rodata->filter_include_ports = filters.include_ports.empty() ? 0 : 1;
         skel.rodata->filter_exclude_ports = filters.exclude_ports.empty() ? 0 : 1;
         skel.rodata->max_edges = flows.max_edges;
+        skel.rodata->key_cgroup = flows.attribution == "cgroup" ? 1 : 0;
+        skel.rodata->key_comm = flows.attribution == "none" ? 0 : 1;
         bpf_map__set_max_entries(skel.maps.edge_ids, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.free_slots, flows.max_edges);
@@ -180,6 +288,14 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
           std::chrono::duration<double>(config.attribution.label_idle_seconds)));
   loaded_ = std::move(loaded);
   if (Status status = fill_maps(config); !status) return status;
+  for (uint32_t ifindex : ifindexes) {
+    const uint8_t one = 1;
+    bpf_map_update_elem(bpf_map__fd(loaded_->skeleton.skel->maps.udp_interfaces), &ifindex, &one,
+                        BPF_ANY);
+  }
+  if (flows.udp) {
+    if (Status status = attach_udp(config); !status) return status;
+  }
   FlowsSnapshot start;
   start.time = now_seconds();
   window_.emplace(flows.topology_window_seconds, std::move(start));
@@ -215,6 +331,35 @@ Status FlowsCollector::fill_maps(const Config& config) {
   if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, network.exclude_cidrs); !ex) return ex;
   if (!network.include_ports.empty() || !network.exclude_ports.empty()) {
     if (Status p = fill_port_map(skel.maps.port_filter, network); !p) return p;
+  }
+  return Status::ok();
+}
+
+// The UDP programs go on the cgroup2 root, so they see the datagrams of
+// every local socket (each cgroup below runs its own programs too).
+Status FlowsCollector::attach_udp(const Config& config) {
+  std::string root = config.attribution.cgroup_root;
+  if (root.empty()) {
+    Result<std::string> mount = CgroupResolver::find_cgroup2_mount(config.exporter.procfs);
+    if (!mount) return Status::error("flows collector (udp): " + mount.status().message());
+    root = *mount;
+  }
+  UniqueFd cgroup(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!cgroup.valid()) {
+    return Status::error("flows collector (udp): opening the cgroup2 root " + root +
+                         " failed: " + errno_text(errno) +
+                         " (set collectors.flows.udp: false to count TCP only)");
+  }
+  flows_bpf& skel = *loaded_->skeleton.skel;
+  for (bpf_program* prog : {skel.progs.flows_udp_egress, skel.progs.flows_udp_ingress}) {
+    LinkPtr link(bpf_program__attach_cgroup(prog, cgroup.get()));
+    if (!link) {
+      return Status::error(std::string("flows collector (udp): attaching ") +
+                           bpf_program__name(prog) + " to " + root +
+                           " failed: " + errno_text(errno) +
+                           " (set collectors.flows.udp: false to count TCP only)");
+    }
+    loaded_->udp_links.push_back(std::move(link));
   }
   return Status::ok();
 }
@@ -304,12 +449,17 @@ Result<FlowsSnapshot> FlowsCollector::read_snapshot(std::vector<SlotRead>* slots
   if (!ids) return ids.status();
   ids->emplace_back(netobs_flows_edge_key{}, NETOBS_FLOWS_OTHER_SLOT);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
+  CgroupLabelsOf cgroup_labels;
+  if (attribution_) {
+    cgroup_labels = [this](uint64_t id) { return attribution_->labels(id); };
+  }
   for (const auto& [key, slot] : *ids) {
     Result<std::vector<netobs_flows_edge_stats>> cpus =
         lookup_percpu<netobs_flows_edge_stats>(stats, &slot);
     if (!cpus) return cpus.status();
     ++snap.kernel_edges;
-    netobs_flows_edge_stats& into = snap.edges[flow_edge_labels(key, *services_, *protocols_)];
+    netobs_flows_edge_stats& into =
+        snap.edges[flow_edge_labels(key, *services_, *protocols_, cgroup_labels)];
     for (const auto& s : *cpus) add_edge_stats(into, s);
     if (slots != nullptr && slot != NETOBS_FLOWS_OTHER_SLOT) {
       SlotRead read{key, slot, {}};
@@ -348,7 +498,7 @@ namespace {
 
 uint64_t edge_activity(const netobs_flows_edge_stats& s) {
   return s.opened + s.failed + s.closed + s.bytes_to_server + s.bytes_to_client + s.retransmits +
-         s.rtt_count + s.resets;
+         s.rtt_count + s.resets + s.packets_to_server + s.packets_to_client;
 }
 
 }  // namespace
@@ -360,20 +510,40 @@ uint64_t edge_activity(const netobs_flows_edge_stats& s) {
 // once max_edges slots were given out. Their series disappear; what was folded
 // into `other` stays counted. A connection of the edge that starts between
 // the read and the delete is seen by a second read and keeps the slot.
+// With attribution: cgroup, edges of a client cgroup removed for
+// attribution.gone_after go the same way (open or not: a gone cgroup's
+// sockets are gone with it).
 void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
   IdleKeys<uint32_t>& idle = loaded_->idle_slots;
-  if (!idle.enabled()) return;
   const auto now = IdleKeys<uint32_t>::Clock::now();
   std::unordered_map<uint32_t, const SlotRead*> by_slot;
+  std::vector<uint32_t> reclaim;
+  auto& gone_since = loaded_->gone_since;
+  std::unordered_map<uint32_t, IdleKeys<uint32_t>::Clock::time_point> still_gone;
   for (const SlotRead& read : slots) {
-    if (read.stats.opened > read.stats.closed) continue;  // live: never idle
-    idle.observe(read.slot, edge_activity(read.stats), now);
     by_slot[read.slot] = &read;
+    if (attribution_ && read.key.cgroup_id != 0 && !attribution_->exists(read.key.cgroup_id)) {
+      auto since = gone_since.find(read.slot);
+      const auto first = since == gone_since.end() ? now : since->second;
+      if (std::chrono::duration<double>(now - first).count() >= gone_after_seconds_) {
+        reclaim.push_back(read.slot);
+      } else {
+        still_gone[read.slot] = first;
+      }
+      continue;
+    }
+    if (read.stats.opened > read.stats.closed) continue;  // live: never idle
+    if (idle.enabled()) idle.observe(read.slot, edge_activity(read.stats), now);
+  }
+  gone_since = std::move(still_gone);
+  if (idle.enabled()) {
+    for (uint32_t slot : idle.reclaim_idle(now)) reclaim.push_back(slot);
   }
   const flows_bpf& skel = *loaded_->skeleton.skel;
   const int ids_fd = bpf_map__fd(skel.maps.edge_ids);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
-  for (uint32_t slot : idle.reclaim_idle(now)) {
+  for (uint32_t slot : reclaim) {
+    if (!by_slot.contains(slot)) continue;
     const SlotRead& read = *by_slot.at(slot);
     if (bpf_map_delete_elem(ids_fd, &read.key) != 0) continue;
     Result<std::vector<netobs_flows_edge_stats>> cpus =
@@ -409,9 +579,15 @@ BpfStatus FlowsCollector::bpf_status_impl() const {
   if (!loaded_) return status;
   status.programs = loaded_->skeleton.attachment.programs;
   const flows_bpf& skel = *loaded_->skeleton.skel;
+  if (!loaded_->udp_links.empty()) {
+    status.programs.push_back(
+        {"udp_egress", "cgroup_skb", true, bpf_program__fd(skel.progs.flows_udp_egress)});
+    status.programs.push_back(
+        {"udp_ingress", "cgroup_skb", true, bpf_program__fd(skel.progs.flows_udp_ingress)});
+  }
   for (auto [map_name, map] :
        {std::pair{"edge_ids", skel.maps.edge_ids}, std::pair{"socks", skel.maps.socks},
-        std::pair{"seeded", skel.maps.seeded}}) {
+        std::pair{"seeded", skel.maps.seeded}, std::pair{"udp_flows", skel.maps.udp_flows}}) {
     status.maps.push_back({map_name, bpf_map__fd(map), bpf_map__max_entries(map), 0});
   }
   return status;

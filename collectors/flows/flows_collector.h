@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "collectors/flows/flows_model.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/collector.h"
 
@@ -50,11 +51,15 @@ class FlowsCollector final : public Collector {
 
   struct Loaded;
   Status fill_maps(const Config& config);
+  Status attach_udp(const Config& config);
   Status seed_existing(const Config& config);
   std::unique_ptr<Loaded> loaded_;
   std::optional<ServiceMap> services_;
   std::optional<ProtocolTable> protocols_;
   uint32_t max_edges_ = 0;
+  // attribution: cgroup (else null): cgroup id -> container/pod/unit labels.
+  std::shared_ptr<Attribution> attribution_;
+  double gone_after_seconds_ = 60;
   size_t seeded_ = 0;
   std::mutex window_mutex_;  // snapshot() from scrapes and /topology at once
   std::optional<TopologyWindow> window_;

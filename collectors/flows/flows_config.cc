@@ -39,6 +39,9 @@ CollectorConfigSection flows_config_section() {
           {"max_tracked_connections",
            bind_to(integer(1024, 4194304, "max_tracked_connections"),
                    NETOBS_COLLECTOR_FIELD(FlowsConfig, max_tracked_connections))},
+          {"udp", bind_to(boolean(), NETOBS_COLLECTOR_FIELD(FlowsConfig, udp))},
+          {"attribution", bind_to(one_of({"comm", "cgroup", "none"}),
+                                  NETOBS_COLLECTOR_FIELD(FlowsConfig, attribution))},
       }};
 }
 

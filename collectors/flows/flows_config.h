@@ -31,6 +31,13 @@ struct FlowsConfig : CollectorSettingsOf<FlowsConfig> {
   std::string network_namespace;
   // Connections tracked at once (socket -> edge); beyond it the oldest are forgotten.
   uint32_t max_tracked_connections = 65536;
+  // UDP "connections" (5-tuples where a reply was seen) as edges too, from
+  // cgroup_skb programs on the cgroup2 root (every datagram of local sockets).
+  bool udp = true;
+  // Who a local client is: "comm" (the process name), "cgroup" (comm plus
+  // the cgroup's container/pod/unit labels, see the attribution section) or
+  // "none" (client="local").
+  std::string attribution = "comm";
 
   bool operator==(const FlowsConfig&) const = default;
 };

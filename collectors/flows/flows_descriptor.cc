@@ -11,11 +11,12 @@ CollectorDescriptor flows_descriptor() {
   CollectorDescriptor descriptor{
       .name = std::string(FlowsCollector::kName),
       .description =
-          "TCP connections as edges client -> server with counts, bytes, "
-          "retransmissions and RTT; the service topology at /topology "
-          "(sock:inet_sock_set_state, TCP reset tracepoints)",
+          "TCP connections and UDP flows as edges client -> server with counts, "
+          "bytes, retransmissions and RTT; the service topology at /topology "
+          "(sock:inet_sock_set_state, TCP reset tracepoints, cgroup_skb for UDP)",
       .config = flows_config_section(),
-      .needs = {Requirement::kBtf, Requirement::kBpfPrivileges},
+      // CAP_NET_ADMIN: the UDP programs are cgroup_skb (collectors.flows.udp).
+      .needs = {Requirement::kBtf, Requirement::kBpfPrivileges, Requirement::kNetAdmin},
       .ladders = FlowsCollector::ladders(),
       .factory = [] { return std::make_unique<FlowsCollector>(); }};
   descriptor.subcommands = flows_subcommands;

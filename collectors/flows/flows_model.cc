@@ -36,10 +36,13 @@ const std::map<uint16_t, std::string>& builtin_protocols() {
       {53, "dns"},
       {80, "http"},
       {110, "pop3"},
+      {123, "ntp"},
       {143, "imap"},
+      {161, "snmp"},
       {389, "ldap"},
       {443, "https"},
       {465, "smtps"},
+      {514, "syslog"},
       {587, "smtp"},
       {636, "ldaps"},
       {993, "imaps"},
@@ -56,6 +59,7 @@ const std::map<uint16_t, std::string>& builtin_protocols() {
       {6379, "redis"},
       {6443, "kubernetes"},
       {8080, "http"},
+      {8125, "statsd"},
       {8443, "https"},
       {9042, "cassandra"},
       {9092, "kafka"},
@@ -97,11 +101,14 @@ netobs_flows_edge_stats subtract(const netobs_flows_edge_stats& a,
           d(a.retransmits, b.retransmits),
           d(a.rtt_sum_us, b.rtt_sum_us),
           d(a.rtt_count, b.rtt_count),
-          d(a.resets, b.resets)};
+          d(a.resets, b.resets),
+          d(a.packets_to_server, b.packets_to_server),
+          d(a.packets_to_client, b.packets_to_client)};
 }
 
 bool any_activity(const netobs_flows_edge_stats& s) {
-  return s.opened || s.failed || s.closed || s.resets || s.bytes_to_server || s.bytes_to_client;
+  return s.opened || s.failed || s.closed || s.resets || s.bytes_to_server || s.bytes_to_client ||
+         s.packets_to_server || s.packets_to_client;
 }
 
 struct EdgeRates {
@@ -113,7 +120,10 @@ struct EdgeRates {
 EdgeRates rates(const TopologyEdge& edge, double window) {
   const auto& d = edge.delta;
   EdgeRates r;
-  r.requests_per_second = window > 0 ? static_cast<double>(d.opened + d.failed) / window : 0;
+  // TCP: connection attempts; UDP: datagrams to the server (each a request).
+  const uint64_t requests =
+      edge.labels.transport == "udp" ? d.packets_to_server : d.opened + d.failed;
+  r.requests_per_second = window > 0 ? static_cast<double>(requests) / window : 0;
   r.avg_latency_ms =
       d.rtt_count ? static_cast<double>(d.rtt_sum_us) / static_cast<double>(d.rtt_count) / 1000 : 0;
   const uint64_t attempts = d.opened + d.failed;
@@ -210,19 +220,29 @@ Result<ProtocolTable> ProtocolTable::build(const std::vector<std::string>& entri
   return table;
 }
 
-std::string ProtocolTable::name(uint16_t port) const {
+std::string ProtocolTable::name(uint16_t port, std::string_view transport) const {
   auto it = names_.find(port);
-  return it == names_.end() ? "tcp" : it->second;
+  return it == names_.end() ? std::string(transport) : it->second;
 }
 
 FlowEdgeLabels flow_edge_labels(const netobs_flows_edge_key& key, const ServiceMap& services,
-                                const ProtocolTable& protocols) {
+                                const ProtocolTable& protocols,
+                                const CgroupLabelsOf& cgroup_labels) {
   FlowEdgeLabels l;
+  if (cgroup_labels) {
+    if (key.client_kind == NETOBS_FLOWS_CLIENT_PROCESS) {
+      l.cgroup = key.cgroup_id ? cgroup_labels(key.cgroup_id).values()
+                               : std::vector<std::string>(CgroupLabels::names().size());
+    } else {
+      l.cgroup.assign(CgroupLabels::names().size(),
+                      key.client_kind == NETOBS_FLOWS_CLIENT_OTHER ? "other" : "");
+    }
+  }
   l.client_type = std::string(client_type_name(key.client_kind));
   switch (key.client_kind) {
     case NETOBS_FLOWS_CLIENT_PROCESS:
       l.client.assign(key.comm, strnlen(key.comm, sizeof key.comm));
-      if (l.client.empty()) l.client = "unknown";
+      if (l.client.empty()) l.client = "local";  // attribution: none
       break;
     case NETOBS_FLOWS_CLIENT_ADDRESS:
       l.client = format_ip(to_ip16(key.client_addr));
@@ -235,7 +255,7 @@ FlowEdgeLabels flow_edge_labels(const netobs_flows_edge_key& key, const ServiceM
   }
   if (key.client_kind == NETOBS_FLOWS_CLIENT_OTHER) {
     l.server = l.server_type = "other";
-    l.port = l.protocol = "other";
+    l.port = l.protocol = l.transport = "other";
     return l;
   }
   if (key.server_kind == NETOBS_FLOWS_SERVER_SERVICE) {
@@ -246,7 +266,8 @@ FlowEdgeLabels flow_edge_labels(const netobs_flows_edge_key& key, const ServiceM
     l.server = format_ip(to_ip16(key.server_addr));
   }
   l.port = std::to_string(key.server_port);
-  l.protocol = protocols.name(key.server_port);
+  l.transport = key.transport == NETOBS_FLOWS_TRANSPORT_UDP ? "udp" : "tcp";
+  l.protocol = protocols.name(key.server_port, l.transport);
   return l;
 }
 
@@ -260,13 +281,16 @@ void add_edge_stats(netobs_flows_edge_stats& into, const netobs_flows_edge_stats
   into.rtt_sum_us += add.rtt_sum_us;
   into.rtt_count += add.rtt_count;
   into.resets += add.resets;
+  into.packets_to_server += add.packets_to_server;
+  into.packets_to_client += add.packets_to_client;
 }
 
 void append_flows_families(const FlowsSnapshot& snapshot, uint32_t max_edges,
                            std::vector<prometheus::MetricFamily>& out) {
   FamilyBuilder opened("netobs_flow_connections_opened_total",
-                       "TCP connections established on the edge client -> server (direction from "
-                       "who sent the SYN).",
+                       "Connections established on the edge client -> server: TCP (direction "
+                       "from who sent the SYN) and UDP 5-tuples once a reply was seen (the client "
+                       "sent first).",
                        MetricType::Counter);
   FamilyBuilder failed("netobs_flow_connections_failed_total",
                        "TCP connection attempts on the edge that never became established "
@@ -275,9 +299,14 @@ void append_flows_families(const FlowsSnapshot& snapshot, uint32_t max_edges,
   FamilyBuilder closed("netobs_flow_connections_closed_total",
                        "Established TCP connections of the edge that closed.", MetricType::Counter);
   FamilyBuilder bytes("netobs_flow_bytes_total",
-                      "Payload bytes of closed connections of the edge, by direction "
-                      "(to_server, to_client); counted when the connection closes.",
+                      "Payload bytes of the edge by direction (to_server, to_client): TCP "
+                      "counted when a connection closes, UDP as datagrams pass.",
                       MetricType::Counter);
+  FamilyBuilder packets("netobs_flow_udp_datagrams_total",
+                        "UDP datagrams of the edge by direction (to_server, to_client), counted "
+                        "as they pass once the flow's first reply was seen (the ones before it "
+                        "included).",
+                        MetricType::Counter);
   FamilyBuilder retrans("netobs_flow_retransmits_total",
                         "Segments the local end retransmitted on connections of the edge "
                         "(tcp_sock total_retrans, counted when the connection ends).",
@@ -293,11 +322,12 @@ void append_flows_families(const FlowsSnapshot& snapshot, uint32_t max_edges,
                        "TCP resets sent or received on connections of the edge.",
                        MetricType::Counter);
   for (const auto& [l, s] : snapshot.edges) {
-    const Labels labels = {{"client", l.client},
-                           {"client_type", l.client_type},
-                           {"server", l.server},
-                           {"port", l.port},
-                           {"protocol", l.protocol}};
+    Labels labels = {{"client", l.client},     {"client_type", l.client_type},
+                     {"server", l.server},     {"port", l.port},
+                     {"protocol", l.protocol}, {"transport", l.transport}};
+    for (size_t i = 0; i < l.cgroup.size() && i < CgroupLabels::names().size(); ++i) {
+      labels[CgroupLabels::names()[i]] = l.cgroup[i];
+    }
     opened.counter(labels, static_cast<double>(s.opened));
     failed.counter(labels, static_cast<double>(s.failed));
     closed.counter(labels, static_cast<double>(s.closed));
@@ -308,13 +338,17 @@ void append_flows_families(const FlowsSnapshot& snapshot, uint32_t max_edges,
     };
     bytes.counter(with_direction("to_server"), static_cast<double>(s.bytes_to_server));
     bytes.counter(with_direction("to_client"), static_cast<double>(s.bytes_to_client));
+    if (l.transport != "tcp") {
+      packets.counter(with_direction("to_server"), static_cast<double>(s.packets_to_server));
+      packets.counter(with_direction("to_client"), static_cast<double>(s.packets_to_client));
+    }
     retrans.counter(labels, static_cast<double>(s.retransmits));
     rtt_sum.counter(labels, static_cast<double>(s.rtt_sum_us) / 1e6);
     rtt_count.counter(labels, static_cast<double>(s.rtt_count));
     resets.counter(labels, static_cast<double>(s.resets));
   }
   for (FamilyBuilder* family :
-       {&opened, &failed, &closed, &bytes, &retrans, &rtt_sum, &rtt_count, &resets}) {
+       {&opened, &failed, &closed, &bytes, &packets, &retrans, &rtt_sum, &rtt_count, &resets}) {
     family->append_to(out);
   }
   FamilyBuilder("netobs_flow_edges", "Edges held in the kernel map (the `other` edge included).",
@@ -331,6 +365,12 @@ void append_flows_families(const FlowsSnapshot& snapshot, uint32_t max_edges,
                 "Connections skipped by the network include/exclude CIDR and port filters.",
                 MetricType::Counter)
       .counter({}, static_cast<double>(snapshot.counters[NETOBS_FLOWS_FILTERED]))
+      .append_to(out);
+  FamilyBuilder("netobs_flow_udp_flows_total",
+                "UDP flows (5-tuples of a local socket) seen; the ones never answered have no "
+                "edge.",
+                MetricType::Counter)
+      .counter({}, static_cast<double>(snapshot.counters[NETOBS_FLOWS_UDP_FLOWS]))
       .append_to(out);
   FamilyBuilder("netobs_flow_untracked_connections_total",
                 "Connections whose socket could not be tracked (the table of "
@@ -372,7 +412,41 @@ Topology TopologyWindow::topology() const {
   return topology;
 }
 
-std::string topology_client_id(const FlowEdgeLabels& labels) { return labels.client; }
+namespace {
+
+// A process client's cgroup label (CgroupLabels::names() order), "" when none.
+std::string cgroup_label(const FlowEdgeLabels& l, size_t index) {
+  return l.client_type == "process" && index < l.cgroup.size() ? l.cgroup[index] : "";
+}
+enum CgroupIndex { kContainerId, kPodUid, kUnit, kPod, kNamespace, kContainer };
+
+// Node attributes of a process client in a container, pod or unit.
+std::string client_attributes(const FlowEdgeLabels& l) {
+  static const std::pair<CgroupIndex, const char*> kNames[] = {
+      {kPod, "k8s.pod.name"},         {kNamespace, "k8s.namespace.name"},
+      {kPodUid, "k8s.pod.uid"},       {kContainer, "k8s.container.name"},
+      {kContainerId, "container.id"}, {kUnit, "systemd.unit"}};
+  std::string out;
+  for (const auto& [index, name] : kNames) {
+    const std::string value = cgroup_label(l, index);
+    if (!value.empty()) out += "," + json_string(name) + ":" + json_string(value);
+  }
+  return out;
+}
+
+}  // namespace
+
+// comm, with the pod (namespace/name, else uid), container or unit it runs in.
+std::string topology_client_id(const FlowEdgeLabels& labels) {
+  std::string where = cgroup_label(labels, kPod);
+  if (!where.empty() && !cgroup_label(labels, kNamespace).empty()) {
+    where = cgroup_label(labels, kNamespace) + "/" + where;
+  }
+  for (CgroupIndex next : {kPodUid, kContainerId, kUnit}) {
+    if (where.empty()) where = cgroup_label(labels, next);
+  }
+  return where.empty() ? labels.client : labels.client + " (" + where + ")";
+}
 
 std::string topology_server_id(const FlowEdgeLabels& labels) {
   if (labels.server_type != "address") return labels.server;
@@ -381,19 +455,21 @@ std::string topology_server_id(const FlowEdgeLabels& labels) {
 }
 
 std::string render_topology_json(const Topology& topology) {
-  std::map<std::string, std::string> nodes;  // id -> type
+  std::map<std::string, std::pair<std::string, std::string>> nodes;  // id -> type, attributes
   for (const TopologyEdge& e : topology.edges) {
-    nodes.emplace(topology_client_id(e.labels), client_node_type(e.labels));
-    nodes.emplace(topology_server_id(e.labels), server_node_type(e.labels));
+    nodes.emplace(topology_client_id(e.labels),
+                  std::pair{client_node_type(e.labels), client_attributes(e.labels)});
+    nodes.emplace(topology_server_id(e.labels), std::pair{server_node_type(e.labels), ""});
   }
   std::string out =
       "{\"topology\":{\"window_seconds\":" + number(topology.window_seconds) + ",\"nodes\":[";
   bool first = true;
-  for (const auto& [id, type] : nodes) {
+  for (const auto& [id, node] : nodes) {
+    const auto& [type, attributes] = node;
     out += first ? "" : ",";
     first = false;
     out += "{\"id\":" + json_string(id) + ",\"type\":" + json_string(type) +
-           ",\"attributes\":{\"netobs.node_kind\":" + json_string(type) + "}}";
+           ",\"attributes\":{\"netobs.node_kind\":" + json_string(type) + attributes + "}}";
   }
   out += "],\"edges\":[";
   first = true;
@@ -405,6 +481,7 @@ std::string render_topology_json(const Topology& topology) {
     out += "{\"source\":" + json_string(topology_client_id(e.labels)) +
            ",\"target\":" + json_string(topology_server_id(e.labels)) +
            ",\"attributes\":{\"protocol\":" + json_string(e.labels.protocol) +
+           ",\"transport\":" + json_string(e.labels.transport) +
            ",\"port\":" + json_string(e.labels.port) +
            ",\"requests_per_second\":" + number(r.requests_per_second) +
            ",\"avg_latency_ms\":" + number(r.avg_latency_ms) +
@@ -415,7 +492,9 @@ std::string render_topology_json(const Topology& topology) {
            ",\"bytes_to_server\":" + std::to_string(d.bytes_to_server) +
            ",\"bytes_to_client\":" + std::to_string(d.bytes_to_client) +
            ",\"retransmits\":" + std::to_string(d.retransmits) +
-           ",\"resets\":" + std::to_string(d.resets) + "}}";
+           ",\"resets\":" + std::to_string(d.resets) +
+           ",\"packets_to_server\":" + std::to_string(d.packets_to_server) +
+           ",\"packets_to_client\":" + std::to_string(d.packets_to_client) + "}}";
   }
   out += "]}}\n";
   return out;

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "bpf/flows.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/net/ip_prefix.h"
 #include "exporter/status.h"
 
@@ -48,12 +50,12 @@ class ServiceMap {
 };
 
 // Port -> protocol name: the built-in table (postgres 5432, redis 6379,
-// http 80/8080, https 443, dns 53, kafka 9092, ...) with the config's entries on top.
+// http 80/8080, https 443, dns 53, kafka 9092, ntp 123, ...) with the config's entries on top.
 class ProtocolTable {
  public:
   static Result<ProtocolTable> build(const std::vector<std::string>& entries);
-  // "tcp" for ports the table does not name.
-  std::string name(uint16_t port) const;
+  // The transport ("tcp", "udp") for ports the table does not name.
+  std::string name(uint16_t port, std::string_view transport = "tcp") const;
 
  private:
   std::map<uint16_t, std::string> names_;
@@ -61,13 +63,20 @@ class ProtocolTable {
 
 // An edge as labels: client (comm, address or service), its type
 // ("process", "address", "service", "other"), server (address or service),
-// its type ("address", "service", "other"), port and protocol.
+// its type ("address", "service", "other"), port, protocol and transport
+// ("tcp", "udp"; "other" for the `other` edge).
 struct FlowEdgeLabels {
-  std::string client, client_type, server, server_type, port, protocol;
+  std::string client, client_type, server, server_type, port, protocol, transport;
+  // With attribution: cgroup, the client's CgroupLabels::values() (process
+  // clients; "" for the others, "other" for the `other` edge); else empty.
+  std::vector<std::string> cgroup;
   auto operator<=>(const FlowEdgeLabels&) const = default;
 };
+// cgroup_labels (attribution: cgroup) names a process client's cgroup id.
+using CgroupLabelsOf = std::function<CgroupLabels(uint64_t cgroup_id)>;
 FlowEdgeLabels flow_edge_labels(const netobs_flows_edge_key& key, const ServiceMap& services,
-                                const ProtocolTable& protocols);
+                                const ProtocolTable& protocols,
+                                const CgroupLabelsOf& cgroup_labels = {});
 
 // The kernel map read at one moment (summed over CPUs).
 struct FlowsSnapshot {

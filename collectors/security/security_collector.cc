@@ -2,7 +2,14 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <arpa/inet.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,7 +20,9 @@
 #include <ctime>
 #include <iostream>
 #include <mutex>
+#include <map>
 #include <set>
+#include <thread>
 
 #include "bpf/security.h"
 #include "collectors/security/blocklist.h"
@@ -21,10 +30,12 @@
 #include "collectors/security/security_rules.h"
 #include "collectors/security/security_webhook.h"
 #include "config/config.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/bpf/map_reader.h"
 #include "exporter/events/event_sink.h"
 #include "exporter/events/ring_buffer_reader.h"
 #include "exporter/log.h"
+#include "exporter/net/interface_selector.h"
 #include "security.skel.h"
 
 namespace netobs {
@@ -78,6 +89,106 @@ void delete_lpm(bpf_map* v4, bpf_map* v6, const Cidr& cidr) {
   }
 }
 
+// A packet socket with the DNS-answer filter, made on a short-lived thread
+// that joined `netns_path` ("": this namespace). SOCK_DGRAM: the filter
+// sees every packet from its network header, on every device of the
+// namespace. The filter is attached before binding to ETH_P_ALL (nothing
+// is ever queued unfiltered) and returns 0 (nothing is queued at all).
+Result<UniqueFd> open_dns_answer_socket(int prog_fd, const std::string& netns_path) {
+  UniqueFd ns;
+  if (!netns_path.empty()) {
+    ns = UniqueFd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ns.valid()) {
+      return Status::error("opening network namespace " + netns_path +
+                           " failed: " + errno_message(errno));
+    }
+  }
+  int fd = -1, error = 0;
+  std::string step;
+  std::thread([&] {
+    if (ns.valid() && ::setns(ns.get(), CLONE_NEWNET) != 0) {
+      error = errno;
+      step = "joining the namespace";
+      return;
+    }
+    UniqueFd sock(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!sock.valid()) {
+      error = errno;
+      step = "opening an AF_PACKET socket";
+      return;
+    }
+    if (::setsockopt(sock.get(), SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof prog_fd) != 0) {
+      error = errno;
+      step = "attaching the DNS answer filter";
+      return;
+    }
+    sockaddr_ll addr{};
+    addr.sll_family = AF_PACKET;
+    addr.sll_protocol = htons(ETH_P_ALL);
+    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      error = errno;
+      step = "binding the packet socket";
+      return;
+    }
+    fd = sock.release();
+  }).join();
+  if (fd < 0) {
+    return Status::error("DNS answer checks: " + step + " failed: " + errno_message(error) +
+                         " (needs CAP_NET_RAW; set dns_answers: false to go without)");
+  }
+  return UniqueFd(fd);
+}
+
+using AddrKey = std::pair<int, std::array<uint8_t, 16>>;
+
+// The addresses of the interfaces `selector` leaves out, in `netns_path`'s
+// namespace ("": this one), read on a short-lived thread that joined it.
+Result<std::map<AddrKey, uint32_t>> filtered_addresses(const InterfaceSelector& selector,
+                                                       const std::string& netns_path) {
+  std::map<AddrKey, uint32_t> out;
+  std::string error;
+  std::thread([&] {
+    if (!netns_path.empty()) {
+      UniqueFd ns(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
+      if (!ns.valid() || ::setns(ns.get(), CLONE_NEWNET) != 0) {
+        error = "joining " + netns_path + ": " + errno_message(errno);
+        return;
+      }
+    }
+    ifaddrs* list = nullptr;
+    if (::getifaddrs(&list) != 0) {
+      error = "listing the interface addresses: " + errno_message(errno);
+      return;
+    }
+    for (ifaddrs* a = list; a; a = a->ifa_next) {
+      if (!a->ifa_addr || !a->ifa_name || selector.matches(a->ifa_name)) continue;
+      AddrKey key{a->ifa_addr->sa_family, {}};
+      if (key.first == AF_INET) {
+        std::memcpy(key.second.data(), &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, 4);
+      } else if (key.first == AF_INET6) {
+        std::memcpy(key.second.data(), &reinterpret_cast<sockaddr_in6*>(a->ifa_addr)->sin6_addr,
+                    16);
+      } else {
+        continue;
+      }
+      out[key] = ::if_nametoindex(a->ifa_name);
+    }
+    ::freeifaddrs(list);
+  }).join();
+  if (!error.empty()) return Status::error(error);
+  return out;
+}
+
+Result<uint32_t> netns_inode(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return Status::error(
+        "collectors.security.network_namespace " + path + ": " + errno_message(errno) +
+        "; give an existing namespace such as /run/netns/NAME or /proc/PID/ns/net");
+  }
+  return static_cast<uint32_t>(st.st_ino);
+}
+
 }  // namespace
 
 struct SecurityCollector::Loaded {
@@ -87,11 +198,17 @@ struct SecurityCollector::Loaded {
   uint64_t unix_minus_monotonic_ns = 0;
   std::vector<std::shared_ptr<EventSink>> sinks;
   std::unique_ptr<WebhookSender> webhook;
+  // The options' hook, or the shared attribution (attribution: cgroup).
+  std::function<void(uint64_t, uint32_t, Detection&)> attribute;
   RingBufferReader reader;
+  UniqueFd dns_socket;  // packet socket with the DNS-answer filter, when on
 
   // Reader thread only.
   std::optional<DetectionRateLimiter> limiter;
-  std::set<TrieKey> blocklist_keys;  // what the kernel tries hold now
+  std::set<TrieKey> blocklist_keys;             // what the kernel tries hold now
+  std::optional<InterfaceSelector> interfaces;  // with network.interfaces/exclude_interfaces
+  std::map<AddrKey, uint32_t> filtered;         // what filtered_addrs holds now
+  std::chrono::steady_clock::time_point next_address_check{};
   std::vector<FileStamp> stamps;
   std::chrono::steady_clock::time_point next_check{};
 
@@ -101,8 +218,11 @@ struct SecurityCollector::Loaded {
   std::atomic<uint64_t> blocklist_entries{0}, blocklist_errors{0}, blocklist_loads{0};
 
   void reload_blocklists();
+  void refresh_filtered_addresses();
   void maybe_reload();
-  void on_event(const netobs_sec_event& event, const SecurityCollectorOptions& options);
+  void on_event(const netobs_sec_event& event);
+  void on_dns_event(const netobs_sec_dns_event& event);
+  void report(Detection& d, const std::string& rate_key);
   std::string executable(uint32_t pid, const std::string& comm) const;
 };
 
@@ -144,7 +264,40 @@ void SecurityCollector::Loaded::reload_blocklists() {
                                  {"skipped", std::to_string(errors)}});
 }
 
+void SecurityCollector::Loaded::refresh_filtered_addresses() {
+  Result<std::map<AddrKey, uint32_t>> fresh =
+      filtered_addresses(*interfaces, config.network_namespace);
+  if (!fresh) {
+    log_warn("interface addresses not read",
+             {{"collector", "security"}, {"err", fresh.status().message()}});
+    return;
+  }
+  bpf_map* map = skeleton.skel->maps.filtered_addrs;
+  for (const auto& [key, ifindex] : *fresh) {
+    netobs_sec_addr_key k{.family = static_cast<__u32>(key.first), .addr = {}};
+    std::memcpy(k.addr, key.second.data(), sizeof k.addr);
+    bpf_map__update_elem(map, &k, sizeof k, &ifindex, sizeof ifindex, BPF_ANY);
+  }
+  for (const auto& [key, ifindex] : filtered) {
+    if (fresh->contains(key)) continue;
+    netobs_sec_addr_key k{.family = static_cast<__u32>(key.first), .addr = {}};
+    std::memcpy(k.addr, key.second.data(), sizeof k.addr);
+    bpf_map__delete_elem(map, &k, sizeof k, 0);
+  }
+  filtered = std::move(*fresh);
+}
+
 void SecurityCollector::Loaded::maybe_reload() {
+  if (interfaces) {
+    // Addresses come and go (DHCP, new veths): re-read as often as the files.
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_address_check) {
+      next_address_check =
+          now + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(config.blocklist_check_interval_seconds));
+      refresh_filtered_addresses();
+    }
+  }
   if (config.blocklists.empty()) return;
   bool reload = reload_requested.exchange(false);
   const auto now = std::chrono::steady_clock::now();
@@ -164,13 +317,24 @@ std::string SecurityCollector::Loaded::executable(uint32_t pid, const std::strin
   return std::string(target, static_cast<size_t>(n));
 }
 
-void SecurityCollector::Loaded::on_event(const netobs_sec_event& event,
-                                         const SecurityCollectorOptions& options) {
+void SecurityCollector::Loaded::on_event(const netobs_sec_event& event) {
   Detection d =
       detection_from_event(event, event.ktime_ns + unix_minus_monotonic_ns, config.blocklists);
   if (d.matches.empty()) return;
+  report(d, std::string(detection_type_name(d.type)) + "|" + d.peer_ip);
+}
+
+void SecurityCollector::Loaded::on_dns_event(const netobs_sec_dns_event& event) {
+  Detection d = detection_from_dns_event(event, event.e.ktime_ns + unix_minus_monotonic_ns,
+                                         config.blocklists);
+  if (d.matches.empty()) return;
+  // Per answer address and name: one server answering many bad names is
+  // many detections.
+  report(d, std::string(detection_type_name(d.type)) + "|" + d.dns_answer + "|" + d.dns_name);
+}
+
+void SecurityCollector::Loaded::report(Detection& d, const std::string& key) {
   const size_t type = static_cast<size_t>(d.type);
-  const std::string key = std::string(detection_type_name(d.type)) + "|" + d.peer_ip;
   std::optional<uint64_t> admitted =
       limiter->admit(key, static_cast<double>(clock_ns(CLOCK_MONOTONIC)) / 1e9);
   if (!admitted) {
@@ -179,7 +343,7 @@ void SecurityCollector::Loaded::on_event(const netobs_sec_event& event,
   }
   d.suppressed = *admitted;
   if (d.pid != 0) d.executable = executable(d.pid, d.comm);
-  if (options.attribute) options.attribute(d.cgroup_id, d.pid, d);
+  if (attribute && d.cgroup_id != 0) attribute(d.cgroup_id, d.pid, d);
   const std::string json = format_detection_json(d);
   for (const auto& sink : sinks) {
     Status status = sink->write_line(json);
@@ -187,6 +351,16 @@ void SecurityCollector::Loaded::on_event(const netobs_sec_event& event,
   }
   if (webhook) webhook->enqueue(json);
   detections[type].fetch_add(1);
+}
+
+const HookLadder& SecurityCollector::dns_client_ladder() {
+  static const HookLadder kLadder{
+      "sock_send_length",
+      {{AttachKind::kTpBtf, "security_dns_client_btf", "sock/sock_send_length"},
+       {AttachKind::kRawTp, "security_dns_client_raw", "sock/sock_send_length"},
+       {AttachKind::kTracepoint, "security_dns_client_tp", "sock/sock_send_length"}},
+      false};
+  return kLadder;
 }
 
 const std::vector<HookLadder>& SecurityCollector::ladders() {
@@ -213,21 +387,38 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
 
   uint32_t netns = 0;
   if (!config.network_namespace.empty()) {
-    struct stat st {};
-    if (::stat(config.network_namespace.c_str(), &st) != 0) {
-      return Status::error(
-          "collectors.security.network_namespace " + config.network_namespace + ": " +
-          errno_message(errno) +
-          "; give an existing namespace such as /run/netns/NAME or /proc/PID/ns/net");
-    }
-    netns = static_cast<uint32_t>(st.st_ino);
+    Result<uint32_t> inode = netns_inode(config.network_namespace);
+    if (!inode) return inode.status();
+    netns = *inode;
   }
+  // DNS answers are read where the packet socket is: the watched namespace,
+  // or this process's own.
+  const bool dns_answers = config.dns_answers && !config.blocklists.empty();
+  uint32_t dns_netns = netns;
+  if (dns_answers && dns_netns == 0) {
+    Result<uint32_t> own = netns_inode("/proc/self/ns/net");
+    if (!own) return own.status();
+    dns_netns = *own;
+  }
+  const InterfaceSelector selector = InterfaceSelector::from_network(context.config.network);
+  std::vector<HookLadder> hook_ladders = ladders();
+  if (dns_answers) hook_ladders.push_back(dns_client_ladder());
   LadderLoadOptions load_options;
   load_options.collector = name();
   load_options.force_kind = options_.force_kind;
   auto skeleton = load_skeleton_with_ladders<security_bpf>(
-      ladders(), context.preflight, load_options, [&](security_bpf& skel) -> Status {
+      hook_ladders, context.preflight, load_options, [&](security_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
+        skel.rodata->dns_netns = dns_netns;
+        skel.rodata->has_interface_rules = selector.selects_all() ? 0 : 1;
+        skel.rodata->dns_port = config.dns_port;
+        if (!dns_answers) {
+          bpf_program__set_autoload(skel.progs.security_dns_answers, false);
+          bpf_program__set_autoload(skel.progs.security_dns_client_btf, false);
+          bpf_program__set_autoload(skel.progs.security_dns_client_raw, false);
+          bpf_program__set_autoload(skel.progs.security_dns_client_tp, false);
+          bpf_map__set_max_entries(skel.maps.dns_clients, 1);
+        }
         skel.rodata->external_alerts = config.external_connection_alerts ? 1 : 0;
         skel.rodata->has_port_rules = !rules->ports.empty() || rules->default_port_excluded;
         skel.rodata->default_port_excluded = rules->default_port_excluded ? 1 : 0;
@@ -252,10 +443,38 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
       return Status::error("filling the suspicious-port map failed: " + errno_message(errno));
     }
   }
+  if (!selector.selects_all()) {
+    loaded->interfaces = selector;
+    loaded->refresh_filtered_addresses();
+    loaded->next_address_check = std::chrono::steady_clock::now();
+  }
   loaded->limiter.emplace(config.rate_limit_interval_seconds, config.rate_limit_max_peers);
   loaded->reload_blocklists();
   loaded->unix_minus_monotonic_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
+  if (dns_answers) {
+    Result<UniqueFd> sock = open_dns_answer_socket(bpf_program__fd(skel.progs.security_dns_answers),
+                                                   config.network_namespace);
+    if (!sock) return Status::error("collectors.security: " + sock.status().message());
+    loaded->dns_socket = std::move(*sock);
+  }
 
+  loaded->attribute = options_.attribute;
+  if (!loaded->attribute && config.attribution == "cgroup") {
+    // Resolved on the reader thread when an alert is written; never waits
+    // for the kubelet (names appear once the metadata is cached).
+    Result<std::shared_ptr<Attribution>> shared =
+        Attribution::shared(attribution_options(context.config));
+    if (shared) {
+      loaded->attribute = [a = *shared](uint64_t cgroup_id, uint32_t, Detection& d) {
+        const CgroupLabels labels = a->labels(cgroup_id);
+        if (!labels.resolved) return;
+        for (auto& kv : cgroup_attributes(labels)) d.attributes.push_back(std::move(kv));
+      };
+    } else {
+      log_warn("security alerts without container attributes",
+               {{"collector", "security"}, {"err", shared.status().message()}});
+    }
+  }
   if (options_.event_sink) loaded->sinks.push_back(options_.event_sink);
   if (config.stdout_events) {
     loaded->sinks.push_back(
@@ -281,14 +500,20 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
                        .timeout_seconds = config.webhook_timeout_seconds});
   }
   Loaded* state = loaded.get();
-  const SecurityCollectorOptions* options = &options_;
   Status reader = loaded->reader.start(
       bpf_map__fd(skel.maps.events), "security",
-      [state, options](const void* data, size_t size) {
+      [state](const void* data, size_t size) {
         if (size < sizeof(netobs_sec_event)) return;
+        if (size >= sizeof(netobs_sec_dns_event) &&
+            static_cast<const netobs_sec_event*>(data)->direction == NETOBS_SEC_DNS_ANSWER) {
+          auto dns = std::make_unique<netobs_sec_dns_event>();
+          std::memcpy(dns.get(), data, sizeof *dns);
+          state->on_dns_event(*dns);
+          return;
+        }
         netobs_sec_event event;
         std::memcpy(&event, data, sizeof event);
-        state->on_event(event, *options);
+        state->on_event(event);
       },
       [state] {
         state->maybe_reload();
@@ -314,6 +539,11 @@ std::string SecurityCollector::attach_kind() const {
   return loaded_->skeleton.attachment.programs.front().attach;
 }
 
+int SecurityCollector::dns_answer_prog_fd() const {
+  if (!loaded_ || !loaded_->dns_socket.valid()) return -1;
+  return bpf_program__fd(loaded_->skeleton.skel->progs.security_dns_answers);
+}
+
 SecuritySnapshot SecurityCollector::snapshot() const {
   SecuritySnapshot s;
   if (!loaded_) return s;
@@ -324,6 +554,9 @@ SecuritySnapshot SecurityCollector::snapshot() const {
   Result<uint64_t> checked = sum_percpu_u64(MapRef::of(loaded_->skeleton.skel->maps.counters),
                                             NETOBS_SEC_CONNECTIONS_CHECKED);
   if (checked) s.connections_checked = *checked;
+  Result<uint64_t> dns_checked = sum_percpu_u64(MapRef::of(loaded_->skeleton.skel->maps.counters),
+                                                NETOBS_SEC_DNS_RESPONSES_CHECKED);
+  if (dns_checked) s.dns_responses_checked = *dns_checked;
   s.blocklist_entries = loaded_->blocklist_entries.load();
   s.blocklist_errors = loaded_->blocklist_errors.load();
   s.blocklist_loads = loaded_->blocklist_loads.load();
@@ -338,6 +571,7 @@ Status SecurityCollector::collect_impl(std::vector<prometheus::MetricFamily>& ou
 
 void SecurityCollector::stop_impl() {
   if (!loaded_) return;
+  loaded_->dns_socket = UniqueFd();
   loaded_->reader.stop();  // delivers what is left in the ring first
   if (loaded_->webhook) loaded_->webhook->stop();
   for (const auto& sink : loaded_->sinks) (void)sink->flush(true);

@@ -37,12 +37,17 @@ class SecurityCollector final : public Collector {
  public:
   static constexpr std::string_view kName = "security";
   static const std::vector<HookLadder>& ladders();
+  // Who sent DNS queries (sock_send_length), loaded with the DNS-answer
+  // filter; not required: without it DNS detections carry no process.
+  static const HookLadder& dns_client_ladder();
 
   explicit SecurityCollector(SecurityCollectorOptions options = {});
   ~SecurityCollector() override;
 
   SecuritySnapshot snapshot() const;
   std::string attach_kind() const;
+  // The DNS-answer socket filter (benchmarks: BPF_PROG_TEST_RUN); -1 when off.
+  int dns_answer_prog_fd() const;
 
  protected:
   Status start_impl(const CollectorContext& context) override;

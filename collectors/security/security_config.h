@@ -42,6 +42,15 @@ struct SecurityConfig : CollectorSettingsOf<SecurityConfig> {
   uint32_t webhook_queue_size = 1024;
   uint32_t webhook_max_retries = 3;
   double webhook_timeout_seconds = 5;
+  // DNS responses (UDP, from dns_port) received in the namespace are
+  // checked too: an A/AAAA answer on a blocklist is a dns_blocklist detection.
+  bool dns_answers = true;
+  // "cgroup": alerts of a known process carry its container and pod
+  // (container.id, k8s.pod.uid, k8s.pod.name, k8s.namespace.name...) from
+  // the shared attribution (top-level `attribution:` for pod names);
+  // "none": only netobs.cgroup.id.
+  std::string attribution = "cgroup";
+  uint16_t dns_port = 53;
   // How often the blocklist files are checked for changes.
   double blocklist_check_interval_seconds = 2;
 

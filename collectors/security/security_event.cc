@@ -1,9 +1,12 @@
 #include "collectors/security/security_event.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
 #include "bpf/security.h"
+#include "exporter/attribution/attribution.h"
 #include "exporter/json_writer.h"
 #include "exporter/net/cidr.h"
 
@@ -48,6 +51,59 @@ Detection detection_from_event(const netobs_sec_event& event, uint64_t unix_ns,
   if (event.matches & NETOBS_SEC_MATCH_EXTERNAL) d.matches.push_back(DetectionType::kExternal);
   if (!d.matches.empty()) d.type = d.matches.front();
   return d;
+}
+
+std::string decode_dns_name(const uint8_t* wire, size_t size) {
+  std::string name;
+  size_t i = 0;
+  while (i < size) {
+    const size_t len = wire[i];
+    if (len == 0 || (len & 0xC0) != 0 || i + 1 + len > size) break;
+    if (!name.empty()) name += '.';
+    for (size_t k = i + 1; k <= i + len; ++k) {
+      const uint8_t c = wire[k];
+      if (c > 0x20 && c < 0x7F && c != '.' && c != '\\') {
+        name += static_cast<char>(c);
+      } else {
+        char escaped[8];
+        std::snprintf(escaped, sizeof escaped, "\\%03u", c);
+        name += escaped;
+      }
+    }
+    i += 1 + len;
+  }
+  return name.empty() ? "." : name;
+}
+
+Detection detection_from_dns_event(const netobs_sec_dns_event& event, uint64_t unix_ns,
+                                   const std::vector<std::string>& blocklist_paths) {
+  Detection d = detection_from_event(event.e, unix_ns, blocklist_paths);
+  d.inbound = true;  // the answer comes in; the query went out from local_ip:local_port
+  d.matches.clear();
+  if (event.e.matches & NETOBS_SEC_MATCH_DNS_BLOCKLIST) {
+    d.matches.push_back(DetectionType::kDnsBlocklist);
+    d.type = DetectionType::kDnsBlocklist;
+    if (event.e.block_list < blocklist_paths.size()) {
+      d.blocklist = blocklist_paths[event.e.block_list];
+    }
+    d.blocklist_line = event.e.block_line;
+  }
+  d.dns_answer = format_address(event.answer_family, event.answer);
+  d.dns_name = decode_dns_name(event.name, std::min<size_t>(event.name_len, sizeof event.name));
+  return d;
+}
+
+std::vector<std::pair<std::string, std::string>> cgroup_attributes(const CgroupLabels& labels) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [key, value] :
+       {std::pair{"container.id", &labels.container_id}, std::pair{"k8s.pod.uid", &labels.pod_uid},
+        std::pair{"k8s.pod.name", &labels.pod},
+        std::pair{"k8s.namespace.name", &labels.namespace_name},
+        std::pair{"k8s.container.name", &labels.container},
+        std::pair{"netobs.systemd.unit", &labels.unit}}) {
+    if (!value->empty()) out.emplace_back(key, *value);
+  }
+  return out;
 }
 
 std::string detection_body(const Detection& d) {
@@ -120,6 +176,11 @@ std::string format_detection_json(const Detection& d) {
     text("netobs.blocklist", d.blocklist + ":" + std::to_string(d.blocklist_line));
   }
   if (!d.dns_name.empty()) text("dns.question.name", d.dns_name);
+  if (!d.dns_answer.empty()) {
+    out += "\"dns.answers\":[";
+    append_json_string(out, d.dns_answer);
+    out += "],";
+  }
   if (d.cgroup_id != 0) number("netobs.cgroup.id", d.cgroup_id);
   number("netobs.suppressed_count", d.suppressed);
   out.back() = '}';

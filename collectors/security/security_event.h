@@ -14,8 +14,11 @@
 #include <vector>
 
 struct netobs_sec_event;
+struct netobs_sec_dns_event;
 
 namespace netobs {
+
+struct CgroupLabels;
 
 // Detection types, most severe first (a connection matching several is
 // reported once, as the first it matches; the rest are listed in
@@ -44,6 +47,7 @@ struct Detection {
   std::string blocklist;  // file and line of the entry that matched
   uint32_t blocklist_line = 0;
   std::string dns_name;     // the queried name, for DNS answers
+  std::string dns_answer;   // the blocklisted address the answer carried
   uint64_t suppressed = 0;  // same (type, peer) events held back since the last one sent
   // Extra attributes from process attribution (k8s.pod.name, container.id...).
   std::vector<std::pair<std::string, std::string>> attributes;
@@ -52,6 +56,20 @@ struct Detection {
 // One detection from a kernel event; `blocklist_paths` names the lists.
 Detection detection_from_event(const netobs_sec_event& event, uint64_t unix_ns,
                                const std::vector<std::string>& blocklist_paths);
+
+// A blocklisted DNS answer: peer is the server that answered, local the
+// client; the question name decoded from its wire form.
+Detection detection_from_dns_event(const netobs_sec_dns_event& event, uint64_t unix_ns,
+                                   const std::vector<std::string>& blocklist_paths);
+// "www.example.com" from wire-format labels (no trailing dot; "." for the
+// root); non-printable bytes as \DDD as dig prints them. Stops at a
+// compression pointer or the end of the bytes.
+std::string decode_dns_name(const uint8_t* wire, size_t size);
+
+// The OpenTelemetry resource attributes of a task's cgroup, as alerts carry
+// them: container.id, k8s.pod.uid, k8s.pod.name, k8s.namespace.name,
+// k8s.container.name, systemd.unit (netobs.systemd.unit); empty values left out.
+std::vector<std::pair<std::string, std::string>> cgroup_attributes(const CgroupLabels& labels);
 
 // "Suspicious outbound connection to known bad IP" and the like.
 std::string detection_body(const Detection& detection);

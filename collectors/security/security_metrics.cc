@@ -37,6 +37,11 @@ void append_security_families(const SecuritySnapshot& s,
                 MetricType::Counter)
       .counter({}, static_cast<double>(s.connections_checked))
       .append_to(out);
+  FamilyBuilder("netobs_security_dns_responses_checked_total",
+                "DNS responses whose A/AAAA answers the kernel matched against the blocklists.",
+                MetricType::Counter)
+      .counter({}, static_cast<double>(s.dns_responses_checked))
+      .append_to(out);
   FamilyBuilder("netobs_security_blocklist_entries",
                 "Addresses and CIDRs loaded from the blocklist files.", MetricType::Gauge)
       .gauge({}, static_cast<double>(s.blocklist_entries))

@@ -18,6 +18,7 @@ struct SecuritySnapshot {
   std::array<uint64_t, std::size(kAllDetectionTypes)> detections{};  // by DetectionType
   std::array<uint64_t, std::size(kAllDetectionTypes)> suppressed{};
   uint64_t connections_checked = 0;  // from the kernel
+  uint64_t dns_responses_checked = 0;
   uint64_t blocklist_entries = 0;
   uint64_t blocklist_errors = 0;  // malformed lines and unreadable files of the last load
   uint64_t blocklist_loads = 0;

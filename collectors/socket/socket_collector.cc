@@ -69,6 +69,7 @@ void add_stats(socket_stats& into, const socket_stats& from) {
     into.bytes[v] += from.bytes[v];
   }
   into.size_sum += from.size_sum;
+  into.eagain += from.eagain;
   for (int i = 0; i < SOCKET_SIZE_SLOTS; ++i) into.size_slots[i] += from.size_slots[i];
   for (int i = 0; i < SOCKET_LAT_SLOTS; ++i) into.lat_slots[i] += from.lat_slots[i];
   into.lat_sum_ns += from.lat_sum_ns;
@@ -546,6 +547,14 @@ Result<SocketSnapshot> SocketCollector::snapshot() {
     snap.processes.push_back(std::move(process));
   }
 
+  // EAGAIN is counted in the stats entries, the other errnos in `errors`.
+  for (const auto& process : snap.processes) {
+    for (uint32_t i = 0; i < SOCKET_STATS_PER_SLOT; ++i) {
+      if (process.stats[i].eagain == 0) continue;
+      snap.errors.push_back({process.comm, i / SOCKET_DIR_COUNT, i % SOCKET_DIR_COUNT,
+                             SOCKET_EAGAIN, process.stats[i].eagain});
+    }
+  }
   Status read = for_each_percpu_entry<socket_error_key, uint64_t>(
       MapRef::of(skel.maps.errors),
       [&](const socket_error_key& key, const std::vector<uint64_t>& values) {

@@ -68,6 +68,13 @@ int BPF_PROG(tcp_retransmit_empty, const struct sock* sk, const struct sk_buff* 
   return 0;
 }
 
+/* ---- flows collector, UDP (flows_bench): cgroup_skb on the cgroup2 root. */
+SEC("cgroup_skb/egress")
+int cgroup_skb_egress_empty(struct __sk_buff* skb) { return 1; }
+
+SEC("cgroup_skb/ingress")
+int cgroup_skb_ingress_empty(struct __sk_buff* skb) { return 1; }
+
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(inet_sock_set_state_empty, const struct sock* sk, const int oldstate,
              const int newstate) {

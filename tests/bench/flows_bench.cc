@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "collectors/flows/flows_config.h"
 #include "config/config.h"
 #include "exporter/bpf/bpf_stats.h"
+#include "exporter/attribution/cgroup_resolver.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 
@@ -80,6 +83,35 @@ struct HookPair {
   const char* empty;
 };
 
+// Run time of each program (real, empty per pair), from the kernel's BPF stats.
+std::vector<ProgramRuntime> read_all(const std::vector<int>& fds) {
+  std::vector<ProgramRuntime> out;
+  for (int fd : fds) {
+    Result<ProgramRuntime> r = read_program_runtime(fd);
+    out.push_back(r ? *r : ProgramRuntime{});
+  }
+  return out;
+}
+
+// Per pair: events, ns per event of the real and the empty program, their ratio.
+void report_ratios(benchmark::State& state, const std::vector<HookPair>& pairs,
+                   const std::vector<ProgramRuntime>& before,
+                   const std::vector<ProgramRuntime>& after) {
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    double ns[2] = {0, 0};
+    for (size_t k = 0; k < 2; ++k) {
+      const size_t at = 2 * i + k;
+      const double runs = static_cast<double>(after[at].run_cnt - before[at].run_cnt);
+      ns[k] =
+          runs > 0 ? static_cast<double>(after[at].run_time_ns - before[at].run_time_ns) / runs : 0;
+      if (k == 0) state.counters[std::string(pairs[i].hook) + "_events"] = runs;
+    }
+    state.counters[std::string(pairs[i].hook) + "_ns"] = ns[0];
+    state.counters[std::string(pairs[i].empty) + "_ns"] = ns[1];
+    state.counters[std::string(pairs[i].hook) + "_ratio"] = ns[1] > 0 ? ns[0] / ns[1] : 0;
+  }
+}
+
 void BM_FlowsPerEventCost(benchmark::State& state) {
   if (geteuid() != 0 || !own_netns()) {
     state.SkipWithError("needs root (BPF, a network namespace)");
@@ -132,33 +164,99 @@ void BM_FlowsPerEventCost(benchmark::State& state) {
     fds.push_back(real_fd);
     fds.push_back(bpf_program__fd(empty));
   }
-  auto read_all = [&] {
-    std::vector<ProgramRuntime> out;
-    for (int fd : fds) {
-      Result<ProgramRuntime> r = read_program_runtime(fd);
-      out.push_back(r ? *r : ProgramRuntime{});
-    }
-    return out;
-  };
-  const std::vector<ProgramRuntime> before = read_all();
+  const std::vector<ProgramRuntime> before = read_all(fds);
   for (auto _ : state) churn(3000, static_cast<uint16_t>(5400 + state.range(0)));
-  const std::vector<ProgramRuntime> after = read_all();
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    double ns[2] = {0, 0};
-    for (size_t k = 0; k < 2; ++k) {
-      const size_t at = 2 * i + k;
-      const double runs = static_cast<double>(after[at].run_cnt - before[at].run_cnt);
-      ns[k] =
-          runs > 0 ? static_cast<double>(after[at].run_time_ns - before[at].run_time_ns) / runs : 0;
-      if (k == 0) state.counters[std::string(pairs[i].hook) + "_events"] = runs;
-    }
-    state.counters[std::string(pairs[i].hook) + "_ns"] = ns[0];
-    state.counters[std::string(pairs[i].empty) + "_ns"] = ns[1];
-    state.counters[std::string(pairs[i].hook) + "_ratio"] = ns[1] > 0 ? ns[0] / ns[1] : 0;
-  }
+  const std::vector<ProgramRuntime> after = read_all(fds);
+  report_ratios(state, pairs, before, after);
   collector.stop();
 }
 BENCHMARK(BM_FlowsPerEventCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+// UDP request/reply on loopback: `flows` client sockets (each a flow, a new
+// 5-tuple) send `rounds` queries of 64 bytes each and get a reply each.
+void udp_traffic(int flows, int rounds, uint16_t port) {
+  int server = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr = loopback(port);
+  if (bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(server);
+    return;
+  }
+  char buf[64] = {};
+  for (int f = 0; f < flows; ++f) {
+    int client = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    for (int r = 0; r < rounds; ++r) {
+      sockaddr_in from{};
+      socklen_t len = sizeof from;
+      sendto(client, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+      if (recvfrom(server, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len) > 0) {
+        sendto(server, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), len);
+        recv(client, buf, sizeof buf, 0);
+      }
+    }
+    close(client);
+  }
+  close(server);
+}
+
+// The UDP programs (cgroup_skb egress/ingress on the cgroup2 root) against
+// empty cgroup_skb programs on the same root, same run. They see every
+// packet of the machine's local sockets; the bench's datagrams (300 flows x
+// 20 round trips = 24 000 program runs each side) dominate on an idle machine.
+void BM_FlowsUdpPerPacketCost(benchmark::State& state) {
+  if (geteuid() != 0 || !own_netns()) {
+    state.SkipWithError("needs root (BPF, a network namespace)");
+    return;
+  }
+  Result<BpfStatsEnabler> stats = BpfStatsEnabler::enable();
+  if (!stats) {
+    state.SkipWithError(stats.message().c_str());
+    return;
+  }
+  Config config = default_config();
+  FlowsConfig& flows = config.collector<FlowsConfig>();
+  flows.common.enabled = true;
+  flows.network_namespace = "/proc/self/ns/net";
+  FlowsCollector collector;
+  if (Status s = collector.start({config, run_preflight()}); !s) {
+    state.SkipWithError(s.message().c_str());
+    return;
+  }
+  const std::vector<HookPair> pairs = {{"udp_egress", "cgroup_skb_egress_empty"},
+                                       {"udp_ingress", "cgroup_skb_ingress_empty"}};
+  SkeletonPtr<bench_baseline_bpf> baseline =
+      load_baselines({"cgroup_skb_egress_empty", "cgroup_skb_ingress_empty"});
+  Result<std::string> root = CgroupResolver::find_cgroup2_mount();
+  int cgroup = root ? open(root->c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (!baseline || cgroup < 0) {
+    state.SkipWithError("loading the baselines or opening the cgroup2 root failed");
+    return;
+  }
+  std::vector<LinkPtr> links;
+  std::vector<int> fds;
+  const BpfStatus status = collector.bpf_status();
+  for (const HookPair& p : pairs) {
+    int real_fd = -1;
+    for (const BpfProgramStatus& program : status.programs) {
+      if (program.program == p.hook) real_fd = program.prog_fd;
+    }
+    bpf_program* empty = baseline_program(*baseline, p.empty);
+    links.emplace_back(empty ? bpf_program__attach_cgroup(empty, cgroup) : nullptr);
+    if (real_fd < 0 || !links.back()) {
+      state.SkipWithError("cannot find or attach a program pair");
+      close(cgroup);
+      return;
+    }
+    fds.push_back(real_fd);
+    fds.push_back(bpf_program__fd(empty));
+  }
+  close(cgroup);
+  const std::vector<ProgramRuntime> before = read_all(fds);
+  for (auto _ : state) udp_traffic(300, 20, 5500);
+  const std::vector<ProgramRuntime> after = read_all(fds);
+  report_ratios(state, pairs, before, after);
+  collector.stop();
+}
+BENCHMARK(BM_FlowsUdpPerPacketCost)->Iterations(1)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace netobs

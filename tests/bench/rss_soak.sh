@@ -69,12 +69,25 @@ bg() {  # namespace command... : started in the background, stopped at exit
   pids+=($!)
 }
 
+# Every collector sees only the run's own traffic, so the figures depend on
+# netobs alone and not on what else runs on the machine: tcp and drops
+# through the agent namespace, snmp and xdp through being in it, dns through
+# a port nothing else uses, and the socket collector (it counts host-wide)
+# through the run's process names and ports (an unconnected UDP send passes
+# a port filter, so the names are needed too). On a shared machine other
+# processes filled the socket collector's comm slots and the drops
+# collector's keys, and RSS followed.
 cat >"$tmp/netobs.yaml" <<EOF
+network:
+  include_ports: [25201, 25202, 25353, 28080]
 collectors:
   snmp: {enabled: true}
-  socket: {enabled: true}
-  tcp: {enabled: true}
-  dns: {enabled: true}
+  socket:
+    enabled: true
+    comms: [iperf3, dnsmasq, dig, isc-net-0000, isc-net-0001, curl, python3]
+  tcp: {enabled: true, network_namespace: /run/netns/$agent}
+  dns: {enabled: true, ports: [25353]}
+  drops: {enabled: true, network_namespace: /run/netns/$agent}
   xdp:
     enabled: true
     interfaces: [nobsr0]
@@ -88,7 +101,10 @@ pids+=("$exporter_pid")
 url=http://127.0.0.1:$port/metrics
 ready=
 for _ in $(seq 300); do  # up to a minute on a loaded machine
-  if in_agent curl -sf "$url" 2>/dev/null | grep -q 'collector="xdp",program="[a-z_]*@nobsr0"} 1'; then
+  # grep reads the whole body: with -q it would exit at the match, curl would
+  # fail on the closed pipe (the body is larger than a pipe buffer) and
+  # pipefail would call the exporter not ready.
+  if in_agent curl -sf "$url" 2>/dev/null | grep 'collector="xdp",program="[a-z_]*@nobsr0"} 1' >/dev/null; then
     ready=1
     break
   fi
@@ -117,23 +133,23 @@ echo "t=0s VmRSS ${rss_start} KiB, ${fds_start} open files (all collectors start
 echo "SAMPLE 0 $rss_start $fds_start $(rss RssAnon)"
 
 # Servers in the agent namespace.
-bg "$agent" iperf3 -s -B 10.199.251.1 -p 5201
-bg "$agent" iperf3 -s -B 10.199.251.1 -p 5202
+bg "$agent" iperf3 -s -B 10.199.251.1 -p 25201
+bg "$agent" iperf3 -s -B 10.199.251.1 -p 25202
 bg "$agent" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
-  --listen-address=10.199.251.1 --port=53 --address=/soak.test/192.0.2.7 --pid-file="$tmp/dnsmasq.pid"
+  --listen-address=10.199.251.1 --port=25353 --address=/soak.test/192.0.2.7 --pid-file="$tmp/dnsmasq.pid"
 mkdir -p "$tmp/www" && echo hello >"$tmp/www/index.html"
-bg "$agent" python3 -m http.server 8080 --bind 10.199.251.1 --directory "$tmp/www"
+bg "$agent" python3 -m http.server 28080 --bind 10.199.251.1 --directory "$tmp/www"
 sleep 1
 
 end=$((SECONDS + seconds))
-bg "$peer" iperf3 -c 10.199.251.1 -p 5201 -t "$seconds" -l 1K -b 200M
-bg "$peer" iperf3 -c 10.199.251.1 -p 5202 -u -t "$seconds" -b 50M
+bg "$peer" iperf3 -c 10.199.251.1 -p 25201 -t "$seconds" -l 1K -b 200M
+bg "$peer" iperf3 -c 10.199.251.1 -p 25202 -u -t "$seconds" -b 50M
 bg "$peer" bash -c "i=0; while (( SECONDS < $seconds )); do
-  dig +short +tries=1 +time=1 @10.199.251.1 host\$((i % 50)).soak.test >/dev/null
-  dig +short +tries=1 +time=1 @10.199.251.1 missing\$((i % 500)).example >/dev/null
+  dig +short +tries=1 +time=1 -p 25353 @10.199.251.1 host\$((i % 50)).soak.test >/dev/null
+  dig +short +tries=1 +time=1 -p 25353 @10.199.251.1 missing\$((i % 500)).example >/dev/null
   i=\$((i + 1)); sleep 0.1; done"
 bg "$peer" bash -c "while (( SECONDS < $seconds )); do
-  curl -s -o /dev/null http://10.199.251.1:8080/; sleep 0.1; done"
+  curl -s -o /dev/null http://10.199.251.1:28080/; sleep 0.1; done"
 
 if ((scrape_rate > 1)); then
   # Keep-alive scrapes with gzip at a fixed pace; a failed or short answer

@@ -39,7 +39,7 @@ if [[ ! -f $build/CMakeCache.txt ]]; then
 fi
 echo "building in $build ..." >&2
 cmake --build "$build" -j"$(nproc)" --target netobs_exporter netobs socket_bpf_bench tcp_bench \
-  dns_bpf_bench xdp_bpf_bench flows_bench security_bench >/dev/null
+  dns_bpf_bench xdp_bpf_bench flows_bench security_bench drops_bench scrape_floor >/dev/null
 
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -71,6 +71,8 @@ if ((quick)); then
     --benchmark_out="$out/flows.json" --benchmark_out_format=json
   step security "$build/tests/bench/security_bench" --benchmark_filter='BM_SetStateCost/0' \
     --benchmark_out="$out/security.json" --benchmark_out_format=json
+  step drops "$build/tests/bench/drops_bench" --benchmark_filter='BM_DropCost/0' \
+    --benchmark_out="$out/drops.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 60 --rounds 3
   step rss bash "$here/rss_soak.sh" "$build" 30
 else
@@ -88,6 +90,8 @@ else
     --benchmark_out="$out/flows.json" --benchmark_out_format=json
   step security "$build/tests/bench/security_bench" --benchmark_repetitions=3 \
     --benchmark_out="$out/security.json" --benchmark_out_format=json
+  step drops "$build/tests/bench/drops_bench" --benchmark_filter='BM_DropCost' --benchmark_repetitions=3 \
+    --benchmark_out="$out/drops.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 200 --rounds 5
   step rss bash "$here/rss_soak.sh" "$build" 180
 fi

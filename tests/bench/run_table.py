@@ -53,19 +53,23 @@ for line in text("socket_events").splitlines():
 empty_ns = [float(l.split()[4]) for l in text("socket_events").splitlines()
             if re.match(r"\s*\d+ \w+\s+[\d.]+ [\d.]+ [\d.]+ ", l)]
 for mode, label, goal in (("default", "default config", "<= 1.5x"),
+                          ("cgroup", "attribution: cgroup", None),
+                          ("none", "attribution: none", None),
                           ("details", "syscall_details: true", None),
                           ("events", "event capture on", None)):
-    for direction, word in (("send", "send"), ("recv", "receive")):
-        v = summary.get((mode, direction))
-        add("socket", f"per-event cost, {word} program, {label} (vs empty tp_btf)",
+    # Each program against the empty program on its own hook (the receive
+    # baseline exists since 27c1049; older outputs fall back to the send hook's).
+    for direction, word, hook in (("send", "send", "send"), ("recv", "receive", "recv/recv")):
+        v = summary.get((mode, hook)) or summary.get((mode, direction))
+        add("socket", f"per-event cost, {word} program, {label} (vs empty tp_btf, same hook)",
             ratio_range(*v) if v else None, goal, 1.5 if goal else None)
 v = summary.get(("floor", "send"))
 if v:
     rows.append(("socket", "  floor: task + comm tag + one per-CPU count, send hook (vs empty)",
                  ratio_range(*v)[1], "-", "-"))
-v = summary.get(("default", "recv/recv"))
+v = summary.get(("default", "recv"))
 if v:
-    rows.append(("socket", "  receive program, default config, vs an empty program on sock_recv_length",
+    rows.append(("socket", "  receive program, default config, vs the empty program on sock_send_length",
                  ratio_range(*v)[1], "-", "-"))
 v = summary.get(("floor", "recv/recv"))
 if v:
@@ -92,6 +96,10 @@ if "nosys" in work and "empty:sock" in work:
             (float("inf"), f"floor not measurable ({shown})"), "<= 1.25x", 1.25)
 else:
     add("socket", "workload CPU/KiB increase, default config / empty programs", None, "<= 1.25x")
+if "floor:sock" in work and "empty:sock" in work and work["empty:sock"][0] > 0:
+    f, e = work["floor:sock"][0], work["empty:sock"][0]
+    rows.append(("socket", "  floor: workload CPU/KiB increase, task + comm tag + one count / empty programs",
+                 f"{f / e:.2f}x (+{f:.1f}% vs empty +{e:.1f}%)", "-", "-"))
 for variant, label in (("collector", "syscall_details: true"), ("empty:syscalls", "empty programs on the 12 syscall tracepoints")):
     if variant in work:
         rows.append(("socket", f"  workload CPU/KiB increase, {label}", f"{work[variant][0]:+.1f}%", "-", "-"))
@@ -202,6 +210,15 @@ for arg, label, goal, limit in (("0", "no rule matches", "<= 2x", 2),
         add("security", f"inet_sock_set_state per event, {label} (vs empty tp_btf)",
             counter(security, name, "ratio") if name else None, goal, limit)
 
+drops = bench("drops")
+for arg, label, goal, limit in (("0", "every namespace (default)", "<= 1.5x", 1.5),
+                                ("1", "one network namespace", None, None),
+                                ("2", "local_port label on", None, None)):
+    name = next((n for n in drops if n.startswith("BM_DropCost/" + arg)), None)
+    if name or arg == "0":
+        add("drops", f"kfree_skb per event, {label} (vs empty tp_btf)",
+            counter(drops, name, "ratio") if name else None, goal, limit)
+
 # ---- scrapes vs node_exporter ----
 sc = results("scrape")
 
@@ -213,12 +230,15 @@ def scrape_row(key, label, goal, limit):
 
 scrape_row("snmp.keepalive.latency_ratio", "snmp-only / node_exporter netstat, latency, keep-alive + gzip", "<= 0.3x", 0.3)
 scrape_row("snmp.keepalive.cpu_ratio", "snmp-only / node_exporter netstat, CPU, keep-alive + gzip", "<= 0.3x", 0.3)
+scrape_row("snmp_floor.keepalive.latency_ratio", "  floor: /proc reads + gzip of the same body + HTTP only, latency, keep-alive + gzip", None, None)
+scrape_row("snmp_floor.keepalive.cpu_ratio", "  floor: /proc reads + gzip of the same body + HTTP only, CPU, keep-alive + gzip", None, None)
 scrape_row("snmp.newconn.latency_ratio", "snmp-only / node_exporter netstat, latency, new connection", "<= 0.5x", 0.5)
 scrape_row("snmp.newconn.cpu_ratio", "snmp-only / node_exporter netstat, CPU, new connection", "<= 0.5x", 0.5)
 v = sc.get("full.keepalive.cpu_ratio")
 add("scrape", "full default scrape / node_exporter default scrape, CPU, keep-alive + gzip",
     ratio_range(*v) if v else None, "< 1x", 1, below=False)
 for key, label in (("netobs_snmp.keepalive.cpu_ms", "  netobs snmp-only CPU per scrape"),
+                   ("snmp_floor.keepalive.cpu_ms", "  floor server CPU per scrape"),
                    ("node_netstat.keepalive.cpu_ms", "  node_exporter netstat CPU per scrape"),
                    ("netobs_default.keepalive.cpu_ms", "  netobs default CPU per scrape"),
                    ("node_default.keepalive.cpu_ms", "  node_exporter default CPU per scrape")):

@@ -7,6 +7,10 @@ Prometheus scrapes them, on the same machine and the same /proc.
 Pairs (each a netobs target next to a node_exporter target):
   snmp  netobs --collector.disable-defaults --collector.snmp
         vs node_exporter --collector.disable-defaults --collector.netstat
+        and scrape_floor (built beside the benchmarks): only what any
+        exporter of these counters must do per scrape (read the same
+        /proc files, gzip netobs's own snmp-only body, answer on the
+        connection), the floor of the snmp ratio
   full  netobs with its default configuration (every default collector;
         needs root for the BPF ones) vs node_exporter's default collectors
 
@@ -168,6 +172,19 @@ def main():
                 targets.append(Target(name, argv, tmp))
         for t in targets:
             t.wait_ready()
+        if "snmp" in pairs:
+            floor = os.path.join(args.build, "tests", "bench", "scrape_floor")
+            if os.access(floor, os.X_OK):
+                snmp = next(t for t in targets if t.name == "netobs_snmp")
+                c = http.client.HTTPConnection("127.0.0.1", snmp.port, timeout=10)
+                c.request("GET", "/metrics")  # uncompressed: the body to gzip
+                body_file = os.path.join(tmp, "snmp_body.txt")
+                with open(body_file, "wb") as f:
+                    f.write(c.getresponse().read())
+                c.close()
+                t = Target("snmp_floor", [floor, "PORT", body_file], tmp)
+                t.wait_ready()
+                targets.append(t)
         time.sleep(6)  # the netobs snmp sampler's first rates
         per_round = max(1, args.scrapes // args.rounds)
         for t in targets:  # warm-up
@@ -209,6 +226,15 @@ def main():
                           f"{min(xs):.3f} {max(xs):.3f}")
                     print(f"{a} / {b}, {mode}, {label}: median {statistics.median(xs):.2f} "
                           f"(rounds {min(xs):.2f}..{max(xs):.2f})")
+        if any(t.name == "snmp_floor" for t in targets):
+            for mode in ("keepalive", "newconn"):
+                for what in ("lat", "cpu"):
+                    xs = getattr_rounds(targets, "snmp_floor", "node_netstat", mode, what)
+                    label = "latency" if what == "lat" else "cpu"
+                    print(f"RESULT snmp_floor.{mode}.{label}_ratio {statistics.median(xs):.3f} "
+                          f"{min(xs):.3f} {max(xs):.3f}")
+                    print(f"snmp_floor / node_netstat, {mode}, {label}: median "
+                          f"{statistics.median(xs):.2f} (rounds {min(xs):.2f}..{max(xs):.2f})")
     finally:
         for t in targets:
             t.stop()

@@ -6,7 +6,9 @@
 # Prints the figures at start, at the end of the warm-up and at the end, the
 # growth after warm-up (and its slope per hour), and whether both are flat:
 # RSS grew by at most max(256 KiB, 2 %) after warm-up and open files by at
-# most 2, and no scrape failed.
+# most 2, and no scrape failed. Every collector sees only the run's own
+# traffic (see rss_soak.sh), so the result does not depend on what else
+# runs on the machine. Waits for /tmp/netobs-bench.lock first.
 #
 #   sudo bash tests/bench/soak.sh [--duration 30m] [--warmup 5m]
 #        [--scrapes-per-second 50] [--build BUILD_DIR]
@@ -20,7 +22,7 @@ build=$here/../../build
 duration=30m
 warmup=5m
 rate=50
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 seconds_of() {
   case $1 in
     *h) echo $((${1%h} * 3600)) ;;
@@ -47,6 +49,10 @@ warm=$(seconds_of "$warmup")
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# Benchmarks on this machine take turns (tests/bench/run.sh takes it too).
+exec 9>/tmp/netobs-bench.lock
+echo "waiting for /tmp/netobs-bench.lock ..." >&2
+flock 9
 echo "soak: ${total} s, warm-up ${warm} s, ${rate} scrapes/s, commit $(git -C "$here" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if ! SOAK_SCRAPES_PER_SECOND=$rate SOAK_SAMPLE_SECONDS=30 bash "$here/rss_soak.sh" "$build" "$total" |
   tee "$log"; then

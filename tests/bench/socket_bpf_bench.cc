@@ -158,6 +158,8 @@ bool attach_empty(const std::string& what, EmptyPrograms& out) {
   if (what == "sock") wanted = {"on_send_empty", "on_recv_empty"};
   if (what == "syscalls") wanted = {"on_syscall_empty"};
   if (what == "raw-sys-enter") wanted = {"on_sys_enter_filter_empty"};
+  // Not empty: the floor of a per-process count (bench_baseline.bpf.c).
+  if (what == "floor") wanted = {"on_send_floor", "on_recv_floor"};
   if (wanted.empty()) {
     std::fprintf(stderr, "unknown empty set %s (sock | syscalls | raw-sys-enter)\n", what.c_str());
     return false;
@@ -302,9 +304,10 @@ int workload(int rounds, double seconds) {
   const TcpPair pair = tcp_pair();
   // What runs during each measurement; "off" is the baseline. "collector" is
   // the socket collector with syscall_details: true, "nosys" the default
-  // configuration (no syscall tracepoints); "+stats" with BPF run-time stats.
+  // configuration (no syscall tracepoints); "+stats" with BPF run-time stats;
+  // "floor:sock" the floor of a per-process count on the two sock hooks.
   const std::vector<std::string> variants = {
-      "off",       "empty:sock",      "empty:syscalls", "empty:raw-sys-enter",
+      "off",       "empty:sock",      "empty:syscalls", "empty:raw-sys-enter", "floor:sock",
       "collector", "collector+stats", "nosys",          "nosys+stats"};
   struct Figures {
     std::vector<double> kib, syscall;
@@ -318,6 +321,7 @@ int workload(int rounds, double seconds) {
       std::optional<SocketCollector> collector;
       std::optional<BpfStatsEnabler> stats;
       if (name.rfind("empty:", 0) == 0 && !attach_empty(name.substr(6), empty)) return 1;
+      if (name == "floor:sock" && !attach_empty("floor", empty)) return 1;
       if (name.find("+stats") != std::string::npos) {
         auto enabled = BpfStatsEnabler::enable();
         if (!enabled) return 1;
@@ -402,7 +406,7 @@ int run(int argc, char** argv) {
   const BaselineFds fds{
       bpf_program__fd(empty->progs.on_send_empty), bpf_program__fd(empty->progs.on_send_floor),
       bpf_program__fd(empty->progs.on_recv_empty), bpf_program__fd(empty->progs.on_recv_floor)};
-  std::vector<double> floor_ratios, recv_floor_ratios, recv_same_hook;
+  std::vector<double> floor_ratios, recv_floor_ratios;
 
   const int port = 15201 + getpid() % 1000;
   pid_t server = spawn({"iperf3", "-s", "-p", std::to_string(port)});
@@ -414,12 +418,12 @@ int run(int argc, char** argv) {
     const char* name;
     bool events, syscall_details;
     const char* attribution;
-    std::vector<double> send, recv;
+    std::vector<double> send, recv, recv_same_hook;
   };
   std::vector<Mode> modes = {
-      {"default", false, false, "comm", {}, {}}, {"cgroup", false, false, "cgroup", {}, {}},
-      {"none", false, false, "none", {}, {}},    {"details", false, true, "comm", {}, {}},
-      {"events", true, true, "comm", {}, {}},
+      {"default", false, false, "comm", {}, {}, {}}, {"cgroup", false, false, "cgroup", {}, {}, {}},
+      {"none", false, false, "none", {}, {}, {}},    {"details", false, true, "comm", {}, {}, {}},
+      {"events", true, true, "comm", {}, {}, {}},
   };
   std::printf("round mode     send_ns recv_ns empty_ns send/empty recv/empty events\n");
   for (int r = 0; r < rounds; ++r) {
@@ -434,8 +438,7 @@ int run(int argc, char** argv) {
       mode.recv.push_back(recv_ratio);
       floor_ratios.push_back(s.floor_ns / s.empty_ns);
       recv_floor_ratios.push_back(s.recv_floor_ns / s.recv_empty_ns);
-      if (std::string(mode.name) == "default")
-        recv_same_hook.push_back(s.recv_ns / s.recv_empty_ns);
+      mode.recv_same_hook.push_back(s.recv_ns / s.recv_empty_ns);
     }
   }
   kill(server, SIGTERM);
@@ -446,7 +449,9 @@ int run(int argc, char** argv) {
   }
   summarize("floor, send/empty", floor_ratios);
   // The receive program against the empty program on its own hook.
-  summarize("default, recv/recvempty", recv_same_hook);
+  for (const Mode& mode : modes) {
+    summarize((std::string(mode.name) + ", recv/recvempty").c_str(), mode.recv_same_hook);
+  }
   summarize("floor, recv/recvempty", recv_floor_ratios);
   return 0;
 }

@@ -57,16 +57,18 @@ def start(variant):
         if p.poll() is not None:
             sys.exit(f"{variant} did not start")
         return p
-    path = os.path.join(tmp, variant + ".yaml")
-    with open(path, "w") as f:
-        f.write(configs[variant])
-    p = subprocess.Popen([f"{build}/exporter/netobs_exporter", "--collector.disable-defaults",
-                          "--collector.socket", f"--web.listen-address=127.0.0.1:{web}",
-                          f"--config.file={path}"],
+    argv = [f"{build}/exporter/netobs_exporter", "--collector.disable-defaults",
+            "--collector.socket", f"--web.listen-address=127.0.0.1:{web}"]
+    if configs[variant]:  # the default: no file (an empty one is refused)
+        path = os.path.join(tmp, variant + ".yaml")
+        with open(path, "w") as f:
+            f.write(configs[variant])
+        argv.append(f"--config.file={path}")
+    p = subprocess.Popen(argv,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(100):
+    for _ in range(300):  # up to a minute: loading the BPF programs on a busy machine
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=1).read()
+            urllib.request.urlopen(f"http://127.0.0.1:{web}/metrics", timeout=5).read()
             return p
         except Exception:
             time.sleep(0.1)

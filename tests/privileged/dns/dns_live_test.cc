@@ -457,6 +457,125 @@ TEST_F(DnsLiveTest, UnansweredQueriesAfterTimeout) {
   collector->stop();
 }
 
+// DNS servers on 127.0.0.<host>:port (one socket each) that answer every
+// query with NOERROR and count what they answered.
+class AnsweringServers {
+ public:
+  AnsweringServers(uint16_t port, const std::vector<int>& hosts) {
+    for (int host : hosts) {
+      const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_in addr{};
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons(port);
+      addr.sin_addr.s_addr = htonl(0x7f000000u | static_cast<uint32_t>(host));
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+        ::close(fd);
+        continue;
+      }
+      fds_.push_back(fd);
+    }
+    thread_ = std::thread([this] { loop(); });
+  }
+  ~AnsweringServers() {
+    stop_ = true;
+    thread_.join();
+    for (int fd : fds_) ::close(fd);
+  }
+  size_t bound() const { return fds_.size(); }
+
+ private:
+  void loop() {
+    std::vector<pollfd> polls;
+    for (int fd : fds_) polls.push_back({fd, POLLIN, 0});
+    uint8_t buf[1500];
+    while (!stop_) {
+      if (::poll(polls.data(), polls.size(), 100) <= 0) continue;
+      for (const pollfd& p : polls) {
+        if (!(p.revents & POLLIN)) continue;
+        sockaddr_in from{};
+        socklen_t len = sizeof(from);
+        const ssize_t n =
+            ::recvfrom(p.fd, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 12) continue;
+        buf[2] = 0x81;  // QR, RD
+        buf[3] = 0x80;  // RA, NOERROR
+        ::sendto(p.fd, buf, static_cast<size_t>(n), 0, reinterpret_cast<sockaddr*>(&from), len);
+      }
+    }
+  }
+  std::vector<int> fds_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Churn of servers (collectors.dns.server_labels, max_servers 4,
+// attribution.label_idle_time 2 s): four short-lived servers fill the cap, a
+// fifth is folded (netobs_series_dropped_total); once the four are idle
+// their series go and the fifth gets its own, with exactly the queries and
+// responses dig exchanged with it afterwards; the folded count stays.
+TEST(DnsServerChurn, IdleServersGiveTheirSlotsBack) {
+  NETOBS_REQUIRE_ROOT();
+  NETOBS_REQUIRE_TOOL("dig");
+  const int port = free_dns_port();
+  ASSERT_NE(port, 0);
+  AnsweringServers servers(static_cast<uint16_t>(port), {11, 12, 13, 14, 20});
+  ASSERT_EQ(servers.bound(), 5u);
+  ConfigLoadResult loaded = load_config_string("{}\n", "test");
+  Config config = loaded.config;
+  DnsConfig& dns = config.collector<DnsConfig>();
+  dns.ports = {static_cast<uint16_t>(port)};
+  dns.server_labels = true;
+  dns.max_servers = 4;
+  config.attribution.label_idle_seconds = 2;
+  PreflightReport preflight = run_preflight({.allow_mount = false});
+  DnsCollector collector;
+  Status started = collector.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+  auto ask = [&](int host) {
+    return dig("127.0.0." + std::to_string(host), port, false, "churn.test", "A").status;
+  };
+  auto servers_now = [&] {
+    std::vector<prometheus::MetricFamily> families;
+    EXPECT_TRUE(collector.collect(families));  // reclaims idle servers
+    return testing::snapshot_of(collector);
+  };
+  for (int host : {11, 12, 13, 14}) ASSERT_EQ(ask(host), "NOERROR") << host;
+  DnsSnapshot filled = servers_now();
+  for (int host : {11, 12, 13, 14}) {
+    const std::string label = "127.0.0." + std::to_string(host);
+    ASSERT_TRUE(filled.servers.count(label)) << label;
+    EXPECT_EQ(filled.servers[label].queries, 1u) << label;
+    EXPECT_EQ(filled.servers[label].responses, 1u) << label;
+  }
+  ASSERT_EQ(ask(20), "NOERROR");
+  DnsSnapshot folded = servers_now();
+  EXPECT_EQ(folded.servers.count("127.0.0.20"), 0u);
+  EXPECT_EQ(folded.servers_folded, 2u);  // its query and its response
+  EXPECT_EQ(folded.servers["other"].queries, 1u);
+  EXPECT_EQ(folded.servers["other"].responses, 1u);
+
+  // The four age out (2 s idle); the next query to .20 takes a slot.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(12);
+  DnsSnapshot aged;
+  while (std::chrono::steady_clock::now() < deadline) {
+    aged = servers_now();
+    if (!aged.servers.count("127.0.0.11") && !aged.servers.count("127.0.0.14")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  for (int host : {11, 12, 13, 14}) {
+    EXPECT_EQ(aged.servers.count("127.0.0." + std::to_string(host)), 0u) << host;
+  }
+  constexpr int kLater = 7;
+  for (int i = 0; i < kLater; ++i) ASSERT_EQ(ask(20), "NOERROR");
+  DnsSnapshot last = servers_now();
+  ASSERT_TRUE(last.servers.count("127.0.0.20"));
+  EXPECT_EQ(last.servers["127.0.0.20"].queries, static_cast<uint64_t>(kLater));
+  EXPECT_EQ(last.servers["127.0.0.20"].responses, static_cast<uint64_t>(kLater));
+  EXPECT_EQ(last.servers_folded, 2u);
+  EXPECT_EQ(last.servers["other"].queries, 1u);
+  collector.stop();
+}
+
 TEST_F(DnsLiveTest, EventsCarryNamesAnswersAndProcess) {
   ConfigLoadResult loaded = load_config_string("{}\n", "test");
   Config config = loaded.config;

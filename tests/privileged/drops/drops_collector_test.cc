@@ -566,6 +566,63 @@ TEST_F(DropsCollectorTest, LocalPortLabelsAreCappedAndFoldedIntoOther) {
       static_cast<double>(rcvbuf));
 }
 
+// Churn: short-lived ports fill max_local_ports; once they are idle for
+// attribution.label_idle_time (2 s here) their series go and a port with
+// steady drops gets its own, counting exactly the drops after it got it
+// (truth: the datagrams sent and Udp.NoPorts); what was folded before stays
+// in "other" and netobs_series_dropped_total.
+TEST_F(DropsCollectorTest, IdleLocalPortsGiveTheirSeriesBack) {
+  Config config = test_config();
+  config.collector<DropsConfig>().local_port_labels = true;
+  config.collector<DropsConfig>().max_local_ports = 4;
+  config.attribution.label_idle_seconds = 2;
+  ASSERT_NO_FATAL_FAILURE(restart(config));
+  const std::string udp_lo = "netobs_drops_total,family=ipv4,interface=lo,local_port=";
+  const std::string no_socket = ",protocol=udp,reason=NO_SOCKET";
+  const std::string dropped =
+      "netobs_series_dropped_total,collector=drops,metric=netobs_drops_total";
+  for (uint16_t port = 9021; port <= 9024; ++port) {
+    ASSERT_EQ(ns_.run([port] { return send_udp("127.0.0.1", port, 3); }), 3);
+  }
+  settle();
+  auto filled = exported();
+  for (int port = 9021; port <= 9024; ++port) {
+    EXPECT_EQ(filled[udp_lo + std::to_string(port) + no_socket], 3) << port;
+  }
+  ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9030, 5); }), 5);
+  settle();
+  auto folded = exported();
+  EXPECT_EQ(folded.count(udp_lo + "9030" + no_socket), 0u);
+  EXPECT_EQ(folded[udp_lo + "other" + no_socket], 5);
+  EXPECT_EQ(folded[dropped], 5);
+
+  // The four short-lived ports age out; 9030 takes a slot.
+  std::map<std::string, double> now;
+  const auto deadline = Clock::now() + std::chrono::seconds(12);
+  while (Clock::now() < deadline) {
+    now = exported();
+    if (now.count(udp_lo + "9030" + no_socket)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_EQ(now.count(udp_lo + "9030" + no_socket), 1u) << "9030 never got a series";
+  for (int port = 9021; port <= 9024; ++port) {
+    EXPECT_EQ(now.count(udp_lo + std::to_string(port) + no_socket), 0u) << port;
+  }
+  EXPECT_EQ(now[udp_lo + "9030" + no_socket], 0);
+
+  const auto counters_before = ns_.run([] { return tcptest::read_counters(); });
+  ASSERT_EQ(ns_.run([] { return send_udp("127.0.0.1", 9030, 7); }), 7);
+  settle();
+  const auto counters_after = ns_.run([] { return tcptest::read_counters(); });
+  const uint64_t no_ports = delta(counters_before, counters_after, "Udp.NoPorts");
+  EXPECT_EQ(no_ports, 7u);
+  auto last = exported();
+  EXPECT_EQ(last[udp_lo + "9030" + no_socket], static_cast<double>(no_ports));
+  // The folded drops stay counted.
+  EXPECT_EQ(last[udp_lo + "other" + no_socket], 5);
+  EXPECT_EQ(last[dropped], 5);
+}
+
 // network.exclude_interfaces, then network.interfaces: drops on an excluded
 // (or not included) interface are not counted, the others exactly.
 TEST_F(DropsCollectorTest, NetworkInterfaceFiltersApply) {

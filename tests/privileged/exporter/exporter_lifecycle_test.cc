@@ -8,12 +8,18 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "tests/support/exporter_process.h"
@@ -88,6 +94,72 @@ bool program_gone(int id) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return false;
+}
+
+// The thread of `pid` blocked in read(2) on `path` (found through its fds
+// and each thread's /proc/.../syscall: "0 0x<fd> ..." is read on x86-64 and
+// arm64 uses 63), or "" when none is.
+std::string thread_reading(pid_t pid, const std::string& path) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  std::error_code error;
+  std::set<std::string> fds;
+  for (const auto& fd : std::filesystem::directory_iterator(proc + "/fd", error)) {
+    if (std::filesystem::read_symlink(fd.path(), error) == path) {
+      char hex[32];
+      std::snprintf(hex, sizeof hex, "0x%lx", std::stoul(fd.path().filename().string()));
+      fds.insert(hex);
+    }
+  }
+  for (const auto& task : std::filesystem::directory_iterator(proc + "/task", error)) {
+    std::istringstream syscall(testing::read_file(task.path().string() + "/syscall"));
+    std::string number, first_argument;
+    syscall >> number >> first_argument;
+    if ((number == "0" || number == "63") && fds.count(first_argument)) {
+      return task.path().filename().string();
+    }
+  }
+  return "";
+}
+
+// SIGTERM ends the process within its bound (10 s, then a forced exit) even
+// while a collector is blocked inside the kernel: the testbed's blocking_read
+// collector reads a FIFO this test holds open and never writes, during a
+// scrape; the exporter must be gone within 10 s + margin, exit 1, and say why.
+TEST(ExporterLifecycleTest, SigtermEndsTheProcessWhileACollectorIsBlockedInTheKernel) {
+  NETOBS_REQUIRE_ROOT();
+  testing::TempDir dir;
+  const std::string fifo = dir.path() + "/nb-blocking-read";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  // Held open for writing (so the collector's open returns) and never written.
+  const int writer = open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(writer, 0);
+  setenv("NETOBS_TESTBED_BLOCKING_READ", fifo.c_str(), 1);
+  testing::ExporterProcess exporter(
+      {.collectors = {"snmp"}, .scrape_with_curl = true, .binary = testbed_binary()});
+  unsetenv("NETOBS_TESTBED_BLOCKING_READ");
+  ASSERT_TRUE(exporter.wait_ready("/healthz", 30)) << exporter.output();
+  const pid_t pid = exporter.process().pid();
+  // A scrape runs the collection, which blocks.
+  testing::Subprocess scrape({"curl", "-s", "-o", "/dev/null", "-m", "60",
+                              "http://127.0.0.1:" + std::to_string(exporter.port()) + "/metrics"});
+  std::string blocked;
+  for (int i = 0; i < 200 && blocked.empty(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    blocked = thread_reading(pid, fifo);
+  }
+  ASSERT_FALSE(blocked.empty()) << "no thread blocked in read() on the FIFO\n" << exporter.output();
+  const auto signalled = std::chrono::steady_clock::now();
+  const std::optional<int> code = exporter.terminate(30);
+  const double took =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  close(writer);
+  ASSERT_TRUE(code.has_value()) << "still running 30 s after SIGTERM\n" << exporter.output();
+  EXPECT_EQ(*code, 1) << exporter.output();
+  // The grace period is 10 s; the margin is for a loaded machine.
+  EXPECT_LT(took, 15.0);
+  EXPECT_GE(took, 9.5) << "exited before the grace period: was the collector blocked?";
+  EXPECT_THAT(exporter.output(), HasSubstr("shutdown did not finish in time"));
+  EXPECT_THAT(exporter.output(), HasSubstr("blocking_read"));
 }
 
 TEST(ExporterLifecycleTest, AttachesThroughLadderCountsTrafficAndDetachesOnSigterm) {

@@ -10,10 +10,16 @@
 // document is validated against collectors/flows/topology.schema.json and
 // its counts against the same truth. The cardinality test makes 10 000
 // distinct edges against a budget of 50 through a real exporter.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/prctl.h>
 
+#include <filesystem>
+#include <algorithm>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <prometheus/text_serializer.h>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -25,6 +31,7 @@
 #include "collectors/flows/flows_collector.h"
 #include "collectors/flows/flows_config.h"
 #include "config/config.h"
+#include "exporter/attribution/cgroup_resolver.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 #include "tests/support/exporter_process.h"
@@ -355,6 +362,269 @@ TEST_F(FlowsCollectorTest, ScriptedTrafficGivesExactEdgesAndTopology) {
   EXPECT_EQ(counts["198.51.100.1>198.51.100.52:8080"], counts_text(*lossy_in, "http"));
 }
 
+namespace udptest {
+
+int udp_socket(const char* ip, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return -1;
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+sockaddr_in endpoint(const char* ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  return a;
+}
+
+}  // namespace udptest
+
+// UDP flows: a dns-like server on 198.51.100.50:53 (unconnected socket,
+// recvfrom/sendto) answers a connected client (5 queries) and an unconnected
+// one (3 queries, sendto); a server on 198.51.100.51:9999 reads and never
+// answers (4 datagrams). Truth: the sizes the script sent and both
+// namespaces' Udp InDatagrams/OutDatagrams.
+TEST_F(FlowsCollectorTest, UdpFlowsGiveExactEdges) {
+  constexpr uint16_t kDnsPort = 53, kSilentPort = 9999;
+  constexpr int kConnectedQueries = 5, kUnconnectedQueries = 3, kSilentSends = 4;
+  constexpr size_t kQuery1 = 40, kReply1 = 120, kQuery2 = 60, kReply2 = 200, kSilent = 30;
+  FlowsCollector client_side, server_side;
+  Status started = start(client_side, client_ns_);
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_);
+  ASSERT_TRUE(started) << started.message();
+  std::map<std::string, uint64_t> client_before, client_after, server_before, server_after;
+  client_ns_.run([&] { client_before = tcptest::read_counters(); });
+  server_ns_.run([&] { server_before = tcptest::read_counters(); });
+
+  std::atomic<bool> ready{false};
+  std::atomic<int> failures{0};
+  std::thread servers([&] {
+    server_ns_.run([&] {
+      int dns = udptest::udp_socket(kPgIp, kDnsPort);
+      int silent = udptest::udp_socket(kRefuseIp, kSilentPort);
+      ready = true;
+      if (dns < 0 || silent < 0) {
+        ++failures;
+        return;
+      }
+      char buf[2048];
+      for (int i = 0; i < kConnectedQueries + kUnconnectedQueries; ++i) {
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        ssize_t n = recvfrom(dns, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+        if (n < 0) {
+          ++failures;
+          break;
+        }
+        const size_t reply = n == static_cast<ssize_t>(kQuery1) ? kReply1 : kReply2;
+        std::vector<char> out(reply, 'r');
+        if (sendto(dns, out.data(), reply, 0, reinterpret_cast<sockaddr*>(&from), len) < 0) {
+          ++failures;
+        }
+      }
+      for (int i = 0; i < kSilentSends; ++i) {
+        if (recv(silent, buf, sizeof buf, 0) != static_cast<ssize_t>(kSilent)) ++failures;
+      }
+      close(dns);
+      close(silent);
+    });
+  });
+  while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::thread client([&] {
+    client_ns_.run([&] {
+      prctl(PR_SET_NAME, kClientComm);
+      char buf[2048];
+      const sockaddr_in dns = udptest::endpoint(kPgIp, kDnsPort);
+      const sockaddr_in silent = udptest::endpoint(kRefuseIp, kSilentPort);
+      // Connected client.
+      int c1 = udptest::udp_socket(kClientIp, 0);
+      if (c1 < 0 || connect(c1, reinterpret_cast<const sockaddr*>(&dns), sizeof dns) != 0) {
+        ++failures;
+        return;
+      }
+      std::vector<char> q1(kQuery1, 'q'), q2(kQuery2, 'q'), q3(kSilent, 'q');
+      for (int i = 0; i < kConnectedQueries; ++i) {
+        if (send(c1, q1.data(), q1.size(), 0) < 0 ||
+            recv(c1, buf, sizeof buf, 0) != static_cast<ssize_t>(kReply1)) {
+          ++failures;
+        }
+      }
+      // Unconnected client.
+      int c2 = udptest::udp_socket(kClientIp, 0);
+      for (int i = 0; i < kUnconnectedQueries; ++i) {
+        if (sendto(c2, q2.data(), q2.size(), 0, reinterpret_cast<const sockaddr*>(&dns),
+                   sizeof dns) < 0 ||
+            recvfrom(c2, buf, sizeof buf, 0, nullptr, nullptr) != static_cast<ssize_t>(kReply2)) {
+          ++failures;
+        }
+      }
+      // Never answered.
+      int c3 = udptest::udp_socket(kClientIp, 0);
+      for (int i = 0; i < kSilentSends; ++i) {
+        if (sendto(c3, q3.data(), q3.size(), 0, reinterpret_cast<const sockaddr*>(&silent),
+                   sizeof silent) < 0) {
+          ++failures;
+        }
+      }
+      close(c1);
+      close(c2);
+      close(c3);
+    });
+  });
+  client.join();
+  servers.join();
+  ASSERT_EQ(failures, 0);
+  client_ns_.run([&] { client_after = tcptest::read_counters(); });
+  server_ns_.run([&] { server_after = tcptest::read_counters(); });
+  Result<FlowsSnapshot> client_snap = client_side.snapshot();
+  Result<FlowsSnapshot> server_snap = server_side.snapshot();
+  ASSERT_TRUE(client_snap && server_snap);
+
+  const uint64_t queries = kConnectedQueries + kUnconnectedQueries;
+  const uint64_t query_bytes = kConnectedQueries * kQuery1 + kUnconnectedQueries * kQuery2;
+  const uint64_t reply_bytes = kConnectedQueries * kReply1 + kUnconnectedQueries * kReply2;
+  // Client side: the process -> the server, two flows (source ports).
+  const auto* out = find_edge(*client_snap, kClientComm, kPgIp, "53");
+  ASSERT_TRUE(out) << describe(*client_snap);
+  EXPECT_EQ(out->opened, 2u);
+  EXPECT_EQ(out->failed + out->closed + out->retransmits + out->resets, 0u);
+  EXPECT_EQ(out->packets_to_server, queries);
+  EXPECT_EQ(out->bytes_to_server, query_bytes);
+  EXPECT_EQ(out->packets_to_client, queries);
+  EXPECT_EQ(out->bytes_to_client, reply_bytes);
+  EXPECT_EQ(find_edge(*client_snap, kClientComm, kRefuseIp, "9999"), nullptr);
+  EXPECT_EQ(client_snap->edges.size(), 2u) << describe(*client_snap);  // + `other`
+  EXPECT_EQ(client_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 3u);
+  // The namespace's own counters: what the edge saw plus the unanswered sends.
+  EXPECT_EQ(out->packets_to_server + kSilentSends,
+            tcptest::delta(client_before, client_after, "Udp.OutDatagrams"));
+  EXPECT_EQ(out->packets_to_client, tcptest::delta(client_before, client_after, "Udp.InDatagrams"));
+
+  // Server side: the client's address -> the server's address:port.
+  const auto* in = find_edge(*server_snap, kClientIp, kPgIp, "53");
+  ASSERT_TRUE(in) << describe(*server_snap);
+  EXPECT_EQ(in->opened, 2u);
+  EXPECT_EQ(in->packets_to_server, queries);
+  EXPECT_EQ(in->bytes_to_server, query_bytes);
+  EXPECT_EQ(in->packets_to_client, queries);
+  EXPECT_EQ(in->bytes_to_client, reply_bytes);
+  EXPECT_EQ(find_edge(*server_snap, kClientIp, kRefuseIp, "9999"), nullptr);
+  EXPECT_EQ(server_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 3u);
+  EXPECT_EQ(in->packets_to_server + kSilentSends,
+            tcptest::delta(server_before, server_after, "Udp.InDatagrams"));
+  EXPECT_EQ(in->packets_to_client, tcptest::delta(server_before, server_after, "Udp.OutDatagrams"));
+
+  // /topology: valid, protocol from the port table, transport udp.
+  Result<std::string> json = client_side.json_endpoint(FlowsCollector::kTopologyPath);
+  ASSERT_TRUE(json) << json.status().message();
+  EXPECT_EQ(schema_errors(*json), "") << *json;
+  std::map<std::string, std::string> counts = topology_counts(*json);
+  EXPECT_EQ(counts[std::string(kClientComm) + ">198.51.100.50:53"], counts_text(*out, "dns"))
+      << *json;
+  EXPECT_NE(json->find("\"transport\":\"udp\""), std::string::npos) << *json;
+  EXPECT_NE(json->find("\"packets_to_server\":8,\"packets_to_client\":8"), std::string::npos)
+      << *json;
+}
+
+// network.interfaces / exclude_interfaces for UDP flows: a second veth pair
+// (nb-fl-x0 198.51.100.1's namespace side 192.0.2.1, server 192.0.2.50).
+// The client side excludes nb-fl-x0, the server side includes only nbfl1:
+// the exchange over nb-fl-x0 gives no edge on either side, the one over
+// nbfl0/nbfl1 exact counts.
+TEST_F(FlowsCollectorTest, InterfaceFiltersApplyToUdpFlows) {
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "add", "nb-fl-x0", "type", "veth", "peer",
+                    "name", "nb-fl-x1", "netns", server_ns_.name()}),
+            "");
+  ASSERT_EQ(ns_sysctl(client_ns_, "net.ipv6.conf.nb-fl-x0.disable_ipv6=1"), "");
+  ASSERT_EQ(ns_sysctl(server_ns_, "net.ipv6.conf.nb-fl-x1.disable_ipv6=1"), "");
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "addr", "add", "192.0.2.1/24", "dev", "nb-fl-x0"}),
+            "");
+  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "addr", "add", "192.0.2.50/24", "dev", "nb-fl-x1"}),
+            "");
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "set", "nb-fl-x0", "up"}), "");
+  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "link", "set", "nb-fl-x1", "up"}), "");
+  NetworkFilters client_filters, server_filters;
+  client_filters.exclude_interfaces = {"nb-fl-x0"};
+  server_filters.interfaces = {"nbfl1"};
+  FlowsCollector client_side, server_side;
+  Status started = start(client_side, client_ns_, {}, client_filters);
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_, {}, server_filters);
+  ASSERT_TRUE(started) << started.message();
+
+  constexpr int kKept = 3, kSkipped = 2;
+  std::atomic<bool> ready{false};
+  std::atomic<int> failures{0};
+  std::thread server([&] {
+    server_ns_.run([&] {
+      int kept = udptest::udp_socket(kPgIp, 53);
+      int skipped = udptest::udp_socket("192.0.2.50", 53);
+      ready = true;
+      if (kept < 0 || skipped < 0) {
+        ++failures;
+        return;
+      }
+      char buf[256];
+      for (auto [fd, n] : {std::pair{kept, kKept}, std::pair{skipped, kSkipped}}) {
+        for (int i = 0; i < n; ++i) {
+          sockaddr_in from{};
+          socklen_t len = sizeof from;
+          ssize_t got = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len);
+          if (got <= 0 || sendto(fd, buf, got, 0, reinterpret_cast<sockaddr*>(&from), len) < 0) {
+            ++failures;
+          }
+        }
+      }
+      close(kept);
+      close(skipped);
+    });
+  });
+  while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  client_ns_.run([&] {
+    prctl(PR_SET_NAME, kClientComm);
+    char buf[256] = {};
+    for (auto [ip, n] : {std::pair{kPgIp, kKept}, std::pair{"192.0.2.50", kSkipped}}) {
+      const sockaddr_in to = udptest::endpoint(ip, 53);
+      int fd = udptest::udp_socket("0.0.0.0", 0);
+      for (int i = 0; i < n; ++i) {
+        if (sendto(fd, buf, 25, 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 25 ||
+            recv(fd, buf, sizeof buf, 0) != 25) {
+          ++failures;
+        }
+      }
+      close(fd);
+    }
+  });
+  server.join();
+  ASSERT_EQ(failures, 0);
+  Result<FlowsSnapshot> client_snap = client_side.snapshot();
+  Result<FlowsSnapshot> server_snap = server_side.snapshot();
+  ASSERT_TRUE(client_snap && server_snap);
+  const auto* out = find_edge(*client_snap, kClientComm, kPgIp, "53");
+  ASSERT_TRUE(out) << describe(*client_snap);
+  EXPECT_EQ(out->opened, 1u);
+  EXPECT_EQ(out->packets_to_server, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(out->bytes_to_client, 25u * kKept);
+  EXPECT_EQ(find_edge(*client_snap, kClientComm, "192.0.2.50", "53"), nullptr)
+      << describe(*client_snap);
+  EXPECT_EQ(client_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 1u);
+  const auto* in = find_edge(*server_snap, kClientIp, kPgIp, "53");
+  ASSERT_TRUE(in) << describe(*server_snap);
+  EXPECT_EQ(in->packets_to_client, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(in->bytes_to_server, 25u * kKept);
+  EXPECT_EQ(find_edge(*server_snap, "192.0.2.1", "192.0.2.50", "53"), nullptr)
+      << describe(*server_snap);
+  EXPECT_EQ(server_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 1u);
+}
+
 // Connections established before the collector started are attributed from
 // the sock_diag dump: their close, bytes and direction land on the right edges.
 TEST_F(FlowsCollectorTest, PreExistingConnectionsAreSeeded) {
@@ -581,7 +851,7 @@ TEST(FlowsCardinality, TenThousandEdgesStayWithinTheBudget) {
             kPorts + kAddresses - kMaxEdges);
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_connections_failed_total",
                                   "client=\"other\",client_type=\"other\",port=\"other\","
-                                  "protocol=\"other\",server=\"other\""),
+                                  "protocol=\"other\",server=\"other\",transport=\"other\""),
             kPorts + kAddresses - kMaxEdges);
   // /topology over HTTP: valid, and the `other` edge carries the folded failures.
   std::optional<std::string> json = exporter.get("/topology");
@@ -704,6 +974,187 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
   EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
   EXPECT_EQ(sum(text, failed, "server=\"other\"").first, 2);
   EXPECT_EQ(sum(text, opened, "server=\"other\"").first, 2);
+}
+
+// Container attribution (attribution: cgroup): a child process in a
+// Kubernetes-shaped cgroup (systemd driver, besteffort pod, containerd
+// container) makes one TCP connection (300 bytes) and one UDP exchange (2
+// queries of 50 bytes, 2 replies of 70) on loopback. Its edges carry the
+// container id (12 hex) and pod uid with exact counts; the topology node of
+// the client carries them as attributes; once the cgroup is removed, its
+// edges disappear after attribution.gone_after.
+TEST(FlowsAttribution, EdgesCarryContainerAndPodLabels) {
+  NETOBS_REQUIRE_ROOT();
+  namespace fs = std::filesystem;
+  const std::string uid = "6f9e1c0a-52b4-4d3e-9a77-0c1d2e3f4a5b";
+  const std::string id = "4f1a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8";
+  std::string uid_ = uid;
+  std::replace(uid_.begin(), uid_.end(), '-', '_');
+  Result<std::string> mount = CgroupResolver::find_cgroup2_mount();
+  ASSERT_TRUE(mount) << mount.status().message();
+  const std::string top = *mount + "/nb-fl-" + std::to_string(getpid());
+  const std::string cgroup = top +
+                             "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                             uid_ + ".slice/cri-containerd-" + id + ".scope";
+  fs::create_directories(cgroup);
+  struct Cleanup {
+    std::string top;
+    ~Cleanup() {
+      std::vector<fs::path> dirs;
+      std::error_code ec;
+      for (auto it = fs::recursive_directory_iterator(top, ec);
+           it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_directory()) dirs.push_back(it->path());
+      }
+      std::sort(dirs.begin(), dirs.end(), [](const fs::path& a, const fs::path& b) {
+        return a.string().size() > b.string().size();
+      });
+      dirs.push_back(top);
+      for (const fs::path& dir : dirs) {
+        for (int i = 0; i < 100 && rmdir(dir.c_str()) != 0 && errno != ENOENT; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    }
+  } cleanup{top};
+
+  Config config = default_config();
+  config.attribution.gone_after_seconds = 1;
+  FlowsConfig& flows = config.collector<FlowsConfig>();
+  flows.common.enabled = true;
+  flows.attribution = "cgroup";
+  FlowsCollector collector;
+  Status started = collector.start({config, run_preflight()});
+  ASSERT_TRUE(started) << started.message();
+
+  // Loopback servers: TCP reads to EOF; UDP answers each query with 70 bytes.
+  int listener = listen_on("127.0.0.1", 0);
+  int udp = udptest::udp_socket("127.0.0.1", 0);
+  ASSERT_TRUE(listener >= 0 && udp >= 0);
+  sockaddr_in tcp_addr{}, udp_addr{};
+  socklen_t len = sizeof tcp_addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&tcp_addr), &len);
+  len = sizeof udp_addr;
+  getsockname(udp, reinterpret_cast<sockaddr*>(&udp_addr), &len);
+  const std::string tcp_port = std::to_string(ntohs(tcp_addr.sin_port));
+  const std::string udp_port = std::to_string(ntohs(udp_addr.sin_port));
+  std::atomic<int> failures{0};
+  std::thread servers([&] {
+    int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    char buf[1024];
+    size_t total = 0;
+    for (ssize_t n; fd >= 0 && (n = recv(fd, buf, sizeof buf, 0)) > 0;) total += n;
+    if (total != 300) ++failures;
+    close(fd);
+    std::vector<char> reply(70, 'r');
+    for (int i = 0; i < 2; ++i) {
+      sockaddr_in from{};
+      socklen_t from_len = sizeof from;
+      if (recvfrom(udp, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &from_len) != 50 ||
+          sendto(udp, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from),
+                 from_len) != 70) {
+        ++failures;
+      }
+    }
+  });
+  const std::string procs = cgroup + "/cgroup.procs";
+  pid_t child = fork();
+  if (child == 0) {
+    const std::string pid = std::to_string(getpid()) + "\n";
+    int f = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    if (f < 0 || write(f, pid.data(), pid.size()) < 0) _exit(2);
+    close(f);
+    prctl(PR_SET_NAME, "nbfl-attr");
+    int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    char payload[300] = {};
+    if (connect(c, reinterpret_cast<sockaddr*>(&tcp_addr), sizeof tcp_addr) != 0 ||
+        send(c, payload, sizeof payload, 0) != 300) {
+      _exit(3);
+    }
+    close(c);
+    int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    char buf[128];
+    for (int i = 0; i < 2; ++i) {
+      if (sendto(u, payload, 50, 0, reinterpret_cast<sockaddr*>(&udp_addr), sizeof udp_addr) !=
+              50 ||
+          recv(u, buf, sizeof buf, 0) != 70) {
+        _exit(4);
+      }
+    }
+    close(u);
+    _exit(0);
+  }
+  int wstatus = 0;
+  waitpid(child, &wstatus, 0);
+  servers.join();
+  close(listener);
+  close(udp);
+  ASSERT_TRUE(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) << wstatus;
+  ASSERT_EQ(failures, 0);
+
+  const std::vector<std::string> want = {id.substr(0, 12), uid, "", "", "", ""};
+  const auto edge = [](const FlowsSnapshot& snap, const std::string& port)
+      -> std::pair<const FlowEdgeLabels*, const netobs_flows_edge_stats*> {
+    for (const auto& [labels, stats] : snap.edges) {
+      if (labels.client == "nbfl-attr" && labels.port == port) return {&labels, &stats};
+    }
+    return {nullptr, nullptr};
+  };
+  // The client's close may come a moment after the child exits.
+  Result<FlowsSnapshot> snap = collector.snapshot();
+  for (auto deadline = Clock::now() + std::chrono::seconds(5);
+       snap && (!edge(*snap, tcp_port).second || edge(*snap, tcp_port).second->closed < 1) &&
+       Clock::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    snap = collector.snapshot();
+  }
+  ASSERT_TRUE(snap);
+  auto [tcp_labels, tcp] = edge(*snap, tcp_port);
+  auto [udp_labels, udp_stats] = edge(*snap, udp_port);
+  ASSERT_TRUE(tcp && udp_stats) << describe(*snap);
+  EXPECT_EQ(tcp_labels->cgroup, want);
+  EXPECT_EQ(tcp_labels->transport, "tcp");
+  EXPECT_EQ(tcp->opened, 1u);
+  EXPECT_EQ(tcp->closed, 1u);
+  EXPECT_EQ(tcp->bytes_to_server, 300u);
+  EXPECT_EQ(tcp->bytes_to_client, 0u);
+  EXPECT_EQ(udp_labels->cgroup, want);
+  EXPECT_EQ(udp_labels->transport, "udp");
+  EXPECT_EQ(udp_stats->opened, 1u);
+  EXPECT_EQ(udp_stats->packets_to_server, 2u);
+  EXPECT_EQ(udp_stats->bytes_to_server, 100u);
+  EXPECT_EQ(udp_stats->packets_to_client, 2u);
+  EXPECT_EQ(udp_stats->bytes_to_client, 140u);
+
+  std::vector<prometheus::MetricFamily> families;
+  ASSERT_TRUE(collector.collect(families));
+  const std::string text = prometheus::TextSerializer().Serialize(families);
+  const std::string labels =
+      "client=\"nbfl-attr\",client_type=\"process\",container=\"\","
+      "container_id=\"" +
+      id.substr(0, 12) + "\",namespace=\"\",pod=\"\",pod_uid=\"" + uid + "\",port=\"" + tcp_port +
+      "\",protocol=\"tcp\",server=\"127.0.0.1\",transport=\"tcp\",unit=\"\"";
+  EXPECT_EQ(testing::metric_value(text, "netobs_flow_connections_opened_total", labels), 1) << text;
+  Result<std::string> json = collector.json_endpoint(FlowsCollector::kTopologyPath);
+  ASSERT_TRUE(json);
+  EXPECT_EQ(schema_errors(*json), "") << *json;
+  EXPECT_NE(json->find("{\"id\":\"nbfl-attr (" + uid +
+                       ")\",\"type\":\"process\",\"attributes\":{"
+                       "\"netobs.node_kind\":\"process\",\"k8s.pod.uid\":\"" +
+                       uid + "\",\"container.id\":\"" + id.substr(0, 12) + "\"}}"),
+            std::string::npos)
+      << *json;
+
+  // The cgroup goes: its edges leave /metrics after gone_after (1 s).
+  ASSERT_EQ(rmdir(cgroup.c_str()), 0) << errno;
+  bool gone = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); !gone && Clock::now() < deadline;) {
+    families.clear();
+    ASSERT_TRUE(collector.collect(families));
+    gone = prometheus::TextSerializer().Serialize(families).find("nbfl-attr") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  EXPECT_TRUE(gone);
 }
 
 }  // namespace

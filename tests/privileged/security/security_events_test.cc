@@ -167,6 +167,9 @@ class SecurityEventsTest : public ::testing::Test {
            "\n"
            "    internal_cidrs: [10.0.0.0/8, 127.0.0.0/8]\n"
            "    builtin_internal_ranges: false\n"
+           // Alerts compared whole: no container attributes from whatever
+           // cgroup the test runs in (security_attribution_test covers them).
+           "    attribution: none\n"
            "    rate_limit_interval: 3s\n"
            "    blocklist_check_interval: 1h\n"  // only SIGHUP re-reads in this test
            "    webhook_url: " +

@@ -417,6 +417,61 @@ TEST(DropsMetrics, LocalPortsAreCappedFirstSeenFirstKept) {
   EXPECT_EQ(render(second).find("netobs_series_dropped_total"), std::string::npos);
 }
 
+// attribution.label_idle_time: an idle port gives its series back to the
+// next folded port with new drops; what was folded stays in "other" and in
+// netobs_series_dropped_total, the newcomer's series counts from admission,
+// and every series stays monotonic.
+TEST(DropsMetrics, IdleLocalPortsGiveTheirSeriesBack) {
+  const auto t0 = DropsPortLabels::Clock::now();
+  DropsPortLabels ports(1, std::chrono::seconds(2));
+  const std::string lo = "family=\"ipv4\",interface=\"lo\",";
+  const std::string udp = "protocol=\"udp\",reason=\"NO_SOCKET\"";
+  auto scrape = [&](uint64_t dns, uint64_t app, std::chrono::milliseconds at) {
+    DropsSnapshot snap;
+    if (dns) {
+      snap.entries.push_back(entry(3, 1, 1, "lo", 0x0800, 17, dns));
+      snap.entries.back().key.local_port = 53;
+    }
+    if (app) {
+      snap.entries.push_back(entry(3, 1, 1, "lo", 0x0800, 17, app));
+      snap.entries.back().key.local_port = 9000;
+    }
+    std::vector<prometheus::MetricFamily> families;
+    append_drops_families(snap, sample_reasons(), families, &ports, t0 + at);
+    return prometheus::TextSerializer().Serialize(families);
+  };
+  auto series = [&](const std::string& text, const std::string& port) {
+    return value(text, "netobs_drops_total", lo + "local_port=\"" + port + "\"," + udp);
+  };
+  auto dropped = [&](const std::string& text) {
+    return value(text, "netobs_series_dropped_total",
+                 "collector=\"drops\",metric=\"netobs_drops_total\"");
+  };
+  std::string text = scrape(5, 0, std::chrono::milliseconds(0));
+  EXPECT_EQ(series(text, "53"), 5);
+  text = scrape(5, 7, std::chrono::milliseconds(1000));  // no room: folded
+  EXPECT_EQ(series(text, "9000"), -1);
+  EXPECT_EQ(series(text, "other"), 7);
+  EXPECT_EQ(dropped(text), 7);
+  // 53 idle for more than 2 s: its series goes, 9000 takes the slot; the 7
+  // drops "other" showed stay there, the 3 since then are 9000's.
+  text = scrape(5, 10, std::chrono::milliseconds(3000));
+  EXPECT_EQ(series(text, "53"), -1);
+  EXPECT_EQ(series(text, "9000"), 3);
+  EXPECT_EQ(series(text, "other"), 7);
+  EXPECT_EQ(dropped(text), 7);
+  text = scrape(6, 16, std::chrono::milliseconds(4000));
+  EXPECT_EQ(series(text, "9000"), 9);
+  // 53 is back with one new drop and no room: only that drop is folded.
+  EXPECT_EQ(series(text, "53"), -1);
+  EXPECT_EQ(series(text, "other"), 8);
+  EXPECT_EQ(dropped(text), 8);
+  // 9000 keeps its series while it has drops.
+  text = scrape(6, 20, std::chrono::milliseconds(9000));
+  EXPECT_EQ(series(text, "9000"), 13);
+  EXPECT_EQ(series(text, "other"), 8);
+}
+
 TEST(DropsCommand, UsageErrorsExitTwoAndNameTheFlag) {
   std::ostringstream out, err;
   EXPECT_EQ(run_drops_command({"--interval", "0.01"}, out, err), 2);

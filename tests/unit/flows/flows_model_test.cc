@@ -167,13 +167,15 @@ TEST(FlowsModel, FamiliesAndFoldingCount) {
   const std::string text = prometheus::TextSerializer().Serialize(families);
   const std::string labels =
       "client=\"psql\",client_type=\"process\",port=\"5432\",protocol=\"postgres\","
-      "server=\"192.0.2.10\"";
+      "server=\"192.0.2.10\",transport=\"tcp\"";
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_connections_opened_total", labels), 3);
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_connections_failed_total", labels), 1);
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_bytes_total",
                                   "client=\"psql\",client_type=\"process\",direction=\"to_client\","
-                                  "port=\"5432\",protocol=\"postgres\",server=\"192.0.2.10\""),
+                                  "port=\"5432\",protocol=\"postgres\",server=\"192.0.2.10\","
+                                  "transport=\"tcp\""),
             2000);
+  EXPECT_EQ(text.find("netobs_flow_udp_datagrams_total{"), std::string::npos);  // TCP only
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_retransmits_total", labels), 2);
   EXPECT_DOUBLE_EQ(*testing::metric_value(text, "netobs_flow_rtt_seconds_total", labels), 0.003);
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_resets_total", labels), 1);
@@ -182,6 +184,50 @@ TEST(FlowsModel, FamiliesAndFoldingCount) {
             17);
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_edges"), 2);
   EXPECT_EQ(testing::metric_value(text, "netobs_flow_max_edges"), 300);
+}
+
+// A UDP edge: transport label, protocol from the port table (udp when the
+// table does not name the port), datagram counts, requests = datagrams.
+TEST(FlowsModel, UdpEdgesCarryTransportAndDatagrams) {
+  ServiceMap services = *ServiceMap::build({});
+  ProtocolTable protocols = *ProtocolTable::build({});
+  netobs_flows_edge_key key = process_edge("dig", "192.0.2.53", 53);
+  key.transport = NETOBS_FLOWS_TRANSPORT_UDP;
+  FlowEdgeLabels l = flow_edge_labels(key, services, protocols);
+  EXPECT_EQ(l.transport, "udp");
+  EXPECT_EQ(l.protocol, "dns");
+  key.server_port = 40000;
+  EXPECT_EQ(flow_edge_labels(key, services, protocols).protocol, "udp");
+  key.transport = NETOBS_FLOWS_TRANSPORT_TCP;
+  EXPECT_EQ(flow_edge_labels(key, services, protocols).protocol, "tcp");
+
+  FlowsSnapshot snap;
+  netobs_flows_edge_stats s{};
+  s.opened = 2;
+  s.packets_to_server = 8;
+  s.packets_to_client = 7;
+  s.bytes_to_server = 380;
+  s.bytes_to_client = 1200;
+  snap.edges[l] = s;
+  std::vector<prometheus::MetricFamily> families;
+  append_flows_families(snap, 300, families);
+  const std::string text = prometheus::TextSerializer().Serialize(families);
+  const std::string labels =
+      "client=\"dig\",client_type=\"process\",direction=\"to_client\",port=\"53\","
+      "protocol=\"dns\",server=\"192.0.2.53\",transport=\"udp\"";
+  EXPECT_EQ(testing::metric_value(text, "netobs_flow_udp_datagrams_total", labels), 7);
+  EXPECT_EQ(testing::metric_value(text, "netobs_flow_bytes_total", labels), 1200);
+
+  FlowsSnapshot start;
+  start.time = 0;
+  TopologyWindow window(60, start);
+  snap.time = 4;
+  window.add(snap);
+  const std::string json = render_topology_json(window.topology());
+  EXPECT_NE(json.find("\"protocol\":\"dns\",\"transport\":\"udp\""), std::string::npos) << json;
+  EXPECT_NE(json.find("\"requests_per_second\":2,"), std::string::npos) << json;  // 8 / 4 s
+  EXPECT_NE(json.find("\"packets_to_server\":8,\"packets_to_client\":7"), std::string::npos)
+      << json;
 }
 
 TEST(FlowsModel, TopologyWindowRatesAndRenderings) {

@@ -176,6 +176,51 @@ TEST(DetectionRateLimiterTest, BoundedKeysShareOneLimitWhenFull) {
   EXPECT_EQ(limiter.admit("e", 20), 0u);           // a and b expired: e gets a key of its own
 }
 
+TEST(SecurityEventTest, DnsAnswerAlertNamesTheQuestionAndTheAnswer) {
+  netobs_sec_dns_event e{};
+  e.e.direction = NETOBS_SEC_DNS_ANSWER;
+  e.e.family = AF_INET;
+  e.e.tgid = 77;
+  e.e.peer_port = 53;
+  e.e.local_port = 40000;
+  inet_pton(AF_INET, "10.0.0.53", e.e.peer);
+  inet_pton(AF_INET, "10.0.0.1", e.e.local);
+  e.e.matches = NETOBS_SEC_MATCH_DNS_BLOCKLIST;
+  e.e.block_list = 0;
+  e.e.block_line = 2;
+  std::memcpy(e.e.comm, "dig", 4);
+  e.answer_family = AF_INET6;
+  inet_pton(AF_INET6, "2001:db8::66", e.answer);
+  const uint8_t wire[] = {3, 'w', 'w', 'w', 4, 'e', 'v', 'i', 'l', 3, 'c', 'o', 'm', 0};
+  std::memcpy(e.name, wire, sizeof wire);
+  e.name_len = sizeof wire;
+  Detection d = detection_from_dns_event(e, 1705314600000000000ULL, {"/bl"});
+  EXPECT_EQ(d.type, DetectionType::kDnsBlocklist);
+  d.executable = "/usr/bin/dig";
+  EXPECT_EQ(format_detection_json(d),
+            "{\"timestamp\":\"2024-01-15T10:30:00.000Z\",\"severity\":\"WARNING\","
+            "\"body\":\"DNS answer contains known bad IP\",\"attributes\":{"
+            "\"network.event_type\":\"suspicious_dns_answer\",\"net.peer.ip\":\"10.0.0.53\","
+            "\"net.peer.port\":53,\"process.pid\":77,\"process.executable.path\":\"/usr/bin/dig\","
+            "\"process.command\":\"dig\",\"network.direction\":\"inbound\","
+            "\"net.host.ip\":\"10.0.0.1\",\"net.host.port\":40000,"
+            "\"netobs.detection.type\":\"dns_blocklist\","
+            "\"netobs.detection.matches\":\"dns_blocklist\",\"netobs.blocklist\":\"/bl:2\","
+            "\"dns.question.name\":\"www.evil.com\",\"dns.answers\":[\"2001:db8::66\"],"
+            "\"netobs.suppressed_count\":0}}\n");
+}
+
+TEST(SecurityEventTest, WireNamesDecodeLikeDigPrintsThem) {
+  const uint8_t root[] = {0};
+  EXPECT_EQ(decode_dns_name(root, 1), ".");
+  const uint8_t odd[] = {3, 'a', '.', 0x01, 1, '"', 0};
+  EXPECT_EQ(decode_dns_name(odd, sizeof odd), "a\\046\\001.\"");
+  const uint8_t truncated[] = {3, 'a', 'b'};  // label longer than the bytes: stops
+  EXPECT_EQ(decode_dns_name(truncated, sizeof truncated), ".");
+  const uint8_t pointer[] = {1, 'x', 0xC0, 12};  // compression pointer ends the name
+  EXPECT_EQ(decode_dns_name(pointer, sizeof pointer), "x");
+}
+
 TEST(SecurityMetricsTest, EverySeriesFromTheStart) {
   SecuritySnapshot s;
   s.detections[static_cast<size_t>(DetectionType::kSuspiciousPort)] = 2;

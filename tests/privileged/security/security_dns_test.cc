@@ -1,0 +1,279 @@
+// DNS answers on a blocklist, end to end: a real dnsmasq in a namespace the
+// test creates answers names with a blocklisted IPv4 address, a blocklisted
+// IPv6 address and a clean address; `dig` (a child of this test, in a
+// client namespace joined to the server's by a veth pair) asks for them.
+// The security collector watches the client namespace: each blocklisted
+// answer is exactly one alert, compared whole against dig's pid and
+// executable, the server that answered, the name asked and the blocklist
+// line; the clean answer is looked at (counted) and gives none.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "collectors/security/security_collector.h"
+#include "collectors/security/security_config.h"
+#include "exporter/bpf/preflight.h"
+#include "exporter/builtin_config.h"
+#include "exporter/events/event_sink.h"
+#include "tests/support/netns.h"
+#include "tests/support/test_support.h"
+
+namespace netobs {
+namespace {
+
+using testing::run_command;
+using testing::Subprocess;
+
+constexpr char kClientIp[] = "10.78.0.1";
+constexpr char kServerIp[] = "10.78.0.2";
+
+// Collects the alert lines (written on the collector's reader thread).
+class LineSink final : public EventSink {
+ public:
+  Status write(const EventRow&) override { return Status::ok(); }
+  Status write_line(std::string_view line) override {
+    std::lock_guard lock(mu_);
+    lines_.emplace_back(line);
+    return Status::ok();
+  }
+  Status flush(bool) override { return Status::ok(); }
+  uint64_t rows_written() const override { return lines().size(); }
+  std::vector<std::string> lines() const {
+    std::lock_guard lock(mu_);
+    return lines_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::string> lines_;
+};
+
+// dig in batch mode reading its queries from a pipe: it stays alive between
+// queries, so its /proc/PID/exe is readable when the alert is written.
+class Dig {
+ public:
+  explicit Dig(testing::Netns& ns) {
+    ns.run([this] {
+      int in[2], out[2];
+      if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) return;
+      const pid_t pid = fork();
+      if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        dup2(out[1], 2);
+        execlp("dig", "dig", "-f", "-", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      close(in[0]);
+      close(out[1]);
+      pid_ = pid;
+      to_ = in[1];
+      from_ = out[0];
+    });
+  }
+  ~Dig() {
+    if (to_ >= 0) close(to_);  // EOF: dig ends after the last query
+    if (pid_ > 0) {
+      for (int i = 0; i < 50 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (from_ >= 0) close(from_);
+  }
+  pid_t pid() const { return pid_; }
+
+  // One query; returns dig's output for it (up to its "MSG SIZE" line).
+  std::string query(const std::string& name, const std::string& type) {
+    const std::string line =
+        "@" + std::string(kServerIp) + " +tries=1 +time=3 " + name + " " + type + "\n";
+    if (write(to_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) return "";
+    std::string text;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (text.find("MSG SIZE") == std::string::npos &&
+           text.find("timed out") == std::string::npos &&
+           std::chrono::steady_clock::now() < deadline) {
+      pollfd p{.fd = from_, .events = POLLIN, .revents = 0};
+      if (poll(&p, 1, 200) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = read(from_, buf, sizeof buf);
+      if (n <= 0) break;
+      text.append(buf, static_cast<size_t>(n));
+    }
+    // The rest of the block (the last line) arrives with it or just after.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return text;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int to_ = -1, from_ = -1;
+};
+
+class SecurityDnsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    NETOBS_REQUIRE_ROOT();
+    for (const char* tool : {"dnsmasq", "dig"}) {
+      if (run_command({"sh", "-c", std::string("command -v ") + tool}, 10).exit_code != 0) {
+        if (testing::running_in_ci()) FAIL() << tool << " is not installed";
+        GTEST_SKIP() << tool << " is not installed (Debian: dnsmasq-base, bind9-dnsutils)";
+      }
+    }
+    const std::string tag = std::to_string(::getpid() % 100000);
+    client_ = std::make_unique<testing::Netns>("nb-se-c" + tag);
+    server_ = std::make_unique<testing::Netns>("nb-se-d" + tag);
+    ASSERT_EQ(client_->create(), "");
+    ASSERT_EQ(server_->create(), "");
+    const std::string link = "nb-se-v" + tag, peer = "nb-se-w" + tag;
+    for (const std::vector<std::string>& argv : std::vector<std::vector<std::string>>{
+             {"ip", "link", "add", link, "netns", client_->name(), "type", "veth", "peer", "name",
+              peer, "netns", server_->name()},
+             {"ip", "-n", client_->name(), "addr", "add", std::string(kClientIp) + "/24", "dev",
+              link},
+             {"ip", "-n", client_->name(), "link", "set", link, "up"},
+             {"ip", "-n", server_->name(), "addr", "add", std::string(kServerIp) + "/24", "dev",
+              peer},
+             {"ip", "-n", server_->name(), "link", "set", peer, "up"}}) {
+      const auto r = run_command(argv, 20);
+      ASSERT_EQ(r.exit_code, 0) << argv[1] << " " << argv[2] << ": " << r.output;
+    }
+    dnsmasq_ = std::make_unique<Subprocess>(std::vector<std::string>{
+        "ip", "netns", "exec", server_->name(), "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+        "--port=53", "--listen-address=" + std::string(kServerIp), "--bind-interfaces",
+        "--no-resolv", "--no-hosts", "--host-record=bad.nb-se.test,198.51.100.50",
+        "--host-record=bad6.nb-se.test,2001:db8:bad::1",
+        "--host-record=clean.nb-se.test,10.78.0.9"});
+    bool ready = false;
+    for (int i = 0; i < 50 && !ready; ++i) {
+      ready = client_
+                  ->exec({"dig", std::string("@") + kServerIp, "+tries=1", "+time=1",
+                          "clean.nb-se.test", "A"})
+                  .output.find("status: NOERROR") != std::string::npos;
+      if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(ready) << dnsmasq_->output();
+  }
+
+  void TearDown() override {
+    dnsmasq_.reset();
+    client_.reset();  // the veth pair goes with its namespaces
+    server_.reset();
+  }
+
+  std::unique_ptr<testing::Netns> client_, server_;
+  std::unique_ptr<Subprocess> dnsmasq_;
+};
+
+std::vector<std::string> wait_for_lines(const LineSink& sink, size_t count) {
+  for (int i = 0; i < 60 && sink.lines().size() < count; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return sink.lines();
+}
+
+// The alert with its time, client port and cgroup id replaced by fixed text
+// (checked separately).
+std::string normalized(const std::string& line) {
+  std::string out = std::regex_replace(
+      line, std::regex("\"timestamp\":\"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z\""),
+      "\"timestamp\":\"T\"");
+  out = std::regex_replace(out, std::regex("\"net.host.port\":[1-9]\\d*,"), "\"net.host.port\":P,");
+  return std::regex_replace(out, std::regex("\"netobs.cgroup.id\":[1-9]\\d*,"),
+                            "\"netobs.cgroup.id\":C,");
+}
+
+TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
+  testing::TempDir dir;
+  Config config = default_config();
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.network_namespace = client_->path();
+  security.rate_limit_interval_seconds = 0;
+  // Alerts compared whole: no container attributes from whatever cgroup the
+  // test runs in (security_attribution_test covers them).
+  security.attribution = "none";
+  security.blocklists = {dir.write("bl.txt", "# bad hosts\n198.51.100.0/24\n2001:db8:bad::/48\n")};
+  auto sink = std::make_shared<LineSink>();
+  SecurityCollector collector({.event_sink = sink});
+  PreflightReport preflight = run_preflight();
+  Status started = collector.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+
+  Dig dig(*client_);
+  ASSERT_GT(dig.pid(), 0);
+  const std::string pid = std::to_string(dig.pid());
+  const std::string list = security.blocklists[0];
+  std::string exe;
+  auto expected = [&](const std::string& name, const std::string& answer, int line) {
+    return "{\"timestamp\":\"T\",\"severity\":\"WARNING\",\"body\":\"DNS answer contains known "
+           "bad IP\",\"attributes\":{\"network.event_type\":\"suspicious_dns_answer\","
+           "\"net.peer.ip\":\"10.78.0.2\",\"net.peer.port\":53,\"process.pid\":" +
+           pid + ",\"process.executable.path\":\"" + exe +
+           "\",\"process.command\":\"dig\",\"network.direction\":\"inbound\",\"net.host.ip\":"
+           "\"10.78.0.1\",\"net.host.port\":P,\"netobs.detection.type\":\"dns_blocklist\","
+           "\"netobs.detection.matches\":\"dns_blocklist\",\"netobs.blocklist\":\"" +
+           list + ":" + std::to_string(line) + "\",\"dns.question.name\":\"" + name +
+           "\",\"dns.answers\":[\"" + answer +
+           "\"],\"netobs.cgroup.id\":C,\"netobs.suppressed_count\":0}}\n";
+  };
+  const auto type_count = [&](DetectionType t) {
+    return collector.snapshot().detections[static_cast<size_t>(t)];
+  };
+
+  // Clean first: looked at, no alert.
+  SecuritySnapshot before = collector.snapshot();
+  EXPECT_THAT(dig.query("clean.nb-se.test", "A"), ::testing::HasSubstr("10.78.0.9"));
+  // dig has exec'd by now: its executable, resolved independently.
+  char resolved[PATH_MAX];
+  ASSERT_NE(realpath(("/proc/" + std::to_string(dig.pid()) + "/exe").c_str(), resolved), nullptr);
+  exe = resolved;
+  for (int i = 0;
+       i < 40 && collector.snapshot().dns_responses_checked == before.dns_responses_checked; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an alert would be read by now
+  EXPECT_EQ(collector.snapshot().dns_responses_checked, before.dns_responses_checked + 1);
+  EXPECT_TRUE(sink->lines().empty()) << sink->lines().front();
+  EXPECT_EQ(type_count(DetectionType::kDnsBlocklist), 0u);
+
+  EXPECT_THAT(dig.query("bad.nb-se.test", "A"), ::testing::HasSubstr("198.51.100.50"));
+  std::vector<std::string> lines = wait_for_lines(*sink, 1);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(normalized(lines[0]), expected("bad.nb-se.test", "198.51.100.50", 2)) << lines[0];
+  EXPECT_EQ(type_count(DetectionType::kDnsBlocklist), 1u);
+
+  EXPECT_THAT(dig.query("bad6.nb-se.test", "AAAA"), ::testing::HasSubstr("2001:db8:bad::1"));
+  lines = wait_for_lines(*sink, 2);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(normalized(lines[1]), expected("bad6.nb-se.test", "2001:db8:bad::1", 3)) << lines[1];
+  EXPECT_EQ(type_count(DetectionType::kDnsBlocklist), 2u);
+
+  // No connection alerts came with them; three responses looked at.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(sink->lines().size(), 2u);
+  const SecuritySnapshot after = collector.snapshot();
+  EXPECT_EQ(after.dns_responses_checked, before.dns_responses_checked + 3);
+  for (DetectionType t :
+       {DetectionType::kBlocklist, DetectionType::kSuspiciousPort, DetectionType::kExternal}) {
+    EXPECT_EQ(after.detections[static_cast<size_t>(t)], 0u) << detection_type_name(t);
+  }
+  collector.stop();
+}
+
+}  // namespace
+}  // namespace netobs
