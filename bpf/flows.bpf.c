@@ -37,8 +37,8 @@ const volatile __u8 key_comm = 1;   /* key process clients by comm (attribution 
 const volatile __u32 max_edges = 300;
 /* UDP: the network namespace's cookie (SO_NETNS_COOKIE); 0: all. */
 const volatile __u64 target_netns_cookie = 0;
-/* UDP: only datagrams through the interfaces in `udp_interfaces`
- * (network.interfaces minus exclude_interfaces, resolved at start). */
+/* Only UDP datagrams and TCP connections through the interfaces in
+ * `interfaces` (network.interfaces minus exclude_interfaces, resolved at start). */
 const volatile __u8 filter_interfaces = 0;
 
 /* Edge key -> slot (see flows.h); max_entries = max_edges. */
@@ -86,7 +86,7 @@ struct {
   __type(value, __u32);
 } free_slots SEC(".maps");
 
-/* The edge slot of each tracked socket, keyed by its address. LRU: when
+/* The record of each tracked socket (see flows.h), keyed by its address. LRU: when
  * full, the oldest go and their close is not counted (counted in UNTRACKED
  * when the insert itself fails). */
 struct {
@@ -184,7 +184,7 @@ struct {
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, __u8);
-} udp_interfaces SEC(".maps");
+} interfaces SEC(".maps");
 
 static __always_inline void count(__u32 index) {
   __u64* value = bpf_map_lookup_elem(&counters, &index);
@@ -310,24 +310,48 @@ static __always_inline __u32 edge_slot(const struct netobs_flows_edge_key* key) 
   return NETOBS_FLOWS_OTHER_SLOT;
 }
 
-/* The record of a new connection: the local end is the client (active) or
- * the server (passive). False when filtered out. */
-static __always_inline bool build(const struct sock* sk, bool passive, bool btf,
-                                  struct netobs_flows_sock* rec) {
+/* The interface of a connection, decided once it has a route: the device
+ * its packets come in on for a passive socket (sk_rx_dst_ifindex, set from
+ * the SYN), the device its route goes out on for an active one (the dst
+ * cached at connect); each falls back to the other. */
+static __always_inline bool interface_ok(const struct sock* sk, bool passive, bool btf) {
+  __u32 in, out = 0;
+
+  if (!filter_interfaces) return true;
+  if (btf) {
+    const struct dst_entry* dst = sk->sk_dst_cache;
+
+    in = sk->sk_rx_dst_ifindex;
+    if (dst) out = dst->dev->ifindex;
+  } else {
+    in = BPF_CORE_READ(sk, sk_rx_dst_ifindex);
+    out = BPF_CORE_READ(sk, sk_dst_cache, dev, ifindex);
+  }
+  __u32 ifindex = passive ? (in ? in : out) : (out ? out : in);
+  return bpf_map_lookup_elem(&interfaces, &ifindex) != NULL;
+}
+
+/* The edge slot of a connection: the local end is the client (`connecting`:
+ * its SYN_SENT record, with the connecting task's comm) or the server
+ * (`connecting` NULL). False when filtered out. */
+static __always_inline bool build(const struct sock* sk, const struct netobs_flows_sock* connecting,
+                                  bool btf, __u32* slot) {
+  const bool passive = !connecting;
   __u32 zero = 0;
   struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
   __u8 remote[16], local[16];
 
   if (!key) return false;
-  __builtin_memset(key, 0, sizeof(*key));
   read_addr(sk, true, remote, btf);
   const struct sock_common* skc = &sk->__sk_common;
   __u16 remote_port = bpf_ntohs(btf ? skc->skc_dport : BPF_CORE_READ(skc, skc_dport));
   __u16 local_port = btf ? skc->skc_num : BPF_CORE_READ(skc, skc_num);
-  if (!filters_pass(remote, passive ? local_port : remote_port)) {
+  if (!filters_pass(remote, passive ? local_port : remote_port) ||
+      !interface_ok(sk, passive, btf)) {
     count(NETOBS_FLOWS_FILTERED);
     return false;
   }
+  __builtin_memset(key, 0, sizeof(*key));
   if (passive) {
     __u32 service = use_services ? lpm_lookup(&services, remote, 0, 128) : 0;
 
@@ -341,14 +365,12 @@ static __always_inline bool build(const struct sock* sk, bool passive, bool btf,
     read_addr(sk, false, local, btf);
     set_server(key, local, local_port);
   } else {
-    /* SYN_SENT is entered in connect(), in the connecting task. */
     key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
-    if (key_comm) bpf_get_current_comm(key->comm, sizeof(key->comm));
-    if (key_cgroup) key->cgroup_id = bpf_get_current_cgroup_id();
+    if (key_comm) __builtin_memcpy(key->comm, connecting->comm, sizeof(key->comm));
+    if (key_cgroup) key->cgroup_id = connecting->cgroup_id;
     set_server(key, remote, remote_port);
   }
-  rec->slot = edge_slot(key);
-  rec->passive = passive;
+  *slot = edge_slot(key);
   return true;
 }
 
@@ -356,106 +378,110 @@ static __always_inline struct netobs_flows_edge_stats* stats_of(__u32 slot) {
   return bpf_map_lookup_elem(&edge_stats, &slot);
 }
 
-/* The edge slot of a tracked socket: by address, else (connections older
- * than netobs) by cookie in the seeded map. False when not tracked. */
-static __always_inline bool tracked(const struct sock* sk, __u64* cookie, bool btf,
-                                    struct netobs_flows_sock* out) {
+/* The record of a socket, if it has one. (Socket local storage was tried
+ * on the tp_btf rung: creating it per connection cost more than the hash.) */
+static __always_inline struct netobs_flows_sock* sock_rec(const struct sock* sk) {
   __u64 key = (__u64)sk;
-  struct netobs_flows_sock* rec = bpf_map_lookup_elem(&socks, &key);
+  return bpf_map_lookup_elem(&socks, &key);
+}
 
-  *cookie = 0;
-  if (rec) {
-    *out = *rec;
-    return true;
-  }
+static __always_inline void track(const struct sock* sk, const struct netobs_flows_sock* init) {
+  __u64 key = (__u64)sk;
+  if (bpf_map_update_elem(&socks, &key, init, BPF_ANY) != 0) count(NETOBS_FLOWS_UNTRACKED);
+}
+
+static __always_inline void forget(const struct sock* sk) {
+  __u64 key = (__u64)sk;
+  bpf_map_delete_elem(&socks, &key);
+}
+
+/* Connections older than netobs: the edge of their seed (by socket cookie),
+ * given a slot on first use. False when not seeded. */
+static __always_inline bool seeded_slot(const struct sock* sk, bool btf, __u64* cookie, __u32* slot,
+                                        bool* passive) {
   *cookie =
       btf ? sk->__sk_common.skc_cookie.counter : BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
   if (!*cookie) return false;
   struct netobs_flows_seed* seed = bpf_map_lookup_elem(&seeded, cookie);
   if (!seed) return false;
-  out->slot = edge_slot(&seed->edge);
-  out->passive = seed->passive;
+  *slot = edge_slot(&seed->edge);
+  *passive = seed->passive;
   return true;
 }
 
-static __always_inline void forget(const struct sock* sk, __u64 cookie) {
-  __u64 key = (__u64)sk;
-
-  if (cookie)
-    bpf_map_delete_elem(&seeded, &cookie);
-  else
-    bpf_map_delete_elem(&socks, &key);
-}
-
-static __always_inline void track(const struct sock* sk, struct netobs_flows_sock* rec) {
-  __u64 key = (__u64)sk;
-
-  if (bpf_map_update_elem(&socks, &key, rec, BPF_ANY) != 0) count(NETOBS_FLOWS_UNTRACKED);
-}
+/* tp_btf: a read-only view of the socket as tcp_sock (inlined by the
+ * verifier; the caller checked sk_protocol), instead of a helper call. */
+extern void* bpf_rdonly_cast(const void* obj, __u32 btf_id) __ksym __weak;
 
 /* The socket's counters at close. Payload bytes as the tcp collector counts
  * them (see tcp.bpf.c): sent = bytes_sent - bytes_retrans; received =
  * bytes_received less the FIN (SOCK_DONE). */
-struct close_reading {
+static __always_inline void on_close(const struct sock* sk, bool passive,
+                                     struct netobs_flows_edge_stats* stats, bool btf) {
   __u64 sent, received, retrans;
   __u32 srtt8;
-};
-
-static __always_inline bool read_close(const struct sock* sk, struct close_reading* r, bool btf) {
   unsigned long flags;
 
   if (btf) {
-    const struct tcp_sock* tp = bpf_skc_to_tcp_sock((void*)sk);
+    const struct tcp_sock* tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
 
-    if (!tp) return false;
-    r->sent = tp->bytes_sent - tp->bytes_retrans;
-    r->received = tp->bytes_received;
-    r->retrans = tp->total_retrans;
-    r->srtt8 = tp->srtt_us;
+    sent = tp->bytes_sent - tp->bytes_retrans;
+    received = tp->bytes_received;
+    retrans = tp->total_retrans;
+    srtt8 = tp->srtt_us;
     flags = sk->__sk_common.skc_flags;
   } else {
     const struct tcp_sock* tp = (const struct tcp_sock*)sk;
 
-    r->sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
-    r->received = BPF_CORE_READ(tp, bytes_received);
-    r->retrans = BPF_CORE_READ(tp, total_retrans);
-    r->srtt8 = BPF_CORE_READ(tp, srtt_us);
+    sent = BPF_CORE_READ(tp, bytes_sent) - BPF_CORE_READ(tp, bytes_retrans);
+    received = BPF_CORE_READ(tp, bytes_received);
+    retrans = BPF_CORE_READ(tp, total_retrans);
+    srtt8 = BPF_CORE_READ(tp, srtt_us);
     flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
   }
-  if (((flags >> SOCK_DONE) & 1) && r->received > 0) r->received -= 1;
-  return true;
-}
-
-static __always_inline void on_close(const struct sock* sk, struct netobs_flows_sock* rec,
-                                     struct netobs_flows_edge_stats* stats, bool btf) {
-  struct close_reading r;
-
-  if (!read_close(sk, &r, btf)) return;
+  if (((flags >> SOCK_DONE) & 1) && received > 0) received -= 1;
   stats->closed += 1;
-  stats->bytes_to_server += rec->passive ? r.received : r.sent;
-  stats->bytes_to_client += rec->passive ? r.sent : r.received;
-  stats->retransmits += r.retrans;
-  if (r.srtt8) {
-    stats->rtt_sum_us += r.srtt8 >> 3;
+  stats->bytes_to_server += passive ? received : sent;
+  stats->bytes_to_client += passive ? sent : received;
+  stats->retransmits += retrans;
+  if (srtt8) {
+    stats->rtt_sum_us += srtt8 >> 3;
     stats->rtt_count += 1;
   }
 }
 
 static __always_inline __u32 total_retrans(const struct sock* sk, bool btf) {
   if (btf) {
-    const struct tcp_sock* tp = bpf_skc_to_tcp_sock((void*)sk);
-    return tp ? tp->total_retrans : 0;
+    const struct tcp_sock* tp = bpf_rdonly_cast(sk, bpf_core_type_id_kernel(struct tcp_sock));
+    return tp->total_retrans;
   }
   return BPF_CORE_READ((const struct tcp_sock*)sk, total_retrans);
 }
 
+/* A connect that failed (refused, timed out, abandoned): its SYN
+ * retransmissions count. */
+static __always_inline void count_failed(const struct sock* sk, __u32 slot, __u32 resets,
+                                         bool btf) {
+  struct netobs_flows_edge_stats* stats = stats_of(slot);
+
+  if (!stats) return;
+  stats->failed += 1;
+  stats->retransmits += total_retrans(sk, btf);
+  stats->resets += resets;
+}
+
 /* `protocol` < 0: read it from the socket (only for the events that matter:
- * most transitions are none of ours and return before any read). */
+ * most transitions are none of ours and return before any read). Per
+ * connection: SYN_SENT keeps the task's comm in the socket's record;
+ * ESTABLISHED (or a failed open) picks the edge and counts it; CLOSE reads
+ * the socket's counters. */
 static __always_inline int on_set_state(const struct sock* sk, int oldstate, int newstate,
                                         int protocol, bool btf) {
-  struct netobs_flows_sock rec = {};
+  struct netobs_flows_sock* rec;
   struct netobs_flows_edge_stats* stats;
-  __u64 cookie = 0;
+  __u32 slot;
+  __u64 cookie;
+  bool passive;
 
   if (newstate == TCP_ESTABLISHED) {
     if (oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV) return 0;
@@ -468,39 +494,69 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
   if (protocol < 0) protocol = btf ? sk->sk_protocol : BPF_CORE_READ(sk, sk_protocol);
   if (protocol != IPPROTO_TCP || !netns_ok(sk, btf)) return 0;
   if (newstate == TCP_SYN_SENT) {
-    if (build(sk, false, btf, &rec)) track(sk, &rec);
-    return 0;
-  }
-  if (newstate == TCP_ESTABLISHED) {
-    if (oldstate == TCP_SYN_RECV) {
-      if (!build(sk, true, btf, &rec)) return 0;
-      track(sk, &rec);
-    } else if (!tracked(sk, &cookie, btf, &rec)) {
-      return 0;
-    }
-    stats = stats_of(rec.slot);
-    if (stats) stats->opened += 1;
+    /* Entered in connect(), in the connecting task. */
+    struct netobs_flows_sock init = {.state = NETOBS_FLOWS_SOCK_CONNECTING};
+
+    if (key_comm) bpf_get_current_comm(init.comm, sizeof(init.comm));
+    if (key_cgroup) init.cgroup_id = bpf_get_current_cgroup_id();
+    track(sk, &init);
     return 0;
   }
   if (oldstate == TCP_SYN_RECV) {
-    /* A passive open reset before it completed: never tracked. */
-    if (!build(sk, true, btf, &rec)) return 0;
-    stats = stats_of(rec.slot);
-    if (stats) stats->failed += 1;
+    if (!build(sk, NULL, btf, &slot)) return 0;
+    stats = stats_of(slot);
+    if (newstate == TCP_ESTABLISHED) {
+      struct netobs_flows_sock init = {
+          .slot = slot, .passive = 1, .state = NETOBS_FLOWS_SOCK_ON_EDGE};
+
+      track(sk, &init);
+      if (stats) stats->opened += 1;
+    } else if (stats) {
+      /* A passive open reset before it completed: never tracked. */
+      stats->failed += 1;
+    }
     return 0;
   }
-  if (!tracked(sk, &cookie, btf, &rec)) return 0;
-  stats = stats_of(rec.slot);
-  if (stats) {
-    if (oldstate == TCP_SYN_SENT) {
-      /* Refused, timed out or abandoned; its SYN retransmissions count. */
-      stats->failed += 1;
-      stats->retransmits += total_retrans(sk, btf);
-    } else {
-      on_close(sk, &rec, stats, btf);
+  rec = sock_rec(sk);
+  if (rec) {
+    if (rec->state == NETOBS_FLOWS_SOCK_CONNECTING) {
+      if (!build(sk, rec, btf, &slot)) {
+        forget(sk);
+        return 0;
+      }
+      if (newstate == TCP_CLOSE) {
+        count_failed(sk, slot, rec->resets, btf);
+        forget(sk);
+        return 0;
+      }
+      rec->slot = slot;
+      rec->state = NETOBS_FLOWS_SOCK_ON_EDGE;
+      stats = stats_of(slot);
+      if (stats) {
+        stats->opened += 1;
+        stats->resets += rec->resets;
+      }
+      return 0;
     }
+    if (rec->state != NETOBS_FLOWS_SOCK_ON_EDGE || newstate != TCP_CLOSE) return 0;
+    stats = stats_of(rec->slot);
+    if (stats) on_close(sk, rec->passive, stats, btf);
+    forget(sk);
+    return 0;
   }
-  forget(sk, cookie);
+  if (!seeded_slot(sk, btf, &cookie, &slot, &passive)) return 0;
+  if (newstate == TCP_ESTABLISHED) {
+    stats = stats_of(slot);
+    if (stats) stats->opened += 1;
+    return 0;
+  }
+  if (oldstate == TCP_SYN_SENT) {
+    count_failed(sk, slot, 0, btf);
+  } else {
+    stats = stats_of(slot);
+    if (stats) on_close(sk, passive, stats, btf);
+  }
+  bpf_map_delete_elem(&seeded, &cookie);
   return 0;
 }
 
@@ -523,11 +579,24 @@ int flows_set_state_tp(struct trace_event_raw_inet_sock_set_state* ctx) {
 /* ---- Resets on a tracked connection (sent or received). */
 
 static __always_inline int on_reset(const struct sock* sk, bool btf) {
-  struct netobs_flows_sock rec;
+  struct netobs_flows_edge_stats* stats;
   __u64 cookie;
+  __u32 slot;
+  bool passive;
 
-  if (!sk || !netns_ok(sk, btf) || !tracked(sk, &cookie, btf, &rec)) return 0;
-  struct netobs_flows_edge_stats* stats = stats_of(rec.slot);
+  if (!sk || !netns_ok(sk, btf)) return 0;
+  struct netobs_flows_sock* rec = sock_rec(sk);
+  if (rec) {
+    if (rec->state == NETOBS_FLOWS_SOCK_CONNECTING) {
+      rec->resets += 1; /* a refused connect: its edge is chosen at CLOSE */
+      return 0;
+    }
+    if (rec->state != NETOBS_FLOWS_SOCK_ON_EDGE) return 0;
+    slot = rec->slot;
+  } else if (!seeded_slot(sk, btf, &cookie, &slot, &passive)) {
+    return 0;
+  }
+  stats = stats_of(slot);
   if (stats) stats->resets += 1;
   return 0;
 }
@@ -685,7 +754,7 @@ static __always_inline int on_udp(struct __sk_buff* skb, bool egress) {
   if (target_netns_cookie && bpf_get_netns_cookie(skb) != target_netns_cookie) return 1;
   /* skb->ifindex: the device the datagram came in on (ingress) or goes out on (egress). */
   __u32 ifindex = skb->ifindex;
-  if (filter_interfaces && !bpf_map_lookup_elem(&udp_interfaces, &ifindex)) return 1;
+  if (filter_interfaces && !bpf_map_lookup_elem(&interfaces, &ifindex)) return 1;
   if (!parse_udp(skb, egress, &d)) return 1;
   struct netobs_flows_udp_flow* flow = bpf_map_lookup_elem(&udp_flows, &d.key);
   if (!flow) {

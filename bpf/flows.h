@@ -74,11 +74,23 @@ struct netobs_flows_edge_stats {
  * connections of edges beyond max_edges. */
 #define NETOBS_FLOWS_OTHER_SLOT 0
 
-/* Value of the per-socket map `socks` (key: socket address). */
+/* Where a tracked socket is in its life (netobs_flows_sock.state). */
+enum netobs_flows_sock_state {
+  NETOBS_FLOWS_SOCK_NONE = 0,       /* not counted (filtered out, or closed) */
+  NETOBS_FLOWS_SOCK_CONNECTING = 1, /* SYN_SENT: comm kept, edge chosen at ESTABLISHED */
+  NETOBS_FLOWS_SOCK_ON_EDGE = 2,    /* counted on edge `slot` */
+};
+
+/* Value of the per-socket LRU hash `socks` (key: socket address). An active connection's
+ * edge is chosen when it is established or fails, once its route (and so
+ * its interface) is known; SYN_SENT only keeps the connecting task's comm. */
 struct netobs_flows_sock {
   __u32 slot;
   __u8 passive; /* 1: the local end is the server */
-  __u8 pad[3];
+  __u8 state;   /* enum netobs_flows_sock_state */
+  __u16 resets; /* resets seen while CONNECTING, added to the edge once chosen */
+  __u64 cgroup_id;
+  char comm[NETOBS_FLOWS_COMM_LEN];
 };
 
 /* Value of the map `seeded` (key: socket cookie): a connection that existed

@@ -222,15 +222,9 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   const InterfaceSelector interfaces = InterfaceSelector::from_network(config.network);
   std::vector<uint32_t> ifindexes;
   if (!interfaces.selects_all()) {
-    log_warn(
-        "flows collector: network.interfaces and exclude_interfaces apply to UDP flows only "
-        "(interfaces present at start); a TCP connection's interface is not known when it opens",
-        {{"collector", name()}, {"interfaces", interfaces.describe()}});
-    if (flows.udp) {
-      Result<std::vector<uint32_t>> found = selected_ifindexes(flows.network_namespace, interfaces);
-      if (!found) return Status::error("flows collector: " + found.status().message());
-      ifindexes = std::move(*found);
-    }
+    Result<std::vector<uint32_t>> found = selected_ifindexes(flows.network_namespace, interfaces);
+    if (!found) return Status::error("flows collector: " + found.status().message());
+    ifindexes = std::move(*found);
   }
   const NetworkFilters& filters = config.network;
   auto loaded = std::make_unique<Loaded>();
@@ -251,7 +245,7 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         skel.rodata->target_netns = netns;
         skel.rodata->target_netns_cookie = cookie;
         skel.rodata->filter_interfaces = interfaces.selects_all() ? 0 : 1;
-        bpf_map__set_max_entries(skel.maps.udp_interfaces,
+        bpf_map__set_max_entries(skel.maps.interfaces,
                                  static_cast<uint32_t>(std::max<size_t>(1, ifindexes.size())));
         bpf_program__set_autoload(skel.progs.flows_udp_egress, flows.udp);
         bpf_program__set_autoload(skel.progs.flows_udp_ingress, flows.udp);
@@ -290,7 +284,7 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   if (Status status = fill_maps(config); !status) return status;
   for (uint32_t ifindex : ifindexes) {
     const uint8_t one = 1;
-    bpf_map_update_elem(bpf_map__fd(loaded_->skeleton.skel->maps.udp_interfaces), &ifindex, &one,
+    bpf_map_update_elem(bpf_map__fd(loaded_->skeleton.skel->maps.interfaces), &ifindex, &one,
                         BPF_ANY);
   }
   if (flows.udp) {

@@ -362,7 +362,8 @@ void append_flows_families(const FlowsSnapshot& snapshot, uint32_t max_edges,
       .gauge({}, static_cast<double>(max_edges))
       .append_to(out);
   FamilyBuilder("netobs_flow_filtered_connections_total",
-                "Connections skipped by the network include/exclude CIDR and port filters.",
+                "Connections skipped by the network filters: include/exclude CIDRs and ports, and "
+                "for TCP the interfaces.",
                 MetricType::Counter)
       .counter({}, static_cast<double>(snapshot.counters[NETOBS_FLOWS_FILTERED]))
       .append_to(out);

@@ -625,6 +625,130 @@ TEST_F(FlowsCollectorTest, InterfaceFiltersApplyToUdpFlows) {
   EXPECT_EQ(server_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 1u);
 }
 
+// network.interfaces / exclude_interfaces for TCP: a second veth pair
+// (nb-f2-t0 on the client, 192.0.2.1; nb-f2-t1 on the server, 192.0.2.50).
+// The client side excludes nb-f2-t0, the server side includes only nbfl1.
+// Connections over nb-f2-t0 (accepted or refused) give no edge on either
+// side and count as filtered; those over nbfl0/nbfl1 give exact counts.
+TEST_F(FlowsCollectorTest, InterfaceFiltersApplyToTcpConnections) {
+  constexpr char kOtherClientIp[] = "192.0.2.1", kOtherServerIp[] = "192.0.2.50";
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "add", "nb-f2-t0", "type", "veth", "peer",
+                    "name", "nb-f2-t1", "netns", server_ns_.name()}),
+            "");
+  ASSERT_EQ(ns_sysctl(client_ns_, "net.ipv6.conf.nb-f2-t0.disable_ipv6=1"), "");
+  ASSERT_EQ(ns_sysctl(server_ns_, "net.ipv6.conf.nb-f2-t1.disable_ipv6=1"), "");
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "addr", "add", "192.0.2.1/24", "dev", "nb-f2-t0"}),
+            "");
+  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "addr", "add", "192.0.2.50/24", "dev", "nb-f2-t1"}),
+            "");
+  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "set", "nb-f2-t0", "up"}), "");
+  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "link", "set", "nb-f2-t1", "up"}), "");
+  NetworkFilters client_filters, server_filters;
+  client_filters.exclude_interfaces = {"nb-f2-t0"};
+  server_filters.interfaces = {"nbfl1"};
+  FlowsCollector client_side, server_side;
+  Status started = start(client_side, client_ns_, {}, client_filters);
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_, {}, server_filters);
+  ASSERT_TRUE(started) << started.message();
+
+  constexpr int kKept = 3, kSkipped = 2;
+  constexpr size_t kRequest = 100, kReply = 300;
+  std::atomic<bool> ready{false};
+  std::atomic<int> failures{0};
+  std::thread server([&] {
+    server_ns_.run([&] {
+      int kept = listen_on(kPgIp, kPgPort);
+      int skipped = listen_on(kOtherServerIp, kPgPort);
+      ready = true;
+      if (kept < 0 || skipped < 0) {
+        ++failures;
+        return;
+      }
+      std::vector<char> in(kRequest), out(kReply, 's');
+      for (auto [listener, n] : {std::pair{kept, kKept}, std::pair{skipped, kSkipped}}) {
+        for (int i = 0; i < n; ++i) {
+          int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+          if (fd < 0) {
+            ++failures;
+            return;
+          }
+          tcptest::set_timeouts(fd, 20);
+          if (!recv_all(fd, in.data(), kRequest) || !send_all(fd, out.data(), kReply)) ++failures;
+          close(fd);
+        }
+      }
+      close(kept);
+      close(skipped);
+    });
+  });
+  while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  int refused = 0;
+  client_ns_.run([&] {
+    prctl(PR_SET_NAME, kClientComm);
+    std::vector<char> out(kRequest, 'c'), in(kReply);
+    for (auto [ip, n] : {std::pair{kPgIp, kKept}, std::pair{kOtherServerIp, kSkipped}}) {
+      for (int i = 0; i < n; ++i) {
+        int fd = connect_to(ip, kPgPort);
+        if (fd < 0) {
+          ++failures;
+          continue;
+        }
+        tcptest::set_timeouts(fd, 20);
+        if (!send_all(fd, out.data(), kRequest) || !recv_all(fd, in.data(), kReply)) ++failures;
+        char eof;
+        recv(fd, &eof, 1, 0);
+        close(fd);
+      }
+      // One refused connect per interface: a failed edge only on the included one.
+      if (connect_to(ip == kPgIp ? kRefuseIp : kOtherServerIp, kRefusePort) == -ECONNREFUSED) {
+        ++refused;
+      }
+    }
+  });
+  server.join();
+  ASSERT_EQ(failures, 0);
+  ASSERT_EQ(refused, 2);
+
+  // The closing handshakes finish asynchronously.
+  const auto closed = [](const Result<FlowsSnapshot>& snap, const std::string& client) {
+    const auto* e = snap ? find_edge(*snap, client, kPgIp, "5432") : nullptr;
+    return e ? e->closed : 0;
+  };
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  Result<FlowsSnapshot> client_snap = client_side.snapshot();
+  Result<FlowsSnapshot> server_snap = server_side.snapshot();
+  while (Clock::now() < deadline &&
+         (closed(client_snap, kClientComm) < kKept || closed(server_snap, kClientIp) < kKept)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    client_snap = client_side.snapshot();
+    server_snap = server_side.snapshot();
+  }
+  ASSERT_TRUE(client_snap && server_snap);
+  const auto* out = find_edge(*client_snap, kClientComm, kPgIp, "5432");
+  const auto* out_refused = find_edge(*client_snap, kClientComm, kRefuseIp, "6379");
+  ASSERT_TRUE(out && out_refused) << describe(*client_snap);
+  EXPECT_EQ(out->opened, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(out->closed, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(out->failed, 0u);
+  EXPECT_EQ(out->bytes_to_server, kKept * kRequest);
+  EXPECT_EQ(out->bytes_to_client, kKept * kReply);
+  EXPECT_EQ(out_refused->failed, 1u);
+  EXPECT_EQ(out_refused->resets, 1u);
+  EXPECT_EQ(client_snap->edges.size(), 3u) << describe(*client_snap);  // 2 + `other`
+  EXPECT_EQ(client_snap->counters[NETOBS_FLOWS_FILTERED], static_cast<uint64_t>(kSkipped + 1));
+  const auto* in = find_edge(*server_snap, kClientIp, kPgIp, "5432");
+  ASSERT_TRUE(in) << describe(*server_snap);
+  EXPECT_EQ(in->opened, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(in->closed, static_cast<uint64_t>(kKept));
+  EXPECT_EQ(in->bytes_to_server, kKept * kRequest);
+  EXPECT_EQ(in->bytes_to_client, kKept * kReply);
+  EXPECT_EQ(find_edge(*server_snap, kOtherClientIp, kOtherServerIp, "5432"), nullptr)
+      << describe(*server_snap);
+  EXPECT_EQ(server_snap->edges.size(), 2u) << describe(*server_snap);  // 1 + `other`
+  EXPECT_EQ(server_snap->counters[NETOBS_FLOWS_FILTERED], static_cast<uint64_t>(kSkipped));
+}
+
 // Connections established before the collector started are attributed from
 // the sock_diag dump: their close, bytes and direction land on the right edges.
 TEST_F(FlowsCollectorTest, PreExistingConnectionsAreSeeded) {
