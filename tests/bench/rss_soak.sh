@@ -21,6 +21,8 @@
 # but without the traffic (nothing in it would count it): what the process
 # itself takes, so the all-collectors figure splits into collectors and
 # process. run.sh runs it beside the all-collectors soak.
+# SOAK_EXPORTER_FLAGS: more exporter flags (an A/B of one setting, e.g.
+# --web.max-connections=256).
 # Environment: SOAK_SCRAPES_PER_SECOND (default 1: one curl a second; more:
 # a keep-alive client as Prometheus scrapes, paced at that rate, its
 # successes and failures printed at the end), SOAK_SAMPLE_SECONDS (30).
@@ -108,7 +110,8 @@ if [[ $collectors == all ]]; then
 else
   exporter_args=(--collector.disable-defaults)
 fi
-ip netns exec "$agent" "$exporter" --web.listen-address=127.0.0.1:$port "${exporter_args[@]}" \
+read -r -a extra_flags <<<"${SOAK_EXPORTER_FLAGS:-}"
+ip netns exec "$agent" "$exporter" --web.listen-address=127.0.0.1:$port "${exporter_args[@]}" "${extra_flags[@]}" \
   --log.level=warn >"$tmp/exporter.log" 2>&1 &
 exporter_pid=$!
 pids+=("$exporter_pid")
