@@ -36,8 +36,7 @@ constexpr std::string_view kPlainText = "text/plain; charset=utf-8";
 // threads and hands a new connection to the thread that has waited longest,
 // so with short connections every thread serves one in turn and keeps the
 // stack pages its deepest call touched (24-28 KiB each instead of 8 when
-// idle: several MiB for 256
-// threads). Once a connection is closed, the thread's stack below the
+// idle: over a MiB for 64 threads). Once a connection is closed, the thread's stack below the
 // caller's frame holds nothing: hand those pages back to the kernel.
 __attribute__((noinline)) void release_unused_stack() {
   static const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));

@@ -26,8 +26,11 @@ struct HttpOptions {
   int max_requests = 40;
   // Connections served at once (idle keep-alive ones included); more wait in
   // the listen backlog. Separate from max_requests so that idle or slow
-  // clients cannot take the threads scrapes need.
-  int max_connections = 256;
+  // clients cannot take the threads scrapes need. civetweb keeps one thread
+  // per connection slot (8 KiB resident each when idle); Prometheus holds one
+  // or two keep-alive connections per server, so 64 leaves room for many
+  // servers, curl and browsers.
+  int max_connections = 64;
   std::string web_config_file;  // TLS and basic auth; "" = plain HTTP
 };
 

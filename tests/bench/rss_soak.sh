@@ -16,6 +16,13 @@
 # VmHWM at the end, and `RESULT rss_start_kib|rss_end_kib|hwm_kib|fds_start|
 # fds_end N` lines for run.sh; every sample also as `SAMPLE <s> <rss KiB>
 # <open files> <RssAnon KiB>` (soak.sh reads them).
+# SOAK_COLLECTORS=none: the floor, the same binary with no collector at all
+# (--collector.disable-defaults), scraped the same way for the same time
+# but without the traffic (nothing in it would count it): what the process
+# itself takes, so the all-collectors figure splits into collectors and
+# process. run.sh runs it beside the all-collectors soak.
+# SOAK_EXPORTER_FLAGS: more exporter flags (an A/B of one setting, e.g.
+# --web.max-connections=256).
 # Environment: SOAK_SCRAPES_PER_SECOND (default 1: one curl a second; more:
 # a keep-alive client as Prometheus scrapes, paced at that rate, its
 # successes and failures printed at the end), SOAK_SAMPLE_SECONDS (30).
@@ -26,6 +33,8 @@ build=${1:-$here/../../build}
 seconds=${2:-180}
 scrape_rate=${SOAK_SCRAPES_PER_SECOND:-1}
 sample_every=${SOAK_SAMPLE_SECONDS:-30}
+collectors=${SOAK_COLLECTORS:-all}
+[[ $collectors == all || $collectors == none ]] || { echo "SOAK_COLLECTORS: all or none" >&2; exit 2; }
 exporter=$build/exporter/netobs_exporter
 [[ $(id -u) -eq 0 ]] || { echo "needs root" >&2; exit 1; }
 [[ -x $exporter ]] || { echo "no $exporter: build it first" >&2; exit 2; }
@@ -53,12 +62,14 @@ trap cleanup EXIT
 
 ip netns add "$agent"
 ip netns add "$peer"
-ip link add nobsr0 netns "$agent" type veth peer name nobsr1 netns "$peer"
-ip -n "$agent" addr add 10.199.251.1/24 dev nobsr0
-ip -n "$peer" addr add 10.199.251.2/24 dev nobsr1
 for ns in "$agent" "$peer"; do ip -n "$ns" link set lo up; done
-ip -n "$agent" link set nobsr0 up
-ip -n "$peer" link set nobsr1 up
+if [[ $collectors == all ]]; then
+  ip link add nobsr0 netns "$agent" type veth peer name nobsr1 netns "$peer"
+  ip -n "$agent" addr add 10.199.251.1/24 dev nobsr0
+  ip -n "$peer" addr add 10.199.251.2/24 dev nobsr1
+  ip -n "$agent" link set nobsr0 up
+  ip -n "$peer" link set nobsr1 up
+fi
 
 in_agent() { ip netns exec "$agent" "$@"; }
 in_peer() { ip netns exec "$peer" "$@"; }
@@ -94,7 +105,13 @@ collectors:
     mode: auto
 EOF
 port=19725
-ip netns exec "$agent" "$exporter" --web.listen-address=127.0.0.1:$port --config.file="$tmp/netobs.yaml" \
+if [[ $collectors == all ]]; then
+  exporter_args=(--config.file="$tmp/netobs.yaml")
+else
+  exporter_args=(--collector.disable-defaults)
+fi
+read -r -a extra_flags <<<"${SOAK_EXPORTER_FLAGS:-}"
+ip netns exec "$agent" "$exporter" --web.listen-address=127.0.0.1:$port "${exporter_args[@]}" "${extra_flags[@]}" \
   --log.level=warn >"$tmp/exporter.log" 2>&1 &
 exporter_pid=$!
 pids+=("$exporter_pid")
@@ -104,14 +121,21 @@ for _ in $(seq 300); do  # up to a minute on a loaded machine
   # grep reads the whole body: with -q it would exit at the match, curl would
   # fail on the closed pipe (the body is larger than a pipe buffer) and
   # pipefail would call the exporter not ready.
-  if in_agent curl -sf "$url" 2>/dev/null | grep 'collector="xdp",program="[a-z_]*@nobsr0"} 1' >/dev/null; then
+  if [[ $collectors == none ]]; then
+    attached='^netobs_build_info{'
+  else
+    attached='collector="xdp",program="[a-z_]*@nobsr0"} 1'
+  fi
+  if in_agent curl -sf "$url" 2>/dev/null | grep "$attached" >/dev/null; then
     ready=1
     break
   fi
   sleep 0.2
 done
 [[ -n $ready ]] || { echo "exporter did not attach to nobsr0:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
-for c in snmp socket tcp dns xdp; do
+ready_collectors=(snmp socket tcp dns xdp)
+[[ $collectors == all ]] || ready_collectors=()
+for c in "${ready_collectors[@]}"; do
   for try in $(seq 150); do
     in_agent curl -s "$url" >"$tmp/ready.txt" || true
     grep -q "netobs_scrape_collector_success{collector=\"$c\"} 1" "$tmp/ready.txt" && break
@@ -129,9 +153,15 @@ rss() { awk "/^$1:/ { print \$2 }" "/proc/$exporter_pid/status"; }
 fds() { find "/proc/$exporter_pid/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 rss_start=$(rss VmRSS)
 fds_start=$(fds)
-echo "t=0s VmRSS ${rss_start} KiB, ${fds_start} open files (all collectors started, xdp on nobsr0: tc on a veth)"
+if [[ $collectors == all ]]; then
+  echo "t=0s VmRSS ${rss_start} KiB, ${fds_start} open files (all collectors started, xdp on nobsr0: tc on a veth)"
+else
+  echo "t=0s VmRSS ${rss_start} KiB, ${fds_start} open files (no collectors)"
+fi
 echo "SAMPLE 0 $rss_start $fds_start $(rss RssAnon)"
 
+end=$((SECONDS + seconds))
+if [[ $collectors == all ]]; then
 # Servers in the agent namespace.
 bg "$agent" iperf3 -s -B 10.199.251.1 -p 25201
 bg "$agent" iperf3 -s -B 10.199.251.1 -p 25202
@@ -140,7 +170,6 @@ bg "$agent" dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces \
 mkdir -p "$tmp/www" && echo hello >"$tmp/www/index.html"
 bg "$agent" python3 -m http.server 28080 --bind 10.199.251.1 --directory "$tmp/www"
 sleep 1
-
 end=$((SECONDS + seconds))
 bg "$peer" iperf3 -c 10.199.251.1 -p 25201 -t "$seconds" -l 1K -b 200M
 bg "$peer" iperf3 -c 10.199.251.1 -p 25202 -u -t "$seconds" -b 50M
@@ -150,6 +179,7 @@ bg "$peer" bash -c "i=0; while (( SECONDS < $seconds )); do
   i=\$((i + 1)); sleep 0.1; done"
 bg "$peer" bash -c "while (( SECONDS < $seconds )); do
   curl -s -o /dev/null http://10.199.251.1:28080/; sleep 0.1; done"
+fi
 
 if ((scrape_rate > 1)); then
   # Keep-alive scrapes with gzip at a fixed pace; a failed or short answer

@@ -74,7 +74,10 @@ if ((quick)); then
   step drops "$build/tests/bench/drops_bench" --benchmark_filter='BM_DropCost/0' \
     --benchmark_out="$out/drops.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 60 --rounds 3
+  # The floor (no collectors, same scrapes, same time) beside it.
+  SOAK_COLLECTORS=none step rss_floor bash "$here/rss_soak.sh" "$build" 30 &
   step rss bash "$here/rss_soak.sh" "$build" 30
+  wait
 else
   step socket_events "$build/tests/bench/socket_bpf_bench" 5 4
   step socket_workload "$build/tests/bench/socket_bpf_bench" workload 6 0.5
@@ -93,7 +96,10 @@ else
   step drops "$build/tests/bench/drops_bench" --benchmark_filter='BM_DropCost' --benchmark_repetitions=3 \
     --benchmark_out="$out/drops.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 200 --rounds 5
+  # The floor (no collectors, same scrapes, same time) beside it.
+  SOAK_COLLECTORS=none step rss_floor bash "$here/rss_soak.sh" "$build" 180 &
   step rss bash "$here/rss_soak.sh" "$build" 180
+  wait
 fi
 # The CLI as people type it: one-shot runs on this machine, median of 5.
 cli_ms() {

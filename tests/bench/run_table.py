@@ -255,6 +255,17 @@ if "rss_end_kib" in rss:
                      f"peak {rss['hwm_kib'][0] / 1024:.1f})"), "<= 15 MiB", 15)
 else:
     add("memory", f"RSS, every collector on (tc on a veth), after {soak} of mixed traffic", None, "<= 15 MiB")
+floor = results("rss_floor")
+if "rss_end_kib" in floor:
+    kib = floor["rss_end_kib"][0]
+    add("memory", f"  floor: RSS, no collectors (--collector.disable-defaults), same scrapes, after {soak}",
+        (kib / 1024, f"{kib / 1024:.1f} MiB (start {floor['rss_start_kib'][0] / 1024:.1f}, "
+                     f"peak {floor['hwm_kib'][0] / 1024:.1f})"))
+    if "rss_end_kib" in rss:
+        rows.append(("memory", "  the collectors' share (every collector on minus the floor)",
+                     f"{(rss['rss_end_kib'][0] - kib) / 1024:.1f} MiB", "-", "-"))
+else:
+    add("memory", f"  floor: RSS, no collectors (--collector.disable-defaults), same scrapes, after {soak}", None)
 
 # ---- CLI ----
 for name, label in (("cli_conns", "netobs conns --no-process, this machine's connections"),
