@@ -60,7 +60,7 @@ step() {  # name command... : runs it, output to $out/name.txt, progress on stde
 
 if ((quick)); then
   step socket_events "$build/tests/bench/socket_bpf_bench" 3 2
-  step socket_workload "$build/tests/bench/socket_bpf_bench" workload 3 0.5
+  step socket_workload "$build/tests/bench/socket_bpf_bench" workload 3 0.5 table
   step tcp "$build/tests/bench/tcp_bench" --benchmark_filter='BM_TcpProbeCost' \
     --benchmark_out="$out/tcp.json" --benchmark_out_format=json
   step dns "$build/tests/bench/dns_bpf_bench" --benchmark_filter='BM_Ratio_NonDns' \

@@ -5,7 +5,7 @@
 //
 //   sudo build/tests/bench/socket_bpf_bench [rounds=5] [seconds=4]
 //   sudo build/tests/bench/socket_bpf_bench hold sock|syscalls|raw-sys-enter
-//   sudo build/tests/bench/socket_bpf_bench workload [rounds=10] [seconds=0.5]
+//   sudo build/tests/bench/socket_bpf_bench workload [rounds=10] [seconds=0.5] [all|table]
 //
 // Each round runs the production SocketCollector in each mode: metrics only
 // by comm (the default), by cgroup (attribution: cgroup) and without a
@@ -291,7 +291,9 @@ double ns_per_syscall(double seconds) {
   return (thread_cpu_ns() - t0) / static_cast<double>(n);
 }
 
-int workload(int rounds, double seconds) {
+// `table_only`: just the variants tests/bench/run_table.py reports (the
+// quick run), not the BPF-stats and raw_syscalls ones.
+int workload(int rounds, double seconds, bool table_only) {
   install_libbpf_logger();
   PreflightReport preflight = run_preflight();
   Config config = load_default_config().config;
@@ -306,9 +308,13 @@ int workload(int rounds, double seconds) {
   // the socket collector with syscall_details: true, "nosys" the default
   // configuration (no syscall tracepoints); "+stats" with BPF run-time stats;
   // "floor:sock" the floor of a per-process count on the two sock hooks.
-  const std::vector<std::string> variants = {
-      "off",       "empty:sock",      "empty:syscalls", "empty:raw-sys-enter", "floor:sock",
-      "collector", "collector+stats", "nosys",          "nosys+stats"};
+  const std::vector<std::string> variants =
+      table_only ? std::vector<std::string>{"off",        "empty:sock", "empty:syscalls",
+                                            "floor:sock", "collector",  "nosys"}
+                 : std::vector<std::string>{
+                       "off",        "empty:sock", "empty:syscalls",  "empty:raw-sys-enter",
+                       "floor:sock", "collector",  "collector+stats", "nosys",
+                       "nosys+stats"};
   struct Figures {
     std::vector<double> kib, syscall;
   };
@@ -376,7 +382,8 @@ int workload(int rounds, double seconds) {
 int run(int argc, char** argv) {
   if (argc > 2 && std::string(argv[1]) == "hold") return hold(argv[2]);
   if (argc > 1 && std::string(argv[1]) == "workload") {
-    return workload(argc > 2 ? std::atoi(argv[2]) : 10, argc > 3 ? std::atof(argv[3]) : 0.5);
+    return workload(argc > 2 ? std::atoi(argv[2]) : 10, argc > 3 ? std::atof(argv[3]) : 0.5,
+                    argc > 4 && std::string(argv[4]) == "table");
   }
   const int rounds = argc > 1 ? std::atoi(argv[1]) : 5;
   const int seconds = argc > 2 ? std::atoi(argv[2]) : 4;
