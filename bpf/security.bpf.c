@@ -93,6 +93,13 @@ struct {
   __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct netobs_sec_block_prefixes);
+} block_prefixes SEC(".maps");
+
 /* Client port -> the task that sent a DNS query from it. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -356,7 +363,14 @@ static __always_inline struct netobs_sec_block_value* address_blocked(const stru
                                                                       __u8* address,
                                                                       __u16* family) {
   struct netobs_sec_block_value* block = 0;
+  const __u32 zero = 0;
+  const struct netobs_sec_block_prefixes* prefixes = bpf_map_lookup_elem(&block_prefixes, &zero);
+  if (!prefixes) return 0;
+  const __u8* bytes = rdata;
+  const __u32 first16 = ((__u32)bytes[0] << 8) | bytes[1];
+  const __u64 bit = 1ull << (first16 & 63);
   if (rr->type == DNS_TYPE_A && rr->rdlength == 4) {
+    if (!(prefixes->v4[first16 >> 6] & bit)) return 0; /* no entry starts so */
     struct netobs_sec_lpm_v4 key = {.prefixlen = 32};
     __builtin_memcpy(key.addr, rdata, 4);
     block = bpf_map_lookup_elem(&block_v4, &key);
@@ -365,6 +379,7 @@ static __always_inline struct netobs_sec_block_value* address_blocked(const stru
       *family = AF_INET;
     }
   } else if (rr->type == DNS_TYPE_AAAA && rr->rdlength == 16) {
+    if (!(prefixes->v6[first16 >> 6] & bit)) return 0;
     struct netobs_sec_lpm_v6 key = {.prefixlen = 128};
     __builtin_memcpy(key.addr, rdata, 16);
     block = bpf_map_lookup_elem(&block_v6, &key);
