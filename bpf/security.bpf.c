@@ -93,6 +93,13 @@ struct {
   __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct netobs_sec_block_prefixes);
+} block_prefixes SEC(".maps");
+
 /* Client port -> the task that sent a DNS query from it. */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -101,12 +108,23 @@ struct {
   __type(value, struct netobs_sec_dns_client);
 } dns_clients SEC(".maps");
 
-/* The DNS event is built here (too large for the stack). */
+/* The DNS event is built here, and the message copied here to be parsed
+ * from memory (both too large for the stack). */
+struct dns_scratch_value {
+  struct netobs_sec_dns_event ev;
+  /* The answer walk's state, in map memory on purpose: the verifier then
+   * checks one bpf_loop step for all of them instead of one per offset
+   * the question name may end at. */
+  __u32 pos, len, answers, name_end, found, pad;
+  struct netobs_sec_block_value hit; /* when found */
+  __u8 message[DNS_MEM_MAX + DNS_MEM_SLACK];
+};
+
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct netobs_sec_dns_event);
+  __type(value, struct dns_scratch_value);
 } dns_scratch SEC(".maps");
 
 static __always_inline void count(__u32 which) {
@@ -338,25 +356,32 @@ static __always_inline bool locate_v6(struct __sk_buff* skb, struct dns_response
   return true;
 }
 
-/* The blocklist entry of one answer's address, or NULL. */
-static __always_inline struct netobs_sec_block_value* answer_blocked(struct __sk_buff* skb,
-                                                                     const struct dns_rr_head* rr,
-                                                                     __u8* address, __u16* family) {
+/* The blocklist entry of an answer's address (rdata: 4 or 16 bytes in
+ * network order), or NULL. */
+static __always_inline struct netobs_sec_block_value* address_blocked(const struct dns_rr_head* rr,
+                                                                      const void* rdata,
+                                                                      __u8* address,
+                                                                      __u16* family) {
   struct netobs_sec_block_value* block = 0;
+  const __u32 zero = 0;
+  const struct netobs_sec_block_prefixes* prefixes = bpf_map_lookup_elem(&block_prefixes, &zero);
+  if (!prefixes) return 0;
+  const __u8* bytes = rdata;
+  const __u32 first16 = ((__u32)bytes[0] << 8) | bytes[1];
+  const __u64 bit = 1ull << (first16 & 63);
   if (rr->type == DNS_TYPE_A && rr->rdlength == 4) {
+    if (!(prefixes->v4[first16 >> 6] & bit)) return 0; /* no entry starts so */
     struct netobs_sec_lpm_v4 key = {.prefixlen = 32};
-    __u32 word = bpf_htonl(load_word(skb, rr->rdata));
-    __builtin_memcpy(key.addr, &word, 4);
+    __builtin_memcpy(key.addr, rdata, 4);
     block = bpf_map_lookup_elem(&block_v4, &key);
     if (block) {
       __builtin_memcpy(address, key.addr, 4);
       *family = AF_INET;
     }
   } else if (rr->type == DNS_TYPE_AAAA && rr->rdlength == 16) {
+    if (!(prefixes->v6[first16 >> 6] & bit)) return 0;
     struct netobs_sec_lpm_v6 key = {.prefixlen = 128};
-    __u32 words[4];
-    for (int i = 0; i < 4; i++) words[i] = bpf_htonl(load_word(skb, rr->rdata + 4 * i));
-    __builtin_memcpy(key.addr, words, 16);
+    __builtin_memcpy(key.addr, rdata, 16);
     block = bpf_map_lookup_elem(&block_v6, &key);
     if (block) {
       __builtin_memcpy(address, key.addr, 16);
@@ -364,6 +389,75 @@ static __always_inline struct netobs_sec_block_value* answer_blocked(struct __sk
     }
   }
   return block;
+}
+
+/* One answer of the copied message per bpf_loop step; 1 stops. */
+struct answer_walk {
+  struct dns_scratch_value* s; /* bpf_loop's context must be on the stack */
+};
+
+static long check_one_answer(__u32 i, struct answer_walk* w) {
+  struct dns_scratch_value* s = w->s;
+  struct dns_rr_head rr;
+  if (i >= s->answers || dns_mem_read_rr(s->message, s->pos, s->len, &rr) < 0) return 1;
+  struct netobs_sec_block_value* block =
+      address_blocked(&rr, DNS_MEM_AT(s->message, rr.rdata), s->ev.answer, &s->ev.answer_family);
+  s->pos = rr.next;
+  if (!block) return 0;
+  s->hit = *block;
+  s->found = 1;
+  return 1;
+}
+
+/* The answers of a message of at most DNS_MEM_MAX bytes, parsed from one
+ * copy (`len`: the message's bytes). True when one is blocklisted: its
+ * entry in s->hit; s->name_end: the offset after the question name. */
+static __always_inline bool blocked_answer_in_copy(struct __sk_buff* skb,
+                                                   const struct dns_response* r, __u32 len,
+                                                   __u16 answers, struct dns_scratch_value* s) {
+  /* len in [1, DNS_MEM_MAX] already; the barrier keeps the compiler from
+   * folding the verifier's bound away. */
+  asm volatile("" : "+r"(len));
+  len = ((len - 1) & (DNS_MEM_MAX - 1)) + 1;
+  if (bpf_skb_load_bytes(skb, r->off, s->message, len) < 0) return false;
+  long after = dns_mem_skip_name(s->message, DNS_HEADER_LEN, len);
+  if (after < 0) return false;
+  s->name_end = (__u32)after;
+  s->pos = (__u32)after + 4; /* QTYPE, QCLASS */
+  s->len = len;
+  s->answers = answers;
+  s->found = 0;
+  struct answer_walk w = {.s = s};
+  bpf_loop(SEC_DNS_MAX_ANSWERS, check_one_answer, &w, 0);
+  return s->found;
+}
+
+/* The same for longer messages (EDNS), one LD_ABS per field. */
+static __always_inline bool blocked_answer_in_skb(struct __sk_buff* skb,
+                                                  const struct dns_response* r, __u16 answers,
+                                                  struct dns_scratch_value* s) {
+  long after = dns_skip_name(skb, 0, r->off + DNS_HEADER_LEN, r->end);
+  if (after < 0) return false;
+  s->name_end = (__u32)after - r->off;
+  __u32 pos = (__u32)after + 4; /* QTYPE, QCLASS */
+#pragma clang loop unroll(disable)
+  for (__u32 i = 0; i < SEC_DNS_MAX_ANSWERS && i < answers; i++) {
+    struct dns_rr_head rr;
+    if (dns_read_rr(skb, 0, pos, r->end, &rr) < 0) return false;
+    __u32 words[4] = {};
+    if (rr.rdlength == 4 || rr.rdlength == 16) words[0] = bpf_htonl(load_word(skb, rr.rdata));
+    if (rr.rdlength == 16) {
+      for (int w = 1; w < 4; w++) words[w] = bpf_htonl(load_word(skb, rr.rdata + 4 * w));
+    }
+    struct netobs_sec_block_value* block =
+        address_blocked(&rr, words, s->ev.answer, &s->ev.answer_family);
+    if (block) {
+      s->hit = *block;
+      return true;
+    }
+    pos = rr.next;
+  }
+  return false;
 }
 
 SEC("socket")
@@ -383,30 +477,22 @@ int security_dns_answers(struct __sk_buff* skb) {
   __u16 answers = bpf_ntohs(r.dns.ancount);
   if (!(flags & 0x8000) || bpf_ntohs(r.dns.qdcount) != 1 || answers == 0) return 0;
   count(NETOBS_SEC_DNS_RESPONSES_CHECKED);
+  if (r.end <= r.off + DNS_HEADER_LEN) return 0; /* no question */
 
-  const __u32 qname = r.off + DNS_HEADER_LEN;
-  long after = dns_skip_name(skb, 0, qname, r.end);
-  if (after < 0) return 0;
-  __u32 pos = (__u32)after + 4; /* QTYPE, QCLASS */
-  struct netobs_sec_dns_event* ev = bpf_map_lookup_elem(&dns_scratch, &zero);
-  if (!ev) return 0;
-  struct netobs_sec_block_value* block = 0;
-#pragma clang loop unroll(disable)
-  for (__u32 i = 0; i < SEC_DNS_MAX_ANSWERS && i < answers; i++) {
-    struct dns_rr_head rr;
-    if (dns_read_rr(skb, 0, pos, r.end, &rr) < 0) return 0;
-    block = answer_blocked(skb, &rr, ev->answer, &ev->answer_family);
-    if (block) break;
-    pos = rr.next;
-  }
-  if (!block) return 0;
+  struct dns_scratch_value* s = bpf_map_lookup_elem(&dns_scratch, &zero);
+  if (!s) return 0;
+  struct netobs_sec_dns_event* ev = &s->ev;
+  const __u32 len = r.end - r.off;
+  const bool blocked = len <= DNS_MEM_MAX ? blocked_answer_in_copy(skb, &r, len, answers, s)
+                                          : blocked_answer_in_skb(skb, &r, answers, s);
+  if (!blocked) return 0;
 
   __builtin_memset(&ev->e, 0, sizeof ev->e);
   ev->e.ktime_ns = bpf_ktime_get_ns();
   ev->e.netns = dns_netns;
   ev->e.matches = NETOBS_SEC_MATCH_DNS_BLOCKLIST;
-  ev->e.block_list = block->list;
-  ev->e.block_line = block->line;
+  ev->e.block_list = s->hit.list;
+  ev->e.block_line = s->hit.line;
   ev->e.family = r.family;
   ev->e.direction = NETOBS_SEC_DNS_ANSWER;
   ev->e.peer_port = r.sport;
@@ -421,12 +507,13 @@ int security_dns_answers(struct __sk_buff* skb) {
     __builtin_memcpy(ev->e.comm, client->comm, sizeof ev->e.comm);
   }
   /* The question name as it is on the wire (labels; user space decodes). */
-  __u64 len = (__u32)after - qname;
+  __u64 name_len = s->name_end - DNS_HEADER_LEN; /* name_end: from the DNS header */
   ev->name_len = 0;
-  if (len > 0 && len <= NETOBS_SEC_DNS_NAME_MAX) {
-    asm volatile("" : "+r"(len));
-    len = ((len - 1) & (NETOBS_SEC_DNS_NAME_MAX - 1)) + 1;
-    if (bpf_skb_load_bytes(skb, qname, ev->name, len) == 0) ev->name_len = len;
+  if (name_len > 0 && name_len <= NETOBS_SEC_DNS_NAME_MAX) {
+    asm volatile("" : "+r"(name_len));
+    name_len = ((name_len - 1) & (NETOBS_SEC_DNS_NAME_MAX - 1)) + 1;
+    if (bpf_skb_load_bytes(skb, r.off + DNS_HEADER_LEN, ev->name, name_len) == 0)
+      ev->name_len = name_len;
   }
   if (bpf_ringbuf_output(&events, ev, sizeof *ev, BPF_RB_NO_WAKEUP) != 0) {
     count(NETOBS_SEC_EVENTS_LOST);
@@ -437,7 +524,16 @@ int security_dns_answers(struct __sk_buff* skb) {
 /* Who queries: sock_send_length runs in the sending task, after a query
  * left a socket connected to the DNS port (resolvers connect their UDP
  * sockets); the answer program finds the task by the client port. One
- * compare for every other send. */
+ * compare for every other send. A resolver sends many queries from one
+ * socket: the entry is written only when it would change (a lookup costs
+ * less than an LRU update). */
+static __always_inline bool same_comm(const char* a, const char* b) {
+  _Static_assert(NETOBS_SEC_COMM_LEN == 16, "comm compared as two words");
+  const __u64* x = (const __u64*)a;
+  const __u64* y = (const __u64*)b;
+  return x[0] == y[0] && x[1] == y[1];
+}
+
 static __always_inline int note_dns_client(const struct sock* sk, const bool direct) {
   if (!sk) return 0;
   if (SK_READ(direct, sk, __sk_common.skc_dport) != bpf_htons(dns_port)) return 0;
@@ -445,15 +541,27 @@ static __always_inline int note_dns_client(const struct sock* sk, const bool dir
   key.netns = direct ? sk->__sk_common.skc_net.net->ns.inum
                      : BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
   if (key.netns != dns_netns) return 0;
-  if ((__u32)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_UDP) return 0;
+  const __u32 protocol = direct ? (__u32)BPF_CORE_READ_BITFIELD(sk, sk_protocol)
+                                : (__u32)BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol);
+  if (protocol != IPPROTO_UDP) return 0;
   key.port = SK_READ(direct, sk, __sk_common.skc_num);
   struct netobs_sec_dns_client client = {};
   client.tgid = bpf_get_current_pid_tgid() >> 32;
   client.cgroup_id = bpf_get_current_cgroup_id();
-  struct task_struct* task = (struct task_struct*)bpf_get_current_task();
-  struct task_struct* leader = BPF_CORE_READ(task, group_leader);
-  if (bpf_probe_read_kernel_str(client.comm, sizeof client.comm, &leader->comm) < 0)
-    bpf_get_current_comm(client.comm, sizeof client.comm);
+  if (direct) {
+    /* A trusted task pointer: the leader's comm is two plain loads. */
+    struct task_struct* task = bpf_get_current_task_btf();
+    __builtin_memcpy(client.comm, task->group_leader->comm, sizeof client.comm);
+  } else {
+    struct task_struct* task = (struct task_struct*)bpf_get_current_task();
+    struct task_struct* leader = BPF_CORE_READ(task, group_leader);
+    if (bpf_probe_read_kernel_str(client.comm, sizeof client.comm, &leader->comm) < 0)
+      bpf_get_current_comm(client.comm, sizeof client.comm);
+  }
+  const struct netobs_sec_dns_client* known = bpf_map_lookup_elem(&dns_clients, &key);
+  if (known && known->tgid == client.tgid && known->cgroup_id == client.cgroup_id &&
+      same_comm(known->comm, client.comm))
+    return 0;
   bpf_map_update_elem(&dns_clients, &key, &client, BPF_ANY);
   return 0;
 }

@@ -30,6 +30,17 @@ struct netobs_sec_block_value {
   __u32 line;
 };
 
+/* `block_prefixes`: one bit per leading 16 bits of an address (an IPv4 /16,
+ * an IPv6 /16) that some blocklist entry covers; the DNS-answer filter skips
+ * the trie lookup of an answer whose bit is clear. User space sets the bits
+ * of old and new entries before loading the tries and clears stale bits
+ * after removing their entries, so a listed address always has its bit. */
+#define NETOBS_SEC_PREFIX_WORDS 1024 /* 65536 bits */
+struct netobs_sec_block_prefixes {
+  __u64 v4[NETOBS_SEC_PREFIX_WORDS];
+  __u64 v6[NETOBS_SEC_PREFIX_WORDS];
+};
+
 /* Value bits of the address-class tries (internal ranges and the global
  * include/exclude CIDR filters, merged by user space so that the longest
  * match carries every bit that applies to it). */

@@ -83,4 +83,54 @@ static __always_inline int dns_read_rr(struct __sk_buff* skb, __u32 base, __u32 
   return 0;
 }
 
+/* ---- The same walk over a copy of the message in memory ----
+ * One bpf_skb_load_bytes copies the message into a buffer of
+ * DNS_MEM_MAX + DNS_MEM_SLACK bytes; every read is then a plain load
+ * instead of a helper call per byte (LD_ABS in a socket filter is a call).
+ * Offsets are from the start of the message and checked against `end`
+ * (<= DNS_MEM_MAX, the bytes copied) exactly as above; the mask only tells
+ * the verifier the read stays in the buffer (reads of at most
+ * DNS_MEM_SLACK bytes start at a masked offset). */
+#define DNS_MEM_MAX 512 /* a power of two: the classic UDP message limit */
+#define DNS_MEM_SLACK 16
+#define DNS_MEM_AT(buf, off) ((buf) + ((off) & (DNS_MEM_MAX - 1)))
+
+static __always_inline __u16 dns_mem_half(const __u8* buf, __u32 off) {
+  const __u8* p = DNS_MEM_AT(buf, off);
+  return ((__u16)p[0] << 8) | p[1];
+}
+
+/* dns_skip_name over the copy. */
+static __always_inline long dns_mem_skip_name(const __u8* buf, __u32 off, __u32 end) {
+  __u32 name_len = 1; /* the root label */
+
+#pragma clang loop unroll(disable)
+  for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
+    if (off >= end) return DNS_NAME_TRUNCATED;
+    __u32 c = *DNS_MEM_AT(buf, off);
+    if (c == 0) return off + 1;
+    if ((c & 0xC0) == 0xC0) return off + 2;
+    if (c & 0xC0) return DNS_NAME_BAD;
+    name_len += c + 1;
+    if (name_len > DNS_MAX_NAME) return DNS_NAME_BAD;
+    off += c + 1;
+  }
+  return DNS_NAME_BAD;
+}
+
+/* dns_read_rr over the copy. */
+static __always_inline int dns_mem_read_rr(const __u8* buf, __u32 off, __u32 end,
+                                           struct dns_rr_head* rr) {
+  long after = dns_mem_skip_name(buf, off, end);
+
+  if (after < 0) return (int)after;
+  if ((__u32)after + 10 > end) return DNS_NAME_TRUNCATED;
+  rr->type = dns_mem_half(buf, (__u32)after);
+  rr->rdlength = dns_mem_half(buf, (__u32)after + 8);
+  rr->rdata = (__u32)after + 10;
+  rr->next = rr->rdata + rr->rdlength;
+  if (rr->next > end) return DNS_NAME_TRUNCATED;
+  return 0;
+}
+
 #endif /* NETOBS_BPF_LIB_DNS_WIRE_H_ */

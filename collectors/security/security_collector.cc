@@ -89,6 +89,24 @@ void delete_lpm(bpf_map* v4, bpf_map* v6, const Cidr& cidr) {
   }
 }
 
+// Sets the bits of `block_prefixes` for the leading 16 bits `cidr` covers.
+void add_prefix_bits(netobs_sec_block_prefixes& bits, const Cidr& cidr) {
+  __u64* words = cidr.family == AF_INET ? bits.v4 : bits.v6;
+  const uint32_t first16 = (uint32_t{cidr.bytes[0]} << 8) | cidr.bytes[1];
+  const uint32_t span = cidr.prefix_len >= 16 ? 1u : 1u << (16 - cidr.prefix_len);
+  const uint32_t start = first16 & ~(span - 1);
+  for (uint32_t i = start; i < start + span; ++i) words[i >> 6] |= __u64{1} << (i & 63);
+}
+
+Status write_prefix_bits(bpf_map* map, const netobs_sec_block_prefixes& bits) {
+  const uint32_t zero = 0;
+  const int rc = bpf_map__update_elem(map, &zero, sizeof zero, &bits, sizeof bits, BPF_ANY);
+  if (rc != 0) {
+    return Status::error("writing the blocklist prefix bits failed: " + errno_message(-rc));
+  }
+  return Status::ok();
+}
+
 // A packet socket with the DNS-answer filter, made on a short-lived thread
 // that joined `netns_path` ("": this namespace). SOCK_DGRAM: the filter
 // sees every packet from its network header, on every device of the
@@ -205,7 +223,9 @@ struct SecurityCollector::Loaded {
 
   // Reader thread only.
   std::optional<DetectionRateLimiter> limiter;
-  std::set<TrieKey> blocklist_keys;             // what the kernel tries hold now
+  std::set<TrieKey> blocklist_keys;                         // what the kernel tries hold now
+  std::unique_ptr<netobs_sec_block_prefixes> prefix_bits =  // what block_prefixes holds now
+      std::make_unique<netobs_sec_block_prefixes>();
   std::optional<InterfaceSelector> interfaces;  // with network.interfaces/exclude_interfaces
   std::map<AddrKey, uint32_t> filtered;         // what filtered_addrs holds now
   std::chrono::steady_clock::time_point next_address_check{};
@@ -235,6 +255,20 @@ void SecurityCollector::Loaded::reload_blocklists() {
   security_bpf& skel = *skeleton.skel;
   std::set<TrieKey> fresh;
   uint64_t errors = lists.errors.size();
+  // The prefix bits of old and new entries before the tries change, only
+  // the new ones after: a listed address never has its bit clear.
+  auto fresh_bits = std::make_unique<netobs_sec_block_prefixes>();
+  for (const BlocklistEntry& entry : lists.entries) add_prefix_bits(*fresh_bits, entry.cidr);
+  netobs_sec_block_prefixes both = *prefix_bits;
+  for (size_t i = 0; i < NETOBS_SEC_PREFIX_WORDS; ++i) {
+    both.v4[i] |= fresh_bits->v4[i];
+    both.v6[i] |= fresh_bits->v6[i];
+  }
+  if (Status s = write_prefix_bits(skel.maps.block_prefixes, both); !s) {
+    log_warn("blocklists not reloaded", {{"collector", "security"}, {"err", s.message()}});
+    return;
+  }
+  *prefix_bits = both;
   // New entries first, stale ones after: an address listed in both the old
   // and the new files is never missing from the kernel.
   for (const BlocklistEntry& entry : lists.entries) {
@@ -255,6 +289,7 @@ void SecurityCollector::Loaded::reload_blocklists() {
     delete_lpm(skel.maps.block_v4, skel.maps.block_v6, cidr);
   }
   blocklist_keys = std::move(fresh);
+  if (write_prefix_bits(skel.maps.block_prefixes, *fresh_bits)) prefix_bits = std::move(fresh_bits);
   blocklist_entries.store(blocklist_keys.size());
   blocklist_errors.store(errors);
   blocklist_loads.fetch_add(1);

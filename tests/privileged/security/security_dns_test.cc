@@ -40,6 +40,13 @@ using testing::Subprocess;
 constexpr char kClientIp[] = "10.78.0.1";
 constexpr char kServerIp[] = "10.78.0.2";
 
+// A 241-byte name of four 55-letter labels: two of them in CNAME records
+// make a response longer than 512 bytes.
+std::string long_name(char letter) {
+  const std::string label(55, letter);
+  return label + "." + label + "." + label + "." + label + "." + letter + ".nb-se.test";
+}
+
 // Collects the alert lines (written on the collector's reader thread).
 class LineSink final : public EventSink {
  public:
@@ -156,8 +163,10 @@ class SecurityDnsTest : public ::testing::Test {
         "ip", "netns", "exec", server_->name(), "dnsmasq", "--no-daemon", "--conf-file=/dev/null",
         "--port=53", "--listen-address=" + std::string(kServerIp), "--bind-interfaces",
         "--no-resolv", "--no-hosts", "--host-record=bad.nb-se.test,198.51.100.50",
-        "--host-record=bad6.nb-se.test,2001:db8:bad::1",
-        "--host-record=clean.nb-se.test,10.78.0.9"});
+        "--host-record=bad6.nb-se.test,2001:db8:bad::1", "--host-record=clean.nb-se.test,10.78.0.9",
+        "--host-record=wide.nb-se.test,203.77.1.2", "--cname=big.nb-se.test," + long_name('a'),
+        "--cname=" + long_name('a') + "," + long_name('b'),
+        "--cname=" + long_name('b') + ",bad.nb-se.test"});
     bool ready = false;
     for (int i = 0; i < 50 && !ready; ++i) {
       ready = client_
@@ -207,7 +216,8 @@ TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
   // Alerts compared whole: no container attributes from whatever cgroup the
   // test runs in (security_attribution_test covers them).
   security.attribution = "none";
-  security.blocklists = {dir.write("bl.txt", "# bad hosts\n198.51.100.0/24\n2001:db8:bad::/48\n")};
+  security.blocklists = {
+      dir.write("bl.txt", "# bad hosts\n198.51.100.0/24\n2001:db8:bad::/48\n203.0.0.0/8\n")};
   auto sink = std::make_shared<LineSink>();
   SecurityCollector collector({.event_sink = sink});
   PreflightReport preflight = run_preflight();
@@ -263,11 +273,30 @@ TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
   EXPECT_EQ(normalized(lines[1]), expected("bad6.nb-se.test", "2001:db8:bad::1", 3)) << lines[1];
   EXPECT_EQ(type_count(DetectionType::kDnsBlocklist), 2u);
 
-  // No connection alerts came with them; three responses looked at.
+  // A response longer than the kernel's 512-byte copy (a CNAME chain through
+  // long names; dig asks with EDNS): walked in the packet instead, same alert.
+  const std::string big = dig.query("big.nb-se.test", "A");
+  EXPECT_THAT(big, ::testing::HasSubstr("198.51.100.50"));
+  const size_t size_at = big.find("MSG SIZE  rcvd: ");
+  ASSERT_NE(size_at, std::string::npos) << big;
+  EXPECT_GT(std::stoi(big.substr(size_at + 16)), 512) << big;
+  lines = wait_for_lines(*sink, 3);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(normalized(lines[2]), expected("big.nb-se.test", "198.51.100.50", 2)) << lines[2];
+  EXPECT_EQ(type_count(DetectionType::kDnsBlocklist), 3u);
+
+  // An entry shorter than /16 (the kernel's prefix bits cover its whole span).
+  EXPECT_THAT(dig.query("wide.nb-se.test", "A"), ::testing::HasSubstr("203.77.1.2"));
+  lines = wait_for_lines(*sink, 4);
+  ASSERT_EQ(lines.size(), 4u);
+  EXPECT_EQ(normalized(lines[3]), expected("wide.nb-se.test", "203.77.1.2", 4)) << lines[3];
+  EXPECT_EQ(type_count(DetectionType::kDnsBlocklist), 4u);
+
+  // No connection alerts came with them; five responses looked at.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(sink->lines().size(), 2u);
+  EXPECT_EQ(sink->lines().size(), 4u);
   const SecuritySnapshot after = collector.snapshot();
-  EXPECT_EQ(after.dns_responses_checked, before.dns_responses_checked + 3);
+  EXPECT_EQ(after.dns_responses_checked, before.dns_responses_checked + 5);
   for (DetectionType t :
        {DetectionType::kBlocklist, DetectionType::kSuspiciousPort, DetectionType::kExternal}) {
     EXPECT_EQ(after.detections[static_cast<size_t>(t)], 0u) << detection_type_name(t);
