@@ -26,6 +26,7 @@
 #include "exporter/builtin_config.h"
 #include "exporter/events/event_sink.h"
 #include "tests/support/fake_kubelet.h"
+#include "tests/support/line_sink.h"
 #include "tests/support/netns.h"
 #include "tests/support/tcp_netns.h"
 #include "tests/support/test_support.h"
@@ -39,25 +40,7 @@ using ::testing::HasSubstr;
 const std::string kUid = "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a";
 const std::string kId = "9a8b7c6d5e4f30211a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081";
 
-class LineSink final : public EventSink {
- public:
-  Status write(const EventRow&) override { return Status::ok(); }
-  Status write_line(std::string_view line) override {
-    std::lock_guard lock(mu_);
-    lines_.emplace_back(line);
-    return Status::ok();
-  }
-  Status flush(bool) override { return Status::ok(); }
-  uint64_t rows_written() const override { return lines().size(); }
-  std::vector<std::string> lines() const {
-    std::lock_guard lock(mu_);
-    return lines_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<std::string> lines_;
-};
+using testing::LineSink;
 
 // <cgroup2 mount>/nb-se-<pid>/<path>, removed (deepest first) at the end.
 class TestCgroup {

@@ -28,6 +28,7 @@
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 #include "exporter/events/event_sink.h"
+#include "tests/support/line_sink.h"
 #include "tests/support/netns.h"
 #include "tests/support/test_support.h"
 
@@ -47,26 +48,7 @@ std::string long_name(char letter) {
   return label + "." + label + "." + label + "." + label + "." + letter + ".nb-se.test";
 }
 
-// Collects the alert lines (written on the collector's reader thread).
-class LineSink final : public EventSink {
- public:
-  Status write(const EventRow&) override { return Status::ok(); }
-  Status write_line(std::string_view line) override {
-    std::lock_guard lock(mu_);
-    lines_.emplace_back(line);
-    return Status::ok();
-  }
-  Status flush(bool) override { return Status::ok(); }
-  uint64_t rows_written() const override { return lines().size(); }
-  std::vector<std::string> lines() const {
-    std::lock_guard lock(mu_);
-    return lines_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<std::string> lines_;
-};
+using testing::LineSink;
 
 // dig in batch mode reading its queries from a pipe: it stays alive between
 // queries, so its /proc/PID/exe is readable when the alert is written.
