@@ -551,13 +551,16 @@ void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
       bpf_map_update_elem(ids_fd, &read.key, &slot, BPF_NOEXIST);  // in use again: keep it
       continue;
     }
-    std::vector<netobs_flows_edge_stats> zeros(cpus->size());
-    bpf_map_update_elem(bpf_map__fd(skel.maps.edge_stats), &slot, zeros.data(), BPF_ANY);
     freed.push_back(slot);
   }
   if (freed.empty()) return;
+  // Zeroed once no cached UDP flow counts on them any more, so a late
+  // datagram of the old edge is lost with it rather than left to the next owner.
   forget_udp_flows_on(freed);
+  Result<size_t> cpus = possible_cpus();
+  const std::vector<netobs_flows_edge_stats> zeros(cpus ? *cpus : 0);
   for (uint32_t slot : freed) {
+    if (cpus) bpf_map_update_elem(bpf_map__fd(skel.maps.edge_stats), &slot, zeros.data(), BPF_ANY);
     bpf_map_update_elem(bpf_map__fd(skel.maps.free_slots), nullptr, &slot, BPF_ANY);  // push
   }
 }
