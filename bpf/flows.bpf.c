@@ -856,9 +856,12 @@ static __always_inline int on_udp(struct __sk_buff* skb, bool egress) {
   /* the network namespace's cookie, as bpf_get_netns_cookie(skb) reads it */
   if (target_netns_cookie && sk->__sk_common.skc_net.net->net_cookie != target_netns_cookie)
     return 1;
-  /* skb->ifindex: the device the datagram came in on (ingress) or goes out on (egress). */
-  __u32 ifindex = skb->ifindex;
-  if (filter_interfaces && !bpf_map_lookup_elem(&interfaces, &ifindex)) return 1;
+  if (filter_interfaces) {
+    /* the device the datagram came in on (ingress) or goes out on (egress) */
+    __u32 ifindex = skb->ifindex;
+
+    if (!bpf_map_lookup_elem(&interfaces, &ifindex)) return 1;
+  }
   if (!parse_udp(skb, egress, &d)) return 1;
   const __u32* generation = bpf_map_lookup_elem(&udp_generation, &zero);
   struct udp_cache* cache = bpf_map_lookup_elem(&udp_cache, &zero);
