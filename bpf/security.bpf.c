@@ -544,13 +544,44 @@ int security_dns_answers(struct __sk_buff* skb) {
  * left a socket connected to the DNS port (resolvers connect their UDP
  * sockets); the answer program finds the task by the client port. One
  * compare for every other send. A resolver sends many queries from one
- * socket: the entry is written only when it would change (a lookup costs
- * less than an LRU update). */
+ * socket: the entry is written only when it would change, and a send that
+ * repeats what this CPU last found in the table costs no table lookup
+ * (each helper or map call costs about as much as the empty program). */
 static __always_inline bool same_comm(const char* a, const char* b) {
   _Static_assert(NETOBS_SEC_COMM_LEN == 16, "comm compared as two words");
   const __u64* x = (const __u64*)a;
   const __u64* y = (const __u64*)b;
   return x[0] == y[0] && x[1] == y[1];
+}
+
+/* Bumped after every dns_clients update (LRU evictions happen only in
+ * updates, and user space never writes the table). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} dns_clients_generation SEC(".maps");
+
+/* Per CPU: an entry of dns_clients as this CPU last found or wrote it,
+ * true while the generation has not moved. Tracepoint programs run with
+ * preemption off, so no other send on this CPU interleaves its writes. */
+struct dns_client_seen {
+  __u64 generation;
+  struct netobs_sec_dns_client_key key;
+  struct netobs_sec_dns_client client;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct dns_client_seen);
+} dns_client_last SEC(".maps");
+
+static __always_inline bool same_client(const struct netobs_sec_dns_client* a,
+                                        const struct netobs_sec_dns_client* b) {
+  return a->tgid == b->tgid && a->cgroup_id == b->cgroup_id && same_comm(a->comm, b->comm);
 }
 
 static __always_inline int note_dns_client(const struct sock* sk, const bool direct) {
@@ -565,23 +596,42 @@ static __always_inline int note_dns_client(const struct sock* sk, const bool dir
   if (protocol != IPPROTO_UDP) return 0;
   key.port = SK_READ(direct, sk, __sk_common.skc_num);
   struct netobs_sec_dns_client client = {};
-  client.tgid = bpf_get_current_pid_tgid() >> 32;
-  client.cgroup_id = bpf_get_current_cgroup_id();
   if (direct) {
-    /* A trusted task pointer: the leader's comm is two plain loads. */
+    /* A trusted task pointer: tgid, the cgroup id (what
+     * bpf_get_current_cgroup_id returns: the default hierarchy's cgroup)
+     * and the leader's comm are plain loads, no helper calls. */
     struct task_struct* task = bpf_get_current_task_btf();
+    client.tgid = task->tgid;
+    client.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
     __builtin_memcpy(client.comm, task->group_leader->comm, sizeof client.comm);
   } else {
+    client.tgid = bpf_get_current_pid_tgid() >> 32;
+    client.cgroup_id = bpf_get_current_cgroup_id();
     struct task_struct* task = (struct task_struct*)bpf_get_current_task();
     struct task_struct* leader = BPF_CORE_READ(task, group_leader);
     if (bpf_probe_read_kernel_str(client.comm, sizeof client.comm, &leader->comm) < 0)
       bpf_get_current_comm(client.comm, sizeof client.comm);
   }
-  const struct netobs_sec_dns_client* known = bpf_map_lookup_elem(&dns_clients, &key);
-  if (known && known->tgid == client.tgid && known->cgroup_id == client.cgroup_id &&
-      same_comm(known->comm, client.comm))
+  const __u32 zero = 0;
+  __u64* generation = bpf_map_lookup_elem(&dns_clients_generation, &zero);
+  struct dns_client_seen* seen = bpf_map_lookup_elem(&dns_client_last, &zero);
+  if (!generation || !seen) return 0;
+  /* Read before the table: an update after this read moves it, so what is
+   * remembered below is never newer than the generation it is stored with. */
+  const __u64 now = *(volatile __u64*)generation;
+  if (seen->generation == now && seen->key.netns == key.netns && seen->key.port == key.port &&
+      same_client(&seen->client, &client))
     return 0;
-  bpf_map_update_elem(&dns_clients, &key, &client, BPF_ANY);
+  const struct netobs_sec_dns_client* known = bpf_map_lookup_elem(&dns_clients, &key);
+  if (!known || !same_client(known, &client)) {
+    bpf_map_update_elem(&dns_clients, &key, &client, BPF_ANY);
+    __sync_fetch_and_add(generation, 1);
+  }
+  /* With `now` after an update too: the next send looks the entry up
+   * again (another CPU may have written it in between) and then keeps it. */
+  seen->generation = now;
+  seen->key = key;
+  seen->client = client;
   return 0;
 }
 
