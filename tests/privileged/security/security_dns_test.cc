@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
@@ -38,6 +39,7 @@
 #include "exporter/events/event_sink.h"
 #include "tests/support/dns_message_builder.h"
 #include "tests/support/line_sink.h"
+#include "tests/support/packet_builder.h"
 #include "tests/support/netns.h"
 #include "tests/support/test_support.h"
 
@@ -440,6 +442,118 @@ TEST_F(SecurityDnsTest, QueriesFromOnePortByProcessesInTurnAreEachAttributedToTh
     EXPECT_THAT(lines[i],
                 ::testing::HasSubstr("\"netobs.cgroup.id\":" + std::to_string(cgroup) + ","));
   }
+  collector.stop();
+}
+
+// The answer filter on crafted packets (BPF_PROG_TEST_RUN): IPv6 and IPv4
+// transport, which the live test above does not both cover. A blocklisted
+// answer is one alert naming the server, the client and the name; a clean
+// one is counted only; packets not from the DNS port, queries and IPv4 with
+// options are not looked at.
+TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
+  NETOBS_REQUIRE_ROOT();
+  testing::TempDir dir;
+  Config config = default_config();
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.rate_limit_interval_seconds = 0;
+  security.attribution = "none";
+  security.blocklists = {dir.write("bl.txt", "198.51.100.0/24\n2001:db8:bad::/48\n")};
+  auto sink = std::make_shared<LineSink>();
+  SecurityCollector collector({.event_sink = sink});
+  PreflightReport preflight = run_preflight();
+  Status started = collector.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+  const int prog = collector.dns_answer_prog_fd();
+  ASSERT_GE(prog, 0);
+  auto run = [&](const std::vector<uint8_t>& packet) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
+                .data_size_in = static_cast<__u32>(packet.size()), .repeat = 1);
+    ASSERT_EQ(bpf_prog_test_run_opts(prog, &opts), 0);
+  };
+  auto response = [](const std::string& answer_kind, const std::string& address) {
+    testing::DnsMessageBuilder dns;
+    dns.id(9).response().question("x.nb-se.test", answer_kind == "A" ? testing::kDnsA : 28);
+    dns.answer_a("x.nb-se.test", "10.0.0.1");  // clean, walked past first
+    if (answer_kind == "A") dns.answer_a("x.nb-se.test", address);
+    if (answer_kind == "AAAA") dns.answer_aaaa("x.nb-se.test", address);
+    return dns.compress().build();
+  };
+  const uint64_t checked = collector.snapshot().dns_responses_checked;
+
+  // Over IPv6: a bad AAAA answer, then a bad A answer.
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv6("2001:db8::53", "2001:db8::10")
+          .udp(53, 40001)
+          .payload(response("AAAA", "2001:db8:bad::7"))
+          .build());
+  std::vector<std::string> lines = wait_for_lines(*sink, 1);
+  ASSERT_EQ(lines.size(), 1u);
+  for (const char* part : {"\"net.peer.ip\":\"2001:db8::53\",\"net.peer.port\":53,",
+                           "\"net.host.ip\":\"2001:db8::10\"", "\"net.host.port\":40001,",
+                           "\"dns.question.name\":\"x.nb-se.test\"",
+                           "\"dns.answers\":[\"2001:db8:bad::7\"]", "bl.txt:2\""}) {
+    EXPECT_THAT(lines[0], ::testing::HasSubstr(part));
+  }
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv6("2001:db8::53", "2001:db8::10")
+          .udp(53, 40002)
+          .payload(response("A", "198.51.100.9"))
+          .build());
+  lines = wait_for_lines(*sink, 2);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.9\"]"));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"net.host.port\":40002,"));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("bl.txt:1\""));
+
+  // Over IPv4: bad, then clean (counted, no alert).
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10")
+          .udp(53, 40003)
+          .payload(response("A", "198.51.100.10"))
+          .build());
+  lines = wait_for_lines(*sink, 3);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[2], ::testing::HasSubstr("\"net.peer.ip\":\"192.0.2.53\""));
+  EXPECT_THAT(lines[2], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.10\"]"));
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10")
+          .udp(53, 40004)
+          .payload(response("A", "10.0.0.2"))
+          .build());
+  EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 4);
+
+  // Not looked at: the same bad response from another port, as a query, and
+  // in an IPv4 packet with options (not parsed).
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv6("2001:db8::53", "2001:db8::10")
+          .udp(5353, 40005)
+          .payload(response("AAAA", "2001:db8:bad::7"))
+          .build());
+  testing::DnsMessageBuilder query;
+  query.id(9).question("x.nb-se.test", testing::kDnsA).answer_a("x.nb-se.test", "198.51.100.9");
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10")
+          .udp(53, 40006)
+          .payload(query.build())
+          .build());
+  testing::Ipv4Options with_options;
+  with_options.options = {1, 1, 1, 0};  // NOPs and the end of options
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10", with_options)
+          .udp(53, 40007)
+          .payload(response("A", "198.51.100.11"))
+          .build());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an alert would be read by now
+  EXPECT_EQ(sink->lines().size(), 3u);
+  EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 4);
   collector.stop();
 }
 
