@@ -319,30 +319,20 @@ struct dns_udp_v6 {
   struct dns_wire_header dns;
 };
 
-/* Where the response is: filled by the per-family header parse. */
+/* Where the response is in the packet and the copy. The addresses and
+ * ports are read from the copy only for an alert. */
 struct dns_response {
   __u32 off; /* DNS header */
   __u32 end; /* one past the message */
-  __u16 family, sport, dport;
-  __u8 saddr[16], daddr[16];
-  struct dns_wire_header dns;
 };
 
-/* The headers as copied to `packet` (at least DNS_COPY_HEAD bytes there,
- * the IPv4 ones at least 40 of them valid). */
+/* The headers as copied to `packet` (at least off + DNS_HEADER_LEN bytes). */
 static __always_inline bool locate_v4(const __u8* packet, __u32 skb_len, struct dns_response* r) {
   const struct dns_udp_v4* h = (const void*)packet;
   if (h->vihl != 0x45 || h->protocol != IPPROTO_UDP || (h->frag & bpf_htons(0x1FFF))) return false;
   if (h->sport != bpf_htons(dns_port)) return false;
   __u32 end = bpf_ntohs(h->tot_len);
   r->end = end < skb_len ? end : skb_len;
-  r->off = 28;
-  r->family = AF_INET;
-  r->sport = bpf_ntohs(h->sport);
-  r->dport = bpf_ntohs(h->dport);
-  __builtin_memcpy(r->saddr, h->saddr, 4);
-  __builtin_memcpy(r->daddr, h->daddr, 4);
-  r->dns = h->dns;
   return true;
 }
 
@@ -351,14 +341,27 @@ static __always_inline bool locate_v6(const __u8* packet, __u32 skb_len, struct 
   if (h->next != IPPROTO_UDP || h->sport != bpf_htons(dns_port)) return false;
   __u32 end = bpf_ntohs(h->payload_len) + 40;
   r->end = end < skb_len ? end : skb_len;
-  r->off = 48;
-  r->family = AF_INET6;
-  r->sport = bpf_ntohs(h->sport);
-  r->dport = bpf_ntohs(h->dport);
-  __builtin_memcpy(r->saddr, h->saddr, 16);
-  __builtin_memcpy(r->daddr, h->daddr, 16);
-  r->dns = h->dns;
   return true;
+}
+
+/* The server (peer) and client (local) of the copied response. */
+static __always_inline void fill_endpoints(const __u8* packet, bool v4,
+                                           struct netobs_sec_event* e) {
+  if (v4) {
+    const struct dns_udp_v4* h = (const void*)packet;
+    e->family = AF_INET;
+    e->peer_port = bpf_ntohs(h->sport);
+    e->local_port = bpf_ntohs(h->dport);
+    __builtin_memcpy(e->peer, h->saddr, 4);
+    __builtin_memcpy(e->local, h->daddr, 4);
+  } else {
+    const struct dns_udp_v6* h = (const void*)packet;
+    e->family = AF_INET6;
+    e->peer_port = bpf_ntohs(h->sport);
+    e->local_port = bpf_ntohs(h->dport);
+    __builtin_memcpy(e->peer, h->saddr, 16);
+    __builtin_memcpy(e->local, h->daddr, 16);
+  }
 }
 
 /* The blocklist entry of an answer's address (rdata: 4 or 16 bytes in
@@ -492,9 +495,11 @@ int security_dns_answers(struct __sk_buff* skb) {
   if (bpf_skb_load_bytes(skb, 0, s->packet, copy) < 0) return 0;
   if (head == 28 ? !locate_v4(s->packet, skb->len, &r) : !locate_v6(s->packet, skb->len, &r))
     return 0;
-  __u16 flags = bpf_ntohs(r.dns.flags);
-  __u16 answers = bpf_ntohs(r.dns.ancount);
-  if (!(flags & 0x8000) || bpf_ntohs(r.dns.qdcount) != 1 || answers == 0) return 0;
+  r.off = head;
+  const struct dns_wire_header* dns = (const void*)(s->packet + head);
+  __u16 flags = bpf_ntohs(dns->flags);
+  __u16 answers = bpf_ntohs(dns->ancount);
+  if (!(flags & 0x8000) || bpf_ntohs(dns->qdcount) != 1 || answers == 0) return 0;
   count(NETOBS_SEC_DNS_RESPONSES_CHECKED);
   if (r.end <= r.off + DNS_HEADER_LEN) return 0; /* no question */
 
@@ -512,13 +517,9 @@ int security_dns_answers(struct __sk_buff* skb) {
   ev->e.matches = NETOBS_SEC_MATCH_DNS_BLOCKLIST;
   ev->e.block_list = s->hit.list;
   ev->e.block_line = s->hit.line;
-  ev->e.family = r.family;
   ev->e.direction = NETOBS_SEC_DNS_ANSWER;
-  ev->e.peer_port = r.sport;
-  ev->e.local_port = r.dport;
-  __builtin_memcpy(ev->e.peer, r.saddr, 16);
-  __builtin_memcpy(ev->e.local, r.daddr, 16);
-  struct netobs_sec_dns_client_key ck = {.netns = dns_netns, .port = r.dport};
+  fill_endpoints(s->packet, r.off == 28, &ev->e);
+  struct netobs_sec_dns_client_key ck = {.netns = dns_netns, .port = ev->e.local_port};
   struct netobs_sec_dns_client* client = bpf_map_lookup_elem(&dns_clients, &ck);
   if (client) {
     ev->e.tgid = client->tgid;
