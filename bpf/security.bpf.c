@@ -108,16 +108,21 @@ struct {
   __type(value, struct netobs_sec_dns_client);
 } dns_clients SEC(".maps");
 
-/* The DNS event is built here, and the message copied here to be parsed
+/* The DNS event is built here, and the packet copied here to be parsed
  * from memory (both too large for the stack). */
+#define DNS_COPY_HEAD 48 /* the longest IP + UDP header parsed: IPv6's */
+#define DNS_COPY_MAX (DNS_COPY_HEAD + DNS_MEM_MAX)
 struct dns_scratch_value {
   struct netobs_sec_dns_event ev;
-  /* The answer walk's state, in map memory on purpose: the verifier then
-   * checks one bpf_loop step for all of them instead of one per offset
-   * the question name may end at. */
-  __u32 pos, len, answers, name_end, found, pad;
+  /* The answer walk's next record, in map memory on purpose: read back,
+   * it is a value the verifier does not track, so every way the previous
+   * record's name can end leads to one state (kept on the stack, the
+   * verifier walks the rest once per offset and passes its limit). */
+  __u32 pos, name_end;
   struct netobs_sec_block_value hit; /* when found */
-  __u8 message[DNS_MEM_MAX + DNS_MEM_SLACK];
+  /* IP and UDP header, then the DNS message: the message starts at 28
+   * (IPv4) or 48 (IPv6), so DNS_MEM_AT reads stay in the buffer. */
+  __u8 packet[DNS_COPY_MAX + DNS_MEM_SLACK];
 };
 
 struct {
@@ -314,60 +319,59 @@ struct dns_udp_v6 {
   struct dns_wire_header dns;
 };
 
-/* Where the response is: filled by the per-family header parse. */
+/* Where the response is in the packet and the copy. The addresses and
+ * ports are read from the copy only for an alert. */
 struct dns_response {
   __u32 off; /* DNS header */
   __u32 end; /* one past the message */
-  __u16 family, sport, dport;
-  __u8 saddr[16], daddr[16];
-  struct dns_wire_header dns;
 };
 
-static __always_inline bool locate_v4(struct __sk_buff* skb, struct dns_response* r) {
-  struct dns_udp_v4 h;
-  if (bpf_skb_load_bytes(skb, 0, &h, sizeof h) < 0) return false;
-  if (h.vihl != 0x45 || h.protocol != IPPROTO_UDP || (h.frag & bpf_htons(0x1FFF))) return false;
-  if (h.sport != bpf_htons(dns_port)) return false;
-  __u32 end = bpf_ntohs(h.tot_len);
-  r->end = end < skb->len ? end : skb->len;
-  r->off = 28;
-  r->family = AF_INET;
-  r->sport = bpf_ntohs(h.sport);
-  r->dport = bpf_ntohs(h.dport);
-  __builtin_memcpy(r->saddr, h.saddr, 4);
-  __builtin_memcpy(r->daddr, h.daddr, 4);
-  r->dns = h.dns;
+/* The headers as copied to `packet` (at least off + DNS_HEADER_LEN bytes). */
+static __always_inline bool locate_v4(const __u8* packet, __u32 skb_len, struct dns_response* r) {
+  const struct dns_udp_v4* h = (const void*)packet;
+  if (h->vihl != 0x45 || h->protocol != IPPROTO_UDP || (h->frag & bpf_htons(0x1FFF))) return false;
+  if (h->sport != bpf_htons(dns_port)) return false;
+  __u32 end = bpf_ntohs(h->tot_len);
+  r->end = end < skb_len ? end : skb_len;
   return true;
 }
 
-static __always_inline bool locate_v6(struct __sk_buff* skb, struct dns_response* r) {
-  struct dns_udp_v6 h;
-  if (bpf_skb_load_bytes(skb, 0, &h, sizeof h) < 0) return false;
-  if (h.next != IPPROTO_UDP || h.sport != bpf_htons(dns_port)) return false;
-  __u32 end = bpf_ntohs(h.payload_len) + 40;
-  r->end = end < skb->len ? end : skb->len;
-  r->off = 48;
-  r->family = AF_INET6;
-  r->sport = bpf_ntohs(h.sport);
-  r->dport = bpf_ntohs(h.dport);
-  __builtin_memcpy(r->saddr, h.saddr, 16);
-  __builtin_memcpy(r->daddr, h.daddr, 16);
-  r->dns = h.dns;
+static __always_inline bool locate_v6(const __u8* packet, __u32 skb_len, struct dns_response* r) {
+  const struct dns_udp_v6* h = (const void*)packet;
+  if (h->next != IPPROTO_UDP || h->sport != bpf_htons(dns_port)) return false;
+  __u32 end = bpf_ntohs(h->payload_len) + 40;
+  r->end = end < skb_len ? end : skb_len;
   return true;
+}
+
+/* The server (peer) and client (local) of the copied response. */
+static __always_inline void fill_endpoints(const __u8* packet, bool v4,
+                                           struct netobs_sec_event* e) {
+  if (v4) {
+    const struct dns_udp_v4* h = (const void*)packet;
+    e->family = AF_INET;
+    e->peer_port = bpf_ntohs(h->sport);
+    e->local_port = bpf_ntohs(h->dport);
+    __builtin_memcpy(e->peer, h->saddr, 4);
+    __builtin_memcpy(e->local, h->daddr, 4);
+  } else {
+    const struct dns_udp_v6* h = (const void*)packet;
+    e->family = AF_INET6;
+    e->peer_port = bpf_ntohs(h->sport);
+    e->local_port = bpf_ntohs(h->dport);
+    __builtin_memcpy(e->peer, h->saddr, 16);
+    __builtin_memcpy(e->local, h->daddr, 16);
+  }
 }
 
 /* The blocklist entry of an answer's address (rdata: 4 or 16 bytes in
  * network order), or NULL. */
-static __always_inline struct netobs_sec_block_value* address_blocked(const struct dns_rr_head* rr,
-                                                                      const void* rdata,
-                                                                      __u8* address,
-                                                                      __u16* family) {
+static __always_inline struct netobs_sec_block_value* address_blocked(
+    const struct netobs_sec_block_prefixes* prefixes, const struct dns_rr_head* rr,
+    const void* rdata, __u8* address, __u16* family) {
   struct netobs_sec_block_value* block = 0;
-  const __u32 zero = 0;
-  const struct netobs_sec_block_prefixes* prefixes = bpf_map_lookup_elem(&block_prefixes, &zero);
-  if (!prefixes) return 0;
-  const __u8* bytes = rdata;
-  const __u32 first16 = ((__u32)bytes[0] << 8) | bytes[1];
+  /* A 2-byte load (unaligned: allowed in map values on x86 and arm64). */
+  const __u32 first16 = bpf_ntohs(*(const __u16*)rdata);
   const __u64 bit = 1ull << (first16 & 63);
   if (rr->type == DNS_TYPE_A && rr->rdlength == 4) {
     if (!(prefixes->v4[first16 >> 6] & bit)) return 0; /* no entry starts so */
@@ -391,51 +395,51 @@ static __always_inline struct netobs_sec_block_value* address_blocked(const stru
   return block;
 }
 
-/* One answer of the copied message per bpf_loop step; 1 stops. */
-struct answer_walk {
-  struct dns_scratch_value* s; /* bpf_loop's context must be on the stack */
-};
-
-static long check_one_answer(__u32 i, struct answer_walk* w) {
-  struct dns_scratch_value* s = w->s;
-  struct dns_rr_head rr;
-  if (i >= s->answers || dns_mem_read_rr(s->message, s->pos, s->len, &rr) < 0) return 1;
-  struct netobs_sec_block_value* block =
-      address_blocked(&rr, DNS_MEM_AT(s->message, rr.rdata), s->ev.answer, &s->ev.answer_family);
-  s->pos = rr.next;
-  if (!block) return 0;
-  s->hit = *block;
-  s->found = 1;
-  return 1;
-}
-
-/* The answers of a message of at most DNS_MEM_MAX bytes, parsed from one
- * copy (`len`: the message's bytes). True when one is blocklisted: its
- * entry in s->hit; s->name_end: the offset after the question name. */
-static __always_inline bool blocked_answer_in_copy(struct __sk_buff* skb,
-                                                   const struct dns_response* r, __u32 len,
-                                                   __u16 answers, struct dns_scratch_value* s) {
-  /* len in [1, DNS_MEM_MAX] already; the barrier keeps the compiler from
-   * folding the verifier's bound away. */
-  asm volatile("" : "+r"(len));
-  len = ((len - 1) & (DNS_MEM_MAX - 1)) + 1;
-  if (bpf_skb_load_bytes(skb, r->off, s->message, len) < 0) return false;
-  long after = dns_mem_skip_name(s->message, DNS_HEADER_LEN, len);
+/* The answers of a message of at most DNS_MEM_MAX bytes at `msg` in the
+ * copy (`len`: its bytes). True when one is blocklisted: its entry in
+ * s->hit; s->name_end: the offset after the question name. A plain loop:
+ * each bpf_loop step was a call, and a call is most of an answer's cost. */
+static __always_inline bool blocked_answer_in_copy(const __u8* msg, __u32 len, __u16 answers,
+                                                   struct dns_scratch_value* s) {
+  const __u32 zero = 0;
+  const struct netobs_sec_block_prefixes* prefixes = bpf_map_lookup_elem(&block_prefixes, &zero);
+  if (!prefixes) return false;
+  long after = dns_mem_skip_name(msg, DNS_HEADER_LEN, len);
   if (after < 0) return false;
   s->name_end = (__u32)after;
   s->pos = (__u32)after + 4; /* QTYPE, QCLASS */
-  s->len = len;
-  s->answers = answers;
-  s->found = 0;
-  struct answer_walk w = {.s = s};
-  bpf_loop(SEC_DNS_MAX_ANSWERS, check_one_answer, &w, 0);
-  return s->found;
+#pragma clang loop unroll(disable)
+  for (__u32 i = 0; i < SEC_DNS_MAX_ANSWERS && i < answers; i++) {
+    long name_end = dns_mem_skip_name(msg, *(volatile __u32*)&s->pos, len);
+    if (name_end < 0) return false;
+    s->pos = (__u32)name_end;
+    const __u32 after = *(volatile __u32*)&s->pos; /* see dns_scratch_value */
+    if (after + 10 > len) return false;
+    /* TYPE, CLASS, TTL, RDLENGTH: 2-byte loads as in address_blocked. */
+    const __u8* fixed = DNS_MEM_AT(msg, after);
+    struct dns_rr_head rr = {.type = bpf_ntohs(*(const __u16*)fixed),
+                             .rdlength = bpf_ntohs(*(const __u16*)(fixed + 8)),
+                             .rdata = after + 10};
+    rr.next = rr.rdata + rr.rdlength;
+    if (rr.next > len) return false;
+    struct netobs_sec_block_value* block = address_blocked(prefixes, &rr, DNS_MEM_AT(msg, rr.rdata),
+                                                           s->ev.answer, &s->ev.answer_family);
+    if (block) {
+      s->hit = *block;
+      return true;
+    }
+    s->pos = rr.next;
+  }
+  return false;
 }
 
 /* The same for longer messages (EDNS), one LD_ABS per field. */
 static __always_inline bool blocked_answer_in_skb(struct __sk_buff* skb,
                                                   const struct dns_response* r, __u16 answers,
                                                   struct dns_scratch_value* s) {
+  const __u32 zero = 0;
+  const struct netobs_sec_block_prefixes* prefixes = bpf_map_lookup_elem(&block_prefixes, &zero);
+  if (!prefixes) return false;
   long after = dns_skip_name(skb, 0, r->off + DNS_HEADER_LEN, r->end);
   if (after < 0) return false;
   s->name_end = (__u32)after - r->off;
@@ -450,7 +454,7 @@ static __always_inline bool blocked_answer_in_skb(struct __sk_buff* skb,
       for (int w = 1; w < 4; w++) words[w] = bpf_htonl(load_word(skb, rr.rdata + 4 * w));
     }
     struct netobs_sec_block_value* block =
-        address_blocked(&rr, words, s->ev.answer, &s->ev.answer_family);
+        address_blocked(prefixes, &rr, words, s->ev.answer, &s->ev.answer_family);
     if (block) {
       s->hit = *block;
       return true;
@@ -464,27 +468,47 @@ SEC("socket")
 int security_dns_answers(struct __sk_buff* skb) {
   struct dns_response r = {};
   const __u32 zero = 0;
+  __u32 head; /* IP + UDP header */
 
   if (skb->pkt_type == PACKET_OUTGOING) return 0; /* responses are received */
   if (skb->protocol == bpf_htons(ETH_P_IP)) {
-    if (!locate_v4(skb, &r)) return 0;
+    head = 28;
   } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-    if (!locate_v6(skb, &r)) return 0;
+    head = 48;
   } else {
     return 0;
   }
-  __u16 flags = bpf_ntohs(r.dns.flags);
-  __u16 answers = bpf_ntohs(r.dns.ancount);
-  if (!(flags & 0x8000) || bpf_ntohs(r.dns.qdcount) != 1 || answers == 0) return 0;
+  /* Every other packet stops here: one packet read (LD_ABS, a call of
+   * bpf_skb_load_helper_32: socket filters have no direct packet access)
+   * of the source port where it is when the headers are the ones parsed
+   * (checked below). Past the packet's end it ends the program (0). */
+  if ((load_word(skb, head - 8) >> 16) != dns_port) return 0;
+  /* One copy of headers and message: each helper call costs more than the
+   * parse of a whole answer. */
+  struct dns_scratch_value* s = bpf_map_lookup_elem(&dns_scratch, &zero);
+  if (!s) return 0;
+  __u32 copy = skb->len;
+  if (copy < head + DNS_HEADER_LEN) return 0;
+  if (copy > head + DNS_MEM_MAX) copy = head + DNS_MEM_MAX;
+  asm volatile("" : "+r"(copy)); /* keeps the verifier's bound check */
+  if (copy > DNS_COPY_MAX) return 0;
+  if (bpf_skb_load_bytes(skb, 0, s->packet, copy) < 0) return 0;
+  if (head == 28 ? !locate_v4(s->packet, skb->len, &r) : !locate_v6(s->packet, skb->len, &r))
+    return 0;
+  r.off = head;
+  const struct dns_wire_header* dns = (const void*)(s->packet + head);
+  __u16 flags = bpf_ntohs(dns->flags);
+  __u16 answers = bpf_ntohs(dns->ancount);
+  if (!(flags & 0x8000) || bpf_ntohs(dns->qdcount) != 1 || answers == 0) return 0;
   count(NETOBS_SEC_DNS_RESPONSES_CHECKED);
   if (r.end <= r.off + DNS_HEADER_LEN) return 0; /* no question */
 
-  struct dns_scratch_value* s = bpf_map_lookup_elem(&dns_scratch, &zero);
-  if (!s) return 0;
   struct netobs_sec_dns_event* ev = &s->ev;
   const __u32 len = r.end - r.off;
-  const bool blocked = len <= DNS_MEM_MAX ? blocked_answer_in_copy(skb, &r, len, answers, s)
-                                          : blocked_answer_in_skb(skb, &r, answers, s);
+  /* r.end <= the bytes copied when the message fits */
+  const bool blocked = len <= DNS_MEM_MAX
+                           ? blocked_answer_in_copy(s->packet + r.off, len, answers, s)
+                           : blocked_answer_in_skb(skb, &r, answers, s);
   if (!blocked) return 0;
 
   __builtin_memset(&ev->e, 0, sizeof ev->e);
@@ -493,13 +517,9 @@ int security_dns_answers(struct __sk_buff* skb) {
   ev->e.matches = NETOBS_SEC_MATCH_DNS_BLOCKLIST;
   ev->e.block_list = s->hit.list;
   ev->e.block_line = s->hit.line;
-  ev->e.family = r.family;
   ev->e.direction = NETOBS_SEC_DNS_ANSWER;
-  ev->e.peer_port = r.sport;
-  ev->e.local_port = r.dport;
-  __builtin_memcpy(ev->e.peer, r.saddr, 16);
-  __builtin_memcpy(ev->e.local, r.daddr, 16);
-  struct netobs_sec_dns_client_key ck = {.netns = dns_netns, .port = r.dport};
+  fill_endpoints(s->packet, r.off == 28, &ev->e);
+  struct netobs_sec_dns_client_key ck = {.netns = dns_netns, .port = ev->e.local_port};
   struct netobs_sec_dns_client* client = bpf_map_lookup_elem(&dns_clients, &ck);
   if (client) {
     ev->e.tgid = client->tgid;
@@ -525,13 +545,44 @@ int security_dns_answers(struct __sk_buff* skb) {
  * left a socket connected to the DNS port (resolvers connect their UDP
  * sockets); the answer program finds the task by the client port. One
  * compare for every other send. A resolver sends many queries from one
- * socket: the entry is written only when it would change (a lookup costs
- * less than an LRU update). */
+ * socket: the entry is written only when it would change, and a send that
+ * repeats what this CPU last found in the table costs no table lookup
+ * (each helper or map call costs about as much as the empty program). */
 static __always_inline bool same_comm(const char* a, const char* b) {
   _Static_assert(NETOBS_SEC_COMM_LEN == 16, "comm compared as two words");
   const __u64* x = (const __u64*)a;
   const __u64* y = (const __u64*)b;
   return x[0] == y[0] && x[1] == y[1];
+}
+
+/* Bumped after every dns_clients update (LRU evictions happen only in
+ * updates, and user space never writes the table). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} dns_clients_generation SEC(".maps");
+
+/* Per CPU: an entry of dns_clients as this CPU last found or wrote it,
+ * true while the generation has not moved. Tracepoint programs run with
+ * preemption off, so no other send on this CPU interleaves its writes. */
+struct dns_client_seen {
+  __u64 generation;
+  struct netobs_sec_dns_client_key key;
+  struct netobs_sec_dns_client client;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct dns_client_seen);
+} dns_client_last SEC(".maps");
+
+static __always_inline bool same_client(const struct netobs_sec_dns_client* a,
+                                        const struct netobs_sec_dns_client* b) {
+  return a->tgid == b->tgid && a->cgroup_id == b->cgroup_id && same_comm(a->comm, b->comm);
 }
 
 static __always_inline int note_dns_client(const struct sock* sk, const bool direct) {
@@ -546,23 +597,42 @@ static __always_inline int note_dns_client(const struct sock* sk, const bool dir
   if (protocol != IPPROTO_UDP) return 0;
   key.port = SK_READ(direct, sk, __sk_common.skc_num);
   struct netobs_sec_dns_client client = {};
-  client.tgid = bpf_get_current_pid_tgid() >> 32;
-  client.cgroup_id = bpf_get_current_cgroup_id();
   if (direct) {
-    /* A trusted task pointer: the leader's comm is two plain loads. */
+    /* A trusted task pointer: tgid, the cgroup id (what
+     * bpf_get_current_cgroup_id returns: the default hierarchy's cgroup)
+     * and the leader's comm are plain loads, no helper calls. */
     struct task_struct* task = bpf_get_current_task_btf();
+    client.tgid = task->tgid;
+    client.cgroup_id = task->cgroups->dfl_cgrp->kn->id;
     __builtin_memcpy(client.comm, task->group_leader->comm, sizeof client.comm);
   } else {
+    client.tgid = bpf_get_current_pid_tgid() >> 32;
+    client.cgroup_id = bpf_get_current_cgroup_id();
     struct task_struct* task = (struct task_struct*)bpf_get_current_task();
     struct task_struct* leader = BPF_CORE_READ(task, group_leader);
     if (bpf_probe_read_kernel_str(client.comm, sizeof client.comm, &leader->comm) < 0)
       bpf_get_current_comm(client.comm, sizeof client.comm);
   }
-  const struct netobs_sec_dns_client* known = bpf_map_lookup_elem(&dns_clients, &key);
-  if (known && known->tgid == client.tgid && known->cgroup_id == client.cgroup_id &&
-      same_comm(known->comm, client.comm))
+  const __u32 zero = 0;
+  __u64* generation = bpf_map_lookup_elem(&dns_clients_generation, &zero);
+  struct dns_client_seen* seen = bpf_map_lookup_elem(&dns_client_last, &zero);
+  if (!generation || !seen) return 0;
+  /* Read before the table: an update after this read moves it, so what is
+   * remembered below is never newer than the generation it is stored with. */
+  const __u64 now = *(volatile __u64*)generation;
+  if (seen->generation == now && seen->key.netns == key.netns && seen->key.port == key.port &&
+      same_client(&seen->client, &client))
     return 0;
-  bpf_map_update_elem(&dns_clients, &key, &client, BPF_ANY);
+  const struct netobs_sec_dns_client* known = bpf_map_lookup_elem(&dns_clients, &key);
+  if (!known || !same_client(known, &client)) {
+    bpf_map_update_elem(&dns_clients, &key, &client, BPF_ANY);
+    __sync_fetch_and_add(generation, 1);
+  }
+  /* With `now` after an update too: the next send looks the entry up
+   * again (another CPU may have written it in between) and then keeps it. */
+  seen->generation = now;
+  seen->key = key;
+  seen->client = client;
   return 0;
 }
 

@@ -13,10 +13,18 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <fstream>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -25,10 +33,13 @@
 
 #include "collectors/security/security_collector.h"
 #include "collectors/security/security_config.h"
+#include "exporter/attribution/cgroup_resolver.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 #include "exporter/events/event_sink.h"
+#include "tests/support/dns_message_builder.h"
 #include "tests/support/line_sink.h"
+#include "tests/support/packet_builder.h"
 #include "tests/support/netns.h"
 #include "tests/support/test_support.h"
 
@@ -283,6 +294,266 @@ TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
        {DetectionType::kBlocklist, DetectionType::kSuspiciousPort, DetectionType::kExternal}) {
     EXPECT_EQ(after.detections[static_cast<size_t>(t)], 0u) << detection_type_name(t);
   }
+  collector.stop();
+}
+
+// A process pinned to CPU `cpu` that, each time it is asked, sends one
+// query for bad.nb-se.test from `port` (a UDP socket bound to it and
+// connected to the server, as resolvers do; closed after the answer).
+class PortSender {
+ public:
+  PortSender(testing::Netns& ns, uint16_t port, int cpu, const std::string& cgroup_dir = "") {
+    ns.run([&] {
+      int go[2], done[2];
+      if (pipe2(go, O_CLOEXEC) != 0 || pipe2(done, O_CLOEXEC) != 0) return;
+      const pid_t pid = fork();
+      if (pid == 0) {
+        close(go[1]);  // no exec: the ends the parent keeps must go here
+        close(done[0]);
+        if (!cgroup_dir.empty()) {
+          std::ofstream(cgroup_dir + "/cgroup.procs") << ::getpid() << std::flush;
+        }
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        sched_setaffinity(0, sizeof set, &set);
+        char command;
+        while (read(go[0], &command, 1) == 1) {
+          const char answered = query_once(port);
+          if (write(done[1], &answered, 1) != 1) break;
+        }
+        _exit(0);
+      }
+      close(go[0]);
+      close(done[1]);
+      pid_ = pid;
+      go_ = go[1];
+      done_ = done[0];
+    });
+  }
+  ~PortSender() {
+    if (go_ >= 0) close(go_);  // EOF ends the process
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+    if (done_ >= 0) close(done_);
+  }
+  pid_t pid() const { return pid_; }
+  // One query; true once it was answered (the socket is closed by then).
+  bool query() {
+    const char command = 'q';
+    if (write(go_, &command, 1) != 1) return false;
+    pollfd p{.fd = done_, .events = POLLIN, .revents = 0};
+    char answered = 0;
+    return poll(&p, 1, 10000) == 1 && read(done_, &answered, 1) == 1 && answered == 1;
+  }
+
+ private:
+  static char query_once(uint16_t port) {
+    char answered = 0;
+    const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in local{.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {}};
+    sockaddr_in server{.sin_family = AF_INET, .sin_port = htons(53), .sin_addr = {}};
+    inet_pton(AF_INET, kClientIp, &local.sin_addr);
+    inet_pton(AF_INET, kServerIp, &server.sin_addr);
+    const std::vector<uint8_t> message = testing::DnsMessageBuilder()
+                                             .id(static_cast<uint16_t>(port))
+                                             .question("bad.nb-se.test", testing::kDnsA)
+                                             .build();
+    if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0 &&
+        connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) == 0 &&
+        send(fd, message.data(), message.size(), 0) == static_cast<ssize_t>(message.size())) {
+      pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+      char buf[512];
+      answered = poll(&p, 1, 3000) == 1 && recv(fd, buf, sizeof buf, 0) > 12;
+    }
+    close(fd);
+    return answered;
+  }
+
+  pid_t pid_ = -1;
+  int go_ = -1, done_ = -1;
+};
+
+// The cgroup id of a process, independently of the kernel program: the
+// inode of its cgroup v2 directory; 0 when unknown.
+uint64_t cgroup_inode(pid_t pid) {
+  Result<std::string> mount = CgroupResolver::find_cgroup2_mount();
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line;
+  struct stat st {};
+  while (mount && std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0 && ::stat((*mount + line.substr(3)).c_str(), &st) == 0)
+      return st.st_ino;
+  }
+  return 0;
+}
+
+// Queries from one client port by two processes in turn, each pinned to its
+// own CPU (when there are two): each alert names the process that sent the
+// query it answers, not the one the port had before (the kernel keeps who
+// sent from a port, and skips the table when the sender has not changed).
+TEST_F(SecurityDnsTest, QueriesFromOnePortByProcessesInTurnAreEachAttributedToTheirSender) {
+  testing::TempDir dir;
+  Config config = default_config();
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.network_namespace = client_->path();
+  security.rate_limit_interval_seconds = 0;
+  security.attribution = "none";
+  security.blocklists = {dir.write("bl.txt", "198.51.100.0/24\n")};
+  auto sink = std::make_shared<LineSink>();
+  SecurityCollector collector({.event_sink = sink});
+  PreflightReport preflight = run_preflight();
+  Status started = collector.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+
+  const uint16_t port = static_cast<uint16_t>(41000 + ::getpid() % 1000);
+  const int cpus = std::max(1L, sysconf(_SC_NPROCESSORS_ONLN));
+  // A, B, A, A, B: the third is A again after B took the port on another
+  // CPU (what A's CPU remembers of the port is stale by then); the fourth
+  // repeats the third.
+  // B in a cgroup of its own (the alert's cgroup id is the sender's).
+  Result<std::string> mount = CgroupResolver::find_cgroup2_mount();
+  ASSERT_TRUE(mount) << mount.message();
+  const std::string cgroup_dir = *mount + "/nb-se-dns-" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(cgroup_dir.c_str(), 0755), 0) << cgroup_dir;
+  struct RemoveCgroup {
+    std::string dir;
+    ~RemoveCgroup() { ::rmdir(dir.c_str()); }
+  } remove_cgroup{cgroup_dir};  // after the senders (declared below) have ended
+  PortSender a(*client_, port, 0), b(*client_, port, 1 % cpus, cgroup_dir);
+  ASSERT_GT(a.pid(), 0);
+  ASSERT_GT(b.pid(), 0);
+  const std::vector<PortSender*> turns = {&a, &b, &a, &a, &b};
+  for (size_t i = 0; i < turns.size(); ++i) {
+    ASSERT_TRUE(turns[i]->query()) << "query " << i << " got no answer";
+    const std::vector<std::string> lines = wait_for_lines(*sink, i + 1);
+    ASSERT_EQ(lines.size(), i + 1);
+    EXPECT_THAT(lines[i],
+                ::testing::HasSubstr("\"process.pid\":" + std::to_string(turns[i]->pid()) + ","))
+        << "query " << i << ": " << lines[i];
+    EXPECT_THAT(lines[i], ::testing::HasSubstr("\"net.host.port\":" + std::to_string(port) + ","));
+    const uint64_t cgroup = cgroup_inode(turns[i]->pid());
+    ASSERT_NE(cgroup, 0u);
+    if (turns[i] == &b) {
+      EXPECT_NE(cgroup, cgroup_inode(a.pid()));
+    }
+    EXPECT_THAT(lines[i],
+                ::testing::HasSubstr("\"netobs.cgroup.id\":" + std::to_string(cgroup) + ","));
+  }
+  collector.stop();
+}
+
+// The answer filter on crafted packets (BPF_PROG_TEST_RUN): IPv6 and IPv4
+// transport, which the live test above does not both cover. A blocklisted
+// answer is one alert naming the server, the client and the name; a clean
+// one is counted only; packets not from the DNS port, queries and IPv4 with
+// options are not looked at.
+TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
+  NETOBS_REQUIRE_ROOT();
+  testing::TempDir dir;
+  Config config = default_config();
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.rate_limit_interval_seconds = 0;
+  security.attribution = "none";
+  security.blocklists = {dir.write("bl.txt", "198.51.100.0/24\n2001:db8:bad::/48\n")};
+  auto sink = std::make_shared<LineSink>();
+  SecurityCollector collector({.event_sink = sink});
+  PreflightReport preflight = run_preflight();
+  Status started = collector.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+  const int prog = collector.dns_answer_prog_fd();
+  ASSERT_GE(prog, 0);
+  auto run = [&](const std::vector<uint8_t>& packet) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
+                .data_size_in = static_cast<__u32>(packet.size()), .repeat = 1);
+    ASSERT_EQ(bpf_prog_test_run_opts(prog, &opts), 0);
+  };
+  auto response = [](const std::string& answer_kind, const std::string& address) {
+    testing::DnsMessageBuilder dns;
+    dns.id(9).response().question("x.nb-se.test", answer_kind == "A" ? testing::kDnsA : 28);
+    dns.answer_a("x.nb-se.test", "10.0.0.1");  // clean, walked past first
+    if (answer_kind == "A") dns.answer_a("x.nb-se.test", address);
+    if (answer_kind == "AAAA") dns.answer_aaaa("x.nb-se.test", address);
+    return dns.compress().build();
+  };
+  const uint64_t checked = collector.snapshot().dns_responses_checked;
+
+  // Over IPv6: a bad AAAA answer, then a bad A answer.
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv6("2001:db8::53", "2001:db8::10")
+          .udp(53, 40001)
+          .payload(response("AAAA", "2001:db8:bad::7"))
+          .build());
+  std::vector<std::string> lines = wait_for_lines(*sink, 1);
+  ASSERT_EQ(lines.size(), 1u);
+  for (const char* part : {"\"net.peer.ip\":\"2001:db8::53\",\"net.peer.port\":53,",
+                           "\"net.host.ip\":\"2001:db8::10\"", "\"net.host.port\":40001,",
+                           "\"dns.question.name\":\"x.nb-se.test\"",
+                           "\"dns.answers\":[\"2001:db8:bad::7\"]", "bl.txt:2\""}) {
+    EXPECT_THAT(lines[0], ::testing::HasSubstr(part));
+  }
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv6("2001:db8::53", "2001:db8::10")
+          .udp(53, 40002)
+          .payload(response("A", "198.51.100.9"))
+          .build());
+  lines = wait_for_lines(*sink, 2);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.9\"]"));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"net.host.port\":40002,"));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("bl.txt:1\""));
+
+  // Over IPv4: bad, then clean (counted, no alert).
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10")
+          .udp(53, 40003)
+          .payload(response("A", "198.51.100.10"))
+          .build());
+  lines = wait_for_lines(*sink, 3);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_THAT(lines[2], ::testing::HasSubstr("\"net.peer.ip\":\"192.0.2.53\""));
+  EXPECT_THAT(lines[2], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.10\"]"));
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10")
+          .udp(53, 40004)
+          .payload(response("A", "10.0.0.2"))
+          .build());
+  EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 4);
+
+  // Not looked at: the same bad response from another port, as a query, and
+  // in an IPv4 packet with options (not parsed).
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv6("2001:db8::53", "2001:db8::10")
+          .udp(5353, 40005)
+          .payload(response("AAAA", "2001:db8:bad::7"))
+          .build());
+  testing::DnsMessageBuilder query;
+  query.id(9).question("x.nb-se.test", testing::kDnsA).answer_a("x.nb-se.test", "198.51.100.9");
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10")
+          .udp(53, 40006)
+          .payload(query.build())
+          .build());
+  testing::Ipv4Options with_options;
+  with_options.options = {1, 1, 1, 0};  // NOPs and the end of options
+  run(testing::PacketBuilder()
+          .eth()
+          .ipv4("192.0.2.53", "192.0.2.10", with_options)
+          .udp(53, 40007)
+          .payload(response("A", "198.51.100.11"))
+          .build());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an alert would be read by now
+  EXPECT_EQ(sink->lines().size(), 3u);
+  EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 4);
   collector.stop();
 }
 
