@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench_baseline.h"
+#include "bench_support.h"
 #include "collectors/flows/flows_collector.h"
 #include "collectors/flows/flows_config.h"
 #include "config/config.h"
@@ -40,13 +41,8 @@ bool own_netns() {
   return ok;
 }
 
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return addr;
-}
+using bench::HookPair;
+using bench::loopback;
 
 void churn(int connections, uint16_t port) {
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -76,40 +72,6 @@ void churn(int connections, uint16_t port) {
     close(server);
   }
   close(listener);
-}
-
-struct HookPair {
-  const char* hook;  // the ladder's name, as bpf_status() reports the program
-  const char* empty;
-};
-
-// Run time of each program (real, empty per pair), from the kernel's BPF stats.
-std::vector<ProgramRuntime> read_all(const std::vector<int>& fds) {
-  std::vector<ProgramRuntime> out;
-  for (int fd : fds) {
-    Result<ProgramRuntime> r = read_program_runtime(fd);
-    out.push_back(r ? *r : ProgramRuntime{});
-  }
-  return out;
-}
-
-// Per pair: events, ns per event of the real and the empty program, their ratio.
-void report_ratios(benchmark::State& state, const std::vector<HookPair>& pairs,
-                   const std::vector<ProgramRuntime>& before,
-                   const std::vector<ProgramRuntime>& after) {
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    double ns[2] = {0, 0};
-    for (size_t k = 0; k < 2; ++k) {
-      const size_t at = 2 * i + k;
-      const double runs = static_cast<double>(after[at].run_cnt - before[at].run_cnt);
-      ns[k] =
-          runs > 0 ? static_cast<double>(after[at].run_time_ns - before[at].run_time_ns) / runs : 0;
-      if (k == 0) state.counters[std::string(pairs[i].hook) + "_events"] = runs;
-    }
-    state.counters[std::string(pairs[i].hook) + "_ns"] = ns[0];
-    state.counters[std::string(pairs[i].empty) + "_ns"] = ns[1];
-    state.counters[std::string(pairs[i].hook) + "_ratio"] = ns[1] > 0 ? ns[0] / ns[1] : 0;
-  }
 }
 
 void BM_FlowsPerEventCost(benchmark::State& state) {
@@ -153,7 +115,7 @@ void BM_FlowsPerEventCost(benchmark::State& state) {
   for (const HookPair& p : pairs) {
     int real_fd = -1;
     for (const BpfProgramStatus& program : status.programs) {
-      if (program.program == p.hook) real_fd = program.prog_fd;
+      if (program.program == p.real) real_fd = program.prog_fd;
     }
     bpf_program* empty = baseline_program(*baseline, p.empty);
     links.emplace_back(empty ? bpf_program__attach(empty) : nullptr);
@@ -164,10 +126,10 @@ void BM_FlowsPerEventCost(benchmark::State& state) {
     fds.push_back(real_fd);
     fds.push_back(bpf_program__fd(empty));
   }
-  const std::vector<ProgramRuntime> before = read_all(fds);
+  const std::vector<ProgramRuntime> before = bench::read_runtimes(fds);
   for (auto _ : state) churn(3000, static_cast<uint16_t>(5400 + state.range(0)));
-  const std::vector<ProgramRuntime> after = read_all(fds);
-  report_ratios(state, pairs, before, after);
+  const std::vector<ProgramRuntime> after = bench::read_runtimes(fds);
+  bench::report_pairs(state, pairs, before, after);
   collector.stop();
 }
 BENCHMARK(BM_FlowsPerEventCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
@@ -237,7 +199,7 @@ void BM_FlowsUdpPerPacketCost(benchmark::State& state) {
   for (const HookPair& p : pairs) {
     int real_fd = -1;
     for (const BpfProgramStatus& program : status.programs) {
-      if (program.program == p.hook) real_fd = program.prog_fd;
+      if (program.program == p.real) real_fd = program.prog_fd;
     }
     bpf_program* empty = baseline_program(*baseline, p.empty);
     links.emplace_back(empty ? bpf_program__attach_cgroup(empty, cgroup) : nullptr);
@@ -250,12 +212,12 @@ void BM_FlowsUdpPerPacketCost(benchmark::State& state) {
     fds.push_back(bpf_program__fd(empty));
   }
   close(cgroup);
-  const std::vector<ProgramRuntime> before = read_all(fds);
+  const std::vector<ProgramRuntime> before = bench::read_runtimes(fds);
   const int flow_count = static_cast<int>(state.range(0));
   const int rounds = static_cast<int>(state.range(1));
   for (auto _ : state) udp_traffic(flow_count, rounds, 5500);
-  const std::vector<ProgramRuntime> after = read_all(fds);
-  report_ratios(state, pairs, before, after);
+  const std::vector<ProgramRuntime> after = bench::read_runtimes(fds);
+  bench::report_pairs(state, pairs, before, after);
   collector.stop();
 }
 // Args {flows, round trips per flow}, each 12 000 runs per program: the

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "bench_baseline.h"
+#include "bench_support.h"
 #include "packet_baseline.skel.h"
 #include "collectors/security/security_collector.h"
 #include "collectors/security/security_config.h"
@@ -162,15 +163,11 @@ void BM_SetStateCost(benchmark::State& state) {
     state.SkipWithError("cannot read BPF run-time stats");
     return;
   }
-  auto per_event = [](const ProgramRuntime& a, const ProgramRuntime& b) {
-    const uint64_t runs = b.run_cnt - a.run_cnt;
-    return runs ? static_cast<double>(b.run_time_ns - a.run_time_ns) / runs : 0.0;
-  };
-  const double real_ns = per_event(*real_before, *real_after);
-  const double empty_ns = per_event(*empty_before, *empty_after);
+  const double real_ns = bench::ns_per_run(*real_before, *real_after);
+  const double empty_ns = bench::ns_per_run(*empty_before, *empty_after);
   const SecuritySnapshot snap = collector.snapshot();
   state.counters["connections"] = static_cast<double>(made);
-  state.counters["events"] = static_cast<double>(real_after->run_cnt - real_before->run_cnt);
+  state.counters["events"] = static_cast<double>(bench::runs_between(*real_before, *real_after));
   state.counters["checked"] = static_cast<double>(snap.connections_checked);
   state.counters["blocklist_entries"] = static_cast<double>(snap.blocklist_entries);
   state.counters["set_state_ns"] = real_ns;
@@ -325,13 +322,9 @@ void BM_DnsClientCost(benchmark::State& state) {
     state.SkipWithError("cannot read BPF run-time stats");
     return;
   }
-  auto per_event = [](const ProgramRuntime& a, const ProgramRuntime& b) {
-    const uint64_t runs = b.run_cnt - a.run_cnt;
-    return runs ? static_cast<double>(b.run_time_ns - a.run_time_ns) / runs : 0.0;
-  };
-  const double real_ns = per_event(*real_before, *real_after);
-  const double empty_ns = per_event(*empty_before, *empty_after);
-  state.counters["events"] = static_cast<double>(real_after->run_cnt - real_before->run_cnt);
+  const double real_ns = bench::ns_per_run(*real_before, *real_after);
+  const double empty_ns = bench::ns_per_run(*empty_before, *empty_after);
+  state.counters["events"] = static_cast<double>(bench::runs_between(*real_before, *real_after));
   state.counters["send_length_ns"] = real_ns;
   state.counters["empty_ns"] = empty_ns;
   state.counters["ratio"] = empty_ns > 0 ? real_ns / empty_ns : 0;
