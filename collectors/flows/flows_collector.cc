@@ -170,6 +170,14 @@ Ip16 record_addr(const TcpSocketRecord& r, bool remote) {
   return out;
 }
 
+// The socket table's sets: enough ways for max_tracked_connections, a power
+// of two (the kernel masks the hash).
+uint32_t socket_table_sets(uint32_t max_tracked_connections) {
+  uint32_t sets = 1;
+  while (sets < max_tracked_connections / NETOBS_FLOWS_SOCK_WAYS && sets < (1u << 30)) sets <<= 1;
+  return sets;
+}
+
 }  // namespace
 
 const std::vector<HookLadder>& FlowsCollector::ladders() {
@@ -184,7 +192,8 @@ const std::vector<HookLadder>& FlowsCollector::ladders() {
   return kLadders;
 }
 
-FlowsCollector::FlowsCollector() : Collector(std::string(kName)) {}
+FlowsCollector::FlowsCollector(FlowsCollectorOptions options)
+    : Collector(std::string(kName)), options_(options) {}
 FlowsCollector::~FlowsCollector() { stop(); }
 
 Status FlowsCollector::start_impl(const CollectorContext& context) {
@@ -240,6 +249,13 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   const bool ports = !filters.include_ports.empty() || !filters.exclude_ports.empty();
   LadderLoadOptions load_options;
   load_options.collector = name();
+  load_options.force_kind = options_.force_kind;
+  const uint32_t sets = options_.socket_table_sets
+                            ? options_.socket_table_sets
+                            : socket_table_sets(flows.max_tracked_connections);
+  if ((sets & (sets - 1)) != 0) {
+    return Status::error("flows collector: socket_table_sets must be a power of two");
+  }
   auto skeleton = load_skeleton_with_ladders<flows_bpf>(
       ladders(), context.preflight, load_options, [&](flows_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
@@ -262,6 +278,8 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.free_slots, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.edge_stats, flows.max_edges + 1);
+        bpf_map__set_max_entries(skel.maps.sock_table, sets);
+        skel.rodata->sock_set_mask = sets - 1;
         bpf_map__set_max_entries(skel.maps.socks, flows.max_tracked_connections);
         bpf_map__set_max_entries(skel.maps.seeded, flows.max_tracked_connections);
         const auto at_least_one = [](size_t n) {

@@ -32,6 +32,7 @@
 #include "collectors/flows/flows_config.h"
 #include "config/config.h"
 #include "exporter/attribution/cgroup_resolver.h"
+#include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 #include "tests/support/exporter_process.h"
@@ -869,6 +870,142 @@ TEST_F(FlowsCollectorTest, NetworkFiltersApply) {
   close(pg);
   close(lossy);
 }
+
+// The socket table's overflow path, on every rung of the attach ladder: with
+// one set (NETOBS_FLOWS_SOCK_WAYS records) in each collector, kOverflowed
+// connections open at once leave all but the first ways' records in the
+// hash `socks` (counted there while they are open), and the edges still
+// equal the script: opened, closed, bytes each way, the RSTs of the aborted
+// half received by the server, the namespaces' ActiveOpens/PassiveOpens;
+// every record is gone once they closed.
+class FlowsSocketTableTest : public FlowsCollectorTest,
+                             public ::testing::WithParamInterface<AttachKind> {};
+
+// Entries of one of the collector's maps; -1 when not found.
+int64_t map_entries(const BpfStatus& status, const std::string& name) {
+  for (const BpfMapStatus& m : status.maps) {
+    if (m.map != name) continue;
+    Result<uint64_t> count = count_map_entries(m.map_fd);
+    return count ? static_cast<int64_t>(*count) : -1;
+  }
+  return -1;
+}
+
+TEST_P(FlowsSocketTableTest, ConnectionsBeyondTheTableAreCountedExactly) {
+  constexpr int kOverflowed = 24;
+  constexpr size_t kRequest = 300, kReply = 2000;
+  constexpr char kComm[] = "nbfl-overflow";
+  const FlowsCollectorOptions options{.force_kind = GetParam(), .socket_table_sets = 1};
+  FlowsCollector client_side(options), server_side(options);
+  Status started = start(client_side, client_ns_);
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_);
+  ASSERT_TRUE(started) << started.message();
+  for (const BpfProgramStatus& p : client_side.bpf_status().programs) {
+    if (p.attach != "cgroup_skb") {
+      EXPECT_EQ(p.attach, attach_kind_name(GetParam())) << p.program;
+    }
+  }
+
+  std::map<std::string, uint64_t> client_before, client_after, server_before, server_after;
+  client_ns_.run([&] { client_before = tcptest::read_counters(); });
+  server_ns_.run([&] { server_before = tcptest::read_counters(); });
+  const int listener = server_ns_.run([] { return listen_on(kPgIp, kPgPort); });
+  ASSERT_GE(listener, 0);
+  const std::vector<int> clients = client_ns_.run([&] {
+    prctl(PR_SET_NAME, kComm);
+    std::vector<int> fds;
+    for (int i = 0; i < kOverflowed; ++i) fds.push_back(connect_to(kPgIp, kPgPort));
+    return fds;
+  });
+  std::vector<int> servers;
+  for (int i = 0; i < kOverflowed; ++i) {
+    servers.push_back(accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+  }
+  close(listener);
+  for (int i = 0; i < kOverflowed; ++i) {
+    ASSERT_GE(clients[i], 0) << i;
+    ASSERT_GE(servers[i], 0) << i;
+  }
+  // All open: the first NETOBS_FLOWS_SOCK_WAYS sockets of each side hold the
+  // ways, the others are in the hash.
+  EXPECT_EQ(map_entries(client_side.bpf_status(), "socks"), kOverflowed - NETOBS_FLOWS_SOCK_WAYS);
+  EXPECT_EQ(map_entries(server_side.bpf_status(), "socks"), kOverflowed - NETOBS_FLOWS_SOCK_WAYS);
+
+  // Every other connection is aborted by the client (SO_LINGER 0: an RST);
+  // the others close gracefully, the server first.
+  std::vector<char> request(kRequest, 'q'), reply(kReply, 'r');
+  int aborted = 0;
+  for (int i = 0; i < kOverflowed; ++i) {
+    ASSERT_TRUE(send_all(clients[i], request.data(), kRequest));
+    ASSERT_TRUE(recv_all(servers[i], request.data(), kRequest));
+    ASSERT_TRUE(send_all(servers[i], reply.data(), kReply));
+    ASSERT_TRUE(recv_all(clients[i], reply.data(), kReply));
+    char byte;
+    if (i % 2 == 0) {
+      linger abort{1, 0};
+      setsockopt(clients[i], SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      close(clients[i]);
+      EXPECT_EQ(recv(servers[i], &byte, 1, 0), -1);  // the RST
+      close(servers[i]);
+      ++aborted;
+    } else {
+      close(servers[i]);
+      EXPECT_EQ(recv(clients[i], &byte, 1, 0), 0);
+      close(clients[i]);
+    }
+  }
+
+  const std::string comm = kComm;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  Result<FlowsSnapshot> c = client_side.snapshot();
+  Result<FlowsSnapshot> s = server_side.snapshot();
+  auto closed_of = [](const Result<FlowsSnapshot>& snap, const std::string& client,
+                      const std::string& server) -> uint64_t {
+    if (!snap) return 0;
+    const auto* e = find_edge(*snap, client, server, std::to_string(kPgPort));
+    return e ? e->closed : 0;
+  };
+  while (Clock::now() < deadline && (closed_of(c, comm, kPgIp) < kOverflowed ||
+                                     closed_of(s, kClientIp, kPgIp) < kOverflowed)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c = client_side.snapshot();
+    s = server_side.snapshot();
+  }
+  ASSERT_TRUE(c && s);
+  client_ns_.run([&] { client_after = tcptest::read_counters(); });
+  server_ns_.run([&] { server_after = tcptest::read_counters(); });
+  const auto* out = find_edge(*c, comm, kPgIp, std::to_string(kPgPort));
+  const auto* in = find_edge(*s, kClientIp, kPgIp, std::to_string(kPgPort));
+  ASSERT_TRUE(out && in) << describe(*c) << describe(*s);
+  EXPECT_EQ(out->opened, kOverflowed) << describe(*c);
+  EXPECT_EQ(out->opened, tcptest::delta(client_before, client_after, "Tcp.ActiveOpens"));
+  EXPECT_EQ(out->failed, 0u);
+  EXPECT_EQ(out->closed, kOverflowed);
+  EXPECT_EQ(out->bytes_to_server, kOverflowed * kRequest);
+  EXPECT_EQ(out->bytes_to_client, kOverflowed * kReply);
+  EXPECT_EQ(out->rtt_count, kOverflowed);
+  EXPECT_EQ(in->opened, kOverflowed) << describe(*s);
+  EXPECT_EQ(in->opened, tcptest::delta(server_before, server_after, "Tcp.PassiveOpens"));
+  EXPECT_EQ(in->closed, kOverflowed);
+  EXPECT_EQ(in->bytes_to_server, kOverflowed * kRequest);
+  EXPECT_EQ(in->bytes_to_client, kOverflowed * kReply);
+  EXPECT_EQ(in->resets, static_cast<uint64_t>(aborted));
+  EXPECT_EQ(c->edges.size(), 2u) << describe(*c);  // + `other`
+  EXPECT_EQ(s->edges.size(), 2u) << describe(*s);
+  for (const Result<FlowsSnapshot>* snap : {&c, &s}) {
+    EXPECT_EQ((**snap).counters[NETOBS_FLOWS_UNTRACKED], 0u);
+  }
+  EXPECT_EQ(map_entries(client_side.bpf_status(), "socks"), 0);
+  EXPECT_EQ(map_entries(server_side.bpf_status(), "socks"), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rungs, FlowsSocketTableTest,
+                         ::testing::Values(AttachKind::kTpBtf, AttachKind::kRawTp,
+                                           AttachKind::kTracepoint),
+                         [](const ::testing::TestParamInfo<AttachKind>& info) {
+                           return std::string(attach_kind_name(info.param));
+                         });
 
 // `netobs topology` runs the collector itself: its --json document is valid
 // and counts the connections made while it watched; --dot draws the edge.
