@@ -552,6 +552,16 @@ void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
     for (uint32_t slot : idle.reclaim_idle(now)) reclaim.push_back(slot);
   }
   const flows_bpf& skel = *loaded_->skeleton.skel;
+  // The kernel's per-CPU edge caches may hold these slots: void them first
+  // (written only here, by one scrape at a time).
+  if (!reclaim.empty()) {
+    const int generation_fd = bpf_map__fd(skel.maps.edge_generation);
+    const uint32_t zero = 0;
+    uint32_t generation = 0;
+    bpf_map_lookup_elem(generation_fd, &zero, &generation);
+    ++generation;
+    bpf_map_update_elem(generation_fd, &zero, &generation, BPF_ANY);
+  }
   const int ids_fd = bpf_map__fd(skel.maps.edge_ids);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
   for (uint32_t slot : reclaim) {

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <sys/prctl.h>
 
 #include <filesystem>
@@ -1177,9 +1178,20 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
     close(server);
     return ok ? "" : "exchange failed";
   };
+  // Connects and their (loopback) handshakes on one CPU: its kernel edge
+  // cache is the one step 5 would find stale.
+  const int cpu = sched_getcpu();
+  ASSERT_GE(cpu, 0);
+  auto pin = [cpu] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+  };
   // 1. Six refused connects: four edges, two folded.
   // 2. The service's first connection: both its edges folded.
   std::string error = ns.run([&]() -> std::string {
+    if (!pin()) return "sched_setaffinity failed";
     for (uint16_t port = 21001; port <= 21006; ++port) {
       if (connect_to("127.0.0.1", port) != -ECONNREFUSED) return "connect not refused";
     }
@@ -1213,6 +1225,7 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
   // 4. The service's next connections get their own edges, exact.
   constexpr int kCalls = 3;
   error = ns.run([&]() -> std::string {
+    if (!pin()) return "sched_setaffinity failed";
     for (int i = 0; i < kCalls; ++i) {
       if (std::string e = call_service(); !e.empty()) return e;
     }
@@ -1237,6 +1250,25 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
   EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
   EXPECT_EQ(sum(text, failed, "server=\"other\"").first, 2);
   EXPECT_EQ(sum(text, opened, "server=\"other\"").first, 2);
+  // 5. Refused connects to two of the reclaimed edges again, on the same
+  // CPU: new edges in the last two slots (the kernel's cached slots of
+  // those edges were voided when they were taken back), nothing on the
+  // service's edges.
+  error = ns.run([&]() -> std::string {
+    if (!pin()) return "sched_setaffinity failed";
+    for (uint16_t port = 21001; port <= 21002; ++port) {
+      if (connect_to("127.0.0.1", port) != -ECONNREFUSED) return "connect not refused";
+    }
+    return "";
+  });
+  ASSERT_EQ(error, "");
+  text = exporter.scrape();
+  for (const char* refused : {"port=\"21001\"", "port=\"21002\""}) {
+    EXPECT_EQ(sum(text, failed, refused), (std::pair<double, int>{1, 1})) << refused << "\n"
+                                                                          << text;
+  }
+  EXPECT_EQ(sum(text, failed, port).first, 0) << text;
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
 }
 
 // Container attribution (attribution: cgroup): a child process in a
