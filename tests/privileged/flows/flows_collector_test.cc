@@ -874,8 +874,8 @@ TEST_F(FlowsCollectorTest, NetworkFiltersApply) {
 
 // The socket table's overflow path, on every rung of the attach ladder: with
 // one set (NETOBS_FLOWS_SOCK_WAYS records) in each collector, kOverflowed
-// connections open at once leave all but the first ways' records in the
-// hash `socks` (counted there while they are open), and the edges still
+// connections open at once (made by two threads on two CPUs) leave all but
+// the ways' records in the hash `socks` (counted there while open), and the edges still
 // equal the script: opened, closed, bytes each way, the RSTs of the aborted
 // half received by the server, the namespaces' ActiveOpens/PassiveOpens;
 // every record is gone once they closed.
@@ -913,15 +913,51 @@ TEST_P(FlowsSocketTableTest, ConnectionsBeyondTheTableAreCountedExactly) {
   server_ns_.run([&] { server_before = tcptest::read_counters(); });
   const int listener = server_ns_.run([] { return listen_on(kPgIp, kPgPort); });
   ASSERT_GE(listener, 0);
-  const std::vector<int> clients = client_ns_.run([&] {
-    prctl(PR_SET_NAME, kComm);
-    std::vector<int> fds;
-    for (int i = 0; i < kOverflowed; ++i) fds.push_back(connect_to(kPgIp, kPgPort));
-    return fds;
-  });
-  std::vector<int> servers;
+  // Two connecting threads, on two CPUs when there are two: both sides'
+  // records are claimed and spilled by two CPUs at once (over veth, the
+  // server's handshake runs on the client's CPU).
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  std::vector<int> clients(kOverflowed, -1);
+  std::vector<std::thread> connectors;
+  for (int t = 0; t < 2; ++t) {
+    connectors.emplace_back([&, t] {
+      client_ns_.run([&] {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpus[t % cpus.size()], &one);
+        sched_setaffinity(0, sizeof one, &one);
+        prctl(PR_SET_NAME, kComm);
+        for (int i = t; i < kOverflowed; i += 2) clients[i] = connect_to(kPgIp, kPgPort);
+      });
+    });
+  }
+  for (std::thread& t : connectors) t.join();
+  // Accepted in arrival order: servers[i] is the peer of clients[i] (by port).
+  auto port_of = [](int fd, bool peer) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    const int r = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                       : getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return r == 0 ? ntohs(a.sin_port) : 0;
+  };
+  std::map<uint16_t, int> client_of_port;
   for (int i = 0; i < kOverflowed; ++i) {
-    servers.push_back(accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (clients[i] >= 0) client_of_port[port_of(clients[i], false)] = i;
+  }
+  std::vector<int> servers(kOverflowed, -1);
+  for (int i = 0; i < kOverflowed; ++i) {
+    const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    auto client = fd >= 0 ? client_of_port.find(port_of(fd, true)) : client_of_port.end();
+    if (client == client_of_port.end()) {
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    servers[client->second] = fd;
   }
   close(listener);
   for (int i = 0; i < kOverflowed; ++i) {
