@@ -155,13 +155,44 @@ struct {
   __type(value, struct netobs_flows_udp_flow);
 } udp_flows SEC(".maps");
 
-/* The flows whose first reply a CPU is counting right now (see on_udp). */
+/* Per CPU, a direct-mapped cache of answered or filtered flows: 5-tuple ->
+ * what it counts on, so a flow's datagrams after its reply skip the
+ * udp_flows lookup (a helper call and a hash of a 40-byte key). A line is
+ * valid for one generation: user space bumps udp_generation when it takes
+ * edge slots back (after deleting the udp_flows entries on those slots), so
+ * no line outlives its slot. `busy` keeps a program that interrupts another
+ * on the same CPU (a softirq during a sender's egress) off the lines. */
+#define UDP_CACHE_BITS 8
+#define UDP_CACHE_LINES (1 << UDP_CACHE_BITS)
+
+struct udp_cache_line {
+  struct netobs_flows_udp_key key;
+  __u32 slot;        /* edge slot, or UDP_SLOT_FILTERED */
+  __u8 local_client; /* the flow's */
+  __u8 pad[3];
+  __u32 tag; /* udp_generation + 1 when filled; 0: empty */
+  __u32 pad2;
+};
+
+struct udp_cache {
+  __u32 busy;
+  __u32 pad;
+  struct udp_cache_line lines[UDP_CACHE_LINES];
+};
+
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 1024);
-  __type(key, struct netobs_flows_udp_key);
-  __type(value, __u8);
-} udp_joins SEC(".maps");
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct udp_cache);
+} udp_cache SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} udp_generation SEC(".maps");
 
 /* ifindex -> 1 for the selected interfaces (filter_interfaces). */
 struct {
@@ -825,7 +856,7 @@ static __always_inline bool parse_udp(struct __sk_buff* skb, bool egress, struct
 }
 
 /* A new flow: the first datagram's direction makes the client. */
-static __always_inline void udp_new_flow(struct __sk_buff* skb, struct bpf_sock* sk, bool egress,
+static __always_inline void udp_new_flow(struct __sk_buff* skb, bool egress,
                                          const struct udp_datagram* d) {
   struct netobs_flows_udp_flow flow = {};
 
@@ -840,7 +871,8 @@ static __always_inline void udp_new_flow(struct __sk_buff* skb, struct bpf_sock*
     if (egress) {
       /* cgroup egress runs in the sending task (sendmsg) */
       if (key_comm) bpf_get_current_comm(flow.comm, sizeof(flow.comm));
-      if (key_cgroup) flow.cgroup_id = bpf_sk_cgroup_id(sk);
+      /* the cgroup of the skb's socket, as bpf_sk_cgroup_id(sk) */
+      if (key_cgroup) flow.cgroup_id = bpf_skb_cgroup_id(skb);
     }
   }
   bpf_map_update_elem(&udp_flows, &d->key, &flow, BPF_NOEXIST);
@@ -883,45 +915,127 @@ static __always_inline __u32 udp_join_edge(struct netobs_flows_udp_flow* flow,
   return slot;
 }
 
-static __always_inline int on_udp(struct __sk_buff* skb, bool egress) {
-  struct bpf_sock* sk = skb->sk;
-  struct udp_datagram d;
+/* The kernel's sk_buff behind the context (inlined by the verifier, as is
+ * bpf_rdonly_cast): the socket's fields are then plain loads, where
+ * bpf_sk_fullsock and bpf_get_netns_cookie are helper calls per datagram. */
+extern void* bpf_cast_to_kern_ctx(void* obj) __ksym;
 
-  if (!sk) return 1;
-  sk = bpf_sk_fullsock(sk);
-  if (!sk || sk->protocol != IPPROTO_UDP) return 1;
-  if (target_netns_cookie && bpf_get_netns_cookie(skb) != target_netns_cookie) return 1;
-  /* skb->ifindex: the device the datagram came in on (ingress) or goes out on (egress). */
-  __u32 ifindex = skb->ifindex;
-  if (filter_interfaces && !bpf_map_lookup_elem(&interfaces, &ifindex)) return 1;
-  if (!parse_udp(skb, egress, &d)) return 1;
-  struct netobs_flows_udp_flow* flow = bpf_map_lookup_elem(&udp_flows, &d.key);
+/* The datagram's socket when it is a full UDP socket (not a raw socket that
+ * sends or sees UDP headers: those datagrams are not the UDP MIB's), else NULL. */
+static __always_inline const struct sock* udp_socket(struct __sk_buff* skb) {
+  const struct sk_buff* kskb = bpf_cast_to_kern_ctx(skb);
+  const struct sock* sk = kskb->sk;
+
+  if (!sk) return NULL;
+  /* sk_fullsock(): a time-wait or request socket has no sk_protocol */
+  const __u8 state = sk->__sk_common.skc_state;
+  if (state == TCP_TIME_WAIT || state == TCP_NEW_SYN_RECV) return NULL;
+  return sk->sk_protocol == IPPROTO_UDP ? sk : NULL;
+}
+
+/* What the flow of a datagram counts on: an edge slot, or one of these. */
+#define UDP_SLOT_FILTERED 0xfffffffeu /* skipped by the network filters */
+#define UDP_SLOT_NONE 0xffffffffu     /* new, pending or being joined: nothing to cache */
+
+/* The udp_flows path: a new flow is recorded, a pending one keeps the
+ * datagram or is joined to its edge by its first reply. */
+static __always_inline __u32 udp_flow_slot(struct __sk_buff* skb, bool egress,
+                                           const struct udp_datagram* d, bool* local_client) {
+  struct netobs_flows_udp_flow* flow = bpf_map_lookup_elem(&udp_flows, &d->key);
   if (!flow) {
-    udp_new_flow(skb, sk, egress, &d);
-    return 1;
+    udp_new_flow(skb, egress, d);
+    return UDP_SLOT_NONE;
   }
-  const bool to_server = egress == (bool)flow->local_client;
-  if (flow->state == NETOBS_FLOWS_UDP_FILTERED) return 1;
-  if (flow->state == NETOBS_FLOWS_UDP_PENDING) {
+  *local_client = flow->local_client;
+  const bool to_server = egress == *local_client;
+  /* state and slot are one 64-bit word (flows.h): read and written whole */
+  __u64* word = (__u64*)&flow->state;
+  __u64 now = *(volatile __u64*)word;
+  if ((__u32)now == NETOBS_FLOWS_UDP_FILTERED) return UDP_SLOT_FILTERED;
+  if ((__u32)now == NETOBS_FLOWS_UDP_PENDING) {
     if (to_server) {
       __sync_fetch_and_add(&flow->pending_packets, 1);
-      __sync_fetch_and_add(&flow->pending_bytes, d.payload);
-      return 1;
+      __sync_fetch_and_add(&flow->pending_bytes, d->payload);
+      return UDP_SLOT_NONE;
     }
-    /* One CPU wins the first reply (the insert is atomic); the others
-     * find the state still pending and leave below. */
-    __u8 one = 1;
-    if (bpf_map_update_elem(&udp_joins, &d.key, &one, BPF_NOEXIST) == 0) {
-      flow->slot = udp_join_edge(flow, &d);
-      flow->state = NETOBS_FLOWS_UDP_REPLIED;
-      bpf_map_delete_elem(&udp_joins, &d.key);
+    /* The first reply: one CPU wins the exchange and joins the edge; a
+     * datagram another CPU sees meanwhile (JOINING) is not counted. */
+    if (__sync_val_compare_and_swap(word, now, NETOBS_FLOWS_UDP_JOINING) != now)
+      return UDP_SLOT_NONE;
+    const __u32 slot = udp_join_edge(flow, d);
+    *(volatile __u64*)word = ((__u64)slot << 32) | NETOBS_FLOWS_UDP_REPLIED;
+    return slot;
+  }
+  if ((__u32)now != NETOBS_FLOWS_UDP_REPLIED) return UDP_SLOT_NONE;
+  return now >> 32;
+}
+
+static __always_inline __u32 udp_cache_index(const struct netobs_flows_udp_key* key) {
+  __u32 remote;
+
+  __builtin_memcpy(&remote, &key->remote_addr[12], 4);
+  const __u32 h = (((__u32)key->local_port << 16) | key->remote_port) ^ remote;
+  return ((h * 0x9e3779b1u) >> (32 - UDP_CACHE_BITS)) & (UDP_CACHE_LINES - 1);
+}
+
+static __always_inline bool udp_key_equal(const struct netobs_flows_udp_key* a,
+                                          const struct netobs_flows_udp_key* b) {
+  const __u64* x = (const __u64*)a;
+  const __u64* y = (const __u64*)b;
+
+  return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+}
+
+static __always_inline int on_udp(struct __sk_buff* skb, bool egress) {
+  struct udp_datagram d __attribute__((aligned(8)));
+  __u32 zero = 0;
+
+  const struct sock* sk = udp_socket(skb);
+  if (!sk) return 1;
+  /* the network namespace's cookie, as bpf_get_netns_cookie(skb) reads it */
+  if (target_netns_cookie && sk->__sk_common.skc_net.net->net_cookie != target_netns_cookie)
+    return 1;
+  if (filter_interfaces) {
+    /* the device the datagram came in on (ingress) or goes out on (egress) */
+    __u32 ifindex = skb->ifindex;
+
+    if (!bpf_map_lookup_elem(&interfaces, &ifindex)) return 1;
+  }
+  if (!parse_udp(skb, egress, &d)) return 1;
+  const __u32* generation = bpf_map_lookup_elem(&udp_generation, &zero);
+  struct udp_cache* cache = bpf_map_lookup_elem(&udp_cache, &zero);
+  if (!generation || !cache) return 1;
+  /* Read before udp_flows: an entry filled from a flow user space deletes
+   * afterwards carries the generation it bumps past. */
+  const __u32 tag = *generation + 1;
+  struct udp_cache_line* line = NULL;
+  if (!cache->busy) {
+    *(volatile __u32*)&cache->busy = 1;
+    asm volatile("" ::: "memory");
+    line = &cache->lines[udp_cache_index(&d.key)];
+  }
+  bool local_client = false;
+  __u32 slot;
+  if (line && line->tag == tag && udp_key_equal(&line->key, &d.key)) {
+    slot = line->slot;
+    local_client = line->local_client;
+  } else {
+    slot = udp_flow_slot(skb, egress, &d, &local_client);
+    if (line && slot != UDP_SLOT_NONE) {
+      line->key = d.key;
+      line->slot = slot;
+      line->local_client = local_client;
+      line->tag = tag;
     }
   }
-  /* Another CPU is joining the edge right now: this datagram is not counted. */
-  if (flow->state != NETOBS_FLOWS_UDP_REPLIED) return 1;
-  struct netobs_flows_edge_stats* stats = stats_of(flow->slot);
+  if (line) {
+    asm volatile("" ::: "memory");
+    *(volatile __u32*)&cache->busy = 0;
+  }
+  if (slot == UDP_SLOT_NONE || slot == UDP_SLOT_FILTERED) return 1;
+  struct netobs_flows_edge_stats* stats = stats_of(slot);
   if (!stats) return 1;
-  if (to_server) {
+  if (egress == local_client) {
     stats->packets_to_server += 1;
     stats->bytes_to_server += d.payload;
   } else {

@@ -124,8 +124,11 @@ enum netobs_flows_udp_state {
   NETOBS_FLOWS_UDP_PENDING = 0,  /* no reply yet: datagrams kept in the flow */
   NETOBS_FLOWS_UDP_REPLIED = 1,  /* counted on edge `slot` */
   NETOBS_FLOWS_UDP_FILTERED = 2, /* skipped by the network filters */
+  NETOBS_FLOWS_UDP_JOINING = 3,  /* a CPU is giving it its edge (the first reply) */
 };
 
+/* state and slot form the first 64-bit word, changed with one
+ * compare-and-exchange (PENDING -> JOINING) and one store (-> REPLIED). */
 struct netobs_flows_udp_flow {
   __u32 state; /* enum netobs_flows_udp_state */
   __u32 slot;

@@ -547,6 +547,7 @@ void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
   }
   const int ids_fd = bpf_map__fd(skel.maps.edge_ids);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
+  std::vector<uint32_t> freed;
   for (uint32_t slot : reclaim) {
     if (!by_slot.contains(slot)) continue;
     const SlotRead& read = *by_slot.at(slot);
@@ -561,10 +562,43 @@ void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
       bpf_map_update_elem(ids_fd, &read.key, &slot, BPF_NOEXIST);  // in use again: keep it
       continue;
     }
-    std::vector<netobs_flows_edge_stats> zeros(cpus->size());
-    bpf_map_update_elem(bpf_map__fd(skel.maps.edge_stats), &slot, zeros.data(), BPF_ANY);
+    freed.push_back(slot);
+  }
+  if (freed.empty()) return;
+  // Zeroed once no cached UDP flow counts on them any more, so a late
+  // datagram of the old edge is lost with it rather than left to the next owner.
+  forget_udp_flows_on(freed);
+  Result<size_t> cpus = possible_cpus();
+  const std::vector<netobs_flows_edge_stats> zeros(cpus ? *cpus : 0);
+  for (uint32_t slot : freed) {
+    if (cpus) bpf_map_update_elem(bpf_map__fd(skel.maps.edge_stats), &slot, zeros.data(), BPF_ANY);
     bpf_map_update_elem(bpf_map__fd(skel.maps.free_slots), nullptr, &slot, BPF_ANY);  // push
   }
+}
+
+// Before freed slots are handed out again: the UDP flows still counting on
+// them are deleted (their next datagram starts a new flow, which joins the
+// edge it belongs to now), and the generation of the kernel's per-CPU flow
+// cache moves on, which empties it: no cached flow outlives its slot.
+void FlowsCollector::forget_udp_flows_on(const std::vector<uint32_t>& freed) {
+  const flows_bpf& skel = *loaded_->skeleton.skel;
+  if (loaded_->udp_links.empty()) return;
+  const std::unordered_set<uint32_t> slots(freed.begin(), freed.end());
+  auto flows =
+      read_entries<netobs_flows_udp_key, netobs_flows_udp_flow>(MapRef::of(skel.maps.udp_flows));
+  if (flows) {
+    for (const auto& [key, flow] : *flows) {
+      if (flow.state == NETOBS_FLOWS_UDP_REPLIED && slots.contains(flow.slot)) {
+        bpf_map_delete_elem(bpf_map__fd(skel.maps.udp_flows), &key);
+      }
+    }
+  }
+  const uint32_t zero = 0;
+  uint32_t generation = 0;
+  const int generation_fd = bpf_map__fd(skel.maps.udp_generation);
+  bpf_map_lookup_elem(generation_fd, &zero, &generation);
+  ++generation;
+  bpf_map_update_elem(generation_fd, &zero, &generation, BPF_ANY);
 }
 
 Result<std::string> FlowsCollector::json_endpoint_impl(std::string_view path) {

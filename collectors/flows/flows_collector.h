@@ -55,6 +55,7 @@ class FlowsCollector final : public Collector {
   struct SlotRead;
   Result<FlowsSnapshot> read_snapshot(std::vector<SlotRead>* slots);
   void reclaim_idle_edges(const std::vector<SlotRead>& slots);
+  void forget_udp_flows_on(const std::vector<uint32_t>& freed);
 
   struct Loaded;
   Status fill_maps(const Config& config);

@@ -629,6 +629,147 @@ TEST_F(FlowsCollectorTest, InterfaceFiltersApplyToUdpFlows) {
   EXPECT_EQ(server_snap->counters[NETOBS_FLOWS_UDP_FLOWS], 1u);
 }
 
+// A freed edge slot takes its UDP flows with it: the kernel's per-CPU flow
+// cache and the udp_flows entries must not count a later datagram on the
+// slot's next owner. max_edges 1, attribution cgroup (gone_after 1 s);
+// everything on CPU 0, so the cache line of the first flow is where the
+// later datagrams look. A (cgroup a) exchanges 3 queries from port 40001 and
+// gets the one slot; cgroup a goes and the slot is freed; B (cgroup b, port
+// 40002, 2 queries) gets the slot again; C (cgroup b) reuses A's 5-tuple
+// (port 40001, 4 queries): a new flow, folded into `other`. Truth: the
+// datagrams each child sent and received (40 bytes out, 100 back).
+TEST_F(FlowsCollectorTest, UdpFlowsOfAFreedSlotAreForgotten) {
+  namespace fs = std::filesystem;
+  constexpr uint16_t kDnsPort = 53;
+  constexpr size_t kQuery = 40, kReply = 100;
+  Result<std::string> mount = CgroupResolver::find_cgroup2_mount();
+  ASSERT_TRUE(mount) << mount.status().message();
+  const std::string top = *mount + "/nb-fl-u" + std::to_string(getpid());
+  fs::create_directories(top + "/a");
+  fs::create_directories(top + "/b");
+  struct Cleanup {
+    std::string top;
+    ~Cleanup() {
+      for (const std::string& dir : {top + "/a", top + "/b", top}) {
+        for (int i = 0; i < 100 && rmdir(dir.c_str()) != 0 && errno != ENOENT; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      }
+    }
+  } cleanup{top};
+  cpu_set_t cpu0;
+  CPU_ZERO(&cpu0);
+  CPU_SET(0, &cpu0);
+
+  Config config = default_config();
+  config.attribution.gone_after_seconds = 1;
+  FlowsConfig& flows = config.collector<FlowsConfig>();
+  flows.common.enabled = true;
+  flows.network_namespace = client_ns_.path();
+  flows.attribution = "cgroup";
+  flows.max_edges = 1;
+  FlowsCollector collector;
+  Status started = collector.start({config, preflight_});
+  ASSERT_TRUE(started) << started.message();
+
+  std::atomic<bool> ready{false}, stop{false};
+  std::thread server([&] {
+    sched_setaffinity(0, sizeof cpu0, &cpu0);
+    server_ns_.run([&] {
+      int fd = udptest::udp_socket(kPgIp, kDnsPort);
+      timeval tv{0, 100 * 1000};
+      setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+      ready = true;
+      char buf[256];
+      const std::vector<char> reply(kReply, 'r');
+      while (fd >= 0 && !stop) {
+        sockaddr_in from{};
+        socklen_t len = sizeof from;
+        if (recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &len) > 0) {
+          sendto(fd, reply.data(), reply.size(), 0, reinterpret_cast<sockaddr*>(&from), len);
+        }
+      }
+      if (fd >= 0) close(fd);
+    });
+  });
+  while (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // A child in `cgroup`, named `comm`, on CPU 0 in the client namespace:
+  // `queries` queries from kClientIp:port to the server, each answered.
+  const auto exchange = [&](const std::string& cgroup, const char* comm, uint16_t port,
+                            int queries) {
+    const std::string procs = top + "/" + cgroup + "/cgroup.procs";
+    const std::string ns = client_ns_.path();
+    pid_t child = fork();
+    if (child == 0) {
+      const std::string pid = std::to_string(getpid()) + "\n";
+      int f = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      int n = open(ns.c_str(), O_RDONLY | O_CLOEXEC);
+      if (f < 0 || write(f, pid.data(), pid.size()) < 0 || n < 0 || setns(n, CLONE_NEWNET) != 0 ||
+          sched_setaffinity(0, sizeof cpu0, &cpu0) != 0) {
+        _exit(2);
+      }
+      prctl(PR_SET_NAME, comm);
+      int u = udptest::udp_socket(kClientIp, port);
+      const sockaddr_in to = udptest::endpoint(kPgIp, kDnsPort);
+      if (u < 0 || connect(u, reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) _exit(3);
+      char buf[256] = {};
+      for (int i = 0; i < queries; ++i) {
+        if (send(u, buf, kQuery, 0) != static_cast<ssize_t>(kQuery) ||
+            recv(u, buf, sizeof buf, 0) != static_cast<ssize_t>(kReply)) {
+          _exit(4);
+        }
+      }
+      _exit(0);
+    }
+    int wstatus = 0;
+    waitpid(child, &wstatus, 0);
+    return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 100;
+  };
+  const auto udp_edge = [](const FlowsSnapshot& snap,
+                           const std::string& client) -> const netobs_flows_edge_stats* {
+    for (const auto& [labels, stats] : snap.edges) {
+      if (labels.client == client && (client == "other" || labels.transport == "udp")) {
+        return &stats;
+      }
+    }
+    return nullptr;
+  };
+  const auto expect_queries = [&](const netobs_flows_edge_stats* e, uint64_t queries) {
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->opened, 1u);
+    EXPECT_EQ(e->packets_to_server, queries);
+    EXPECT_EQ(e->bytes_to_server, queries * kQuery);
+    EXPECT_EQ(e->packets_to_client, queries);
+    EXPECT_EQ(e->bytes_to_client, queries * kReply);
+  };
+
+  ASSERT_EQ(exchange("a", "nbfl-udp-a", 40001, 3), 0);
+  Result<FlowsSnapshot> snap = collector.snapshot();
+  ASSERT_TRUE(snap);
+  expect_queries(udp_edge(*snap, "nbfl-udp-a"), 3);
+
+  // Cgroup a goes: after gone_after its edge gives the slot back.
+  ASSERT_EQ(rmdir((top + "/a").c_str()), 0) << errno;
+  bool gone = false;
+  for (auto deadline = Clock::now() + std::chrono::seconds(10); !gone && Clock::now() < deadline;) {
+    std::vector<prometheus::MetricFamily> families;
+    ASSERT_TRUE(collector.collect(families));
+    gone = prometheus::TextSerializer().Serialize(families).find("nbfl-udp-a") == std::string::npos;
+    if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  ASSERT_TRUE(gone);
+
+  ASSERT_EQ(exchange("b", "nbfl-udp-b", 40002, 2), 0);
+  ASSERT_EQ(exchange("b", "nbfl-udp-c", 40001, 4), 0);
+  stop = true;
+  server.join();
+  snap = collector.snapshot();
+  ASSERT_TRUE(snap);
+  expect_queries(udp_edge(*snap, "nbfl-udp-b"), 2);  // the freed slot's new owner, exact
+  expect_queries(udp_edge(*snap, "other"), 4);       // A's 5-tuple again: a new flow
+  EXPECT_EQ(udp_edge(*snap, "nbfl-udp-c"), nullptr) << describe(*snap);
+}
+
 // network.interfaces / exclude_interfaces for TCP: a second veth pair
 // (nb-f2-t0 on the client, 192.0.2.1; nb-f2-t1 on the server, 192.0.2.50).
 // The client side excludes nb-f2-t0, the server side includes only nbfl1.
