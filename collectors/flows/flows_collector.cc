@@ -170,6 +170,18 @@ Ip16 record_addr(const TcpSocketRecord& r, bool remote) {
   return out;
 }
 
+// Moves a kernel cache's generation (a one-entry array) on, which voids
+// every line filled before. Written only by reclaim_idle_edges, one scrape
+// at a time.
+void bump_generation(bpf_map* map) {
+  const int fd = bpf_map__fd(map);
+  const uint32_t zero = 0;
+  uint32_t generation = 0;
+  bpf_map_lookup_elem(fd, &zero, &generation);
+  ++generation;
+  bpf_map_update_elem(fd, &zero, &generation, BPF_ANY);
+}
+
 // The socket table's sets: enough ways for max_tracked_connections, a power
 // of two (the kernel masks the hash).
 uint32_t socket_table_sets(uint32_t max_tracked_connections) {
@@ -535,16 +547,9 @@ void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
     for (uint32_t slot : idle.reclaim_idle(now)) reclaim.push_back(slot);
   }
   const flows_bpf& skel = *loaded_->skeleton.skel;
-  // The kernel's per-CPU edge caches may hold these slots: void them first
-  // (written only here, by one scrape at a time).
-  if (!reclaim.empty()) {
-    const int generation_fd = bpf_map__fd(skel.maps.edge_generation);
-    const uint32_t zero = 0;
-    uint32_t generation = 0;
-    bpf_map_lookup_elem(generation_fd, &zero, &generation);
-    ++generation;
-    bpf_map_update_elem(generation_fd, &zero, &generation, BPF_ANY);
-  }
+  // The kernel's per-CPU TCP edge caches may hold these slots: void them
+  // before the edge_ids entries go.
+  if (!reclaim.empty()) bump_generation(skel.maps.edge_generation);
   const int ids_fd = bpf_map__fd(skel.maps.edge_ids);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
   std::vector<uint32_t> freed;
@@ -593,12 +598,7 @@ void FlowsCollector::forget_udp_flows_on(const std::vector<uint32_t>& freed) {
       }
     }
   }
-  const uint32_t zero = 0;
-  uint32_t generation = 0;
-  const int generation_fd = bpf_map__fd(skel.maps.udp_generation);
-  bpf_map_lookup_elem(generation_fd, &zero, &generation);
-  ++generation;
-  bpf_map_update_elem(generation_fd, &zero, &generation, BPF_ANY);
+  bump_generation(skel.maps.udp_generation);
 }
 
 Result<std::string> FlowsCollector::json_endpoint_impl(std::string_view path) {
