@@ -34,6 +34,8 @@ const volatile __u64 target_netns_cookie = 0;
 /* Only UDP datagrams and TCP connections through the interfaces in
  * `interfaces` (network.interfaces minus exclude_interfaces, resolved at start). */
 const volatile __u8 filter_interfaces = 0;
+/* sock_table's sets - 1 (a power of two less one). */
+const volatile __u32 sock_set_mask = 16383;
 
 /* Edge key -> slot (see flows.h); max_entries = max_edges. */
 struct {
@@ -80,9 +82,30 @@ struct {
   __type(value, __u32);
 } free_slots SEC(".maps");
 
-/* The record of each tracked socket (see flows.h), keyed by its address. LRU: when
- * full, the oldest go and their close is not counted (counted in UNTRACKED
- * when the insert itself fails). */
+/* The records of tracked sockets (see flows.h): set-associative, so the
+ * common case is an array lookup the verifier inlines and a compare per
+ * way, instead of hash inserts, lookups and deletes (the LRU hash cost
+ * ~1x an empty program per event). A way is claimed with a compare-and-swap
+ * of its tag (sockets of one set change state on different CPUs at once)
+ * and released at close; one socket's events are serialised by its lock.
+ * max_entries = sock_set_mask + 1. */
+struct sock_set {
+  __u64 owner[NETOBS_FLOWS_SOCK_WAYS]; /* the socket of each way; 0: free */
+  __u32 spilled;                       /* records of this set's sockets in `socks` (never less) */
+  __u32 pad;
+  struct netobs_flows_sock rec[NETOBS_FLOWS_SOCK_WAYS];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 16384);
+  __type(key, __u32);
+  __type(value, struct sock_set);
+} sock_table SEC(".maps");
+
+/* Sockets whose set was full, keyed by address. LRU: when full, the oldest
+ * go and their close is not counted (counted in UNTRACKED when the insert
+ * itself fails). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, 65536);
@@ -311,46 +334,123 @@ static __always_inline bool interface_ok(const struct sock* sk, bool passive, bo
   return bpf_map_lookup_elem(&interfaces, &ifindex) != NULL;
 }
 
+/* What a TCP connection's edge follows from, before the services lookups:
+ * the key of the per-CPU cache `edge_cache`. Whole 8-byte words, no holes. */
+struct edge_inputs {
+  __u64 cgroup_id;
+  char comm[NETOBS_FLOWS_COMM_LEN];
+  __u8 remote[16];
+  __u8 local[16]; /* passive: the listener's address */
+  __u16 port;     /* the server port */
+  __u8 passive;
+  __u8 pad[5];
+};
+
+struct edge_cache_entry {
+  struct edge_inputs inputs;
+  __u32 slot;       /* 0: empty (`other` is never cached: each fold is counted) */
+  __u32 generation; /* edge_generation when filled */
+};
+
+/* Per CPU, direct-mapped: the edges of recent connections, so most skip the
+ * LPM lookups and the 80-byte-key hash `edge_ids` (together ~0.3-0.45x an
+ * empty program per event). */
+#define EDGE_CACHE_BITS 6
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1 << EDGE_CACHE_BITS);
+  __type(key, __u32);
+  __type(value, struct edge_cache_entry);
+} edge_cache SEC(".maps");
+
+/* Bumped by user space before it takes slots back: older cache entries are void. */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u32);
+} edge_generation SEC(".maps");
+
+static __always_inline bool same_inputs(const struct edge_inputs* a, const struct edge_inputs* b) {
+  const __u64* x = (const __u64*)a;
+  const __u64* y = (const __u64*)b;
+
+  for (int i = 0; i < sizeof(*a) / 8; i++) {
+    if (x[i] != y[i]) return false;
+  }
+  return true;
+}
+
+static __always_inline __u32 cache_index(const struct edge_inputs* in) {
+  const __u64* words = (const __u64*)in;
+  __u64 h = 0;
+
+  for (int i = 0; i < sizeof(*in) / 8; i++) h ^= words[i];
+  return (h * 0x9E3779B97F4A7C15ULL) >> (64 - EDGE_CACHE_BITS);
+}
+
 /* The edge slot of a connection: the local end is the client (`connecting`:
  * its SYN_SENT record, with the connecting task's comm) or the server
  * (`connecting` NULL). False when filtered out. */
 static __always_inline bool build(const struct sock* sk, const struct netobs_flows_sock* connecting,
                                   bool btf, __u32* slot) {
   const bool passive = !connecting;
-  __u32 zero = 0;
-  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
-  __u8 remote[16], local[16];
+  struct edge_inputs in;
 
-  if (!key) return false;
-  read_addr(sk, true, remote, btf);
+  __builtin_memset(&in, 0, sizeof(in));
+  read_addr(sk, true, in.remote, btf);
   const struct sock_common* skc = &sk->__sk_common;
   __u16 remote_port = bpf_ntohs(btf ? skc->skc_dport : BPF_CORE_READ(skc, skc_dport));
   __u16 local_port = btf ? skc->skc_num : BPF_CORE_READ(skc, skc_num);
-  if (!filters_pass(remote, passive ? local_port : remote_port) ||
-      !interface_ok(sk, passive, btf)) {
+  in.port = passive ? local_port : remote_port;
+  if (!filters_pass(in.remote, in.port) || !interface_ok(sk, passive, btf)) {
     count(NETOBS_FLOWS_FILTERED);
     return false;
   }
+  in.passive = passive;
+  if (passive) {
+    read_addr(sk, false, in.local, btf);
+  } else {
+    if (key_comm) __builtin_memcpy(in.comm, connecting->comm, sizeof(in.comm));
+    if (key_cgroup) in.cgroup_id = connecting->cgroup_id;
+  }
+  __u32 zero = 0;
+  const __u32* current = bpf_map_lookup_elem(&edge_generation, &zero);
+  const __u32 generation = current ? *(volatile const __u32*)current : 0;
+  __u32 index = cache_index(&in);
+  struct edge_cache_entry* cached = bpf_map_lookup_elem(&edge_cache, &index);
+  if (cached && cached->slot && cached->generation == generation &&
+      same_inputs(&cached->inputs, &in)) {
+    *slot = cached->slot;
+    return true;
+  }
+
+  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
+  if (!key) return false;
   __builtin_memset(key, 0, sizeof(*key));
   if (passive) {
-    __u32 service = use_services ? lpm_lookup(&services, remote, 0, 128) : 0;
+    __u32 service = use_services ? lpm_lookup(&services, in.remote, 0, 128) : 0;
 
     if (service) {
       key->client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
       key->client_service = service;
     } else {
       key->client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
-      __builtin_memcpy(key->client_addr, remote, 16);
+      __builtin_memcpy(key->client_addr, in.remote, 16);
     }
-    read_addr(sk, false, local, btf);
-    set_server(key, local, local_port);
+    set_server(key, in.local, local_port);
   } else {
     key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
-    if (key_comm) __builtin_memcpy(key->comm, connecting->comm, sizeof(key->comm));
-    if (key_cgroup) key->cgroup_id = connecting->cgroup_id;
-    set_server(key, remote, remote_port);
+    __builtin_memcpy(key->comm, in.comm, sizeof(key->comm));
+    key->cgroup_id = in.cgroup_id;
+    set_server(key, in.remote, remote_port);
   }
   *slot = edge_slot(key);
+  if (cached && *slot != NETOBS_FLOWS_OTHER_SLOT) {
+    cached->inputs = in;
+    cached->slot = *slot;
+    cached->generation = generation;
+  }
   return true;
 }
 
@@ -358,21 +458,107 @@ static __always_inline struct netobs_flows_edge_stats* stats_of(__u32 slot) {
   return bpf_map_lookup_elem(&edge_stats, &slot);
 }
 
-/* The record of a socket, if it has one. (Socket local storage was tried
- * on the tp_btf rung: creating it per connection cost more than the hash.) */
-static __always_inline struct netobs_flows_sock* sock_rec(const struct sock* sk) {
-  __u64 key = (__u64)sk;
-  return bpf_map_lookup_elem(&socks, &key);
+/* tp_btf: the verifier types sk as a socket pointer and allows no
+ * arithmetic on it (the set hash), so its value goes through this CPU's
+ * slot to come back as a number. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, __u64);
+} sock_key_scratch SEC(".maps");
+
+/* A socket's key in sock_table and socks: its address; 0 on failure. */
+static __always_inline __u64 sock_key(const struct sock* sk, bool btf) {
+  if (!btf) return (__u64)sk;
+  __u32 zero = 0;
+  volatile __u64* slot = bpf_map_lookup_elem(&sock_key_scratch, &zero);
+  if (!slot) return 0;
+  *slot = (__u64)sk;
+  return *slot;
 }
 
-static __always_inline void track(const struct sock* sk, const struct netobs_flows_sock* init) {
-  __u64 key = (__u64)sk;
-  if (bpf_map_update_elem(&socks, &key, init, BPF_ANY) != 0) count(NETOBS_FLOWS_UNTRACKED);
+/* Where a socket's record is: a way of its set, or the hash `socks`. */
+struct sock_ref {
+  struct netobs_flows_sock* rec;
+  struct sock_set* set;
+  __u64* owner; /* the way's tag; NULL: rec is in `socks` */
+};
+
+static __always_inline struct sock_set* set_of(__u64 key) {
+  /* Multiplicative hash: sockets are slab objects, their low bits alike. */
+  __u32 index = (__u32)((key * 0x9E3779B97F4A7C15ULL) >> 32) & sock_set_mask;
+  return bpf_map_lookup_elem(&sock_table, &index);
 }
 
-static __always_inline void forget(const struct sock* sk) {
-  __u64 key = (__u64)sk;
-  bpf_map_delete_elem(&socks, &key);
+static __always_inline __u64 owner_of(const struct sock_set* set, int way) {
+  return *(volatile const __u64*)&set->owner[way];
+}
+
+/* The record of a socket, if it has one: its set's ways, then the hash
+ * only when some socket of the set went there. (Socket local storage was
+ * tried on the tp_btf rung: creating it per connection cost more than the
+ * hash.) */
+static __always_inline bool sock_rec(__u64 key, struct sock_ref* ref) {
+  struct sock_set* set = key ? set_of(key) : NULL;
+
+  if (!set) return false;
+  ref->set = set;
+  for (int w = 0; w < NETOBS_FLOWS_SOCK_WAYS; w++) {
+    if (owner_of(set, w) == key) {
+      ref->rec = &set->rec[w];
+      ref->owner = &set->owner[w];
+      return true;
+    }
+  }
+  if (!set->spilled) return false;
+  ref->rec = bpf_map_lookup_elem(&socks, &key);
+  ref->owner = NULL;
+  return ref->rec != NULL;
+}
+
+/* Removes the socket's record from the hash, keeping `spilled` an upper
+ * bound of the set's records there. */
+static __always_inline void unspill(struct sock_set* set, __u64 key) {
+  if (bpf_map_delete_elem(&socks, &key) == 0) __sync_fetch_and_add(&set->spilled, -1);
+}
+
+/* A socket's new record (replacing a stale one of a socket freed at the same
+ * address whose close was missed): a free way of its set, else the hash. */
+static __always_inline void track(__u64 key, const struct netobs_flows_sock* init) {
+  struct sock_set* set = key ? set_of(key) : NULL;
+
+  if (!set) {
+    count(NETOBS_FLOWS_UNTRACKED);
+    return;
+  }
+  for (int w = 0; w < NETOBS_FLOWS_SOCK_WAYS; w++) {
+    if (owner_of(set, w) == key) {
+      set->rec[w] = *init;
+      return;
+    }
+  }
+  for (int w = 0; w < NETOBS_FLOWS_SOCK_WAYS; w++) {
+    if (owner_of(set, w) == 0 && __sync_val_compare_and_swap(&set->owner[w], 0, key) == 0) {
+      set->rec[w] = *init;
+      if (set->spilled) unspill(set, key);
+      return;
+    }
+  }
+  /* Counted before the insert: a lookup that finds the record sees it. */
+  __sync_fetch_and_add(&set->spilled, 1);
+  if (bpf_map_update_elem(&socks, &key, init, BPF_ANY) != 0) {
+    __sync_fetch_and_add(&set->spilled, -1);
+    count(NETOBS_FLOWS_UNTRACKED);
+  }
+}
+
+/* Drops a socket's record (read before: the way may be claimed at once). */
+static __always_inline void forget(__u64 key, const struct sock_ref* ref) {
+  if (ref->owner)
+    __sync_lock_test_and_set(ref->owner, 0); /* an atomic exchange: ordered after the reads */
+  else
+    unspill(ref->set, key);
 }
 
 /* Connections older than netobs: the edge of their seed (by socket cookie),
@@ -457,7 +643,7 @@ static __always_inline void count_failed(const struct sock* sk, __u32 slot, __u3
  * the socket's counters. */
 static __always_inline int on_set_state(const struct sock* sk, int oldstate, int newstate,
                                         int protocol, bool btf) {
-  struct netobs_flows_sock* rec;
+  struct sock_ref ref;
   struct netobs_flows_edge_stats* stats;
   __u32 slot;
   __u64 cookie;
@@ -479,7 +665,7 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
 
     if (key_comm) bpf_get_current_comm(init.comm, sizeof(init.comm));
     if (key_cgroup) init.cgroup_id = bpf_get_current_cgroup_id();
-    track(sk, &init);
+    track(sock_key(sk, btf), &init);
     return 0;
   }
   if (oldstate == TCP_SYN_RECV) {
@@ -489,7 +675,7 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
       struct netobs_flows_sock init = {
           .slot = slot, .passive = 1, .state = NETOBS_FLOWS_SOCK_ON_EDGE};
 
-      track(sk, &init);
+      track(sock_key(sk, btf), &init);
       if (stats) stats->opened += 1;
     } else if (stats) {
       /* A passive open reset before it completed: never tracked. */
@@ -497,16 +683,18 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
     }
     return 0;
   }
-  rec = sock_rec(sk);
-  if (rec) {
+  const __u64 key = sock_key(sk, btf);
+  if (sock_rec(key, &ref)) {
+    struct netobs_flows_sock* rec = ref.rec;
+
     if (rec->state == NETOBS_FLOWS_SOCK_CONNECTING) {
       if (!build(sk, rec, btf, &slot)) {
-        forget(sk);
+        forget(key, &ref);
         return 0;
       }
       if (newstate == TCP_CLOSE) {
         count_failed(sk, slot, rec->resets, btf);
-        forget(sk);
+        forget(key, &ref);
         return 0;
       }
       rec->slot = slot;
@@ -521,7 +709,7 @@ static __always_inline int on_set_state(const struct sock* sk, int oldstate, int
     if (rec->state != NETOBS_FLOWS_SOCK_ON_EDGE || newstate != TCP_CLOSE) return 0;
     stats = stats_of(rec->slot);
     if (stats) on_close(sk, rec->passive, stats, btf);
-    forget(sk);
+    forget(key, &ref);
     return 0;
   }
   if (!seeded_slot(sk, btf, &cookie, &slot, &passive)) return 0;
@@ -565,8 +753,10 @@ static __always_inline int on_reset(const struct sock* sk, bool btf) {
   bool passive;
 
   if (!sk || !netns_ok(sk, btf)) return 0;
-  struct netobs_flows_sock* rec = sock_rec(sk);
-  if (rec) {
+  struct sock_ref ref;
+  if (sock_rec(sock_key(sk, btf), &ref)) {
+    struct netobs_flows_sock* rec = ref.rec;
+
     if (rec->state == NETOBS_FLOWS_SOCK_CONNECTING) {
       rec->resets += 1; /* a refused connect: its edge is chosen at CLOSE */
       return 0;

@@ -81,9 +81,13 @@ enum netobs_flows_sock_state {
   NETOBS_FLOWS_SOCK_ON_EDGE = 2,    /* counted on edge `slot` */
 };
 
-/* Value of the per-socket LRU hash `socks` (key: socket address). An active connection's
- * edge is chosen when it is established or fails, once its route (and so
- * its interface) is known; SYN_SENT only keeps the connecting task's comm. */
+/* The record of a tracked socket. An active connection's edge is chosen
+ * when it is established or fails, once its route (and so its interface) is
+ * known; SYN_SENT only keeps the connecting task's comm. Records live in the
+ * array `sock_table`: sets of NETOBS_FLOWS_SOCK_WAYS records, a socket's set
+ * chosen by a hash of its address, each record tagged with its socket. A
+ * socket whose set is full goes to the LRU hash `socks` (key: socket
+ * address) instead. */
 struct netobs_flows_sock {
   __u32 slot;
   __u8 passive; /* 1: the local end is the server */
@@ -92,6 +96,8 @@ struct netobs_flows_sock {
   __u64 cgroup_id;
   char comm[NETOBS_FLOWS_COMM_LEN];
 };
+
+#define NETOBS_FLOWS_SOCK_WAYS 4
 
 /* Value of the map `seeded` (key: socket cookie): a connection that existed
  * before start, from a sock_diag dump; its edge gets a slot when it closes. */

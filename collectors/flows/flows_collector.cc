@@ -170,6 +170,26 @@ Ip16 record_addr(const TcpSocketRecord& r, bool remote) {
   return out;
 }
 
+// Moves a kernel cache's generation (a one-entry array) on, which voids
+// every line filled before. Written only by reclaim_idle_edges, one scrape
+// at a time.
+void bump_generation(bpf_map* map) {
+  const int fd = bpf_map__fd(map);
+  const uint32_t zero = 0;
+  uint32_t generation = 0;
+  bpf_map_lookup_elem(fd, &zero, &generation);
+  ++generation;
+  bpf_map_update_elem(fd, &zero, &generation, BPF_ANY);
+}
+
+// The socket table's sets: enough ways for max_tracked_connections, a power
+// of two (the kernel masks the hash).
+uint32_t socket_table_sets(uint32_t max_tracked_connections) {
+  uint32_t sets = 1;
+  while (sets < max_tracked_connections / NETOBS_FLOWS_SOCK_WAYS && sets < (1u << 30)) sets <<= 1;
+  return sets;
+}
+
 }  // namespace
 
 const std::vector<HookLadder>& FlowsCollector::ladders() {
@@ -184,7 +204,8 @@ const std::vector<HookLadder>& FlowsCollector::ladders() {
   return kLadders;
 }
 
-FlowsCollector::FlowsCollector() : Collector(std::string(kName)) {}
+FlowsCollector::FlowsCollector(FlowsCollectorOptions options)
+    : Collector(std::string(kName)), options_(options) {}
 FlowsCollector::~FlowsCollector() { stop(); }
 
 Status FlowsCollector::start_impl(const CollectorContext& context) {
@@ -239,6 +260,13 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
   }
   LadderLoadOptions load_options;
   load_options.collector = name();
+  load_options.force_kind = options_.force_kind;
+  const uint32_t sets = options_.socket_table_sets
+                            ? options_.socket_table_sets
+                            : socket_table_sets(flows.max_tracked_connections);
+  if ((sets & (sets - 1)) != 0) {
+    return Status::error("flows collector: socket_table_sets must be a power of two");
+  }
   auto skeleton = load_skeleton_with_ladders<flows_bpf>(
       ladders(), context.preflight, load_options, [&](flows_bpf& skel) -> Status {
         skel.rodata->target_netns = netns;
@@ -258,6 +286,8 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         bpf_map__set_max_entries(skel.maps.slot_owner, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.free_slots, flows.max_edges);
         bpf_map__set_max_entries(skel.maps.edge_stats, flows.max_edges + 1);
+        bpf_map__set_max_entries(skel.maps.sock_table, sets);
+        skel.rodata->sock_set_mask = sets - 1;
         bpf_map__set_max_entries(skel.maps.socks, flows.max_tracked_connections);
         bpf_map__set_max_entries(skel.maps.seeded, flows.max_tracked_connections);
         bpf_map__set_max_entries(skel.maps.services, static_cast<uint32_t>(std::max<size_t>(
@@ -517,6 +547,9 @@ void FlowsCollector::reclaim_idle_edges(const std::vector<SlotRead>& slots) {
     for (uint32_t slot : idle.reclaim_idle(now)) reclaim.push_back(slot);
   }
   const flows_bpf& skel = *loaded_->skeleton.skel;
+  // The kernel's per-CPU TCP edge caches may hold these slots: void them
+  // before the edge_ids entries go.
+  if (!reclaim.empty()) bump_generation(skel.maps.edge_generation);
   const int ids_fd = bpf_map__fd(skel.maps.edge_ids);
   const MapRef stats = MapRef::of(skel.maps.edge_stats);
   std::vector<uint32_t> freed;
@@ -565,12 +598,7 @@ void FlowsCollector::forget_udp_flows_on(const std::vector<uint32_t>& freed) {
       }
     }
   }
-  const uint32_t zero = 0;
-  uint32_t generation = 0;
-  const int generation_fd = bpf_map__fd(skel.maps.udp_generation);
-  bpf_map_lookup_elem(generation_fd, &zero, &generation);
-  ++generation;
-  bpf_map_update_elem(generation_fd, &zero, &generation, BPF_ANY);
+  bump_generation(skel.maps.udp_generation);
 }
 
 Result<std::string> FlowsCollector::json_endpoint_impl(std::string_view path) {

@@ -18,6 +18,13 @@
 
 namespace netobs {
 
+struct FlowsCollectorOptions {
+  std::optional<AttachKind> force_kind;  // one rung only (tests, benchmarks)
+  // Sets of the kernel's socket table (a power of two; 0: from
+  // max_tracked_connections). Tests shrink it so sockets overflow into the hash.
+  uint32_t socket_table_sets = 0;
+};
+
 class FlowsCollector final : public Collector {
  public:
   static constexpr std::string_view kName = "flows";
@@ -25,7 +32,7 @@ class FlowsCollector final : public Collector {
   // The hooks, best rung first (also shown by `netobs check`).
   static const std::vector<HookLadder>& ladders();
 
-  FlowsCollector();
+  explicit FlowsCollector(FlowsCollectorOptions options = {});
   ~FlowsCollector() override;
 
   // Reads the kernel map (summed over CPUs) and adds it to the topology
@@ -54,6 +61,7 @@ class FlowsCollector final : public Collector {
   Status fill_maps(const Config& config);
   Status attach_udp(const Config& config);
   Status seed_existing(const Config& config);
+  FlowsCollectorOptions options_;
   std::unique_ptr<Loaded> loaded_;
   std::optional<ServiceMap> services_;
   std::optional<ProtocolTable> protocols_;

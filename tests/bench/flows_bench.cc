@@ -5,7 +5,10 @@
 // measured in the same run with the kernel's BPF stats, under connection
 // churn on loopback: 3000 connections that exchange a few bytes and close
 // (half of them aborted with SO_LINGER 0, a reset each way). Arg 0: no
-// services; arg 1: 200 services entries (an LPM lookup per new connection).
+// services; arg 1: 200 services entries (an LPM lookup per new connection);
+// arg 2: no services, the connections spread round-robin over 128 server
+// addresses (127.0.0.1-128), so 256 edges: the kernel's per-CPU cache of
+// recent edges (64 entries) misses nearly always, the worst case.
 // The process runs in a network namespace of its own (unshare), so the
 // churn is the only traffic the programs see.
 //   build/tests/bench/flows_bench
@@ -44,11 +47,14 @@ bool own_netns() {
 using bench::HookPair;
 using bench::loopback;
 
-void churn(int connections, uint16_t port) {
+// `servers` > 1: the listener takes every address, and connection i goes to
+// 127.0.0.(1 + i % servers).
+void churn(int connections, uint16_t port, int servers = 1) {
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in addr = loopback(port);
+  if (servers > 1) addr.sin_addr.s_addr = htonl(INADDR_ANY);
   if (bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       listen(listener, 1024) != 0) {
     close(listener);
@@ -56,6 +62,7 @@ void churn(int connections, uint16_t port) {
   }
   char byte[64] = {};
   for (int i = 0; i < connections; ++i) {
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK + static_cast<uint32_t>(i % servers));
     int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (connect(client, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       close(client);
@@ -127,12 +134,18 @@ void BM_FlowsPerEventCost(benchmark::State& state) {
     fds.push_back(bpf_program__fd(empty));
   }
   const std::vector<ProgramRuntime> before = bench::read_runtimes(fds);
-  for (auto _ : state) churn(3000, static_cast<uint16_t>(5400 + state.range(0)));
+  const int servers = state.range(0) == 2 ? 128 : 1;
+  for (auto _ : state) churn(3000, static_cast<uint16_t>(5400 + state.range(0)), servers);
   const std::vector<ProgramRuntime> after = bench::read_runtimes(fds);
   bench::report_pairs(state, pairs, before, after);
   collector.stop();
 }
-BENCHMARK(BM_FlowsPerEventCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_FlowsPerEventCost)
+    ->Arg(0)
+    ->Arg(1)
+    ->Arg(2)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 // UDP request/reply on loopback: `flows` client sockets (each a flow, a new
 // 5-tuple) send `rounds` queries of 64 bytes each and get a reply each.

@@ -33,6 +33,7 @@
 #include "collectors/flows/flows_config.h"
 #include "config/config.h"
 #include "exporter/attribution/cgroup_resolver.h"
+#include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 #include "tests/support/exporter_process.h"
@@ -1012,6 +1013,178 @@ TEST_F(FlowsCollectorTest, NetworkFiltersApply) {
   close(lossy);
 }
 
+// The socket table's overflow path, on every rung of the attach ladder: with
+// one set (NETOBS_FLOWS_SOCK_WAYS records) in each collector, kOverflowed
+// connections open at once (made by two threads on two CPUs) leave all but
+// the ways' records in the hash `socks` (counted there while open), and the edges still
+// equal the script: opened, closed, bytes each way, the RSTs of the aborted
+// half received by the server, the namespaces' ActiveOpens/PassiveOpens;
+// every record is gone once they closed.
+class FlowsSocketTableTest : public FlowsCollectorTest,
+                             public ::testing::WithParamInterface<AttachKind> {};
+
+// Entries of one of the collector's maps; -1 when not found.
+int64_t map_entries(const BpfStatus& status, const std::string& name) {
+  for (const BpfMapStatus& m : status.maps) {
+    if (m.map != name) continue;
+    Result<uint64_t> count = count_map_entries(m.map_fd);
+    return count ? static_cast<int64_t>(*count) : -1;
+  }
+  return -1;
+}
+
+TEST_P(FlowsSocketTableTest, ConnectionsBeyondTheTableAreCountedExactly) {
+  constexpr int kOverflowed = 24;
+  constexpr size_t kRequest = 300, kReply = 2000;
+  constexpr char kComm[] = "nbfl-overflow";
+  const FlowsCollectorOptions options{.force_kind = GetParam(), .socket_table_sets = 1};
+  FlowsCollector client_side(options), server_side(options);
+  Status started = start(client_side, client_ns_);
+  ASSERT_TRUE(started) << started.message();
+  started = start(server_side, server_ns_);
+  ASSERT_TRUE(started) << started.message();
+  for (const BpfProgramStatus& p : client_side.bpf_status().programs) {
+    if (p.attach != "cgroup_skb") {
+      EXPECT_EQ(p.attach, attach_kind_name(GetParam())) << p.program;
+    }
+  }
+
+  std::map<std::string, uint64_t> client_before, client_after, server_before, server_after;
+  client_ns_.run([&] { client_before = tcptest::read_counters(); });
+  server_ns_.run([&] { server_before = tcptest::read_counters(); });
+  const int listener = server_ns_.run([] { return listen_on(kPgIp, kPgPort); });
+  ASSERT_GE(listener, 0);
+  // Two connecting threads, on two CPUs when there are two: both sides'
+  // records are claimed and spilled by two CPUs at once (over veth, the
+  // server's handshake runs on the client's CPU).
+  cpu_set_t allowed;
+  ASSERT_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  std::vector<int> clients(kOverflowed, -1);
+  std::vector<std::thread> connectors;
+  for (int t = 0; t < 2; ++t) {
+    connectors.emplace_back([&, t] {
+      client_ns_.run([&] {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpus[t % cpus.size()], &one);
+        sched_setaffinity(0, sizeof one, &one);
+        prctl(PR_SET_NAME, kComm);
+        for (int i = t; i < kOverflowed; i += 2) clients[i] = connect_to(kPgIp, kPgPort);
+      });
+    });
+  }
+  for (std::thread& t : connectors) t.join();
+  // Accepted in arrival order: servers[i] is the peer of clients[i] (by port).
+  auto port_of = [](int fd, bool peer) {
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    const int r = peer ? getpeername(fd, reinterpret_cast<sockaddr*>(&a), &len)
+                       : getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+    return r == 0 ? ntohs(a.sin_port) : 0;
+  };
+  std::map<uint16_t, int> client_of_port;
+  for (int i = 0; i < kOverflowed; ++i) {
+    if (clients[i] >= 0) client_of_port[port_of(clients[i], false)] = i;
+  }
+  std::vector<int> servers(kOverflowed, -1);
+  for (int i = 0; i < kOverflowed; ++i) {
+    const int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    auto client = fd >= 0 ? client_of_port.find(port_of(fd, true)) : client_of_port.end();
+    if (client == client_of_port.end()) {
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    servers[client->second] = fd;
+  }
+  close(listener);
+  for (int i = 0; i < kOverflowed; ++i) {
+    ASSERT_GE(clients[i], 0) << i;
+    ASSERT_GE(servers[i], 0) << i;
+  }
+  // All open: the first NETOBS_FLOWS_SOCK_WAYS sockets of each side hold the
+  // ways, the others are in the hash.
+  EXPECT_EQ(map_entries(client_side.bpf_status(), "socks"), kOverflowed - NETOBS_FLOWS_SOCK_WAYS);
+  EXPECT_EQ(map_entries(server_side.bpf_status(), "socks"), kOverflowed - NETOBS_FLOWS_SOCK_WAYS);
+
+  // Every other connection is aborted by the client (SO_LINGER 0: an RST);
+  // the others close gracefully, the server first.
+  std::vector<char> request(kRequest, 'q'), reply(kReply, 'r');
+  int aborted = 0;
+  for (int i = 0; i < kOverflowed; ++i) {
+    ASSERT_TRUE(send_all(clients[i], request.data(), kRequest));
+    ASSERT_TRUE(recv_all(servers[i], request.data(), kRequest));
+    ASSERT_TRUE(send_all(servers[i], reply.data(), kReply));
+    ASSERT_TRUE(recv_all(clients[i], reply.data(), kReply));
+    char byte;
+    if (i % 2 == 0) {
+      linger abort{1, 0};
+      setsockopt(clients[i], SOL_SOCKET, SO_LINGER, &abort, sizeof abort);
+      close(clients[i]);
+      EXPECT_EQ(recv(servers[i], &byte, 1, 0), -1);  // the RST
+      close(servers[i]);
+      ++aborted;
+    } else {
+      close(servers[i]);
+      EXPECT_EQ(recv(clients[i], &byte, 1, 0), 0);
+      close(clients[i]);
+    }
+  }
+
+  const std::string comm = kComm;
+  const auto deadline = Clock::now() + std::chrono::seconds(20);
+  Result<FlowsSnapshot> c = client_side.snapshot();
+  Result<FlowsSnapshot> s = server_side.snapshot();
+  auto closed_of = [](const Result<FlowsSnapshot>& snap, const std::string& client,
+                      const std::string& server) -> uint64_t {
+    if (!snap) return 0;
+    const auto* e = find_edge(*snap, client, server, std::to_string(kPgPort));
+    return e ? e->closed : 0;
+  };
+  while (Clock::now() < deadline && (closed_of(c, comm, kPgIp) < kOverflowed ||
+                                     closed_of(s, kClientIp, kPgIp) < kOverflowed)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    c = client_side.snapshot();
+    s = server_side.snapshot();
+  }
+  ASSERT_TRUE(c && s);
+  client_ns_.run([&] { client_after = tcptest::read_counters(); });
+  server_ns_.run([&] { server_after = tcptest::read_counters(); });
+  const auto* out = find_edge(*c, comm, kPgIp, std::to_string(kPgPort));
+  const auto* in = find_edge(*s, kClientIp, kPgIp, std::to_string(kPgPort));
+  ASSERT_TRUE(out && in) << describe(*c) << describe(*s);
+  EXPECT_EQ(out->opened, kOverflowed) << describe(*c);
+  EXPECT_EQ(out->opened, tcptest::delta(client_before, client_after, "Tcp.ActiveOpens"));
+  EXPECT_EQ(out->failed, 0u);
+  EXPECT_EQ(out->closed, kOverflowed);
+  EXPECT_EQ(out->bytes_to_server, kOverflowed * kRequest);
+  EXPECT_EQ(out->bytes_to_client, kOverflowed * kReply);
+  EXPECT_EQ(out->rtt_count, kOverflowed);
+  EXPECT_EQ(in->opened, kOverflowed) << describe(*s);
+  EXPECT_EQ(in->opened, tcptest::delta(server_before, server_after, "Tcp.PassiveOpens"));
+  EXPECT_EQ(in->closed, kOverflowed);
+  EXPECT_EQ(in->bytes_to_server, kOverflowed * kRequest);
+  EXPECT_EQ(in->bytes_to_client, kOverflowed * kReply);
+  EXPECT_EQ(in->resets, static_cast<uint64_t>(aborted));
+  EXPECT_EQ(c->edges.size(), 2u) << describe(*c);  // + `other`
+  EXPECT_EQ(s->edges.size(), 2u) << describe(*s);
+  for (const Result<FlowsSnapshot>* snap : {&c, &s}) {
+    EXPECT_EQ((**snap).counters[NETOBS_FLOWS_UNTRACKED], 0u);
+  }
+  EXPECT_EQ(map_entries(client_side.bpf_status(), "socks"), 0);
+  EXPECT_EQ(map_entries(server_side.bpf_status(), "socks"), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rungs, FlowsSocketTableTest,
+                         ::testing::Values(AttachKind::kTpBtf, AttachKind::kRawTp,
+                                           AttachKind::kTracepoint),
+                         [](const ::testing::TestParamInfo<AttachKind>& info) {
+                           return std::string(attach_kind_name(info.param));
+                         });
+
 // `netobs topology` runs the collector itself: its --json document is valid
 // and counts the connections made while it watched; --dot draws the edge.
 TEST_F(FlowsCollectorTest, TopologyCommandShowsTheConnections) {
@@ -1182,9 +1355,20 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
     close(server);
     return ok ? "" : "exchange failed";
   };
+  // Connects and their (loopback) handshakes on one CPU: its kernel edge
+  // cache is the one step 5 would find stale.
+  const int cpu = sched_getcpu();
+  ASSERT_GE(cpu, 0);
+  auto pin = [cpu] {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0;
+  };
   // 1. Six refused connects: four edges, two folded.
   // 2. The service's first connection: both its edges folded.
   std::string error = ns.run([&]() -> std::string {
+    if (!pin()) return "sched_setaffinity failed";
     for (uint16_t port = 21001; port <= 21006; ++port) {
       if (connect_to("127.0.0.1", port) != -ECONNREFUSED) return "connect not refused";
     }
@@ -1218,6 +1402,7 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
   // 4. The service's next connections get their own edges, exact.
   constexpr int kCalls = 3;
   error = ns.run([&]() -> std::string {
+    if (!pin()) return "sched_setaffinity failed";
     for (int i = 0; i < kCalls; ++i) {
       if (std::string e = call_service(); !e.empty()) return e;
     }
@@ -1242,6 +1427,25 @@ TEST(FlowsCardinality, IdleEdgesGiveTheirSlotsBack) {
   EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
   EXPECT_EQ(sum(text, failed, "server=\"other\"").first, 2);
   EXPECT_EQ(sum(text, opened, "server=\"other\"").first, 2);
+  // 5. Refused connects to two of the reclaimed edges again, on the same
+  // CPU: new edges in the last two slots (the kernel's cached slots of
+  // those edges were voided when they were taken back), nothing on the
+  // service's edges.
+  error = ns.run([&]() -> std::string {
+    if (!pin()) return "sched_setaffinity failed";
+    for (uint16_t port = 21001; port <= 21002; ++port) {
+      if (connect_to("127.0.0.1", port) != -ECONNREFUSED) return "connect not refused";
+    }
+    return "";
+  });
+  ASSERT_EQ(error, "");
+  text = exporter.scrape();
+  for (const char* refused : {"port=\"21001\"", "port=\"21002\""}) {
+    EXPECT_EQ(sum(text, failed, refused), (std::pair<double, int>{1, 1})) << refused << "\n"
+                                                                          << text;
+  }
+  EXPECT_EQ(sum(text, failed, port).first, 0) << text;
+  EXPECT_EQ(testing::metric_value(text, "netobs_series_dropped_total", dropped), 4);
 }
 
 // Container attribution (attribution: cgroup): a child process in a
