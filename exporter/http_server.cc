@@ -305,6 +305,9 @@ Status HttpServer::start(const HttpOptions& options) {
         "request_timeout_ms", header_timeout.c_str(),
         "keep_alive_timeout_ms", keep_alive_idle.c_str(),
         "enable_keep_alive", "yes",
+        // A response is one write; without this, the tail segment of a body
+        // larger than a segment could wait for the client's delayed ACK.
+        "tcp_nodelay", "1",
         // Absolute URIs name this server by any host name.
         "enable_auth_domain_check", "no",
         // Per-connection buffer for a request head (a scrape's is < 1 KiB):
