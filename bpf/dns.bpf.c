@@ -54,6 +54,7 @@
 
 #include "dns.h"
 #include "lib/dns_wire.h"
+#include "lib/network_filter.h"
 
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
@@ -95,12 +96,6 @@ const volatile __u8 track_servers = 0;
  * sender's cgroup beside its comm (needs track_procs); off: pruned. */
 const volatile __u8 attribute_cgroup = 0;
 const volatile __u32 query_sample_every = 0; /* 0: no samples */
-/* network.include_cidrs / exclude_cidrs (on the server's address) and
- * include_ports / exclude_ports (on either end's port). */
-const volatile __u8 filter_include_cidrs = 0;
-const volatile __u8 filter_exclude_cidrs = 0;
-const volatile __u8 filter_include_ports = 0;
-const volatile __u8 filter_exclude_ports = 0;
 
 /* Queries waiting for their response, and answered ones until the next
  * sweep removes them (see DNS_PENDING_* in dns.h). LRU: under pressure the
@@ -176,43 +171,6 @@ struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 4096); /* resized at load when events are on */
 } dns_events SEC(".maps");
-
-/* The CIDR filters: IPv4 networks stored IPv4-mapped (::ffff:a.b.c.d,
- * prefix + 96) so one trie serves both families; two tries because an LPM
- * lookup returns only the longest match and an exclude must win (filled by
- * exporter/net/network_filter_maps). Sized from the config; looked up only
- * when configured. */
-struct cidr_key {
-  __u32 prefixlen;
-  __u8 addr[16];
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 1);
-  __type(key, struct cidr_key);
-  __type(value, __u8);
-} include_cidrs SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 1);
-  __type(key, struct cidr_key);
-  __type(value, __u8);
-} exclude_cidrs SEC(".maps");
-
-/* port -> bit 0 included, bit 1 excluded; 65536 entries when port filters
- * are configured, else 1. */
-#define PORT_INCLUDED 1
-#define PORT_EXCLUDED 2
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, __u8);
-} port_filter SEC(".maps");
 
 static __always_inline void count(__u32 index) {
   __u64* value = bpf_map_lookup_elem(&dns_counters, &index);
@@ -672,35 +630,21 @@ static __always_inline bool tcp_message(struct __sk_buff* skb, struct dns_where*
   return true;
 }
 
-/* network.* filters: the server's address against the CIDR tries, either
- * end's port against the port filter. */
-#define FILTER_NETWORK \
-  (filter_include_cidrs || filter_exclude_cidrs || filter_include_ports || filter_exclude_ports)
+/* network.* filters (lib/network_filter.h): the server's address against
+ * the CIDR tries, either end's port against the port filter. */
+#define FILTER_NETWORK (NETWORK_FILTER_CIDRS || NETWORK_FILTER_PORTS)
 static __always_inline bool network_passes(const struct dns_flow_key* key) {
-  if (filter_include_cidrs || filter_exclude_cidrs) {
-    struct cidr_key ck = {.prefixlen = 128};
+  if (key->family == DNS_FAMILY_IPV4) {
+    __u32 server;
 
-    if (key->family == DNS_FAMILY_IPV4) {
-      ck.addr[10] = ck.addr[11] = 0xff;
-      __builtin_memcpy(&ck.addr[12], key->server, 4);
-    } else {
-      __builtin_memcpy(ck.addr, key->server, 16);
-    }
-    if (filter_exclude_cidrs && bpf_map_lookup_elem(&exclude_cidrs, &ck)) return false;
-    if (filter_include_cidrs && !bpf_map_lookup_elem(&include_cidrs, &ck)) return false;
+    __builtin_memcpy(&server, key->server, 4);
+    if (!network_filter_ipv4_passes(server)) return false;
+  } else if (!network_filter_address_passes(key->server)) {
+    return false;
   }
-  if (filter_include_ports || filter_exclude_ports) {
-    __u32 client = key->client_port, server = key->server_port;
-    __u8 bits = 0, *b;
-
-    b = bpf_map_lookup_elem(&port_filter, &client);
-    if (b) bits |= *b;
-    b = bpf_map_lookup_elem(&port_filter, &server);
-    if (b) bits |= *b;
-    if (filter_exclude_ports && (bits & PORT_EXCLUDED)) return false;
-    if (filter_include_ports && !(bits & PORT_INCLUDED)) return false;
-  }
-  return true;
+  if (!NETWORK_FILTER_PORTS) return true;
+  return network_filter_port_bits_pass(network_filter_port_bits(key->client_port) |
+                                       network_filter_port_bits(key->server_port));
 }
 
 /* After the ports matched: finds the DNS message and dispatches on QR.

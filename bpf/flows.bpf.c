@@ -18,6 +18,7 @@
 #include <bpf/bpf_endian.h>
 
 #include "flows.h"
+#include "lib/network_filter.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -25,15 +26,8 @@
 /* Set through skel->rodata before load. */
 const volatile __u32 target_netns = 0; /* network namespace inode number; 0: all */
 const volatile __u8 use_services = 0;  /* the services trie has entries */
-/* network.include_cidrs / exclude_cidrs (on the remote address) and
- * include_ports / exclude_ports (on the server port); maps filled by
- * exporter/net/network_filter_maps.h as for the socket and dns collectors. */
-const volatile __u8 filter_include_cidrs = 0;
-const volatile __u8 filter_exclude_cidrs = 0;
-const volatile __u8 filter_include_ports = 0;
-const volatile __u8 filter_exclude_ports = 0;
-const volatile __u8 key_cgroup = 0; /* key process clients by cgroup id too */
-const volatile __u8 key_comm = 1;   /* key process clients by comm (attribution != none) */
+const volatile __u8 key_cgroup = 0;    /* key process clients by cgroup id too */
+const volatile __u8 key_comm = 1;      /* key process clients by comm (attribution != none) */
 const volatile __u32 max_edges = 300;
 /* UDP: the network namespace's cookie (SO_NETNS_COOKIE); 0: all. */
 const volatile __u64 target_netns_cookie = 0;
@@ -113,38 +107,6 @@ struct {
   __type(value, __u32);
   __uint(map_flags, BPF_F_NO_PREALLOC);
 } services SEC(".maps");
-
-struct cidr_key {
-  __u32 prefixlen;
-  __u8 addr[16];
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 1);
-  __type(key, struct cidr_key);
-  __type(value, __u8);
-} include_cidrs SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 1);
-  __type(key, struct cidr_key);
-  __type(value, __u8);
-} exclude_cidrs SEC(".maps");
-
-/* port -> bit 0 included, bit 1 excluded; 65536 entries when port filters
- * are configured, else 1. */
-#define PORT_INCLUDED 1
-#define PORT_EXCLUDED 2
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, __u8);
-} port_filter SEC(".maps");
 
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -237,24 +199,11 @@ static __always_inline __u32 lpm_lookup(void* trie, const __u8 addr[16], __u16 p
 }
 
 /* Whether a connection with this remote address and server port passes
- * network.{include,exclude}_{cidrs,ports}: an exclude match always wins. */
+ * network.{include,exclude}_{cidrs,ports} (lib/network_filter.h). */
 static __always_inline bool filters_pass(const __u8 remote[16], __u16 server_port) {
-  if (filter_include_cidrs || filter_exclude_cidrs) {
-    struct cidr_key ck = {.prefixlen = 128};
-
-    __builtin_memcpy(ck.addr, remote, 16);
-    if (filter_exclude_cidrs && bpf_map_lookup_elem(&exclude_cidrs, &ck)) return false;
-    if (filter_include_cidrs && !bpf_map_lookup_elem(&include_cidrs, &ck)) return false;
-  }
-  if (filter_include_ports || filter_exclude_ports) {
-    __u32 port = server_port;
-    __u8* bits = bpf_map_lookup_elem(&port_filter, &port);
-    __u8 b = bits ? *bits : 0;
-
-    if (filter_exclude_ports && (b & PORT_EXCLUDED)) return false;
-    if (filter_include_ports && !(b & PORT_INCLUDED)) return false;
-  }
-  return true;
+  if (!network_filter_address_passes(remote)) return false;
+  return !NETWORK_FILTER_PORTS ||
+         network_filter_port_bits_pass(network_filter_port_bits(server_port));
 }
 
 /* Fills the server side: a configured service (port kept for the protocol)

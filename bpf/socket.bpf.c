@@ -24,6 +24,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "lib/log2_slot.h"
+#include "lib/network_filter.h"
 #include "socket.h"
 
 #define AF_INET 2
@@ -47,10 +48,6 @@
 const volatile __u8 protocol_mask = (1 << SOCKET_PROTO_TCP) | (1 << SOCKET_PROTO_UDP);
 const volatile bool filter_pids = false;
 const volatile bool filter_comms = false;
-const volatile bool filter_include_ports = false;
-const volatile bool filter_exclude_ports = false;
-const volatile bool filter_include_cidrs = false;
-const volatile bool filter_exclude_cidrs = false;
 const volatile bool per_process = true;
 /* The syscall tracepoints are attached (collectors.socket.syscall_details). */
 const volatile bool syscall_details = true;
@@ -165,16 +162,6 @@ struct {
   __type(value, __u8);
 } comm_filter SEC(".maps");
 
-/* port -> bit 0 included, bit 1 excluded. An array: the lookup is inlined. */
-#define PORT_INCLUDED 1
-#define PORT_EXCLUDED 2
-struct {
-  __uint(type, BPF_MAP_TYPE_ARRAY);
-  __uint(max_entries, 65536);
-  __type(key, __u32);
-  __type(value, __u8);
-} port_filter SEC(".maps");
-
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 4096); /* resized from events.ring_buffer_size */
@@ -270,32 +257,6 @@ struct {
   __type(key, __u32); /* tid */
   __type(value, struct pending_recv);
 } pending_events SEC(".maps");
-
-/* network.include_cidrs / exclude_cidrs, matched against the peer address.
- * IPv4 networks are stored IPv4-mapped (::ffff:a.b.c.d, prefix + 96), so
- * one trie serves both families. Two tries, not one with verdict bits: an
- * LPM lookup returns only the longest match, and an exclude must win even
- * when a longer include matches too. Looked up only when configured. */
-struct cidr_key {
-  __u32 prefixlen;
-  __u32 addr[4];
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 1); /* resized from the config */
-  __type(key, struct cidr_key);
-  __type(value, __u8);
-} include_cidrs SEC(".maps");
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LPM_TRIE);
-  __uint(map_flags, BPF_F_NO_PREALLOC);
-  __uint(max_entries, 1);
-  __type(key, struct cidr_key);
-  __type(value, __u8);
-} exclude_cidrs SEC(".maps");
 
 /* Fallback (kprobe/fentry) state: the entry's arguments, keyed by
  * tid << 8 | function, so udpv6_sendmsg -> udp_sendmsg nesting keeps both. */
@@ -518,37 +479,20 @@ static __always_inline void read_endpoints(struct sock* sk, bool direct, __u16 f
 }
 
 static __always_inline bool ports_pass(const struct endpoints* ep) {
-  __u32 lport = ep->lport, rport = ep->rport;
-  __u8 *l, *r, bits = 0;
-
-  l = bpf_map_lookup_elem(&port_filter, &lport);
-  r = bpf_map_lookup_elem(&port_filter, &rport);
-  if (l) bits |= *l;
-  if (r) bits |= *r;
-  if (filter_exclude_ports && (bits & PORT_EXCLUDED)) return false;
-  if (filter_include_ports && !(bits & PORT_INCLUDED)) return false;
-  return true;
+  return network_filter_port_bits_pass(network_filter_port_bits(ep->lport) |
+                                       network_filter_port_bits(ep->rport));
 }
 
-#define FILTER_CIDRS (filter_include_cidrs || filter_exclude_cidrs)
+#define FILTER_CIDRS NETWORK_FILTER_CIDRS
 
 /* The peer address against network.include_cidrs / exclude_cidrs. `remote`
  * as in struct endpoints (IPv4 in remote[0]). A peer that is not known (an
  * unconnected receive whose caller asked for no source address) is in no
  * network: it fails include_cidrs and passes exclude_cidrs. */
 static __always_inline bool cidrs_pass(const __u32* remote, __u8 ipver, bool known) {
-  struct cidr_key key = {.prefixlen = 128};
-
   if (!known) return !filter_include_cidrs;
-  if (ipver == 4) {
-    key.addr[2] = bpf_htonl(0x0000ffff);
-    key.addr[3] = remote[0];
-  } else {
-    __builtin_memcpy(key.addr, remote, sizeof(key.addr));
-  }
-  if (filter_exclude_cidrs && bpf_map_lookup_elem(&exclude_cidrs, &key)) return false;
-  if (filter_include_cidrs && !bpf_map_lookup_elem(&include_cidrs, &key)) return false;
-  return true;
+  if (ipver == 4) return network_filter_ipv4_passes(remote[0]);
+  return network_filter_address_passes((const __u8*)remote);
 }
 
 static __always_inline void count_flags(struct socket_stats* s, __u32 flags) {
@@ -806,7 +750,7 @@ static __always_inline void op_thread_state(struct op_ctx* c) {
   if (c->op && (!c->op->active || c->op->direction != c->direction)) c->op = NULL;
 }
 
-#define FILTER_PORTS (filter_include_ports || filter_exclude_ports)
+#define FILTER_PORTS NETWORK_FILTER_PORTS
 
 static __always_inline bool op_endpoints_pass(struct op_ctx* c) {
   read_endpoints(c->sk, c->direct, c->family, c->op, events_enabled || FILTER_CIDRS,

@@ -209,16 +209,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
         skel.rodata->track_servers = servers ? 1 : 0;
         skel.rodata->query_sample_every = sampling ? cfg.domain_sample_rate : 0;
         if (!opts.loopback_dedupe) skel.rodata->loopback_ifindex = 0;
-        skel.rodata->filter_include_cidrs = !net.include_cidrs.empty();
-        skel.rodata->filter_exclude_cidrs = !net.exclude_cidrs.empty();
-        skel.rodata->filter_include_ports = !net.include_ports.empty();
-        skel.rodata->filter_exclude_ports = !net.exclude_ports.empty();
-        bpf_map__set_max_entries(skel.maps.include_cidrs, static_cast<uint32_t>(std::max<size_t>(
-                                                              1, net.include_cidrs.size())));
-        bpf_map__set_max_entries(skel.maps.exclude_cidrs, static_cast<uint32_t>(std::max<size_t>(
-                                                              1, net.exclude_cidrs.size())));
-        const bool ports = !net.include_ports.empty() || !net.exclude_ports.empty();
-        bpf_map__set_max_entries(skel.maps.port_filter, ports ? 65536 : 1);
+        configure_network_filter(skel, net);
         bpf_map__set_max_entries(skel.maps.dns_pending, cfg.max_outstanding_queries);
         bpf_map__set_max_entries(skel.maps.dns_servers, servers ? cfg.max_servers + 1 : 1);
         bpf_map__set_max_entries(skel.maps.dns_procs, procs ? 4096 : 1);
@@ -241,12 +232,7 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
   loaded_->ring_used = events_on_ || sampling;
   {
     // Filled before anything is attached: no packet sees a half-filled filter.
-    dns_bpf& skel = *loaded_->skeleton.skel;
-    if (Status in = fill_cidr_map(skel.maps.include_cidrs, net.include_cidrs); !in) return in;
-    if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, net.exclude_cidrs); !ex) return ex;
-    if (!net.include_ports.empty() || !net.exclude_ports.empty()) {
-      if (Status ports = fill_port_map(skel.maps.port_filter, net); !ports) return ports;
-    }
+    if (Status filter = fill_network_filter(*loaded_->skeleton.skel, net); !filter) return filter;
   }
 
   if (servers) {

@@ -237,7 +237,6 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
       keys->emplace_back(flows_lpm_key({*prefix, std::nullopt}), 1);
     }
   }
-  const bool ports = !filters.include_ports.empty() || !filters.exclude_ports.empty();
   LadderLoadOptions load_options;
   load_options.collector = name();
   auto skeleton = load_skeleton_with_ladders<flows_bpf>(
@@ -251,10 +250,7 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         bpf_program__set_autoload(skel.progs.flows_udp_ingress, flows.udp);
         bpf_map__set_max_entries(skel.maps.udp_flows, flows.max_tracked_connections);
         skel.rodata->use_services = loaded->service_keys.empty() ? 0 : 1;
-        skel.rodata->filter_include_cidrs = filters.include_cidrs.empty() ? 0 : 1;
-        skel.rodata->filter_exclude_cidrs = filters.exclude_cidrs.empty() ? 0 : 1;
-        skel.rodata->filter_include_ports = filters.include_ports.empty() ? 0 : 1;
-        skel.rodata->filter_exclude_ports = filters.exclude_ports.empty() ? 0 : 1;
+        configure_network_filter(skel, filters);
         skel.rodata->max_edges = flows.max_edges;
         skel.rodata->key_cgroup = flows.attribution == "cgroup" ? 1 : 0;
         skel.rodata->key_comm = flows.attribution == "none" ? 0 : 1;
@@ -264,15 +260,8 @@ Status FlowsCollector::start_impl(const CollectorContext& context) {
         bpf_map__set_max_entries(skel.maps.edge_stats, flows.max_edges + 1);
         bpf_map__set_max_entries(skel.maps.socks, flows.max_tracked_connections);
         bpf_map__set_max_entries(skel.maps.seeded, flows.max_tracked_connections);
-        const auto at_least_one = [](size_t n) {
-          return static_cast<uint32_t>(std::max<size_t>(1, n));
-        };
-        bpf_map__set_max_entries(skel.maps.services, at_least_one(loaded->service_keys.size()));
-        bpf_map__set_max_entries(skel.maps.include_cidrs,
-                                 at_least_one(filters.include_cidrs.size()));
-        bpf_map__set_max_entries(skel.maps.exclude_cidrs,
-                                 at_least_one(filters.exclude_cidrs.size()));
-        bpf_map__set_max_entries(skel.maps.port_filter, ports ? 65536 : 1);
+        bpf_map__set_max_entries(skel.maps.services, static_cast<uint32_t>(std::max<size_t>(
+                                                         1, loaded->service_keys.size())));
         return Status::ok();
       });
   if (!skeleton) return skeleton.status();
@@ -320,13 +309,7 @@ Status FlowsCollector::fill_maps(const Config& config) {
   for (const auto& [key, id] : loaded_->service_keys) {
     if (Status s = put(skel.maps.services, &key, &id, "services"); !s) return s;
   }
-  const NetworkFilters& network = config.network;
-  if (Status in = fill_cidr_map(skel.maps.include_cidrs, network.include_cidrs); !in) return in;
-  if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, network.exclude_cidrs); !ex) return ex;
-  if (!network.include_ports.empty() || !network.exclude_ports.empty()) {
-    if (Status p = fill_port_map(skel.maps.port_filter, network); !p) return p;
-  }
-  return Status::ok();
+  return fill_network_filter(skel, config.network);
 }
 
 // The UDP programs go on the cgroup2 root, so they see the datagrams of

@@ -273,15 +273,8 @@ Status SocketCollector::load(const CollectorContext& context,
     skel.rodata->protocol_mask = protocol_mask;
     skel.rodata->filter_pids = pid_count > 0;
     skel.rodata->filter_comms = comm_count > 0;
-    skel.rodata->filter_include_ports = !config.network.include_ports.empty();
-    skel.rodata->filter_exclude_ports = !config.network.exclude_ports.empty();
-    skel.rodata->filter_include_cidrs = !config.network.include_cidrs.empty();
-    skel.rodata->filter_exclude_cidrs = !config.network.exclude_cidrs.empty();
+    configure_network_filter(skel, config.network);
     skel.rodata->syscall_details = syscall_tracepoints_;
-    bpf_map__set_max_entries(skel.maps.include_cidrs, static_cast<uint32_t>(std::max<size_t>(
-                                                          1, config.network.include_cidrs.size())));
-    bpf_map__set_max_entries(skel.maps.exclude_cidrs, static_cast<uint32_t>(std::max<size_t>(
-                                                          1, config.network.exclude_cidrs.size())));
     skel.rodata->per_process = per_process;
     skel.rodata->max_processes = max_processes;
     skel.rodata->attribute_cgroup = by_cgroup;
@@ -346,14 +339,7 @@ Status SocketCollector::fill_filters(const Config& config) {
       return Status::error("filling the comm filter map failed: " + errno_message(errno));
     }
   }
-  if (Status ports = fill_port_map(skel.maps.port_filter, config.network); !ports) return ports;
-  if (Status in = fill_cidr_map(skel.maps.include_cidrs, config.network.include_cidrs); !in) {
-    return in;
-  }
-  if (Status ex = fill_cidr_map(skel.maps.exclude_cidrs, config.network.exclude_cidrs); !ex) {
-    return ex;
-  }
-  return Status::ok();
+  return fill_network_filter(skel, config.network);
 }
 
 Status SocketCollector::push_free_slots(const std::vector<uint32_t>& slots) {

@@ -2,11 +2,11 @@
 
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <map>
 
-#include "config/config.h"
 #include "exporter/errno_name.h"
 #include "exporter/net/ip_prefix.h"
 
@@ -43,6 +43,21 @@ Status fill_port_map(bpf_map* map, const NetworkFilters& network) {
     }
   }
   return Status::ok();
+}
+
+void size_network_filter_maps(const NetworkFilterMaps& maps, const NetworkFilters& network) {
+  const auto at_least_one = [](size_t n) { return static_cast<uint32_t>(std::max<size_t>(1, n)); };
+  const bool ports = !network.include_ports.empty() || !network.exclude_ports.empty();
+  bpf_map__set_max_entries(maps.include_cidrs, at_least_one(network.include_cidrs.size()));
+  bpf_map__set_max_entries(maps.exclude_cidrs, at_least_one(network.exclude_cidrs.size()));
+  bpf_map__set_max_entries(maps.port_filter, ports ? 65536 : 1);
+}
+
+Status fill_network_filter_maps(const NetworkFilterMaps& maps, const NetworkFilters& network) {
+  if (Status in = fill_cidr_map(maps.include_cidrs, network.include_cidrs); !in) return in;
+  if (Status ex = fill_cidr_map(maps.exclude_cidrs, network.exclude_cidrs); !ex) return ex;
+  if (network.include_ports.empty() && network.exclude_ports.empty()) return Status::ok();
+  return fill_port_map(maps.port_filter, network);
 }
 
 }  // namespace netobs

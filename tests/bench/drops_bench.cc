@@ -27,42 +27,24 @@
 #include "exporter/bpf/preflight.h"
 #include "exporter/builtin_config.h"
 #include "bench_baseline.h"
+#include "bench_support.h"
 
 namespace netobs {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int run(const std::string& command) { return std::system(command.c_str()); }
-
 // The benchmark's own namespace, entered by the whole process, with an
 // nftables rule that drops UDP to kPort.
 constexpr uint16_t kPort = 9301;
 
-class BenchNetns {
- public:
-  BenchNetns() : name_("nobsdropsbench" + std::to_string(getpid())) {
-    run("ip netns del " + name_ + " 2>/dev/null");
-    if (run("ip netns add " + name_) != 0) return;
-    int fd = ::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
-    ok_ = fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0 && run("ip link set lo up") == 0 &&
-          run("nft add table inet nobsbench && nft add chain inet nobsbench input "
-              "'{ type filter hook input priority 0; policy accept; }' && nft add rule inet "
-              "nobsbench input udp dport " +
-              std::to_string(kPort) + " drop") == 0;
-    if (fd >= 0) ::close(fd);
-  }
-  ~BenchNetns() { run("ip netns del " + name_ + " 2>/dev/null"); }
-  bool ok() const { return ok_; }
-  std::string path() const { return "/run/netns/" + name_; }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
-
-BenchNetns& bench_netns() {
-  static BenchNetns netns;
+bench::BenchNetns& bench_netns() {
+  static bench::BenchNetns netns(
+      "nobsdropsbench",
+      "nft add table inet nobsbench && nft add chain inet nobsbench input "
+      "'{ type filter hook input priority 0; policy accept; }' && nft add rule inet "
+      "nobsbench input udp dport " +
+          std::to_string(kPort) + " drop");
   return netns;
 }
 
@@ -152,14 +134,10 @@ void BM_DropCost(benchmark::State& state) {
     state.SkipWithError("cannot read BPF run-time stats");
     return;
   }
-  auto per_event = [](const ProgramRuntime& a, const ProgramRuntime& b) {
-    const uint64_t runs = b.run_cnt - a.run_cnt;
-    return runs ? static_cast<double>(b.run_time_ns - a.run_time_ns) / runs : 0.0;
-  };
-  const double real_ns = per_event(*real_before, *real_after);
-  const double empty_ns = per_event(*empty_before, *empty_after);
+  const double real_ns = bench::ns_per_run(*real_before, *real_after);
+  const double empty_ns = bench::ns_per_run(*empty_before, *empty_after);
   state.counters["drops"] = static_cast<double>(sent);
-  state.counters["events"] = static_cast<double>(real_after->run_cnt - real_before->run_cnt);
+  state.counters["events"] = static_cast<double>(bench::runs_between(*real_before, *real_after));
   state.counters["kfree_skb_ns"] = real_ns;
   state.counters["empty_ns"] = empty_ns;
   state.counters["ratio"] = empty_ns > 0 ? real_ns / empty_ns : 0;

@@ -39,6 +39,7 @@
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "bench_baseline.h"
+#include "bench_support.h"
 #include "exporter/bpf/preflight.h"
 
 namespace netobs {
@@ -81,10 +82,7 @@ ProgramRuntime runtime(int fd) {
   return r ? *r : ProgramRuntime{};
 }
 
-double per_event(const ProgramRuntime& before, const ProgramRuntime& after) {
-  const uint64_t runs = after.run_cnt - before.run_cnt;
-  return runs == 0 ? 0 : static_cast<double>(after.run_time_ns - before.run_time_ns) / runs;
-}
+using bench::ns_per_run;
 
 struct Sample {
   double send_ns = 0, recv_ns = 0, empty_ns = 0, floor_ns = 0;
@@ -123,12 +121,12 @@ Sample run_once(const Config& base, const PreflightReport& preflight, const Base
   int wstatus = 0;
   waitpid(client, &wstatus, 0);
   Sample sample;
-  sample.send_ns = per_event(s0, runtime(send_fd));
-  sample.recv_ns = per_event(r0, runtime(recv_fd));
-  sample.empty_ns = per_event(e0, runtime(fds.empty));
-  sample.floor_ns = per_event(f0, runtime(fds.floor));
-  sample.recv_empty_ns = per_event(re0, runtime(fds.recv_empty));
-  sample.recv_floor_ns = per_event(rf0, runtime(fds.recv_floor));
+  sample.send_ns = ns_per_run(s0, runtime(send_fd));
+  sample.recv_ns = ns_per_run(r0, runtime(recv_fd));
+  sample.empty_ns = ns_per_run(e0, runtime(fds.empty));
+  sample.floor_ns = ns_per_run(f0, runtime(fds.floor));
+  sample.recv_empty_ns = ns_per_run(re0, runtime(fds.recv_empty));
+  sample.recv_floor_ns = ns_per_run(rf0, runtime(fds.recv_floor));
   collector.stop();
   sample.events = sink->rows_written();
   return sample;

@@ -43,6 +43,7 @@
 #include "exporter/bpf/bpf_stats.h"
 #include "exporter/bpf/preflight.h"
 #include "bench_baseline.h"
+#include "bench_support.h"
 #include "tcp.skel.h"
 #include "tcp_states.skel.h"
 
@@ -51,65 +52,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int run(const std::string& command) { return std::system(command.c_str()); }
+using bench::connect_loopback;
+using bench::HookPair;
+using bench::listen_loopback;
+using bench::run;
 
 // The benchmark's own namespace, entered by the whole process.
-class BenchNetns {
- public:
-  BenchNetns() : name_("nobstcpbench" + std::to_string(getpid())) {
-    run("ip netns del " + name_ + " 2>/dev/null");
-    if (run("ip netns add " + name_) != 0) return;
-    int fd = ::open(("/run/netns/" + name_).c_str(), O_RDONLY | O_CLOEXEC);
-    ok_ = fd >= 0 && ::setns(fd, CLONE_NEWNET) == 0 && run("ip link set lo up") == 0;
-    if (fd >= 0) ::close(fd);
-  }
-  ~BenchNetns() { run("ip netns del " + name_ + " 2>/dev/null"); }
-  bool ok() const { return ok_; }
-  const std::string& name() const { return name_; }
-
- private:
-  std::string name_;
-  bool ok_ = false;
-};
-
-BenchNetns& bench_netns() {
-  static BenchNetns netns;
+bench::BenchNetns& bench_netns() {
+  static bench::BenchNetns netns("nobstcpbench");
   return netns;
 }
-
-int listen_loopback(uint16_t port, int backlog) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, backlog) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-int connect_loopback(uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-// The real program and the empty one of a hook, attached side by side.
-struct HookPair {
-  std::string real;
-  std::string empty;
-};
 
 struct Rig {
   SkeletonPtr<tcp_bpf> skel;
@@ -154,34 +106,7 @@ std::optional<Rig> load_rig(const std::vector<HookPair>& pairs, uint32_t group_b
   return rig;
 }
 
-std::vector<ProgramRuntime> runtimes(const Rig& rig) {
-  std::vector<ProgramRuntime> out;
-  for (int fd : rig.fds) {
-    Result<ProgramRuntime> r = read_program_runtime(fd);
-    out.push_back(r ? *r : ProgramRuntime{});
-  }
-  return out;
-}
-
-// Reports ns/event of each program and the ratio real/empty per hook.
-void report(benchmark::State& state, const std::vector<HookPair>& pairs,
-            const std::vector<ProgramRuntime>& before, const std::vector<ProgramRuntime>& after) {
-  for (size_t i = 0; i < pairs.size(); ++i) {
-    double ns[2] = {0, 0};
-    double events = 0;
-    for (int k = 0; k < 2; ++k) {
-      const size_t at = 2 * i + static_cast<size_t>(k);
-      const double runs = static_cast<double>(after[at].run_cnt - before[at].run_cnt);
-      const double time = static_cast<double>(after[at].run_time_ns - before[at].run_time_ns);
-      ns[k] = runs > 0 ? time / runs : 0;
-      if (k == 0) events = runs;
-    }
-    state.counters[pairs[i].real + "_ns"] = ns[0];
-    state.counters[pairs[i].empty + "_ns"] = ns[1];
-    state.counters[pairs[i].real + "_ratio"] = ns[1] > 0 ? ns[0] / ns[1] : 0;
-    state.counters[pairs[i].real + "_events"] = events;
-  }
-}
+std::vector<ProgramRuntime> runtimes(const Rig& rig) { return bench::read_runtimes(rig.fds); }
 
 bool require_root(benchmark::State& state) {
   if (geteuid() != 0) {
@@ -230,7 +155,7 @@ void BM_TcpProbeCost(benchmark::State& state) {
       state.SkipWithError("iperf3 failed (is it installed? Debian package iperf3)");
       return;
     }
-    report(state, pairs, before, after);
+    bench::report_pairs(state, pairs, before, after);
   }
 }
 BENCHMARK(BM_TcpProbeCost)
@@ -272,7 +197,7 @@ void BM_LifecycleCost(benchmark::State& state) {
     }
     auto after = runtimes(*rig);
     close(listener);
-    report(state, pairs, before, after);
+    bench::report_pairs(state, pairs, before, after);
   }
 }
 BENCHMARK(BM_LifecycleCost)->Arg(0)->Arg(1)->Iterations(1)->Unit(benchmark::kMillisecond);
@@ -334,7 +259,7 @@ void BM_TrackStatesCost(benchmark::State& state) {
     }
     auto after = read();
     close(listener);
-    report(state, pairs, before, after);
+    bench::report_pairs(state, pairs, before, after);
   }
 }
 BENCHMARK(BM_TrackStatesCost)->Iterations(1)->Unit(benchmark::kMillisecond);
@@ -377,7 +302,7 @@ void BM_RetransmitCost(benchmark::State& state) {
     close(client);
     close(server);
     close(listener);
-    report(state, pairs, before, after);
+    bench::report_pairs(state, pairs, before, after);
   }
   run("nft delete table inet nobsbench");
 }

@@ -186,6 +186,15 @@ class CgroupTree {
     fs::create_directories(root_ + prefix_ + "/" + path);
     return prefix_ + "/" + path;
   }
+  // The cgroup of kId in pod kUid, as the kubelet's systemd driver names it.
+  std::string make_pod_container() {
+    return make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
+                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  }
+  // The cgroup of kId2 in pod kUid2, as the cgroupfs driver names it.
+  std::string make_cgroupfs_pod_container() {
+    return make("kubepods/burstable/pod" + kUid2 + "/" + kId2);
+  }
   void move(pid_t pid, const std::string& cgroup) {
     std::ofstream procs(root_ + cgroup + "/cgroup.procs");
     procs << pid << "\n";
@@ -234,6 +243,15 @@ double calls(const std::string& text, std::map<std::string, std::string> labels,
   return testing::metric_value(text, "netobs_socket_calls_total", labels_text(labels)).value_or(-1);
 }
 
+// collectors_yaml with attribution by the kubelet at `kubelet`: labels kept,
+// a gone cgroup noticed after 1 s, names refreshed every 2 s.
+std::string with_kubelet(const std::string& collectors_yaml, const testing::FakeKubelet& kubelet) {
+  return collectors_yaml +
+         "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
+         "  metadata_refresh: 2s\n  kubelet_url: " +
+         kubelet.url() + "\n";
+}
+
 void require_root() {
   if (testing::running_as_root()) return;
   if (testing::running_in_ci()) FAIL() << "attribution tests need root in CI";
@@ -249,17 +267,13 @@ TEST(AttributionLive, SocketSeriesCarryContainerPodAndUnitLabels) {
   kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
   testing::ExporterProcess exporter(
       {.collectors = {"socket"},
-       .config_yaml = "collectors:\n  socket:\n    attribution: cgroup\n    max_processes: 256\n"
-                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
-                      "  metadata_refresh: 2s\n  kubelet_url: " +
-                      kubelet.url() + "\n",
+       .config_yaml = with_kubelet(
+           "collectors:\n  socket:\n    attribution: cgroup\n    max_processes: 256\n", kubelet),
        .scrape_with_curl = true});
   ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
 
-  const std::string k8s_systemd =
-      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
-                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
-  const std::string k8s_cgroupfs = tree.make("kubepods/burstable/pod" + kUid2 + "/" + kId2);
+  const std::string k8s_systemd = tree.make_pod_container();
+  const std::string k8s_cgroupfs = tree.make_cgroupfs_pod_container();
   const std::string service = tree.make("system.slice/nbat-web.service");
   const std::string docker = tree.make("system.slice/docker-" + kId3 + ".scope");
 
@@ -382,17 +396,13 @@ TEST(AttributionLive, TcpSeriesCarryContainerPodAndUnitLabels) {
   kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
   testing::ExporterProcess exporter(
       {.collectors = {"tcp"},
-       .config_yaml = "collectors:\n  tcp:\n    attribution: cgroup\n    max_cgroups: 4096\n"
-                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
-                      "  metadata_refresh: 2s\n  kubelet_url: " +
-                      kubelet.url() + "\n",
+       .config_yaml = with_kubelet(
+           "collectors:\n  tcp:\n    attribution: cgroup\n    max_cgroups: 4096\n", kubelet),
        .scrape_with_curl = true});
   ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
 
-  const std::string k8s_systemd =
-      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
-                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
-  const std::string k8s_cgroupfs = tree.make("kubepods/burstable/pod" + kUid2 + "/" + kId2);
+  const std::string k8s_systemd = tree.make_pod_container();
+  const std::string k8s_cgroupfs = tree.make_cgroupfs_pod_container();
   const std::string service = tree.make("system.slice/nbat-web.service");
   const std::string docker = tree.make("system.slice/docker-" + kId3 + ".scope");
 
@@ -604,15 +614,11 @@ TEST(AttributionLive, TcpRttByCgroupCountsEverySegmentReceived) {
   kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
   testing::ExporterProcess exporter(
       {.collectors = {"tcp"},
-       .config_yaml = "collectors:\n  tcp:\n    attribution: cgroup\n    max_cgroups: 4096\n"
-                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
-                      "  metadata_refresh: 2s\n  kubelet_url: " +
-                      kubelet.url() + "\n",
+       .config_yaml = with_kubelet(
+           "collectors:\n  tcp:\n    attribution: cgroup\n    max_cgroups: 4096\n", kubelet),
        .scrape_with_curl = true});
   ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
-  const std::string pod_cgroup =
-      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
-                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  const std::string pod_cgroup = tree.make_pod_container();
   const std::string service = tree.make("system.slice/nbat-rtt.service");
   RttChild pod(tree, pod_cgroup, 20);
   RttChild unit(tree, service, 7);
@@ -725,15 +731,11 @@ TEST(AttributionLive, DropsOfASocketCarryItsContainerAndPodLabels) {
   kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
   testing::ExporterProcess exporter(
       {.collectors = {"drops"},
-       .config_yaml = "collectors:\n  drops:\n    attribution: cgroup\n    max_cgroups: 4096\n"
-                      "attribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
-                      "  metadata_refresh: 2s\n  kubelet_url: " +
-                      kubelet.url() + "\n",
+       .config_yaml = with_kubelet(
+           "collectors:\n  drops:\n    attribution: cgroup\n    max_cgroups: 4096\n", kubelet),
        .scrape_with_curl = true});
   ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
-  const std::string k8s_systemd =
-      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
-                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
+  const std::string k8s_systemd = tree.make_pod_container();
   const std::string service = tree.make("system.slice/nbat-drops.service");
 
   const int64_t pod_drops = overflow_udp_rcvbuf_in(tree, k8s_systemd, 60);
@@ -883,18 +885,14 @@ TEST_P(DnsAttributionLive, DnsSeriesCarryContainerPodAndUnitLabels) {
   kubelet.set_pods(testing::pod_list_json(kUid, "web-0", "shop", "nginx", kId));
   testing::ExporterProcess exporter(
       {.collectors = {"dns"},
-       .config_yaml = "collectors:\n  dns:\n    attribution: cgroup\n    ports: [" +
-                      std::to_string(port) +
-                      "]\nattribution:\n  label_idle_time: 720h\n  gone_after: 1s\n"
-                      "  metadata_refresh: 2s\n  kubelet_url: " +
-                      kubelet.url() + "\n",
+       .config_yaml = with_kubelet("collectors:\n  dns:\n    attribution: cgroup\n    ports: [" +
+                                       std::to_string(port) + "]\n",
+                                   kubelet),
        .scrape_with_curl = true});
   ASSERT_TRUE(exporter.wait_ready("/metrics", 30)) << exporter.output();
 
-  const std::string k8s_systemd =
-      tree.make("kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" +
-                underscored(kUid) + ".slice/cri-containerd-" + kId + ".scope");
-  const std::string k8s_cgroupfs = tree.make("kubepods/burstable/pod" + kUid2 + "/" + kId2);
+  const std::string k8s_systemd = tree.make_pod_container();
+  const std::string k8s_cgroupfs = tree.make_cgroupfs_pod_container();
   const std::string service = tree.make("system.slice/nbat-web.service");
 
   for (int i = 0; i < 3; ++i)

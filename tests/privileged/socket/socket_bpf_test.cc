@@ -21,6 +21,7 @@
 #include "exporter/bpf/attach_ladder.h"
 #include "exporter/bpf/libbpf_logging.h"
 #include "exporter/bpf/preflight.h"
+#include "exporter/net/network_filter_maps.h"
 #include "socket.skel.h"
 #include "tests/support/test_support.h"
 
@@ -214,17 +215,17 @@ TEST(SocketBpfFilterTest, IncludePortsKeepsOnlyListedPorts) {
   LadderLoadOptions options;
   options.collector = "socket_test";
   options.force_kind = AttachKind::kTpBtf;
+  NetworkFilters network;
+  network.include_ports = {wanted_port};
   auto loaded = load_skeleton_with_ladders<socket_bpf>(
       ladders_named(SocketCollector::tracepoint_ladders(), "_length"), preflight, options,
-      [](socket_bpf& skel) {
-        skel.rodata->filter_include_ports = true;
+      [&](socket_bpf& skel) {
+        configure_network_filter(skel, network);
         return configure_for_this_process(skel);
       });
   ASSERT_TRUE(loaded) << loaded.message();
   socket_bpf& skel = *loaded->skel;
-  const uint32_t key = wanted_port;
-  const uint8_t included = 1;
-  ASSERT_EQ(bpf_map__update_elem(skel.maps.port_filter, &key, 4, &included, 1, 0), 0);
+  ASSERT_TRUE(fill_network_filter(skel, network).is_ok());
   admit_this_process(skel);
   const Traffic counted = tcp_traffic(3, 100, wanted);
   tcp_traffic(4, 100, other);
