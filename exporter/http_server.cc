@@ -184,6 +184,11 @@ void shut_down_client_socket(const mg_request_info& request) {
   closedir(fds);
 }
 
+// Credentials are checked in serve() (the web config's users). Without an
+// authorization handler civetweb looks for a .htpasswd file on the way to
+// every request's path: one failed stat() per request.
+int allow_in_serve(mg_connection*, void*) { return 1; }
+
 int log_civetweb_message(const mg_connection*, const char* message) {
   std::string text = message;
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
@@ -305,6 +310,9 @@ Status HttpServer::start(const HttpOptions& options) {
         "request_timeout_ms", header_timeout.c_str(),
         "keep_alive_timeout_ms", keep_alive_idle.c_str(),
         "enable_keep_alive", "yes",
+        // A response is one write; without this, the tail segment of a body
+        // larger than a segment could wait for the client's delayed ACK.
+        "tcp_nodelay", "1",
         // Absolute URIs name this server by any host name.
         "enable_auth_domain_check", "no",
         // Per-connection buffer for a request head (a scrape's is < 1 KiB):
@@ -331,6 +339,7 @@ Status HttpServer::start(const HttpOptions& options) {
   }
   if (!status.is_ok()) return status;
   mg_set_request_handler(context_, "/", &HttpServer::handle_request, this);
+  mg_set_auth_handler(context_, "/", allow_in_serve, nullptr);
   log_info("listening", {{"address", options.listen_address},
                          {"telemetry_path", options.telemetry_path},
                          {"tls", web_.tls_enabled() ? "on" : "off"},

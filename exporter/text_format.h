@@ -18,9 +18,10 @@ std::string render_text_format(const std::vector<prometheus::MetricFamily>& fami
 // The same, appended to `out` (a buffer reused across scrapes keeps its capacity).
 void render_text_format(const std::vector<prometheus::MetricFamily>& families, std::string& out);
 
-// A gzip compressor that keeps zlib's state (~270 KiB) between calls:
-// allocating and zeroing it cost as much as compressing a 36 KB scrape. Not
-// thread-safe: the HTTP server keeps a small pool, one in use per scrape.
+// A gzip compressor (libdeflate, level 1) that keeps its state between
+// calls: allocating it on every scrape would cost as much as compressing
+// one. Not thread-safe: the HTTP server keeps a small pool, one in use per
+// scrape.
 class GzipCompressor {
  public:
   GzipCompressor();

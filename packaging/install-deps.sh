@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_packages=(
-  cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+  cmake make g++ clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev libdeflate-dev
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev git
   libssl-dev libcrypt-dev
 )

@@ -359,7 +359,7 @@ for want in "preinstall scriptlet" "useradd -r -g netobs -d /var/lib/netobs -s /
 done
 requires=$(rpm -qp --requires "$rpm_file" 2>/dev/null)
 for want in "libbpf.so.1()(64bit)" "libyaml-cpp.so.0.7()(64bit)" "libcivetweb.so.1()(64bit)" \
-  "libstdc++.so.6()(64bit)" "libc.so.6()(64bit)" "libz.so.1()(64bit)" "shadow-utils" "/bin/sh"; do
+  "libstdc++.so.6()(64bit)" "libc.so.6()(64bit)" "libdeflate.so.0()(64bit)" "shadow-utils" "/bin/sh"; do
   grep -qxF -- "$want" <<<"$requires" || fail "rpm requires lacks $want"
 done
 grep -q "_FORTIFY_SOURCE=3" "$prefix-rpm/CMakeCache.txt" || fail "rpm tree: no %optflags"

@@ -6,7 +6,8 @@
 #   sudo bash tests/bench/run.sh [--quick] [BUILD_DIR]      (default build-bench)
 #
 # Full: about 14 minutes on a 2-core machine (the RSS soak alone is 3);
-# --quick: fewer rounds, a 30 s soak, no throughput run, about 3 minutes.
+# --quick: fewer and shorter rounds, a 20 s soak, no throughput run, under
+# 3 minutes.
 # Figures are ratios to a floor measured in the same run on the same
 # machine (an empty BPF program on the same hook, no BPF at all,
 # node_exporter on the same /proc), never absolute timings, and the table
@@ -22,7 +23,7 @@ build=
 for arg in "$@"; do
   case $arg in
     --quick) quick=1 ;;
-    -h | --help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "unknown option $arg (--quick | BUILD_DIR)" >&2; exit 2 ;;
     *) build=$arg ;;
   esac
@@ -59,7 +60,10 @@ step() {  # name command... : runs it, output to $out/name.txt, progress on stde
 }
 
 if ((quick)); then
-  step socket_events "$build/tests/bench/socket_bpf_bench" 3 2
+  # Per-event ratios: two rounds of 1 s of traffic per mode (millions of
+  # events each). The workload keeps three rounds: its median of two would
+  # be the worse round.
+  step socket_events "$build/tests/bench/socket_bpf_bench" 2 1
   step socket_workload "$build/tests/bench/socket_bpf_bench" workload 3 0.5 table
   step tcp "$build/tests/bench/tcp_bench" --benchmark_filter='BM_TcpProbeCost' \
     --benchmark_out="$out/tcp.json" --benchmark_out_format=json
@@ -75,8 +79,8 @@ if ((quick)); then
     --benchmark_out="$out/drops.json" --benchmark_out_format=json
   step scrape python3 "$here/scrape_cost.py" --build "$build" --scrapes 60 --rounds 3
   # The floor (no collectors, same scrapes, same time) beside it.
-  SOAK_COLLECTORS=none step rss_floor bash "$here/rss_soak.sh" "$build" 30 &
-  step rss bash "$here/rss_soak.sh" "$build" 30
+  SOAK_COLLECTORS=none step rss_floor bash "$here/rss_soak.sh" "$build" 20 &
+  step rss bash "$here/rss_soak.sh" "$build" 20
   wait
 else
   step socket_events "$build/tests/bench/socket_bpf_bench" 5 4

@@ -247,7 +247,7 @@ for key, label in (("netobs_snmp.keepalive.cpu_ms", "  netobs snmp-only CPU per 
 
 # ---- memory ----
 rss = results("rss")
-soak = "30 s" if quick == "1" else "3 min"
+soak = "20 s" if quick == "1" else "3 min"
 if "rss_end_kib" in rss:
     kib = rss["rss_end_kib"][0]
     add("memory", f"RSS, every collector on (tc on a veth), after {soak} of mixed traffic",

@@ -3,6 +3,7 @@
 Prometheus scrapes them, on the same machine and the same /proc.
 
   tests/bench/scrape_cost.py [--build DIR] [--scrapes N] [--rounds R] [--pairs snmp,full]
+                             [--compare-exporter OTHER_NETOBS_EXPORTER]
 
 Pairs (each a netobs target next to a node_exporter target):
   snmp  netobs --collector.disable-defaults --collector.snmp
@@ -13,6 +14,10 @@ Pairs (each a netobs target next to a node_exporter target):
         connection), the floor of the snmp ratio
   full  netobs with its default configuration (every default collector;
         needs root for the BPF ones) vs node_exporter's default collectors
+
+--compare-exporter adds a second snmp-only netobs (another build, e.g. the
+commit before a change) as target netobs_snmp_other, measured in the same
+rounds: an A/B of two binaries with node_exporter as the common yardstick.
 
 Two ways to scrape, each measured for every target:
   keepalive  one persistent HTTP/1.1 connection, the request headers
@@ -108,6 +113,8 @@ class Target:
                 return
             except OSError:
                 time.sleep(0.1)
+            except RuntimeError as e:
+                sys.exit(f"{self.name} on port {self.port}: {e} (see {self.log.name})")
         sys.exit(f"{self.name} is not answering on port {self.port}")
 
     def block(self, mode, n):
@@ -144,6 +151,7 @@ def main():
     ap.add_argument("--scrapes", type=int, default=200, help="per target and mode, all rounds")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pairs", default="snmp,full")
+    ap.add_argument("--compare-exporter", help="another netobs_exporter, scraped snmp-only too")
     args = ap.parse_args()
     netobs = os.path.join(args.build, "exporter", "netobs_exporter")
     node = shutil.which("prometheus-node-exporter") or shutil.which("node_exporter")
@@ -170,6 +178,9 @@ def main():
         for pair in pairs:
             for name, argv in specs[pair]:
                 targets.append(Target(name, argv, tmp))
+        if args.compare_exporter and "snmp" in pairs:
+            argv = [args.compare_exporter] + specs["snmp"][0][1][1:]
+            targets.append(Target("netobs_snmp_other", argv, tmp))
         for t in targets:
             t.wait_ready()
         if "snmp" in pairs:
@@ -226,14 +237,16 @@ def main():
                           f"{min(xs):.3f} {max(xs):.3f}")
                     print(f"{a} / {b}, {mode}, {label}: median {statistics.median(xs):.2f} "
                           f"(rounds {min(xs):.2f}..{max(xs):.2f})")
-        if any(t.name == "snmp_floor" for t in targets):
+        for extra in ("snmp_floor", "netobs_snmp_other"):
+            if not any(t.name == extra for t in targets):
+                continue
             for mode in ("keepalive", "newconn"):
                 for what in ("lat", "cpu"):
-                    xs = getattr_rounds(targets, "snmp_floor", "node_netstat", mode, what)
+                    xs = getattr_rounds(targets, extra, "node_netstat", mode, what)
                     label = "latency" if what == "lat" else "cpu"
-                    print(f"RESULT snmp_floor.{mode}.{label}_ratio {statistics.median(xs):.3f} "
+                    print(f"RESULT {extra}.{mode}.{label}_ratio {statistics.median(xs):.3f} "
                           f"{min(xs):.3f} {max(xs):.3f}")
-                    print(f"snmp_floor / node_netstat, {mode}, {label}: median "
+                    print(f"{extra} / node_netstat, {mode}, {label}: median "
                           f"{statistics.median(xs):.2f} (rounds {min(xs):.2f}..{max(xs):.2f})")
     finally:
         for t in targets:

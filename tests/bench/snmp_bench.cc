@@ -12,6 +12,7 @@
 #include "collectors/snmp/snmp_metrics.h"
 #include "config/config.h"
 #include "exporter/bpf/preflight.h"
+#include "exporter/text_format.h"
 
 namespace netobs {
 namespace {
@@ -167,30 +168,86 @@ void BM_AppendOnlySerializeForComparison(benchmark::State& state) {
 }
 BENCHMARK(BM_AppendOnlySerializeForComparison);
 
-// A whole collector scrape on the live /proc with a full 15-minute history
-// (rates for 23 counters x 3 windows, 21 ratios, verdicts), serialized.
-void BM_CollectorScrape(benchmark::State& state) {
+// A collector started on the live /proc with a full 15-minute history
+// (rates for 23 counters x 3 windows, 21 ratios, verdicts).
+struct LiveCollector {
   Config config;
-  config.exporter.procfs = "/proc";
   PreflightReport preflight;
   double clock = 0;
-  SnmpCollector collector(SnmpCollector::TestHooks{[&clock] { return clock; }, false});
-  if (!collector.start({config, preflight}).is_ok()) {
-    state.SkipWithError("collector did not start");
-    return;
+  SnmpCollector collector{SnmpCollector::TestHooks{[this] { return clock; }, false}};
+  bool started = false;
+  LiveCollector() {
+    config.exporter.procfs = "/proc";
+    started = collector.start({config, preflight}).is_ok();
+    for (int i = 0; started && i <= 180; ++i) {
+      clock = i * 5.0;
+      collector.sample_now();
+    }
   }
-  for (int i = 0; i <= 180; ++i) {
-    clock = i * 5.0;
-    collector.sample_now();
-  }
+  ~LiveCollector() { collector.stop(); }
+};
+
+// collect() alone: read + parse the three files, build every family.
+void BM_CollectOnly(benchmark::State& state) {
+  LiveCollector live;
+  if (!live.started) return state.SkipWithError("collector did not start");
   for (auto _ : state) {
     std::vector<prometheus::MetricFamily> families;
-    if (!collector.collect(families).is_ok()) state.SkipWithError("collect failed");
-    std::ostringstream out;
-    prometheus::TextSerializer().Serialize(out, families);
-    benchmark::DoNotOptimize(out);
+    if (!live.collector.collect(families).is_ok()) state.SkipWithError("collect failed");
+    benchmark::DoNotOptimize(families);
   }
-  collector.stop();
+}
+BENCHMARK(BM_CollectOnly);
+
+// netobs's own text renderer (exporter/text_format.cc) on one scrape's families.
+void BM_RenderTextFormatOnly(benchmark::State& state) {
+  LiveCollector live;
+  if (!live.started) return state.SkipWithError("collector did not start");
+  std::vector<prometheus::MetricFamily> families;
+  if (!live.collector.collect(families).is_ok()) return state.SkipWithError("collect failed");
+  std::string body;
+  for (auto _ : state) {
+    body.clear();
+    render_text_format(families, body);
+    benchmark::DoNotOptimize(body);
+  }
+  state.counters["text_bytes"] = static_cast<double>(body.size());
+}
+BENCHMARK(BM_RenderTextFormatOnly);
+
+// gzip of one scrape's body with the reused compressor the HTTP server keeps.
+void BM_GzipOnly(benchmark::State& state) {
+  LiveCollector live;
+  if (!live.started) return state.SkipWithError("collector did not start");
+  std::vector<prometheus::MetricFamily> families;
+  if (!live.collector.collect(families).is_ok()) return state.SkipWithError("collect failed");
+  const std::string body = render_text_format(families);
+  GzipCompressor gzip;
+  std::string compressed;
+  for (auto _ : state) {
+    if (!gzip.compress(body, compressed)) state.SkipWithError("gzip failed");
+    benchmark::DoNotOptimize(compressed);
+  }
+  state.counters["gz_bytes"] = static_cast<double>(compressed.size());
+}
+BENCHMARK(BM_GzipOnly);
+
+// A whole collector scrape as the HTTP handler serves it: collect(), render
+// with netobs's renderer into a reused buffer, gzip with the reused state.
+void BM_CollectorScrape(benchmark::State& state) {
+  LiveCollector live;
+  if (!live.started) return state.SkipWithError("collector did not start");
+  std::string body;
+  std::string compressed;
+  GzipCompressor gzip;
+  for (auto _ : state) {
+    std::vector<prometheus::MetricFamily> families;
+    if (!live.collector.collect(families).is_ok()) state.SkipWithError("collect failed");
+    body.clear();
+    render_text_format(families, body);
+    if (!gzip.compress(body, compressed)) state.SkipWithError("gzip failed");
+    benchmark::DoNotOptimize(compressed);
+  }
 }
 BENCHMARK(BM_CollectorScrape);
 

@@ -1,7 +1,10 @@
 // FamilyBuilder output, checked as the serialized exposition text.
 #include <gtest/gtest.h>
 
+#include <charconv>
+#include <cmath>
 #include <limits>
+#include <random>
 
 #include "exporter/metric_builder.h"
 #include "exporter/text_format.h"
@@ -64,6 +67,52 @@ TEST(TextFormatTest, EscapesAndSpecialValues) {
             "netobs_e{v=\"a\\\"b\\\\c\\nd\"} +Inf\n"
             "netobs_e{v=\"big\"} 18446744073709551616\n"
             "netobs_e{v=\"small\"} 1e-06\n");
+}
+
+// Whole numbers take a faster path than std::to_chars(double); the text must
+// be the same, including where the shortest form is scientific ("1e+08").
+TEST(TextFormatTest, WholeNumbersAreFormattedAsToChars) {
+  std::vector<double> values = {0,
+                                1,
+                                9,
+                                10,
+                                99,
+                                100,
+                                1000,
+                                12345,
+                                100000,
+                                1000000,
+                                1e7,
+                                1e8,
+                                1.5e8,
+                                123e9,
+                                1e15,
+                                4503599627370496.0,
+                                9007199254740991.0,
+                                9007199254740992.0,
+                                18446744073709551615.0,
+                                -0.0,
+                                -1,
+                                -100};
+  for (int exponent = 0; exponent < 16; ++exponent) {
+    const double power = std::pow(10.0, exponent);
+    for (double mantissa : {1.0, 2.0, 12.0, 123.0, 1234.0, 12345.0, 999999.0}) {
+      values.push_back(power * mantissa);
+      values.push_back(power * mantissa + 1);
+    }
+  }
+  std::mt19937_64 random(16);
+  for (int i = 0; i < 20000; ++i) {
+    values.push_back(static_cast<double>(random() >> (11 + i % 50)));
+  }
+  for (double value : values) {
+    char buffer[32];
+    const std::string expected(buffer, std::to_chars(buffer, buffer + sizeof buffer, value).ptr);
+    const std::string text = render_text_format(
+        {FamilyBuilder("netobs_n", "N.", prometheus::MetricType::Gauge).gauge({}, value).build()});
+    ASSERT_EQ(text, "# HELP netobs_n N.\n# TYPE netobs_n gauge\nnetobs_n " + expected + "\n")
+        << "value " << value;
+  }
 }
 
 TEST(TextFormatTest, GzipRoundTripsThroughGunzip) {
