@@ -173,12 +173,22 @@ for arg, label in (("0", "--top 20 --sort rtt --no-process"), ("1", "--top 20 --
         add("cli", f"netobs conns {label}, 10 000 connections", (ms, f"{ms:.1f} ms"), "<= 50 ms", 50)
 
 flows = bench("flows")
-for arg, services in (("0", "no services"), ("1", "200 services")):
+for arg, services in (("0", "no services"), ("1", "200 services"),
+                      ("2", "256 edges (128 server addresses)")):
     name = next((n for n in flows if n.startswith("BM_FlowsPerEventCost/" + arg)), None)
     if not name:
         continue
     for hook in ("inet_sock_set_state", "tcp_send_reset", "tcp_receive_reset"):
         add("flows", f"{hook} per event, {services} (vs empty tp_btf, same hook)",
+            counter(flows, name, hook + "_ratio"), "<= 2x", 2)
+for args, shape in (("300/20", "mixed: 300 flows x 20 round trips"),
+                    ("6000/1", "DNS-like: 6000 flows x 1 round trip"),
+                    ("30/200", "bulk: 30 flows x 200 round trips")):
+    name = next((n for n in flows if n.startswith("BM_FlowsUdpPerPacketCost/" + args)), None)
+    if not name:
+        continue
+    for hook in ("udp_egress", "udp_ingress"):
+        add("flows", f"{hook} (cgroup_skb) per datagram, {shape} (vs empty cgroup_skb)",
             counter(flows, name, hook + "_ratio"), "<= 2x", 2)
 
 dns = bench("dns")
@@ -209,6 +219,18 @@ for arg, label, goal, limit in (("0", "no rule matches", "<= 2x", 2),
     if name or arg == "0":
         add("security", f"inet_sock_set_state per event, {label} (vs empty tp_btf)",
             counter(security, name, "ratio") if name else None, goal, limit)
+
+for arg, label in (("0", "non-DNS UDP packet"), ("1", "response, 1 clean answer"),
+                   ("2", "response, 4 clean answers")):
+    name = next((n for n in security if n.startswith("BM_DnsAnswerCost/" + arg)), None)
+    if name:
+        add("security", f"DNS-answer socket filter, {label} (vs empty socket filter, BPF_PROG_TEST_RUN)",
+            counter(security, name, "ratio"), "<= 2x", 2)
+for arg, label in (("0", "non-DNS send"), ("1", "DNS query send")):
+    name = next((n for n in security if n.startswith("BM_DnsClientCost/" + arg)), None)
+    if name:
+        add("security", f"DNS query-sender on sock_send_length, {label} (vs empty tp_btf)",
+            counter(security, name, "ratio"), "<= 2x", 2)
 
 drops = bench("drops")
 for arg, label, goal, limit in (("0", "every namespace (default)", "<= 1.5x", 1.5),
