@@ -401,6 +401,22 @@ TEST_P(SecurityDnsRungTest, LoopbackResponsesAreCheckedOnce) {
   EXPECT_THAT(lines[1], ::testing::HasSubstr("\"net.peer.ip\":\"::1\""));
   EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 2);
   collector.stop();
+
+  // lo left out (network.exclude_interfaces): its responses are not looked at.
+  config.network.exclude_interfaces = {"lo"};
+  auto excluded_sink = std::make_shared<LineSink>();
+  SecurityCollector excluded({.event_sink = excluded_sink, .dns_socket_filter = !tc()});
+  started = excluded.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+  EXPECT_FALSE(excluded.dns_answer_interfaces().contains("lo"));
+  const std::string link = "nb-se-v" + std::to_string(::getpid() % 100000);
+  EXPECT_EQ(excluded.dns_answer_interfaces()[link], tc() ? "tcx" : "socket_filter");
+  ASSERT_TRUE(exchange(AF_INET, "127.0.0.1", "198.51.100.7"));
+  ASSERT_TRUE(exchange(AF_INET6, "::1", "2001:db8:bad::7"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an alert would be in
+  EXPECT_TRUE(excluded_sink->lines().empty());
+  EXPECT_EQ(excluded.snapshot().dns_responses_checked, 0u);
+  excluded.stop();
 }
 
 INSTANTIATE_TEST_SUITE_P(Hooks, SecurityDnsRungTest, ::testing::Values(true, false),
