@@ -473,13 +473,14 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
     programs.tc_ingress = bpf_program__fd(skel.progs.security_dns_answers_tc);
     programs.socket_filter = bpf_program__fd(skel.progs.security_dns_answers);
     programs.ingress_slot = kSecurityDnsTcIngressSlot;
-    const bool socket = options_.dns_socket_filter;
+    using DnsHook = SecurityCollectorOptions::DnsHook;
+    const bool socket = options_.dns_hook == DnsHook::kSocketFilter;
     loaded->dns_attachments = std::make_unique<InterfaceAttachments>();
     Status attached = in_network_namespace(config.network_namespace, [&] {
       return loaded->dns_attachments->start(
           "security", programs,
           socket ? InterfaceAttachments::Mode::kSocketFilter : InterfaceAttachments::Mode::kTc,
-          /*allow_tcx=*/true, selector);
+          options_.dns_hook != DnsHook::kTcClsact, selector);
     });
     if (!attached) {
       return Status::error("collectors.security: DNS answer checks: " + attached.message() +

@@ -33,9 +33,10 @@ struct SecurityCollectorOptions {
   // and pid; called on the reader thread. Unset: none.
   std::function<void(uint64_t cgroup_id, uint32_t pid, Detection& detection)> attribute;
   std::optional<AttachKind> force_kind;  // one rung only (tests, benchmarks)
-  // DNS answers: the socket-filter rung on every interface instead of tc
-  // ingress (tests, benchmarks).
-  bool dns_socket_filter = false;
+  // DNS answers: tc ingress (tcx where the kernel has it), or forced to
+  // clsact filters or to the socket-filter rung (tests, benchmarks).
+  enum class DnsHook { kTc, kTcClsact, kSocketFilter };
+  DnsHook dns_hook = DnsHook::kTc;
 };
 
 class SecurityCollector final : public Collector {

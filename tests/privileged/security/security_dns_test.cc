@@ -205,9 +205,12 @@ std::string normalized(const std::string& line) {
 
 // Both rungs of the DNS-answer check: tc ingress on every interface of the
 // watched namespace (the default) and the socket filter (the fallback).
-class SecurityDnsRungTest : public SecurityDnsTest, public ::testing::WithParamInterface<bool> {
+using DnsHook = SecurityCollectorOptions::DnsHook;
+class SecurityDnsRungTest : public SecurityDnsTest, public ::testing::WithParamInterface<DnsHook> {
  protected:
-  bool tc() const { return GetParam(); }
+  bool tc() const { return GetParam() != DnsHook::kSocketFilter; }
+  // The attach kind tc interfaces report.
+  std::string tc_kind() const { return GetParam() == DnsHook::kTcClsact ? "tc_clsact" : "tcx"; }
 };
 
 TEST_P(SecurityDnsRungTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
@@ -223,7 +226,7 @@ TEST_P(SecurityDnsRungTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone
   security.blocklists = {
       dir.write("bl.txt", "# bad hosts\n198.51.100.0/24\n2001:db8:bad::/48\n203.0.0.0/8\n")};
   auto sink = std::make_shared<LineSink>();
-  SecurityCollector collector({.event_sink = sink, .dns_socket_filter = !tc()});
+  SecurityCollector collector({.event_sink = sink, .dns_hook = GetParam()});
   PreflightReport preflight = run_preflight();
   Status started = collector.start({config, preflight});
   ASSERT_TRUE(started) << started.message();
@@ -231,7 +234,7 @@ TEST_P(SecurityDnsRungTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone
   if (tc()) {
     // Loopback too (local resolvers answer there), and only tc.
     EXPECT_EQ(collector.dns_answer_interfaces(),
-              (std::map<std::string, std::string>{{"lo", "tcx"}, {link, "tcx"}}));
+              (std::map<std::string, std::string>{{"lo", tc_kind()}, {link, tc_kind()}}));
   } else {
     EXPECT_TRUE(collector.dns_answer_interfaces().empty());  // one socket on all
   }
@@ -324,9 +327,19 @@ TEST_P(SecurityDnsRungTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       attached = collector.dns_answer_interfaces();
     }
-    EXPECT_EQ(attached[later], "tcx");
+    EXPECT_EQ(attached[later], tc_kind());
+  }
+  auto lo_filters = [&] {
+    return client_->exec({"tc", "filter", "show", "dev", "lo", "ingress"}).output;
+  };
+  if (GetParam() == DnsHook::kTcClsact) {
+    EXPECT_THAT(lo_filters(), ::testing::HasSubstr("security_dns_an"));
   }
   collector.stop();
+  if (GetParam() == DnsHook::kTcClsact) {
+    // The cls_bpf filter is removed in the watched namespace, not this one.
+    EXPECT_THAT(lo_filters(), ::testing::Not(::testing::HasSubstr("security_dns")));
+  }
 }
 
 // Responses over loopback (a local resolver): tc sees each one once, at lo
@@ -342,7 +355,7 @@ TEST_P(SecurityDnsRungTest, LoopbackResponsesAreCheckedOnce) {
   security.attribution = "none";
   security.blocklists = {dir.write("bl.txt", "198.51.100.0/24\n2001:db8:bad::/48\n")};
   auto sink = std::make_shared<LineSink>();
-  SecurityCollector collector({.event_sink = sink, .dns_socket_filter = !tc()});
+  SecurityCollector collector({.event_sink = sink, .dns_hook = GetParam()});
   PreflightReport preflight = run_preflight();
   Status started = collector.start({config, preflight});
   ASSERT_TRUE(started) << started.message();
@@ -405,12 +418,12 @@ TEST_P(SecurityDnsRungTest, LoopbackResponsesAreCheckedOnce) {
   // lo left out (network.exclude_interfaces): its responses are not looked at.
   config.network.exclude_interfaces = {"lo"};
   auto excluded_sink = std::make_shared<LineSink>();
-  SecurityCollector excluded({.event_sink = excluded_sink, .dns_socket_filter = !tc()});
+  SecurityCollector excluded({.event_sink = excluded_sink, .dns_hook = GetParam()});
   started = excluded.start({config, preflight});
   ASSERT_TRUE(started) << started.message();
   EXPECT_FALSE(excluded.dns_answer_interfaces().contains("lo"));
   const std::string link = "nb-se-v" + std::to_string(::getpid() % 100000);
-  EXPECT_EQ(excluded.dns_answer_interfaces()[link], tc() ? "tcx" : "socket_filter");
+  EXPECT_EQ(excluded.dns_answer_interfaces()[link], tc() ? tc_kind() : "socket_filter");
   ASSERT_TRUE(exchange(AF_INET, "127.0.0.1", "198.51.100.7"));
   ASSERT_TRUE(exchange(AF_INET6, "::1", "2001:db8:bad::7"));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an alert would be in
@@ -419,9 +432,13 @@ TEST_P(SecurityDnsRungTest, LoopbackResponsesAreCheckedOnce) {
   excluded.stop();
 }
 
-INSTANTIATE_TEST_SUITE_P(Hooks, SecurityDnsRungTest, ::testing::Values(true, false),
-                         [](const ::testing::TestParamInfo<bool>& info) {
-                           return std::string(info.param ? "tc" : "socket_filter");
+INSTANTIATE_TEST_SUITE_P(Hooks, SecurityDnsRungTest,
+                         ::testing::Values(DnsHook::kTc, DnsHook::kTcClsact,
+                                           DnsHook::kSocketFilter),
+                         [](const ::testing::TestParamInfo<DnsHook>& info) {
+                           return std::string(info.param == DnsHook::kTc         ? "tcx"
+                                              : info.param == DnsHook::kTcClsact ? "tc_clsact"
+                                                                                 : "socket_filter");
                          });
 
 // A process pinned to CPU `cpu` that, each time it is asked, sends one
@@ -596,7 +613,9 @@ TEST_P(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   security.network_namespace = ns.path();
   security.blocklists = {dir.write("bl.txt", "198.51.100.0/24\n2001:db8:bad::/48\n")};
   auto sink = std::make_shared<LineSink>();
-  SecurityCollector collector({.event_sink = sink, .dns_socket_filter = !tc});
+  SecurityCollector collector({.event_sink = sink,
+                               .dns_hook = tc ? SecurityCollectorOptions::DnsHook::kTc
+                                              : SecurityCollectorOptions::DnsHook::kSocketFilter});
   PreflightReport preflight = run_preflight();
   Status started = collector.start({config, preflight});
   ASSERT_TRUE(started) << started.message();
