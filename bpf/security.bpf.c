@@ -299,6 +299,9 @@ int security_set_state_tp(struct trace_event_raw_inet_sock_set_state* ctx) {
 #define PACKET_OUTGOING 4
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
+#define PACKET_OTHERHOST 3
+#define ETH_HLEN 14
+#define TC_ACT_UNSPEC (-1) /* TCX_NEXT has the same value */
 
 struct dns_udp_v4 {
   __u8 vihl, tos;
@@ -364,76 +367,103 @@ static __always_inline void fill_endpoints(const __u8* packet, bool v4,
   }
 }
 
-/* The blocklist entry of an answer's address (rdata: 4 or 16 bytes in
- * network order), or NULL. */
-static __always_inline struct netobs_sec_block_value* address_blocked(
-    const struct netobs_sec_block_prefixes* prefixes, const struct dns_rr_head* rr,
-    const void* rdata, __u8* address, __u16* family) {
-  struct netobs_sec_block_value* block = 0;
-  /* A 2-byte load (unaligned: allowed in map values on x86 and arm64). */
+/* The blocklist entry of an A answer's address (`rdata`: 4 readable bytes
+ * in network order) or NULL; found: the address in `s`. */
+static __always_inline struct netobs_sec_block_value* blocked_v4(
+    const struct netobs_sec_block_prefixes* prefixes, const __u8* rdata,
+    struct dns_scratch_value* s) {
+  /* A 2-byte load (unaligned: allowed in map values and packets on x86 and arm64). */
   const __u32 first16 = bpf_ntohs(*(const __u16*)rdata);
-  const __u64 bit = 1ull << (first16 & 63);
-  if (rr->type == DNS_TYPE_A && rr->rdlength == 4) {
-    if (!(prefixes->v4[first16 >> 6] & bit)) return 0; /* no entry starts so */
-    struct netobs_sec_lpm_v4 key = {.prefixlen = 32};
-    __builtin_memcpy(key.addr, rdata, 4);
-    block = bpf_map_lookup_elem(&block_v4, &key);
-    if (block) {
-      __builtin_memcpy(address, key.addr, 4);
-      *family = AF_INET;
-    }
-  } else if (rr->type == DNS_TYPE_AAAA && rr->rdlength == 16) {
-    if (!(prefixes->v6[first16 >> 6] & bit)) return 0;
-    struct netobs_sec_lpm_v6 key = {.prefixlen = 128};
-    __builtin_memcpy(key.addr, rdata, 16);
-    block = bpf_map_lookup_elem(&block_v6, &key);
-    if (block) {
-      __builtin_memcpy(address, key.addr, 16);
-      *family = AF_INET6;
-    }
+  if (!(prefixes->v4[first16 >> 6] & (1ull << (first16 & 63)))) return 0; /* none starts so */
+  struct netobs_sec_lpm_v4 key = {.prefixlen = 32};
+  __builtin_memcpy(key.addr, rdata, 4);
+  struct netobs_sec_block_value* block = bpf_map_lookup_elem(&block_v4, &key);
+  if (block) {
+    __builtin_memcpy(s->ev.answer, key.addr, 4);
+    s->ev.answer_family = AF_INET;
   }
   return block;
 }
 
-/* The answers of a message of at most DNS_MEM_MAX bytes at `msg` in the
- * copy (`len`: its bytes). True when one is blocklisted: its entry in
- * s->hit; s->name_end: the offset after the question name. A plain loop:
- * each bpf_loop step was a call, and a call is most of an answer's cost. */
-static __always_inline bool blocked_answer_in_copy(const __u8* msg, __u32 len, __u16 answers,
-                                                   struct dns_scratch_value* s) {
+/* The same for an AAAA answer (16 readable bytes). */
+static __always_inline struct netobs_sec_block_value* blocked_v6(
+    const struct netobs_sec_block_prefixes* prefixes, const __u8* rdata,
+    struct dns_scratch_value* s) {
+  const __u32 first16 = bpf_ntohs(*(const __u16*)rdata);
+  if (!(prefixes->v6[first16 >> 6] & (1ull << (first16 & 63)))) return 0;
+  struct netobs_sec_lpm_v6 key = {.prefixlen = 128};
+  __builtin_memcpy(key.addr, rdata, 16);
+  struct netobs_sec_block_value* block = bpf_map_lookup_elem(&block_v6, &key);
+  if (block) {
+    __builtin_memcpy(s->ev.answer, key.addr, 16);
+    s->ev.answer_family = AF_INET6;
+  }
+  return block;
+}
+
+/* `n` bytes at `off` in the message: in the copy (`packet` false: the
+ * caller checked off + n against the message's length) or in the packet
+ * (NULL when they pass data_end). */
+static __always_inline const __u8* dns_at(const __u8* msg, const bool packet, const void* data_end,
+                                          __u32 off, const __u32 n) {
+  if (!packet) return DNS_MEM_AT(msg, off);
+  const __u8* p = DNS_PKT_AT(msg, off);
+  return (const void*)(p + n) > data_end ? 0 : p;
+}
+
+/* The answers of the message at `msg` (`len`: its bytes; at most
+ * DNS_MEM_MAX in the copy, DNS_PKT_MAX in the packet): in the per-CPU copy
+ * (socket filter; `packet` false) or in the packet (tc; data_end:
+ * skb->data_end; `packet`: a constant, so each program has one walk). True when one is blocklisted:
+ * its entry in s->hit; s->name_end: the offset after the question name. A plain loop: each bpf_loop
+ * step was a call, and a call is most of an answer's cost. */
+static __always_inline bool blocked_answer(const __u8* msg, const bool packet, const void* data_end,
+                                           __u32 len, __u16 answers, struct dns_scratch_value* s) {
   const __u32 zero = 0;
   const struct netobs_sec_block_prefixes* prefixes = bpf_map_lookup_elem(&block_prefixes, &zero);
   if (!prefixes) return false;
-  long after = dns_mem_skip_name(msg, DNS_HEADER_LEN, len);
+  long after = packet ? dns_pkt_skip_name(msg, data_end, DNS_HEADER_LEN, len)
+                      : dns_mem_skip_name(msg, DNS_HEADER_LEN, len);
   if (after < 0) return false;
   s->name_end = (__u32)after;
   s->pos = (__u32)after + 4; /* QTYPE, QCLASS */
 #pragma clang loop unroll(disable)
   for (__u32 i = 0; i < SEC_DNS_MAX_ANSWERS && i < answers; i++) {
-    long name_end = dns_mem_skip_name(msg, *(volatile __u32*)&s->pos, len);
+    const __u32 at = *(volatile __u32*)&s->pos;
+    long name_end =
+        packet ? dns_pkt_skip_name(msg, data_end, at, len) : dns_mem_skip_name(msg, at, len);
     if (name_end < 0) return false;
     s->pos = (__u32)name_end;
-    const __u32 after = *(volatile __u32*)&s->pos; /* see dns_scratch_value */
-    if (after + 10 > len) return false;
-    /* TYPE, CLASS, TTL, RDLENGTH: 2-byte loads as in address_blocked. */
-    const __u8* fixed = DNS_MEM_AT(msg, after);
-    struct dns_rr_head rr = {.type = bpf_ntohs(*(const __u16*)fixed),
-                             .rdlength = bpf_ntohs(*(const __u16*)(fixed + 8)),
-                             .rdata = after + 10};
-    rr.next = rr.rdata + rr.rdlength;
-    if (rr.next > len) return false;
-    struct netobs_sec_block_value* block = address_blocked(prefixes, &rr, DNS_MEM_AT(msg, rr.rdata),
-                                                           s->ev.answer, &s->ev.answer_family);
+    const __u32 fixed_at = *(volatile __u32*)&s->pos; /* see dns_scratch_value */
+    if (fixed_at + 10 > len) return false;
+    /* TYPE, CLASS, TTL, RDLENGTH: 2-byte loads as in blocked_v4. */
+    const __u8* fixed = dns_at(msg, packet, data_end, fixed_at, 10);
+    if (!fixed) return false;
+    const __u16 type = bpf_ntohs(*(const __u16*)fixed);
+    const __u16 rdlength = bpf_ntohs(*(const __u16*)(fixed + 8));
+    const __u32 rdata = fixed_at + 10;
+    if (rdata + rdlength > len) return false;
+    struct netobs_sec_block_value* block = 0;
+    if (type == DNS_TYPE_A && rdlength == 4) {
+      const __u8* address = dns_at(msg, packet, data_end, rdata, 4);
+      if (!address) return false;
+      block = blocked_v4(prefixes, address, s);
+    } else if (type == DNS_TYPE_AAAA && rdlength == 16) {
+      const __u8* address = dns_at(msg, packet, data_end, rdata, 16);
+      if (!address) return false;
+      block = blocked_v6(prefixes, address, s);
+    }
     if (block) {
       s->hit = *block;
       return true;
     }
-    s->pos = rr.next;
+    s->pos = rdata + rdlength;
   }
   return false;
 }
 
-/* The same for longer messages (EDNS), one LD_ABS per field. */
+/* The same for longer messages in the socket filter (EDNS), one LD_ABS
+ * per field. */
 static __always_inline bool blocked_answer_in_skb(struct __sk_buff* skb,
                                                   const struct dns_response* r, __u16 answers,
                                                   struct dns_scratch_value* s) {
@@ -453,8 +483,12 @@ static __always_inline bool blocked_answer_in_skb(struct __sk_buff* skb,
     if (rr.rdlength == 16) {
       for (int w = 1; w < 4; w++) words[w] = bpf_htonl(load_word(skb, rr.rdata + 4 * w));
     }
-    struct netobs_sec_block_value* block =
-        address_blocked(prefixes, &rr, words, s->ev.answer, &s->ev.answer_family);
+    struct netobs_sec_block_value* block = 0;
+    if (rr.type == DNS_TYPE_A && rr.rdlength == 4) {
+      block = blocked_v4(prefixes, (const __u8*)words, s);
+    } else if (rr.type == DNS_TYPE_AAAA && rr.rdlength == 16) {
+      block = blocked_v6(prefixes, (const __u8*)words, s);
+    }
     if (block) {
       s->hit = *block;
       return true;
@@ -462,6 +496,53 @@ static __always_inline bool blocked_answer_in_skb(struct __sk_buff* skb,
     pos = rr.next;
   }
   return false;
+}
+
+/* The alert for the answer blocked_answer found: server and client from
+ * the IP and UDP headers at `l3` (copy or packet), the sender of the query
+ * from dns_clients, the question name from the skb (`msg_off`: where the
+ * DNS message starts in it). */
+static __always_inline void dns_alert(struct __sk_buff* skb, struct dns_scratch_value* s,
+                                      const __u8* l3, const bool v4, __u32 msg_off) {
+  struct netobs_sec_dns_event* ev = &s->ev;
+  __builtin_memset(&ev->e, 0, sizeof ev->e);
+  ev->e.ktime_ns = bpf_ktime_get_ns();
+  ev->e.netns = dns_netns;
+  ev->e.matches = NETOBS_SEC_MATCH_DNS_BLOCKLIST;
+  ev->e.block_list = s->hit.list;
+  ev->e.block_line = s->hit.line;
+  ev->e.direction = NETOBS_SEC_DNS_ANSWER;
+  fill_endpoints(l3, v4, &ev->e);
+  struct netobs_sec_dns_client_key ck = {.netns = dns_netns, .port = ev->e.local_port};
+  struct netobs_sec_dns_client* client = bpf_map_lookup_elem(&dns_clients, &ck);
+  if (client) {
+    ev->e.tgid = client->tgid;
+    ev->e.cgroup_id = client->cgroup_id;
+    __builtin_memcpy(ev->e.comm, client->comm, sizeof ev->e.comm);
+  }
+  /* The question name as it is on the wire (labels; user space decodes). */
+  __u64 name_len = s->name_end - DNS_HEADER_LEN; /* name_end: from the DNS header */
+  ev->name_len = 0;
+  if (name_len > 0 && name_len <= NETOBS_SEC_DNS_NAME_MAX) {
+    asm volatile("" : "+r"(name_len));
+    name_len = ((name_len - 1) & (NETOBS_SEC_DNS_NAME_MAX - 1)) + 1;
+    if (bpf_skb_load_bytes(skb, msg_off + DNS_HEADER_LEN, ev->name, name_len) == 0)
+      ev->name_len = name_len;
+  }
+  if (bpf_ringbuf_output(&events, ev, sizeof *ev, BPF_RB_NO_WAKEUP) != 0) {
+    count(NETOBS_SEC_EVENTS_LOST);
+  }
+}
+
+/* A response's DNS header (`dns`: readable): true when it is one to walk
+ * (counted as checked). */
+static __always_inline bool response_to_check(const struct dns_wire_header* dns,
+                                              const struct dns_response* r, __u16* answers) {
+  const __u16 flags = bpf_ntohs(dns->flags);
+  *answers = bpf_ntohs(dns->ancount);
+  if (!(flags & 0x8000) || bpf_ntohs(dns->qdcount) != 1 || *answers == 0) return false;
+  count(NETOBS_SEC_DNS_RESPONSES_CHECKED);
+  return r->end > r->off + DNS_HEADER_LEN; /* else no question */
 }
 
 SEC("socket")
@@ -496,49 +577,67 @@ int security_dns_answers(struct __sk_buff* skb) {
   if (head == 28 ? !locate_v4(s->packet, skb->len, &r) : !locate_v6(s->packet, skb->len, &r))
     return 0;
   r.off = head;
-  const struct dns_wire_header* dns = (const void*)(s->packet + head);
-  __u16 flags = bpf_ntohs(dns->flags);
-  __u16 answers = bpf_ntohs(dns->ancount);
-  if (!(flags & 0x8000) || bpf_ntohs(dns->qdcount) != 1 || answers == 0) return 0;
-  count(NETOBS_SEC_DNS_RESPONSES_CHECKED);
-  if (r.end <= r.off + DNS_HEADER_LEN) return 0; /* no question */
-
-  struct netobs_sec_dns_event* ev = &s->ev;
+  __u16 answers;
+  if (!response_to_check((const void*)(s->packet + head), &r, &answers)) return 0;
   const __u32 len = r.end - r.off;
   /* r.end <= the bytes copied when the message fits */
   const bool blocked = len <= DNS_MEM_MAX
-                           ? blocked_answer_in_copy(s->packet + r.off, len, answers, s)
+                           ? blocked_answer(s->packet + r.off, false, 0, len, answers, s)
                            : blocked_answer_in_skb(skb, &r, answers, s);
-  if (!blocked) return 0;
-
-  __builtin_memset(&ev->e, 0, sizeof ev->e);
-  ev->e.ktime_ns = bpf_ktime_get_ns();
-  ev->e.netns = dns_netns;
-  ev->e.matches = NETOBS_SEC_MATCH_DNS_BLOCKLIST;
-  ev->e.block_list = s->hit.list;
-  ev->e.block_line = s->hit.line;
-  ev->e.direction = NETOBS_SEC_DNS_ANSWER;
-  fill_endpoints(s->packet, r.off == 28, &ev->e);
-  struct netobs_sec_dns_client_key ck = {.netns = dns_netns, .port = ev->e.local_port};
-  struct netobs_sec_dns_client* client = bpf_map_lookup_elem(&dns_clients, &ck);
-  if (client) {
-    ev->e.tgid = client->tgid;
-    ev->e.cgroup_id = client->cgroup_id;
-    __builtin_memcpy(ev->e.comm, client->comm, sizeof ev->e.comm);
-  }
-  /* The question name as it is on the wire (labels; user space decodes). */
-  __u64 name_len = s->name_end - DNS_HEADER_LEN; /* name_end: from the DNS header */
-  ev->name_len = 0;
-  if (name_len > 0 && name_len <= NETOBS_SEC_DNS_NAME_MAX) {
-    asm volatile("" : "+r"(name_len));
-    name_len = ((name_len - 1) & (NETOBS_SEC_DNS_NAME_MAX - 1)) + 1;
-    if (bpf_skb_load_bytes(skb, r.off + DNS_HEADER_LEN, ev->name, name_len) == 0)
-      ev->name_len = name_len;
-  }
-  if (bpf_ringbuf_output(&events, ev, sizeof *ev, BPF_RB_NO_WAKEUP) != 0) {
-    count(NETOBS_SEC_EVENTS_LOST);
-  }
+  if (blocked) dns_alert(skb, s, s->packet, r.off == 28, r.off);
   return 0;
+}
+
+/* security_dns_answers_tc: the same check as a tc ingress program on every
+ * interface of the watched namespace (Ethernet framing, loopback
+ * included), preferred to the socket filter: direct packet reads instead
+ * of helper calls. Ingress only: a response is seen once, on the device
+ * it arrives on (on loopback, the egress copy is not looked at). Always
+ * TC_ACT_UNSPEC: the packet goes on untouched. */
+SEC("tc")
+int security_dns_answers_tc(struct __sk_buff* skb) {
+  struct dns_response r = {};
+  const __u32 zero = 0;
+  __u32 head; /* Ethernet + IP + UDP header */
+
+  if (skb->protocol == bpf_htons(ETH_P_IP)) {
+    head = ETH_HLEN + 28;
+  } else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+    head = ETH_HLEN + 48;
+  } else {
+    return TC_ACT_UNSPEC;
+  }
+  const __u8* data = (const void*)(long)skb->data;
+  const void* data_end = (const void*)(long)skb->data_end;
+  if ((const void*)(data + head) > data_end) return TC_ACT_UNSPEC;
+  if (*(const __be16*)(data + head - 8) != bpf_htons(dns_port)) return TC_ACT_UNSPEC;
+  /* A frame for another MAC (promiscuous device, bridge port) is not
+   * ours; a VLAN-tagged one is seen again, untagged, on the VLAN device. */
+  if (skb->pkt_type == PACKET_OTHERHOST || skb->vlan_present) return TC_ACT_UNSPEC;
+  __u32 linear = skb->data_end - skb->data;
+  __u32 want = skb->len < head + DNS_PKT_MAX ? skb->len : head + DNS_PKT_MAX;
+  if (linear < want) {
+    /* Paged (large responses from a NIC): made linear, once per response. */
+    if (bpf_skb_pull_data(skb, want) < 0) return TC_ACT_UNSPEC;
+    data = (const void*)(long)skb->data;
+    data_end = (const void*)(long)skb->data_end;
+  }
+  if ((const void*)(data + head + DNS_HEADER_LEN) > data_end) return TC_ACT_UNSPEC;
+  const __u8* l3 = data + ETH_HLEN;
+  const bool v4 = head == ETH_HLEN + 28;
+  if (v4 ? !locate_v4(l3, skb->len - ETH_HLEN, &r) : !locate_v6(l3, skb->len - ETH_HLEN, &r))
+    return TC_ACT_UNSPEC;
+  r.off = head - ETH_HLEN;
+  __u16 answers;
+  if (!response_to_check((const void*)(data + head), &r, &answers)) return TC_ACT_UNSPEC;
+  struct dns_scratch_value* s = bpf_map_lookup_elem(&dns_scratch, &zero);
+  if (!s) return TC_ACT_UNSPEC;
+  __u32 len = r.end - r.off;
+  if (len > DNS_PKT_MAX) len = DNS_PKT_MAX; /* answers past it are not read */
+  if (blocked_answer(data + head, true, data_end, len, answers, s)) {
+    dns_alert(skb, s, l3, v4, head);
+  }
+  return TC_ACT_UNSPEC;
 }
 
 /* Who queries: sock_send_length runs in the sending task, after a query

@@ -133,4 +133,33 @@ static __always_inline int dns_mem_read_rr(const __u8* buf, __u32 off, __u32 end
   return 0;
 }
 
+/* ---- The same walk in the packet itself (tc: direct packet access) ----
+ * `msg` points at the message in the packet; offsets are checked against
+ * `end` (the message's bytes, at most DNS_PKT_MAX) as above, and every read
+ * against `data_end` (skb->data_end); the mask bounds the offset for the
+ * verifier. */
+#define DNS_PKT_MAX 4096 /* a power of two: EDNS responses fit */
+#define DNS_PKT_AT(msg, off) ((msg) + ((off) & (DNS_PKT_MAX - 1)))
+
+/* dns_skip_name in the packet. */
+static __always_inline long dns_pkt_skip_name(const __u8* msg, const void* data_end, __u32 off,
+                                              __u32 end) {
+  __u32 name_len = 1; /* the root label */
+
+#pragma clang loop unroll(disable)
+  for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
+    if (off >= end) return DNS_NAME_TRUNCATED;
+    const __u8* p = DNS_PKT_AT(msg, off);
+    if ((const void*)(p + 1) > data_end) return DNS_NAME_TRUNCATED;
+    __u32 c = *p;
+    if (c == 0) return off + 1;
+    if ((c & 0xC0) == 0xC0) return off + 2;
+    if (c & 0xC0) return DNS_NAME_BAD;
+    name_len += c + 1;
+    if (name_len > DNS_MAX_NAME) return DNS_NAME_BAD;
+    off += c + 1;
+  }
+  return DNS_NAME_BAD;
+}
+
 #endif /* NETOBS_BPF_LIB_DNS_WIRE_H_ */

@@ -15,7 +15,7 @@
 #include <cstring>
 #include <span>
 
-#include "collectors/dns/dns_attach.h"
+#include "exporter/net/interface_attachments.h"
 #include "collectors/dns/dns_protocol.h"
 #include "dns.skel.h"
 #include "exporter/attribution/idle_keys.h"
@@ -111,7 +111,7 @@ bool env_is_1(const char* name) {
 
 struct DnsCollector::Loaded {
   LoadedSkeleton<dns_bpf> skeleton;
-  DnsAttachments attachments;
+  InterfaceAttachments attachments;
   bool ring_used = false;
   bool servers = false;
   // Server entries the kernel inserted (bytes of dns_server_key), by
@@ -292,13 +292,16 @@ Status DnsCollector::start_impl(const CollectorContext& context) {
 // NETOBS_DNS_TC_CLSACT=1 takes clsact even where the kernel has tcx.
 Status DnsCollector::attach_programs() {
   const dns_bpf& skel = *loaded_->skeleton.skel;
-  DnsAttachments::Programs programs;
+  InterfaceAttachments::Programs programs;
   programs.tc_ingress = bpf_program__fd(skel.progs.dns_tc_ingress);
   programs.tc_egress = bpf_program__fd(skel.progs.dns_tc_egress);
   programs.socket_filter = bpf_program__fd(skel.progs.dns_filter);
+  programs.ingress_slot = kDnsTcIngressSlot;
+  programs.egress_slot = kDnsTcEgressSlot;
   const bool socket = options_.socket_filter || env_is_1("NETOBS_DNS_SOCKET_FILTER");
   return loaded_->attachments.start(
-      programs, socket ? DnsAttachments::Mode::kSocketFilter : DnsAttachments::Mode::kTc,
+      "dns", programs,
+      socket ? InterfaceAttachments::Mode::kSocketFilter : InterfaceAttachments::Mode::kTc,
       !env_is_1("NETOBS_DNS_TC_CLSACT"), interfaces_);
 }
 
@@ -672,7 +675,7 @@ BpfStatus DnsCollector::bpf_status_impl() const {
   if (!loaded_) return status;
   const dns_bpf& skel = *loaded_->skeleton.skel;
   status.programs = loaded_->skeleton.attachment.programs;
-  const DnsAttachments::Summary attached = loaded_->attachments.summary();
+  const InterfaceAttachments::Summary attached = loaded_->attachments.summary();
   const std::string tc_kind = attached.tc_kind.empty() ? "tcx" : attached.tc_kind;
   status.programs.push_back({"dns_tc_ingress", tc_kind, attached.tc_interfaces > 0,
                              bpf_program__fd(skel.progs.dns_tc_ingress)});

@@ -41,7 +41,7 @@ class DnsCollector final : public Collector {
  public:
   static constexpr std::string_view kName = "dns";
   // Process attribution (sock:sock_send_length), loaded only when events are
-  // on; the packet programs are attached by DnsAttachments (not a ladder).
+  // on; the packet programs are attached by InterfaceAttachments (not a ladder).
   static const HookLadder& process_ladder();
 
   // Receives every DNS event (answered and unanswered exchanges) on the

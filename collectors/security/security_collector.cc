@@ -35,7 +35,9 @@
 #include "exporter/events/event_sink.h"
 #include "exporter/events/ring_buffer_reader.h"
 #include "exporter/log.h"
+#include "exporter/net/interface_attachments.h"
 #include "exporter/net/interface_selector.h"
+#include "exporter/net/tc_attachment.h"
 #include "security.skel.h"
 
 namespace netobs {
@@ -107,12 +109,12 @@ Status write_prefix_bits(bpf_map* map, const netobs_sec_block_prefixes& bits) {
   return Status::ok();
 }
 
-// A packet socket with the DNS-answer filter, made on a short-lived thread
-// that joined `netns_path` ("": this namespace). SOCK_DGRAM: the filter
-// sees every packet from its network header, on every device of the
-// namespace. The filter is attached before binding to ETH_P_ALL (nothing
-// is ever queued unfiltered) and returns 0 (nothing is queued at all).
-Result<UniqueFd> open_dns_answer_socket(int prog_fd, const std::string& netns_path) {
+// Runs `step` on a short-lived thread that joined `netns_path`'s network
+// namespace ("": this one). The DNS-answer check is attached there: tc
+// links, packet sockets and the link watcher's netlink socket belong to
+// the namespace of the thread that makes them, and the watcher thread
+// started from it stays in it.
+Status in_network_namespace(const std::string& netns_path, const std::function<Status()>& step) {
   UniqueFd ns;
   if (!netns_path.empty()) {
     ns = UniqueFd(::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -121,40 +123,16 @@ Result<UniqueFd> open_dns_answer_socket(int prog_fd, const std::string& netns_pa
                            " failed: " + errno_message(errno));
     }
   }
-  int fd = -1, error = 0;
-  std::string step;
+  Status result = Status::ok();
   std::thread([&] {
     if (ns.valid() && ::setns(ns.get(), CLONE_NEWNET) != 0) {
-      error = errno;
-      step = "joining the namespace";
+      result = Status::error("joining network namespace " + netns_path +
+                             " failed: " + errno_message(errno));
       return;
     }
-    UniqueFd sock(::socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    if (!sock.valid()) {
-      error = errno;
-      step = "opening an AF_PACKET socket";
-      return;
-    }
-    if (::setsockopt(sock.get(), SOL_SOCKET, SO_ATTACH_BPF, &prog_fd, sizeof prog_fd) != 0) {
-      error = errno;
-      step = "attaching the DNS answer filter";
-      return;
-    }
-    sockaddr_ll addr{};
-    addr.sll_family = AF_PACKET;
-    addr.sll_protocol = htons(ETH_P_ALL);
-    if (::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-      error = errno;
-      step = "binding the packet socket";
-      return;
-    }
-    fd = sock.release();
+    result = step();
   }).join();
-  if (fd < 0) {
-    return Status::error("DNS answer checks: " + step + " failed: " + errno_message(error) +
-                         " (needs CAP_NET_RAW; set dns_answers: false to go without)");
-  }
-  return UniqueFd(fd);
+  return result;
 }
 
 using AddrKey = std::pair<int, std::array<uint8_t, 16>>;
@@ -219,7 +197,8 @@ struct SecurityCollector::Loaded {
   // The options' hook, or the shared attribution (attribution: cgroup).
   std::function<void(uint64_t, uint32_t, Detection&)> attribute;
   RingBufferReader reader;
-  UniqueFd dns_socket;  // packet socket with the DNS-answer filter, when on
+  // The DNS-answer check on the watched namespace's interfaces, when on.
+  std::unique_ptr<InterfaceAttachments> dns_attachments;
 
   // Reader thread only.
   std::optional<DetectionRateLimiter> limiter;
@@ -449,6 +428,7 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
         skel.rodata->dns_port = config.dns_port;
         if (!dns_answers) {
           bpf_program__set_autoload(skel.progs.security_dns_answers, false);
+          bpf_program__set_autoload(skel.progs.security_dns_answers_tc, false);
           bpf_program__set_autoload(skel.progs.security_dns_client_btf, false);
           bpf_program__set_autoload(skel.progs.security_dns_client_raw, false);
           bpf_program__set_autoload(skel.progs.security_dns_client_tp, false);
@@ -487,10 +467,25 @@ Status SecurityCollector::start_impl(const CollectorContext& context) {
   loaded->reload_blocklists();
   loaded->unix_minus_monotonic_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC);
   if (dns_answers) {
-    Result<UniqueFd> sock = open_dns_answer_socket(bpf_program__fd(skel.progs.security_dns_answers),
-                                                   config.network_namespace);
-    if (!sock) return Status::error("collectors.security: " + sock.status().message());
-    loaded->dns_socket = std::move(*sock);
+    // tc ingress on every selected interface (a packet socket of its own
+    // where tc cannot attach), or, forced, the socket filter alone.
+    InterfaceAttachments::Programs programs;
+    programs.tc_ingress = bpf_program__fd(skel.progs.security_dns_answers_tc);
+    programs.socket_filter = bpf_program__fd(skel.progs.security_dns_answers);
+    programs.ingress_slot = kSecurityDnsTcIngressSlot;
+    using DnsHook = SecurityCollectorOptions::DnsHook;
+    const bool socket = options_.dns_hook == DnsHook::kSocketFilter;
+    loaded->dns_attachments = std::make_unique<InterfaceAttachments>();
+    Status attached = in_network_namespace(config.network_namespace, [&] {
+      return loaded->dns_attachments->start(
+          "security", programs,
+          socket ? InterfaceAttachments::Mode::kSocketFilter : InterfaceAttachments::Mode::kTc,
+          options_.dns_hook != DnsHook::kTcClsact, selector);
+    });
+    if (!attached) {
+      return Status::error("collectors.security: DNS answer checks: " + attached.message() +
+                           " (needs CAP_NET_RAW; set dns_answers: false to go without)");
+    }
   }
 
   loaded->attribute = options_.attribute;
@@ -574,9 +569,15 @@ std::string SecurityCollector::attach_kind() const {
   return loaded_->skeleton.attachment.programs.front().attach;
 }
 
-int SecurityCollector::dns_answer_prog_fd() const {
-  if (!loaded_ || !loaded_->dns_socket.valid()) return -1;
-  return bpf_program__fd(loaded_->skeleton.skel->progs.security_dns_answers);
+int SecurityCollector::dns_answer_prog_fd(bool tc) const {
+  if (!loaded_ || !loaded_->dns_attachments) return -1;
+  const security_bpf& skel = *loaded_->skeleton.skel;
+  return bpf_program__fd(tc ? skel.progs.security_dns_answers_tc : skel.progs.security_dns_answers);
+}
+
+std::map<std::string, std::string> SecurityCollector::dns_answer_interfaces() const {
+  if (!loaded_ || !loaded_->dns_attachments) return {};
+  return loaded_->dns_attachments->interfaces();
 }
 
 SecuritySnapshot SecurityCollector::snapshot() const {
@@ -606,7 +607,13 @@ Status SecurityCollector::collect_impl(std::vector<prometheus::MetricFamily>& ou
 
 void SecurityCollector::stop_impl() {
   if (!loaded_) return;
-  loaded_->dns_socket = UniqueFd();
+  if (loaded_->dns_attachments) {
+    // clsact filters are removed by ifindex: from inside the namespace.
+    (void)in_network_namespace(loaded_->config.network_namespace, [this] {
+      loaded_->dns_attachments->stop();
+      return Status::ok();
+    });
+  }
   loaded_->reader.stop();  // delivers what is left in the ring first
   if (loaded_->webhook) loaded_->webhook->stop();
   for (const auto& sink : loaded_->sinks) (void)sink->flush(true);
@@ -618,6 +625,15 @@ BpfStatus SecurityCollector::bpf_status_impl() const {
   if (!loaded_) return status;
   status.programs = loaded_->skeleton.attachment.programs;
   const security_bpf& skel = *loaded_->skeleton.skel;
+  if (loaded_->dns_attachments) {
+    const InterfaceAttachments::Summary attached = loaded_->dns_attachments->summary();
+    status.programs.push_back(
+        {"security_dns_answers_tc", attached.tc_kind.empty() ? "tcx" : attached.tc_kind,
+         attached.tc_interfaces > 0, bpf_program__fd(skel.progs.security_dns_answers_tc)});
+    status.programs.push_back({"security_dns_answers", "socket_filter",
+                               attached.all_interfaces_socket || attached.socket_interfaces > 0,
+                               bpf_program__fd(skel.progs.security_dns_answers)});
+  }
   for (auto [map_name, map] :
        {std::pair{"block_v4", skel.maps.block_v4}, std::pair{"block_v6", skel.maps.block_v6},
         std::pair{"class_v4", skel.maps.class_v4}, std::pair{"class_v6", skel.maps.class_v6}}) {

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -31,6 +33,10 @@ struct SecurityCollectorOptions {
   // and pid; called on the reader thread. Unset: none.
   std::function<void(uint64_t cgroup_id, uint32_t pid, Detection& detection)> attribute;
   std::optional<AttachKind> force_kind;  // one rung only (tests, benchmarks)
+  // DNS answers: tc ingress (tcx where the kernel has it), or forced to
+  // clsact filters or to the socket-filter rung (tests, benchmarks).
+  enum class DnsHook { kTc, kTcClsact, kSocketFilter };
+  DnsHook dns_hook = DnsHook::kTc;
 };
 
 class SecurityCollector final : public Collector {
@@ -46,8 +52,13 @@ class SecurityCollector final : public Collector {
 
   SecuritySnapshot snapshot() const;
   std::string attach_kind() const;
-  // The DNS-answer socket filter (benchmarks: BPF_PROG_TEST_RUN); -1 when off.
-  int dns_answer_prog_fd() const;
+  // The DNS-answer program, socket filter or tc (benchmarks, tests:
+  // BPF_PROG_TEST_RUN); -1 when off.
+  int dns_answer_prog_fd(bool tc = false) const;
+  // Interface name -> how the DNS-answer check is attached there (tcx,
+  // tc_clsact, socket_filter, "" when nothing could); empty with one packet
+  // socket on every interface, or when off.
+  std::map<std::string, std::string> dns_answer_interfaces() const;
 
  protected:
   Status start_impl(const CollectorContext& context) override;

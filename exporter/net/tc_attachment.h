@@ -25,6 +25,8 @@ inline constexpr uint16_t kNetobsTcPriority = 0x6e62;
 inline constexpr TcSlot kDnsTcIngressSlot{0x6e620001, "dns_tc_ingress"};
 inline constexpr TcSlot kDnsTcEgressSlot{0x6e620002, "dns_tc_egress"};
 inline constexpr TcSlot kXdpTcObserveSlot{0x6e620003, "tc_observe"};
+// security_dns_answers_tc as the kernel names it (15 characters at most).
+inline constexpr TcSlot kSecurityDnsTcIngressSlot{0x6e620004, "security_dns_an"};
 
 // Whether a live process (this one included) holds an fd of BPF program
 // `prog_id`, from /proc/*/fdinfo; nullopt when some process's fds cannot be

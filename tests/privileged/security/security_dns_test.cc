@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -51,6 +52,9 @@ using testing::Subprocess;
 
 constexpr char kClientIp[] = "10.78.0.1";
 constexpr char kServerIp[] = "10.78.0.2";
+// Crafted frames: to the MAC of the loopback device BPF_PROG_TEST_RUN uses.
+constexpr char kSrcMac[] = "00:00:00:00:00:01";
+constexpr char kDstMac[] = "00:00:00:00:00:00";
 
 // A 241-byte name of four 55-letter labels: two of them in CNAME records
 // make a response longer than 512 bytes.
@@ -199,7 +203,17 @@ std::string normalized(const std::string& line) {
                             "\"netobs.cgroup.id\":C,");
 }
 
-TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
+// Both rungs of the DNS-answer check: tc ingress on every interface of the
+// watched namespace (the default) and the socket filter (the fallback).
+using DnsHook = SecurityCollectorOptions::DnsHook;
+class SecurityDnsRungTest : public SecurityDnsTest, public ::testing::WithParamInterface<DnsHook> {
+ protected:
+  bool tc() const { return GetParam() != DnsHook::kSocketFilter; }
+  // The attach kind tc interfaces report.
+  std::string tc_kind() const { return GetParam() == DnsHook::kTcClsact ? "tc_clsact" : "tcx"; }
+};
+
+TEST_P(SecurityDnsRungTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
   testing::TempDir dir;
   Config config = default_config();
   SecurityConfig& security = config.collector<SecurityConfig>();
@@ -212,10 +226,18 @@ TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
   security.blocklists = {
       dir.write("bl.txt", "# bad hosts\n198.51.100.0/24\n2001:db8:bad::/48\n203.0.0.0/8\n")};
   auto sink = std::make_shared<LineSink>();
-  SecurityCollector collector({.event_sink = sink});
+  SecurityCollector collector({.event_sink = sink, .dns_hook = GetParam()});
   PreflightReport preflight = run_preflight();
   Status started = collector.start({config, preflight});
   ASSERT_TRUE(started) << started.message();
+  const std::string link = "nb-se-v" + std::to_string(::getpid() % 100000);
+  if (tc()) {
+    // Loopback too (local resolvers answer there), and only tc.
+    EXPECT_EQ(collector.dns_answer_interfaces(),
+              (std::map<std::string, std::string>{{"lo", tc_kind()}, {link, tc_kind()}}));
+  } else {
+    EXPECT_TRUE(collector.dns_answer_interfaces().empty());  // one socket on all
+  }
 
   Dig dig(*client_);
   ASSERT_GT(dig.pid(), 0);
@@ -294,8 +316,130 @@ TEST_F(SecurityDnsTest, BlocklistedAnswersAreOneAlertEachAndCleanAnswersNone) {
        {DetectionType::kBlocklist, DetectionType::kSuspiciousPort, DetectionType::kExternal}) {
     EXPECT_EQ(after.detections[static_cast<size_t>(t)], 0u) << detection_type_name(t);
   }
+  if (tc()) {
+    // An interface added later gets the check too.
+    const std::string later = "nb-se-x" + std::to_string(::getpid() % 100000);
+    const auto added =
+        client_->exec({"ip", "link", "add", later, "type", "veth", "peer", "name", later + "p"});
+    ASSERT_EQ(added.exit_code, 0) << added.output;
+    std::map<std::string, std::string> attached;
+    for (int i = 0; i < 100 && !attached.contains(later); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      attached = collector.dns_answer_interfaces();
+    }
+    EXPECT_EQ(attached[later], tc_kind());
+  }
+  auto lo_filters = [&] {
+    return client_->exec({"tc", "filter", "show", "dev", "lo", "ingress"}).output;
+  };
+  if (GetParam() == DnsHook::kTcClsact) {
+    EXPECT_THAT(lo_filters(), ::testing::HasSubstr("security_dns_an"));
+  }
   collector.stop();
+  if (GetParam() == DnsHook::kTcClsact) {
+    // The cls_bpf filter is removed in the watched namespace, not this one.
+    EXPECT_THAT(lo_filters(), ::testing::Not(::testing::HasSubstr("security_dns")));
+  }
 }
+
+// Responses over loopback (a local resolver): tc sees each one once, at lo
+// ingress, and the socket filter skips the outgoing copy: one check and
+// one alert per response, over IPv4 and IPv6.
+TEST_P(SecurityDnsRungTest, LoopbackResponsesAreCheckedOnce) {
+  testing::TempDir dir;
+  Config config = default_config();
+  SecurityConfig& security = config.collector<SecurityConfig>();
+  security.common.enabled = true;
+  security.network_namespace = client_->path();
+  security.rate_limit_interval_seconds = 0;
+  security.attribution = "none";
+  security.blocklists = {dir.write("bl.txt", "198.51.100.0/24\n2001:db8:bad::/48\n")};
+  auto sink = std::make_shared<LineSink>();
+  SecurityCollector collector({.event_sink = sink, .dns_hook = GetParam()});
+  PreflightReport preflight = run_preflight();
+  Status started = collector.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+  const uint64_t checked = collector.snapshot().dns_responses_checked;
+
+  // From [::1]:53 / 127.0.0.1:53 to a socket on the same address.
+  auto exchange = [&](int family, const char* address, const std::string& answer) {
+    return client_->run([&] {
+      const int server = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      const int client = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+      sockaddr_storage from{}, to{};
+      socklen_t size = 0;
+      if (family == AF_INET) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&from);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(53);
+        inet_pton(AF_INET, address, &a->sin_addr);
+        size = sizeof(sockaddr_in);
+      } else {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&from);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(53);
+        inet_pton(AF_INET6, address, &a->sin6_addr);
+        size = sizeof(sockaddr_in6);
+      }
+      to = from;
+      reinterpret_cast<sockaddr_in*>(&to)->sin_port = 0;  // same offset in sockaddr_in6
+      bool received = false;
+      testing::DnsMessageBuilder dns;
+      dns.id(7).response().question("lo.nb-se.test", family == AF_INET ? testing::kDnsA : 28);
+      if (family == AF_INET) dns.answer_a("lo.nb-se.test", answer);
+      if (family == AF_INET6) dns.answer_aaaa("lo.nb-se.test", answer);
+      const std::vector<uint8_t> message = dns.build();
+      if (bind(server, reinterpret_cast<sockaddr*>(&from), size) == 0 &&
+          bind(client, reinterpret_cast<sockaddr*>(&to), size) == 0 &&
+          getsockname(client, reinterpret_cast<sockaddr*>(&to), &size) == 0 &&
+          sendto(server, message.data(), message.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                 size) == static_cast<ssize_t>(message.size())) {
+        char buf[512];
+        pollfd p{.fd = client, .events = POLLIN, .revents = 0};
+        received = poll(&p, 1, 3000) == 1 && recv(client, buf, sizeof buf, 0) > 12;
+      }
+      close(server);
+      close(client);
+      return received;
+    });
+  };
+  ASSERT_TRUE(exchange(AF_INET, "127.0.0.1", "198.51.100.7"));
+  ASSERT_TRUE(exchange(AF_INET6, "::1", "2001:db8:bad::7"));
+  const std::vector<std::string> lines = wait_for_lines(*sink, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a second copy would be in
+  ASSERT_EQ(sink->lines().size(), 2u);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.7\"]"));
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("\"net.peer.ip\":\"127.0.0.1\""));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"dns.answers\":[\"2001:db8:bad::7\"]"));
+  EXPECT_THAT(lines[1], ::testing::HasSubstr("\"net.peer.ip\":\"::1\""));
+  EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 2);
+  collector.stop();
+
+  // lo left out (network.exclude_interfaces): its responses are not looked at.
+  config.network.exclude_interfaces = {"lo"};
+  auto excluded_sink = std::make_shared<LineSink>();
+  SecurityCollector excluded({.event_sink = excluded_sink, .dns_hook = GetParam()});
+  started = excluded.start({config, preflight});
+  ASSERT_TRUE(started) << started.message();
+  EXPECT_FALSE(excluded.dns_answer_interfaces().contains("lo"));
+  const std::string link = "nb-se-v" + std::to_string(::getpid() % 100000);
+  EXPECT_EQ(excluded.dns_answer_interfaces()[link], tc() ? tc_kind() : "socket_filter");
+  ASSERT_TRUE(exchange(AF_INET, "127.0.0.1", "198.51.100.7"));
+  ASSERT_TRUE(exchange(AF_INET6, "::1", "2001:db8:bad::7"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // an alert would be in
+  EXPECT_TRUE(excluded_sink->lines().empty());
+  EXPECT_EQ(excluded.snapshot().dns_responses_checked, 0u);
+  excluded.stop();
+}
+
+INSTANTIATE_TEST_SUITE_P(Hooks, SecurityDnsRungTest,
+                         ::testing::Values(DnsHook::kTc, DnsHook::kTcClsact,
+                                           DnsHook::kSocketFilter),
+                         [](const ::testing::TestParamInfo<DnsHook>& info) {
+                           return std::string(info.param == DnsHook::kTc         ? "tcx"
+                                              : info.param == DnsHook::kTcClsact ? "tc_clsact"
+                                                                                 : "socket_filter");
+                         });
 
 // A process pinned to CPU `cpu` that, each time it is asked, sends one
 // query for bad.nb-se.test from `port` (a UDP socket bound to it and
@@ -449,27 +593,40 @@ TEST_F(SecurityDnsTest, QueriesFromOnePortByProcessesInTurnAreEachAttributedToTh
 // transport, which the live test above does not both cover. A blocklisted
 // answer is one alert naming the server, the client and the name; a clean
 // one is counted only; packets not from the DNS port, queries and IPv4 with
-// options are not looked at.
-TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
+// options are not looked at. Both programs: the socket filter and tc (the
+// same packets: the socket filter sees them from the IP header, tc from the
+// Ethernet header, addressed to the test device's MAC, 0).
+class SecurityDnsFilterTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   NETOBS_REQUIRE_ROOT();
+  const bool tc = GetParam();
+  // Watching a namespace of the test's own: tc attaches to its interfaces.
+  testing::Netns ns("nb-se-f" + std::to_string(::getpid() % 100000));
+  ASSERT_EQ(ns.create(), "");
   testing::TempDir dir;
   Config config = default_config();
   SecurityConfig& security = config.collector<SecurityConfig>();
   security.common.enabled = true;
   security.rate_limit_interval_seconds = 0;
   security.attribution = "none";
+  security.network_namespace = ns.path();
   security.blocklists = {dir.write("bl.txt", "198.51.100.0/24\n2001:db8:bad::/48\n")};
   auto sink = std::make_shared<LineSink>();
-  SecurityCollector collector({.event_sink = sink});
+  SecurityCollector collector({.event_sink = sink,
+                               .dns_hook = tc ? SecurityCollectorOptions::DnsHook::kTc
+                                              : SecurityCollectorOptions::DnsHook::kSocketFilter});
   PreflightReport preflight = run_preflight();
   Status started = collector.start({config, preflight});
   ASSERT_TRUE(started) << started.message();
-  const int prog = collector.dns_answer_prog_fd();
+  const int prog = collector.dns_answer_prog_fd(tc);
   ASSERT_GE(prog, 0);
   auto run = [&](const std::vector<uint8_t>& packet) {
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = packet.data(),
                 .data_size_in = static_cast<__u32>(packet.size()), .repeat = 1);
     ASSERT_EQ(bpf_prog_test_run_opts(prog, &opts), 0);
+    // The socket filter queues nothing; tc passes every packet on (TCX_NEXT).
+    EXPECT_EQ(opts.retval, tc ? static_cast<__u32>(-1) : 0u);
   };
   auto response = [](const std::string& answer_kind, const std::string& address) {
     testing::DnsMessageBuilder dns;
@@ -483,7 +640,7 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
 
   // Over IPv6: a bad AAAA answer, then a bad A answer.
   run(testing::PacketBuilder()
-          .eth()
+          .eth(kSrcMac, kDstMac)
           .ipv6("2001:db8::53", "2001:db8::10")
           .udp(53, 40001)
           .payload(response("AAAA", "2001:db8:bad::7"))
@@ -497,7 +654,7 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
     EXPECT_THAT(lines[0], ::testing::HasSubstr(part));
   }
   run(testing::PacketBuilder()
-          .eth()
+          .eth(kSrcMac, kDstMac)
           .ipv6("2001:db8::53", "2001:db8::10")
           .udp(53, 40002)
           .payload(response("A", "198.51.100.9"))
@@ -510,7 +667,7 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
 
   // Over IPv4: bad, then clean (counted, no alert).
   run(testing::PacketBuilder()
-          .eth()
+          .eth(kSrcMac, kDstMac)
           .ipv4("192.0.2.53", "192.0.2.10")
           .udp(53, 40003)
           .payload(response("A", "198.51.100.10"))
@@ -520,7 +677,7 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   EXPECT_THAT(lines[2], ::testing::HasSubstr("\"net.peer.ip\":\"192.0.2.53\""));
   EXPECT_THAT(lines[2], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.10\"]"));
   run(testing::PacketBuilder()
-          .eth()
+          .eth(kSrcMac, kDstMac)
           .ipv4("192.0.2.53", "192.0.2.10")
           .udp(53, 40004)
           .payload(response("A", "10.0.0.2"))
@@ -530,7 +687,7 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   // Not looked at: the same bad response from another port, as a query, and
   // in an IPv4 packet with options (not parsed).
   run(testing::PacketBuilder()
-          .eth()
+          .eth(kSrcMac, kDstMac)
           .ipv6("2001:db8::53", "2001:db8::10")
           .udp(5353, 40005)
           .payload(response("AAAA", "2001:db8:bad::7"))
@@ -538,7 +695,7 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   testing::DnsMessageBuilder query;
   query.id(9).question("x.nb-se.test", testing::kDnsA).answer_a("x.nb-se.test", "198.51.100.9");
   run(testing::PacketBuilder()
-          .eth()
+          .eth(kSrcMac, kDstMac)
           .ipv4("192.0.2.53", "192.0.2.10")
           .udp(53, 40006)
           .payload(query.build())
@@ -546,7 +703,7 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   testing::Ipv4Options with_options;
   with_options.options = {1, 1, 1, 0};  // NOPs and the end of options
   run(testing::PacketBuilder()
-          .eth()
+          .eth(kSrcMac, kDstMac)
           .ipv4("192.0.2.53", "192.0.2.10", with_options)
           .udp(53, 40007)
           .payload(response("A", "198.51.100.11"))
@@ -556,6 +713,11 @@ TEST(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 4);
   collector.stop();
 }
+
+INSTANTIATE_TEST_SUITE_P(Hooks, SecurityDnsFilterTest, ::testing::Values(true, false),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return std::string(info.param ? "tc" : "socket_filter");
+                         });
 
 }  // namespace
 }  // namespace netobs

@@ -1,4 +1,4 @@
-#include "collectors/dns/dns_attach.h"
+#include "exporter/net/interface_attachments.h"
 
 #include <arpa/inet.h>
 #include <net/if_arp.h>
@@ -60,24 +60,26 @@ Result<UniqueFd> open_filtered_packet_socket(int prog_fd, int ifindex) {
   return fd;
 }
 
-Status DnsAttachments::start(Programs programs, Mode mode, bool allow_tcx,
-                             InterfaceSelector interfaces) {
+Status InterfaceAttachments::start(std::string collector, Programs programs, Mode mode,
+                                   bool allow_tcx, InterfaceSelector interfaces) {
+  collector_ = std::move(collector);
   programs_ = programs;
   allow_tcx_ = allow_tcx;
   selector_ = std::move(interfaces);
   socket_only_ = mode == Mode::kSocketFilter;
   if (mode == Mode::kSocketFilter && selector_.selects_all()) {
     Result<UniqueFd> fd = open_filtered_packet_socket(programs_.socket_filter, 0);
-    if (!fd) return Status::error("dns: " + fd.message());
+    if (!fd) return Status::error(collector_ + ": " + fd.message());
     all_socket_ = std::move(*fd);
-    log_info("attached", {{"collector", "dns"}, {"interface", "all"}, {"attach", "socket_filter"}});
+    log_info("attached",
+             {{"collector", collector_}, {"interface", "all"}, {"attach", "socket_filter"}});
     return Status::ok();
   }
   reconcile();
-  return watcher_.start([this] { reconcile(); }, kResyncSeconds, "dns");
+  return watcher_.start([this] { reconcile(); }, kResyncSeconds, collector_);
 }
 
-void DnsAttachments::stop() {
+void InterfaceAttachments::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
@@ -88,7 +90,7 @@ void DnsAttachments::stop() {
   all_socket_.reset();
 }
 
-DnsAttachments::Summary DnsAttachments::summary() const {
+InterfaceAttachments::Summary InterfaceAttachments::summary() const {
   Summary s;
   std::lock_guard<std::mutex> lock(mu_);
   s.all_interfaces_socket = all_socket_.valid();
@@ -102,7 +104,7 @@ DnsAttachments::Summary DnsAttachments::summary() const {
   return s;
 }
 
-std::map<std::string, std::string> DnsAttachments::interfaces() const {
+std::map<std::string, std::string> InterfaceAttachments::interfaces() const {
   std::map<std::string, std::string> out;
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& [ifindex, iface] : interfaces_) out[iface.name] = iface.attach;
@@ -111,7 +113,7 @@ std::map<std::string, std::string> DnsAttachments::interfaces() const {
 
 // tc ingress and egress, or a packet socket of its own when tc cannot attach
 // (or the device has no Ethernet header, which the tc programs expect).
-void DnsAttachments::attach(int ifindex, Interface& iface) {
+void InterfaceAttachments::attach(int ifindex, Interface& iface) {
   std::string skipped;
   const std::optional<int> type = link_type(iface.name);
   if (socket_only_) {
@@ -119,12 +121,17 @@ void DnsAttachments::attach(int ifindex, Interface& iface) {
   } else if (type && *type != ARPHRD_ETHER && *type != ARPHRD_LOOPBACK) {
     skipped = "tc: link type " + std::to_string(*type) + " has no Ethernet header";
   } else {
-    Result<TcAttachment> egress = TcAttachment::attach(programs_.tc_egress, ifindex, allow_tcx_,
-                                                       TcDirection::kEgress, kDnsTcEgressSlot);
+    // Egress first: an egress attached alone is closed below (its Result
+    // goes out of scope).
+    Result<TcAttachment> egress = TcAttachment();
+    if (programs_.tc_egress >= 0) {
+      egress = TcAttachment::attach(programs_.tc_egress, ifindex, allow_tcx_, TcDirection::kEgress,
+                                    programs_.egress_slot);
+    }
     Result<TcAttachment> ingress = Status::error("not tried");
     if (egress) {
       ingress = TcAttachment::attach(programs_.tc_ingress, ifindex, allow_tcx_,
-                                     TcDirection::kIngress, kDnsTcIngressSlot);
+                                     TcDirection::kIngress, programs_.ingress_slot);
     }
     if (egress && ingress) {
       iface.egress = std::move(*egress);
@@ -132,7 +139,7 @@ void DnsAttachments::attach(int ifindex, Interface& iface) {
       iface.attach = std::string(iface.ingress.kind());
       log_info(
           "attached",
-          {{"collector", "dns"},
+          {{"collector", collector_},
            {"interface", iface.name},
            {"ifindex", std::to_string(ifindex)},
            {"attach", iface.attach},
@@ -149,22 +156,22 @@ void DnsAttachments::attach(int ifindex, Interface& iface) {
     // Retried on every watcher round: said again only when it changes.
     const std::string reason = skipped + "; socket_filter: " + fd.message();
     if (reason != iface.reason) {
-      log_warn("dns collector not attached",
-               {{"collector", "dns"}, {"interface", iface.name}, {"err", reason}});
+      log_warn(collector_ + " collector not attached",
+               {{"collector", collector_}, {"interface", iface.name}, {"err", reason}});
       iface.reason = reason;
     }
     return;
   }
   iface.socket = std::move(*fd);
   iface.attach = "socket_filter";
-  log_info("attached", {{"collector", "dns"},
+  log_info("attached", {{"collector", collector_},
                         {"interface", iface.name},
                         {"ifindex", std::to_string(ifindex)},
                         {"attach", iface.attach},
                         {"skipped", skipped}});
 }
 
-void DnsAttachments::reconcile() {
+void InterfaceAttachments::reconcile() {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return;
   const std::map<int, std::string> current = list_interfaces();
@@ -175,14 +182,14 @@ void DnsAttachments::reconcile() {
       ++it;
       continue;
     }
-    log_info("interface removed", {{"collector", "dns"}, {"interface", it->second.name}});
+    log_info("interface removed", {{"collector", collector_}, {"interface", it->second.name}});
     it = interfaces_.erase(it);
   }
   for (const auto& [ifindex, name] : current) {
     if (!selector_.matches(name)) {
       // Renamed out of the selection: detached.
       if (interfaces_.erase(ifindex)) {
-        log_info("interface deselected", {{"collector", "dns"}, {"interface", name}});
+        log_info("interface deselected", {{"collector", collector_}, {"interface", name}});
       }
       continue;
     }

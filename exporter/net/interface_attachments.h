@@ -1,11 +1,14 @@
-// DnsAttachments: where the dns collector's programs run. The tc mode puts
-// dns_tc_ingress / dns_tc_egress on every interface of the network namespace
-// (tcx links, or clsact filters before Linux 6.6), follows interfaces as they
+// InterfaceAttachments: where a collector's packet programs run (dns: tc
+// ingress + egress; security: the DNS-answer check, tc ingress only). The tc
+// mode puts them on every selected interface of the network namespace (tcx
+// links, or clsact filters before Linux 6.6), follows interfaces as they
 // appear and disappear (LinkWatcher), and falls back, per interface, to a
 // packet socket bound to it with the socket filter when tc cannot attach
 // there (or the device has no Ethernet header). The socket-filter mode is
-// one packet socket on every interface. Owned by the DnsCollector; start and
-// stop on the main thread, summary() from scrapes, reconcile on the watcher
+// one packet socket on every interface. Everything happens in the network
+// namespace of the thread that calls start (the watcher thread inherits it).
+// Owned by a collector; start and stop on the main thread (or a thread in
+// the watched namespace), summary() from scrapes, reconcile on the watcher
 // thread.
 #pragma once
 
@@ -26,33 +29,36 @@ namespace netobs {
 // (0: every interface of this network namespace).
 Result<UniqueFd> open_filtered_packet_socket(int prog_fd, int ifindex);
 
-class DnsAttachments {
+class InterfaceAttachments {
  public:
   struct Programs {
     int tc_ingress = -1;
-    int tc_egress = -1;
+    int tc_egress = -1;  // -1: ingress only
     int socket_filter = -1;
+    TcSlot ingress_slot, egress_slot;  // see TcSlot
   };
   enum class Mode { kTc, kSocketFilter };
 
   // What is attached now (for netobs_bpf_program_attached).
   struct Summary {
-    size_t tc_interfaces = 0;      // with both tc programs
+    size_t tc_interfaces = 0;      // with the tc programs
     size_t socket_interfaces = 0;  // with a packet socket of their own
     bool all_interfaces_socket = false;
     std::string tc_kind;  // "tcx" or "tc_clsact"; "" before the first tc attach
   };
 
-  DnsAttachments() = default;
-  ~DnsAttachments() { stop(); }
-  DnsAttachments(const DnsAttachments&) = delete;
-  DnsAttachments& operator=(const DnsAttachments&) = delete;
+  InterfaceAttachments() = default;
+  ~InterfaceAttachments() { stop(); }
+  InterfaceAttachments(const InterfaceAttachments&) = delete;
+  InterfaceAttachments& operator=(const InterfaceAttachments&) = delete;
 
   // kTc: attaches to every interface `interfaces` selects now and starts
   // following them; allow_tcx false forces clsact. kSocketFilter: one packet
   // socket on every interface, or, when `interfaces` leaves some out, one
-  // per selected interface (followed like tc).
-  Status start(Programs programs, Mode mode, bool allow_tcx, InterfaceSelector interfaces = {});
+  // per selected interface (followed like tc). `collector` names the owner
+  // in log lines and errors.
+  Status start(std::string collector, Programs programs, Mode mode, bool allow_tcx,
+               InterfaceSelector interfaces = {});
   // Stops following interfaces and detaches everything (tcx links closed,
   // clsact filters removed, sockets closed).
   void stop();
@@ -73,6 +79,7 @@ class DnsAttachments {
   void reconcile();
   void attach(int ifindex, Interface& iface);
 
+  std::string collector_;
   Programs programs_;
   bool allow_tcx_ = true;
   bool socket_only_ = false;  // kSocketFilter per interface
