@@ -220,12 +220,15 @@ for arg, label, goal, limit in (("0", "no rule matches", "<= 2x", 2),
         add("security", f"inet_sock_set_state per event, {label} (vs empty tp_btf)",
             counter(security, name, "ratio") if name else None, goal, limit)
 
-for arg, label in (("0", "non-DNS UDP packet"), ("1", "response, 1 clean answer"),
-                   ("2", "response, 4 clean answers")):
-    name = next((n for n in security if n.startswith("BM_DnsAnswerCost/" + arg)), None)
-    if name:
-        add("security", f"DNS-answer socket filter, {label} (vs empty socket filter, BPF_PROG_TEST_RUN)",
-            counter(security, name, "ratio"), "<= 2x", 2)
+for hook, program, goal, limit in (("1", "DNS-answer tc program", "<= 2x", 2),
+                                   ("0", "DNS-answer socket filter (fallback)", None, None)):
+    for arg, label in (("0", "non-DNS UDP packet"), ("1", "response, 1 clean answer"),
+                       ("2", "response, 4 clean answers")):
+        name = next((n for n in security
+                     if n.startswith(f"BM_DnsAnswerCost/{arg}/{hook}/")), None)
+        if name:
+            add("security", f"{program}, {label} (vs empty, same hook, BPF_PROG_TEST_RUN)",
+                counter(security, name, "ratio"), goal, limit)
 for arg, label in (("0", "non-DNS send"), ("1", "DNS query send")):
     name = next((n for n in security if n.startswith("BM_DnsClientCost/" + arg)), None)
     if name:
