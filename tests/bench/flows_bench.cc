@@ -202,7 +202,7 @@ void BM_FlowsUdpPerPacketCost(benchmark::State& state) {
   // when new, in a preallocated hash and in an LRU hash. Only on the
   // DNS-like shape (one round trip per flow), where they bound what any
   // per-flow table costs; elsewhere the collector's per-CPU flow cache makes
-  // them no floor, and their maps would only disturb its figures.
+  // them no floor, and their maps may disturb its figures.
   const bool with_floors = state.range(1) == 1;
   std::vector<HookPair> floors;
   if (with_floors) {
