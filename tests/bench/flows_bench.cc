@@ -7,8 +7,9 @@
 // (half of them aborted with SO_LINGER 0, a reset each way). Arg 0: no
 // services; arg 1: 200 services entries (an LPM lookup per new connection);
 // arg 2: no services, the connections spread round-robin over 128 server
-// addresses (127.0.0.1-128), so 256 edges: the kernel's per-CPU cache of
-// recent edges (64 entries) misses nearly always, the worst case.
+// addresses (127.0.0.1-128), so 256 edges in rotation: as many as the
+// kernel's per-CPU cache of recent edges has entries (direct-mapped, so
+// collisions miss), and the edges' memory is cold: the worst case.
 // The process runs in a network namespace of its own (unshare), so the
 // churn is the only traffic the programs see.
 //   build/tests/bench/flows_bench
