@@ -354,8 +354,9 @@ struct edge_cache_entry {
 
 /* Per CPU, direct-mapped: the edges of recent connections, so most skip the
  * LPM lookups and the 80-byte-key hash `edge_ids` (together ~0.3-0.45x an
- * empty program per event). */
-#define EDGE_CACHE_BITS 6
+ * empty program per event). 256 entries (18 KiB per CPU), near the default
+ * max_edges: with 256 edges in rotation, 64 entries missed nearly always. */
+#define EDGE_CACHE_BITS 8
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1 << EDGE_CACHE_BITS);
@@ -381,12 +382,44 @@ static __always_inline bool same_inputs(const struct edge_inputs* a, const struc
   return true;
 }
 
-static __always_inline __u32 cache_index(const struct edge_inputs* in) {
+/* A multiplicative hash of the inputs: its top `bits` bits index a cache. */
+static __always_inline __u32 inputs_index(const struct edge_inputs* in, int bits) {
   const __u64* words = (const __u64*)in;
   __u64 h = 0;
 
   for (int i = 0; i < sizeof(*in) / 8; i++) h ^= words[i];
-  return (h * 0x9E3779B97F4A7C15ULL) >> (64 - EDGE_CACHE_BITS);
+  return (h * 0x9E3779B97F4A7C15ULL) >> (64 - bits);
+}
+
+/* The slot of the edge these inputs make (services looked up, then
+ * edge_ids); false when the scratch key is not there. */
+static __always_inline bool inputs_slot(const struct edge_inputs* in, __u32 transport,
+                                        __u32* slot) {
+  __u32 zero = 0;
+  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
+
+  if (!key) return false;
+  __builtin_memset(key, 0, sizeof(*key));
+  key->transport = transport;
+  if (in->passive) {
+    __u32 service = use_services ? lpm_lookup(&services, in->remote, 0, 128) : 0;
+
+    if (service) {
+      key->client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
+      key->client_service = service;
+    } else {
+      key->client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
+      __builtin_memcpy(key->client_addr, in->remote, 16);
+    }
+    set_server(key, in->local, in->port);
+  } else {
+    key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
+    __builtin_memcpy(key->comm, in->comm, sizeof(key->comm));
+    key->cgroup_id = in->cgroup_id;
+    set_server(key, in->remote, in->port);
+  }
+  *slot = edge_slot(key);
+  return true;
 }
 
 /* The edge slot of a connection: the local end is the client (`connecting`:
@@ -417,7 +450,7 @@ static __always_inline bool build(const struct sock* sk, const struct netobs_flo
   __u32 zero = 0;
   const __u32* current = bpf_map_lookup_elem(&edge_generation, &zero);
   const __u32 generation = current ? *(volatile const __u32*)current : 0;
-  __u32 index = cache_index(&in);
+  __u32 index = inputs_index(&in, EDGE_CACHE_BITS);
   struct edge_cache_entry* cached = bpf_map_lookup_elem(&edge_cache, &index);
   if (cached && cached->slot && cached->generation == generation &&
       same_inputs(&cached->inputs, &in)) {
@@ -425,27 +458,7 @@ static __always_inline bool build(const struct sock* sk, const struct netobs_flo
     return true;
   }
 
-  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
-  if (!key) return false;
-  __builtin_memset(key, 0, sizeof(*key));
-  if (passive) {
-    __u32 service = use_services ? lpm_lookup(&services, in.remote, 0, 128) : 0;
-
-    if (service) {
-      key->client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
-      key->client_service = service;
-    } else {
-      key->client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
-      __builtin_memcpy(key->client_addr, in.remote, 16);
-    }
-    set_server(key, in.local, local_port);
-  } else {
-    key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
-    __builtin_memcpy(key->comm, in.comm, sizeof(key->comm));
-    key->cgroup_id = in.cgroup_id;
-    set_server(key, in.remote, remote_port);
-  }
-  *slot = edge_slot(key);
+  if (!inputs_slot(&in, NETOBS_FLOWS_TRANSPORT_TCP, slot)) return false;
   if (cached && *slot != NETOBS_FLOWS_OTHER_SLOT) {
     cached->inputs = in;
     cached->slot = *slot;
@@ -878,34 +891,59 @@ static __always_inline void udp_new_flow(struct __sk_buff* skb, bool egress,
   bpf_map_update_elem(&udp_flows, &d->key, &flow, BPF_NOEXIST);
 }
 
+/* Per CPU, direct-mapped: the edges of recent UDP flows (as edge_cache for
+ * TCP, same generation), so a first reply mostly skips the LPM lookups and
+ * the 80-byte-key hash `edge_ids`. Only used while this CPU's udp_cache is
+ * held (busy), so a program interrupting another never sees a half-written
+ * line. */
+#define UDP_EDGE_CACHE_BITS 4
+struct udp_edge_cache {
+  struct edge_cache_entry lines[1 << UDP_EDGE_CACHE_BITS];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct udp_edge_cache);
+} udp_edge_cache SEC(".maps");
+
 /* The first reply: the flow gets its edge, which counts it as opened and
- * takes the datagrams it held. */
+ * takes the datagrams it held. `cached`: this CPU's udp_cache is held. */
 static __always_inline __u32 udp_join_edge(struct netobs_flows_udp_flow* flow,
-                                           const struct udp_datagram* d) {
+                                           const struct udp_datagram* d, bool cached) {
+  struct edge_inputs in;
   __u32 zero = 0;
-  struct netobs_flows_edge_key* key = bpf_map_lookup_elem(&scratch, &zero);
 
-  if (!key) return NETOBS_FLOWS_OTHER_SLOT;
-  __builtin_memset(key, 0, sizeof(*key));
-  key->transport = NETOBS_FLOWS_TRANSPORT_UDP;
+  __builtin_memset(&in, 0, sizeof(in));
+  __builtin_memcpy(in.remote, d->key.remote_addr, 16);
   if (flow->local_client) {
-    key->client_kind = NETOBS_FLOWS_CLIENT_PROCESS;
-    __builtin_memcpy(key->comm, flow->comm, sizeof(key->comm));
-    key->cgroup_id = flow->cgroup_id;
-    set_server(key, d->key.remote_addr, d->key.remote_port);
+    __builtin_memcpy(in.comm, flow->comm, sizeof(in.comm));
+    in.cgroup_id = flow->cgroup_id;
+    in.port = d->key.remote_port;
   } else {
-    __u32 service = use_services ? lpm_lookup(&services, d->key.remote_addr, 0, 128) : 0;
-
-    if (service) {
-      key->client_kind = NETOBS_FLOWS_CLIENT_SERVICE;
-      key->client_service = service;
-    } else {
-      key->client_kind = NETOBS_FLOWS_CLIENT_ADDRESS;
-      __builtin_memcpy(key->client_addr, d->key.remote_addr, 16);
-    }
-    set_server(key, d->key.local_addr, d->key.local_port);
+    __builtin_memcpy(in.local, d->key.local_addr, 16);
+    in.port = d->key.local_port;
+    in.passive = 1;
   }
-  __u32 slot = edge_slot(key);
+  const __u32* current = bpf_map_lookup_elem(&edge_generation, &zero);
+  const __u32 generation = current ? *(volatile const __u32*)current : 0;
+  struct udp_edge_cache* edges = cached ? bpf_map_lookup_elem(&udp_edge_cache, &zero) : NULL;
+  struct edge_cache_entry* line = NULL;
+  __u32 slot = 0;
+  if (edges) {
+    line = &edges->lines[inputs_index(&in, UDP_EDGE_CACHE_BITS) & ((1 << UDP_EDGE_CACHE_BITS) - 1)];
+    if (line->slot && line->generation == generation && same_inputs(&line->inputs, &in))
+      slot = line->slot;
+  }
+  if (!slot) {
+    if (!inputs_slot(&in, NETOBS_FLOWS_TRANSPORT_UDP, &slot)) return NETOBS_FLOWS_OTHER_SLOT;
+    if (line && slot != NETOBS_FLOWS_OTHER_SLOT) {
+      line->inputs = in;
+      line->slot = slot;
+      line->generation = generation;
+    }
+  }
   struct netobs_flows_edge_stats* stats = stats_of(slot);
   if (stats) {
     stats->opened += 1;
@@ -940,7 +978,8 @@ static __always_inline const struct sock* udp_socket(struct __sk_buff* skb) {
 /* The udp_flows path: a new flow is recorded, a pending one keeps the
  * datagram or is joined to its edge by its first reply. */
 static __always_inline __u32 udp_flow_slot(struct __sk_buff* skb, bool egress,
-                                           const struct udp_datagram* d, bool* local_client) {
+                                           const struct udp_datagram* d, bool* local_client,
+                                           bool cached) {
   struct netobs_flows_udp_flow* flow = bpf_map_lookup_elem(&udp_flows, &d->key);
   if (!flow) {
     udp_new_flow(skb, egress, d);
@@ -962,7 +1001,7 @@ static __always_inline __u32 udp_flow_slot(struct __sk_buff* skb, bool egress,
      * datagram another CPU sees meanwhile (JOINING) is not counted. */
     if (__sync_val_compare_and_swap(word, now, NETOBS_FLOWS_UDP_JOINING) != now)
       return UDP_SLOT_NONE;
-    const __u32 slot = udp_join_edge(flow, d);
+    const __u32 slot = udp_join_edge(flow, d, cached);
     *(volatile __u64*)word = ((__u64)slot << 32) | NETOBS_FLOWS_UDP_REPLIED;
     return slot;
   }
@@ -1020,7 +1059,7 @@ static __always_inline int on_udp(struct __sk_buff* skb, bool egress) {
     slot = line->slot;
     local_client = line->local_client;
   } else {
-    slot = udp_flow_slot(skb, egress, &d, &local_client);
+    slot = udp_flow_slot(skb, egress, &d, &local_client, line != NULL);
     if (line && slot != UDP_SLOT_NONE) {
       line->key = d.key;
       line->slot = slot;

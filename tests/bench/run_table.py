@@ -190,6 +190,16 @@ for args, shape in (("300/20", "mixed: 300 flows x 20 round trips"),
     for hook in ("udp_egress", "udp_ingress"):
         add("flows", f"{hook} (cgroup_skb) per datagram, {shape} (vs empty cgroup_skb)",
             counter(flows, name, hook + "_ratio"), "<= 2x", 2)
+    # Floors (bench-only programs, same hook, same run): parse + one 5-tuple
+    # lookup, an insert when new; what any per-flow table costs at the least.
+    for hook in ("udp_egress", "udp_ingress"):
+        value = counter(flows, name, hook + "_floor_ratio")  # DNS-like shape only
+        if value:
+            add("flows", f"  floor: {hook}, parse + 5-tuple lookup/insert, preallocated hash, {shape.split(':')[0]}",
+                value)
+        value = counter(flows, name, hook + "_floor_lru_ratio")
+        if value:
+            add("flows", f"  floor: {hook}, the same with an LRU hash, {shape.split(':')[0]}", value)
 
 dns = bench("dns")
 for run_name, key, label, goal, limit in (
