@@ -85,7 +85,7 @@ if ((quick)); then
 else
   step socket_events "$build/tests/bench/socket_bpf_bench" 5 4
   step socket_workload "$build/tests/bench/socket_bpf_bench" workload 6 0.5
-  step socket_throughput bash "$here/socket_overhead.sh" "$build" 4 5 default hold:sock
+  step socket_throughput bash "$here/socket_overhead.sh" "$build" 4 5 default hold:sock hold:floor
   step tcp "$build/tests/bench/tcp_bench" \
     --benchmark_filter='BM_TcpProbeCost|BM_LifecycleCost|BM_TrackStatesCost|BM_RetransmitCost|BM_Conns/[014]$' \
     --benchmark_out="$out/tcp.json" --benchmark_out_format=json
