@@ -34,6 +34,25 @@ struct dns_wire_header {
   __be16 arcount;
 };
 
+/* The label walk of a name starting at `off`, shared by the three readers
+ * below (LD_ABS, a copy in memory, the packet): returns the offset after the
+ * name (a compression pointer ends it), or DNS_NAME_TRUNCATED / DNS_NAME_BAD.
+ * READ_BYTE(c) sets c to the byte at `off` or returns DNS_NAME_TRUNCATED. */
+#define DNS_SKIP_NAME_WALK(READ_BYTE)                                                \
+  __u32 name_len = 1; /* the root label */                                           \
+  _Pragma("clang loop unroll(disable)") for (__u32 i = 0; i < DNS_MAX_LABELS; i++) { \
+    __u32 c;                                                                         \
+    if (off >= end) return DNS_NAME_TRUNCATED;                                       \
+    READ_BYTE(c);                                                                    \
+    if (c == 0) return off + 1;                                                      \
+    if ((c & 0xC0) == 0xC0) return off + 2;                                          \
+    if (c & 0xC0) return DNS_NAME_BAD;                                               \
+    name_len += c + 1;                                                               \
+    if (name_len > DNS_MAX_NAME) return DNS_NAME_BAD;                                \
+    off += c + 1;                                                                    \
+  }                                                                                  \
+  return DNS_NAME_BAD
+
 /* Skips the name at `off` (labels only: a compression pointer ends it and
  * is not followed, so no loop is possible). Returns the offset after the
  * name, or DNS_NAME_TRUNCATED / DNS_NAME_BAD. Bounded: DNS_MAX_LABELS steps,
@@ -43,20 +62,8 @@ struct dns_wire_header {
  * then took seconds (and passed the 1M-instruction limit with dns.bpf.c's
  * query sampling on). */
 static __always_inline long dns_skip_name(struct __sk_buff* skb, __u32 base, __u32 off, __u32 end) {
-  __u32 name_len = 1; /* the root label */
-
-#pragma clang loop unroll(disable)
-  for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
-    if (off >= end) return DNS_NAME_TRUNCATED;
-    __u32 c = load_byte(skb, base + off);
-    if (c == 0) return off + 1;
-    if ((c & 0xC0) == 0xC0) return off + 2;
-    if (c & 0xC0) return DNS_NAME_BAD;
-    name_len += c + 1;
-    if (name_len > DNS_MAX_NAME) return DNS_NAME_BAD;
-    off += c + 1;
-  }
-  return DNS_NAME_BAD;
+#define DNS_READ_SKB_BYTE(c) ((c) = load_byte(skb, base + off))
+  DNS_SKIP_NAME_WALK(DNS_READ_SKB_BYTE);
 }
 
 /* One resource record's fixed part after its name. */
@@ -102,20 +109,8 @@ static __always_inline __u16 dns_mem_half(const __u8* buf, __u32 off) {
 
 /* dns_skip_name over the copy. */
 static __always_inline long dns_mem_skip_name(const __u8* buf, __u32 off, __u32 end) {
-  __u32 name_len = 1; /* the root label */
-
-#pragma clang loop unroll(disable)
-  for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
-    if (off >= end) return DNS_NAME_TRUNCATED;
-    __u32 c = *DNS_MEM_AT(buf, off);
-    if (c == 0) return off + 1;
-    if ((c & 0xC0) == 0xC0) return off + 2;
-    if (c & 0xC0) return DNS_NAME_BAD;
-    name_len += c + 1;
-    if (name_len > DNS_MAX_NAME) return DNS_NAME_BAD;
-    off += c + 1;
-  }
-  return DNS_NAME_BAD;
+#define DNS_READ_MEM_BYTE(c) ((c) = *DNS_MEM_AT(buf, off))
+  DNS_SKIP_NAME_WALK(DNS_READ_MEM_BYTE);
 }
 
 /* dns_read_rr over the copy. */
@@ -144,22 +139,13 @@ static __always_inline int dns_mem_read_rr(const __u8* buf, __u32 off, __u32 end
 /* dns_skip_name in the packet. */
 static __always_inline long dns_pkt_skip_name(const __u8* msg, const void* data_end, __u32 off,
                                               __u32 end) {
-  __u32 name_len = 1; /* the root label */
-
-#pragma clang loop unroll(disable)
-  for (__u32 i = 0; i < DNS_MAX_LABELS; i++) {
-    if (off >= end) return DNS_NAME_TRUNCATED;
-    const __u8* p = DNS_PKT_AT(msg, off);
-    if ((const void*)(p + 1) > data_end) return DNS_NAME_TRUNCATED;
-    __u32 c = *p;
-    if (c == 0) return off + 1;
-    if ((c & 0xC0) == 0xC0) return off + 2;
-    if (c & 0xC0) return DNS_NAME_BAD;
-    name_len += c + 1;
-    if (name_len > DNS_MAX_NAME) return DNS_NAME_BAD;
-    off += c + 1;
-  }
-  return DNS_NAME_BAD;
+#define DNS_READ_PKT_BYTE(c)                                        \
+  do {                                                              \
+    const __u8* p = DNS_PKT_AT(msg, off);                           \
+    if ((const void*)(p + 1) > data_end) return DNS_NAME_TRUNCATED; \
+    (c) = *p;                                                       \
+  } while (0)
+  DNS_SKIP_NAME_WALK(DNS_READ_PKT_BYTE);
 }
 
 #endif /* NETOBS_BPF_LIB_DNS_WIRE_H_ */
