@@ -636,15 +636,27 @@ TEST_P(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
     if (answer_kind == "AAAA") dns.answer_aaaa("x.nb-se.test", address);
     return dns.compress().build();
   };
+  // UDP from the server (…53) to the client (…10), by family.
+  auto over = [](bool ipv6, uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload) {
+    testing::PacketBuilder packet;
+    packet.eth(kSrcMac, kDstMac);
+    if (ipv6) {
+      packet.ipv6("2001:db8::53", "2001:db8::10");
+    } else {
+      packet.ipv4("192.0.2.53", "192.0.2.10");
+    }
+    return packet.udp(sport, dport).payload(payload).build();
+  };
+  auto over_ipv6 = [&](uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload) {
+    return over(true, sport, dport, payload);
+  };
+  auto over_ipv4 = [&](uint16_t sport, uint16_t dport, const std::vector<uint8_t>& payload) {
+    return over(false, sport, dport, payload);
+  };
   const uint64_t checked = collector.snapshot().dns_responses_checked;
 
   // Over IPv6: a bad AAAA answer, then a bad A answer.
-  run(testing::PacketBuilder()
-          .eth(kSrcMac, kDstMac)
-          .ipv6("2001:db8::53", "2001:db8::10")
-          .udp(53, 40001)
-          .payload(response("AAAA", "2001:db8:bad::7"))
-          .build());
+  run(over_ipv6(53, 40001, response("AAAA", "2001:db8:bad::7")));
   std::vector<std::string> lines = wait_for_lines(*sink, 1);
   ASSERT_EQ(lines.size(), 1u);
   for (const char* part : {"\"net.peer.ip\":\"2001:db8::53\",\"net.peer.port\":53,",
@@ -653,12 +665,7 @@ TEST_P(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
                            "\"dns.answers\":[\"2001:db8:bad::7\"]", "bl.txt:2\""}) {
     EXPECT_THAT(lines[0], ::testing::HasSubstr(part));
   }
-  run(testing::PacketBuilder()
-          .eth(kSrcMac, kDstMac)
-          .ipv6("2001:db8::53", "2001:db8::10")
-          .udp(53, 40002)
-          .payload(response("A", "198.51.100.9"))
-          .build());
+  run(over_ipv6(53, 40002, response("A", "198.51.100.9")));
   lines = wait_for_lines(*sink, 2);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_THAT(lines[1], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.9\"]"));
@@ -666,40 +673,20 @@ TEST_P(SecurityDnsFilterTest, ResponsesOverIpv6AndIpv4AreCheckedAndOthersNot) {
   EXPECT_THAT(lines[1], ::testing::HasSubstr("bl.txt:1\""));
 
   // Over IPv4: bad, then clean (counted, no alert).
-  run(testing::PacketBuilder()
-          .eth(kSrcMac, kDstMac)
-          .ipv4("192.0.2.53", "192.0.2.10")
-          .udp(53, 40003)
-          .payload(response("A", "198.51.100.10"))
-          .build());
+  run(over_ipv4(53, 40003, response("A", "198.51.100.10")));
   lines = wait_for_lines(*sink, 3);
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_THAT(lines[2], ::testing::HasSubstr("\"net.peer.ip\":\"192.0.2.53\""));
   EXPECT_THAT(lines[2], ::testing::HasSubstr("\"dns.answers\":[\"198.51.100.10\"]"));
-  run(testing::PacketBuilder()
-          .eth(kSrcMac, kDstMac)
-          .ipv4("192.0.2.53", "192.0.2.10")
-          .udp(53, 40004)
-          .payload(response("A", "10.0.0.2"))
-          .build());
+  run(over_ipv4(53, 40004, response("A", "10.0.0.2")));
   EXPECT_EQ(collector.snapshot().dns_responses_checked, checked + 4);
 
   // Not looked at: the same bad response from another port, as a query, and
   // in an IPv4 packet with options (not parsed).
-  run(testing::PacketBuilder()
-          .eth(kSrcMac, kDstMac)
-          .ipv6("2001:db8::53", "2001:db8::10")
-          .udp(5353, 40005)
-          .payload(response("AAAA", "2001:db8:bad::7"))
-          .build());
+  run(over_ipv6(5353, 40005, response("AAAA", "2001:db8:bad::7")));
   testing::DnsMessageBuilder query;
   query.id(9).question("x.nb-se.test", testing::kDnsA).answer_a("x.nb-se.test", "198.51.100.9");
-  run(testing::PacketBuilder()
-          .eth(kSrcMac, kDstMac)
-          .ipv4("192.0.2.53", "192.0.2.10")
-          .udp(53, 40006)
-          .payload(query.build())
-          .build());
+  run(over_ipv4(53, 40006, query.build()));
   testing::Ipv4Options with_options;
   with_options.options = {1, 1, 1, 0};  // NOPs and the end of options
   run(testing::PacketBuilder()
