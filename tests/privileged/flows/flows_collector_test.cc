@@ -162,6 +162,22 @@ class FlowsCollectorTest : public ::testing::Test {
     preflight_ = run_preflight();
   }
 
+  // A second veth pair, `client_if` (192.0.2.1) in the client namespace to
+  // `server_if` (192.0.2.50) in the server's, for the interface filters.
+  void add_second_pair(const std::string& client_if, const std::string& server_if) {
+    ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "add", client_if, "type", "veth", "peer",
+                      "name", server_if, "netns", server_ns_.name()}),
+              "");
+    ASSERT_EQ(ns_sysctl(client_ns_, "net.ipv6.conf." + client_if + ".disable_ipv6=1"), "");
+    ASSERT_EQ(ns_sysctl(server_ns_, "net.ipv6.conf." + server_if + ".disable_ipv6=1"), "");
+    ASSERT_EQ(run_ip({"-n", client_ns_.name(), "addr", "add", "192.0.2.1/24", "dev", client_if}),
+              "");
+    ASSERT_EQ(run_ip({"-n", server_ns_.name(), "addr", "add", "192.0.2.50/24", "dev", server_if}),
+              "");
+    ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "set", client_if, "up"}), "");
+    ASSERT_EQ(run_ip({"-n", server_ns_.name(), "link", "set", server_if, "up"}), "");
+  }
+
   Status start(FlowsCollector& collector, const Netns& ns, std::vector<std::string> services = {},
                const NetworkFilters& network = {}) {
     Config config = default_config();
@@ -544,17 +560,8 @@ TEST_F(FlowsCollectorTest, UdpFlowsGiveExactEdges) {
 // the exchange over nb-fl-x0 gives no edge on either side, the one over
 // nbfl0/nbfl1 exact counts.
 TEST_F(FlowsCollectorTest, InterfaceFiltersApplyToUdpFlows) {
-  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "add", "nb-fl-x0", "type", "veth", "peer",
-                    "name", "nb-fl-x1", "netns", server_ns_.name()}),
-            "");
-  ASSERT_EQ(ns_sysctl(client_ns_, "net.ipv6.conf.nb-fl-x0.disable_ipv6=1"), "");
-  ASSERT_EQ(ns_sysctl(server_ns_, "net.ipv6.conf.nb-fl-x1.disable_ipv6=1"), "");
-  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "addr", "add", "192.0.2.1/24", "dev", "nb-fl-x0"}),
-            "");
-  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "addr", "add", "192.0.2.50/24", "dev", "nb-fl-x1"}),
-            "");
-  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "set", "nb-fl-x0", "up"}), "");
-  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "link", "set", "nb-fl-x1", "up"}), "");
+  add_second_pair("nb-fl-x0", "nb-fl-x1");
+  if (HasFatalFailure()) return;
   NetworkFilters client_filters, server_filters;
   client_filters.exclude_interfaces = {"nb-fl-x0"};
   server_filters.interfaces = {"nbfl1"};
@@ -777,17 +784,8 @@ TEST_F(FlowsCollectorTest, UdpFlowsOfAFreedSlotAreForgotten) {
 // side and count as filtered; those over nbfl0/nbfl1 give exact counts.
 TEST_F(FlowsCollectorTest, InterfaceFiltersApplyToTcpConnections) {
   constexpr char kOtherClientIp[] = "192.0.2.1", kOtherServerIp[] = "192.0.2.50";
-  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "add", "nb-f2-t0", "type", "veth", "peer",
-                    "name", "nb-f2-t1", "netns", server_ns_.name()}),
-            "");
-  ASSERT_EQ(ns_sysctl(client_ns_, "net.ipv6.conf.nb-f2-t0.disable_ipv6=1"), "");
-  ASSERT_EQ(ns_sysctl(server_ns_, "net.ipv6.conf.nb-f2-t1.disable_ipv6=1"), "");
-  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "addr", "add", "192.0.2.1/24", "dev", "nb-f2-t0"}),
-            "");
-  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "addr", "add", "192.0.2.50/24", "dev", "nb-f2-t1"}),
-            "");
-  ASSERT_EQ(run_ip({"-n", client_ns_.name(), "link", "set", "nb-f2-t0", "up"}), "");
-  ASSERT_EQ(run_ip({"-n", server_ns_.name(), "link", "set", "nb-f2-t1", "up"}), "");
+  add_second_pair("nb-f2-t0", "nb-f2-t1");
+  if (HasFatalFailure()) return;
   NetworkFilters client_filters, server_filters;
   client_filters.exclude_interfaces = {"nb-f2-t0"};
   server_filters.interfaces = {"nbfl1"};
